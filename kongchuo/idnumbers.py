@@ -1,0 +1,123 @@
+"""Resident ID numbers (身份证件号, GB 11643-1999): normalise, validate, derive, mask.
+
+The one place the portal interprets an ID number. Imports, forms, the demo seeder and
+display all go through here, so the rules (and the error codes users see) cannot drift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from stdnum.cn import ric
+
+# Error codes are a contract shared with the import engine (issue 3).
+REQUIRED_MISSING = "required_missing"
+ID_FORMAT = "id_format"
+ID_NUMERIC = "id_numeric"
+ID_CHECKSUM = "id_checksum"
+ID_BIRTHDATE = "id_birthdate"
+
+_WHITESPACE = re.compile(r"\s+", re.UNICODE)
+_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+
+@dataclass(frozen=True)
+class IdNumberError(ValueError):
+    code: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.value!r}"
+
+
+def normalize_id(raw: object) -> str:
+    """NFKC, drop every whitespace (U+3000 too) and a leading apostrophe, upper-case x.
+
+    Accepts what Excel readers hand over; a float or int means Excel already stored the ID as
+    a number and lost digits, which `validate_id` reports as `id_numeric`.
+    """
+    if raw is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(raw))
+    text = _WHITESPACE.sub("", text)
+    text = text.lstrip("'‘’`")
+    return text.upper()
+
+
+def validate_id(raw: object) -> str:
+    """Return the normalised ID or raise IdNumberError with a distinct code per failure."""
+    if isinstance(raw, bool):
+        raise IdNumberError(ID_FORMAT, str(raw))
+    if isinstance(raw, (int, float)):
+        raise IdNumberError(ID_NUMERIC, str(raw))
+    value = normalize_id(raw)
+    if not value:
+        raise IdNumberError(REQUIRED_MISSING, value)
+    if re.fullmatch(r"\d+(\.\d+)?[Ee]\+?\d+", value):
+        # "3.41522E+17": the cell was a number before it became text.
+        raise IdNumberError(ID_NUMERIC, value)
+    if not _SHAPE.match(value):
+        raise IdNumberError(ID_FORMAT, value)
+    try:
+        birth = ric.get_birth_date(value)
+    except Exception as exc:  # stdnum raises InvalidComponent for an impossible date
+        raise IdNumberError(ID_BIRTHDATE, value) from exc
+    if birth < dt.date(1900, 1, 1) or birth > dt.date.today():
+        raise IdNumberError(ID_BIRTHDATE, value)
+    if ric.calc_check_digit(value) != value[-1]:
+        raise IdNumberError(ID_CHECKSUM, value)
+    return value
+
+
+def is_valid_id(raw: object) -> bool:
+    try:
+        validate_id(raw)
+    except IdNumberError:
+        return False
+    return True
+
+
+def birth_date_of(id_number: str) -> dt.date:
+    """Birth date encoded in a valid ID (digits 7–14)."""
+    return dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+
+
+def sex_of(id_number: str) -> str:
+    """'M' or 'F' from the 17th digit (odd = male)."""
+    return "M" if int(id_number[16]) % 2 else "F"
+
+
+def area_of(id_number: str) -> str:
+    return id_number[:6]
+
+
+def check_digit(first17: str) -> str:
+    return ric.calc_check_digit(first17 + "0")
+
+
+def make_id(area: str, birth: dt.date, sequence: int) -> str:
+    """Build a valid ID: 6-digit area, birth date, 3-digit sequence (its parity is the sex)."""
+    body = f"{area}{birth:%Y%m%d}{sequence % 1000:03d}"
+    return body + check_digit(body)
+
+
+def mask_id(id_number: str | None) -> str:
+    """341522********123X: area code and the last four stay visible."""
+    if not id_number:
+        return ""
+    if len(id_number) <= 10:
+        return "*" * len(id_number)
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****0000."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
