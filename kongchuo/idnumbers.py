@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from stdnum.cn import ric
 
@@ -21,7 +22,8 @@ ID_CHECKSUM = "id_checksum"
 ID_BIRTHDATE = "id_birthdate"
 
 _WHITESPACE = re.compile(r"\s+", re.UNICODE)
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def validate_id(raw: object) -> str:
         birth = ric.get_birth_date(value)
     except Exception as exc:  # stdnum raises InvalidComponent for an impossible date
         raise IdNumberError(ID_BIRTHDATE, value) from exc
-    if birth < dt.date(1900, 1, 1) or birth > dt.date.today():
+    if birth < dt.date(1900, 1, 1) or birth > dt.datetime.now(_SHANGHAI).date():
         raise IdNumberError(ID_BIRTHDATE, value)
     if ric.calc_check_digit(value) != value[-1]:
         raise IdNumberError(ID_CHECKSUM, value)

@@ -1,0 +1,49 @@
+"""The left menu. Apps register their entries in AppConfig.ready(); the menu knows no app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from kongchuo.scoping import scope_of
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    group: str
+    label: str
+    url_name: str
+    roles: tuple[str, ...]
+    icon: str = "bi-circle"
+    order: int = 100
+
+
+_ITEMS: list[MenuItem] = []
+GROUP_ORDER = ["首页", "学生学籍", "工作台账", "排查预警", "劝返销号", "数据导入", "统计分析", "系统管理"]
+
+
+def register(*items: MenuItem) -> None:
+    for item in items:
+        if item not in _ITEMS:
+            _ITEMS.append(item)
+
+
+def menu_for(request) -> list[dict]:
+    scope = scope_of(request.user)
+    if scope is None:
+        return []
+    groups: dict[str, list[dict]] = {}
+    path = request.path
+    for item in sorted(_ITEMS, key=lambda i: i.order):
+        if scope.role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        active = path == url or (url != "/" and path.startswith(url))
+        groups.setdefault(item.group, []).append(
+            {"label": item.label, "url": url, "icon": item.icon, "active": active})
+    order = {g: i for i, g in enumerate(GROUP_ORDER)}
+    return [{"group": g, "items": groups[g]} for g in sorted(groups, key=lambda g: order.get(g, 99))]

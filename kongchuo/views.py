@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from kongchuo.home import home_context
+from kongchuo.scoping import scope_of
+
+
+@login_required
+def home(request):
+    scope = scope_of(request.user)
+    if scope is None:
+        return render(request, "no_role.html", status=403)
+    ctx = home_context(request, scope)
+    return render(request, f"home/{scope.role}.html", ctx)
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,55 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from import_export.admin import ImportExportModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from students.models import CensusEntry, LeadingGroupMember, School, StatusChange, Student, Township, User
+
+
+@admin.register(Township)
+class TownshipAdmin(ImportExportModelAdmin):
+    list_display = ["code", "name", "kind"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(School)
+class SchoolAdmin(ImportExportModelAdmin):
+    list_display = ["code", "name", "kind", "township", "is_center", "oversight"]
+    list_filter = ["kind", "oversight", "is_center"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Student)
+class StudentAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "school", "grade", "class_name", "status"]
+    list_filter = ["status", "grade"]
+    search_fields = ["name", "student_number"]
+    raw_id_fields = ["school", "hukou_township"]
+    exclude = ["id_number"]  # support staff never see full IDs here
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(admin.ModelAdmin):
+    list_display = ["student", "kind", "effective_date", "end_date", "source"]
+    list_filter = ["kind", "source"]
+    raw_id_fields = ["student", "from_school", "to_school", "created_by"]
+
+
+@admin.register(CensusEntry)
+class CensusEntryAdmin(admin.ModelAdmin):
+    list_display = ["year", "name", "township"]
+    list_filter = ["year"]
+    exclude = ["id_number"]
+
+
+admin.site.register(LeadingGroupMember)
+
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    fieldsets = (*UserAdmin.fieldsets, ("控辍保学", {"fields": ("role", "township", "school", "section", "phone")}))
+    list_display = ["username", "first_name", "role", "township", "school", "is_active"]
+    list_filter = ["role", "is_active"]

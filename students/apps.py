@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+
+
+class StudentsConfig(AppConfig):
+    name = "students"
+    verbose_name = "学生与学校"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kongchuo.menu import MenuItem, register
+        from kongchuo.scoping import Role
+
+        everyone = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL, Role.TOWNSHIP_GOV)
+        staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+        from kongchuo.home import register_home_provider
+        from students.home import core_home
+
+        register_home_provider(core_home)
+        register(
+            MenuItem("首页", "工作首页", "home", everyone, "bi-house", 0),
+            MenuItem("学生学籍", "学生名册", "students:list", staff, "bi-people", 10),
+            MenuItem("学生学籍", "学校与责任人", "students:schools", (Role.COUNTY, Role.TOWNSHIP),
+                     "bi-building", 11),
+            MenuItem("学生学籍", "本校信息", "students:my_school", (Role.SCHOOL,), "bi-building", 11),
+            MenuItem("学生学籍", "领导小组", "students:county", (Role.COUNTY,), "bi-diagram-3", 12),
+            MenuItem("系统管理", "用户管理", "students:users", (Role.COUNTY,), "bi-person-gear", 90),
+        )

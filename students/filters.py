@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from students.models import School, Student
+
+FLAG_CHOICES = [
+    ("is_poor", _("建档立卡/脱贫")), ("is_monitored", _("防返贫监测")), ("is_dibao", _("低保")),
+    ("is_tekun", _("特困供养")), ("disabled", _("残疾")), ("is_left_behind", _("留守儿童")),
+    ("is_migrant", _("随迁子女")),
+]
+
+
+class StudentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("姓名/拼音/证件后4位"), method="filter_q")
+    school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none())
+    grade = django_filters.ChoiceFilter(label=_("年级"), choices=[(i, f"{i}年级") for i in range(1, 10)])
+    class_name = django_filters.CharFilter(label=_("班级"))
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=Student.Status.choices)
+    flag = django_filters.ChoiceFilter(label=_("帮扶标识"), choices=FLAG_CHOICES, method="filter_flag")
+
+    class Meta:
+        model = Student
+        fields = ["q", "school", "grade", "class_name", "status", "flag"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["school"].queryset = School.objects.visible_to(user).only("id", "name")
+        for f in self.form.fields.values():
+            css = "form-select form-select-sm" if isinstance(f.widget, forms.Select) else "form-control form-control-sm"
+            f.widget.attrs["class"] = css
+
+    def filter_q(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_flag(self, queryset, name, value):
+        if value == "disabled":
+            return queryset.exclude(disability_category="")
+        return queryset.filter(**{value: True})

@@ -1,0 +1,327 @@
+"""The core: townships, schools, students, their status history, users and responsibility."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
+from students.querysets import (
+    CensusEntryQuerySet,
+    SchoolQuerySet,
+    StatusChangeQuerySet,
+    StudentQuerySet,
+    TownshipQuerySet,
+)
+
+
+class Township(models.Model):
+    class Kind(models.TextChoices):
+        TOWNSHIP = "township", _("乡镇")
+        ZONE = "zone", _("开发区")
+
+    code = models.CharField(_("乡镇代码"), max_length=9, unique=True,
+                            validators=[RegexValidator(r"^\d{9}$", _("乡镇代码应为9位数字"))])
+    name = models.CharField(_("名称"), max_length=40, unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind, default=Kind.TOWNSHIP)
+
+    objects = TownshipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("乡镇")
+        verbose_name_plural = _("乡镇")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class School(models.Model):
+    class Kind(models.TextChoices):
+        PRIMARY = "primary", _("小学")
+        JUNIOR = "junior", _("初中")
+        NINE_YEAR = "nine_year", _("九年一贯制")
+        COMPLETE = "complete", _("完全中学")
+        TEACHING_POINT = "point", _("教学点")
+        SPECIAL = "special", _("特殊教育学校")
+
+    class Oversight(models.TextChoices):
+        TOWNSHIP = OVERSIGHT_TOWNSHIP, _("乡镇中心学校")
+        COUNTY = OVERSIGHT_COUNTY, _("县直")
+
+    code = models.CharField(_("学校标识码"), max_length=10, unique=True,
+                            validators=[RegexValidator(r"^\d{10}$", _("学校标识码应为10位数字"))])
+    name = models.CharField(_("学校名称"), max_length=80)
+    kind = models.CharField(_("学校类型"), max_length=12, choices=Kind)
+    township = models.ForeignKey(Township, verbose_name=_("所在乡镇"), on_delete=models.PROTECT,
+                                 related_name="schools")
+    is_center = models.BooleanField(_("中心学校"), default=False)
+    oversight = models.CharField(_("管理层级"), max_length=10, choices=Oversight,
+                                 default=Oversight.TOWNSHIP)
+    # Responsibility (work plan §三(三)1): the principal is first responsible, plus a clerk.
+    principal_name = models.CharField(_("校长（第一责任人）"), max_length=40, blank=True)
+    principal_phone = models.CharField(_("校长电话"), max_length=20, blank=True)
+    clerk_name = models.CharField(_("控辍保学专干"), max_length=40, blank=True)
+    clerk_phone = models.CharField(_("专干电话"), max_length=20, blank=True)
+
+    objects = SchoolQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["township__code", "-is_center", "code"]
+        verbose_name = _("学校")
+        verbose_name_plural = _("学校")
+        constraints = [
+            # One center school per township.
+            models.UniqueConstraint(fields=["township"], condition=Q(is_center=True),
+                                    name="one_center_school_per_township"),
+            models.CheckConstraint(condition=~(Q(is_center=True) & Q(oversight=OVERSIGHT_COUNTY)),
+                                   name="center_school_under_township"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Student(models.Model):
+    class Sex(models.TextChoices):
+        MALE = "M", _("男")
+        FEMALE = "F", _("女")
+
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", _("在读")
+        SUSPENDED = "suspended", _("休学")
+        TRANSFERRED = "transferred", _("转出")
+        OUT_OF_COUNTY = "out_of_county", _("外县就读")
+        VOCATIONAL = "vocational", _("中职就读")
+        DEFERRED = "deferred", _("延缓入学")
+        HOME_TEACHING = "home_teaching", _("送教上门")
+        SUSPECTED = "suspected", _("疑似辍学")
+        DROPPED_OUT = "dropped_out", _("辍学")
+        GRADUATED = "graduated", _("毕业")
+        DECEASED = "deceased", _("死亡")
+        ABROAD = "abroad", _("出国")
+
+    # Statuses that count as "in school anywhere" for 入学率 (DESIGN.md §5).
+    IN_SCHOOL = (Status.ENROLLED, Status.SUSPENDED, Status.OUT_OF_COUNTY, Status.HOME_TEACHING,
+                 Status.VOCATIONAL)
+
+    id_number = models.CharField(_("身份证件号"), max_length=18, unique=True)
+    student_number = models.CharField(_("全国学籍号"), max_length=30, blank=True)
+    name = models.CharField(_("姓名"), max_length=40)
+    name_initials = models.CharField(_("姓名拼音首字母"), max_length=20, blank=True, db_index=True)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex)
+    birth_date = models.DateField(_("出生日期"))
+    hukou_township = models.ForeignKey(Township, verbose_name=_("户籍乡镇"), null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="+")
+    hukou_address = models.CharField(_("户口所在地"), max_length=120, blank=True)
+    address = models.CharField(_("现住址"), max_length=120, blank=True)
+    school = models.ForeignKey(School, verbose_name=_("学校"), on_delete=models.PROTECT,
+                               related_name="students")
+    grade = models.PositiveSmallIntegerField(
+        _("年级"), validators=[MinValueValidator(1), MaxValueValidator(9)])
+    class_name = models.CharField(_("班级"), max_length=20, blank=True)
+    entry_month = models.DateField(_("入学年月"), null=True, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status, default=Status.ENROLLED,
+                              db_index=True)
+    # Support flags (资助/帮扶对象).
+    is_poor = models.BooleanField(_("建档立卡/脱贫"), default=False)
+    is_monitored = models.BooleanField(_("防返贫监测"), default=False)
+    is_dibao = models.BooleanField(_("低保"), default=False)
+    is_tekun = models.BooleanField(_("特困供养"), default=False)
+    disability_category = models.CharField(_("残疾类别"), max_length=20, blank=True)
+    disability_grade = models.CharField(_("残疾等级"), max_length=10, blank=True)
+    is_left_behind = models.BooleanField(_("留守儿童"), default=False)
+    is_migrant = models.BooleanField(_("随迁子女"), default=False)
+    guardian_name = models.CharField(_("监护人姓名"), max_length=40, blank=True)
+    guardian_phone = models.CharField(_("监护人电话"), max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)  # optimistic concurrency for edits
+
+    history = HistoricalRecords(excluded_fields=["updated_at", "name_initials"])
+    objects = StudentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["school_id", "grade", "class_name", "name"]
+        verbose_name = _("学生")
+        verbose_name_plural = _("学生")
+        constraints = [
+            models.CheckConstraint(condition=Q(grade__gte=1) & Q(grade__lte=9),
+                                   name="student_grade_1_9"),
+            models.CheckConstraint(condition=Q(id_number__regex=r"^[0-9]{17}[0-9X]$"),
+                                   name="student_id_number_shape"),
+        ]
+        indexes = [
+            models.Index(fields=["school", "grade", "class_name"]),
+            models.Index(fields=["hukou_township", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_poor_family(self) -> bool:
+        return self.is_poor or self.is_monitored or self.is_dibao or self.is_tekun
+
+    @property
+    def id_masked(self) -> str:
+        from kongchuo.idnumbers import mask_id
+
+        return mask_id(self.id_number)
+
+    @property
+    def guardian_phone_masked(self) -> str:
+        from kongchuo.idnumbers import mask_phone
+
+        return mask_phone(self.guardian_phone)
+
+
+class StatusChange(models.Model):
+    """A dated row of a student's status history. Status is never changed without one."""
+
+    class Kind(models.TextChoices):
+        ENROLL = "enroll", _("入学")
+        TRANSFER_IN = "transfer_in", _("转入")
+        TRANSFER_OUT = "transfer_out", _("转出")
+        LEAVE = "leave", _("请假")
+        SUSPEND = "suspend", _("休学")
+        RESUME = "resume", _("复学")
+        VOCATIONAL = "vocational", _("中职就读")
+        OUT_OF_COUNTY = "out_of_county", _("外县就读")
+        DEFER = "defer", _("延缓入学")
+        HOME_TEACHING = "home_teaching", _("送教上门")
+        SUSPECTED = "suspected", _("疑似辍学")
+        DROPOUT = "dropout", _("辍学")
+        RETURNED = "returned", _("劝返复学")
+        GRADUATE = "graduate", _("毕业")
+        DEATH = "death", _("死亡")
+        ABROAD = "abroad", _("出国")
+        CORRECTION = "correction", _("信息更正")
+
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="status_changes")
+    kind = models.CharField(_("变动类型"), max_length=16, choices=Kind)
+    effective_date = models.DateField(_("变动日期"))
+    end_date = models.DateField(_("截止日期"), null=True, blank=True)
+    from_status = models.CharField(_("原状态"), max_length=16, choices=Student.Status, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=16, choices=Student.Status, blank=True)
+    from_school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("原学校"))
+    to_school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("去向学校"))
+    to_school_name = models.CharField(_("去向学校（县外）"), max_length=80, blank=True)
+    to_county = models.CharField(_("去向县区"), max_length=60, blank=True)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    approved_by = models.CharField(_("审批人"), max_length=40, blank=True)
+    source = models.CharField(_("来源"), max_length=12, default="manual")  # manual/import/seed/sweep
+    created_by = models.ForeignKey("students.User", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StatusChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["student_id", "effective_date", "id"]
+        verbose_name = _("学籍变动")
+        verbose_name_plural = _("学籍变动")
+        constraints = [
+            models.UniqueConstraint(fields=["student", "kind", "effective_date"],
+                                    name="one_status_change_per_kind_and_day"),
+            models.CheckConstraint(condition=Q(end_date__isnull=True)
+                                   | Q(end_date__gte=models.F("effective_date")),
+                                   name="status_change_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["kind", "effective_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.effective_date}"
+
+
+class CensusEntry(models.Model):
+    """A child of the year's 户籍 list (police household register), per township."""
+
+    year = models.PositiveSmallIntegerField(_("年度"))
+    id_number = models.CharField(_("身份证件号"), max_length=18)
+    name = models.CharField(_("姓名"), max_length=40)
+    sex = models.CharField(_("性别"), max_length=1, choices=Student.Sex)
+    birth_date = models.DateField(_("出生日期"))
+    township = models.ForeignKey(Township, on_delete=models.PROTECT, related_name="census",
+                                 verbose_name=_("户籍乡镇"))
+    address = models.CharField(_("户籍地址"), max_length=120, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CensusEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("户籍儿童")
+        verbose_name_plural = _("户籍儿童")
+        constraints = [models.UniqueConstraint(fields=["id_number", "year"],
+                                               name="census_one_row_per_child_and_year")]
+        indexes = [models.Index(fields=["year", "township"])]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.name}"
+
+
+class User(AbstractUser):
+    role = models.CharField(_("角色"), max_length=16, choices=Role, blank=True)
+    township = models.ForeignKey(Township, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="users", verbose_name=_("乡镇"))
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="users", verbose_name=_("学校"))
+    section = models.CharField(_("股室（站）"), max_length=40, blank=True)
+    phone = models.CharField(_("电话"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+        constraints = [
+            models.CheckConstraint(
+                name="user_scope_matches_role",
+                condition=(
+                    Q(role="")
+                    | (Q(role=Role.COUNTY) & Q(township__isnull=True) & Q(school__isnull=True))
+                    | (Q(role__in=[Role.TOWNSHIP, Role.TOWNSHIP_GOV]) & Q(township__isnull=False)
+                       & Q(school__isnull=True))
+                    | (Q(role=Role.SCHOOL) & Q(school__isnull=False))
+                ),
+            )
+        ]
+
+    @property
+    def scope_label(self) -> str:
+        if self.role == Role.SCHOOL and self.school_id:
+            return self.school.name
+        if self.role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and self.township_id:
+            suffix = "中心学校" if self.role == Role.TOWNSHIP else "人民政府"
+            return f"{self.township.name}{suffix}"
+        if self.role == Role.COUNTY:
+            return "县教育局"
+        return ""
+
+
+class LeadingGroupMember(models.Model):
+    """The county's 控辍保学工作领导小组 and its office (work plan §三(一))."""
+
+    class Position(models.TextChoices):
+        LEADER = "leader", _("组长")
+        DEPUTY = "deputy", _("副组长")
+        MEMBER = "member", _("成员")
+        OFFICE = "office", _("办公室")
+
+    position = models.CharField(_("职务"), max_length=10, choices=Position)
+    name = models.CharField(_("姓名"), max_length=40)
+    title = models.CharField(_("单位及职务"), max_length=80, blank=True)
+    phone = models.CharField(_("电话"), max_length=20, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("领导小组成员")
+        verbose_name_plural = _("领导小组成员")
+
+    def __str__(self) -> str:
+        return f"{self.get_position_display()} {self.name}"

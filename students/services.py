@@ -1,0 +1,103 @@
+"""Writes of the core app. Every multi-step write is atomic; views call these, never the ORM."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from kongchuo.audit import audit_record
+from kongchuo.scoping import Role
+from students.models import School, StatusChange, Student, Township, User
+
+# Which status each kind of change leads to; None keeps the current status.
+KIND_TO_STATUS = {
+    StatusChange.Kind.ENROLL: Student.Status.ENROLLED,
+    StatusChange.Kind.TRANSFER_IN: Student.Status.ENROLLED,
+    StatusChange.Kind.LEAVE: None,  # 请假 is a dated absence, the child stays 在读
+    StatusChange.Kind.SUSPEND: Student.Status.SUSPENDED,
+    StatusChange.Kind.RESUME: Student.Status.ENROLLED,
+    StatusChange.Kind.VOCATIONAL: Student.Status.VOCATIONAL,
+    StatusChange.Kind.OUT_OF_COUNTY: Student.Status.OUT_OF_COUNTY,
+    StatusChange.Kind.DEFER: Student.Status.DEFERRED,
+    StatusChange.Kind.HOME_TEACHING: Student.Status.HOME_TEACHING,
+    StatusChange.Kind.SUSPECTED: Student.Status.SUSPECTED,
+    StatusChange.Kind.DROPOUT: Student.Status.DROPPED_OUT,
+    StatusChange.Kind.RETURNED: Student.Status.ENROLLED,
+    StatusChange.Kind.GRADUATE: Student.Status.GRADUATED,
+    StatusChange.Kind.DEATH: Student.Status.DECEASED,
+    StatusChange.Kind.ABROAD: Student.Status.ABROAD,
+    StatusChange.Kind.CORRECTION: None,
+}
+
+
+class StaleEdit(Exception):
+    """Someone else saved the record after this form was opened."""
+
+
+def status_after(kind: str, *, to_school: School | None) -> str | None:
+    if kind == StatusChange.Kind.TRANSFER_OUT:
+        # 转出 within the county moves the child (still 在读); elsewhere: 外县就读.
+        return Student.Status.ENROLLED if to_school else Student.Status.OUT_OF_COUNTY
+    return KIND_TO_STATUS[kind]
+
+
+@transaction.atomic
+def student_change_status(
+    *, student: Student, kind: str, effective_date: dt.date, user: User | None,
+    end_date: dt.date | None = None, to_school: School | None = None,
+    to_school_name: str = "", to_county: str = "", reason: str = "", approved_by: str = "",
+    source: str = "manual",
+) -> StatusChange:
+    """Record a dated status change and apply it to the student.
+
+    Locks the student row so two clerks recording changes at once serialise. A change dated in
+    the future is recorded but the student's current status moves only when it is effective
+    (the sweeps read the history by date, so they stay right either way).
+    """
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    new_status = status_after(kind, to_school=to_school)
+    change = StatusChange.objects.create(
+        student=student, kind=kind, effective_date=effective_date, end_date=end_date,
+        from_status=student.status, to_status=new_status or student.status,
+        from_school=student.school, to_school=to_school, to_school_name=to_school_name,
+        to_county=to_county, reason=reason, approved_by=approved_by, source=source,
+        created_by=user,
+    )
+    fields = []
+    if new_status and new_status != student.status:
+        student.status = new_status
+        fields.append("status")
+    if kind == StatusChange.Kind.TRANSFER_OUT and to_school and to_school != student.school:
+        student.school = to_school
+        fields.append("school")
+    if fields:
+        student.version += 1
+        student.save(update_fields=[*fields, "version", "updated_at"])
+    return change
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, role: str, password: str | None, township: Township | None = None,
+    school: School | None = None, first_name: str = "", section: str = "",
+    created_by: User | None = None,
+) -> User:
+    if role not in Role.values:
+        raise ValueError(f"未知角色 / unknown role: {role}")
+    if role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and township is None:
+        raise ValueError("乡镇角色需要 --township / township roles need --township CODE")
+    if role == Role.SCHOOL and school is None:
+        raise ValueError("学校角色需要 --school / the school role needs --school CODE")
+    user = User(username=username, role=role, first_name=first_name, section=section,
+                township=township if role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) else None,
+                school=school if role == Role.SCHOOL else None)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(action="user_create", user=created_by, obj=user,
+                 detail={"role": role, "username": username})
+    return user

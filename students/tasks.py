@@ -1,0 +1,39 @@
+"""Maintenance tasks of the core app."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from kongchuo.models import Job
+from students.models import Student
+from students.pinyin import name_initials
+
+
+@shared_task(acks_late=True, max_retries=3)
+def refresh_name_initials(job_id: int) -> dict:
+    """Fill missing pinyin initials for name search, in chunks, recording the outcome on a Job.
+
+    Idempotent: only rows whose initials are empty are touched, and writing the same initials
+    twice changes nothing, so a retried or duplicated delivery is harmless.
+    """
+    Job.objects.filter(pk=job_id).update(status=Job.Status.RUNNING, started_at=timezone.now())
+    updated = 0
+    try:
+        while True:
+            batch = list(Student.objects.filter(name_initials="").only("id", "name")[:5000])
+            if not batch:
+                break
+            for s in batch:
+                s.name_initials = name_initials(s.name) or "-"
+            with transaction.atomic():
+                Student.objects.bulk_update(batch, ["name_initials"], batch_size=1000)
+            updated += len(batch)
+    except Exception as exc:
+        Job.objects.filter(pk=job_id).update(status=Job.Status.FAILED, message=str(exc)[:500],
+                                             finished_at=timezone.now())
+        raise
+    Job.objects.filter(pk=job_id).update(status=Job.Status.SUCCEEDED, progress=100,
+                                         result={"updated": updated}, finished_at=timezone.now())
+    return {"updated": updated}

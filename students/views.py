@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_tables2 import RequestConfig
+
+from kongchuo.audit import audit_record
+from kongchuo.scoping import Role, access_object, require_role, scope_of
+from students.filters import StudentFilter
+from students.forms import LeadingGroupMemberForm, ResponsibilityForm
+from students.models import LeadingGroupMember, School, Student, Township, User
+from students.selectors import can_edit_responsibility, school_list_for, township_summary
+from students.tables import StudentTable
+
+
+@login_required
+def student_list(request):
+    require_role(request.user, Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+    base = Student.objects.visible_to(request.user).select_related("school")
+    flt = StudentFilter(request.GET or None, queryset=base, user=request.user)
+    qs = flt.qs if flt.is_bound and flt.is_valid() else base
+    table = StudentTable(qs)
+    RequestConfig(request, paginate={"per_page": 20}).configure(table)
+    return render(request, "students/student_list.html", {"filter": flt, "table": table})
+
+
+@login_required
+def student_detail(request, pk: int):
+    student = access_object(Student.objects.select_related("school__township", "hukou_township"),
+                            request.user, pk=pk)
+    changes = student.status_changes.select_related("from_school", "to_school", "created_by")
+    return render(request, "students/student_detail.html", {
+        "student": student, "changes": changes,
+        "sections": _student_sections(request, student),
+    })
+
+
+def _student_sections(request, student):
+    """Blocks the higher apps contribute to the student page (ledgers, alerts, cases)."""
+    from kongchuo.panels import panels_for_student
+
+    return panels_for_student(request, student)
+
+
+@login_required
+def school_list(request):
+    require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
+    schools = school_list_for(request.user)
+    return render(request, "students/school_list.html", {"schools": schools})
+
+
+@login_required
+def my_school(request):
+    scope = require_role(request.user, Role.SCHOOL)
+    return school_detail(request, scope.school_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def school_detail(request, pk: int):
+    school = access_object(School.objects.select_related("township"), request.user, pk=pk)
+    editable = can_edit_responsibility(request.user, school)
+    form = ResponsibilityForm(request.POST or None, instance=school)
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied
+        if form.is_valid():
+            with transaction.atomic():
+                form.save()
+                audit_record(action="responsibility_update", request=request, obj=school,
+                             detail={"fields": form.changed_data})
+            messages.success(request, _("责任人已保存"))
+            return redirect("students:school", pk=school.pk)
+    center = School.objects.filter(township=school.township, is_center=True).first()
+    return render(request, "students/school_detail.html", {
+        "school": school, "form": form, "editable": editable, "center": center,
+        "n_students": school.students.filter(status=Student.Status.ENROLLED).count(),
+    })
+
+
+@login_required
+def township_detail(request, pk: int):
+    township = access_object(Township.objects, request.user, pk=pk)
+    scope = scope_of(request.user)
+    if scope.role == Role.SCHOOL:
+        raise PermissionDenied
+    schools = school_list_for(request.user).filter(township=township)
+    center = schools.filter(is_center=True).first()
+    return render(request, "students/township_detail.html", {
+        "township": township, "schools": schools, "center": center,
+        "summary": township_summary(township),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def county_detail(request):
+    require_role(request.user, Role.COUNTY)
+    form = LeadingGroupMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            member = form.save()
+            audit_record(action="leading_group_add", request=request, obj=member)
+        messages.success(request, _("已添加领导小组成员"))
+        return redirect("students:county")
+    return render(request, "students/county_detail.html", {
+        "members": LeadingGroupMember.objects.all(), "form": form,
+        "townships": Township.objects.all(),
+        "county_direct": School.objects.county_direct(),
+    })
+
+
+@login_required
+@require_http_methods(["POST"])
+def leading_group_remove(request, pk: int):
+    require_role(request.user, Role.COUNTY)
+    member = access_object_county(pk)
+    with transaction.atomic():
+        audit_record(action="leading_group_remove", request=request, obj=member)
+        member.delete()
+    messages.success(request, _("已移除"))
+    return redirect("students:county")
+
+
+def access_object_county(pk: int) -> LeadingGroupMember:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(LeadingGroupMember, pk=pk)
+
+
+@login_required
+def user_list(request):
+    require_role(request.user, Role.COUNTY)
+    users = User.objects.select_related("township", "school").order_by("role", "username")
+    return render(request, "students/user_list.html", {"users": users})

@@ -1,0 +1,72 @@
+"""Shared fixtures: a small two-township county and one user per role, plus outsiders.
+
+Every permission test is then three lines: log in as owner, colleague or outsider, assert.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("KONGCHUO_TESTING", "1")
+
+from tests.factories import SchoolFactory, StudentFactory, TownshipFactory, UserFactory  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Unit tests run tasks in-process; the integration suite talks to a real worker."""
+    from kongchuo.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def county(db):
+    """Two townships (A, B), each with a center school and a primary; one county-direct school."""
+    ta = TownshipFactory(code="341522100", name="甲镇")
+    tb = TownshipFactory(code="341522101", name="乙镇")
+    a_center = SchoolFactory(township=ta, is_center=True, name="甲镇中心学校", kind="nine_year")
+    a_primary = SchoolFactory(township=ta, name="甲镇东岗小学", kind="primary")
+    b_center = SchoolFactory(township=tb, is_center=True, name="乙镇中心学校", kind="nine_year")
+    b_primary = SchoolFactory(township=tb, name="乙镇西湖小学", kind="primary")
+    direct = SchoolFactory(township=ta, name="霍邱县第二中学", kind="complete", oversight="county")
+    ns = type("County", (), {})()
+    ns.ta, ns.tb = ta, tb
+    ns.a_center, ns.a_primary, ns.b_center, ns.b_primary, ns.direct = (
+        a_center, a_primary, b_center, b_primary, direct)
+    ns.s_a = StudentFactory(school=a_primary, hukou_township=ta)
+    ns.s_a2 = StudentFactory(school=a_center, hukou_township=ta)
+    ns.s_b = StudentFactory(school=b_primary, hukou_township=tb)
+    ns.s_direct = StudentFactory(school=direct, hukou_township=ta, grade=8)
+    ns.county_user = UserFactory(username="u_county", role="county")
+    ns.township_a = UserFactory(username="u_township_a", role="township", township=ta)
+    ns.township_b = UserFactory(username="u_township_b", role="township", township=tb)
+    ns.school_a = UserFactory(username="u_school_a", role="school", school=a_primary)
+    ns.school_b = UserFactory(username="u_school_b", role="school", school=b_primary)
+    ns.gov_a = UserFactory(username="u_gov_a", role="township_gov", township=ta)
+    ns.no_role = UserFactory(username="u_none", role="")
+    return ns
+
+
+@pytest.fixture
+def client_as(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from kongchuo.idnumbers import birth_date_of, sex_of, validate_id
+from kongchuo.schoolyear import school_year_of, today
+from students.models import CensusEntry, School, Student, Township, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(n=800, seed=7):
+    out = io.StringIO()
+    call_command("seed_demo", students=n, seed=seed, stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_builds_a_county_and_demo_users():
+    output = _seed()
+    assert Township.objects.count() == 31
+    assert Township.objects.filter(kind="zone").count() == 1
+    assert School.objects.filter(is_center=True).count() == 31
+    assert School.objects.filter(oversight="county", kind="complete").exists()
+    assert School.objects.filter(kind="special").exists()
+    assert Student.objects.count() == 800
+    assert CensusEntry.objects.count() >= 800
+    for username in ("demo_county", "demo_township", "demo_school", "demo_gov"):
+        assert username in output
+        assert User.objects.get(username=username).check_password("kongchuo-demo")
+    township_user = User.objects.get(username="demo_township")
+    school_user = User.objects.get(username="demo_school")
+    assert township_user.township == Township.objects.order_by("code").first()
+    assert school_user.school.township == township_user.township
+    assert User.objects.get(username="demo_gov").township == township_user.township
+
+
+def test_seeded_students_are_consistent():
+    _seed()
+    year = school_year_of(today())
+    for s in Student.objects.all()[:300]:
+        assert validate_id(s.id_number) == s.id_number
+        assert birth_date_of(s.id_number) == s.birth_date
+        assert sex_of(s.id_number) == s.sex
+        age = year - s.birth_date.year - (1 if (s.birth_date.month, s.birth_date.day) > (8, 31) else 0)
+        assert 5 + s.grade <= age <= 6 + s.grade
+    non_enrolled = Student.objects.exclude(status="enrolled")
+    assert all(s.status_changes.exists() for s in non_enrolled)
+
+
+def test_seed_is_deterministic():
+    _seed(300, seed=11)
+    first = list(Student.objects.order_by("id_number").values_list("id_number", "name", "grade"))
+    from students.models import LeadingGroupMember, StatusChange
+
+    StatusChange.objects.all().delete()
+    User.objects.filter(username__startswith="demo_").delete()
+    Student.objects.all().delete()
+    CensusEntry.objects.all().delete()
+    User.objects.filter(username__startswith="demo_").delete()
+    School.objects.all().delete()
+    Township.objects.all().delete()
+    LeadingGroupMember.objects.all().delete()
+    _seed(300, seed=11)
+    assert list(Student.objects.order_by("id_number").values_list("id_number", "name", "grade")) == first
+
+
+def test_seed_refuses_a_non_empty_database_unless_if_empty():
+    _seed(50)
+    with pytest.raises(CommandError):
+        _seed(50)
+    out = io.StringIO()
+    call_command("seed_demo", students=50, if_empty=True, stdout=out)
+    assert "skipped" in out.getvalue()
+
+
+def test_add_user_roles(county, monkeypatch):
+    call_command("add_user", "clerk1", role="school", school=county.a_primary.code, stdout=io.StringIO())
+    assert User.objects.get(username="clerk1").school == county.a_primary
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-Long-passphrase-42\n"))
+    call_command("add_user", "gov1", "--role", "township_gov", "--township", county.ta.code,
+                 "--password-stdin", stdout=io.StringIO())
+    assert User.objects.get(username="gov1").check_password("a-Long-passphrase-42")
+
+
+@pytest.mark.parametrize("args", [
+    ["x1", "--role", "school"],
+    ["x2", "--role", "township"],
+    ["x3", "--role", "county", "--school", "3415200001"],
+    ["x4", "--role", "school", "--school", "0000000000"],
+    ["x5", "--role", "township", "--township", "999999999"],
+])
+def test_add_user_refuses_bad_scopes(county, args):
+    with pytest.raises(CommandError):
+        call_command("add_user", *args, stdout=io.StringIO())
+
+
+def test_add_user_refuses_weak_password(county, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("123\n"))
+    with pytest.raises(CommandError):
+        call_command("add_user", "weak", "--role", "county", "--password-stdin", stdout=io.StringIO())

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError
+
+from students.models import StatusChange, Student
+from students.services import student_change_status
+from tests.factories import StudentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_suspension_is_a_dated_history_row(county):
+    s = county.s_a
+    change = student_change_status(student=s, kind="suspend", effective_date=dt.date(2026, 3, 1),
+                                   end_date=dt.date(2026, 7, 1), user=county.school_a, reason="因病")
+    s.refresh_from_db()
+    assert s.status == Student.Status.SUSPENDED
+    assert change.from_status == "enrolled" and change.to_status == "suspended"
+    assert change.created_by == county.school_a
+    assert s.version == 2
+
+
+def test_transfer_within_county_moves_the_child(county):
+    s = county.s_a
+    student_change_status(student=s, kind="transfer_out", effective_date=dt.date(2026, 3, 1),
+                          to_school=county.b_primary, user=county.school_a)
+    s.refresh_from_db()
+    assert s.school == county.b_primary and s.status == Student.Status.ENROLLED
+
+
+def test_transfer_out_of_county_is_out_of_county_study(county):
+    s = county.s_a
+    student_change_status(student=s, kind="transfer_out", effective_date=dt.date(2026, 3, 1),
+                          to_county="合肥市蜀山区", to_school_name="蜀山小学", user=county.school_a)
+    s.refresh_from_db()
+    assert s.status == Student.Status.OUT_OF_COUNTY and s.school == county.a_primary
+
+
+def test_leave_keeps_the_child_enrolled(county):
+    student_change_status(student=county.s_a, kind="leave", effective_date=dt.date(2026, 3, 1),
+                          end_date=dt.date(2026, 3, 5), user=None)
+    county.s_a.refresh_from_db()
+    assert county.s_a.status == Student.Status.ENROLLED
+    assert StatusChange.objects.filter(student=county.s_a, kind="leave").count() == 1
+
+
+def test_database_refuses_duplicate_ids_and_bad_grades(county):
+    with pytest.raises(IntegrityError):
+        StudentFactory(id_number=county.s_a.id_number, school=county.a_primary)
+
+
+def test_database_refuses_grade_out_of_range(county):
+    with pytest.raises(IntegrityError):
+        StudentFactory(school=county.a_primary, grade=10)
+
+
+def test_end_before_start_is_refused(county):
+    with pytest.raises(IntegrityError):
+        StatusChange.objects.create(student=county.s_a, kind="leave",
+                                    effective_date=dt.date(2026, 3, 5), end_date=dt.date(2026, 3, 1))
