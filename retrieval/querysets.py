@@ -1,0 +1,47 @@
+"""Scoped querysets of alerts and cases; see kongchuo.scoping."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from kongchuo.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
+
+
+class RoutedQuerySet(ScopedQuerySet):
+    """Rows routed to a school, or (when no school is known) to a township or the county.
+
+    A township sees rows of its township-overseen schools and rows routed to the township
+    itself with no school (e.g. a census child found in no school).
+    """
+
+    school_path = "school"
+
+    def in_township(self, township_id: int):
+        return self.filter(
+            Q(school__township_id=township_id, school__oversight=OVERSIGHT_TOWNSHIP)
+            | Q(school__isnull=True, township_id=township_id)
+        )
+
+
+class AlertQuerySet(RoutedQuerySet):
+    def open(self):
+        return self.filter(status="open")
+
+
+class FeedbackItemQuerySet(RoutedQuerySet):
+    pass
+
+
+class FeedbackBatchQuerySet(ScopedQuerySet):
+    """Batches are county documents; lower levels reach their items, not the batch."""
+
+    def visible_to(self, user):
+        from kongchuo.scoping import Role, scope_of
+
+        scope = scope_of(user)
+        if scope is None:
+            return self.none()
+        if scope.role == Role.COUNTY:
+            return self.all()
+        items = FeedbackItemQuerySet(model=self.model._meta.get_field("items").related_model)
+        return self.filter(pk__in=items.visible_to(user).values("batch_id"))
