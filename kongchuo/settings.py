@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "students",
     "ledgers",
     "retrieval",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

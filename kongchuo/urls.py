@@ -14,5 +14,6 @@ urlpatterns = [
     path("students/", include("students.urls")),
     path("ledgers/", include("ledgers.urls")),
     path("retrieval/", include("retrieval.urls")),
+    path("dashboards/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""Models of the dashboards app (cohort intake counts live here)."""
