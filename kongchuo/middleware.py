@@ -6,6 +6,8 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 
 class SessionTimeoutMiddleware:
@@ -42,3 +44,18 @@ class NoStoreMiddleware:
         ):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class PortalLocaleMiddleware(LocaleMiddleware):
+    """Chinese unless the user chose English with the switch (a cookie).
+
+    County PCs often run English Windows and send `Accept-Language: en-US`; that must not turn
+    the portal English, so the browser's header is ignored.
+    """
+
+    def process_request(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        codes = {code for code, _ in settings.LANGUAGES}
+        language = chosen if chosen in codes else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
