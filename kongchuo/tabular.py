@@ -40,6 +40,15 @@ from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, Shee
 from kongchuo.idnumbers import IdNumberError, validate_id
 
 MB = 1024 * 1024
+# Upload limits. MAX_UNCOMPRESSED is far above a bomb guard's usual 50 MB because a county
+# roster is big: 200,000 rows of a 学籍 export is 150-200 MB of sheet XML (13 MB zipped).
+# Bombs are caught by the ratio and member limits, and read_rows bounds real inflation.
+MAX_UPLOAD_BYTES = 20 * MB
+MAX_UNCOMPRESSED = 512 * MB
+MAX_MEMBERS = 100
+MAX_RATIO = 100
+MAX_ROWS = 500_000
+MAX_CELLS = 12_000_000  # 500k rows x 24 columns; calamine holds ~32 bytes a cell: 384 MB at worst
 Cell = Any  # str | int | float | bool | date | datetime | time | timedelta (as calamine returns)
 Row = tuple[int, list[Cell]]
 
@@ -129,9 +138,9 @@ _RATIO_FLOOR = 1 * MB  # a member this small cannot hurt whatever its ratio; XML
 _SNIFF_SAMPLE = 64 * 1024
 
 
-def sniff_upload(path_or_fileobj: str | os.PathLike[str] | IO[bytes], *, max_bytes: int = 20 * MB,
-                 max_uncompressed: int = 50 * MB, max_members: int = 100,
-                 max_ratio: int = 100) -> str:
+def sniff_upload(path_or_fileobj: str | os.PathLike[str] | IO[bytes], *,
+                 max_bytes: int = MAX_UPLOAD_BYTES, max_uncompressed: int = MAX_UNCOMPRESSED,
+                 max_members: int = MAX_MEMBERS, max_ratio: int = MAX_RATIO) -> str:
     """Return "xlsx", "xls" or "csv" judged by content, or raise TabularError.
 
     The file name is ignored on purpose: users rename CSVs to .xlsx and the reverse. Zip limits
@@ -242,7 +251,7 @@ def _check_ole(fh: IO[bytes]) -> None:
     entry names are UTF-16LE; a byte search over the (size-capped) file finds them.
     """
     encrypted = "EncryptedPackage".encode("utf-16-le")
-    book = "Book".encode("utf-16-le")  # matches both "Workbook" (BIFF8) and "Book" (BIFF5)
+    books = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))  # BIFF8, BIFF5
     found_book = False
     overlap = b""
     fh.seek(0)
@@ -250,7 +259,7 @@ def _check_ole(fh: IO[bytes]) -> None:
         window = overlap + chunk
         if encrypted in window:
             raise TabularError("file_encrypted")
-        found_book = found_book or book in window
+        found_book = found_book or any(b in window for b in books)
         overlap = window[-64:]
     if not found_book:
         raise TabularError("file_type")
@@ -296,8 +305,8 @@ class SheetRows:
 
 
 def read_rows(path: str | os.PathLike[str], kind_hint: str | None = None, *, sheet: str | None = None,
-              max_rows: int = 500_000, max_cells: int = 20_000_000, max_bytes: int = 20 * MB,
-              max_uncompressed: int = 50 * MB) -> SheetRows:
+              max_rows: int = MAX_ROWS, max_cells: int = MAX_CELLS, max_bytes: int = MAX_UPLOAD_BYTES,
+              max_uncompressed: int = MAX_UNCOMPRESSED) -> SheetRows:
     """Open an upload and return its rows; only TabularError escapes.
 
     `kind_hint` is what `sniff_upload` returned; the content is sniffed again and must agree. For workbooks the
@@ -312,6 +321,8 @@ def read_rows(path: str | os.PathLike[str], kind_hint: str | None = None, *, she
         return _read_csv(path, max_rows, max_bytes)
     if kind == "xlsx":
         sheet = _xlsx_prescan(path, sheet, max_rows, max_cells, max_uncompressed)
+    else:
+        _xls_prescan(path, max_rows, max_cells)
     try:
         return _read_workbook(path, kind, sheet, max_rows, max_cells)
     except TabularError:
@@ -338,7 +349,7 @@ def _read_workbook(path: str | os.PathLike[str], kind: str, sheet: str | None, m
         data = wb.get_sheet_by_name(sheet)
     start = data.start
     if start is not None:
-        # xls is not pre-scanned (BIFF is bounded at 65,536 x 256); refuse before iterating.
+        # Belt and braces after the pre-scans: refuse before iterating.
         if data.total_height + 1 > max_rows:
             raise TabularError("too_many_rows", limit=max_rows)
         if data.height * data.width > max_cells:
@@ -386,12 +397,17 @@ def _read_csv(path: str | os.PathLike[str], max_rows: int, max_bytes: int) -> Sh
 
 _PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
 _TAG = re.compile(rb"<(" + _PREFIX + rb")(row|c)(?=[\s/>])([^>]*?)(/?)>")
-_R_ATTR = re.compile(rb"""\br\s*=\s*["']\s*([A-Za-z]*)(\d*)\s*["']""")
-# Fast path: every row and value-carrying cell names its position (Excel, WPS, openpyxl,
-# XlsxWriter, POI all do); then C-speed findall suffices.
-_IMPLICIT = re.compile(rb"<" + _PREFIX + rb"(?:row|c)(?:>|\s(?![^>]*\br\s*=)[^>]*>)")
-_ROW_NUMS = re.compile(rb"<" + _PREFIX + rb"row\s[^>]*?\br\s*=\s*[\"']\s*(\d+)")
-_CELL_REFS = re.compile(rb"<" + _PREFIX + rb"c\s[^>]*?\br\s*=\s*[\"']\s*([A-Za-z]*)(\d*)[^>]*(?<!/)>")
+_R_ATTR = re.compile(rb"""(?<=\s)r\s*=\s*["']\s*([A-Za-z]*)(\d*)\s*["']""")
+# Fast path for what Excel, WPS, openpyxl, XlsxWriter and POI write: unprefixed <c>/<row>
+# tags opening with r=".." and no other r attribute (calamine honours the last of duplicated
+# attributes). Then every position is one r="LETTERSdigits" and collecting them all bounds the
+# rectangle. Anything irregular sends the chunk down the exact tag-by-tag path. The patterns
+# start with a literal so the regex engine skips ahead fast (about 1.5 s per 200 MB of XML).
+_IMPLICIT_TAG = re.compile(rb'<(?:c|row)[ >/](?!r=")')
+_EXTRA_R = re.compile(rb"r(?<=\sr)(?<!<c r)(?<!<row r)\s*=")
+_REF_LETTERS = re.compile(rb'r="([A-Z]+)\d')
+_REF_DIGITS = re.compile(rb'r="[A-Z]*(\d+)')
+_LAST_ROW = re.compile(rb'<row r="(\d+)"')
 _MAX_COL = 16384
 
 
@@ -403,14 +419,17 @@ def _col_number(letters: bytes) -> int:
 
 
 class _ExtentScanner:
-    """Tracks the rectangle calamine will allocate for a sheet, from the raw XML stream."""
+    """Tracks the rectangle calamine will allocate for a sheet, from the raw XML stream.
 
-    def __init__(self) -> None:
+    Raises as soon as the rectangle passes the limits, so a sparse bomb costs one chunk.
+    """
+
+    def __init__(self, max_rows: int, max_cells: int) -> None:
+        self.max_rows, self.max_cells = max_rows, max_cells
         self.carry = b""
-        self.row = 0  # current 1-based row (for rows/cells without an r attribute)
+        self.row = 0  # current 1-based row, for rows and cells without an r attribute
         self.col = 0
-        self.min_row = self.min_col = 10**12
-        self.max_row = self.max_col = 0
+        self.box = (10**12, 10**12, 0, 0)  # min_row, min_col, max_row, max_col
 
     def feed(self, chunk: bytes) -> None:
         buf = self.carry + chunk
@@ -419,39 +438,58 @@ class _ExtentScanner:
         if cut:
             self._scan(buf[:cut])
 
-    def _note(self, row: int, col: int) -> None:
-        self.min_row, self.max_row = min(self.min_row, row), max(self.max_row, row)
-        self.min_col, self.max_col = min(self.min_col, col), max(self.max_col, col)
+    def _grow(self, box: tuple[int, int, int, int], rows: Iterable[int], cols: Iterable[int]) -> tuple:
+        rows, cols = list(rows), list(cols)
+        if not rows or not cols:
+            return box
+        return (min(box[0], *rows), min(box[1], *cols), max(box[2], *rows), max(box[3], *cols))
+
+    def _fits(self, box: tuple[int, int, int, int]) -> bool:
+        if box[2] == 0:
+            return True
+        area = (box[2] - box[0] + 1) * (box[3] - box[1] + 1)
+        return box[2] <= self.max_rows and box[3] <= _MAX_COL and area <= self.max_cells
 
     def _scan(self, data: bytes) -> None:
-        if not _IMPLICIT.search(data):
-            pairs = _CELL_REFS.findall(data)
-            if pairs:
-                letters, digits = zip(*pairs, strict=True)
-                rows = {int(d) if d else self.row for d in set(digits)}
-                cols = {_col_number(c) if c else 1 for c in set(letters)}
-                self._note(min(rows), min(cols))
-                self._note(max(rows), max(cols))
-            row_numbers = _ROW_NUMS.findall(data)
-            if row_numbers:
-                self.row = int(row_numbers[-1])
-                self.col = max(self.col, self.max_col)  # conservative if a later cell is implicit
-            return
+        box = None
+        if (b":c" not in data and b":row" not in data and not _IMPLICIT_TAG.search(data)
+                and not _EXTRA_R.search(data)):
+            cols = {_col_number(c) for c in set(_REF_LETTERS.findall(data))}
+            rows = {int(d) for d in set(_REF_DIGITS.findall(data))}
+            box = self._grow(self.box, rows, cols)
+            last_row = data.rfind(b"<row r=")
+            if last_row >= 0 and (m := _LAST_ROW.match(data, last_row)):
+                self.row, self.col = int(m.group(1)), box[3]  # col: conservative
+        if box is None or not self._fits(box):
+            # Irregular tags, or a box too big: styled empty cells (<c r="Z9" s="1"/>) count
+            # in the fast path but hold no value, so decide on the exact tag-by-tag reading.
+            box = self._slow_scan(data)
+        self.box = box
+        if not self._fits(box):
+            if box[2] > self.max_rows:
+                raise TabularError("too_many_rows", limit=self.max_rows)
+            raise TabularError("file_unsafe")
+
+    def _slow_scan(self, data: bytes) -> tuple[int, int, int, int]:
+        box = self.box
         for m in _TAG.finditer(data):
             name, attrs, self_closing = m.group(2), m.group(3), m.group(4)
-            ref = _R_ATTR.search(attrs)
+            refs = _R_ATTR.findall(attrs)
             if name == b"row":
-                self.row = int(ref.group(2)) if ref and ref.group(2) else self.row + 1
+                self.row = int(refs[-1][1]) if refs and refs[-1][1] else self.row + 1
                 self.col = 0
                 continue
-            if ref and ref.group(1):
-                self.col = _col_number(ref.group(1))
-                row = int(ref.group(2)) if ref.group(2) else self.row
+            if refs and refs[-1][0]:
+                self.col = _col_number(refs[-1][0])
+                row = int(refs[-1][1]) if refs[-1][1] else self.row
             else:
                 self.col += 1
                 row = self.row
             if not self_closing:  # empty styled cells hold no value and are not stored
-                self._note(max(row, 1), self.col)
+                rows = [max(row, 1)] + [int(d) for _c, d in refs if d]
+                cols = [self.col] + [_col_number(c) for c, _d in refs if c]
+                box = self._grow(box, rows, cols)
+        return box
 
 
 def _inflate(fh: IO[bytes], info: zipfile.ZipInfo, budget: list[int],
@@ -526,6 +564,8 @@ def _xlsx_prescan(path: str | os.PathLike[str], sheet: str | None, max_rows: int
             infos = {i.filename: i for i in zf.infolist()}
 
             def member(name: str) -> bytes:
+                if infos[name].file_size > 8 * MB:  # workbook parts are a few KB
+                    raise TabularError("file_unsafe")
                 parts: list[bytes] = []
                 _inflate(fh, infos[name], budget, parts.append)
                 return b"".join(parts)
@@ -548,15 +588,13 @@ def _xlsx_prescan(path: str | os.PathLike[str], sheet: str | None, max_rows: int
             if sheet is not None and chosen is None:
                 raise TabularError("sheet_not_found", name=sheet)
             scanned = {part} if part in infos else {n for n in infos if n.startswith("xl/worksheets/")}
-            scanners = []
             for name, info in infos.items():
                 if name in ("xl/workbook.xml", rels_name):
                     continue
-                scanner = _ExtentScanner() if name in scanned else None
+                scanner = _ExtentScanner(max_rows, max_cells) if name in scanned else None
                 _inflate(fh, info, budget, scanner.feed if scanner else None)
                 if scanner:
                     scanner.feed(b">")  # flush the carried tail
-                    scanners.append(scanner)
     except TabularError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, struct.error, zlib.error,
@@ -564,13 +602,95 @@ def _xlsx_prescan(path: str | os.PathLike[str], sheet: str | None, max_rows: int
         raise TabularError("file_type") from exc
     except Exception as exc:  # defusedxml refusals (entities, DTDs) and anything odd
         raise TabularError("file_unsafe") from exc
-    for sc in scanners:
-        if sc.max_row > max_rows:
-            raise TabularError("too_many_rows", limit=max_rows)
-        if sc.max_row and (sc.max_col > _MAX_COL or
-                           (sc.max_row - sc.min_row + 1) * (sc.max_col - sc.min_col + 1) > max_cells):
-            raise TabularError("file_unsafe")
     return chosen
+
+
+# ---- xls pre-scan: the same dense-rectangle danger (BIFF columns are 16-bit: a 3 KB .xls with
+# cells in A1 and column 65000 makes calamine ask for 2.6 GB), read from the OLE container.
+
+_ENDOFCHAIN = 0xFFFFFFFE
+# BIFF cell records (BIFF2-8) that carry (row, col) in their first four bytes.
+_BIFF_CELLS = {0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0201, 0x0203, 0x0204, 0x0205,
+               0x027E, 0x00FD, 0x00D6, 0x0206, 0x0406}
+_BIFF_MULTI = {0x00BD, 0x00BE}  # MULRK, MULBLANK: row, first col, ..., last col
+
+
+def _ole_streams(data: bytes, wanted: set[str]) -> list[bytes]:
+    """The named streams of a compound file (regular or mini stream), loop-safe."""
+    ssize = 1 << struct.unpack_from("<H", data, 30)[0]
+    if ssize not in (512, 4096):
+        raise TabularError("file_type")
+    nsect = len(data) // ssize
+    _n_fat, first_dir, _tx, cutoff, first_mini, _n_mini, first_difat = struct.unpack_from("<7I", data, 44)
+    fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < nsect]
+    sect, seen = first_difat, 0
+    while sect < nsect and seen < nsect:
+        entries = struct.unpack_from(f"<{ssize // 4}I", data, (sect + 1) * ssize)
+        fat_sectors += [s for s in entries[:-1] if s < nsect]
+        sect, seen = entries[-1], seen + 1
+    fat = b"".join(data[(s + 1) * ssize:(s + 2) * ssize] for s in dict.fromkeys(fat_sectors))
+
+    def chain(start: int, table: bytes, size: int, base: Callable[[int], bytes]) -> bytes:
+        out, sect, seen = [], start, set()
+        while sect < len(table) // 4 and sect not in seen:  # a cycle must not loop or repeat
+            seen.add(sect)
+            out.append(base(sect))
+            sect = struct.unpack_from("<I", table, sect * 4)[0]
+        return b"".join(out)[:size] if size >= 0 else b"".join(out)
+
+    def regular(s: int) -> bytes:
+        return data[(s + 1) * ssize:(s + 2) * ssize]
+
+    directory = chain(first_dir, fat, -1, regular)
+    entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
+    if not entries or not fat:
+        raise TabularError("file_type")
+    root_start, root_size = struct.unpack_from("<II", entries[0], 116)
+    mini_container = chain(root_start, fat, root_size, regular)
+    minifat = chain(first_mini, fat, -1, regular) if first_mini != _ENDOFCHAIN else b""
+    streams = []
+    for entry in entries:
+        name_len = min(struct.unpack_from("<H", entry, 64)[0], 64)
+        name = entry[:max(name_len - 2, 0)].decode("utf-16-le", "replace")
+        if entry[66] != 2 or name.lower() not in wanted:
+            continue
+        start, size = struct.unpack_from("<II", entry, 116)
+        if size < cutoff:
+            streams.append(chain(start, minifat, size, lambda s: mini_container[s * 64:(s + 1) * 64]))
+        else:
+            streams.append(chain(start, fat, size, regular))
+    return streams
+
+
+def _xls_prescan(path: str | os.PathLike[str], max_rows: int, max_cells: int) -> None:
+    """Measure every worksheet's cell rectangle from the BIFF records; refuse oversize ones."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        streams = _ole_streams(data, {"workbook", "book"})
+    except (struct.error, IndexError, ValueError) as exc:
+        raise TabularError("file_type") from exc
+    for stream in streams:
+        box = [10**6, 10**6, -1, -1]
+        pos, end = 0, len(stream) - 4
+        while pos <= end:
+            rtype, rlen = struct.unpack_from("<HH", stream, pos)
+            body = stream[pos + 4:pos + 4 + rlen]
+            pos += 4 + rlen
+            if rtype == 0x0809 or rtype == 0x000A:  # BOF/EOF: a new substream, a new box
+                box = [10**6, 10**6, -1, -1]
+                continue
+            if len(body) < 6 or (rtype not in _BIFF_CELLS and rtype not in _BIFF_MULTI):
+                continue
+            row, col = struct.unpack_from("<HH", body, 0)
+            last_col = struct.unpack_from("<H", body, len(body) - 2)[0] if rtype in _BIFF_MULTI else col
+            if max(col, last_col) > 255:  # BIFF8 has 256 columns; calamine would take 65,536
+                raise TabularError("file_unsafe")
+            box = [min(box[0], row), min(box[1], col), max(box[2], row), max(box[3], last_col, col)]
+            if box[2] + 1 > max_rows:
+                raise TabularError("too_many_rows", limit=max_rows)
+            if (box[2] - box[0] + 1) * (box[3] - box[1] + 1) > max_cells:
+                raise TabularError("file_unsafe")
 
 
 # --------------------------------------------------------------------------- headers
