@@ -6,9 +6,10 @@ from kongchuo.models import AuditEvent
 
 
 def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address behind PROXY_COUNT proxies (the same rule django-axes uses)."""
+    from kongchuo.security.ip import client_ip as resolve
+
+    return resolve(request)
 
 
 def audit_record(

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "kongchuo.apps.KongchuoConfig",
+    "kongchuo.security.apps.SecurityConfig",
     "students",
     "ledgers",
     "retrieval",
@@ -93,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "kongchuo.security.middleware.OTPRequiredMiddleware",
     "kongchuo.middleware.SessionTimeoutMiddleware",
     "kongchuo.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -173,9 +175,17 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a fixed 15 min from the 5th failure
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = _int("PROXY_COUNT", 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Client IP: axes reads proxy headers only through django-ipware (not installed), so the
+# AXES_IPWARE_* settings would be ignored; one function decides for axes and the audit log.
+KONGCHUO_PROXY_COUNT = _int("PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "kongchuo.security.ip.client_ip"
+
+# Second factor (django-otp TOTP) for county users and the admin site. On by default in
+# production; off in the debug quick start so the demo logins need no authenticator app.
+KONGCHUO_REQUIRE_OTP = _bool("KONGCHUO_REQUIRE_OTP", not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "控辍保学平台")
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -204,7 +214,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Degrades to a miss when Redis is down (pages keep answering from the database).
+            "BACKEND": "kongchuo.security.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "kongchuo",
             "TIMEOUT": 300,
@@ -229,6 +240,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Fixed periodic tasks (beat copies them into django-celery-beat's tables, where they stay editable).
+CELERY_BEAT_SCHEDULE = {
+    # Tasks queued while Redis was down wait in the outbox table (kongchuo/security/outbox.py).
+    "security-outbox-drain": {"task": "security.outbox_drain", "schedule": 60.0},
+}
 
 # Security headers. Production (DJANGO_DEBUG=0) passes `check --deploy` without warnings.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -244,6 +260,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "kongchuo.security.views.csrf_failure"  # audited like every 403
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -260,13 +277,22 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Every handler carries the redaction filter (no full ID, phone, password or session id in logs).
+# Django's default handlers on "django" and "django.server" (console, mail_admins) would bypass
+# it, so they are removed and those records go to the root handler like every other.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "kongchuo.security.redact.RedactFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -277,6 +303,9 @@ KONGCHUO_COUNTY_CODE = os.environ.get("KONGCHUO_COUNTY_CODE", "341522")
 KONGCHUO_UPLOAD_MAX_BYTES = _int("KONGCHUO_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 KONGCHUO_IMPORT_MAX_ROWS = _int("KONGCHUO_IMPORT_MAX_ROWS", 500_000)
 KONGCHUO_ATTACHMENT_MAX_BYTES = _int("KONGCHUO_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Fault injection for the sweep reliability tests: each partition waits this long inside its
+# transaction (a window to kill a worker mid-sweep). Always 0 in production.
+KONGCHUO_SWEEP_PARTITION_DELAY_MS = _int("KONGCHUO_SWEEP_PARTITION_DELAY_MS", 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000

@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from kongchuo import views
+from kongchuo import audit_views, views
+from kongchuo.security.admin import KongchuoAdminSite
+
+# The default admin site, with its registrations, behind the portal login and the second factor.
+admin.site.__class__ = KongchuoAdminSite
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +14,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
          name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/otp/", include("kongchuo.security.urls")),
+    path("audit/", audit_views.audit_list, name="audit_list"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("students/", include("students.urls")),
     path("ledgers/", include("ledgers.urls")),
@@ -17,3 +23,7 @@ urlpatterns = [
     path("dashboards/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = "kongchuo.security.views.permission_denied"  # audited
+handler404 = "django.views.defaults.page_not_found"  # templates/404.html: missing and out of scope alike
+handler500 = "django.views.defaults.server_error"  # templates/500.html: no trace, no settings

@@ -6,6 +6,7 @@ app_name = "students"
 urlpatterns = [
     path("", views.student_list, name="list"),
     path("<int:pk>/", views.student_detail, name="detail"),
+    path("<int:pk>/reveal/", views.student_reveal, name="reveal"),
     path("schools/", views.school_list, name="schools"),
     path("schools/mine/", views.my_school, name="my_school"),
     path("schools/<int:pk>/", views.school_detail, name="school"),

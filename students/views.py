@@ -33,11 +33,44 @@ def student_list(request):
 def student_detail(request, pk: int):
     student = access_object(Student.objects.select_related("school__township", "hukou_township"),
                             request.user, pk=pk)
+    return _render_student(request, student)
+
+
+def _render_student(request, student, *, revealed=None, reveal_form=None):
+    from kongchuo.security.forms import RevealForm
+    from kongchuo.security.services import can_reveal_personal_data
+
     changes = student.status_changes.select_related("from_school", "to_school", "created_by")
+    can_reveal = can_reveal_personal_data(request.user)
     return render(request, "students/student_detail.html", {
         "student": student, "changes": changes,
         "sections": _student_sections(request, student),
+        "can_reveal": can_reveal, "revealed": revealed or {},
+        "reveal_form": reveal_form or (RevealForm() if can_reveal else None),
     })
+
+
+@login_required
+@require_http_methods(["POST"])
+def student_reveal(request, pk: int):
+    """Show one full value (ID number or guardian phone) once, with a reason, audited.
+
+    Out of scope → 404 (like every object); in scope without the right → 403 (audited too).
+    """
+    from kongchuo.security.forms import RevealForm
+    from kongchuo.security.services import can_reveal_personal_data, personal_data_reveal
+
+    student = access_object(Student.objects.select_related("school__township", "hukou_township"),
+                            request.user, pk=pk)
+    if not can_reveal_personal_data(request.user):
+        raise PermissionDenied
+    form = RevealForm(request.POST)
+    if not form.is_valid():
+        return _render_student(request, student, reveal_form=form)
+    field = form.cleaned_data["field"]
+    value = personal_data_reveal(request=request, obj=student, field=field,
+                                 value=getattr(student, field), reason=form.cleaned_data["reason"])
+    return _render_student(request, student, revealed={field: value})
 
 
 def _student_sections(request, student):

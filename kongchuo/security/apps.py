@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class SecurityConfig(AppConfig):
+    """Logins, second factor, sessions, audit receivers, reliability helpers. Knows no app."""
+
+    name = "kongchuo.security"
+    label = "security"
+    verbose_name = "安全与审计"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kongchuo.menu import MenuItem, register
+        from kongchuo.scoping import Role
+        from kongchuo.security import receivers  # noqa: F401 - connects the signal receivers
+
+        register(MenuItem("系统管理", "审计日志", "audit_list", (Role.COUNTY,), "bi-journal-text", 95))

@@ -1,0 +1,62 @@
+"""Second factor for county staff and the admin site (django-otp TOTP).
+
+A user who must use a second factor (county role, or staff who can reach the admin) and has not
+verified one in this session is sent to the TOTP page: set up a device if they have none, verify a
+token otherwise. Switched by settings.KONGCHUO_REQUIRE_OTP (on in production, off in the debug quick
+start so the demo logins work without an authenticator app).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from kongchuo.scoping import Role
+
+# Views (namespaced names) a user waiting for the second factor may still reach.
+OTP_EXEMPT_VIEWS = {
+    "otp_setup", "otp_verify", "logout", "login", "healthz", "set_language", "javascript-catalog",
+}
+
+
+def otp_required_for(user) -> bool:
+    if not getattr(settings, "KONGCHUO_REQUIRE_OTP", False):
+        return False
+    if user is None or not user.is_authenticated:
+        return False
+    return getattr(user, "role", "") == Role.COUNTY or user.is_staff or user.is_superuser
+
+
+def is_otp_verified(user) -> bool:
+    verified = getattr(user, "is_verified", None)
+    return bool(verified and verified())
+
+
+class OTPRequiredMiddleware:
+    """Must come after django_otp.middleware.OTPMiddleware (which sets user.is_verified)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if not otp_required_for(user) or is_otp_verified(user):
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in OTP_EXEMPT_VIEWS:
+            return None
+        from django_otp import user_has_device
+
+        target = reverse("otp_verify" if user_has_device(user) else "otp_setup")
+        target = f"{target}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)

@@ -1,0 +1,74 @@
+"""Enqueue through an outbox: work asked for while the broker is down is sent when it is back.
+
+`delay_on_commit` publishes after the transaction commits; if Redis is down at that moment the
+database work is committed but the task is lost. `enqueue_on_commit` writes an OutboxMessage row
+inside the caller's transaction instead (committed together with the work, or rolled back with
+it), then tries to publish after commit. A row whose publish fails stays, and `outbox_drain`
+(beat, every minute; also `manage.py outbox_drain`) sends it once the broker answers again.
+
+    from kongchuo.security.outbox import enqueue_on_commit
+    with transaction.atomic():
+        job = Job.objects.create(kind="export", ...)
+        enqueue_on_commit(export_task, job.pk)
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from kongchuo.security.models import OutboxMessage
+
+logger = logging.getLogger("kongchuo.outbox")
+
+BROKER_DOWN = (KombuOperationalError, ConnectionError, OSError, TimeoutError)
+# One quick reconnect (a pooled connection may be stale after Redis restarted), no long retry
+# loop inside a web request: the outbox row is the retry.
+RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> OutboxMessage:
+    """Record `task(*args, **kwargs)` in the current transaction; publish after commit.
+
+    Arguments must be JSON-serialisable (ids, not objects: tasks are thin and take ids).
+    """
+    message = OutboxMessage.objects.create(task_name=task.name, args=list(args), kwargs=kwargs)
+    transaction.on_commit(lambda: outbox_publish(message_ids=[message.pk]))
+    return message
+
+
+def outbox_publish(*, message_ids=None, limit: int = 1000) -> int:
+    """Publish pending rows (oldest first); delete those the broker took. Returns how many.
+
+    Stops at the first broker error (the rest would fail the same way) and leaves that row with
+    its attempt count and error. Rows are claimed with SKIP LOCKED on PostgreSQL, so two drains
+    never publish the same row at once.
+    """
+    from celery import current_app
+
+    sent: list[int] = []
+    with transaction.atomic():
+        rows = OutboxMessage.objects.select_for_update(skip_locked=True).order_by("pk")
+        if message_ids is not None:
+            rows = rows.filter(pk__in=message_ids)
+        for message in rows[:limit]:
+            task = current_app.tasks.get(message.task_name)
+            try:
+                if task is None:
+                    current_app.send_task(message.task_name, args=message.args, kwargs=message.kwargs,
+                                          retry=True, retry_policy=RETRY_POLICY)
+                else:
+                    task.apply_async(args=message.args, kwargs=message.kwargs, retry=True,
+                                     retry_policy=RETRY_POLICY)
+            except BROKER_DOWN as exc:
+                logger.warning("broker unavailable, %s kept in the outbox (%s)", message,
+                               exc.__class__.__name__)
+                OutboxMessage.objects.filter(pk=message.pk).update(
+                    attempts=message.attempts + 1, last_error=str(exc)[:300])
+                break
+            sent.append(message.pk)
+        if sent:
+            OutboxMessage.objects.filter(pk__in=sent).delete()
+    return len(sent)

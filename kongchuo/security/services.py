@@ -1,0 +1,105 @@
+"""Writes of the security machinery: sessions, second-factor devices, reveals of personal data."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import transaction
+
+from kongchuo.audit import audit_record
+from kongchuo.security.models import UserSession
+
+
+def user_session_remember(*, user, session_key: str | None) -> None:
+    """Index a freshly logged-in session under its user (called from the login receiver)."""
+    if not session_key:
+        return
+    UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})
+
+
+def user_session_forget(*, session_key: str | None) -> None:
+    if session_key:
+        UserSession.objects.filter(session_key=session_key).delete()
+
+
+@transaction.atomic
+def user_sessions_end(*, user_ids) -> int:
+    """End every session of these users; returns how many sessions were deleted.
+
+    Set-based for the database session engine (two DELETEs whatever the number of users or
+    sessions); other engines delete key by key through their SessionStore.
+    """
+    user_ids = list(user_ids)
+    keys = UserSession.objects.filter(user_id__in=user_ids).values("session_key")
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        deleted, _ = Session.objects.filter(session_key__in=keys).delete()
+    else:
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        deleted = 0
+        for key in list(keys.values_list("session_key", flat=True)):
+            store(session_key=key).delete()
+            deleted += 1
+    UserSession.objects.filter(user_id__in=user_ids).delete()
+    return deleted
+
+
+def can_reveal_personal_data(user) -> bool:
+    """Who may see a full ID number or phone: county staff (the bureau answers for the data).
+
+    A role rule rather than a Django permission: roles are how the portal grants everything else,
+    and `students` owns the Student model whose Meta would carry a custom permission.
+    """
+    from kongchuo.scoping import Role, scope_of
+
+    scope = scope_of(user)
+    return scope is not None and scope.role == Role.COUNTY
+
+
+@transaction.atomic
+def personal_data_reveal(*, request, obj, field: str, value: str, reason: str) -> str:
+    """Audit the reveal of one full value (ID number, phone) with its reason; return the value.
+
+    Precondition: the caller has scoped `obj` with access_object and checked
+    can_reveal_personal_data(request.user). The value itself never goes into the audit row.
+    """
+    audit_record(action="reveal_id", request=request, obj=obj,
+                 detail={"field": field, "reason": reason})
+    return value
+
+
+@transaction.atomic
+def otp_device_pending(*, user):
+    """The user's unconfirmed TOTP device, created on first call (the secret shown at setup)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def otp_device_verify(*, request, user, token: str, setup: bool = False):
+    """Check a token against the user's TOTP device; on success mark the session verified.
+
+    With setup=True the pending device is checked and confirmed; otherwise confirmed devices are.
+    Failed tokens count against the device's throttle (django-otp) and are audited.
+    """
+    from django_otp import login as otp_login
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    devices = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=not setup)
+    for device in devices.order_by("pk"):
+        allowed, _ = device.verify_is_allowed()
+        if allowed and device.verify_token(token):
+            if setup:
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+            otp_login(request, device)
+            audit_record(action="otp_setup" if setup else "otp_verify", request=request, obj=device)
+            return device
+    audit_record(action="otp_failed", request=request, outcome="failed")
+    return None

@@ -1,0 +1,134 @@
+"""Reusable machinery for the scoping (IDOR) matrix and "GET never writes".
+
+An `Entry` names a URL pattern, builds its kwargs from the `county` fixture (pointing at objects
+of township B / school B), and says which role may do what there. `check_entry` then requests the
+URL with every method as every role: each pair not allowed must answer 403, 404 or 405 (the
+anonymous visitor: a redirect to the login page), and no request may change the database apart
+from bookkeeping tables (sessions, audit rows, lockout counters). Allowed pairs must not fail
+(< 500), and for safe methods must not write either.
+
+Usage (see test_scoping_matrix.py):
+
+    ENTRIES = [Entry("students:detail", lambda c: {"pk": c.s_b.pk},
+                     allow={"county_user": SAFE, "township_b": SAFE, "school_b": SAFE})]
+
+    @pytest.mark.parametrize("entry", ENTRIES, ids=str)
+    def test_matrix(entry, county, client):
+        check_entry(entry, county, client)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+ROLES = ("county_user", "township_a", "township_b", "school_a", "school_b", "gov_a", "no_role",
+         "anonymous")
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+SAFE = frozenset({"GET", "HEAD"})
+ALL = frozenset(METHODS)
+DENIED_STATUSES = {403, 404, 405}
+
+# Tables a request may legitimately write while being refused or only reading.
+BOOKKEEPING = {
+    "sessions.session", "kongchuo.auditevent", "security.usersession", "security.outboxmessage",
+    "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog", "axes.accessattemptexpiration",
+    "otp_totp.totpdevice", "admin.logentry",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    url_name: str
+    kwargs: Callable = field(default=lambda c: {})
+    allow: dict = field(default_factory=dict)  # role -> methods that role may use
+    data: Callable = field(default=lambda c: {})  # body sent with unsafe methods (forged ids welcome)
+    read_only: bool = False  # no method, allowed or not, may change the database
+
+
+    def __str__(self) -> str:
+        return self.url_name
+
+
+def db_fingerprint() -> dict[str, str]:
+    """A digest of every table's content except bookkeeping: catches inserts, updates, deletes."""
+    out = {}
+    for model in apps.get_models():
+        label = model._meta.label_lower
+        if label in BOOKKEEPING or model._meta.proxy or not model._meta.managed:
+            continue
+        rows = model._base_manager.order_by("pk").values_list()
+        digest = hashlib.sha256()
+        for row in rows.iterator(chunk_size=2000):
+            digest.update(repr(row).encode())
+        out[label] = digest.hexdigest()
+    return out
+
+
+def assert_db_unchanged(before: dict[str, str], what: str) -> dict[str, str]:
+    """Compare with a fresh fingerprint; return it (the next request's "before")."""
+    after = db_fingerprint()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"{what} changed the database: {changed}"
+    return after
+
+
+def client_for(role: str, county) -> Client:
+    client = Client()
+    if role != "anonymous":
+        client.force_login(getattr(county, role))
+    return client
+
+
+def request(client: Client, method: str, url: str, data: dict | None = None):
+    if method == "GET":
+        return client.get(url)
+    if method == "HEAD":
+        return client.head(url)
+    if method == "POST":
+        return client.post(url, data or {})
+    return client.generic(method, url, data=b"", content_type="application/x-www-form-urlencoded")
+
+
+def assert_get_never_writes(client: Client, url: str) -> None:
+    """GET and HEAD of `url` leave the database as it was (bookkeeping aside)."""
+    for method in ("GET", "HEAD"):
+        before = db_fingerprint()
+        response = request(client, method, url)
+        assert response.status_code < 500, f"{method} {url}: {response.status_code}"
+        assert_db_unchanged(before, f"{method} {url}")
+
+
+def check_entry(entry: Entry, county, roles=ROLES, methods=METHODS) -> list[tuple[str, str, int]]:
+    """Run the matrix for one URL; returns (role, method, status) rows for reporting."""
+    url = reverse(entry.url_name, kwargs=entry.kwargs(county))
+    data = entry.data(county)
+    login_url = settings.LOGIN_URL
+    seen = []
+    for role in roles:
+        client = client_for(role, county)  # logging in writes last_login: fingerprint after it
+        before = None
+        allowed = entry.allow.get(role, frozenset())
+        for method in methods:
+            before = before or db_fingerprint()
+            response = request(client, method, url, data)
+            status = response.status_code
+            seen.append((role, method, status))
+            where = f"{method} {url} as {role}"
+            if method in allowed:
+                assert status < 500, f"{where}: {status}"
+                before = assert_db_unchanged(before, where) if (
+                    method in SAFE or entry.read_only) else None
+                continue
+            if role == "anonymous" and status in (301, 302):
+                assert response["Location"].startswith(login_url), f"{where}: {response['Location']}"
+            else:
+                assert status in DENIED_STATUSES, f"{where}: expected 403/404/405, got {status}"
+            before = assert_db_unchanged(before, where)
+    return seen

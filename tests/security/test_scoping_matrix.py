@@ -1,0 +1,89 @@
+"""The scoping matrix, first entries: the students app's URLs (issue 7, items 1–3).
+
+Objects belong to township B / school B; every role is tried with every method. The full matrix
+(every URL pattern must have an entry) is scheduled once the ledgers, retrieval and dashboard pages
+exist; these entries and the helper are its base.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from students.models import LeadingGroupMember, School
+from tests.security.scoping_matrix import ALL, SAFE, Entry, assert_get_never_writes, check_entry
+
+pytestmark = pytest.mark.django_db
+
+STAFF = ("county_user", "township_a", "township_b", "school_a", "school_b")
+
+
+def _member(c):
+    return {"pk": LeadingGroupMember.objects.create(position="member", name="测试成员").pk}
+
+
+FORGED_SCHOOL = {"principal_name": "伪造", "principal_phone": "13900000000", "clerk_name": "伪造",
+                 "clerk_phone": "13900000001", "school": "1", "school_id": "1", "township": "1"}
+
+ENTRIES = [
+    Entry("students:list", allow=dict.fromkeys(STAFF, ALL), read_only=True),
+    Entry("students:detail", lambda c: {"pk": c.s_b.pk},
+          allow={"county_user": ALL, "township_b": ALL, "school_b": ALL}, read_only=True),
+    Entry("students:reveal", lambda c: {"pk": c.s_b.pk}, allow={"county_user": {"POST"}},
+          data=lambda c: {"field": "id_number", "reason": "核对学籍信息"}, read_only=True),
+    Entry("students:schools", allow=dict.fromkeys(("county_user", "township_a", "township_b"), ALL),
+          read_only=True),
+    Entry("students:my_school", allow={"school_a": SAFE, "school_b": SAFE}),
+    Entry("students:school", lambda c: {"pk": c.b_primary.pk},
+          allow={"county_user": SAFE | {"POST"}, "township_b": SAFE | {"POST"}, "school_b": SAFE},
+          data=lambda c: FORGED_SCHOOL),
+    Entry("students:school", lambda c: {"pk": c.direct.pk},  # county-direct: no township sees it
+          allow={"county_user": SAFE | {"POST"}}, data=lambda c: FORGED_SCHOOL),
+    Entry("students:township", lambda c: {"pk": c.tb.pk},
+          allow={"county_user": ALL, "township_b": ALL}, read_only=True),
+    Entry("students:county", allow={"county_user": SAFE | {"POST"}}, data=lambda c: {"name": ""}),
+    Entry("students:leading_group_remove", _member, allow={"county_user": {"POST"}}),
+    Entry("students:users", allow={"county_user": ALL}, read_only=True),
+    Entry("audit_list", allow={"county_user": SAFE}, read_only=True),
+]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.url_name}-{i}" for i, e in enumerate(ENTRIES)])
+def test_scoping_matrix(entry, county):
+    rows = check_entry(entry, county)
+    # The matrix really ran: every role × method pair was requested.
+    assert len(rows) == 8 * 6
+
+
+def test_forged_school_post_moves_nothing_out_of_scope(county, client):
+    """Township A posting school B's responsibility form (with forged ids) changes nothing."""
+    client.force_login(county.township_a)
+    before = School.objects.get(pk=county.b_primary.pk)
+    response = client.post(f"/students/schools/{county.b_primary.pk}/", FORGED_SCHOOL)
+    assert response.status_code == 404
+    after = School.objects.get(pk=county.b_primary.pk)
+    assert (after.principal_name, after.principal_phone) == (before.principal_name, before.principal_phone)
+
+
+def test_matrix_catches_a_write(county, client):
+    """The helper is not a rubber stamp: an allowed POST that writes is seen as a change."""
+    from tests.security.scoping_matrix import assert_db_unchanged, db_fingerprint
+
+    before = db_fingerprint()
+    LeadingGroupMember.objects.create(position="member", name="新成员")
+    with pytest.raises(AssertionError, match="students.leadinggroupmember"):
+        assert_db_unchanged(before, "a write")
+
+
+def test_matrix_catches_an_allowed_role_leak(county):
+    """An entry that wrongly allows nobody fails where a role can in fact read the page."""
+    with pytest.raises(AssertionError, match="expected 403/404/405"):
+        check_entry(Entry("students:detail", lambda c: {"pk": c.s_b.pk}), county,
+                    roles=("county_user",), methods=("GET",))
+
+
+@pytest.mark.parametrize("url_name", ["students:list", "students:schools", "students:users", "home"])
+def test_get_never_writes(url_name, county, client):
+    from django.urls import reverse
+
+    client.force_login(county.county_user)
+    assert_get_never_writes(client, reverse(url_name))
