@@ -189,3 +189,18 @@ class FeedbackItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}#{self.row} {self.name}"
+
+
+# The 劝返 workflow's models live in their own module; importing them here registers them.
+from retrieval.cases import (  # noqa: E402, F401
+    AlertDecision,
+    ClosureRequest,
+    Escalation,
+    Evidence,
+    PersuasionAttempt,
+    RectificationOrder,
+    RetrievalCase,
+    SupervisionFinding,
+    SupervisionSample,
+    SupervisionVisit,
+)

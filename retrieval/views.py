@@ -1,0 +1,785 @@
+"""Pages of the 劝返 workflow: alert inbox, cases, approvals, feedback answers, rule quality,
+督查, and the personal to-do inbox. Views parse, scope (404 out of scope, 403 for a role that
+may not act), call a service, and redirect; sweep pages live in retrieval/sweep_views.py.
+"""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_tables2 import RequestConfig
+
+from kongchuo.idnumbers import mask_id
+from kongchuo.schoolyear import today
+from kongchuo.scoping import Role, access_object, require_role, scope_of
+from retrieval import selectors as sel
+from retrieval import services
+from retrieval.cases import (
+    AlertDecision,
+    ClosureRequest,
+    Escalation,
+    Evidence,
+    RectificationOrder,
+    RetrievalCase,
+    SupervisionFinding,
+    SupervisionSample,
+    SupervisionVisit,
+)
+from retrieval.filters import AlertFilter, CaseFilter
+from retrieval.forms import (
+    AttemptForm,
+    CaseForm,
+    ClosureDecisionForm,
+    ClosureRequestForm,
+    ConfirmForm,
+    DismissForm,
+    EscalateForm,
+    EscalationAnswerForm,
+    EvidenceForm,
+    FeedbackAnswerForm,
+    FindingForm,
+    PlacementForm,
+    RectificationCloseForm,
+    RectificationForm,
+    RectificationReportForm,
+    ReviewForm,
+    SampleCheckForm,
+    SampleForm,
+    VisitCompleteForm,
+    VisitForm,
+)
+from retrieval.models import Alert, FeedbackBatch, FeedbackItem
+from retrieval.tables import AlertTable, CaseTable
+from students.services import StaleEdit
+
+STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+EVERYONE = (*STAFF, Role.TOWNSHIP_GOV)
+
+
+def _fail(request, exc: Exception) -> None:
+    messages.error(request, str(exc))
+
+
+def _back(request, name: str, **kwargs):
+    """Approval forms post from the approvals page or from the object's page; go back there."""
+    if request.POST.get("next") == "approvals":
+        return redirect("retrieval:approvals")
+    return redirect(name, **kwargs)
+
+
+def _stale(request) -> None:
+    messages.error(request, _("该记录已被他人修改，已显示最新内容，请核对后重新提交 / "
+                              "someone else saved this record: reload and try again"))
+
+
+# --------------------------------------------------------------------------- inbox
+
+
+@login_required
+def inbox(request):
+    require_role(request.user, *EVERYONE)
+    sections = sel.inbox_for(request.user, today())
+    return render(request, "retrieval/inbox.html", {
+        "sections": sections, "total": sel.inbox_total(sections)})
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+@login_required
+def alert_list(request):
+    require_role(request.user, *STAFF)
+    base = Alert.objects.visible_to(request.user).select_related("school")
+    flt = AlertFilter(request.GET or None, queryset=base, user=request.user)
+    qs = flt.qs if flt.is_bound and flt.is_valid() else base
+    table = AlertTable(qs)
+    RequestConfig(request, paginate={"per_page": 20}).configure(table)
+    return render(request, "retrieval/alert_list.html", {"filter": flt, "table": table})
+
+
+def _alert_context(request, alert, **forms) -> dict:
+    decisions = (alert.decisions.select_related("decided_by", "reviewed_by", "case")
+                 .prefetch_related("evidence"))
+    can_decide = sel.can_decide_alert(request.user, alert)
+    pending = next((d for d in decisions if d.review_status == AlertDecision.Review.PENDING), None)
+    return {
+        "alert": alert, "decisions": decisions, "can_decide": can_decide,
+        "opens_case": sel.alert_opens_case(alert),
+        "confirm_form": forms.get("confirm_form") or (ConfirmForm() if can_decide else None),
+        "dismiss_form": forms.get("dismiss_form") or (DismissForm() if can_decide else None),
+        "pending": pending,
+        "review_form": forms.get("review_form") or (
+            ReviewForm() if pending and sel.can_review_decision(request.user, pending) else None),
+        "cases": alert.cases.all(),
+        "subject_masked": _mask(alert.subject),
+        "detail_items": [(k, _mask(v) if isinstance(v, str) else v)
+                         for k, v in (alert.detail or {}).items()
+                         if isinstance(v, str | int | float) and not isinstance(v, bool)],
+    }
+
+
+def _mask(value: str) -> str:
+    """Mask anything shaped like an ID number (alert subjects and details may hold one)."""
+    if len(value) == 18 and value[:17].isdigit():
+        return mask_id(value)
+    return value
+
+
+@login_required
+def alert_detail(request, pk: int):
+    require_role(request.user, *STAFF)
+    alert = access_object(Alert.objects.select_related("school", "township", "student"),
+                          request.user, pk=pk)
+    return render(request, "retrieval/alert_detail.html", _alert_context(request, alert))
+
+
+@login_required
+@require_POST
+def alert_confirm(request, pk: int):
+    require_role(request.user, *STAFF)
+    alert = access_object(Alert.objects.select_related("school"), request.user, pk=pk)
+    if not sel.can_decide_alert(request.user, alert):
+        raise PermissionDenied
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        return render(request, "retrieval/alert_detail.html",
+                      _alert_context(request, alert, confirm_form=form), status=400)
+    try:
+        decision = services.alert_confirm(alert=alert, user=request.user, **form.cleaned_data)
+    except services.WorkflowError as exc:
+        _fail(request, exc)
+        return redirect("retrieval:alert", pk=alert.pk)
+    if decision.case_id:
+        messages.success(request, _("已确认疑似辍学，已建立劝返案件"))
+        return redirect("retrieval:case", pk=decision.case_id)
+    messages.success(request, _("已确认"))
+    return redirect("retrieval:alert", pk=alert.pk)
+
+
+@login_required
+@require_POST
+def alert_dismiss(request, pk: int):
+    require_role(request.user, *STAFF)
+    alert = access_object(Alert.objects.select_related("school"), request.user, pk=pk)
+    if not sel.can_decide_alert(request.user, alert):
+        raise PermissionDenied
+    form = DismissForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "retrieval/alert_detail.html",
+                      _alert_context(request, alert, dismiss_form=form), status=400)
+    try:
+        services.alert_dismiss(alert=alert, user=request.user, reason=form.cleaned_data["reason"],
+                               note=form.cleaned_data["note"], files=form.cleaned_data["files"])
+    except services.WorkflowError as exc:
+        form.add_error(None, str(exc))
+        return render(request, "retrieval/alert_detail.html",
+                      _alert_context(request, alert, dismiss_form=form), status=400)
+    messages.success(request, _("已排除，等待上级复核"))
+    return redirect("retrieval:alert", pk=alert.pk)
+
+
+@login_required
+@require_POST
+def decision_review(request, pk: int):
+    require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
+    decision = access_object(AlertDecision.objects.select_related("alert"), request.user, pk=pk)
+    if not sel.can_review_decision(request.user, decision):
+        raise PermissionDenied
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        _fail(request, _("请选择复核结论"))
+        return _back(request, "retrieval:alert", pk=decision.alert_id)
+    try:
+        services.decision_review(decision=decision, user=request.user,
+                                 uphold=form.cleaned_data["verdict"] == "uphold",
+                                 note=form.cleaned_data["note"])
+    except services.WorkflowError as exc:
+        _fail(request, exc)
+        return _back(request, "retrieval:alert", pk=decision.alert_id)
+    messages.success(request, _("复核已提交"))
+    return _back(request, "retrieval:alert", pk=decision.alert_id)
+
+
+@login_required
+def approvals(request):
+    require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
+    decisions, closures = sel.pending_approvals(request.user)
+    return render(request, "retrieval/approvals.html", {
+        "decisions": decisions, "closures": closures,
+        "review_form": ReviewForm(), "closure_form": ClosureDecisionForm()})
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@login_required
+def case_list(request):
+    require_role(request.user, *EVERYONE)
+    base = RetrievalCase.objects.visible_to(request.user).select_related("school")
+    flt = CaseFilter(request.GET or None, queryset=base, user=request.user)
+    qs = flt.qs if flt.is_bound and flt.is_valid() else base
+    table = CaseTable(qs)
+    RequestConfig(request, paginate={"per_page": 20}).configure(table)
+    return render(request, "retrieval/case_list.html", {
+        "filter": flt, "table": table, "counts": sel.case_counts(request.user)})
+
+
+def _case_or_404(request, pk: int) -> RetrievalCase:
+    return access_object(
+        RetrievalCase.objects.select_related("school", "township", "student", "opened_by",
+                                             "placement_school", "closed_by"),
+        request.user, pk=pk)
+
+
+def _case_context(request, case: RetrievalCase, **forms) -> dict:
+    user = request.user
+    work = sel.can_work_case(user, case)
+    escalations = list(case.escalations.select_related("township", "escalated_by", "answered_by")
+                       .prefetch_related("evidence"))
+    pending_esc = next((e for e in escalations if e.status == Escalation.Status.PENDING), None)
+    closures = list(case.closures.select_related("requested_by", "decided_by")
+                    .prefetch_related("evidence"))
+    pending_closure = next((c for c in closures if c.status == ClosureRequest.Status.PENDING), None)
+    v = {"version": case.version}
+    can_attempt = work and case.status in (RetrievalCase.Status.OPEN, RetrievalCase.Status.ESCALATED)
+    can_escalate = sel.can_escalate(user, case) and not pending_esc
+    can_close = sel.can_request_closure(user, case)
+    return {
+        "case": case,
+        "timeline": sel.case_timeline(case),
+        "attempts": case.attempts.select_related("recorded_by"),
+        "escalations": escalations,
+        "closures": closures,
+        "evidence": case.evidence.filter(closure__isnull=True, escalation__isnull=True)
+                    .select_related("uploaded_by"),
+        "alerts": case.alerts.all(),
+        "has_failed_attempt": case.attempts.filter(outcome="failed").exists(),
+        "can_work": work,
+        "attempt_form": forms.get("attempt_form") or (AttemptForm() if can_attempt else None),
+        "placement_form": forms.get("placement_form") or (
+            PlacementForm(initial=v) if can_attempt and not case.placement else None),
+        "escalate_form": forms.get("escalate_form") or (EscalateForm(initial=v) if can_escalate else None),
+        "answer_form": forms.get("answer_form") or (
+            EscalationAnswerForm() if pending_esc and sel.can_answer_escalation(user, pending_esc)
+            else None),
+        "pending_escalation": pending_esc,
+        "closure_form": forms.get("closure_form") or (
+            ClosureRequestForm(initial=v) if can_close else None),
+        "pending_closure": pending_closure,
+        "decide_form": forms.get("decide_form") or (
+            ClosureDecisionForm() if pending_closure and sel.can_decide_closure(user, pending_closure)
+            else None),
+        "evidence_form": EvidenceForm() if work else None,
+        "is_gov": scope_of(user).role == Role.TOWNSHIP_GOV,
+    }
+
+
+@login_required
+def case_detail(request, pk: int):
+    require_role(request.user, *EVERYONE)
+    case = _case_or_404(request, pk)
+    return render(request, "retrieval/case_detail.html", _case_context(request, case))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_edit(request, pk: int):
+    require_role(request.user, *STAFF)
+    case = _case_or_404(request, pk)
+    if not sel.can_work_case(request.user, case):
+        raise PermissionDenied
+    initial = {f: getattr(case, f) for f in services.CASE_EDITABLE} | {"version": case.version}
+    form = CaseForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version")
+        try:
+            services.case_update(case=case, user=request.user, version=version, **data)
+        except StaleEdit:
+            _stale(request)
+            case.refresh_from_db()
+            form = CaseForm(initial={f: getattr(case, f) for f in services.CASE_EDITABLE}
+                            | {"version": case.version})
+            return render(request, "retrieval/case_edit.html", {"case": case, "form": form},
+                          status=409)
+        messages.success(request, _("案件信息已保存"))
+        return redirect("retrieval:case", pk=case.pk)
+    return render(request, "retrieval/case_edit.html", {"case": case, "form": form})
+
+
+def _case_step(request, pk: int, form_class, form_key: str, call, success: str, *,
+               roles=STAFF, files=False):
+    """POST handler shared by the case's action forms: scope, validate, call, redirect."""
+    require_role(request.user, *roles)
+    case = _case_or_404(request, pk)
+    form = form_class(request.POST, request.FILES) if files else form_class(request.POST)
+    if not form.is_valid():
+        ctx = _case_context(request, case, **{form_key: form})
+        return render(request, "retrieval/case_detail.html", ctx, status=400)
+    try:
+        call(case, form.cleaned_data)
+    except StaleEdit:
+        _stale(request)
+        return redirect("retrieval:case", pk=case.pk)
+    except services.WorkflowError as exc:
+        form.add_error(None, str(exc))
+        ctx = _case_context(request, case, **{form_key: form})
+        return render(request, "retrieval/case_detail.html", ctx, status=400)
+    messages.success(request, success)
+    return redirect("retrieval:case", pk=case.pk)
+
+
+@login_required
+@require_POST
+def case_attempt(request, pk: int):
+    def call(case, d):
+        if not sel.can_work_case(request.user, case):
+            raise PermissionDenied
+        services.case_add_attempt(case=case, user=request.user, **d)
+    return _case_step(request, pk, AttemptForm, "attempt_form", call, _("劝返记录已保存"))
+
+
+@login_required
+@require_POST
+def case_place(request, pk: int):
+    def call(case, d):
+        if not sel.can_work_case(request.user, case):
+            raise PermissionDenied
+        services.case_place(case=case, user=request.user, **d)
+    return _case_step(request, pk, PlacementForm, "placement_form", call,
+                      _("安置已登记，学籍状态已更新"))
+
+
+@login_required
+@require_POST
+def case_escalate(request, pk: int):
+    def call(case, d):
+        if not sel.can_escalate(request.user, case):
+            raise PermissionDenied
+        services.case_escalate(case=case, user=request.user, **d)
+    return _case_step(request, pk, EscalateForm, "escalate_form", call, _("已上报属地政府"),
+                      roles=STAFF)
+
+
+@login_required
+@require_POST
+def escalation_answer(request, pk: int):
+    require_role(request.user, Role.TOWNSHIP_GOV)
+    escalation = access_object_escalation(request, pk)
+    if not sel.can_answer_escalation(request.user, escalation):
+        raise PermissionDenied
+
+    def call(case, d):
+        services.escalation_answer(escalation=escalation, user=request.user, **d)
+    return _case_step(request, escalation.case_id, EscalationAnswerForm, "answer_form", call,
+                      _("处置情况已登记"), roles=(Role.TOWNSHIP_GOV,), files=True)
+
+
+def access_object_escalation(request, pk: int) -> Escalation:
+    """An escalation is reached through its case's scope."""
+    cases = RetrievalCase.objects.visible_to(request.user)
+    try:
+        return Escalation.objects.select_related("case").get(pk=pk, case__in=cases)
+    except (Escalation.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+@login_required
+@require_POST
+def case_closure(request, pk: int):
+    def call(case, d):
+        if not sel.can_request_closure(request.user, case):
+            raise PermissionDenied
+        services.case_request_closure(case=case, user=request.user, **d)
+    return _case_step(request, pk, ClosureRequestForm, "closure_form", call,
+                      _("销号申请已提交，等待上级审批"), files=True)
+
+
+@login_required
+@require_POST
+def closure_decide(request, pk: int):
+    require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
+    cases = RetrievalCase.objects.visible_to(request.user)
+    closure = access_object_closure(pk, cases)
+    if not sel.can_decide_closure(request.user, closure):
+        raise PermissionDenied
+    form = ClosureDecisionForm(request.POST)
+    if not form.is_valid():
+        _fail(request, _("请选择审批结论"))
+        return _back(request, "retrieval:case", pk=closure.case_id)
+    approve = form.cleaned_data["verdict"] == "approve"
+    try:
+        services.closure_decide(closure=closure, user=request.user, approve=approve,
+                                note=form.cleaned_data["note"])
+    except services.WorkflowError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, _("已销号") if approve else _("已退回"))
+    return _back(request, "retrieval:case", pk=closure.case_id)
+
+
+def access_object_closure(pk: int, cases) -> ClosureRequest:
+    try:
+        return ClosureRequest.objects.select_related("case").get(pk=pk, case__in=cases)
+    except (ClosureRequest.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+@login_required
+@require_POST
+def case_evidence(request, pk: int):
+    def call(case, d):
+        if not sel.can_work_case(request.user, case):
+            raise PermissionDenied
+        services.case_add_evidence(case=case, user=request.user, files=d["files"])
+    return _case_step(request, pk, EvidenceForm, "evidence_form", call, _("证明材料已上传"),
+                      files=True)
+
+
+@login_required
+def case_notice(request, pk: int):
+    """责令限期复学通知书, printable (print CSS), generated from the case and its escalation."""
+    require_role(request.user, *EVERYONE)
+    case = _case_or_404(request, pk)
+    escalation = case.escalations.select_related("township").order_by("-escalated_at").first()
+    if escalation is None:
+        raise PermissionDenied
+    return render(request, "retrieval/case_notice.html", {
+        "case": case, "escalation": escalation, "student": case.student,
+        "return_by": escalation.return_by or escalation.deadline, "today": today()})
+
+
+@login_required
+def evidence_file(request, pk: int):
+    """Serve one evidence file to whoever may see what it proves (files are never served
+    from MEDIA_URL). Images inline, PDFs as downloads, sandboxed either way."""
+    require_role(request.user, *EVERYONE)
+    ev = access_object(Evidence.objects, request.user, pk=pk)
+    response = FileResponse(ev.file.open("rb"), content_type=ev.mime,
+                            as_attachment=not ev.is_image, filename=ev.original_name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+@login_required
+def feedback_list(request):
+    require_role(request.user, *STAFF)
+    items = FeedbackItem.objects.visible_to(request.user)
+    batches = (FeedbackBatch.objects.visible_to(request.user)
+               .annotate(n=Count("items", filter=Q(items__in=items)),
+                         answered=Count("items", filter=Q(items__in=items) & ~Q(items__result="")))
+               .order_by("-received_on", "-pk"))
+    return render(request, "retrieval/feedback_list.html", {"batches": batches, "today": today()})
+
+
+@login_required
+def feedback_batch(request, pk: int):
+    require_role(request.user, *STAFF)
+    batch = access_object(FeedbackBatch.objects, request.user, pk=pk)
+    items = (FeedbackItem.objects.visible_to(request.user).filter(batch=batch)
+             .select_related("school", "verified_by"))
+    state = request.GET.get("state", "")
+    if state == "todo":
+        items = items.filter(result="")
+    elif state == "done":
+        items = items.exclude(result="")
+    items = list(items)
+    for i in items:
+        i.id_masked = mask_id(i.id_number)
+    return render(request, "retrieval/feedback_batch.html", {
+        "batch": batch, "items": items, "state": state, "n": len(items),
+        "can_full_ids": scope_of(request.user).role == Role.COUNTY})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feedback_item(request, pk: int):
+    require_role(request.user, *STAFF)
+    item = access_object(FeedbackItem.objects.select_related("batch", "school", "verified_by"),
+                         request.user, pk=pk)
+    initial = {"result": item.result, "explanation": item.explanation,
+               "verified_on": item.verified_on or today(), "version": item.version}
+    form = FeedbackAnswerForm(request.POST or None, request.FILES or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if not sel.can_answer_feedback(request.user, item):
+            raise PermissionDenied
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.feedback_answer(item=item, user=request.user, version=d["version"],
+                                         result=d["result"], explanation=d["explanation"],
+                                         verified_on=d["verified_on"], files=d["files"])
+            except StaleEdit:
+                _stale(request)
+                return redirect("retrieval:feedback_item", pk=item.pk)
+            except services.WorkflowError as exc:
+                form.add_error(None, str(exc))
+                status = 400
+            else:
+                messages.success(request, _("核查结果已保存"))
+                return redirect(f"{reverse('retrieval:feedback_batch', args=[item.batch_id])}?state=todo")
+        else:
+            status = 400
+    return render(request, "retrieval/feedback_item.html", {
+        "item": item, "form": form, "evidence": item.evidence.select_related("uploaded_by"),
+        "original": [(c, item.original.get(c, "")) for c in item.batch.columns] or list(item.original.items()),
+    }, status=status)
+
+
+@login_required
+def feedback_export(request, pk: int):
+    require_role(request.user, *STAFF)
+    batch = access_object(FeedbackBatch.objects, request.user, pk=pk)
+    full_ids = request.GET.get("ids") == "full"
+    if full_ids and scope_of(request.user).role != Role.COUNTY:
+        raise PermissionDenied
+    items = (FeedbackItem.objects.visible_to(request.user).filter(batch=batch)
+             .select_related("verified_by")
+             .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.only(
+                 "id", "original_name", "feedback_item_id"))))
+    buf = io.BytesIO()
+    services.feedback_export(batch=batch, user=request.user, out=buf, items=items, full_ids=full_ids)
+    stamp = timezone.localtime().strftime("%Y%m%d")
+    response = HttpResponse(buf.getvalue(), content_type=(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    response["Content-Disposition"] = (
+        f"attachment; filename=\"feedback-{batch.pk}-{stamp}.xlsx\"; "
+        f"filename*=UTF-8''{quote(f'{batch.title}-核查结果-{stamp}.xlsx')}")
+    return response
+
+
+# --------------------------------------------------------------------------- rule quality
+
+
+@login_required
+def rule_quality(request):
+    require_role(request.user, Role.COUNTY)
+    rows = sel.rule_quality()
+    totals = sel.rule_totals(rows)
+    overturned = sel.overturned_counts()
+    for t in totals:
+        t["overturned"] = overturned.get(t["rule"], 0)
+    return render(request, "retrieval/rule_quality.html", {"rows": rows, "totals": totals})
+
+
+# --------------------------------------------------------------------------- 督查
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def supervision_list(request):
+    require_role(request.user, Role.COUNTY)
+    form = VisitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit = services.visit_plan(user=request.user, **form.cleaned_data)
+        except services.WorkflowError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("督查计划已建立"))
+            return redirect("retrieval:visit", pk=visit.pk)
+    visits = (SupervisionVisit.objects.visible_to(request.user)
+              .select_related("township", "school", "planned_by")
+              .annotate(n_samples=Count("samples", distinct=True),
+                        n_findings=Count("findings", distinct=True)))
+    findings = SupervisionFinding.objects.aggregate(
+        total=Count("pk"), teacher=Count("pk", filter=Q(kind=SupervisionFinding.Kind.TEACHER_CONDUCT)))
+    orders = RectificationOrder.objects.aggregate(
+        open=Count("pk", filter=~Q(status=RectificationOrder.Status.CLOSED)),
+        overdue=Count("pk", filter=~Q(status=RectificationOrder.Status.CLOSED) & Q(deadline__lt=today())),
+        closed=Count("pk", filter=Q(status=RectificationOrder.Status.CLOSED)))
+    return render(request, "retrieval/supervision_list.html", {
+        "visits": visits, "form": form, "findings": findings, "orders": orders,
+        "teacher_by_township": sel.teacher_conduct_counts()}, status=400 if form.errors else 200)
+
+
+def _visit_context(request, visit, **forms) -> dict:
+    samples = visit.samples.select_related("case", "case__school", "alert", "alert__school")
+    findings = visit.findings.select_related("school", "sample").prefetch_related("orders")
+    return {
+        "visit": visit, "samples": samples, "findings": findings,
+        "sample_form": forms.get("sample_form") or SampleForm(),
+        "check_form": SampleCheckForm(),
+        "finding_form": forms.get("finding_form") or FindingForm(visit=visit),
+        "order_form": forms.get("order_form") or RectificationForm(),
+        "complete_form": forms.get("complete_form") or VisitCompleteForm(
+            initial={"summary": visit.summary}),
+    }
+
+
+@login_required
+def visit_detail(request, pk: int):
+    require_role(request.user, Role.COUNTY)
+    visit = access_object(SupervisionVisit.objects.select_related("township", "school"),
+                          request.user, pk=pk)
+    return render(request, "retrieval/visit_detail.html", _visit_context(request, visit))
+
+
+def _visit_step(request, pk, form_factory, form_key, call, success):
+    require_role(request.user, Role.COUNTY)
+    visit = access_object(SupervisionVisit.objects.select_related("township", "school"),
+                          request.user, pk=pk)
+    form = form_factory(visit)
+    if form.is_valid():
+        try:
+            call(visit, form.cleaned_data)
+        except services.WorkflowError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, success)
+            return redirect("retrieval:visit", pk=visit.pk)
+    return render(request, "retrieval/visit_detail.html",
+                  _visit_context(request, visit, **{form_key: form}), status=400)
+
+
+@login_required
+@require_POST
+def visit_sample(request, pk: int):
+    return _visit_step(
+        request, pk, lambda v: SampleForm(request.POST), "sample_form",
+        lambda v, d: services.visit_draw_sample(visit=v, user=request.user, **d), _("已抽取复查对象"))
+
+
+@login_required
+@require_POST
+def visit_finding(request, pk: int):
+    return _visit_step(
+        request, pk, lambda v: FindingForm(request.POST, visit=v), "finding_form",
+        lambda v, d: services.finding_record(visit=v, user=request.user, **d), _("问题已记录"))
+
+
+@login_required
+@require_POST
+def visit_complete(request, pk: int):
+    return _visit_step(
+        request, pk, lambda v: VisitCompleteForm(request.POST), "complete_form",
+        lambda v, d: services.visit_complete(visit=v, user=request.user, **d), _("督查已完成"))
+
+
+@login_required
+@require_POST
+def sample_check(request, pk: int):
+    require_role(request.user, Role.COUNTY)
+    sample = access_object_sample(request, pk)
+    form = SampleCheckForm(request.POST)
+    if form.is_valid():
+        try:
+            services.sample_check(sample=sample, user=request.user, **form.cleaned_data)
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("复查结果已保存"))
+    else:
+        _fail(request, _("请选择复查结果"))
+    return redirect("retrieval:visit", pk=sample.visit_id)
+
+
+def access_object_sample(request, pk: int) -> SupervisionSample:
+    visits = SupervisionVisit.objects.visible_to(request.user)
+    try:
+        return SupervisionSample.objects.get(pk=pk, visit__in=visits)
+    except (SupervisionSample.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+@login_required
+@require_POST
+def finding_order(request, pk: int):
+    require_role(request.user, Role.COUNTY)
+    try:
+        finding = SupervisionFinding.objects.get(
+            pk=pk, visit__in=SupervisionVisit.objects.visible_to(request.user))
+    except SupervisionFinding.DoesNotExist as exc:
+        raise Http404 from exc
+    form = RectificationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rectification_issue(finding=finding, user=request.user, **form.cleaned_data)
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("整改通知已下发"))
+    else:
+        _fail(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("retrieval:visit", pk=finding.visit_id)
+
+
+@login_required
+def rectification_list(request):
+    require_role(request.user, *STAFF)
+    orders = (RectificationOrder.objects.visible_to(request.user)
+              .select_related("finding", "school", "township").order_by("status", "deadline", "pk"))
+    return render(request, "retrieval/rectification_list.html", {"orders": orders, "today": today()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rectification_detail(request, pk: int):
+    require_role(request.user, *STAFF)
+    order = access_object(RectificationOrder.objects.select_related("finding", "finding__visit",
+                                                                     "school"), request.user, pk=pk)
+    can_report = sel.can_report_rectification(request.user, order)
+    form = RectificationReportForm(request.POST or None, request.FILES or None,
+                                   initial={"version": order.version, "report": order.report})
+    status = 200
+    if request.method == "POST":
+        if not can_report:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.rectification_report(order=order, user=request.user, **form.cleaned_data)
+            except StaleEdit:
+                _stale(request)
+                return redirect("retrieval:rectification", pk=order.pk)
+            except services.WorkflowError as exc:
+                form.add_error(None, str(exc))
+                status = 400
+            else:
+                messages.success(request, _("整改情况已反馈"))
+                return redirect("retrieval:rectification", pk=order.pk)
+        else:
+            status = 400
+    is_county = scope_of(request.user).role == Role.COUNTY
+    return render(request, "retrieval/rectification_detail.html", {
+        "order": order, "form": form if can_report else None,
+        "close_form": RectificationCloseForm() if is_county and order.status == "reported" else None,
+        "evidence": order.evidence.select_related("uploaded_by"),
+        "history": order.history.select_related("history_user").order_by("history_date")},
+        status=status)
+
+
+@login_required
+@require_POST
+def rectification_close(request, pk: int):
+    require_role(request.user, Role.COUNTY)
+    order = access_object(RectificationOrder.objects, request.user, pk=pk)
+    form = RectificationCloseForm(request.POST)
+    if not form.is_valid():
+        _fail(request, _("请选择验收结论"))
+        return redirect("retrieval:rectification", pk=order.pk)
+    try:
+        services.rectification_close(order=order, user=request.user,
+                                     accept=form.cleaned_data["verdict"] == "accept",
+                                     note=form.cleaned_data["note"])
+    except services.WorkflowError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, _("验收结论已保存"))
+    return redirect("retrieval:rectification", pk=order.pk)
