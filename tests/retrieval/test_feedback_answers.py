@@ -1,0 +1,129 @@
+"""Feedback round-trip: each row gets a verified answer; the batch goes back in its own layout."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from kongchuo.idnumbers import mask_id
+from kongchuo.models import AuditEvent
+from kongchuo.schoolyear import today
+from retrieval import services
+from retrieval.cases import RetrievalCase
+from retrieval.models import FeedbackItem
+from tests.retrieval.casefactories import FeedbackBatchFactory, FeedbackItemFactory, pdf
+
+pytestmark = pytest.mark.django_db
+
+
+def _sheet(content: bytes):
+    return openpyxl.load_workbook(io.BytesIO(content)).active
+
+
+def test_answer_needs_explanation_and_proof_for_some_results(county):
+    item = FeedbackItemFactory(student=county.s_a)
+    with pytest.raises(services.WorkflowError, match="核查说明"):
+        services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
+                                 explanation=" ", verified_on=today())
+    with pytest.raises(services.WorkflowError, match="证明材料"):
+        services.feedback_answer(item=item, user=county.school_a, version=item.version,
+                                 result="out_of_county", explanation="在合肥就读", verified_on=today())
+    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="out_of_county",
+                             explanation="在合肥就读", verified_on=today(), files=[pdf("学籍证明.pdf")])
+    item.refresh_from_db()
+    assert item.result == "out_of_county" and item.verified_by == county.school_a
+    assert item.verified_on == today() and item.evidence.count() == 1
+    # Re-answering keeps the earlier answer in the audit trail.
+    services.feedback_answer(item=item, user=county.township_a, version=item.version, result="in_school",
+                             explanation="已转回本校", verified_on=today())
+    events = AuditEvent.objects.filter(action="feedback_answer", object_id=str(item.pk)).order_by("at", "pk")
+    assert [e.detail["result"] for e in events] == ["out_of_county", "in_school"]
+    assert events.last().detail["before"]["result"] == "out_of_county"
+
+
+def test_stale_answer_refused(county):
+    item = FeedbackItemFactory(student=county.s_a)
+    v = item.version
+    services.feedback_answer(item=item, user=county.school_a, version=v, result="in_school",
+                             explanation="在校", verified_on=today())
+    with pytest.raises(services.StaleEdit):
+        services.feedback_answer(item=item, user=county.township_a, version=v, result="dropout",
+                                 explanation="辍学", verified_on=today())
+
+
+def test_dropout_answer_opens_a_case(county):
+    item = FeedbackItemFactory(student=county.s_a)
+    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="dropout",
+                             explanation="已离校外出", verified_on=today())
+    case = RetrievalCase.objects.get(student=county.s_a)
+    assert case.source == "feedback" and case.school == county.a_primary
+    county.s_a.refresh_from_db()
+    assert county.s_a.status == "suspected"
+
+
+def test_items_of_other_schools_cannot_be_answered(county):
+    from django.core.exceptions import PermissionDenied
+
+    item = FeedbackItemFactory(student=county.s_b)
+    with pytest.raises(PermissionDenied):
+        services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
+                                 explanation="x", verified_on=today())
+
+
+def test_export_in_issuer_layout_plus_answer_columns(county, client_as):
+    batch = FeedbackBatchFactory(columns=["序号", "县区", "姓名", "身份证件号", "学校名称", "问题类型", "备注"])
+    a = FeedbackItemFactory(batch=batch, student=county.s_a, row=4)
+    a.original["备注"] = "=HYPERLINK(\"http://x\")"
+    a.save()
+    FeedbackItemFactory(batch=batch, student=county.s_b, row=5)
+    services.feedback_answer(item=a, user=county.school_a, version=a.version, result="in_school",
+                             explanation="每日到校", verified_on=today(), files=[pdf("考勤表.pdf")])
+    response = client_as(county.county_user).get(reverse("retrieval:feedback_export", args=[batch.pk]))
+    assert response.status_code == 200
+    ws = _sheet(response.content)
+    rows = list(ws.iter_rows(values_only=True))
+    assert list(rows[0]) == ["序号", "县区", "姓名", "身份证件号", "学校名称", "问题类型", "备注",
+                             "核查结果", "核查说明", "证明材料", "核查人", "核查日期"]
+    first = rows[1]
+    assert first[2] == county.s_a.name
+    assert first[3] == mask_id(county.s_a.id_number)  # masked by default
+    assert first[6] == "'=HYPERLINK(\"http://x\")"  # formula-escaped, not a live formula
+    assert first[7:10] == ("在校就读", "每日到校", "考勤表.pdf")
+    assert first[10] == county.school_a.username
+    assert rows[2][3] == mask_id(county.s_b.id_number) and rows[2][7] is None
+    assert AuditEvent.objects.filter(action="feedback_export", detail__full_ids=False).exists()
+
+    full = client_as(county.county_user).get(
+        reverse("retrieval:feedback_export", args=[batch.pk]) + "?ids=full")
+    assert _sheet(full.content)["D2"].value == county.s_a.id_number
+    assert AuditEvent.objects.filter(action="feedback_export", detail__full_ids=True).exists()
+
+
+def test_school_exports_only_its_rows(county, client_as):
+    batch = FeedbackBatchFactory()
+    FeedbackItemFactory(batch=batch, student=county.s_a)
+    FeedbackItemFactory(batch=batch, student=county.s_b)
+    ws = _sheet(client_as(county.school_a).get(
+        reverse("retrieval:feedback_export", args=[batch.pk])).content)
+    names = [r[2] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert names == [county.s_a.name]
+
+
+def test_unmatched_rows_go_to_township_then_county(county):
+    """Rows with no student: routed to the 户籍 township (or the county), who answer them."""
+    batch = FeedbackBatchFactory()
+    to_township = FeedbackItemFactory(batch=batch, township=county.ta, school=None)
+    to_county = FeedbackItemFactory(batch=batch, township=None, school=None)
+    assert set(FeedbackItem.objects.visible_to(county.township_a)) == {to_township}
+    assert not FeedbackItem.objects.visible_to(county.school_a).exists()
+    services.feedback_answer(item=to_county, user=county.county_user, version=1, result="data_error",
+                             explanation="查无此人", verified_on=today())
+    from retrieval.selectors import inbox_for
+
+    keys = {s.key: s.count for s in inbox_for(county.township_a, today())}
+    assert keys["feedback"] == 1
+    keys = {s.key: s.count for s in inbox_for(county.county_user, today())}
+    assert keys["feedback"] == 0
