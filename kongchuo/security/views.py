@@ -36,7 +36,7 @@ def otp_setup(request):
         form.add_error("token", _("验证码错误或已过期，请重试 / wrong or expired code"))
     return render(request, "registration/otp_setup.html", {
         "form": form, "next": _next_url(request), "config_url": device.config_url,
-        "secret": _base32(device), "qr_svg": _qr_svg(device.config_url),
+        "secret": _base32(device),
     })
 
 
@@ -65,21 +65,6 @@ def _base32(device) -> str:
 
     raw = b32encode(device.bin_key).decode()
     return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
-
-
-def _qr_svg(data: str) -> str:
-    """An inline SVG QR code when qrcode or segno happens to be installed; text otherwise."""
-    try:
-        from io import BytesIO
-
-        from django.utils.safestring import mark_safe
-        from django_otp.qr import write_qrcode_image
-
-        buf = BytesIO()
-        write_qrcode_image(data, buf)
-        return mark_safe(buf.getvalue().decode())  # noqa: S308 - SVG generated locally from our URI
-    except ModuleNotFoundError:
-        return ""
 
 
 def permission_denied(request, exception=None):
