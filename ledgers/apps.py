@@ -3,4 +3,22 @@ from django.apps import AppConfig
 
 class LedgersConfig(AppConfig):
     name = "ledgers"
+    verbose_name = "工作台账"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kongchuo.menu import MenuItem, register
+        from kongchuo.panels import register_student_panel
+        from kongchuo.scoping import Role
+        from kongchuo.seeding import register_seeder
+        from ledgers.demo import seed_ledgers
+        from ledgers.panels import student_ledger_panel
+        from ledgers.registry import KINDS
+
+        staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+        register(*[
+            MenuItem("工作台账", str(kind.title), f"ledgers:{kind.slug}", staff, kind.icon, kind.order)
+            for kind in KINDS.values() if kind.in_menu
+        ])
+        register_student_panel(student_ledger_panel, order=20)
+        register_seeder(seed_ledgers, order=20)

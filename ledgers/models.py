@@ -168,6 +168,11 @@ class HomeTeachingVisit(LedgerEntry):
         verbose_name = _("送教上门记录")
         indexes = [models.Index(fields=["visit_date", "plan"])]
 
+    @property
+    def content_labels(self) -> str:
+        labels = dict(self.Content.choices)
+        return "、".join(str(labels.get(c, c)) for c in self.content.split(",") if c)
+
 
 class LearningSupportPlan(LedgerEntry):
     """学困生帮教计划."""
@@ -298,3 +303,52 @@ class PublicityActivity(LedgerEntry):
 
     class Meta:
         verbose_name = _("宣传教育")
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name never comes from the user: a random name plus the sniffed extension.
+    return f"ledgers/attachments/{instance.uploaded_at:%Y/%m}/{instance.token}.{instance.extension}"
+
+
+class Attachment(models.Model):
+    """Evidence (images, PDF) attached to any ledger entry, incl. a students.StatusChange.
+
+    Scoped through its entry: whoever may see the entry may download the file, nobody else.
+    Files sit under MEDIA_ROOT, which is never served directly (MEDIA_URL is a dead end).
+    """
+
+    class Mime(models.TextChoices):
+        JPEG = "image/jpeg", "JPEG"
+        PNG = "image/png", "PNG"
+        WEBP = "image/webp", "WebP"
+        PDF = "application/pdf", "PDF"
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT,
+                                     related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    token = models.CharField(max_length=32, unique=True)
+    file = models.FileField(_("文件"), upload_to=_attachment_path, max_length=200)
+    original_name = models.CharField(_("文件名"), max_length=120)
+    mime = models.CharField(_("类型"), max_length=40, choices=Mime)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("上传人"))
+    uploaded_at = models.DateTimeField(_("上传时间"))
+
+    class Meta:
+        verbose_name = _("证明材料")
+        ordering = ["uploaded_at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def extension(self) -> str:
+        return {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp",
+                "application/pdf": "pdf"}[self.mime]
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")

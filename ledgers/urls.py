@@ -1,4 +1,37 @@
-from django.urls import path  # noqa: F401
+from django.urls import path, register_converter
+
+from ledgers import views
+from ledgers.registry import KINDS, LEDGER_NAMES
+
+
+class LedgerConverter:
+    """Only the registered ledger slugs match, so a typo is a plain 404."""
+
+    regex = "|".join(sorted(KINDS, key=len, reverse=True))
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(LedgerConverter, "ledger")
 
 app_name = "ledgers"
-urlpatterns: list = []
+urlpatterns = [
+    path("returns/tick/", views.returns_tick, name="returns_tick"),
+    path("returns/missing/", views.returns_missing, name="returns_missing"),
+    path("aid/uncovered/", views.aid_uncovered, name="aid_uncovered"),
+    path("deferrals/<int:pk>/review/", views.deferral_review_view, name="deferral_review"),
+    path("home_teaching/<int:pk>/manual/", views.home_teaching_manual, name="manual"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("attachments/<int:pk>/delete/", views.attachment_remove, name="attachment_delete"),
+    *[path(f"{slug}/", views.entry_list, {"slug": slug}, name=slug) for slug in LEDGER_NAMES],
+    path("<ledger:slug>/new/", views.entry_new, name="new"),
+    path("<ledger:slug>/export/", views.entry_export, name="export"),
+    path("<ledger:slug>/template/", views.entry_template, name="template"),
+    path("<ledger:slug>/<int:pk>/", views.entry_detail, name="detail"),
+    path("<ledger:slug>/<int:pk>/edit/", views.entry_edit, name="edit"),
+    path("<ledger:slug>/<int:pk>/attachments/", views.attachment_upload, name="attach"),
+]
