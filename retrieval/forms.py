@@ -18,7 +18,7 @@ from retrieval.cases import (
     SupervisionSample,
 )
 from retrieval.models import FeedbackItem
-from retrieval.selectors import ESCALATION_DAYS
+from retrieval.selectors import ESCALATION_DAYS, alert_label
 from students.models import School, Township
 
 EVIDENCE_ACCEPT = ".jpg,.jpeg,.png,.pdf,image/jpeg,image/png,application/pdf"
@@ -54,9 +54,14 @@ class EvidenceField(forms.FileField):
 
 
 class StyledForm(forms.Form):
-    """Bootstrap classes on every widget."""
+    """Bootstrap classes on every widget; element ids prefixed per form (`id_prefix`) because
+    several forms with a `note` field share the case page."""
+
+    id_prefix = ""
 
     def __init__(self, *args, **kwargs):
+        if self.id_prefix:
+            kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
         super().__init__(*args, **kwargs)
         for f in self.fields.values():
             w = f.widget
@@ -69,7 +74,7 @@ class StyledForm(forms.Form):
             else:
                 w.attrs.setdefault("class", "form-control form-control-sm")
             if isinstance(w, forms.Textarea):
-                w.attrs.setdefault("rows", 2)
+                w.attrs["rows"] = 3
 
 
 class VersionedForm(StyledForm):
@@ -86,6 +91,7 @@ def _not_future(value: dt.date | None) -> dt.date | None:
 
 
 class ConfirmForm(StyledForm):
+    id_prefix = "confirm"
     reason = forms.ChoiceField(label=_("辍学原因"), choices=RetrievalCase.Reason.choices)
     dropout_date = forms.DateField(label=_("辍学日期"), required=False, widget=DateInput)
     note = forms.CharField(label=_("情况说明"), required=False, widget=forms.Textarea,
@@ -96,12 +102,14 @@ class ConfirmForm(StyledForm):
 
 
 class DismissForm(StyledForm):
+    id_prefix = "dismiss"
     reason = forms.ChoiceField(label=_("排除原因"), choices=[("", "—")] + DismissReason.choices)
     note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea, max_length=1000)
     files = EvidenceField(help_text=_("外县就读、转学、中职、死亡、出国须附证明"))
 
 
 class ReviewForm(StyledForm):
+    id_prefix = "review"
     verdict = forms.ChoiceField(label=_("复核结论"), widget=forms.RadioSelect,
                                 choices=[("uphold", _("同意排除")), ("overturn", _("驳回，重新核实"))])
     note = forms.CharField(label=_("复核意见"), required=False, widget=forms.Textarea,
@@ -112,6 +120,7 @@ class ReviewForm(StyledForm):
 
 
 class CaseForm(VersionedForm):
+    id_prefix = "case"
     dropout_date = forms.DateField(label=_("辍学日期"), required=False, widget=DateInput)
     reason = forms.ChoiceField(label=_("辍学原因"), choices=RetrievalCase.Reason.choices)
     reason_note = forms.CharField(label=_("原因说明"), required=False, widget=forms.Textarea,
@@ -126,6 +135,7 @@ class CaseForm(VersionedForm):
 
 
 class AttemptForm(StyledForm):
+    id_prefix = "attempt"
     attempted_on = forms.DateField(label=_("劝返日期"), widget=DateInput, initial=today)
     method = forms.ChoiceField(label=_("劝返方式"), choices=PersuasionAttempt.Method.choices)
     people = forms.CharField(label=_("劝返人员"), max_length=120)
@@ -137,6 +147,7 @@ class AttemptForm(StyledForm):
 
 
 class PlacementForm(VersionedForm):
+    id_prefix = "place"
     placement = forms.ChoiceField(label=_("安置方式"), choices=RetrievalCase.Placement.choices)
     placement_date = forms.DateField(label=_("安置日期"), widget=DateInput, initial=today)
     placement_school = forms.ModelChoiceField(
@@ -151,6 +162,7 @@ class PlacementForm(VersionedForm):
 
 
 class EscalateForm(VersionedForm):
+    id_prefix = "escalate"
     deadline = forms.DateField(label=_("办理期限"), widget=DateInput,
                                initial=lambda: today() + dt.timedelta(days=ESCALATION_DAYS))
     note = forms.CharField(label=_("情况说明（劝返经过、监护人态度）"), widget=forms.Textarea,
@@ -164,6 +176,7 @@ class EscalateForm(VersionedForm):
 
 
 class EscalationAnswerForm(StyledForm):
+    id_prefix = "answer"
     measure = forms.ChoiceField(label=_("采取措施"), choices=Escalation.Measure.choices)
     measure_date = forms.DateField(label=_("措施日期"), widget=DateInput, initial=today)
     notice_number = forms.CharField(label=_("通知书文号"), required=False, max_length=40)
@@ -176,6 +189,7 @@ class EscalationAnswerForm(StyledForm):
 
 
 class ClosureRequestForm(VersionedForm):
+    id_prefix = "closure"
     category = forms.ChoiceField(label=_("销号类别"), choices=RetrievalCase.Closure.choices)
     effective_date = forms.DateField(label=_("生效日期"), widget=DateInput, initial=today)
     note = forms.CharField(label=_("销号说明"), widget=forms.Textarea, max_length=2000)
@@ -186,6 +200,7 @@ class ClosureRequestForm(VersionedForm):
 
 
 class ClosureDecisionForm(StyledForm):
+    id_prefix = "decide"
     verdict = forms.ChoiceField(label=_("审批结论"), widget=forms.RadioSelect,
                                 choices=[("approve", _("同意销号")), ("reject", _("退回"))])
     note = forms.CharField(label=_("审批意见"), required=False, widget=forms.Textarea,
@@ -193,6 +208,7 @@ class ClosureDecisionForm(StyledForm):
 
 
 class EvidenceForm(StyledForm):
+    id_prefix = "evidence"
     files = EvidenceField(required=True)
 
 
@@ -200,6 +216,7 @@ class EvidenceForm(StyledForm):
 
 
 class FeedbackAnswerForm(VersionedForm):
+    id_prefix = "fb"
     result = forms.ChoiceField(label=_("核查结果"), choices=[("", "—")] + FeedbackItem.Result.choices)
     explanation = forms.CharField(label=_("核查说明"), widget=forms.Textarea, max_length=2000)
     verified_on = forms.DateField(label=_("核查日期"), widget=DateInput, initial=today)
@@ -213,6 +230,7 @@ class FeedbackAnswerForm(VersionedForm):
 
 
 class VisitForm(StyledForm):
+    id_prefix = "visit"
     title = forms.CharField(label=_("督查事项"), max_length=120)
     section = forms.CharField(label=_("督查股室（站）"), max_length=40)
     planned_on = forms.DateField(label=_("计划日期"), widget=DateInput, initial=today)
@@ -223,17 +241,20 @@ class VisitForm(StyledForm):
 
 
 class SampleForm(StyledForm):
+    id_prefix = "sample"
     n_cases = forms.IntegerField(label=_("抽查已销号案件数"), min_value=0, max_value=100, initial=10)
     n_alerts = forms.IntegerField(label=_("抽查已排除预警数"), min_value=0, max_value=100, initial=10)
 
 
 class SampleCheckForm(StyledForm):
+    id_prefix = "check"
     result = forms.ChoiceField(label=_("复查结果"), choices=[
         (SupervisionSample.Result.OK, _("属实")), (SupervisionSample.Result.PROBLEM, _("发现问题"))])
     note = forms.CharField(label=_("复查说明"), required=False, max_length=1000)
 
 
 class FindingForm(StyledForm):
+    id_prefix = "finding"
     kind = forms.ChoiceField(label=_("问题类型"), choices=SupervisionFinding.Kind.choices)
     sample = forms.ModelChoiceField(label=_("关联抽查对象"), required=False,
                                     queryset=SupervisionSample.objects.none())
@@ -247,27 +268,31 @@ class FindingForm(StyledForm):
         if visit is not None:
             self.fields["sample"].queryset = visit.samples.select_related("case", "alert")
             self.fields["sample"].label_from_instance = lambda s: (
-                f"{_('案件')} {s.case.name}" if s.case_id else f"{_('预警')} {s.alert.name or s.alert.subject}")
+                f"{_('案件')} {s.case.name}" if s.case_id else f"{_('预警')} {alert_label(s.alert)}")
 
 
 class RectificationForm(StyledForm):
+    id_prefix = "order"
     requirement = forms.CharField(label=_("整改要求"), widget=forms.Textarea, max_length=2000)
     deadline = forms.DateField(label=_("整改期限"), widget=DateInput,
                                initial=lambda: today() + dt.timedelta(days=30))
 
 
 class RectificationReportForm(VersionedForm):
+    id_prefix = "report"
     report = forms.CharField(label=_("整改情况"), widget=forms.Textarea, max_length=4000)
     files = EvidenceField()
 
 
 class RectificationCloseForm(StyledForm):
+    id_prefix = "accept"
     verdict = forms.ChoiceField(label=_("验收结论"), widget=forms.RadioSelect,
                                 choices=[("accept", _("验收通过")), ("reject", _("退回重新整改"))])
     note = forms.CharField(label=_("验收意见"), required=False, max_length=1000)
 
 
 class VisitCompleteForm(StyledForm):
+    id_prefix = "complete"
     visited_on = forms.DateField(label=_("督查日期"), widget=DateInput, initial=today)
     summary = forms.CharField(label=_("督查小结"), widget=forms.Textarea, max_length=4000)
 

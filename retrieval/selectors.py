@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.idnumbers import mask_id
 from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
 from retrieval.cases import (
     AlertDecision,
@@ -67,6 +68,13 @@ def alert_opens_case(alert: Alert) -> bool:
 
 def _looks_like_id(subject: str) -> bool:
     return len(subject) == 18 and subject[:17].isdigit()
+
+
+def alert_label(alert: Alert) -> str:
+    """What to call an alert on a page: the child's name, else its subject with any ID masked."""
+    if alert.name:
+        return alert.name
+    return mask_id(alert.subject) if _looks_like_id(alert.subject) else alert.subject
 
 
 # --------------------------------------------------------------------------- permissions
@@ -285,7 +293,7 @@ def inbox_for(user, as_of: dt.date) -> list[InboxSection]:
         "alerts", _("待核实的疑似辍学预警"),
         alerts.filter(level__in=my_levels).order_by("due_date", "raised_at"),
         f"{alert_url}?status=open",
-        lambda a: f"{a.name or a.subject} · {a.get_rule_display()}", lambda a: a.due_date, "warning"))
+        lambda a: f"{alert_label(a)} · {a.get_rule_display()}", lambda a: a.due_date, "warning"))
 
     if level in (Role.TOWNSHIP, Role.COUNTY):
         reviews = (AlertDecision.objects.visible_to(user)
@@ -293,7 +301,7 @@ def inbox_for(user, as_of: dt.date) -> list[InboxSection]:
                    .select_related("alert").order_by("decided_at"))
         sections.append(_section("reviews", _("待复核的排除申请"), reviews,
                                  reverse("retrieval:approvals"),
-                                 lambda d: f"{d.alert.name or d.alert.subject} · {d.get_reason_display()}"))
+                                 lambda d: f"{alert_label(d.alert)} · {d.get_reason_display()}"))
         closures = (ClosureRequest.objects
                     .filter(case__in=RetrievalCase.objects.visible_to(user),
                             status=ClosureRequest.Status.PENDING, approver_level=level)
@@ -442,14 +450,18 @@ def pending_approvals(user):
 
 
 def case_timeline(case: RetrievalCase) -> list[dict]:
-    """Every dated, signed step of a case, oldest first (decisions, attempts, escalations,
-    closure requests and their decisions)."""
+    """Every dated, signed step of a case in the order it was recorded. `at` is when the step
+    was signed; `date` (if any) is the day it happened, which may be earlier (a visit logged
+    the next morning)."""
     events: list[dict] = []
-    for d in case.decisions.select_related("decided_by", "alert"):
+    decisions = list(case.decisions.select_related("decided_by", "alert"))
+    for d in decisions:
         events.append({"at": d.decided_at, "who": d.decided_by, "kind": _("确认疑似辍学"),
-                       "text": f"{d.alert.get_rule_display()} {d.note}".strip()})
-    events.append({"at": case.opened_at, "who": case.opened_by, "kind": _("立案"),
-                   "text": case.get_reason_display()})
+                       "text": f"{d.alert.get_rule_display()} {d.alert.period} · "
+                               f"{case.get_reason_display()} {d.note}".strip()})
+    if not decisions:
+        events.append({"at": case.opened_at, "who": case.opened_by, "kind": _("立案"),
+                       "text": f"{case.get_reason_display()} {case.reason_note}".strip()})
     for a in case.attempts.select_related("recorded_by"):
         events.append({"at": a.recorded_at, "date": a.attempted_on, "who": a.recorded_by,
                        "kind": f"{_('劝返')}·{a.get_method_display()}",
@@ -461,9 +473,12 @@ def case_timeline(case: RetrievalCase) -> list[dict]:
             events.append({"at": e.answered_at, "date": e.measure_date, "who": e.answered_by,
                            "kind": _("属地政府处置"),
                            "text": f"{e.get_measure_display()} {e.notice_number} {e.measure_note}"})
-    if case.placement and case.placement_date:
-        events.append({"at": None, "date": case.placement_date, "who": case.placed_by,
-                       "kind": _("安置"), "text": f"{case.get_placement_display()} {case.placement_note}"})
+    if case.placement:
+        placed = (case.history.filter(placement=case.placement).order_by("history_date")
+                  .values_list("history_date", flat=True).first())
+        events.append({"at": placed or case.updated_at, "date": case.placement_date,
+                       "who": case.placed_by, "kind": _("安置"),
+                       "text": f"{case.get_placement_display()} {case.placement_note}".strip()})
     for c in case.closures.select_related("requested_by", "decided_by"):
         events.append({"at": c.requested_at, "who": c.requested_by, "kind": _("申请销号"),
                        "text": f"{c.get_category_display()} · {c.note}"})
@@ -471,12 +486,10 @@ def case_timeline(case: RetrievalCase) -> list[dict]:
             events.append({"at": c.decided_at, "who": c.decided_by,
                            "kind": _("销号审批") + "·" + c.get_status_display(),
                            "text": c.decision_note})
-
-    def key(e):
-        day = e.get("date") or timezone.localtime(e["at"]).date()
-        return day, e["at"].timestamp() if e["at"] else 0.0
-
-    events.sort(key=key)
+    events.sort(key=lambda e: e["at"])
+    for e in events:  # show the day it happened only where it differs from the signing day
+        if e.get("date") == timezone.localtime(e["at"]).date():
+            e["date"] = None
     return events
 
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from kongchuo.idnumbers import mask_id
 from retrieval.cases import RetrievalCase
 from retrieval.models import Alert
+from retrieval.selectors import alert_label
 
 ALERT_TONE = {"open": "warning", "confirmed": "danger", "dismissed": "secondary", "resolved": "success"}
 CASE_TONE = {"open": "warning", "escalated": "danger", "closure_requested": "info", "closed": "success"}
@@ -40,7 +41,7 @@ class AlertTable(tables.Table):
         empty_text = _("没有符合条件的预警")
 
     def render_name(self, record):
-        return record.name or record.subject
+        return alert_label(record)
 
     def render_subject(self, record):
         return mask_id(record.subject) if len(record.subject) == 18 else record.subject

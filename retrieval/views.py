@@ -11,6 +11,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -64,6 +65,7 @@ from retrieval.tables import AlertTable, CaseTable
 from students.services import StaleEdit
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+FEEDBACK_PER_PAGE = 100
 EVERYONE = (*STAFF, Role.TOWNSHIP_GOV)
 
 
@@ -499,11 +501,11 @@ def feedback_batch(request, pk: int):
         items = items.filter(result="")
     elif state == "done":
         items = items.exclude(result="")
-    items = list(items)
-    for i in items:
+    page = Paginator(items.order_by("row"), FEEDBACK_PER_PAGE).get_page(request.GET.get("page"))
+    for i in page:
         i.id_masked = mask_id(i.id_number)
     return render(request, "retrieval/feedback_batch.html", {
-        "batch": batch, "items": items, "state": state, "n": len(items),
+        "batch": batch, "items": page, "page": page, "state": state, "n": page.paginator.count,
         "can_full_ids": scope_of(request.user).role == Role.COUNTY})
 
 
@@ -539,8 +541,20 @@ def feedback_item(request, pk: int):
             status = 400
     return render(request, "retrieval/feedback_item.html", {
         "item": item, "form": form, "evidence": item.evidence.select_related("uploaded_by"),
-        "original": [(c, item.original.get(c, "")) for c in item.batch.columns] or list(item.original.items()),
+        "original": _masked_original(item),
     }, status=status)
+
+
+def _masked_original(item: FeedbackItem) -> list[tuple[str, object]]:
+    """The row as issued, in the issuer's column order, with the child's ID number masked."""
+    labels = item.batch.columns or list(item.original)
+    out = []
+    for label in labels:
+        value = item.original.get(label, "")
+        if isinstance(value, str) and value.strip().upper() == item.id_number:
+            value = mask_id(item.id_number)
+        out.append((label, value))
+    return out
 
 
 @login_required

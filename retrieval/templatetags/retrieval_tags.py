@@ -9,3 +9,11 @@ def who(user) -> str:
     if user is None:
         return "—"
     return user.get_full_name() or user.username
+
+
+@register.filter
+def alert_label(alert) -> str:
+    """The child's name, else the alert's subject with any ID number masked."""
+    from retrieval.selectors import alert_label as label
+
+    return label(alert)

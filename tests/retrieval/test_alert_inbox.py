@@ -117,3 +117,32 @@ def test_rule_quality_counts_and_false_alarm_rate(county, client_as):
     assert round(totals["return_check"]["false_rate"], 3) == round(2 / 3, 3)
     body = client_as(c.county_user).get(reverse("retrieval:rule_quality")).content.decode()
     assert "67%" in body and "50%" in body
+
+
+def test_inbox_digest_mails_users_with_something_due(wf, mailoutbox):
+    from django.core.management import call_command
+
+    wf.school_a.email = "a@example.cn"
+    wf.school_a.save()
+    wf.school_b.email = "b@example.cn"  # school B has its open case but nothing overdue yet…
+    wf.school_b.save()
+    wf.gov_b.email = "gb@example.cn"  # …and the government of B has nothing at all
+    wf.gov_b.save()
+    call_command("send_inbox_digest")
+    by_to = {m.to[0]: m for m in mailoutbox}
+    assert set(by_to) == {"a@example.cn"}
+    assert "待核实的疑似辍学预警：1" in by_to["a@example.cn"].body
+    assert wf.s_a.id_number not in by_to["a@example.cn"].body
+
+
+def test_nameless_alert_is_shown_by_masked_id(county, client_as):
+    from kongchuo.idnumbers import mask_id
+
+    ident = "341522201301015678"
+    AlertFactory(rule="census", period="2026", subject=ident, name="", school=None, township=county.ta,
+                 level="township")
+    client = client_as(county.township_a)
+    for url in (reverse("retrieval:alerts"), reverse("retrieval:inbox"), reverse("home")):
+        body = client.get(url).content.decode()
+        assert ident not in body, url
+        assert mask_id(ident) in body, url

@@ -85,7 +85,8 @@ def test_page_anonymous_redirects_to_login(wf, client, page):
 def test_pages_never_show_full_id_numbers(wf, client_as):
     for role in ("county_user", "township_a", "school_a", "gov_a"):
         client = client_as(getattr(wf, role))
-        for page in ("alerts", "alert", "cases", "case", "case_notice", "feedback_batch", "inbox"):
+        for page in ("alerts", "alert", "cases", "case", "case_notice", "feedback_batch", "feedback_item",
+                     "inbox", "approvals", "rectification"):
             if PAGES[page][ROLES.index(role)] != 200:
                 continue
             body = client.get(_url(wf, page)).content.decode()
