@@ -128,17 +128,29 @@ def test_axes_settings_match_the_policy():
 
 
 def test_passwords_are_hashed_with_argon2id(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]  # undo the fast test hasher
+    from kongchuo import settings as project_settings
+
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS  # undo the fast test hasher
     user = UserFactory(username="argon", role="")
     user.refresh_from_db()
-    assert user.password.startswith("argon2$argon2id$")
+    assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")  # OWASP baseline
     assert user.check_password(PASSWORD)
 
 
-def test_production_hasher_order():
+def test_old_argon2_hashes_still_verify_and_are_upgraded(settings):
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
     from kongchuo import settings as project_settings
 
-    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    user = UserFactory(username="legacy", role="")
+    user.password = Argon2PasswordHasher().encode(PASSWORD, Argon2PasswordHasher().salt())
+    user.save(update_fields=["password"])
+    assert "m=102400" in user.password
+    _, response = _login("legacy", PASSWORD)
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert "m=19456,t=2,p=1" in user.password
 
 
 @pytest.mark.parametrize("password", ["short-9", "123456789012", "password1234", "qwertyuiop"])

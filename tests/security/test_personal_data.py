@@ -31,6 +31,17 @@ def test_full_ids_and_phones_absent_from_pages_by_default(who, county, client):
     assert county.s_a.guardian_phone_masked in detail
 
 
+def test_student_number_embedding_the_id_is_masked(county, client):
+    """A 全国学籍号 is usually G + the ID number: shown as is, it would show the ID."""
+    s = county.s_a
+    s.student_number = f"G{s.id_number}"
+    s.save(update_fields=["student_number"])
+    client.force_login(county.county_user)
+    body = client.get(f"/students/{s.pk}/").content.decode()
+    assert s.id_number not in body
+    assert f"G{s.id_masked}" in body
+
+
 def test_search_by_full_id_does_not_echo_it(county, client):
     client.force_login(county.county_user)
     response = client.get("/students/", {"q": county.s_a.id_number})
