@@ -8,6 +8,7 @@ class RetrievalConfig(AppConfig):
 
     def ready(self) -> None:
         _register_workflow()
+        _register_sweeps()
 
 
 def _register_workflow() -> None:
@@ -33,3 +34,10 @@ def _register_workflow() -> None:
     )
     register_home_provider(retrieval_home)
     register_student_panel(student_panel, order=50)
+
+
+def _register_sweeps() -> None:
+    """Menu entry and demo seeder of the sweeps (retrieval/sweeps/)."""
+    from retrieval.sweeps.ui import register_sweeps_ui
+
+    register_sweeps_ui()

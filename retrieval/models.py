@@ -97,6 +97,9 @@ class Alert(models.Model):
     raised_at = models.DateTimeField(_("预警时间"), auto_now_add=True)
     due_date = models.DateField(_("办理期限"), null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Reminders of the feedback_verification sweep (Nov–Dec): last reminder date and count.
+    reminded_on = models.DateField(_("最近催办"), null=True, blank=True)
+    reminders = models.PositiveSmallIntegerField(_("催办次数"), default=0)
 
     objects = AlertQuerySet.as_manager()
 

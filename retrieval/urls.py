@@ -44,3 +44,8 @@ urlpatterns = [
     path("rectifications/<int:pk>/", views.rectification_detail, name="rectification"),
     path("rectifications/<int:pk>/close/", views.rectification_close, name="rectification_close"),
 ]
+
+# Sweeps (排查任务, run now, progress): retrieval/sweeps/urls.py
+from retrieval.sweeps.urls import urlpatterns as sweep_urlpatterns  # noqa: E402
+
+urlpatterns += sweep_urlpatterns

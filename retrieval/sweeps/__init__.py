@@ -1,0 +1,27 @@
+"""The sweeps of the yearly calendar (DESIGN.md §3): one module per sweep, a common runner.
+
+`get_sweep(name)` returns a sweep's `Sweep` spec; `retrieval.sweeps.runner` runs it (in-process
+for the CLI, or partitioned by township as a Celery group through `retrieval.tasks`).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+#: Sweep names in calendar order; each is the module `retrieval.sweeps.<name>` exposing SWEEP.
+SWEEP_NAMES = (
+    "return_check", "grade9_screening", "census", "feedback_verification", "home_teaching",
+    "aid_coverage", "absence", "expiries", "overdue",
+)
+
+
+def get_sweep(name: str):
+    from retrieval.sweeps.base import SweepError
+
+    if name not in SWEEP_NAMES:
+        raise SweepError(f"未知排查 / unknown sweep: {name!r}（可选 / one of: {', '.join(SWEEP_NAMES)}）")
+    return import_module(f"retrieval.sweeps.{name}").SWEEP
+
+
+def all_sweeps() -> list:
+    return [get_sweep(n) for n in SWEEP_NAMES]

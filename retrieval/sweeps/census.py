@@ -1,0 +1,146 @@
+"""适龄儿童摸排 (Jul–Aug) and 两一 entry gaps.
+
+Rule (issue 5): year Y = the as-of date's year; school age = aged 6–15 on 31 August of Y, i.e.
+born 1 Sep (Y−16) … 31 Aug (Y−6) (`kongchuo.schoolyear.school_age_birth_range`). Alert every
+child on year Y's census (CensusEntry) whose 身份证件号 is not a student of the county with status
+— on the as-of date — 在读, 休学, 送教上门 or 延缓入学, not 外县就读 or 中职就读, and not dead or
+abroad. Two readings of ours, stated here so they can be argued with: a child with an approved
+延缓入学 (Deferral) still in force is not alerted either (the deferral ledger holds children who
+are no students yet), and a *graduated* student is not a census alert (a grade-9 graduate has
+completed compulsory education; a primary graduate is the 两一 rule's business, below).
+
+两一 entry gaps (rule ``entry``): (a) census children of primary entry age (aged 6 on 31 August:
+born 1 Sep (Y−7) … 31 Aug (Y−6)) who are not such a student, i.e. not enrolled in grade 1 by
+31 August; (b) primary graduates (status 毕业 in grade 6 on the as-of date) not enrolled in
+grade 7. Both periods = Y. Both routed to the township of the 户籍 (school empty, township set,
+level township): the census row's township, or the student's 户籍 township (else the school's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import BigIntegerField, CharField, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.utils.translation import gettext_lazy as _
+
+from kongchuo.schoolyear import school_age_birth_range
+from ledgers.models import Deferral
+from retrieval.models import Alert, Level
+from retrieval.sweeps.base import (
+    Context,
+    Finding,
+    Partition,
+    Rows,
+    Sweep,
+    annotate_alert,
+    due,
+    status_was,
+    text,
+)
+from students.models import CensusEntry, StatusChange, Student
+
+DUE_DAYS = 15
+
+#: A census child who is a student with one of these statuses on the as-of date is accounted for.
+ACCOUNTED = (
+    Student.Status.ENROLLED, Student.Status.SUSPENDED, Student.Status.HOME_TEACHING,
+    Student.Status.DEFERRED, Student.Status.OUT_OF_COUNTY, Student.Status.VOCATIONAL,
+    Student.Status.DECEASED, Student.Status.ABROAD, Student.Status.GRADUATED,
+)
+
+
+def year_of(ctx: Context) -> int:
+    return ctx.as_of.year
+
+
+def entry_age_range(year: int) -> tuple[dt.date, dt.date]:
+    """Born 1 Sep (Y−7) … 31 Aug (Y−6): aged 6 on 31 August of `year`."""
+    return dt.date(year - 7, 9, 1), dt.date(year - 6, 8, 31)
+
+
+def unaccounted(ctx: Context, partition: Partition | None, born: tuple[dt.date, dt.date]):
+    """Census rows of the year, born in `born`, of children found nowhere they should be."""
+    year = year_of(ctx)
+    qs = CensusEntry.objects.filter(year=year, birth_date__range=born)
+    if partition is not None:
+        if partition.is_direct:
+            return qs.none()
+        qs = qs.filter(township_id=partition.township_id)
+    accounted = status_was(Student.objects.filter(id_number=OuterRef("id_number")), ctx.as_of,
+                           ACCOUNTED)
+    deferred = Deferral.objects.filter(id_number=OuterRef("id_number"),
+                                       review=Deferral.Review.APPROVED,
+                                       start_date__lte=ctx.as_of, end_date__gte=ctx.as_of)
+    return qs.filter(~Exists(accounted)).filter(~Exists(deferred))
+
+
+def _census_rows(ctx: Context, qs, kind: str) -> Rows:
+    student = Student.objects.filter(id_number=OuterRef("id_number"))
+    return Rows(query=annotate_alert(
+        qs,
+        period=text(ctx.period),
+        subject=F("id_number"),
+        student_id=Subquery(student.values("pk")[:1], output_field=BigIntegerField()),
+        name=F("name"),
+        school_id=Cast(None, BigIntegerField()),
+        township_id=F("township_id"),
+        level=text(Level.TOWNSHIP),
+        detail=JSONObject(
+            kind=text(kind), year=text(ctx.period),
+            birth_date=Cast("birth_date", CharField()),
+            student_status=Subquery(student.values("status")[:1], output_field=CharField()),
+        ),
+        due_date=due(ctx, DUE_DAYS),
+    ))
+
+
+def build_census(ctx: Context, partition: Partition) -> list[Rows]:
+    qs = unaccounted(ctx, partition, school_age_birth_range(year_of(ctx)))
+    return [_census_rows(ctx, qs, "census")]
+
+
+def build_entry(ctx: Context, partition: Partition) -> list[Rows]:
+    year = year_of(ctx)
+    grade1 = _census_rows(ctx, unaccounted(ctx, partition, entry_age_range(year)), "grade1")
+    lo, hi = school_age_birth_range(year)
+    route = Coalesce(F("hukou_township_id"), F("school__township_id"))
+    # Cheap filters first: only a child with a 毕业 on file, or 毕业 now, can have been 毕业 on
+    # the as-of date; the dated-status subqueries then run for those few.
+    graduated_ever = Q(status=Student.Status.GRADUATED) | Q(pk__in=StatusChange.objects.filter(
+        kind=StatusChange.Kind.GRADUATE).values("student_id"))
+    graduates = (Student.objects.filter(grade=6, birth_date__range=(lo, hi)).filter(graduated_ever)
+                 .annotate(route=route))
+    # Routed to a township, never to the county level: the county partition has none.
+    if partition.is_direct:
+        graduates = graduates.none()
+    else:
+        graduates = graduates.filter(Q(hukou_township_id=partition.township_id) | Q(
+            hukou_township__isnull=True, school__township_id=partition.township_id))
+    graduates = status_was(graduates, ctx.as_of, Student.Status.GRADUATED)
+    grade7 = Rows(query=annotate_alert(
+        graduates,
+        period=text(ctx.period),
+        subject=F("id_number"),
+        student_id=F("pk"),
+        name=F("name"),
+        school_id=Cast(None, BigIntegerField()),
+        township_id=F("route"),
+        level=text(Level.TOWNSHIP),
+        detail=JSONObject(kind=text("grade7"), year=text(ctx.period),
+                          birth_date=Cast("birth_date", CharField()),
+                          student_status=text(Student.Status.GRADUATED)),
+        due_date=due(ctx, DUE_DAYS),
+    ))
+    return [grade1, grade7]
+
+
+SWEEP = Sweep(
+    name="census",
+    label=_("适龄儿童摸排"),
+    window=_("7–8月，每周"),
+    period=lambda as_of: str(as_of.year),
+    findings=(Finding(Alert.Rule.CENSUS, build_census), Finding(Alert.Rule.ENTRY, build_entry)),
+)
+
+

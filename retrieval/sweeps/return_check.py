@@ -1,0 +1,63 @@
+"""返校核查 (Feb–Mar, Sep): every student 在读 on the as-of date who has not reported back.
+
+Rule (issue 5): term = the term containing as-of (`kongchuo.schoolyear.term_of`). Alert every
+student whose status on the as-of date is 在读 — read from the dated status history, so a change
+effective after as-of does not count — who has no 返校报到 (ReturnReport) for that term and no
+请假 or 休学 covering the as-of date. Period = the term code, e.g. ``2024-spring``. Routed to
+the student's school (school → township → county).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import JSONObject
+from django.utils.translation import gettext_lazy as _
+
+from kongchuo.schoolyear import term_of
+from ledgers.models import ReturnReport
+from retrieval.models import Alert, Level
+from retrieval.sweeps.base import (
+    Context,
+    Finding,
+    Partition,
+    Rows,
+    Sweep,
+    absence_covering,
+    by_student_school,
+    status_was,
+    student_rows,
+    text,
+)
+from students.models import Student
+
+DUE_DAYS = 7
+
+
+def not_returned(ctx: Context, partition: Partition | None = None):
+    """Students who should have reported back by `ctx.as_of` and have not (annotated `st`)."""
+    term = term_of(ctx.as_of)
+    qs = Student.objects.all()
+    if partition is not None:
+        qs = qs.filter(partition.schools("school"))
+    return (
+        status_was(qs, ctx.as_of, Student.Status.ENROLLED)
+        .filter(~Exists(ReturnReport.objects.filter(student_id=OuterRef("pk"), term=term.code)))
+        .filter(~absence_covering(ctx.as_of))
+    )
+
+
+def build(ctx: Context, partition: Partition) -> list[Rows]:
+    term = term_of(ctx.as_of)
+    qs = not_returned(ctx, partition)
+    # The filter above guarantees the status on the as-of date.
+    detail = JSONObject(term=text(term.code), last_status=text(Student.Status.ENROLLED))
+    return [student_rows(qs, ctx, level=Level.SCHOOL, detail=detail, due_days=DUE_DAYS)]
+
+
+SWEEP = Sweep(
+    name="return_check",
+    label=_("返校核查"),
+    window=_("2–3月、9月，每日"),
+    period=lambda as_of: term_of(as_of).code,
+    findings=(Finding(Alert.Rule.RETURN_CHECK, build, scope=by_student_school),),
+)

@@ -1,0 +1,408 @@
+"""The common runner: a SweepRun row per run, one transaction per partition, set-based SQL.
+
+Per partition and finding (one alert rule), the candidate set is computed once into a temporary
+table, then four statements do the rest, whatever the county's size:
+
+1. re-open alerts of the rule that were auto-resolved and whose condition holds again, and
+   re-route open ones whose child moved (school/township of the candidate);
+2. ``INSERT INTO alert … SELECT … FROM candidates ON CONFLICT DO NOTHING``: the unique
+   constraint (rule, period, subject) makes the write idempotent; its row count is `created`,
+   the rest of the candidates are `already_open` (an alert is on file for them);
+3. resolve the open alerts of the rule and period routed to the partition that are no longer
+   candidates (e.g. the child reported back);
+4. the partition's counts go into `SweepRun.per_township` under a row lock, in the same
+   transaction: a partition is done exactly once (a second delivery of the same task finds it
+   done and rolls its own work back), and the last partition to finish writes the totals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections import Counter
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kongchuo.audit import audit_record
+from kongchuo.schoolyear import today
+from retrieval.models import Alert, SweepRun
+from retrieval.sweeps import get_sweep
+from retrieval.sweeps.base import (
+    ROW_KEYS,
+    Context,
+    Finding,
+    Partition,
+    Rows,
+    Sweep,
+    SweepError,
+    county_partitions,
+    partition_for,
+)
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = "kc_sweep_candidates"
+STALE_AFTER = dt.timedelta(hours=2)  # a run still "running" after this was lost (worker died)
+_ROW_FIELDS = {"period": "period", "subject": "subject", "student_id": "student", "name": "name",
+               "school_id": "school", "township_id": "township", "level": "level",
+               "detail": "detail", "due_date": "due_date"}
+
+
+class _AlreadyDone(Exception):
+    """Another delivery of the same partition task committed first: roll this one back."""
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+@transaction.atomic
+def sweep_run_create(*, sweep: str, as_of: dt.date, township: str | None = None, user=None,
+                     trigger: str = "manual") -> SweepRun:
+    """A SweepRun row for `sweep` as of `as_of`, over one township (its code, or "direct") or
+    the whole county, with one pending entry per partition. Raises SweepError on bad input."""
+    spec = get_sweep(sweep)
+    if not isinstance(as_of, dt.date):
+        raise SweepError("日期格式应为 YYYY-MM-DD / the date must look like YYYY-MM-DD")
+    partitions = [partition_for(township)] if township else county_partitions()
+    SweepRun.objects.filter(sweep=sweep, status=SweepRun.Status.RUNNING,
+                            started_at__lt=timezone.now() - STALE_AFTER).update(
+        status=SweepRun.Status.FAILED, finished_at=timezone.now(),
+        message="超时未完成（工作进程中断） / timed out: the worker was lost")
+    return SweepRun.objects.create(
+        sweep=spec.name, as_of=as_of, period=spec.period(as_of), township_code=township or "",
+        triggered_by=user if getattr(user, "is_authenticated", False) else None, trigger=trigger,
+        per_township={p.key: {"label": p.label, "state": "pending"} for p in partitions},
+    )
+
+
+@transaction.atomic
+def sweep_run_start(*, sweep: str, as_of: dt.date, township: str | None = None, user=None,
+                    trigger: str = "manual", request=None) -> SweepRun:
+    """Create the run, audit who started it, and hand it to the workers once this transaction
+    commits (the partitions run as a Celery group; in-process when no broker is configured)."""
+    from retrieval.tasks import sweep_dispatch
+
+    run = sweep_run_create(sweep=sweep, as_of=as_of, township=township, user=user, trigger=trigger)
+    audit_record(action="sweep_run", user=user, request=request, obj=run,
+                 detail={"sweep": sweep, "as_of": as_of.isoformat(), "township": township or ""})
+    sweep_dispatch.delay_on_commit(run.pk)
+    return run
+
+
+def sweep_execute(run: SweepRun, *, worker: str = "cli") -> SweepRun:
+    """Run every partition of `run` in this process, one after another (CLI, tests, seeding)."""
+    sweep_prepare(run)
+    for key in pending_partitions(run):
+        try:
+            partition_run(run.pk, key, worker=worker)
+        except Exception as exc:
+            log.exception("sweep run %s partition %s failed", run.pk, key)
+            partition_failed(run.pk, key, f"{type(exc).__name__}: {exc}")
+    run.refresh_from_db()
+    return run
+
+
+def sweep_run_now(*, sweep: str, as_of: dt.date, township: str | None = None, user=None,
+                  trigger: str = "cli") -> SweepRun:
+    return sweep_execute(sweep_run_create(sweep=sweep, as_of=as_of, township=township, user=user,
+                                          trigger=trigger))
+
+
+def context_for(run: SweepRun) -> Context:
+    return Context(as_of=run.as_of, period=run.period, run_id=run.pk, now=timezone.now())
+
+
+def sweep_prepare(run: SweepRun) -> dict:
+    """The sweep's once-per-run set-based step (idempotent), before the partitions."""
+    spec = get_sweep(run.sweep)
+    if spec.prepare is None:
+        return {}
+    with transaction.atomic():
+        counts = spec.prepare(context_for(run))
+    if counts:
+        SweepRun.objects.filter(pk=run.pk).update(
+            message=" ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def pending_partitions(run: SweepRun) -> list[str]:
+    return [k for k, v in run.per_township.items() if v.get("state") != "done"]
+
+
+def partition_run(run_id: int, key: str, *, worker: str = "") -> dict | None:
+    """Compute one partition of a run in one transaction; None when it was already done.
+
+    Idempotent: alerts are written with INSERT … ON CONFLICT DO NOTHING against the unique
+    (rule, period, subject) constraint, and the partition's "done" mark is written in the same
+    transaction under a lock on the run row, so a retried, redelivered or duplicated task either
+    finds the partition done or rolls its own work back.
+    """
+    run = SweepRun.objects.get(pk=run_id)
+    if run.per_township.get(key, {}).get("state") == "done":
+        return None
+    spec = get_sweep(run.sweep)
+    partition = partition_for(key)
+    _mark(run_id, key, state="running", by=worker)
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            counts = partition_compute(spec, context_for(run), partition)
+            delay = settings.KONGCHUO_SWEEP_PARTITION_DELAY_MS
+            if delay:  # fault-injection window for the reliability tests (0 in production)
+                time.sleep(delay / 1000)
+            counts["ms"] = round((time.perf_counter() - started) * 1000)
+            _record_done(run_id, key, counts, worker)
+    except _AlreadyDone:
+        return None
+    return counts
+
+
+def partition_failed(run_id: int, key: str, message: str) -> None:
+    with transaction.atomic():
+        run = SweepRun.objects.select_for_update().get(pk=run_id)
+        entry = run.per_township.setdefault(key, {})
+        if entry.get("state") == "done":
+            return
+        entry.update(state="failed", error=message[:300])
+        _finish_if_complete(run)
+        run.save(update_fields=["per_township", "status", "finished_at", "duration_ms", "created",
+                                "already_open", "resolved", "message"])
+
+
+def _mark(run_id: int, key: str, **values) -> None:
+    with transaction.atomic():
+        run = SweepRun.objects.select_for_update().get(pk=run_id)
+        entry = run.per_township.setdefault(key, {})
+        if entry.get("state") == "done":
+            return
+        entry.update(values)
+        entry["attempts"] = entry.get("attempts", 0) + 1
+        run.save(update_fields=["per_township"])
+
+
+def _record_done(run_id: int, key: str, counts: dict, worker: str) -> None:
+    run = SweepRun.objects.select_for_update().get(pk=run_id)
+    entry = run.per_township.setdefault(key, {})
+    if entry.get("state") == "done":
+        raise _AlreadyDone
+    entry.update(counts)
+    entry.update(state="done", by=worker)
+    entry.pop("error", None)
+    _finish_if_complete(run)
+    run.save(update_fields=["per_township", "status", "finished_at", "duration_ms", "created",
+                            "already_open", "resolved", "message"])
+
+
+def _finish_if_complete(run: SweepRun) -> None:
+    states = [v.get("state") for v in run.per_township.values()]
+    if any(s in ("pending", "running") for s in states):
+        return
+    entries = run.per_township.values()
+    run.created = sum(v.get("created", 0) for v in entries)
+    run.already_open = sum(v.get("already_open", 0) for v in entries)
+    run.resolved = sum(v.get("resolved", 0) for v in entries)
+    run.finished_at = timezone.now()
+    run.duration_ms = int((run.finished_at - run.started_at).total_seconds() * 1000)
+    failed = [k for k, v in run.per_township.items() if v.get("state") == "failed"]
+    if failed:
+        run.status = SweepRun.Status.FAILED
+        run.message = f"{len(failed)} 个分区失败 / partitions failed: {', '.join(failed)}"
+    else:
+        run.status = SweepRun.Status.SUCCEEDED
+
+
+# ----------------------------------------------------------------------------- the SQL
+
+
+def partition_compute(spec: Sweep, ctx: Context, partition: Partition) -> dict:
+    """All findings of `spec` for one partition; call inside a transaction."""
+    totals: Counter = Counter({"candidates": 0, "created": 0, "already_open": 0, "reopened": 0,
+                               "resolved": 0})
+    for finding in spec.findings:
+        totals.update(apply_finding(finding, ctx, partition))
+    if spec.after is not None:
+        totals.update(spec.after(ctx, partition))
+    return dict(totals)
+
+
+def apply_finding(finding: Finding, ctx: Context, partition: Partition) -> dict:
+    table = Alert._meta.db_table
+    with connection.cursor() as cur:
+        _create_candidates(cur)
+        try:
+            for source in finding.build(ctx, partition):
+                _fill_candidates(cur, source)
+            cur.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT x_period, x_subject FROM {CANDIDATES}) d")
+            candidates = cur.fetchone()[0]
+
+            match = (f"{table}.rule = %s AND {table}.period = c.x_period "
+                     f"AND {table}.subject = c.x_subject")
+            cur.execute(
+                f"UPDATE {table} SET status = %s, closed_at = NULL, school_id = c.x_school_id, "
+                f"township_id = c.x_township_id FROM {CANDIDATES} c WHERE {match} "
+                f"AND {table}.status = %s",
+                [Alert.Status.OPEN, finding.rule, Alert.Status.RESOLVED])
+            reopened = cur.rowcount
+            distinct = "IS NOT" if connection.vendor == "sqlite" else "IS DISTINCT FROM"
+            cur.execute(
+                f"UPDATE {table} SET school_id = c.x_school_id, township_id = c.x_township_id "
+                f"FROM {CANDIDATES} c WHERE {match} AND {table}.status = %s "
+                f"AND ({table}.school_id {distinct} c.x_school_id "
+                f"OR {table}.township_id {distinct} c.x_township_id)",
+                [finding.rule, Alert.Status.OPEN])
+
+            insert_sql, insert_params = _insert_sql(finding.rule, ctx)
+            cur.execute(insert_sql, insert_params)
+            created = cur.rowcount
+
+            scope_sql, scope_params = _scope_sql(finding, ctx, partition)
+            cur.execute(
+                f"UPDATE {table} SET status = %s, closed_at = %s WHERE id IN ({scope_sql}) "
+                f"AND NOT EXISTS (SELECT 1 FROM {CANDIDATES} c WHERE c.x_subject = {table}.subject "
+                f"AND c.x_period = {table}.period)",
+                [Alert.Status.RESOLVED, _prep(Alert._meta.get_field("closed_at"), ctx.now),
+                 *scope_params])
+            resolved = cur.rowcount
+        finally:
+            cur.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+    return {"candidates": candidates, "created": created, "already_open": candidates - created,
+            "reopened": reopened, "resolved": resolved}
+
+
+def _scope_sql(finding: Finding, ctx: Context, partition: Partition) -> tuple[str, list]:
+    """The open alerts of the finding's rule and periods that `partition` answers for, as a
+    UNION ALL of disjoint branches: each branch is planned from its own index (a township's
+    schools → their students → their alerts), so resolving stays proportional to the
+    partition, not to all open alerts of the county."""
+    parts, params = [], []
+    base = (Alert.objects.filter(rule=finding.rule, status=Alert.Status.OPEN)
+            .filter(finding.period_filter(ctx)))
+    for branch in finding.partition_branches(partition):
+        try:
+            sql, p = base.filter(branch).order_by().values("id").query.sql_with_params()
+        except EmptyResultSet:
+            continue
+        parts.append(sql)
+        params.extend(p)
+    if not parts:
+        return "SELECT NULL WHERE 1 = 0", []
+    return " UNION ALL ".join(parts), params
+
+
+def _create_candidates(cur) -> None:
+    cols = ", ".join(f"x_{k} {Alert._meta.get_field(f).db_type(connection)}"
+                     for k, f in _ROW_FIELDS.items())
+    cur.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+    suffix = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+    cur.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} ({cols}){suffix}")
+
+
+def _fill_candidates(cur, source: Rows) -> None:
+    cols = ", ".join(f"x_{k}" for k in ROW_KEYS)
+    if source.query is not None:
+        qs = source.query.order_by().values(*[f"x_{k}" for k in ROW_KEYS])
+        try:
+            sql, params = qs.query.sql_with_params()
+        except EmptyResultSet:  # a .none() source adds nothing
+            pass
+        else:
+            cur.execute(f"INSERT INTO {CANDIDATES} ({cols}) SELECT {cols} FROM ({sql}) q", params)
+    if source.rows:
+        values = [
+            [json.dumps(row[k], ensure_ascii=False, default=str) if k == "detail"
+             else (row[k][:40] if k == "name" and row[k] else row[k]) for k in ROW_KEYS]
+            for row in source.rows
+        ]
+        marks = ", ".join(["%s"] * len(ROW_KEYS))
+        cur.executemany(f"INSERT INTO {CANDIDATES} ({cols}) VALUES ({marks})", values)
+
+
+def _prep(field, value):
+    return field.get_db_prep_save(value, connection)
+
+
+def _typed(field) -> str:
+    """A parameter placeholder PostgreSQL can type inside INSERT … SELECT (SQLite needs none)."""
+    if connection.vendor == "postgresql":
+        return f"CAST(%s AS {field.db_type(connection)})"
+    return "%s"
+
+
+def _insert_sql(rule: str, ctx: Context) -> tuple[str, list]:
+    """INSERT … SELECT from the candidate table; every other Alert column gets its default."""
+    table = Alert._meta.db_table
+    meta = Alert._meta
+    columns: list[str] = []
+    exprs: list[str] = []
+    params: list = []
+    from_row = {meta.get_field(f).column: f"c.x_{k}" for k, f in _ROW_FIELDS.items()}
+    constants = {"rule": rule, "status": Alert.Status.OPEN, "sweep_run": ctx.run_id,
+                 "raised_at": ctx.now}
+    for field in meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.column in from_row:
+            columns.append(field.column)
+            exprs.append(from_row[field.column])
+            continue
+        if field.name in constants:
+            value = constants[field.name]
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = ctx.now
+        elif field.has_default():
+            value = field.get_default()
+        elif field.null:
+            continue
+        else:
+            raise RuntimeError(f"Alert.{field.name} needs a value the sweeps do not know")
+        columns.append(field.column)
+        exprs.append(_typed(field))
+        params.append(_prep(field, value))
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    sql = (f"INSERT INTO {table} ({cols}) SELECT {', '.join(exprs)} FROM {CANDIDATES} c "
+           f"WHERE c.x_subject IS NOT NULL ON CONFLICT DO NOTHING")
+    return sql, params
+
+
+# ----------------------------------------------------------------------------- reading runs
+
+
+def _looks_like_id(subject: str) -> bool:
+    return len(subject) == 18 and subject[:17].isdigit()
+
+
+def run_summary(run: SweepRun) -> dict:
+    """The `--json` object: the run's totals and the alerts it created."""
+    alerts = (Alert.objects.filter(sweep_run=run).select_related("school")
+              .order_by("rule", "period", "subject"))
+    return {
+        "sweep": run.sweep,
+        "as_of": run.as_of.isoformat(),
+        "period": run.period,
+        "created": run.created,
+        "already_open": run.already_open,
+        "resolved": run.resolved,
+        "alerts": [
+            {"id_number": a.subject if _looks_like_id(a.subject) else None, "rule": a.rule,
+             "school_code": a.school.code if a.school_id else None, "period": a.period}
+            for a in alerts.iterator(chunk_size=5000)
+        ],
+    }
+
+
+def parse_as_of(text: str | None) -> dt.date:
+    if not text:
+        return today()
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise SweepError(f"日期格式应为 YYYY-MM-DD / the date must look like YYYY-MM-DD: {text!r}") from exc
+
+
+__all__ = ["SweepError", "partition_run", "run_summary", "sweep_execute", "sweep_run_create",
+           "sweep_run_now", "sweep_run_start"]

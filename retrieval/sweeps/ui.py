@@ -1,0 +1,14 @@
+"""Menu and demo hooks of the sweeps, registered from RetrievalConfig.ready()."""
+
+from __future__ import annotations
+
+
+def register_sweeps_ui() -> None:
+    from kongchuo.menu import MenuItem, register
+    from kongchuo.scoping import Role
+    from kongchuo.seeding import register_seeder
+    from retrieval.sweeps.demo import seed_demo_alerts
+
+    register(MenuItem("排查预警", "排查任务", "retrieval:sweep_list", (Role.COUNTY,),
+                      "bi-calendar2-check", 30))
+    register_seeder(seed_demo_alerts, order=500)

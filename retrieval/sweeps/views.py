@@ -1,0 +1,95 @@
+"""The sweep pages (county users): the calendar with "run now", and a run's progress (htmx)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from kongchuo.scoping import Role, require_role
+from retrieval.models import SweepRun
+from retrieval.sweeps import get_sweep
+from retrieval.sweeps.base import SweepError
+from retrieval.sweeps.forms import SweepRunForm
+from retrieval.sweeps.runner import sweep_run_start
+from retrieval.sweeps.selectors import created_alerts, sweep_overview
+
+RECENT_RUNS = 20
+TRIGGERS = {"manual": _lazy("页面手动"), "beat": _lazy("自动计划"), "cli": _lazy("命令行"),
+            "seed": _lazy("演示数据"), "import": _lazy("名单导入")}
+
+
+def _list_context(form: SweepRunForm) -> dict:
+    runs = list(SweepRun.objects.select_related("triggered_by")[:RECENT_RUNS])
+    for r in runs:
+        r.trigger_label = TRIGGERS.get(r.trigger, r.trigger)
+    return {"sweeps": sweep_overview(), "form": form, "runs": runs, "admin_url": _admin_url()}
+
+
+def _admin_url() -> str:
+    try:
+        return reverse("admin:django_celery_beat_periodictask_changelist")
+    except NoReverseMatch:
+        return ""
+
+
+@login_required
+@require_GET
+def sweep_list(request):
+    require_role(request.user, Role.COUNTY)
+    initial = {"sweep": request.GET.get("sweep", "")} if request.GET.get("sweep") else None
+    return render(request, "retrieval/sweeps.html", _list_context(SweepRunForm(initial=initial)))
+
+
+@login_required
+@require_POST
+def sweep_start(request):
+    require_role(request.user, Role.COUNTY)
+    form = SweepRunForm(request.POST)
+    if not form.is_valid():
+        return render(request, "retrieval/sweeps.html", _list_context(form), status=400)
+    try:
+        run = sweep_run_start(sweep=form.cleaned_data["sweep"], as_of=form.cleaned_data["as_of"],
+                              township=form.cleaned_data["township"] or None, user=request.user,
+                              trigger="manual", request=request)
+    except SweepError as exc:
+        form.add_error(None, str(exc))
+        return render(request, "retrieval/sweeps.html", _list_context(form), status=400)
+    messages.success(request, _("排查已开始"))
+    return redirect("retrieval:sweep_run", pk=run.pk)
+
+
+@login_required
+@require_GET
+def sweep_run(request, pk: int):
+    """The run's progress; htmx polls the same URL for the progress fragment while it runs."""
+    require_role(request.user, Role.COUNTY)
+    run = get_object_or_404(SweepRun.objects.select_related("triggered_by"), pk=pk)
+    entries = sorted(run.per_township.items(), key=lambda kv: (kv[0] == "direct", kv[0]))
+    done = sum(1 for _k, v in entries if v.get("state") in ("done", "failed"))
+    context = {"run": run, "entries": entries, "done": done, "total": len(entries),
+               "label": _label(run.sweep), "trigger_label": TRIGGERS.get(run.trigger, run.trigger)}
+    if request.htmx:
+        return render(request, "retrieval/sweeps_progress.html", context)
+    context["alerts"] = created_alerts(run)
+    context["alert_url"] = _alert_url_prefix()
+    return render(request, "retrieval/sweeps_run.html", context)
+
+
+def _label(name: str) -> str:
+    try:
+        return str(get_sweep(name).label)
+    except SweepError:
+        return name
+
+
+def _alert_url_prefix() -> str:
+    """The alert inbox's detail URL (the workflow's pages), if it is installed."""
+    try:
+        return reverse("retrieval:alert", args=[0]).removesuffix("0/")
+    except NoReverseMatch:
+        return ""
