@@ -142,6 +142,15 @@ class _Fmt:
         return value if self.full else mask_phone(value)
 
 
+def _labels(choices) -> dict:
+    """Choice labels resolved once per export: get_FOO_display() per row costs a lazy-string
+    hash and a dict build each time (≈ a third of an export's CPU, measured)."""
+    return {k: str(v) for k, v in choices}
+
+
+SEX = _labels(Student.Sex.choices)
+
+
 def _yes(value: bool) -> str:
     return "是" if value else "否"
 
@@ -158,7 +167,7 @@ def _student_cols(group: str, *, school: bool, number: bool = False, extra: tupl
 
 
 def _student_row(s: Student, f: _Fmt) -> dict:
-    return {"name": s.name, "sex": s.get_sex_display(), "id_number": f.id(s.id_number),
+    return {"name": s.name, "sex": SEX.get(s.sex, s.sex), "id_number": f.id(s.id_number),
             "student_number": s.student_number, "school": s.school.name, "grade": s.grade,
             "class_name": s.class_name}
 
@@ -184,9 +193,11 @@ def _status_changes(scoped: Scoped, term: Term, f: _Fmt, school: bool) -> Ledger
         C("截止日期", "end_date", 12, g, "date"), C("去向学校", "to_school", 24, g),
         C("去向县区", "to_county", 14, g), C("原因", "reason", 24, g), C("审批人", "approved_by", 10, g)]
 
+    kinds = _labels(StatusChange.Kind.choices)
+
     def rows():
         for c in qs.iterator(chunk_size=CHUNK):
-            yield {**_student_row(c.student, f), "kind": c.get_kind_display(),
+            yield {**_student_row(c.student, f), "kind": kinds.get(c.kind, c.kind),
                    "effective_date": c.effective_date, "end_date": c.end_date,
                    "to_school": c.to_school.name if c.to_school_id else c.to_school_name,
                    "to_county": c.to_county or (settings.KONGCHUO_COUNTY_NAME if c.to_school_id else ""),
@@ -275,13 +286,15 @@ def _deferrals(scoped: Scoped, term: Term, f: _Fmt, school: bool) -> LedgerSheet
              C("审核状态", "review", 10, g3), C("审核人", "reviewer", 10, g3),
              C("审核日期", "reviewed_on", 12, g3, "date"), C("审核意见", "note", 22, g3)]
 
+    reviews = _labels(Deferral.Review.choices)
+
     def rows():
         for d in qs.iterator(chunk_size=CHUNK):
             yield {"name": d.name, "id_number": f.id(d.id_number), "birth_date": d.birth_date,
                    "guardian": d.guardian_name, "phone": f.phone(d.guardian_phone),
                    "school": d.school.name, "reason": d.reason, "certificate": d.certificate,
                    "start_date": d.start_date, "end_date": d.end_date,
-                   "review": d.get_review_display(), "reviewer": _user(d.reviewed_by),
+                   "review": reviews.get(d.review, d.review), "reviewer": _user(d.reviewed_by),
                    "reviewed_on": d.reviewed_at.date() if d.reviewed_at else None,
                    "note": d.review_note}
 
@@ -366,9 +379,11 @@ def _aid(scoped: Scoped, term: Term, f: _Fmt, school: bool) -> LedgerSheet:
                  ("is_tekun", "特困供养"))
         return "、".join(label for flag, label in names if getattr(s, flag))
 
+    kinds = _labels(AidRecord.Kind.choices)
+
     def rows():
         for a in qs.iterator(chunk_size=CHUNK):
-            yield {**_student_row(a.student, f), "flags": flags(a.student), "kind": a.get_kind_display(),
+            yield {**_student_row(a.student, f), "flags": flags(a.student), "kind": kinds.get(a.kind, a.kind),
                    "amount": float(a.amount), "granted_on": a.granted_on, "source": a.source}
 
     def total():
@@ -387,9 +402,11 @@ def _family_contact(scoped: Scoped, term: Term, f: _Fmt, school: bool) -> Ledger
              C("参与教师", "staff", 16, "联系内容"), C("内容", "content", 36, "联系内容"),
              C("效果", "outcome", 28, "联系内容")]
 
+    kinds = _labels(FamilyContact.Kind.choices)
+
     def rows():
         for c in qs.iterator(chunk_size=CHUNK):
-            yield {"school": c.school.name, "date": c.contact_date, "kind": c.get_kind_display(),
+            yield {"school": c.school.name, "date": c.contact_date, "kind": kinds.get(c.kind, c.kind),
                    "student": c.student.name if c.student_id else "",
                    "class_name": c.class_name or ("" if c.student_id else "全校"),
                    "staff": c.staff, "content": c.content, "outcome": c.outcome}
@@ -437,9 +454,11 @@ def _publicity(scoped: Scoped, term: Term, f: _Fmt, school: bool) -> LedgerSheet
              C("对象", "audience", 16, "活动情况"), C("参与人数", "participants", 10, "活动情况", "int"),
              C("活动内容", "description", 40, "活动内容"), C("照片（张）", "photos", 10, "活动内容", "int")]
 
+    kinds = _labels(PublicityActivity.Kind.choices)
+
     def rows():
         for p in qs.iterator(chunk_size=CHUNK):
-            yield {"school": p.school.name, "date": p.activity_date, "kind": p.get_kind_display(),
+            yield {"school": p.school.name, "date": p.activity_date, "kind": kinds.get(p.kind, p.kind),
                    "audience": p.audience, "participants": p.participants,
                    "description": p.description, "photos": p.n_photos}
 
