@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from kongchuo.idnumbers import mask_id, mask_phone
 from kongchuo.schoolyear import Term
 from kongchuo.scoping import Role, scope_of
+from kongchuo.security.redact import redact
 from kongchuo.xlsxout import LedgerColumn as C
 from ledgers.models import (
     Absence,
@@ -141,6 +142,10 @@ class _Fmt:
     def phone(self, value: str) -> str:
         return value if self.full else mask_phone(value)
 
+    def embedded(self, value: str) -> str:
+        """A 全国学籍号 is usually "G" + the ID number: mask any ID inside it."""
+        return value if self.full else redact(value)
+
 
 def _labels(choices) -> dict:
     """Choice labels resolved once per export: get_FOO_display() per row costs a lazy-string
@@ -168,7 +173,7 @@ def _student_cols(group: str, *, school: bool, number: bool = False, extra: tupl
 
 def _student_row(s: Student, f: _Fmt) -> dict:
     return {"name": s.name, "sex": SEX.get(s.sex, s.sex), "id_number": f.id(s.id_number),
-            "student_number": s.student_number, "school": s.school.name, "grade": s.grade,
+            "student_number": f.embedded(s.student_number), "school": s.school.name, "grade": s.grade,
             "class_name": s.class_name}
 
 

@@ -182,3 +182,14 @@ def test_export_reads_in_constant_queries(county, entries, tmp_path, django_asse
                                    for k in kids])
     with django_assert_max_num_queries(8):
         _export(tmp_path, "aid", county.a_primary.code)
+
+
+def test_student_number_holding_the_id_is_masked(county, entries, tmp_path):
+    from students.models import Student
+
+    Student.objects.filter(pk=county.s_a.pk).update(student_number=f"G{county.s_a.id_number}")
+    cells = _cells(_export(tmp_path, "aid", county.a_primary.code))
+    assert f"G{county.s_a.id_masked}" in cells
+    assert not any(county.s_a.id_number in str(c) for c in cells)
+    full = _cells(_export(tmp_path, "aid", "county", "--full", "--reason", "核查"))
+    assert f"G{county.s_a.id_number}" in full
