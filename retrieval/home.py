@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from kongchuo.schoolyear import today
 from kongchuo.scoping import Role
@@ -24,29 +25,29 @@ def retrieval_home(request, scope, ctx) -> None:
             pending=Count("pk", filter=Q(status=Escalation.Status.PENDING)),
             late=Count("pk", filter=Q(status=Escalation.Status.PENDING, deadline__lt=today())))
         cards += [
-            {"label": "待处置上报案件", "value": esc["pending"], "icon": "bi-bell",
+            {"label": _("待处置上报案件"), "value": esc["pending"], "icon": "bi-bell",
              "url": f"{cases_url}?status=escalated"},
-            {"label": "逾期未处置", "value": esc["late"], "icon": "bi-alarm",
+            {"label": _("逾期未处置"), "value": esc["late"], "icon": "bi-alarm",
              "url": f"{cases_url}?status=escalated"},
         ]
     else:
         open_alerts = Alert.objects.visible_to(user).open().count()
         counts = sel.case_counts(user)
         cards += [
-            {"label": "未处理预警", "value": open_alerts, "icon": "bi-exclamation-triangle",
+            {"label": _("未处理预警"), "value": open_alerts, "icon": "bi-exclamation-triangle",
              "url": f"{reverse('retrieval:alerts')}?status=open"},
-            {"label": "劝返中案件", "value": counts["open"] + counts["escalated"]
+            {"label": _("劝返中案件"), "value": counts["open"] + counts["escalated"]
              + counts["closure_requested"], "icon": "bi-person-walking",
              "url": f"{cases_url}?status=active"},
         ]
         if scope.role in (Role.TOWNSHIP, Role.COUNTY):
             waiting = sum(by_key[k].count for k in ("reviews", "closures") if k in by_key)
-            cards.append({"label": "待我审批", "value": waiting, "icon": "bi-check2-square",
+            cards.append({"label": _("待我审批"), "value": waiting, "icon": "bi-check2-square",
                           "url": reverse("retrieval:approvals")})
-            cards.append({"label": "已上报属地政府", "value": counts["escalated"],
+            cards.append({"label": _("已上报属地政府"), "value": counts["escalated"],
                           "icon": "bi-bank", "url": f"{cases_url}?status=escalated"})
         else:
-            cards.append({"label": "超7天未劝返", "value": by_key["attempts"].count,
+            cards.append({"label": _("超7天未劝返"), "value": by_key["attempts"].count,
                           "icon": "bi-alarm", "url": reverse("retrieval:inbox")})
     ctx["cards"] += cards
     ctx["blocks"].append({"template": "retrieval/_home_inbox.html",
@@ -62,5 +63,5 @@ def student_panel(request, student) -> dict | None:
              .filter(Q(student=student) | Q(id_number=student.id_number))
              .order_by("-opened_at"))
     alerts, cases = list(alerts), list(cases)
-    return {"title": "疑似辍学预警与劝返", "template": "retrieval/_student_panel.html",
+    return {"title": _("疑似辍学预警与劝返"), "template": "retrieval/_student_panel.html",
             "alerts": alerts, "cases": cases}
