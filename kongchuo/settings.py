@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "kongchuo.security.middleware.OTPRequiredMiddleware",
+    "kongchuo.security.middleware.SessionRefreshMiddleware",
     "kongchuo.middleware.SessionTimeoutMiddleware",
     "kongchuo.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -165,7 +166,8 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # Sessions: idle timeout 30 min (refreshed on each request), absolute cap 12 h (middleware).
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False  # SessionRefreshMiddleware slides the expiry once a minute
+KONGCHUO_SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_SECONDS = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True

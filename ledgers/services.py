@@ -22,6 +22,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from kongchuo.audit import audit_record
+from kongchuo.models import Job
 from kongchuo.schoolyear import Term, today
 from kongchuo.scoping import Role, scope_of
 from ledgers.attachments import sniff_attachment
@@ -40,6 +41,8 @@ __all__ = [
     "deferral_review",
     "ledger_entry_create",
     "ledger_export",
+    "ledger_export_job_run",
+    "ledger_export_job_start",
     "ledger_entry_update",
     "return_reports_mark",
     "status_change_record",
@@ -320,3 +323,74 @@ def ledger_export(*, name: str, out, scope, term: Term | None, user=None, reques
         audit_record(action="export_full", user=user, request=request, object_type="ledger",
                      object_id=name, detail={**detail, "reason": reason.strip()})
     return rows.n
+
+
+# --------------------------------------------------------------------------- county-size exports
+
+EXPORT_JOB_KIND = "ledger_export"
+
+
+@transaction.atomic
+def ledger_export_job_start(*, user, name: str, scope, term: Term, full: bool = False,
+                            reason: str = "") -> Job:
+    """Queue a big export (the whole county) for the worker; the page polls the Job.
+
+    The same checks as `ledger_export` run now, so a refused export never reaches the queue.
+    """
+    from kongchuo.security.outbox import enqueue_on_commit
+    from ledgers.tasks import ledger_export_job_task
+
+    if full and getattr(scope_of(user), "role", None) != Role.COUNTY:
+        raise PermissionDenied("只有县级用户可以导出完整证件号 / full IDs are for county users only")
+    if full and not reason.strip():
+        raise ValidationError("导出完整证件号须填写理由 / a full export needs a reason")
+    job = Job.objects.create(kind=EXPORT_JOB_KIND, created_by=user, params={
+        "ledger": name, "scope": scope.code, "term": term.code, "full": full, "reason": reason.strip()})
+    enqueue_on_commit(ledger_export_job_task, job.pk)
+    return job
+
+
+def ledger_export_job_run(job_id: int) -> Job | None:
+    """Write the export of Job `job_id` into its output file.
+
+    Idempotent: the job is claimed by a conditional UPDATE (pending → running), so a redelivered
+    task finds nothing to claim and returns None. Rows are read through the requesting user's
+    `visible_to`, exactly as the browser export would.
+    """
+    import os
+    import tempfile
+
+    from django.core.files import File
+
+    from kongchuo.schoolyear import parse_term
+    from ledgers.exports import filename_for, scope_from_code
+
+    now = timezone.now()
+    if not Job.objects.filter(pk=job_id, kind=EXPORT_JOB_KIND, status=Job.Status.PENDING).update(
+            status=Job.Status.RUNNING, started_at=now):
+        return None
+    job = Job.objects.select_related("created_by").get(pk=job_id)
+    params = job.params
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        scope = scope_from_code(params["scope"])
+        term = parse_term(params["term"])
+        rows = ledger_export(name=params["ledger"], out=path, scope=scope, term=term,
+                             user=job.created_by, full=params.get("full", False),
+                             reason=params.get("reason", ""), source="web-job")
+        filename = filename_for(params["ledger"], scope, term, today())
+        with open(path, "rb") as fh:
+            job.output.save(f"ledger-{job.pk}.xlsx", File(fh), save=False)
+        job.status = Job.Status.SUCCEEDED
+        job.progress = 100
+        job.result = {"rows": rows, "filename": filename}
+    except Exception as exc:
+        log.exception("ledger export job %s failed", job_id)
+        job.status = Job.Status.FAILED
+        job.message = f"导出失败 / export failed: {type(exc).__name__}"
+    finally:
+        os.unlink(path)
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "progress", "result", "message", "output", "finished_at"])
+    return job

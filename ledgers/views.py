@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
 from kongchuo.idnumbers import mask_id, mask_phone
+from kongchuo.models import Job
 from kongchuo.schoolyear import Term, parse_term, term_of, today
 from kongchuo.scoping import Role, access_object, require_role, scope_of
 from ledgers.attachments import ACCEPT, HELP
@@ -61,6 +62,7 @@ from ledgers.selectors import (
     with_risk,
 )
 from ledgers.services import (
+    EXPORT_JOB_KIND,
     StaleEdit,
     attachment_add,
     attachment_delete,
@@ -68,6 +70,7 @@ from ledgers.services import (
     ledger_entry_create,
     ledger_entry_update,
     ledger_export,
+    ledger_export_job_start,
     return_reports_mark,
     status_change_record,
 )
@@ -554,6 +557,11 @@ def entry_export(request, slug: str):
         raise PermissionDenied
     scope = _export_scope(request)
     term = parse_term(form.cleaned_data["term"])
+    if scope.level == "county":
+        # A county ledger can run to 200,000 rows (about a minute): the worker writes it.
+        job = ledger_export_job_start(user=request.user, name=slug, scope=scope, term=term,
+                                      full=full, reason=form.cleaned_data["reason"])
+        return redirect("ledgers:export_job", job.pk)
     return _xlsx_response(
         lambda path: ledger_export(name=slug, out=path, scope=scope, term=term, user=request.user,
                                    request=request, full=full, reason=form.cleaned_data["reason"]),
@@ -569,6 +577,33 @@ def entry_template(request, slug: str):
     return _xlsx_response(
         lambda path: ledger_export(name=slug, out=path, scope=scope, term=None, user=request.user),
         filename_for(slug, scope, None, today()))
+
+
+def _own_export_job(request, pk: int) -> Job:
+    # Export files hold personal data: only the user who asked sees the job and its file.
+    return get_object_or_404(Job, pk=pk, kind=EXPORT_JOB_KIND, created_by=request.user)
+
+
+@login_required
+def export_job(request, pk: int):
+    require_role(request.user, *STAFF)
+    job = _own_export_job(request, pk)
+    name = job.params.get("ledger", "")
+    return render(request, "ledgers/export_job.html", {
+        "job": job, "kind": KINDS.get(name), "done": job.status == Job.Status.SUCCEEDED,
+        "waiting": job.status in (Job.Status.PENDING, Job.Status.RUNNING),
+    })
+
+
+@login_required
+def export_job_file(request, pk: int):
+    require_role(request.user, *STAFF)
+    job = _own_export_job(request, pk)
+    if job.status != Job.Status.SUCCEEDED or not job.output:
+        raise Http404
+    return FileResponse(job.output.open("rb"), as_attachment=True,
+                        filename=job.result.get("filename", "ledger.xlsx"),
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 # --------------------------------------------------------------------------- attachments

@@ -147,9 +147,11 @@ def test_browser_export_masks_and_audits(county, entries, client_as):
 
 def test_browser_full_export_for_county_needs_a_reason(county, entries, client_as):
     c = client_as(county.county_user)
-    no_reason = c.get(reverse("ledgers:export", args=["deferrals"]) + "?full=on")
-    assert no_reason.status_code == 302 and not AuditEvent.objects.filter(action="export").exists()
-    ok = c.get(reverse("ledgers:export", args=["deferrals"]) + "?full=on&reason=复核")
+    url = reverse("ledgers:export", args=["deferrals"]) + f"?school={county.a_primary.pk}&full=on"
+    no_reason = c.get(url)
+    assert no_reason.status_code == 302 and no_reason["Location"] == reverse("ledgers:deferrals")
+    assert not AuditEvent.objects.filter(action="export").exists()
+    ok = c.get(url + "&reason=复核")
     ws = openpyxl.load_workbook(io.BytesIO(b"".join(ok.streaming_content))).active
     assert entries.a["deferrals"].id_number in _cells(ws)
     assert AuditEvent.objects.filter(action="export_full", user=county.county_user).count() == 1
@@ -193,3 +195,66 @@ def test_student_number_holding_the_id_is_masked(county, entries, tmp_path):
     assert not any(county.s_a.id_number in str(c) for c in cells)
     full = _cells(_export(tmp_path, "aid", "county", "--full", "--reason", "核查"))
     assert f"G{county.s_a.id_number}" in full
+
+
+# --------------------------------------------------------------------------- county-size jobs
+
+
+def test_county_browser_export_runs_as_a_job(county, entries, client_as, django_capture_on_commit_callbacks):
+    from kongchuo.models import Job
+
+    c = client_as(county.county_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.get(reverse("ledgers:export", args=["aid"]))
+    job = Job.objects.get(kind="ledger_export")
+    assert response.status_code == 302 and response["Location"] == reverse("ledgers:export_job", args=[job.pk])
+    assert job.status == "succeeded" and job.result["rows"] == 2 and job.created_by == county.county_user
+    page = c.get(response["Location"]).content.decode()
+    assert reverse("ledgers:export_job_file", args=[job.pk]) in page and "共 2 行" in page
+    download = c.get(reverse("ledgers:export_job_file", args=[job.pk]))
+    ws = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    assert {county.s_a.name, county.s_b.name} <= _cells(ws)
+    assert county.s_a.id_number not in _cells(ws)
+    assert AuditEvent.objects.filter(action="export", user=county.county_user,
+                                     detail__source="web-job").exists()
+
+
+def test_export_job_is_private_to_its_requester(county, entries, client_as,
+                                                django_capture_on_commit_callbacks):
+    from kongchuo.models import Job
+    from tests.factories import UserFactory
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_as(county.county_user).get(reverse("ledgers:export", args=["aid"]))
+    job = Job.objects.get(kind="ledger_export")
+    colleague = UserFactory(username="u_county_2", role="county")
+    for user, expected in ((colleague, 404), (county.township_a, 404), (county.gov_a, 403)):
+        c = client_as(user)
+        assert c.get(reverse("ledgers:export_job", args=[job.pk])).status_code == expected
+        assert c.get(reverse("ledgers:export_job_file", args=[job.pk])).status_code == expected
+
+
+def test_export_job_pages_need_login(client):
+    assert client.get(reverse("ledgers:export_job", args=[1])).status_code == 302
+    assert client.get(reverse("ledgers:export_job_file", args=[1])).status_code == 302
+
+
+def test_export_job_runs_once(county, entries):
+    from kongchuo.models import Job
+    from ledgers.exports import ExportScope
+    from ledgers.services import ledger_export_job_run, ledger_export_job_start
+
+    job = ledger_export_job_start(user=county.county_user, name="returns", scope=ExportScope("county"),
+                                  term=term_of(today()))
+    assert ledger_export_job_run(job.pk).status == Job.Status.SUCCEEDED
+    assert ledger_export_job_run(job.pk) is None  # a redelivered task finds the job taken
+    assert AuditEvent.objects.filter(action="export").count() == 1
+
+
+def test_full_county_export_job_keeps_the_reason(county, entries, client_as,
+                                                 django_capture_on_commit_callbacks):
+    c = client_as(county.county_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        c.get(reverse("ledgers:export", args=["deferrals"]) + "?full=on&reason=省厅核查")
+    event = AuditEvent.objects.get(action="export_full")
+    assert event.detail["reason"] == "省厅核查" and event.user == county.county_user

@@ -224,6 +224,26 @@ def test_absolute_timeout_counts_from_login_not_first_page(county):
         assert response.status_code == 302
 
 
+def test_session_row_is_refreshed_at_most_once_a_minute(county):
+    t0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    client = _logged_in_at(t0, county)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def expiry():
+        return Session.objects.get(session_key=key).expire_date
+
+    with time_machine.travel(t0 + dt.timedelta(seconds=70), tick=False):
+        client.get("/students/")
+        first = expiry()
+        assert first == t0 + dt.timedelta(seconds=70) + dt.timedelta(minutes=30)
+    with time_machine.travel(t0 + dt.timedelta(seconds=100), tick=False):
+        client.get("/students/")
+        assert expiry() == first  # no write 30 s later
+    with time_machine.travel(t0 + dt.timedelta(seconds=140), tick=False):
+        client.get("/students/")
+        assert expiry() == t0 + dt.timedelta(seconds=140) + dt.timedelta(minutes=30)
+
+
 def test_deactivating_a_user_ends_all_their_sessions(county):
     office, _ = _login("u_county", PASSWORD, ip="10.0.0.1")
     laptop, _ = _login("u_county", PASSWORD, ip="10.0.0.2")
