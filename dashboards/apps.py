@@ -1,5 +1,18 @@
 from django.apps import AppConfig
 
+# Every model a dashboard figure counts: a save or delete of any of them invalidates the cached
+# dashboards (see dashboards.cache). Job and SweepRun stand for the bulk paths (imports,
+# sweeps) whose row writes send no signals but which always finish by saving those rows.
+COUNTED_MODELS = (
+    "students.Township", "students.School", "students.Student", "students.StatusChange",
+    "students.CensusEntry",
+    "ledgers.ReturnReport", "ledgers.Deferral", "ledgers.HomeTeachingPlan",
+    "ledgers.HomeTeachingVisit", "ledgers.AidRecord",
+    "retrieval.Alert", "retrieval.SweepRun", "retrieval.FeedbackItem", "retrieval.FeedbackBatch",
+    "retrieval.RetrievalCase", "retrieval.PersuasionAttempt", "retrieval.Escalation",
+    "dashboards.CohortIntake", "kongchuo.Job",
+)
+
 
 class DashboardsConfig(AppConfig):
     """Figures for the county, township and school home pages. Reads every other app."""
@@ -7,3 +20,33 @@ class DashboardsConfig(AppConfig):
     name = "dashboards"
     verbose_name = "统计分析"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from dashboards.cache import data_changed
+        from dashboards.demo import seed_cohort_intakes
+        from dashboards.home import dashboard_home
+        from kongchuo import home
+        from kongchuo.menu import MenuItem, register
+        from kongchuo.scoping import Role
+        from kongchuo.seeding import register_seeder
+
+        for label in COUNTED_MODELS:
+            model = self.apps.get_model(label)
+            post_save.connect(data_changed, sender=model, dispatch_uid=f"dashboards-save-{label}")
+            post_delete.connect(data_changed, sender=model, dispatch_uid=f"dashboards-del-{label}")
+
+        # The dashboard supersedes the core app's placeholder cards (students.home says the
+        # dashboards issue replaces them): keeping both would run an uncached 200,000-row
+        # aggregate on every home page view, beside the cached figures showing the same numbers.
+        from students.home import core_home
+
+        if core_home in home._PROVIDERS:
+            home._PROVIDERS.remove(core_home)
+        home.register_home_provider(dashboard_home)
+        register_seeder(seed_cohort_intakes, order=50)
+        register(
+            MenuItem("统计分析", "入学队列人数", "dashboards:cohorts",
+                     (Role.COUNTY, Role.TOWNSHIP), "bi-people-fill", 80),
+        )

@@ -1,0 +1,98 @@
+"""Caching the dashboards, and knowing when to stop trusting the cache.
+
+Design: one integer *data version* in the Django cache (Redis in production, local memory by
+default). Every cached dashboard is stored under a key that includes that version, so bumping
+the version invalidates every dashboard of every scope at once; stale entries are never read
+again and simply expire (TTL).
+
+Who bumps it: `post_save`/`post_delete` receivers on every model a figure counts (connected in
+`DashboardsConfig.ready`). Why receivers and not the services: the services belong to the lower
+apps, which may not import this one (layering), and a receiver catches admin edits too. Bulk
+writes (`bulk_create`, `update()`) send no signals, so the receivers also watch the rows every
+bulk path finishes with — `kongchuo.Job` (imports, exports) and `retrieval.SweepRun` (sweeps)
+— and TIMEOUT bounds anything else (a shell session, a raw SQL fix) to a few minutes.
+
+A bump happens twice: at once, on every saved row (so the writing request itself, and tests
+inside one transaction, never read stale figures; an INCR is far cheaper than the row's INSERT),
+and again after commit (so a dashboard another process computed from pre-commit data in
+between is orphaned too) — that second bump is registered once per transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils.translation import get_language
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "dashboards:version"
+TIMEOUT = 10 * 60  # backstop for writes that send no signal
+
+
+def data_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        # Start from the clock, not 0: an evicted version must never revive old entries.
+        cache.add(VERSION_KEY, time.time_ns(), None)
+        version = cache.get(VERSION_KEY) or 0
+    return int(version)
+
+
+def _bump() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # evicted or never set
+        cache.set(VERSION_KEY, time.time_ns(), None)
+    except Exception:  # a cache outage must not break a write; TIMEOUT still applies
+        logger.warning("dashboards: cache version bump failed", exc_info=True)
+
+
+def _bump_after_commit() -> None:
+    _bump()
+
+
+def data_changed(sender=None, **kwargs) -> None:
+    """Receiver for post_save/post_delete of every counted model."""
+    using = kwargs.get("using") or "default"
+    _bump()
+    connection = transaction.get_connection(using)
+    if connection.in_atomic_block and any(
+            entry[1] is _bump_after_commit for entry in getattr(connection, "run_on_commit", [])):
+        return  # this transaction bumps again on commit already
+    transaction.on_commit(_bump_after_commit, using=using)
+
+
+def cache_key(scope, params) -> str:
+    raw = f"{scope.role}|{scope.township_id}|{scope.school_id}|{get_language()}|{params.cache_part()}"
+    return f"dashboards:data:{data_version()}:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
+
+
+def cached(scope, params, compute, *, part: str = "", store: dict | None = None):
+    """`compute()` once per (data version, scope, language, filters); cache errors fall back
+    to computing.
+
+    `compute` may return several parts (a dict); `store` then names the parts to keep, each
+    under its own key, and `part` the one to return — so a page that needs only its rendered
+    HTML never unpickles the figures dict beside it.
+    """
+    try:
+        key = cache_key(scope, params)
+        value = cache.get(f"{key}:{part}")
+    except Exception:
+        logger.warning("dashboards: cache read failed", exc_info=True)
+        value, key = None, None
+    if value is not None:
+        return value
+    computed = compute()
+    parts = computed if store is not None else {part: computed}
+    if key is not None:
+        try:
+            cache.set_many({f"{key}:{name}": parts[name] for name in parts}, TIMEOUT)
+        except Exception:
+            logger.warning("dashboards: cache write failed", exc_info=True)
+    return parts[part]

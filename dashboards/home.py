@@ -1,0 +1,166 @@
+"""The home-page provider: puts the (cached) dashboard of the user's scope into the context."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils.functional import SimpleLazyObject
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from dashboards.cache import cached
+from dashboards.params import SEASONS, parse_params, year_choices
+from dashboards.selectors import dashboard_data
+from kongchuo.scoping import Role
+from students.models import School
+
+DASHBOARD_ROLES = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+
+
+def dashboard_home(request, scope, ctx) -> None:
+    """Figures and their rendered HTML, cached together per (data version, scope, language,
+    filters): a warm home page costs two cache reads and no template work for the dashboard.
+    Everything rendered depends on the scope, never on the individual user, so colleagues of
+    one scope share the entry."""
+    if scope.role not in DASHBOARD_ROLES:
+        return
+    p = parse_params(request.GET, kinds=set(School.Kind.values))
+    scope_label = request.user.scope_label
+
+    def build() -> dict:
+        data = dashboard_data(request.user, scope, p)
+        page = dashboard_context(scope, p, data)
+        page["scope_label"] = scope_label
+        return {"data": data, "html": render_to_string("dashboards/_dashboard.html", page)}
+
+    parts = {"data": None, "html": None}
+    html = cached(scope, p, build, part="html", store=parts)
+    ctx["dash_html"] = mark_safe(html)  # noqa: S308 - rendered by our own template
+    ctx["dash_params"] = p
+    # The figures themselves are read only if a template or test asks for them.
+    ctx["dash"] = SimpleLazyObject(lambda: cached(scope, p, build, part="data", store=parts))
+
+
+def dashboard_context(scope, p, data: dict) -> dict:
+    return {
+        "dash": data,
+        "dash_params": p,
+        "dash_charts": charts_for(data),
+        "dash_title": _title(scope, p, data),
+        "dash_period_label": _period_label(p),
+        "dash_todo": todo_items(data, p) if data["level"] == "school" else [],
+        "dash_perms": {"cohorts": scope.role in (Role.COUNTY, Role.TOWNSHIP)},
+        "dash_filters": {
+            "years": year_choices(p.today), "seasons": [(k, str(v)) for k, v in SEASONS],
+            "kinds": [(k, str(v)) for k, v in School.Kind.choices],
+            "townships": data["townships"] if scope.role == Role.COUNTY else [],
+        },
+    }
+
+
+def _title(scope, p, data) -> str:
+    if data["level"] == "school":
+        names = dict(data["schools"])
+        return names.get(p.school or scope.school_id, _("本校工作台"))
+    if p.direct:
+        return _("县直学校概况")
+    if p.township:
+        return dict(data["townships"]).get(p.township, _("乡镇概况"))
+    return _("全县概况") if scope.role == Role.COUNTY else _("本乡镇概况")
+
+
+def _period_label(p) -> str:
+    label = dict(year_choices(p.today)).get(p.year, str(p.year))
+    if p.season:
+        label += " " + str(dict(SEASONS)[p.season])
+    return label
+
+
+def todo_items(data: dict, p) -> list[dict]:
+    """A school's to-do list: what is waiting on it, most urgent first, each to its names."""
+    f = data["overall"]["f"]
+    periods = data["periods"]
+    items = [
+        ("todo_alerts", "bi-exclamation-triangle", _("待本校核实的疑似辍学预警"), "", "danger"),
+        ("todo_attempts", "bi-person-walking", _("7天内未开展劝返的案件"), "", "danger"),
+        ("ht_short", "bi-house-heart", _("本月送教上门不足2次"), periods["this_month"], "warning"),
+        ("returns_missing", "bi-check2-square", _("未勾选返校报到"), p.current_term.label, "warning"),
+        ("feedback_overdue", "bi-clipboard-x", _("反馈核查已逾期"), "", "danger"),
+        ("aid_missing", "bi-cash-coin", _("困难家庭学生未资助"), periods["aid_term"], "warning"),
+        ("deferral_expiring", "bi-hourglass-split", _("延缓入学即将到期"), "", "info"),
+        ("susp_expiring", "bi-pause-circle", _("休学即将到期"), "", "info"),
+    ]
+    return [{"key": key, "icon": icon, "label": label, "hint": hint, "tone": tone,
+             "v": f[key]["v"], "url": f[key]["url"]} for key, icon, label, hint, tone in items]
+
+
+def _num(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 2)
+
+
+def charts_for(data: dict) -> dict:
+    """Chart data for static/js/dashboards.js (labels already in the page's language)."""
+    units = data["units"]
+    charts: dict = {}
+    if data["level"] == "townships":
+        charts["ranking"] = {
+            "kind": "rates",
+            "title": _("各乡镇入学率、巩固率（由低到高）"),
+            "labels": [u["label"] for u in units],
+            "urls": [u["home"] for u in units],
+            "series": [
+                {"name": _("入学率"), "data": [_num(u["enrol"]["v"]) for u in units]},
+                {"name": _("巩固率"), "data": [_num(u["retention"]["v"]) for u in units]},
+            ],
+            "targets": [{"name": _("入学率目标 100%"), "value": 100},
+                        {"name": _("巩固率目标 99%"), "value": 99}],
+        }
+    elif data["level"] == "schools":
+        charts["ranking"] = {
+            "kind": "stack",
+            "title": _("各校待办（由多到少）"),
+            "labels": [u["label"] for u in units],
+            "urls": [u["home"] or u["f"]["alerts_open"]["url"] for u in units],
+            "series": [
+                {"name": _("疑似辍学待核实"), "data": [u["f"]["alerts_open"]["v"] for u in units]},
+                {"name": _("劝返中"), "data": [u["f"]["cases_open"]["v"] for u in units]},
+                {"name": _("已上报属地政府"), "data": [u["f"]["cases_escalated"]["v"] for u in units]},
+                {"name": _("反馈核查逾期"), "data": [u["f"]["feedback_overdue"]["v"] for u in units]},
+            ],
+        }
+    trend = data["trend"]
+    charts["trend"] = {
+        "title": _("疑似辍学预警月度趋势"),
+        "labels": [t["month"] for t in trend],
+        "series": [
+            {"name": _("新增预警"), "data": [t["raised"]["v"] for t in trend],
+             "urls": [t["raised"]["url"] for t in trend]},
+            {"name": _("办结预警"), "data": [t["closed"]["v"] for t in trend],
+             "urls": [t["closed"]["url"] for t in trend]},
+        ],
+    }
+    charts["funnel"] = {
+        "title": _("预警→确认→立案→复学/上报"),
+        "steps": [{"name": s["label"], "value": s["v"], "url": s["url"]} for s in data["funnel"]],
+    }
+    rules = data["rules"]
+    charts["rules"] = {
+        "title": _("各规则预警质量"),
+        "labels": [r["label"] for r in rules],
+        "series": [
+            {"name": _("已确认"), "data": [r["confirmed"]["v"] for r in rules],
+             "urls": [r["confirmed"]["url"] for r in rules]},
+            {"name": _("已排除"), "data": [r["dismissed"]["v"] for r in rules],
+             "urls": [r["dismissed"]["url"] for r in rules]},
+            {"name": _("待核实"), "data": [r["open"]["v"] for r in rules],
+             "urls": [r["open"]["url"] for r in rules]},
+            {"name": _("已自动解除"), "data": [r["resolved"]["v"] for r in rules],
+             "urls": [r["resolved"]["url"] for r in rules]},
+        ],
+    }
+    for spec in charts.values():
+        values = [v for series in spec.get("series", []) for v in series["data"] if v]
+        values += [step["value"] for step in spec.get("steps", []) if step["value"]]
+        if not values:
+            spec["empty"] = True
+            spec["emptyText"] = _("本期暂无数据")
+    return charts

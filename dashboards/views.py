@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import os
+import tempfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_tables2 import RequestConfig
+
+from dashboards.forms import IntakeUploadForm
+from dashboards.metrics import METRICS, metric_rows
+from dashboards.models import CohortIntake
+from dashboards.params import SEASONS, parse_params, year_choices
+from dashboards.services import TEMPLATE_HEADERS, IntakeImportError, cohort_intakes_import
+from dashboards.tables import (
+    export_headers,
+    export_text_columns,
+    export_values,
+    listing_rows,
+    table_for,
+)
+from kongchuo.audit import audit_record
+from kongchuo.schoolyear import today
+from kongchuo.scoping import Role, require_role
+from students.models import School, Township
+
+STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+EXPORT_MAX_ROWS = 300_000
+
+
+def _filter_summary(p, user) -> list[str]:
+    """The filters of a list, in words, for its heading and its export's title row."""
+    parts = [dict(year_choices(p.today)).get(p.year, str(p.year))]
+    if p.season:
+        parts.append(str(dict(SEASONS)[p.season]))
+    if p.month:
+        parts.append(p.month)
+    if p.direct:
+        parts.append(_("县直学校"))
+    elif p.township:
+        name = Township.objects.visible_to(user).filter(pk=p.township).values_list("name", flat=True).first()
+        parts.append(name or "—")
+    if p.school:
+        name = School.objects.visible_to(user).filter(pk=p.school).values_list("name", flat=True).first()
+        parts.append(name or "—")
+    if p.kind:
+        parts.append(str(dict(School.Kind.choices).get(p.kind, p.kind)))
+    return parts
+
+
+@login_required
+def drilldown(request, metric: str):
+    """The rows behind one figure: same scope, same filters, same condition as the number."""
+    require_role(request.user, *STAFF)
+    m = METRICS.get(metric)
+    if m is None:
+        raise Http404
+    p = parse_params(request.GET, kinds=set(School.Kind.values))
+    rows = listing_rows(m.source, metric_rows(m, request.user, p))
+    if request.GET.get("format") == "xlsx":
+        return _export(request, m, p, rows)
+    table = table_for(m.source, rows)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    total_people = None
+    if m.source == "intake":
+        total_people = metric_rows(m, request.user, p).aggregate(n=Sum("grade1_count"))["n"] or 0
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["format"] = "xlsx"
+    return render(request, "dashboards/drilldown.html", {
+        "metric": m, "table": table, "summary": _filter_summary(p, request.user),
+        "export_query": query.urlencode(), "params": p, "total_people": total_people,
+        "home_query": p.query(rule=None, status=None, month=None, run=None),
+    })
+
+
+def _export(request, m, p, rows) -> FileResponse:
+    from kongchuo.xlsxout import write_simple_table
+
+    count = rows.count()
+    if count > EXPORT_MAX_ROWS:
+        messages.error(request, _("导出行数超过上限，请缩小筛选范围 / too many rows to export; narrow the filters"))
+        return redirect(request.path + "?" + p.query())
+    title = f"{m.label}（{'，'.join(_filter_summary(p, request.user))}）"
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        write_simple_table(path, export_headers(m.source),
+                           (export_values(m.source, r) for r in rows.iterator(chunk_size=2000)),
+                           sheet_name=str(m.label)[:31], text_columns=export_text_columns(m.source))
+        fh = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
+    finally:
+        os.unlink(path)
+    audit_record(action="dashboard_export", request=request, object_type=f"dashboards.{m.key}",
+                 detail={"metric": m.key, "filters": p.query(), "rows": count, "title": title[:150]})
+    filename = f"{m.label}_{today():%Y%m%d}.xlsx"
+    return FileResponse(fh, as_attachment=True, filename=filename,
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cohorts(request):
+    """Grade-1 intake counts per school and year; county users import them from a sheet."""
+    scope = require_role(request.user, *STAFF)
+    can_import = scope.role == Role.COUNTY
+    form = IntakeUploadForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST":
+        if not can_import:
+            raise PermissionDenied
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            fd, path = tempfile.mkstemp(suffix=os.path.splitext(upload.name)[1][:8])
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in upload.chunks():
+                        out.write(chunk)
+                result = cohort_intakes_import(user=request.user, path=path, filename=upload.name,
+                                               request=request)
+            except IntakeImportError as exc:
+                form.add_error("file", str(exc))
+            finally:
+                os.unlink(path)
+            if result is not None and result.ok:
+                messages.success(request, _("已导入：新增 %(c)d 条，更新 %(u)d 条") % {
+                    "c": result.created, "u": result.updated})
+                return redirect("dashboards:cohorts")
+    years = list(CohortIntake.objects.visible_to(request.user).order_by("-year")
+                 .values("year").annotate(n=Sum("grade1_count")).values_list("year", "n"))
+    year = request.GET.get("year", "")
+    intakes = (CohortIntake.objects.visible_to(request.user)
+               .select_related("school", "school__township").order_by("-year", "school__code"))
+    if year.isdigit():
+        intakes = intakes.filter(year=int(year))
+    return render(request, "dashboards/cohorts.html", {
+        "form": form, "can_import": can_import, "result": result, "intakes": intakes[:500],
+        "years": years, "year": year, "n_intakes": intakes.count(),
+    })
+
+
+@login_required
+def cohort_template(request):
+    require_role(request.user, Role.COUNTY)
+    from kongchuo.xlsxout import write_simple_table
+
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(fd)
+    try:
+        example = [today().year - 8, "", "", 0, 0, 0, 0, 0, ""]
+        write_simple_table(path, TEMPLATE_HEADERS, [example], sheet_name="入学队列",
+                           text_columns=[1])
+        fh = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
+    finally:
+        os.unlink(path)
+    return FileResponse(fh, as_attachment=True, filename="入学队列人数导入模板.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,0 +1,130 @@
+"""Who may open what: home pages, drill-down lists and exports, cohort intake pages."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from kongchuo.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+LIST = "dashboards:list"
+
+
+@pytest.mark.parametrize("who,template,marker", [
+    ("county_user", "home/county.html", "各乡镇排名"),
+    ("township_a", "home/township.html", "各校排名"),
+    ("school_a", "home/school.html", "待办事项"),
+])
+def test_home_pages_render_the_dashboard(hand, client_as, who, template, marker):
+    response = client_as(getattr(hand, who)).get(reverse("home"))
+    assert response.status_code == 200
+    assert template in [t.name for t in response.templates]
+    body = response.content.decode()
+    assert marker in body
+    assert 'id="dash-charts"' in body  # chart data for static/js/dashboards.js
+    assert "<script>" not in body.replace('<script src=', '')  # no inline script (CSP)
+    assert hand.s_a.id_number not in body
+
+
+def test_home_gov_and_anonymous(hand, client, client_as):
+    assert client.get(reverse("home")).status_code == 302
+    body = client_as(hand.gov_a).get(reverse("home")).content.decode()
+    assert "dash-charts" not in body  # the government has its own work page
+    assert client_as(hand.no_role).get(reverse("home")).status_code == 403
+
+
+def test_township_page_shows_only_its_schools(hand, client_as):
+    body = client_as(hand.township_a).get(reverse("home")).content.decode()
+    assert hand.a_primary.name in body
+    assert hand.b_primary.name not in body
+    assert "户籍与学籍比对" in body and "待本级审核" in body
+
+
+def test_county_filter_by_township_lists_its_schools(hand, client_as):
+    body = client_as(hand.county_user).get(reverse("home"), {"township": hand.tb.pk}).content.decode()
+    assert hand.b_primary.name in body
+    assert hand.a_primary.name not in body
+
+
+@pytest.mark.parametrize("who,status", [
+    ("county_user", 200), ("township_a", 200), ("school_a", 200), ("gov_a", 403), ("no_role", 403),
+])
+def test_drilldown_access(hand, client_as, who, status):
+    url = reverse(LIST, args=["alerts_open"])
+    assert client_as(getattr(hand, who)).get(url).status_code == status
+
+
+def test_drilldown_anonymous_and_unknown(hand, client, client_as):
+    url = reverse(LIST, args=["alerts_open"])
+    assert client.get(url).status_code == 302
+    assert client_as(hand.county_user).get(reverse(LIST, args=["nope"])).status_code == 404
+
+
+def test_drilldown_is_scoped(hand, client_as):
+    url = reverse(LIST, args=["in_school"])
+    body = client_as(hand.school_b).get(url).content.decode()
+    assert 'data-drill-count="1"' in body  # only s_b of 乙镇西湖小学 (s_susp is 休学)
+    assert hand.s_b.name in body and hand.s_a.name not in body
+    # a township id outside the user's scope matches nothing rather than leaking
+    body = client_as(hand.township_a).get(url, {"township": hand.tb.pk}).content.decode()
+    assert 'data-drill-count="0"' in body
+
+
+def test_drilldown_masks_ids(hand, client_as):
+    body = client_as(hand.county_user).get(reverse(LIST, args=["census_unaccounted"])).content.decode()
+    assert hand.c_none.id_number not in body
+    assert hand.c_none.id_number[-4:] in body
+    assert "无学籍" in body
+
+
+def test_export_matches_list_and_is_audited(hand, client_as):
+    client = client_as(hand.county_user)
+    response = client.get(reverse(LIST, args=["in_school"]), {"format": "xlsx"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    ws = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "姓名"
+    assert len(rows) - 1 == 9  # the county's in-school figure
+    ids = {r[1] for r in rows[1:]}
+    assert hand.s_a.id_number not in ids and any(i.endswith(hand.s_a.id_number[-4:]) for i in ids)
+    event = AuditEvent.objects.get(action="dashboard_export")
+    assert event.detail["rows"] == 9 and event.username == "u_county"
+
+
+def test_export_forbidden_for_gov(hand, client_as):
+    response = client_as(hand.gov_a).get(reverse(LIST, args=["in_school"]), {"format": "xlsx"})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("who,status", [
+    ("county_user", 200), ("township_a", 200), ("school_a", 200), ("gov_a", 403),
+])
+def test_cohorts_page_access(hand, client_as, who, status):
+    assert client_as(getattr(hand, who)).get(reverse("dashboards:cohorts")).status_code == status
+
+
+def test_cohorts_page_scoped(hand, client_as):
+    body = client_as(hand.township_b).get(reverse("dashboards:cohorts")).content.decode()
+    assert hand.b_primary.name in body and hand.a_primary.name not in body
+
+
+def test_cohort_upload_only_for_county(hand, client, client_as):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def upload():
+        return {"file": SimpleUploadedFile("c.csv", "入学年份,学校标识码,一年级入学人数\n".encode())}
+
+    assert client_as(hand.township_a).post(reverse("dashboards:cohorts"), upload()).status_code == 403
+    client.logout()
+    assert client.post(reverse("dashboards:cohorts"), upload()).status_code == 302
+
+
+@pytest.mark.parametrize("who,status", [("county_user", 200), ("township_a", 403), ("school_a", 403)])
+def test_cohort_template_download(hand, client_as, who, status):
+    assert client_as(getattr(hand, who)).get(reverse("dashboards:cohort_template")).status_code == status
