@@ -39,7 +39,7 @@ from ledgers.models import (
     VocationalRecord,
 )
 from ledgers.registry import KINDS
-from ledgers.selectors import with_risk
+from ledgers.selectors import as_of_in, leave_covering, with_risk
 from students.models import School, StatusChange, Student, Township
 
 Scoped = Callable[[type], Any]
@@ -213,9 +213,7 @@ def _status_changes(scoped: Scoped, term: Term, f: _Fmt, school: bool) -> Ledger
 
 def _returns(scoped: Scoped, term: Term, f: _Fmt, school: bool) -> LedgerSheet:
     report = ReturnReport.objects.filter(student=OuterRef("pk"), term=term.code)
-    leave = StatusChange.objects.filter(
-        student=OuterRef("pk"), kind=StatusChange.Kind.LEAVE, effective_date__lte=term.end,
-    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=term.start))
+    leave = leave_covering(as_of_in(term))
     qs = (scoped(Student)
           .annotate(reported_on=Subquery(report.values("reported_on")[:1]),
                     report_note=Subquery(report.values("note")[:1]), on_leave=Exists(leave))

@@ -110,14 +110,27 @@ def expiring_deferrals(qs, today: dt.date):
 # --------------------------------------------------------------------------- 返校报到
 
 
-def _leave_in_term(term: Term):
+def as_of_in(term: Term) -> dt.date:
+    """Today, held inside the term (its end for a past term, its start for a coming one)."""
+    from kongchuo.schoolyear import today
+
+    return min(max(today(), term.start), term.end)
+
+
+def leave_covering(day: dt.date, student_ref: str = "pk"):
+    """A 请假 on file for the child that covers `day` (an open-ended one counts)."""
     return StatusChange.objects.filter(
-        student=OuterRef("pk"), kind=StatusChange.Kind.LEAVE, effective_date__lte=term.end,
-    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=term.start))
+        student=OuterRef(student_ref), kind=StatusChange.Kind.LEAVE, effective_date__lte=day,
+    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
+
+
+def _leave_in_term(term: Term):
+    return leave_covering(as_of_in(term))
 
 
 def not_reported(students, term: Term):
-    """Children expected back this term with no 返校报到 and no leave on file for the term.
+    """Children expected back this term with no 返校报到 and not on leave now (a leave that
+    has ended no longer excuses a child who has still not reported).
 
     Transfers, suspensions, 外县/中职/延缓/送教 already moved the child's status away from 在读.
     """

@@ -44,6 +44,7 @@ __all__ = [
     "ledger_export_job_run",
     "ledger_export_job_start",
     "ledger_entry_update",
+    "return_report_withdraw",
     "return_reports_mark",
     "status_change_record",
 ]
@@ -188,6 +189,23 @@ def return_reports_mark(*, user, term: Term, student_ids: Iterable[int],
                                                student_id__in=[r.student_id for r in new]))
     ReturnReport.history.bulk_history_create(created, default_user=user)
     return len(created)
+
+
+@transaction.atomic
+def return_report_withdraw(*, report: ReturnReport, user, expected_version: int | None) -> None:
+    """Undo a mistaken tick: the report goes (its history keeps a "deleted" row) and the child is
+    back on the not-reported list. Only the owning school, only the version the clerk saw."""
+    school_id = _own_school_id(user)
+    locked = (ReturnReport.objects.select_for_update(of=("self",)).in_school(school_id)
+              .filter(pk=report.pk).first())
+    if locked is None:
+        raise PermissionDenied
+    if expected_version != locked.version:
+        raise StaleEdit
+    audit_record(action="return_report_withdraw", user=user, obj=locked,
+                 detail={"student": locked.student_id, "term": locked.term})
+    locked._history_user = user
+    locked.delete()
 
 
 @transaction.atomic

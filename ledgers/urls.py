@@ -22,6 +22,7 @@ app_name = "ledgers"
 urlpatterns = [
     path("returns/tick/", views.returns_tick, name="returns_tick"),
     path("returns/missing/", views.returns_missing, name="returns_missing"),
+    path("returns/<int:pk>/withdraw/", views.returns_withdraw, name="returns_withdraw"),
     path("aid/uncovered/", views.aid_uncovered, name="aid_uncovered"),
     path("deferrals/<int:pk>/review/", views.deferral_review_view, name="deferral_review"),
     path("home_teaching/<int:pk>/manual/", views.home_teaching_manual, name="manual"),

@@ -71,6 +71,7 @@ from ledgers.services import (
     ledger_entry_update,
     ledger_export,
     ledger_export_job_start,
+    return_report_withdraw,
     return_reports_mark,
     status_change_record,
 )
@@ -492,6 +493,31 @@ def _student_table_page(request, qs, template: str, ctx: dict):
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     flt.form.fields.pop("status", None)
     return render(request, template, {**ctx, "filter": flt, "table": table, "terms": term_choices()})
+
+
+@login_required
+@require_POST
+def returns_withdraw(request, pk: int):
+    require_role(request.user, *STAFF)
+    report = _get_entry(KINDS["returns"], request, pk)
+    if not can_edit_entry(request.user, KINDS["returns"], report):
+        raise PermissionDenied
+    try:
+        return_report_withdraw(report=report, user=request.user,
+                               expected_version=_int_or_none(request.POST.get("version")))
+    except StaleEdit:
+        messages.error(request, STALE_MESSAGE)
+        return redirect("ledgers:detail", "returns", pk)
+    messages.success(request, _("已撤销该生的报到登记"))
+    return redirect(reverse("ledgers:returns_tick") + f"?term={report.term}"
+                    f"&class={report.student.grade}|{report.student.class_name}")
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @login_required

@@ -7,6 +7,7 @@ import datetime as dt
 import random
 
 import pytest
+import time_machine
 
 from kongchuo.schoolyear import Term, today
 from ledgers.demo import seed_ledgers
@@ -35,14 +36,19 @@ TERM = Term(2024, "spring")
 
 
 def test_not_reported_skips_reported_on_leave_and_not_enrolled(county):
-    reported, on_leave, suspended, missing = StudentFactory.create_batch(4, school=county.a_primary)
+    reported, on_leave, leave_over, suspended, missing = StudentFactory.create_batch(
+        5, school=county.a_primary)
     ReturnReport.objects.create(student=reported, term=TERM.code, reported_on=dt.date(2024, 2, 26))
     ReturnReport.objects.create(student=missing, term="2023-autumn", reported_on=dt.date(2023, 9, 1))
-    StatusChange.objects.create(student=on_leave, kind="leave", effective_date=dt.date(2024, 2, 20),
-                                end_date=dt.date(2024, 3, 10))
+    StatusChange.objects.create(student=on_leave, kind="leave", effective_date=dt.date(2024, 2, 20))
+    StatusChange.objects.create(student=leave_over, kind="leave", effective_date=dt.date(2024, 2, 20),
+                                end_date=dt.date(2024, 3, 10))  # back from leave, still not reported
     Student.objects.filter(pk=suspended.pk).update(status=Student.Status.SUSPENDED)
-    result = set(not_reported(Student.objects.filter(school=county.a_primary), TERM))
-    assert result == {missing, county.s_a}
+    with time_machine.travel(dt.datetime(2024, 3, 1, 10, tzinfo=dt.UTC)):
+        during_leave = set(not_reported(Student.objects.filter(school=county.a_primary), TERM))
+    assert during_leave == {missing, county.s_a}
+    later = set(not_reported(Student.objects.filter(school=county.a_primary), TERM))
+    assert later == {missing, county.s_a, leave_over}
 
 
 def test_poor_without_aid(county):

@@ -360,3 +360,37 @@ def test_family_contact_can_target_a_class(county, client_as):
     contact = FamilyContact.objects.get()
     assert contact.student is None and contact.class_name == "4年级1班"
     assert contact.school == county.a_primary
+
+
+def test_a_mistaken_tick_can_be_withdrawn(county, entries, client_as):
+    from kongchuo.models import AuditEvent
+
+    report = entries.a["returns"]
+    c = client_as(county.school_a)
+    url = reverse("ledgers:returns_withdraw", args=[report.pk])
+    stale = c.post(url, {"version": 0})
+    assert stale.status_code == 302 and ReturnReport.objects.filter(pk=report.pk).exists()
+    response = c.post(url, {"version": report.version})
+    assert response.status_code == 302 and "returns/tick" in response["Location"]
+    assert not ReturnReport.objects.filter(pk=report.pk).exists()
+    assert ReturnReport.history.filter(id=report.pk, history_type="-",
+                                       history_user=county.school_a).exists()
+    assert AuditEvent.objects.filter(action="return_report_withdraw").exists()
+    missing = c.get(reverse("ledgers:returns_missing")).content.decode()
+    assert county.s_a.name in missing
+
+
+@pytest.mark.parametrize("who,expected", [
+    ("township_a", 403), ("county_user", 403), ("school_b", 404), ("gov_a", 403),
+])
+def test_withdraw_only_by_owning_school(county, entries, client_as, who, expected):
+    report = entries.a["returns"]
+    response = client_as(getattr(county, who)).post(
+        reverse("ledgers:returns_withdraw", args=[report.pk]), {"version": report.version})
+    assert response.status_code == expected
+    assert ReturnReport.objects.filter(pk=report.pk).exists()
+
+
+def test_withdraw_anonymous(entries, client):
+    response = client.post(reverse("ledgers:returns_withdraw", args=[entries.a["returns"].pk]))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
