@@ -9,7 +9,6 @@ school's clerk gets 404 on all of it. Screenshots land in docs/screenshots/ledge
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import openpyxl
@@ -29,10 +28,12 @@ PASSWORD = "correct-horse-9"  # tests.factories.UserFactory
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
 
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
+    # still synchronous. Scoped to this test so no other test inherits it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
