@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from kongchuo.scoping import Role, scope_of
 from ledgers.registry import KINDS
 from ledgers.selectors import can_write, student_entries
@@ -16,7 +18,7 @@ def student_ledger_panel(request, student) -> dict | None:
         return None
     writable = can_write(request.user) and student.school_id == scope.school_id
     return {
-        "title": "工作台账",
+        "title": _("工作台账"),
         "template": "ledgers/_student_panel.html",
         "groups": student_entries(request.user, student),
         "quick_add": [KINDS[s] for s in QUICK_ADD] if writable else [],

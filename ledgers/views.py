@@ -116,32 +116,33 @@ def _summary(kind: LedgerKind, request) -> list[dict]:
     if kind.slug == "returns":
         term = term_of(today())
         n = not_reported(Student.objects.visible_to(user), term).count()
-        out.append({"label": f"{term.label}未报到", "value": n, "tone": "danger" if n else "success",
+        out.append({"label": _("%(term)s未报到") % {"term": term.label}, "value": n, "tone": "danger" if n else "success",
                     "url": reverse("ledgers:returns_missing") + f"?term={term.code}"})
     elif kind.slug == "aid":
         term = term_of(today())
         n = poor_without_aid(Student.objects.visible_to(user), term).count()
-        out.append({"label": f"{term.label}困难学生未资助", "value": n,
+        out.append({"label": _("%(term)s困难学生未资助") % {"term": term.label}, "value": n,
                     "tone": "danger" if n else "success",
                     "url": reverse("ledgers:aid_uncovered") + f"?term={term.code}"})
     elif kind.slug == "deferrals":
         pending = reviewable_deferrals(user).count()
         if pending:
-            out.append({"label": "待我审核", "value": pending, "tone": "warning",
+            out.append({"label": _("待我审核"), "value": pending, "tone": "warning",
                         "url": reverse("ledgers:deferrals") + "?review=pending"})
         n = expiring_deferrals(Deferral.objects.visible_to(user), today()).count()
-        out.append({"label": "10天内到期", "value": n, "tone": "danger" if n else "secondary",
+        out.append({"label": _("10天内到期"), "value": n, "tone": "danger" if n else "secondary",
                     "url": reverse("ledgers:deferrals") + "?expiring=soon"})
     elif kind.slug == "home_teaching":
         month = month_of(request.GET.get("month"))
         n = with_month_visits(HomeTeachingPlan.objects.visible_to(user), month).filter(
             below_minimum=True).count()
-        out.append({"label": f"{month:%Y年%m月}送教不足{MIN_VISITS_PER_MONTH}次", "value": n,
+        out.append({"label": _("%(month)s送教不足%(n)s次") % {
+                        "month": f"{month:%Y年%m月}", "n": MIN_VISITS_PER_MONTH}, "value": n,
                     "tone": "danger" if n else "success",
                     "url": reverse("ledgers:home_teaching") + f"?month={month:%Y-%m}&below=1"})
     elif kind.slug == "absences":
         n = with_risk(entries_for(kind, user)).filter(at_risk=True).count()
-        out.append({"label": "连续缺课3天以上未说明原因", "value": n,
+        out.append({"label": _("连续缺课3天以上未说明原因"), "value": n,
                     "tone": "danger" if n else "success",
                     "url": reverse("ledgers:absences") + "?risk=1"})
     return out
@@ -528,7 +529,7 @@ def returns_missing(request):
     qs = not_reported(Student.objects.visible_to(request.user).select_related("school"), term)
     return _student_table_page(request, qs, "ledgers/student_gap.html", {
         "kind": KINDS["returns"], "term": term,
-        "title": f"{term.label}未报到学生", "hint": _("在读学生中本学期尚未登记返校报到、也没有请假记录的学生。"),
+        "title": _("%(term)s未报到学生") % {"term": term.label}, "hint": _("在读学生中本学期尚未登记返校报到、也没有请假记录的学生。"),
     })
 
 
@@ -538,7 +539,7 @@ def aid_uncovered(request):
     term = _term_from(request.GET.get("term"))
     qs = poor_without_aid(Student.objects.visible_to(request.user).select_related("school"), term)
     return _student_table_page(request, qs, "ledgers/student_gap.html", {
-        "kind": KINDS["aid"], "term": term, "title": f"{term.label}困难学生未资助名单",
+        "kind": KINDS["aid"], "term": term, "title": _("%(term)s困难学生未资助名单") % {"term": term.label},
         "hint": _("建档立卡/脱贫、防返贫监测、低保、特困供养家庭的在校学生中，本学期尚无资助记录的学生。"),
     })
 
