@@ -79,8 +79,9 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 class VirtualUser:
-    def __init__(self, base: str, username: str, seed: int):
+    def __init__(self, base: str, username: str, seed: int, lists: float = 0.15):
         self.base = base
+        self.lists = lists
         self.username = username
         self.rng = random.Random(seed)
         self.jar = http.cookiejar.CookieJar()
@@ -107,18 +108,22 @@ class VirtualUser:
 
     def next_path(self) -> str:
         roll = self.rng.random()
-        if roll < 0.7:
+        if roll < self.lists:
+            return self.rng.choice(self.links).replace("&amp;", "&")
+        if roll < self.lists + (1 - self.lists) * 0.8:
             return "/"
-        if roll < 0.85:
-            return "/?season=autumn"
-        return self.rng.choice(self.links).replace("&amp;", "&")
+        return "/?season=autumn"
 
 
-def run(base: str, users: int, seconds: float) -> tuple[list[float], int, list[str]]:
-    latencies: list[float] = []
+def kind_of(path: str) -> str:
+    return "list" if path.startswith("/dashboards/list/") else "home"
+
+
+def run(base: str, users: int, seconds: float, lists: float) -> tuple[list[tuple[str, float]], int, list[str]]:
+    latencies: list[tuple[str, float]] = []
     errors: list[str] = []
     lock = threading.Lock()
-    vus = [VirtualUser(base, USERS[i % len(USERS)], i) for i in range(users)]
+    vus = [VirtualUser(base, USERS[i % len(USERS)], i, lists) for i in range(users)]
     for vu in vus:
         vu.login()
     start = threading.Barrier(users)
@@ -135,7 +140,7 @@ def run(base: str, users: int, seconds: float) -> tuple[list[float], int, list[s
                 vu.get(path)
                 elapsed = (time.perf_counter() - t0) * 1000
                 with lock:
-                    latencies.append(elapsed)
+                    latencies.append((kind_of(path), elapsed))
             except (urllib.error.URLError, OSError, TimeoutError) as exc:
                 with lock:
                     errors.append(f"{path}: {exc}")
@@ -153,23 +158,33 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2) * 2))
+    parser.add_argument("--lists", type=float, default=0.15,
+                        help="share of requests that open a drill-down list (default 0.15)")
     args = parser.parse_args()
     if not 1 <= args.users <= 200 or not 1 <= args.seconds <= 600:
         raise SystemExit("--users must be 1..200 and --seconds 1..600")
     port = free_port()
+    load_before = f"{os.getloadavg()[0]:.1f}"
     server = start_server(port, args.workers)
     try:
-        latencies, total, errors = run(f"http://127.0.0.1:{port}", args.users, args.seconds)
+        latencies, total, errors = run(f"http://127.0.0.1:{port}", args.users, args.seconds,
+                                       args.lists)
     finally:
         stop_server(server)
-    if not latencies:
+    if len(latencies) < 2:
         print("no successful requests;", errors[:5])
         return 1
-    q = statistics.quantiles(latencies, n=100)
-    print(f"{args.users} users × {args.seconds:.0f} s on 127.0.0.1 (gunicorn {args.workers} workers × 2 threads)")
+    print(f"{args.users} users × {args.seconds:.0f} s on 127.0.0.1 (gunicorn {args.workers} workers × 2 threads)"
+          f" · load average before/after {load_before} / {os.getloadavg()[0]:.1f}")
     print(f"requests {total} · {len(latencies) / args.seconds:.1f} req/s · errors {len(errors)}")
-    print(f"latency p50 {q[49]:.0f} ms · p95 {q[94]:.0f} ms · p99 {q[98]:.0f} ms · "
-          f"max {max(latencies):.0f} ms")
+    for label, values in (("all", [ms for _, ms in latencies]),
+                          ("home pages", [ms for k, ms in latencies if k == "home"]),
+                          ("drill-down lists", [ms for k, ms in latencies if k == "list"])):
+        if len(values) < 2:
+            continue
+        q = statistics.quantiles(values, n=100)
+        print(f"  {label:17} n={len(values):5} p50 {q[49]:6.0f} ms · p95 {q[94]:6.0f} ms · "
+              f"p99 {q[98]:6.0f} ms · max {max(values):6.0f} ms")
     for line in errors[:5]:
         print("  error:", line)
     return 1 if errors else 0

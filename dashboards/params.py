@@ -207,4 +207,5 @@ def parse_params(data, *, today: dt.date | None = None, kinds: set[str] | None =
 
 def year_choices(today: dt.date | None = None) -> list[tuple[int, str]]:
     current = school_year_of(today or local_today())
-    return [(y, f"{y}—{y + 1}学年") for y in range(current, current - YEARS_BACK - 1, -1)]
+    return [(y, str(_("%(start)d—%(end)d学年") % {"start": y, "end": y + 1}))
+            for y in range(current, current - YEARS_BACK - 1, -1)]

@@ -34,11 +34,6 @@ from students.models import School, Township
 RETENTION_TARGET = 0.99
 ENROLMENT_TARGET = 1.0
 INTAKE_FIELDS = ("grade1_count", "transfers_in", "transfers_out", "deaths", "abroad")
-SWEEP_LABELS = {
-    "return_check": "返校核查", "grade9_screening": "九年级排查", "census": "适龄儿童摸排",
-    "feedback_verification": "反馈核查", "home_teaching": "送教上门", "aid_coverage": "资助覆盖",
-    "overdue": "劝返超期", "expiries": "延缓/休学到期", "absence": "连续缺课", "entry": "两一入学",
-}
 
 # Figures counted per source in the grouped query (census and schools are handled apart).
 _GROUPED = defaultdict(list)
@@ -161,9 +156,19 @@ def _trend(user, p: Params) -> tuple[dict, dict]:
     return by_month(raised), by_month(closed)
 
 
-def _last_sweeps(user, p: Params) -> list[dict]:
-    """The latest run of each sweep, with the alerts it raised that this user may see."""
-    latest = SweepRun.objects.values("sweep").annotate(last=Max("pk")).values("last")
+def _sweep_label(name: str) -> str:
+    from retrieval.sweeps import SWEEP_NAMES, get_sweep
+
+    return str(get_sweep(name).label) if name in SWEEP_NAMES else name
+
+
+def _last_sweeps(user, p: Params, township_code: str | None) -> list[dict]:
+    """The latest run of each sweep over the user's area (the county, or for a township the
+    county-wide runs and its own), with the alerts it raised that this user may see."""
+    runs_qs = SweepRun.objects.all()
+    if township_code is not None:
+        runs_qs = runs_qs.filter(township_code__in=("", township_code))
+    latest = runs_qs.values("sweep").annotate(last=Max("pk")).values("last")
     runs = list(SweepRun.objects.filter(pk__in=latest).order_by("sweep").values(
         "pk", "sweep", "as_of", "period", "status", "started_at", "finished_at", "created",
         "already_open", "resolved", "trigger"))
@@ -296,7 +301,9 @@ def dashboard_data(user, scope, p: Params) -> dict:
     durations = _case_durations(user, p, units)
     rules = _rule_rows(user, p)
     raised, closed = _trend(user, p)
-    sweeps = _last_sweeps(user, p) if scope.role in (Role.COUNTY, Role.TOWNSHIP) else []
+    own_code = next((t["code"] for t in townships if t["id"] == scope.township_id), "")
+    sweeps = (_last_sweeps(user, p, own_code if scope.role == Role.TOWNSHIP else None)
+              if scope.role in (Role.COUNTY, Role.TOWNSHIP) else [])
 
     has_census = scope.role in (Role.COUNTY, Role.TOWNSHIP) and not (p.school or p.direct)
     # A cohort moves between schools (primary → junior, township → county-direct school), so
@@ -407,7 +414,7 @@ def _sweeps_payload(runs: list[dict], p: Params, links: _Links) -> list[dict]:
     for r in runs:
         rp = replace(p, run=r["pk"])
         out.append({
-            "sweep": r["sweep"], "label": SWEEP_LABELS.get(r["sweep"], r["sweep"]),
+            "sweep": r["sweep"], "label": _sweep_label(r["sweep"]),
             "as_of": r["as_of"].isoformat(), "period": r["period"], "status": r["status"],
             "started_at": timezone.localtime(r["started_at"]).strftime("%Y-%m-%d %H:%M"),
             "created": _fig(r["alerts"], links.list("sweep_alerts", rp)),

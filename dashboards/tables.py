@@ -37,18 +37,9 @@ def _dt(value) -> str:
 
 
 def _flags(s: Student) -> str:
-    labels = []
-    if s.is_poor:
-        labels.append("建档")
-    if s.is_monitored:
-        labels.append("监测")
-    if s.is_dibao:
-        labels.append("低保")
-    if s.is_tekun:
-        labels.append("特困")
-    if s.disability_category:
-        labels.append("残疾")
-    return " ".join(labels)
+    flags = ((s.is_poor, _("建档")), (s.is_monitored, _("监测")), (s.is_dibao, _("低保")),
+             (s.is_tekun, _("特困")), (bool(s.disability_category), _("残疾")))
+    return " ".join(str(label) for on, label in flags if on)
 
 
 @dataclass(frozen=True)
@@ -64,14 +55,16 @@ def _school_or_township(row) -> str:
     if getattr(row, "school_id", None):
         return row.school.name
     if getattr(row, "township_id", None):
-        return f"{row.township.name}（乡镇）"
-    return "县级"
+        return str(_("%(name)s（乡镇）") % {"name": row.township.name})
+    return str(_("县级"))
 
 
 LISTINGS: dict[str, dict] = {
     "students": {
         "related": ("school",),
-        "order": ("school__code", "grade", "class_name", "name", "pk"),
+        # school_id, not school__code: the (school, grade, class_name) index serves the first
+        # page of a 200,000-row list without sorting the county.
+        "order": ("school_id", "grade", "class_name", "name", "pk"),
         "cols": [
             Col("name", _("姓名"), lambda s: s.name, lambda s: _url("students:detail", s.pk)),
             Col("id", _("身份证件号"), lambda s: mask_id(s.id_number), text=True),
@@ -85,9 +78,9 @@ LISTINGS: dict[str, dict] = {
     },
     "census": {
         "related": ("township",),
-        "order": ("township__code", "birth_date", "name", "pk"),
+        "order": ("township_id", "birth_date", "name", "pk"),
         "annotate": lambda qs: qs.annotate(student_status=Subquery(
-            Student.objects.filter(id_number=OuterRef("id_number")).values("status")[:1])),
+            Student.objects.filter(id_number=OuterRef("id_number")).order_by().values("status")[:1])),
         "cols": [
             Col("name", _("姓名"), lambda c: c.name),
             Col("id", _("身份证件号"), lambda c: mask_id(c.id_number), text=True),
@@ -96,7 +89,7 @@ LISTINGS: dict[str, dict] = {
             Col("township", _("户籍乡镇"), lambda c: c.township.name),
             Col("address", _("户籍地址"), lambda c: c.address),
             Col("status", _("学籍状态"),
-                lambda c: str(Student.Status(c.student_status).label) if c.student_status else "无学籍"),
+                lambda c: str(Student.Status(c.student_status).label) if c.student_status else str(_("无学籍"))),
         ],
     },
     "alerts": {
@@ -153,7 +146,7 @@ LISTINGS: dict[str, dict] = {
             Col("unit", _("学校/乡镇"), _school_or_township),
             Col("problem", _("问题类型"), lambda f: f.problem),
             Col("due", _("核查期限"), lambda f: _dt(f.due_date)),
-            Col("result", _("核查结果"), lambda f: f.get_result_display() or "未核查"),
+            Col("result", _("核查结果"), lambda f: f.get_result_display() or str(_("未核查"))),
         ],
     },
     "intake": {

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from dashboards.models import CohortIntake
 from ledgers.models import AidRecord, Deferral, HomeTeachingPlan, HomeTeachingVisit, ReturnReport
 from retrieval.cases import Escalation, PersuasionAttempt, RetrievalCase
-from retrieval.models import Alert, FeedbackBatch, FeedbackItem
+from retrieval.models import Alert, FeedbackBatch, FeedbackItem, SweepRun
 from students.models import StatusChange
 from tests.factories import CensusEntryFactory, StudentFactory
 
@@ -131,6 +131,13 @@ def hand(county):
     c.A7 = _alert(7, "home_teaching", "open", school=c.a_primary)
     c.A8 = _alert(8, "grade9_screening", "confirmed", school=c.a_center, raised=at(2026, 10, 5),
                   closed=at(2026, 10, 20))
+    # -- sweep runs: the latest return check raised A1 and A3, an older one A2
+    old = SweepRun.objects.create(sweep="return_check", as_of=dt.date(2026, 9, 1), period="2026-autumn",
+                                  status="succeeded", created=1)
+    c.run = SweepRun.objects.create(sweep="return_check", as_of=TODAY, period="2026-autumn",
+                                    status="succeeded", created=2)
+    Alert.objects.filter(pk=c.A2.pk).update(sweep_run=old)
+    Alert.objects.filter(pk__in=[c.A1.pk, c.A3.pk]).update(sweep_run=c.run)
     # -- 劝返 cases
     u = c.county_user
     c.C1 = _case(1, "open", school=c.a_primary, opened=NOW, user=u)

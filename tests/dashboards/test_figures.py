@@ -160,7 +160,18 @@ def _all_links(data):
     for month in data["trend"]:
         pairs += [(month["raised"]["v"], month["raised"]["url"]),
                   (month["closed"]["v"], month["closed"]["url"])]
+    for run in data["sweeps"]:
+        pairs.append((run["created"]["v"], run["created"]["url"]))
     return pairs
+
+
+def test_last_sweep_runs(hand):
+    data, _ = data_for(hand.county_user)
+    assert [(r["label"], r["created"]["v"]) for r in data["sweeps"]] == [("返校核查", 2)]
+    data, _ = data_for(hand.township_a)
+    assert [r["created"]["v"] for r in data["sweeps"]] == [1]  # A3 is 乙镇's
+    data, _ = data_for(hand.school_a)
+    assert data["sweeps"] == []
 
 
 @pytest.mark.parametrize("who", ["county_user", "township_a", "township_b", "school_a"])
