@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
 from kongchuo.idnumbers import mask_id
@@ -89,6 +89,7 @@ def _stale(request) -> None:
 
 
 @login_required
+@require_safe
 def inbox(request):
     require_role(request.user, *EVERYONE)
     sections = sel.inbox_for(request.user, today())
@@ -100,6 +101,7 @@ def inbox(request):
 
 
 @login_required
+@require_safe
 def alert_list(request):
     require_role(request.user, *STAFF)
     base = Alert.objects.visible_to(request.user).select_related("school")
@@ -139,6 +141,7 @@ def _mask(value: str) -> str:
 
 
 @login_required
+@require_safe
 def alert_detail(request, pk: int):
     require_role(request.user, *STAFF)
     alert = access_object(Alert.objects.select_related("school", "township", "student"),
@@ -214,6 +217,7 @@ def decision_review(request, pk: int):
 
 
 @login_required
+@require_safe
 def approvals(request):
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
     decisions, closures = sel.pending_approvals(request.user)
@@ -226,6 +230,7 @@ def approvals(request):
 
 
 @login_required
+@require_safe
 def case_list(request):
     require_role(request.user, *EVERYONE)
     base = RetrievalCase.objects.visible_to(request.user).select_related("school")
@@ -288,6 +293,7 @@ def _case_context(request, case: RetrievalCase, **forms) -> dict:
 
 
 @login_required
+@require_safe
 def case_detail(request, pk: int):
     require_role(request.user, *EVERYONE)
     case = _case_or_404(request, pk)
@@ -450,6 +456,7 @@ def case_evidence(request, pk: int):
 
 
 @login_required
+@require_safe
 def case_notice(request, pk: int):
     """责令限期复学通知书, printable (print CSS), generated from the case and its escalation."""
     require_role(request.user, *EVERYONE)
@@ -463,6 +470,7 @@ def case_notice(request, pk: int):
 
 
 @login_required
+@require_safe
 def evidence_file(request, pk: int):
     """Serve one evidence file to whoever may see what it proves (files are never served
     from MEDIA_URL). Images inline, PDFs as downloads, sandboxed either way."""
@@ -480,6 +488,7 @@ def evidence_file(request, pk: int):
 
 
 @login_required
+@require_safe
 def feedback_list(request):
     require_role(request.user, *STAFF)
     items = FeedbackItem.objects.visible_to(request.user)
@@ -491,6 +500,7 @@ def feedback_list(request):
 
 
 @login_required
+@require_safe
 def feedback_batch(request, pk: int):
     require_role(request.user, *STAFF)
     batch = access_object(FeedbackBatch.objects, request.user, pk=pk)
@@ -558,6 +568,7 @@ def _masked_original(item: FeedbackItem) -> list[tuple[str, object]]:
 
 
 @login_required
+@require_safe
 def feedback_export(request, pk: int):
     require_role(request.user, *STAFF)
     batch = access_object(FeedbackBatch.objects, request.user, pk=pk)
@@ -583,6 +594,7 @@ def feedback_export(request, pk: int):
 
 
 @login_required
+@require_safe
 def rule_quality(request):
     require_role(request.user, Role.COUNTY)
     rows = sel.rule_quality()
@@ -639,6 +651,7 @@ def _visit_context(request, visit, **forms) -> dict:
 
 
 @login_required
+@require_safe
 def visit_detail(request, pk: int):
     require_role(request.user, Role.COUNTY)
     visit = access_object(SupervisionVisit.objects.select_related("township", "school"),
@@ -736,6 +749,7 @@ def finding_order(request, pk: int):
 
 
 @login_required
+@require_safe
 def rectification_list(request):
     require_role(request.user, *STAFF)
     orders = (RectificationOrder.objects.visible_to(request.user)

@@ -388,3 +388,10 @@ def test_rectification_report_and_close(wf, client, client_as):
     wf.order.refresh_from_db()
     assert wf.order.status == RectificationOrder.Status.CLOSED and wf.order.closed_by == wf.county_user
     assert wf.order.history.count() == 3
+
+
+def test_evidence_upload_without_a_file_is_refused(wf, client_as):
+    url = reverse("retrieval:case_evidence", args=[wf.case_b.pk])
+    response = client_as(wf.school_b).post(url, {})
+    assert response.status_code == 400
+    assert wf.case_b.evidence.count() == 0
