@@ -350,7 +350,8 @@ def census_counts(user, p: Params) -> dict[int, dict[str, int]]:
         cursor.execute(sql, params)
         for tid, total, dfr, local, ooc, voc in cursor.fetchall():
             dfr, local, ooc, voc = int(dfr or 0), int(local or 0), int(ooc or 0), int(voc or 0)
-            out[tid] = {"census_total": total, "census_deferred": dfr, "census_local": local,
+            out[tid] = {"census_total": total, "census_deferred": dfr,
+                        "census_eligible": total - dfr, "census_local": local,
                         "census_out_of_county": ooc, "census_vocational": voc,
                         "census_unaccounted": total - dfr - local - ooc - voc}
     return out
@@ -452,6 +453,8 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
     # census (户籍 vs 学籍), aggregated by census_counts
     _m("census_total", "census", _("适龄儿童（户籍）"), lambda p: Q(), aggregate=False),
     _m("census_deferred", "census", _("延缓入学"), _census_deferred, aggregate=False),
+    _m("census_eligible", "census", _("应入学适龄儿童（不含延缓入学）"),
+       lambda p: ~_census_deferred(p), aggregate=False),
     _m("census_local", "census", _("本县学籍"), lambda p: _census_status(p, CENSUS_LOCAL),
        aggregate=False),
     _m("census_out_of_county", "census", _("外县就读"),
@@ -471,3 +474,23 @@ def metric_rows(metric: Metric, user, p: Params) -> QuerySet:
     """The rows behind a figure: scoped, filtered exactly like the aggregate that counts them."""
     qs = SOURCES[metric.source].rows(user, p)
     return qs.filter(metric.where(p))
+
+
+# What each list holds, in a sentence, shown above it (the 口径 a county officer asks about).
+HELP = {
+    "in_school": _("本县学校在读及送教上门的学生。"),
+    "census_total": _("当年户籍名单中6–15周岁（当年8月31日）的儿童。"),
+    "census_eligible": _("户籍适龄儿童中除延缓入学外的儿童：入学率的分母。"),
+    "census_in_school": _("本县学籍在读、休学、送教上门或已毕业，或外县就读、中职就读的户籍适龄儿童（延缓入学除外）：入学率的分子。"),
+    "census_unaccounted": _("户籍适龄儿童中无本县学籍、或学籍不在学（辍学、疑似辍学等），且不是外县就读、中职就读或延缓入学的儿童。"),
+    "roll_start": _("学年初在籍：目前在读、休学、送教上门、疑似辍学，或在本学年内才离校（转出、毕业、死亡、辍学等）的学生。"),
+    "dropouts": _("本学年内确认辍学且至今未复学的学生。"),
+    "grad": _("九年级应届毕业生：本学年已毕业，或本学年在读待毕业。"),
+    "alerts_open": _("疑似辍学类规则的预警，截至期末仍待核实。"),
+    "aid_missing": _("建档立卡/脱贫/监测/低保/特困家庭的在校学生，本学期没有资助记录。"),
+    "ht_short_last": _("送教上门学生上月送教不足2次。"),
+    "ht_short": _("送教上门学生本月送教不足2次。"),
+    "returns_missing": _("在读学生本学期未勾选返校报到，且无请假、非本学期新入学或转入。"),
+    "todo_attempts": _("劝返中的案件，7天内没有劝返记录。"),
+    "cases_closed": _("本期销号的案件；销号用时为立案到销号的天数。"),
+}

@@ -229,7 +229,7 @@ def _unit_figures(values: dict, census: dict | None, intake: dict, durations: li
     out: dict = {"f": figs}
     # 入学率: in school anywhere ÷ school-age, deferred excluded from both.
     if census is not None and census.get("census_total"):
-        den = census["census_total"] - census.get("census_deferred", 0)
+        den = figs["census_eligible"]["v"]  # school-age less deferred
         out["enrol"] = {"v": _rate(figs["census_in_school"]["v"], den), "den": den,
                         "url": figs["census_unaccounted"]["url"]}
     else:

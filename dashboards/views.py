@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
 
 from dashboards.forms import IntakeUploadForm
-from dashboards.metrics import METRICS, metric_rows
+from dashboards.metrics import HELP, METRICS, metric_rows
 from dashboards.models import CohortIntake
 from dashboards.params import SEASONS, parse_params, year_choices
 from dashboards.services import TEMPLATE_HEADERS, IntakeImportError, cohort_intakes_import
@@ -74,7 +74,7 @@ def drilldown(request, metric: str):
     query.pop("page", None)
     query["format"] = "xlsx"
     return render(request, "dashboards/drilldown.html", {
-        "metric": m, "table": table, "summary": _filter_summary(p, request.user),
+        "metric": m, "help": HELP.get(m.key, ""), "table": table, "summary": _filter_summary(p, request.user),
         "export_query": query.urlencode(), "params": p, "total_people": total_people,
         "home_query": p.query(rule=None, status=None, month=None, run=None),
     })
@@ -139,9 +139,11 @@ def cohorts(request):
                .select_related("school", "school__township").order_by("-year", "school__code"))
     if year.isdigit():
         intakes = intakes.filter(year=int(year))
+    table = table_for("intake", intakes)
+    RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(request, "dashboards/cohorts.html", {
-        "form": form, "can_import": can_import, "result": result, "intakes": intakes[:500],
-        "years": years, "year": year, "n_intakes": intakes.count(),
+        "form": form, "can_import": can_import, "result": result, "table": table,
+        "years": years, "year": year,
     })
 
 

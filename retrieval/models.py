@@ -84,13 +84,15 @@ class Alert(models.Model):
     student = models.ForeignKey("students.Student", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="alerts")
     name = models.CharField(_("姓名"), max_length=40, blank=True)
+    # No single-column indexes on school/township/status: the (school, status),
+    # (township, status) and (status, rule) indexes below serve every lookup, and each index
+    # costs the sweeps' bulk inserts.
     school = models.ForeignKey("students.School", null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="alerts")
+                               related_name="alerts", db_index=False)
     township = models.ForeignKey("students.Township", null=True, blank=True,
-                                 on_delete=models.PROTECT, related_name="alerts")
+                                 on_delete=models.PROTECT, related_name="alerts", db_index=False)
     level = models.CharField(_("处理层级"), max_length=12, choices=Level, default=Level.SCHOOL)
-    status = models.CharField(_("状态"), max_length=10, choices=Status, default=Status.OPEN,
-                              db_index=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status, default=Status.OPEN)
     detail = models.JSONField(default=dict, blank=True)
     sweep_run = models.ForeignKey(SweepRun, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="alerts")

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from kongchuo.schoolyear import term_of
 from ledgers.models import Absence
 from retrieval.models import Alert, Level
-from retrieval.sweeps.base import Context, Finding, Partition, Rows, Sweep, by_student_school, student_rows
+from retrieval.sweeps.base import Context, Finding, Partition, Rows, Sweep, student_rows
 
 DUE_DAYS = 3
 MIN_DAYS = 3
@@ -43,5 +43,5 @@ SWEEP = Sweep(
     label=_("连续缺课核查"),
     window=_("每日"),
     period=lambda as_of: term_of(as_of).code,
-    findings=(Finding(Alert.Rule.ABSENCE, build, existing=existing, scope=by_student_school),),
+    findings=(Finding(Alert.Rule.ABSENCE, build, existing=existing),),
 )

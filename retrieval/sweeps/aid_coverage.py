@@ -21,7 +21,6 @@ from retrieval.sweeps.base import (
     Partition,
     Rows,
     Sweep,
-    by_student_school,
     status_was,
     student_rows,
     text,
@@ -47,5 +46,5 @@ SWEEP = Sweep(
     label=_("资助覆盖核查"),
     window=_("每学期（3月、10月）"),
     period=lambda as_of: term_of(as_of).code,
-    findings=(Finding(Alert.Rule.AID, build, scope=by_student_school),),
+    findings=(Finding(Alert.Rule.AID, build),),
 )

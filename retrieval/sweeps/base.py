@@ -62,13 +62,8 @@ class Partition:
     def routed(self, school: str = "school", township: str = "township_id") -> Q:
         """RoutedQuerySet's rule as a filter: routed to a school of this partition, or (no
         school) to this partition's township, or (neither, county partition) to the county."""
-        first, second = self.routed_branches(school, township)
-        return first | second
-
-    def routed_branches(self, school: str = "school", township: str = "township_id") -> list[Q]:
-        """`routed` as disjoint branches, each answerable from one index (see runner)."""
-        return [Q(**{f"{school}__isnull": False}) & self.schools(school),
-                Q(**{f"{school}__isnull": True}) & self.township(township)]
+        return (Q(**{f"{school}__isnull": False}) & self.schools(school)) | (
+            Q(**{f"{school}__isnull": True}) & self.township(township))
 
 
 def _school_ids() -> dict[str, tuple[int, ...]]:
@@ -143,21 +138,11 @@ class Finding:
     rule: str
     build: Callable[[Context, Partition], list[Rows]]
     existing: Callable[[Context], Q] | None = None
-    #: Which alerts a partition answers for, as disjoint filter branches on Alert: by default
-    #: those routed to it; for rules about a student at their school, those whose child is
-    #: *now* at one of its schools (so an alert follows a child who moved township instead of
-    #: being resolved by the old one).
-    scope: Callable[[Partition], list[Q]] | None = None
 
     def period_filter(self, ctx: Context) -> Q:
         if self.existing is not None:
             return self.existing(ctx)
         return Q(period=ctx.period)
-
-    def partition_branches(self, partition: Partition) -> list[Q]:
-        if self.scope is not None:
-            return self.scope(partition)
-        return partition.routed_branches()
 
 
 @dataclass(frozen=True)
@@ -173,12 +158,6 @@ class Sweep:
     prepare: Callable[[Context], dict] | None = None
     #: Set-based work per partition after its alerts are written (e.g. reminders); returns counts.
     after: Callable[[Context, Partition], dict] | None = None
-
-
-def by_student_school(partition: Partition) -> list[Q]:
-    """Alert scope of the rules routed to the student's school (see Finding.scope)."""
-    return [Q(student__isnull=False) & partition.schools("student__school"),
-            *[Q(student__isnull=True) & q for q in partition.routed_branches()]]
 
 
 def const(value, output_field: models.Field):

@@ -28,7 +28,6 @@ from retrieval.sweeps.base import (
     Rows,
     Sweep,
     annotate_alert,
-    by_student_school,
     due,
     student_rows,
     text,
@@ -87,17 +86,10 @@ def build(ctx: Context, partition: Partition) -> list[Rows]:
     return [deferrals(ctx, partition), suspensions(ctx, partition)]
 
 
-def scope(partition: Partition) -> list[Q]:
-    """Suspensions follow the student's school; deferrals stay with the school they name."""
-    suspension = Q(detail__kind="suspension")
-    return [*[suspension & q for q in by_student_school(partition)],
-            *[~suspension & q for q in partition.routed_branches()]]
-
-
 SWEEP = Sweep(
     name="expiries",
     label=_("延缓入学/休学到期"),
     window=_("每日"),
     period=lambda as_of: as_of.isoformat(),
-    findings=(Finding(Alert.Rule.EXPIRY, build, existing=lambda ctx: Q(), scope=scope),),
+    findings=(Finding(Alert.Rule.EXPIRY, build, existing=lambda ctx: Q()),),
 )

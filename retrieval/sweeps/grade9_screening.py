@@ -28,7 +28,6 @@ from retrieval.sweeps.base import (
     Partition,
     Rows,
     Sweep,
-    by_student_school,
     status_was,
     student_rows,
     text,
@@ -115,5 +114,5 @@ SWEEP = Sweep(
     label=_("九年级排查"),
     window=_("5–6月，每周"),
     period=lambda as_of: str(as_of.year),
-    findings=(Finding(Alert.Rule.GRADE9, build, scope=by_student_school),),
+    findings=(Finding(Alert.Rule.GRADE9, build),),
 )

@@ -22,7 +22,6 @@ from retrieval.sweeps.base import (
     Partition,
     Rows,
     Sweep,
-    by_student_school,
     status_was,
     student_rows,
     text,
@@ -60,5 +59,5 @@ SWEEP = Sweep(
     label=_("送教上门次数核查"),
     window=_("每月1日"),
     period=period_of,
-    findings=(Finding(Alert.Rule.HOME_TEACHING, build, scope=by_student_school),),
+    findings=(Finding(Alert.Rule.HOME_TEACHING, build),),
 )

@@ -23,7 +23,6 @@ from retrieval.sweeps.base import (
     Rows,
     Sweep,
     absence_covering,
-    by_student_school,
     status_was,
     student_rows,
     text,
@@ -59,5 +58,5 @@ SWEEP = Sweep(
     label=_("返校核查"),
     window=_("2–3月、9月，每日"),
     period=lambda as_of: term_of(as_of).code,
-    findings=(Finding(Alert.Rule.RETURN_CHECK, build, scope=by_student_school),),
+    findings=(Finding(Alert.Rule.RETURN_CHECK, build),),
 )

@@ -1,16 +1,16 @@
 """The common runner: a SweepRun row per run, one transaction per partition, set-based SQL.
 
 Per partition and finding (one alert rule), the candidate set is computed once into a temporary
-table, then four statements do the rest, whatever the county's size:
+table, then two statements do the rest, whatever the county's size:
 
-1. re-open alerts of the rule that were auto-resolved and whose condition holds again, and
-   re-route open ones whose child moved (school/township of the candidate);
-2. ``INSERT INTO alert … SELECT … FROM candidates ON CONFLICT DO NOTHING``: the unique
-   constraint (rule, period, subject) makes the write idempotent; its row count is `created`,
-   the rest of the candidates are `already_open` (an alert is on file for them);
-3. resolve the open alerts of the rule and period routed to the partition that are no longer
+1. ``INSERT INTO alert … SELECT … FROM candidates ON CONFLICT (rule, period, subject) DO
+   UPDATE … WHERE …``: the unique constraint makes the write idempotent; new rows are
+   `created`, the other candidates are `already_open` (an alert is on file for them); an
+   auto-resolved alert whose condition holds again re-opens, an open one whose child moved is
+   re-routed to the child's school (`reopened` counts both);
+2. resolve the open alerts of the rule and period routed to the partition that are no longer
    candidates (e.g. the child reported back);
-4. the partition's counts go into `SweepRun.per_township` under a row lock, in the same
+3. the partition's counts go into `SweepRun.per_township` under a row lock, in the same
    transaction: a partition is done exactly once (a second delivery of the same task finds it
    done and rolls its own work back), and the last partition to finish writes the totals.
 """
@@ -26,6 +26,8 @@ from collections import Counter
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from kongchuo.audit import audit_record
@@ -120,6 +122,12 @@ def context_for(run: SweepRun) -> Context:
 def sweep_prepare(run: SweepRun) -> dict:
     """The sweep's once-per-run set-based step (idempotent), before the partitions."""
     spec = get_sweep(run.sweep)
+    if connection.vendor == "postgresql":
+        # Fresh planner statistics on alerts: a run after a big one (a new term's first
+        # return check writes an alert for most of the county) would otherwise be planned as if
+        # the table were still small, reading all of it once per partition.
+        with connection.cursor() as cur:
+            cur.execute(f"ANALYZE {Alert._meta.db_table}")
     if spec.prepare is None:
         return {}
     with transaction.atomic():
@@ -221,6 +229,12 @@ def _finish_if_complete(run: SweepRun) -> None:
 
 def partition_compute(spec: Sweep, ctx: Context, partition: Partition) -> dict:
     """All findings of `spec` for one partition; call inside a transaction."""
+    if connection.vendor == "postgresql":
+        # The statements are cheap to run but look expensive to the planner (correlated
+        # subqueries over a county), so PostgreSQL would JIT-compile each one — seconds of
+        # compiling for milliseconds of work. Off for this transaction only.
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL jit = off")
     totals: Counter = Counter({"candidates": 0, "created": 0, "already_open": 0, "reopened": 0,
                                "resolved": 0})
     for finding in spec.findings:
@@ -231,67 +245,40 @@ def partition_compute(spec: Sweep, ctx: Context, partition: Partition) -> dict:
 
 
 def apply_finding(finding: Finding, ctx: Context, partition: Partition) -> dict:
-    table = Alert._meta.db_table
+    """One rule for one partition: candidates → upsert → resolve (see the module docstring).
+
+    Every statement is driven by something proportional to the partition: the candidate
+    table (the upsert probes the unique index once per candidate) or the partition's schools
+    and township (the resolve reads the alerts routed there through their indexes).
+    """
     with connection.cursor() as cur:
         _create_candidates(cur)
         try:
             for source in finding.build(ctx, partition):
                 _fill_candidates(cur, source)
-            cur.execute(f"SELECT COUNT(*) FROM (SELECT DISTINCT x_period, x_subject FROM {CANDIDATES}) d")
+            if connection.vendor == "postgresql":
+                cur.execute(f"ANALYZE {CANDIDATES}")  # real row counts for the planner
+            cur.execute(f"SELECT COUNT(*) FROM {CANDIDATES}")
             candidates = cur.fetchone()[0]
 
-            match = (f"{table}.rule = %s AND {table}.period = c.x_period "
-                     f"AND {table}.subject = c.x_subject")
-            cur.execute(
-                f"UPDATE {table} SET status = %s, closed_at = NULL, school_id = c.x_school_id, "
-                f"township_id = c.x_township_id FROM {CANDIDATES} c WHERE {match} "
-                f"AND {table}.status = %s",
-                [Alert.Status.OPEN, finding.rule, Alert.Status.RESOLVED])
-            reopened = cur.rowcount
-            distinct = "IS NOT" if connection.vendor == "sqlite" else "IS DISTINCT FROM"
-            cur.execute(
-                f"UPDATE {table} SET school_id = c.x_school_id, township_id = c.x_township_id "
-                f"FROM {CANDIDATES} c WHERE {match} AND {table}.status = %s "
-                f"AND ({table}.school_id {distinct} c.x_school_id "
-                f"OR {table}.township_id {distinct} c.x_township_id)",
-                [finding.rule, Alert.Status.OPEN])
+            sql, params = _upsert_sql(finding.rule, ctx)
+            cur.execute(sql, params)
+            returned = [row[0] for row in cur.fetchall()]
+            created = sum(1 for run_id in returned if run_id == ctx.run_id)
 
-            insert_sql, insert_params = _insert_sql(finding.rule, ctx)
-            cur.execute(insert_sql, insert_params)
-            created = cur.rowcount
-
-            scope_sql, scope_params = _scope_sql(finding, ctx, partition)
-            cur.execute(
-                f"UPDATE {table} SET status = %s, closed_at = %s WHERE id IN ({scope_sql}) "
-                f"AND NOT EXISTS (SELECT 1 FROM {CANDIDATES} c WHERE c.x_subject = {table}.subject "
-                f"AND c.x_period = {table}.period)",
-                [Alert.Status.RESOLVED, _prep(Alert._meta.get_field("closed_at"), ctx.now),
-                 *scope_params])
-            resolved = cur.rowcount
+            resolved = (
+                Alert.objects.filter(rule=finding.rule, status=Alert.Status.OPEN)
+                .filter(finding.period_filter(ctx)).filter(partition.routed())
+                .filter(RawSQL(  # noqa: S611 - constant SQL, no parameters
+                    f"NOT EXISTS (SELECT 1 FROM {CANDIDATES} c WHERE c.x_subject = "
+                    f"{Alert._meta.db_table}.subject AND c.x_period = {Alert._meta.db_table}.period)",
+                    [], output_field=BooleanField()))
+                .update(status=Alert.Status.RESOLVED, closed_at=ctx.now)
+            )
         finally:
             cur.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
     return {"candidates": candidates, "created": created, "already_open": candidates - created,
-            "reopened": reopened, "resolved": resolved}
-
-
-def _scope_sql(finding: Finding, ctx: Context, partition: Partition) -> tuple[str, list]:
-    """The open alerts of the finding's rule and periods that `partition` answers for, as a
-    UNION ALL of disjoint branches: each branch is planned from its own index (a township's
-    schools → their students → their alerts), so resolving stays proportional to the
-    partition, not to all open alerts of the county."""
-    parts, params = [], []
-    base = (Alert.objects.filter(rule=finding.rule, status=Alert.Status.OPEN)
-            .filter(finding.period_filter(ctx)))
-    for branch in finding.partition_branches(partition):
-        try:
-            sql, p = base.filter(branch).order_by().values("id").query.sql_with_params()
-        except EmptyResultSet:
-            continue
-        parts.append(sql)
-        params.extend(p)
-    if not parts:
-        return "SELECT NULL WHERE 1 = 0", []
-    return " UNION ALL ".join(parts), params
+            "reopened": len(returned) - created, "resolved": resolved}
 
 
 def _create_candidates(cur) -> None:
@@ -299,7 +286,8 @@ def _create_candidates(cur) -> None:
                      for k, f in _ROW_FIELDS.items())
     cur.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
     suffix = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
-    cur.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} ({cols}){suffix}")
+    # One row per (period, subject): two sources naming the same child make one candidate.
+    cur.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} ({cols}, UNIQUE (x_period, x_subject)){suffix}")
 
 
 def _fill_candidates(cur, source: Rows) -> None:
@@ -311,7 +299,8 @@ def _fill_candidates(cur, source: Rows) -> None:
         except EmptyResultSet:  # a .none() source adds nothing
             pass
         else:
-            cur.execute(f"INSERT INTO {CANDIDATES} ({cols}) SELECT {cols} FROM ({sql}) q", params)
+            cur.execute(f"INSERT INTO {CANDIDATES} ({cols}) SELECT {cols} FROM ({sql}) q "
+                        f"WHERE q.x_subject IS NOT NULL ON CONFLICT DO NOTHING", params)
     if source.rows:
         values = [
             [json.dumps(row[k], ensure_ascii=False, default=str) if k == "detail"
@@ -319,7 +308,8 @@ def _fill_candidates(cur, source: Rows) -> None:
             for row in source.rows
         ]
         marks = ", ".join(["%s"] * len(ROW_KEYS))
-        cur.executemany(f"INSERT INTO {CANDIDATES} ({cols}) VALUES ({marks})", values)
+        cur.executemany(f"INSERT INTO {CANDIDATES} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+                        values)
 
 
 def _prep(field, value):
@@ -333,8 +323,14 @@ def _typed(field) -> str:
     return "%s"
 
 
-def _insert_sql(rule: str, ctx: Context) -> tuple[str, list]:
-    """INSERT … SELECT from the candidate table; every other Alert column gets its default."""
+def _upsert_sql(rule: str, ctx: Context) -> tuple[str, list]:
+    """INSERT … SELECT from the candidate table, every other Alert column at its default.
+
+    On a conflict with the alert already on file for (rule, period, subject): an auto-resolved
+    one whose condition holds again re-opens, and an open one whose child now sits elsewhere is
+    re-routed to the candidate's school and township; confirmed or dismissed ones are left as
+    they are. RETURNING the run id tells created rows (this run's id) from updated ones.
+    """
     table = Alert._meta.db_table
     meta = Alert._meta
     columns: list[str] = []
@@ -364,9 +360,18 @@ def _insert_sql(rule: str, ctx: Context) -> tuple[str, list]:
         exprs.append(_typed(field))
         params.append(_prep(field, value))
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    sql = (f"INSERT INTO {table} ({cols}) SELECT {', '.join(exprs)} FROM {CANDIDATES} c "
-           f"WHERE c.x_subject IS NOT NULL ON CONFLICT DO NOTHING")
-    return sql, params
+    distinct = "IS NOT" if connection.vendor == "sqlite" else "IS DISTINCT FROM"
+    sql = (
+        f"INSERT INTO {table} ({cols}) SELECT {', '.join(exprs)} FROM {CANDIDATES} c "
+        f"WHERE c.x_subject IS NOT NULL "
+        f"ON CONFLICT (rule, period, subject) DO UPDATE SET status = %s, closed_at = NULL, "
+        f"school_id = excluded.school_id, township_id = excluded.township_id "
+        f"WHERE {table}.status = %s OR ({table}.status = %s AND "
+        f"({table}.school_id {distinct} excluded.school_id "
+        f"OR {table}.township_id {distinct} excluded.township_id)) "
+        f"RETURNING sweep_run_id"
+    )
+    return sql, [*params, Alert.Status.OPEN, Alert.Status.RESOLVED, Alert.Status.OPEN]
 
 
 # ----------------------------------------------------------------------------- reading runs

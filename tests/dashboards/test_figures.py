@@ -28,7 +28,7 @@ HAND_COUNTY = {
     "funnel_cases": 5, "funnel_returned": 1, "funnel_escalated": 1, "todo_attempts": 1,
     "deferral_pending": 1, "deferral_expiring": 1, "feedback_overdue": 1, "intake": 15,
     "census_total": 8, "census_deferred": 1, "census_local": 3, "census_out_of_county": 1,
-    "census_vocational": 1, "census_unaccounted": 2, "census_in_school": 5,
+    "census_vocational": 1, "census_unaccounted": 2, "census_in_school": 5, "census_eligible": 7,
 }
 
 

@@ -150,7 +150,13 @@ def test_an_open_alert_follows_its_child_to_another_township(county):
     r = run("return_check", as_of)
     alert = Alert.objects.get(subject=county.s_a.id_number)
     assert (alert.status, alert.school_id, alert.township_id) == ("open", county.b_primary.pk, county.tb.pk)
-    assert (r.created, r.resolved) == (0, 0)
+    # Township A (first) no longer finds the child and resolves the alert routed to it;
+    # township B finds the child and re-opens it, routed to B. Nothing is duplicated.
+    assert (r.created, r.resolved, r.per_township[county.tb.code]["reopened"]) == (0, 1, 1)
+    Alert.objects.filter(pk=alert.pk).update(school=county.a_primary, township=county.ta)
+    r = run("return_check", as_of, township=county.tb.code)  # B alone re-routes it too
+    alert.refresh_from_db()
+    assert (alert.status, alert.school_id, r.resolved) == ("open", county.b_primary.pk, 0)
 
 
 def test_a_township_run_resolves_only_its_own_alerts(county):
