@@ -247,6 +247,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     # Tasks queued while Redis was down wait in the outbox table (kongchuo/security/outbox.py).
     "security-outbox-drain": {"task": "security.outbox_drain", "schedule": 60.0},
+    "security-prune-sessions": {"task": "security.prune_sessions", "schedule": 24 * 3600.0},
 }
 
 # Security headers. Production (DJANGO_DEBUG=0) passes `check --deploy` without warnings.

@@ -103,3 +103,12 @@ def otp_device_verify(*, request, user, token: str, setup: bool = False):
             return device
     audit_record(action="otp_failed", request=request, outcome="failed")
     return None
+
+
+def user_sessions_prune() -> int:
+    """Drop index rows whose session has expired or been cleared (clearsessions, logout elsewhere)."""
+    from django.contrib.sessions.models import Session
+
+    deleted, _ = UserSession.objects.exclude(
+        session_key__in=Session.objects.values("session_key")).delete()
+    return deleted

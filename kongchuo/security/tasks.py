@@ -13,3 +13,18 @@ def outbox_drain() -> int:
     from kongchuo.security.outbox import outbox_publish
 
     return outbox_publish()
+
+
+@shared_task(name="security.prune_sessions", ignore_result=True)
+def prune_sessions() -> int:
+    """Daily: remove expired sessions (Django's clearsessions) and their index rows.
+
+    Idempotent: both steps delete only what is already expired or orphaned.
+    """
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from kongchuo.security.services import user_sessions_prune
+
+    Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return user_sessions_prune()

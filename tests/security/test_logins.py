@@ -286,3 +286,15 @@ def test_saving_an_active_user_keeps_sessions(county):
     county.county_user.first_name = "张"
     county.county_user.save()
     assert client.get("/students/").status_code == 200
+
+
+def test_expired_sessions_and_their_index_rows_are_pruned(county):
+    from kongchuo.security.tasks import prune_sessions
+
+    t0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    _logged_in_at(t0, county)
+    live, _ = _login("u_school_a", PASSWORD)
+    assert UserSession.objects.count() == 2
+    assert prune_sessions() == 1  # the 2026-03-02 session is long expired
+    assert list(UserSession.objects.values_list("user__username", flat=True)) == ["u_school_a"]
+    assert live.get("/students/").status_code == 200
