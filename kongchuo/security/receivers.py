@@ -43,17 +43,26 @@ def on_logout(sender, request, user, **kwargs):
         audit_record(action="logout", user=user, request=request)
 
 
+def _attempted_name(username) -> dict:
+    """The user name tried, if it is an account's. People type passwords or ID numbers into the
+    user-name box; such text is not an account name and must not land in the audit log."""
+    name = str(username or "")[:150]
+    if name and User.objects.filter(username=name).exists():
+        return {"username": name}
+    return {"username": "", "unknown_user": True}
+
+
 @receiver(user_login_failed, dispatch_uid="kongchuo_security_login_failed")
 def on_login_failed(sender, credentials, request=None, **kwargs):
-    # Django has already replaced the password in `credentials` with stars; keep the username only.
+    # Django has already replaced the password in `credentials` with stars.
     audit_record(action="login_failed", request=request, outcome="failed",
-                 detail={"username": str(credentials.get("username", ""))[:150]})
+                 detail=_attempted_name(credentials.get("username")))
 
 
 @receiver(user_locked_out, dispatch_uid="kongchuo_security_lockout")
 def on_lockout(sender, request, username=None, ip_address=None, **kwargs):
     audit_record(action="lockout", request=request, outcome="locked",
-                 detail={"username": str(username or "")[:150]})
+                 detail=_attempted_name(username))
 
 
 @receiver(pre_save, sender=User, dispatch_uid="kongchuo_security_user_pre_save")

@@ -89,6 +89,13 @@ def test_lockout_and_failures_are_audited():
     assert not any("wrong-password" in str(e.detail) for e in AuditEvent.objects.all())
 
 
+def test_text_typed_into_the_username_box_is_not_audited_unless_it_is_an_account():
+    _login("Secret-Passw0rd!", "whatever-1")  # the password typed into the wrong box
+    _login("341522200803211234", "whatever-1")
+    details = [e.detail for e in AuditEvent.objects.filter(action="login_failed")]
+    assert details == [{"username": "", "unknown_user": True}] * 2
+
+
 def test_client_ip_behind_one_proxy(settings):
     settings.KONGCHUO_PROXY_COUNT = 1
     UserFactory(username="zhao", role="")
