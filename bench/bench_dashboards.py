@@ -8,15 +8,11 @@ time it reports CPU time (this process + its PostgreSQL backend, read from /proc
 off), which a busy shared machine does not inflate; when the load average says the machine is
 busy, the verdict uses CPU time.
 
-Needs a seeded database; PostgreSQL with the 200,000-student demo county is the reference:
-
-    createdb -h 127.0.0.1 -U postgres kongchuo_dash_bench
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/kongchuo_dash_bench
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo --students 200000
-    .venv/bin/python bench/bench_dashboards.py          # or: make bench
-
-Without DATABASE_URL it uses DASH_BENCH_DATABASE_URL or the reference URL above, and refuses to
-run against an empty database rather than seeding behind your back.
+Runs on its own PostgreSQL database, DASH_BENCH_URL (default
+postgres://postgres@127.0.0.1:5432/kongchuo_dash_bench), never on DATABASE_URL: on first use it
+creates that database, migrates it and seeds the 200,000-student demo county
+(`seed_demo --students 200000`, a few minutes). Usage: `make bench`, or
+`.venv/bin/python bench/bench_dashboards.py`.
 """
 
 from __future__ import annotations
@@ -29,8 +25,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DATABASE_URL", os.environ.get(
-    "DASH_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kongchuo_dash_bench"))
+BENCH_URL = os.environ.get("DASH_BENCH_URL", "postgres://postgres@127.0.0.1:5432/kongchuo_dash_bench")
+STUDENTS = int(os.environ.get("DASH_BENCH_STUDENTS", "200000"))
+os.environ["DATABASE_URL"] = BENCH_URL
+# The cache: local memory unless DASH_BENCH_REDIS_URL names a Redis database (production's).
+os.environ.pop("REDIS_URL", None)
+if os.environ.get("DASH_BENCH_REDIS_URL"):
+    os.environ["REDIS_URL"] = os.environ["DASH_BENCH_REDIS_URL"]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kongchuo.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
@@ -72,7 +73,43 @@ class _Backend:
         return (int(fields[11]) + int(fields[12])) / self.tick
 
 
+def ensure_seeded() -> None:
+    """Create, migrate and seed the bench database when it is missing or empty."""
+    import subprocess
+    from urllib.parse import urlsplit
+
+    import psycopg2
+
+    url = urlsplit(BENCH_URL)
+    name = url.path.lstrip("/")
+    admin = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username,
+                             password=url.password, dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            print(f"creating database {name}")
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    db = psycopg2.connect(BENCH_URL)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('students_student') IS NOT NULL")
+        has_table = cursor.fetchone()[0]
+        count = 0
+        if has_table:
+            cursor.execute("SELECT count(*) FROM students_student")
+            count = cursor.fetchone()[0]
+    db.close()
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
+    if not count:
+        print(f"seeding the demo county ({STUDENTS:,} students) into {name} …", flush=True)
+        subprocess.run([*manage, "seed_demo", "--students", str(STUDENTS)], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+
+
 def main() -> int:
+    ensure_seeded()
     import django
 
     django.setup()
@@ -85,9 +122,6 @@ def main() -> int:
     from students.models import Student, User
 
     students = Student.objects.count()
-    if not students:
-        print("database is empty: seed it first (see this script's docstring)")
-        return 2
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     if connection.vendor == "postgresql":
         # A freshly seeded database has no planner statistics until autovacuum gets to it; a

@@ -201,9 +201,15 @@ class _Links:
     def __init__(self):
         self.base = {key: reverse("dashboards:list", args=[key]) for key in METRICS}
         self.home = reverse("home")
+        self._queries: dict[Params, str] = {}
 
     def list(self, key: str, p: Params, **extra) -> str:
-        return f"{self.base[key]}?{p.query(**extra)}"
+        if extra:
+            return f"{self.base[key]}?{p.query(**extra)}"
+        query = self._queries.get(p)
+        if query is None:  # one unit's ~45 figures share its query string
+            query = self._queries[p] = p.query()
+        return f"{self.base[key]}?{query}"
 
 
 def _unit_figures(values: dict, census: dict | None, intake: dict, durations: list[float],
