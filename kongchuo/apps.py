@@ -5,3 +5,14 @@ class KongchuoConfig(AppConfig):
     name = "kongchuo"
     verbose_name = "控辍保学平台"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kongchuo.imports import tasks  # noqa: F401 - registers the import task with Celery
+        from kongchuo.menu import MenuItem, register
+        from kongchuo.scoping import Role
+
+        staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+        register(
+            MenuItem("数据导入", "导入数据", "imports:index", staff, "bi-upload", 70),
+            MenuItem("数据导入", "导入记录", "imports:history", staff, "bi-clock-history", 71),
+        )

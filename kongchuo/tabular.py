@@ -831,8 +831,10 @@ class Record:
         return self.values.get(key, default)
 
 
-def iter_records(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Record]:
-    """Data rows below the header as Records; blank rows and footers are skipped.
+def iter_data_rows(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Row]:
+    """Data rows below the header as `(excel_row_number, values)`; blank rows and footers
+    are skipped exactly as in `iter_records` (which is built on this). For bulk imports that
+    read cells by column index instead of building a dict per row.
 
     A signature line (填表人/审核人/…) ends the table: whatever follows is form furniture.
     """
@@ -840,15 +842,29 @@ def iter_records(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Record]
     for number, values in rows:
         if number <= last:
             continue
-        first = next((normalize_label(v) for v in values if not _is_blank(v)), None)
-        if first is None:
+        first_value = next((v for v in values if not _is_blank(v)), _NOTHING)
+        if first_value is _NOTHING:
             continue
-        if first.startswith(_FOOTER_STOP):
-            break
-        if first.startswith(_FOOTER_SKIP):
-            continue
-        yield Record(number, {key: values[c] if c < len(values) else ""
-                              for key, c in header_map.columns.items()})
+        if isinstance(first_value, str):  # numbers and dates never spell 合计 or 填表人
+            first = normalize_label(first_value)
+            if first.startswith(_FOOTER_STOP):
+                break
+            if first.startswith(_FOOTER_SKIP):
+                continue
+        yield number, values
+
+
+_NOTHING = object()
+
+
+def iter_records(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Record]:
+    """Data rows below the header as Records; blank rows and footers are skipped.
+
+    A signature line (填表人/审核人/…) ends the table: whatever follows is form furniture.
+    """
+    columns = header_map.columns.items()
+    for number, values in iter_data_rows(rows, header_map):
+        yield Record(number, {key: values[c] if c < len(values) else "" for key, c in columns})
 
 
 # --------------------------------------------------------------------------- normalisers

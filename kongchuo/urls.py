@@ -21,6 +21,7 @@ urlpatterns = [
     path("ledgers/", include("ledgers.urls")),
     path("retrieval/", include("retrieval.urls")),
     path("dashboards/", include("dashboards.urls")),
+    path("imports/", include("kongchuo.import_urls")),
     path("admin/", admin.site.urls),
 ]
 

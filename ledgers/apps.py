@@ -22,3 +22,11 @@ class LedgersConfig(AppConfig):
         ])
         register_student_panel(student_ledger_panel, order=20)
         register_seeder(seed_ledgers, order=20)
+        _register_imports()
+
+
+def _register_imports() -> None:
+    """Import kinds of the ledgers (returns, status_changes): ledgers/imports.py."""
+    from ledgers.imports import register_ledger_imports
+
+    register_ledger_imports()

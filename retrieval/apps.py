@@ -9,6 +9,7 @@ class RetrievalConfig(AppConfig):
     def ready(self) -> None:
         _register_workflow()
         _register_sweeps()
+        _register_imports()
 
 
 def _register_workflow() -> None:
@@ -41,3 +42,10 @@ def _register_sweeps() -> None:
     from retrieval.sweeps.ui import register_sweeps_ui
 
     register_sweeps_ui()
+
+
+def _register_imports() -> None:
+    """Import kind of feedback lists: retrieval/imports.py."""
+    from retrieval.imports import register_retrieval_imports
+
+    register_retrieval_imports()

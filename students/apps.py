@@ -25,3 +25,11 @@ class StudentsConfig(AppConfig):
             MenuItem("学生学籍", "领导小组", "students:county", (Role.COUNTY,), "bi-diagram-3", 12),
             MenuItem("系统管理", "用户管理", "students:users", (Role.COUNTY,), "bi-person-gear", 90),
         )
+        _register_imports()
+
+
+def _register_imports() -> None:
+    """Import kinds of the core app (schools, roster, census, support): students/imports.py."""
+    from students.imports import register_student_imports
+
+    register_student_imports()

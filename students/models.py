@@ -15,6 +15,7 @@ from students.querysets import (
     SchoolQuerySet,
     StatusChangeQuerySet,
     StudentQuerySet,
+    SupportMarkQuerySet,
     TownshipQuerySet,
 )
 
@@ -325,3 +326,43 @@ class LeadingGroupMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_position_display()} {self.name}"
+
+
+class SupportMark(models.Model):
+    """A child on a support list (建档立卡/脱贫, 防返贫监测, 低保, 特困, 残疾), as imported.
+
+    The student's flag says "yes"; this row says who said so and since when. Kept also for
+    children found in no school (student empty): the list is evidence for the census sweep.
+    """
+
+    class Kind(models.TextChoices):
+        POOR = "poor", _("建档立卡/脱贫")
+        MONITORED = "monitored", _("防返贫监测")
+        DIBAO = "dibao", _("低保")
+        TEKUN = "tekun", _("特困供养")
+        DISABILITY = "disability", _("残疾")
+
+    kind = models.CharField(_("名单"), max_length=12, choices=Kind)
+    id_number = models.CharField(_("身份证件号"), max_length=18)
+    name = models.CharField(_("姓名"), max_length=40, blank=True)
+    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="support_marks")
+    source = models.CharField(_("来源"), max_length=120, blank=True)
+    listed_on = models.DateField(_("认定日期"))
+    disability_category = models.CharField(_("残疾类别"), max_length=20, blank=True)
+    disability_grade = models.CharField(_("残疾等级"), max_length=10, blank=True)
+    job = models.ForeignKey("kongchuo.Job", null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SupportMarkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("帮扶名单记录")
+        verbose_name_plural = _("帮扶名单记录")
+        constraints = [models.UniqueConstraint(fields=["kind", "id_number"],
+                                               name="support_mark_one_per_list_and_child")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name}"

@@ -52,6 +52,12 @@ class StatusChangeQuerySet(ScopedQuerySet):
     school_path = "student__school"
 
 
+class SupportMarkQuerySet(ScopedQuerySet):
+    """Support-list rows reach a school through their student; unmatched rows: county only."""
+
+    school_path = "student__school"
+
+
 class CensusEntryQuerySet(models.QuerySet):
     def visible_to(self, user):
         scope = scope_of(user)

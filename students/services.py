@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from kongchuo.audit import audit_record
 from kongchuo.scoping import Role
@@ -42,6 +45,34 @@ def status_after(kind: str, *, to_school: School | None) -> str | None:
     return KIND_TO_STATUS[kind]
 
 
+def status_change_build(
+    *, student: Student, kind: str, effective_date: dt.date, user: User | None,
+    end_date: dt.date | None = None, to_school: School | None = None,
+    to_school_name: str = "", to_county: str = "", reason: str = "", approved_by: str = "",
+    source: str = "manual",
+) -> tuple[StatusChange, list[str]]:
+    """Apply one change to the in-memory `student`; return the unsaved history row and the
+    student fields it changed. The one place the status rules run: the single-row service and
+    the set-based one (and the roster import's moves) all go through here.
+    """
+    new_status = status_after(kind, to_school=to_school)
+    change = StatusChange(
+        student=student, kind=kind, effective_date=effective_date, end_date=end_date,
+        from_status=student.status, to_status=new_status or student.status,
+        from_school_id=student.school_id, to_school=to_school, to_school_name=to_school_name,
+        to_county=to_county, reason=reason, approved_by=approved_by, source=source,
+        created_by=user,
+    )
+    fields = []
+    if new_status and new_status != student.status:
+        student.status = new_status
+        fields.append("status")
+    if kind == StatusChange.Kind.TRANSFER_OUT and to_school and to_school.pk != student.school_id:
+        student.school = to_school
+        fields.append("school")
+    return change, fields
+
+
 @transaction.atomic
 def student_change_status(
     *, student: Student, kind: str, effective_date: dt.date, user: User | None,
@@ -56,25 +87,77 @@ def student_change_status(
     (the sweeps read the history by date, so they stay right either way).
     """
     student = Student.objects.select_for_update().get(pk=student.pk)
-    new_status = status_after(kind, to_school=to_school)
-    change = StatusChange.objects.create(
+    change, fields = status_change_build(
         student=student, kind=kind, effective_date=effective_date, end_date=end_date,
-        from_status=student.status, to_status=new_status or student.status,
-        from_school=student.school, to_school=to_school, to_school_name=to_school_name,
-        to_county=to_county, reason=reason, approved_by=approved_by, source=source,
-        created_by=user,
-    )
-    fields = []
-    if new_status and new_status != student.status:
-        student.status = new_status
-        fields.append("status")
-    if kind == StatusChange.Kind.TRANSFER_OUT and to_school and to_school != student.school:
-        student.school = to_school
-        fields.append("school")
+        to_school=to_school, to_school_name=to_school_name, to_county=to_county, reason=reason,
+        approved_by=approved_by, source=source, user=user)
+    change.save()
     if fields:
         student.version += 1
         student.save(update_fields=[*fields, "version", "updated_at"])
     return change
+
+
+@dataclass(frozen=True)
+class StatusChangeRequest:
+    """One change for `student_changes_apply_bulk` (the arguments of student_change_status)."""
+
+    student_id: int
+    kind: str
+    effective_date: dt.date
+    end_date: dt.date | None = None
+    to_school: School | None = None
+    to_school_name: str = ""
+    to_county: str = ""
+    reason: str = ""
+    approved_by: str = ""
+
+
+@transaction.atomic
+def student_changes_apply_bulk(
+    *, changes: Sequence[StatusChangeRequest], user: User | None, source: str = "import",
+) -> list[StatusChange]:
+    """student_change_status for many students at once, set-based (imports of 学籍变动).
+
+    Same rules (status_change_build), same history, a fixed number of queries per chunk of
+    students: lock the students (SELECT … FOR UPDATE ordered by pk, in chunks, so two imports
+    touching the same children cannot deadlock), apply each student's changes in date order in
+    memory, then bulk-create the StatusChange rows, bulk-update the students and write their
+    simple_history rows in bulk. The caller has checked that no change is already on file
+    (the unique (student, kind, effective_date) constraint refuses a duplicate).
+    """
+    from kongchuo.imports.bulk import chunked, history_create, update_batch_size
+
+    if not changes:
+        return []
+    ids = sorted({c.student_id for c in changes})
+    students: dict[int, Student] = {}
+    for batch in chunked(ids):
+        students.update((s.pk, s) for s in
+                        Student.objects.select_for_update().filter(pk__in=batch).order_by("pk"))
+    rows: list[StatusChange] = []
+    touched: dict[int, set[str]] = {}
+    ordered = sorted(changes, key=lambda c: (c.student_id, c.effective_date, c.kind))
+    for c in ordered:
+        student = students[c.student_id]
+        change, fields = status_change_build(
+            student=student, kind=c.kind, effective_date=c.effective_date, end_date=c.end_date,
+            to_school=c.to_school, to_school_name=c.to_school_name, to_county=c.to_county,
+            reason=c.reason, approved_by=c.approved_by, source=source, user=user)
+        rows.append(change)
+        if fields:
+            student.version += 1
+            touched.setdefault(student.pk, set()).update(fields)
+    StatusChange.objects.bulk_create(rows, batch_size=1000)
+    if touched:
+        now = timezone.now()
+        updated = [students[pk] for pk in sorted(touched)]
+        for student in updated:
+            student.updated_at = now
+        fields = sorted(set().union(*touched.values()) | {"version", "updated_at"})
+        Student.objects.bulk_update(updated, fields, batch_size=update_batch_size(len(fields)))
+        history_create(Student, updated, user=user, reason=source, update=True, when=now)
+    return rows
 
 
 @transaction.atomic

@@ -1,0 +1,222 @@
+"""The browser flow of the imports: 导入 page per kind → 下载模板 → upload → preview (counts,
+first errors, error workbook) → 确认导入 / 跳过错误行导入; big files run in the worker with a
+progress bar (htmx polls the job); the import history.
+
+Views parse input, check the role and the job's scope, call the runner's services, render.
+"""
+
+from __future__ import annotations
+
+import io
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kongchuo.audit import audit_record
+from kongchuo.imports.base import ImportKind, ImportRefused, get_kind, kinds_for
+from kongchuo.imports.forms import UploadForm
+from kongchuo.imports.runner import (
+    JOB_PREFIX,
+    current_lang,
+    import_job_create,
+    import_job_run,
+    import_job_start,
+    issues_from_job,
+)
+from kongchuo.imports.selectors import import_jobs_visible_to
+from kongchuo.imports.workbooks import error_workbook_file, template_write
+from kongchuo.models import Job
+from kongchuo.scoping import Role, require_role
+
+STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+SHOWN = 50
+
+
+def _sync_limit() -> int:
+    """Uploads up to this size are previewed and written within the request; bigger ones go to
+    the worker (a school's roster is ~100 KB; a county's 10–25 MB)."""
+    return getattr(settings, "KONGCHUO_IMPORT_SYNC_BYTES", 1024 * 1024)
+
+
+def _kind_for(request, slug: str) -> ImportKind:
+    scope = require_role(request.user, *STAFF)
+    kind = get_kind(slug)
+    if kind is None:
+        raise Http404
+    if not kind.allowed(scope):
+        raise PermissionDenied
+    return kind
+
+
+def _job_for(request, pk: int) -> Job:
+    require_role(request.user, *STAFF)
+    job = import_jobs_visible_to(request.user).filter(pk=pk).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+@login_required
+@require_GET
+def import_index(request):
+    scope = require_role(request.user, *STAFF)
+    recent = import_jobs_visible_to(request.user)[:10]
+    return render(request, "imports/index.html", {
+        "kinds": kinds_for(scope), "recent": [_job_row(j) for j in recent]})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_kind(request, slug: str):
+    kind = _kind_for(request, slug)
+    form = UploadForm(kind, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = import_job_create(kind=kind.slug, user=request.user, source=upload,
+                                    filename=upload.name, options=form.options())
+        except ImportRefused as exc:
+            form.add_error(None, exc.message(current_lang()))
+        else:
+            _run(request, job, write=False)
+            return redirect("imports:job", pk=job.pk)
+    recent = import_jobs_visible_to(request.user).filter(kind=JOB_PREFIX + kind.slug)[:10]
+    return render(request, "imports/kind.html", {
+        "kind": kind, "form": form, "recent": [_job_row(j) for j in recent],
+        "fields": [f for f in kind.fields if f.template]})
+
+
+def _run(request, job: Job, *, write: bool, skip_invalid: bool = False) -> None:
+    """Small files now, within the request; big ones in the worker (the page polls)."""
+    if job.file.size > _sync_limit():
+        import_job_start(job, write=write, skip_invalid=skip_invalid)
+        return
+    try:
+        import_job_run(job, write=write, skip_invalid=skip_invalid, request=request)
+    except ImportRefused as exc:
+        messages.error(request, exc.message(current_lang()))
+
+
+@login_required
+@require_GET
+def import_template(request, slug: str):
+    kind = _kind_for(request, slug)
+    out = io.BytesIO()
+    template_write(kind, out)
+    out.seek(0)
+    return FileResponse(out, as_attachment=True, filename=f"{kind.label}_导入模板.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@login_required
+@require_GET
+def import_job(request, pk: int):
+    job = _job_for(request, pk)
+    context = _job_context(request, job)
+    template = "imports/_job_status.html" if request.htmx else "imports/job.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def import_confirm(request, pk: int):
+    job = _job_for(request, pk)
+    if job.created_by_id != request.user.pk:
+        raise PermissionDenied
+    phase = (job.result or {}).get("phase")
+    if job.status in (Job.Status.PENDING, Job.Status.RUNNING) or phase not in ("dry_run", "rejected"):
+        messages.info(request, _("该导入已处理，无需重复确认。"))
+        return redirect("imports:job", pk=job.pk)
+    _run(request, job, write=True, skip_invalid=request.POST.get("mode") == "skip_invalid")
+    return redirect("imports:job", pk=job.pk)
+
+
+@login_required
+@require_GET
+def import_errors(request, pk: int):
+    job = _job_for(request, pk)
+    if not (job.result or {}).get("issues") or not job.file:
+        raise Http404
+    lang = current_lang()
+    path = error_workbook_file(job, lang)
+    audit_record(action="import_errors_download", request=request, obj=job,
+                 detail={"kind": (job.params or {}).get("kind", ""), "rows": len(job.result["issues"])})
+    name = (job.params or {}).get("filename", "upload").rsplit(".", 1)[0]
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{name}_错误报告.xlsx",  # noqa: SIM115
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@login_required
+@require_GET
+def import_history(request):
+    scope = require_role(request.user, *STAFF)
+    jobs = import_jobs_visible_to(request.user)
+    allowed = kinds_for(scope)
+    wanted = request.GET.get("kind", "")
+    if wanted:
+        jobs = jobs.filter(kind=JOB_PREFIX + wanted)
+    page = Paginator(jobs, 20).get_page(request.GET.get("page"))
+    return render(request, "imports/history.html", {
+        "page": page, "rows": [_job_row(j) for j in page.object_list], "kinds": allowed,
+        "wanted": wanted, "total": page.paginator.count})
+
+
+# --------------------------------------------------------------------------- presentation
+
+
+def _job_row(job: Job) -> dict:
+    result = job.result or {}
+    kind = get_kind((job.params or {}).get("kind", ""))
+    return {
+        "job": job, "kind": kind, "label": kind.label if kind else job.kind,
+        "filename": (job.params or {}).get("filename", ""), "phase": result.get("phase", ""),
+        "result": result, "checksum": (job.checksum or "")[:12],
+        "user": job.created_by.get_full_name() or job.created_by.username if job.created_by
+        else _("运维命令行"),
+    }
+
+
+def _job_context(request, job: Job) -> dict:
+    result = job.result or {}
+    lang = current_lang()
+    kind = get_kind((job.params or {}).get("kind", ""))
+    errors = issues_from_job(job)
+    warnings = issues_from_job(job, "warning_issues")
+    phase = result.get("phase", "")
+    rows, rejected = result.get("rows", 0), result.get("rejected", 0)
+    running = job.status in (Job.Status.PENDING, Job.Status.RUNNING)
+    can_confirm = (not running and job.created_by_id == request.user.pk
+                   and phase in ("dry_run", "rejected"))
+    extra_counts = [(key, result.get(key, 0)) for key in (kind.counts if kind else ())
+                    if isinstance(result.get(key, 0), int)]
+    file_error = result.get("file_error")
+    return {
+        "job": job, "kind": kind, "row": _job_row(job), "result": result, "phase": phase,
+        "running": running, "lang": lang,
+        "errors": [(e, e.message(lang)) for e in errors[:SHOWN]],
+        "errors_total": result.get("errors_total", len(errors)),
+        "warnings": [(w, w.message(lang)) for w in warnings[:SHOWN]],
+        "warnings_total": result.get("warnings_total", len(warnings)),
+        "extra_counts": [(_COUNT_LABELS.get(k, k), v) for k, v in extra_counts],
+        "missing_sample": result.get("missing_sample", []),
+        "can_write": can_confirm and rejected == 0,
+        "can_skip": can_confirm and rejected > 0 and rows > rejected,
+        "file_error": (file_error[2] if lang == "en" else file_error[1]) if file_error else "",
+        "same_file": result.get("same_file_as") if phase in ("dry_run", "written") else None,
+        "noop": phase == "written" and not result.get("created") and not result.get("updated"),
+    }
+
+
+_COUNT_LABELS = {
+    "moved": _lazy("转入（从本县其他学校）"), "missing": _lazy("名册中缺少"),
+    "unmatched": _lazy("未匹配到在校学生"), "matched": _lazy("匹配到学生"),
+    "townships_created": _lazy("新增乡镇"), "townships_updated": _lazy("更新乡镇"),
+}

@@ -1,0 +1,138 @@
+"""Set-based helpers the import kinds share: chunked lookups, batched writes, bulk history,
+PostgreSQL COPY.
+
+SQLite allows 32,766 parameters per statement; lookups are chunked well under that, and bulk
+writes are batched by the number of parameters a batch needs. PostgreSQL gets COPY where a
+kind streams a big file into a staging table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from django.db import connection, models
+from django.utils import timezone
+
+T = TypeVar("T")
+IN_CHUNK = 10_000  # values per `__in` lookup (SQLite: ≤ 30,000 parameters per statement)
+MAX_PARAMS = 30_000
+
+
+def chunked(values: Sequence[T] | Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def fetch_in(queryset: models.QuerySet, field: str, values: Iterable[Any], *,
+             chunk: int = IN_CHUNK) -> Iterator[Any]:
+    """Rows of `queryset` whose `field` is in `values`, one query per `chunk` values."""
+    unique = list(dict.fromkeys(v for v in values if v is not None))
+    for batch in chunked(unique, chunk):
+        yield from queryset.filter(**{f"{field}__in": batch})
+
+
+def batch_size_for(n_fields: int, *, per_row_extra: int = 1) -> int:
+    """Rows per bulk statement keeping the parameter count under the SQLite limit."""
+    return max(1, min(2000, MAX_PARAMS // max(1, n_fields + per_row_extra)))
+
+
+def update_batch_size(n_fields: int) -> int:
+    """bulk_update writes CASE WHEN pk THEN value per field: 2 parameters per field and row."""
+    return max(1, min(1000, MAX_PARAMS // max(1, 2 * n_fields + 1)))
+
+
+def history_create(model: type[models.Model], objs: Sequence[models.Model], *, user, reason: str,
+                   update: bool, when: dt.datetime | None = None) -> None:
+    """simple_history rows for `objs` in bulk (history_type "+" or "~"), as `user`.
+
+    The choice for every bulk path of the imports: simple_history's own bulk_history_create
+    (one INSERT per batch), not a row per save() and not a hand-written history INSERT, so the
+    history rows carry exactly what simple_history would write. On PostgreSQL the roster's
+    COPY path writes them with INSERT … SELECT instead (kongchuo.imports.bulk.pg_*).
+    """
+    if not objs:
+        return
+    manager = model.history  # type: ignore[attr-defined]
+    n_fields = len(manager.model._meta.concrete_fields)
+    manager.bulk_history_create(
+        objs, batch_size=batch_size_for(n_fields), update=update,
+        default_user=user if getattr(user, "pk", None) else None,
+        default_change_reason=reason, default_date=when or timezone.now())
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --------------------------------------------------------------------------- PostgreSQL COPY
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            value = (value.replace("\\", "\\\\").replace("\t", "\\t")
+                     .replace("\n", "\\n").replace("\r", "\\r"))
+        return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+class _LineFeed(io.TextIOBase):
+    """A read()-able text stream over generated COPY lines: psycopg2 pulls it while the server
+    parses the lines already sent, so building rows in Python and inserting them overlap."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._buf = ""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        want = size if size is not None and size > 0 else 1 << 30
+        parts = [self._buf]
+        have = len(self._buf)
+        for line in self._lines:
+            parts.append(line)
+            have += len(line)
+            if have >= want:
+                break
+        data = "".join(parts)
+        self._buf = data[want:]
+        return data[:want]
+
+    def readline(self, size: int | None = -1) -> str:  # pragma: no cover - psycopg2 uses read()
+        return self.read(size)
+
+
+def pg_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+            to_text: Callable[[Any], str] = _copy_text) -> None:
+    """COPY `rows` into `table` (PostgreSQL), streamed as they are produced."""
+    lines = ("\t".join(to_text(v) for v in row) + "\n" for row in rows)
+    pg_copy_lines(table, columns, lines)
+
+
+def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
+                  options: str = "") -> None:
+    """COPY already formatted text-format lines (tab-separated, newline-ended; NULL is \\N
+    unless `options` says otherwise, e.g. "(FORMAT text, NULL '')")."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN {options}'.rstrip(),
+                                  _LineFeed(lines), size=1 << 16)

@@ -1,0 +1,513 @@
+"""The import runner: one path for every kind, from the browser, the CLI and the Celery task.
+
+sniff → read → header → validate rows (cell parsers, cross-column checks) → duplicate_in_file
+→ the kind's plan (diff against the database, set-based) → counts 新增/更新/未变/错误 → write
+atomically (all-or-nothing by default, or skipping invalid rows) → the Job row (counts,
+checksum, errors for the error workbook) and an audit event.
+
+Nothing is written unless the whole write commits: `apply` runs inside one transaction, so a
+failure or a cancelled task leaves the database as it was, and a re-run recomputes the same
+diff (natural keys everywhere), which is why a retried import never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone, translation
+
+from kongchuo.audit import audit_record
+from kongchuo.imports.base import (
+    ImportContext,
+    ImportKind,
+    ImportRefused,
+    Issue,
+    RowStream,
+    get_kind,
+    text_pair,
+)
+from kongchuo.imports.fields import memoize
+from kongchuo.models import Job
+from kongchuo.schoolyear import today as school_today
+from kongchuo.scoping import Role, Scope, scope_of
+from kongchuo.tabular import (
+    CellError,
+    HeaderMap,
+    TabularError,
+    file_sha256,
+    find_header,
+    iter_data_rows,
+    read_rows,
+    sniff_upload,
+)
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "import:"
+STORED_ISSUES = 20_000  # errors kept on the Job for the error workbook
+SHOWN_ISSUES = 200  # errors and warnings kept on the Job for display
+
+
+def current_lang() -> str:
+    return "en" if (translation.get_language() or settings.LANGUAGE_CODE).startswith("en") else "zh"
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    written: bool = False
+    dry_run: bool = False
+    skip_invalid: bool = False
+    file_error: tuple[str, str, str] | None = None  # (code, zh, en)
+    checksum: str = ""
+    job_id: int | None = None
+    same_as: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 written or a clean dry run; 1 rows rejected and nothing written; 2 unreadable."""
+        if self.file_error is not None:
+            return 2
+        if self.written or (self.dry_run and not self.rejected):
+            return 0
+        return 1
+
+    def as_json(self, lang: str = "zh", *, limit: int | None = None) -> dict[str, Any]:
+        errors = self.errors if limit is None else self.errors[:limit]
+        warnings = self.warnings if limit is None else self.warnings[:limit]
+        data: dict[str, Any] = {
+            "kind": self.kind, "rows": self.rows, "created": self.created,
+            "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped,
+            "rejected": self.rejected,
+            "errors": [e.as_dict(lang) for e in errors],
+            "warnings": [w.as_dict(lang) for w in warnings],
+        }
+        data.update(self.extra)
+        data.update({
+            "written": self.written, "dry_run": self.dry_run, "skip_invalid": self.skip_invalid,
+            "checksum": self.checksum, "job": self.job_id, "same_file_as": self.same_as,
+            "errors_total": len(self.errors), "warnings_total": len(self.warnings),
+            "seconds": round(self.seconds, 3),
+        })
+        if self.file_error is not None:
+            code, zh, en = self.file_error
+            data["file_error"] = {"code": code, "message": en if lang == "en" else zh}
+        return data
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Validator:
+    """Parses every record; yields the valid ones as `kind.row_type`; reports the rest.
+
+    Duplicate keys are counted over every row whose key cells parsed, so both rows of a
+    duplicated ID are rejected even when one of them has another error as well.
+    """
+
+    def __init__(self, rows, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
+                 total: int | None) -> None:
+        self.rows, self.header, self.kind, self.ctx, self.total = rows, header, kind, ctx, total
+        self.count = 0
+        self.dup_rows: dict[Any, list[int]] = {}
+        self.keys_seen: set[Any] = set()
+
+    def __iter__(self) -> Iterator[Any]:
+        kind, ctx, header = self.kind, self.ctx, self.header
+        # (column index, parser, label) per field, in field order; absent columns parse to None.
+        specs: list[tuple[int, Callable, str]] = []
+        for f in kind.fields:
+            if f.key not in header.columns:
+                specs.append((-1, _none, f.label))
+                continue
+            parse = f.parse or _identity
+            specs.append((header.columns[f.key], memoize(parse) if f.memo else parse,
+                          header.labels.get(f.key, f.label)))
+        width = max([c for c, _p, _l in specs] + [0]) + 1
+        key_index = [i for i, f in enumerate(kind.fields) if f.key in kind.key]
+        raw_cols: list[tuple[int, str]] = []
+        if kind.keep_raw:
+            _h, ordered = _with_all_columns(header)
+            cols = _h.columns
+            raw_cols = [(cols[k], label) for k, label in ordered]
+            width = max([width] + [c + 1 for c, _l in raw_cols])
+        pad = [""] * width
+        seen: dict[Any, int] = {}
+        row_type, check, keep_raw = kind.row_type, kind.check_row, kind.keep_raw
+        errors = ctx.errors
+        n = 0
+        tick = 2000
+        for number, values in iter_data_rows(self.rows, header):
+            n += 1
+            if n >= tick:
+                tick += 2000
+                if self.total:
+                    ctx.progress(10 + int(60 * min(n / self.total, 1)))
+            if len(values) < width:
+                values = values + pad[len(values):]
+            try:  # the common case: every cell parses
+                parsed = [parse(values[c]) for c, parse, _label in specs]
+                bad = False
+            except CellError:
+                parsed, bad = self._parse_reporting(number, values, specs, errors)
+            if key_index:
+                key_value = tuple(parsed[i] for i in key_index)
+                if None not in key_value and "" not in key_value:
+                    first = seen.setdefault(key_value, number)
+                    if first != number:
+                        self.dup_rows.setdefault(key_value, [first]).append(number)
+            if keep_raw:
+                parsed.append({label: values[c] for c, label in raw_cols})
+            if bad:
+                continue
+            row = row_type(number, *parsed)
+            if check is not None and check(row, ctx) is False:
+                continue
+            yield row
+        self.count = n
+        self.keys_seen = set(seen)
+        if self.dup_rows:
+            label = header.labels.get(kind.key[0], kind.key[0])
+            zh, en = text_pair("duplicate_in_file")
+            for numbers in self.dup_rows.values():
+                for number in numbers:
+                    others = [str(r) for r in numbers if r != number]
+                    errors.append(Issue(number, label, "duplicate_in_file",
+                                        f"{zh}（第{'、'.join(others)}行）",
+                                        f"{en} (row {', '.join(others)})"))
+
+    @staticmethod
+    def _parse_reporting(number: int, values: list, specs, errors: list[Issue]) -> tuple[list, bool]:
+        """Parse cell by cell, reporting every cell that fails (the slow path of a bad row)."""
+        parsed: list[Any] = []
+        for c, parse, label in specs:
+            try:
+                parsed.append(parse(values[c]))
+            except CellError as exc:
+                parsed.append(None)
+                errors.append(Issue(number, label, exc.code, exc.message_zh, exc.message_en))
+        return parsed, True
+
+
+def _none(_value: Any) -> None:
+    return None
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _with_all_columns(header: HeaderMap) -> tuple[HeaderMap, list[tuple[str, str]]]:
+    """The header map extended by every unmapped column, and (key, label) for all columns in
+    sheet order: kinds that keep the row as issued (feedback lists) read them all."""
+    columns = dict(header.columns)
+    for c, _label in header.unknown:
+        columns[f"_col{c}"] = c
+    labels_by_col = {c: header.labels.get(k, k) for k, c in header.columns.items()}
+    labels_by_col.update({c: str(label) for c, label in header.unknown})
+    key_by_col = {c: k for k, c in columns.items()}
+    ordered = [(key_by_col[c], labels_by_col[c]) for c in sorted(key_by_col)]
+    return dataclasses.replace(header, columns=columns), ordered
+
+
+def header_labels(header: HeaderMap) -> list[str]:
+    """Every column label of the header in sheet order (the issuer's layout)."""
+    _h, ordered = _with_all_columns(header)
+    return [label for _k, label in ordered]
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _scope_for(user) -> Scope:
+    if user is None:
+        return Scope(Role.COUNTY)  # the operator CLI
+    scope = scope_of(user)
+    if scope is None:
+        zh, en = text_pair("kind_forbidden")
+        raise ImportRefused("kind_forbidden", zh, en)
+    return scope
+
+
+def kind_for(slug: str, user) -> tuple[ImportKind, Scope]:
+    """The registered kind and the user's scope, or ImportRefused (unknown kind, no right)."""
+    kind = get_kind(slug)
+    if kind is None:
+        zh, en = text_pair("kind_unknown", kind=slug)
+        raise ImportRefused("kind_unknown", zh, en)
+    scope = _scope_for(user)
+    if not kind.allowed(scope):
+        zh, en = text_pair("kind_forbidden")
+        raise ImportRefused("kind_forbidden", zh, en)
+    return kind, scope
+
+
+def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any] | None = None,
+               dry_run: bool = False, skip_invalid: bool = False, job: Job | None = None,
+               filename: str = "", request=None, lang: str | None = None,
+               progress: Callable[[int], None] | None = None) -> ImportResult:
+    """Run one import of `path` as `kind` for `user` (None: the operator, county scope).
+
+    Raises ImportRefused for an unknown kind, a kind the user may not import, or bad options;
+    everything about the file itself ends up in the result (file_error, errors, warnings).
+    `job`, when given, receives the outcome; the caller owns its creation.
+    """
+    started = time.perf_counter()
+    kind_obj, scope = kind_for(kind, user)
+    lang = lang or current_lang()
+    ctx = ImportContext(kind=kind_obj, user=user, scope=scope, options=dict(options or {}),
+                        lang=lang, today=school_today(), filename=filename or Path(path).name,
+                        job=job, progress=progress or (lambda pct: None))
+    if kind_obj.prepare is not None:
+        try:
+            kind_obj.prepare(ctx)  # may raise ImportRefused (bad --term, missing --list)
+        except ImportRefused as exc:
+            if job is not None:
+                Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, message=exc.message_zh,
+                                                     finished_at=timezone.now())
+            raise
+    result = ImportResult(kind=kind, dry_run=dry_run, skip_invalid=skip_invalid,
+                          job_id=job.pk if job else None)
+    result.checksum = ctx.checksum = (job.checksum if job and job.checksum else file_sha256(path))
+    if job is not None:
+        _job_started(job)
+    plan = None
+    try:
+        try:
+            fmt = sniff_upload(path, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
+            rows = read_rows(path, fmt, max_rows=settings.KONGCHUO_IMPORT_MAX_ROWS,
+                             max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
+            header = find_header(rows, kind_obj.columns())
+        except TabularError as exc:
+            result.file_error = (exc.code, exc.message_zh, exc.message_en)
+            return _finish(result, ctx, job, request, started)
+        ctx.header = header
+        ctx.present = frozenset(header.columns)
+        ctx.progress(5)
+        total = sum(1 for _ in rows) - header.last_header_row if progress else None
+        validator = _Validator(rows, header, kind_obj, ctx, total)
+        stream = RowStream(iter(validator), None)
+        key_fields = [f.key for f in kind_obj.fields if f.key in kind_obj.key]
+        if key_fields:
+            stream._key_of = lambda row: tuple(getattr(row, k) for k in key_fields)
+        try:
+            plan = kind_obj.plan(_StreamWithDuplicates(stream, validator), ctx)
+        except TabularError as exc:  # raised while iterating (row cap)
+            result.file_error = (exc.code, exc.message_zh, exc.message_en)
+            return _finish(result, ctx, job, request, started)
+        del rows
+        ctx.progress(75)
+        result.rows = validator.count
+        result.created, result.updated = plan.created, plan.updated
+        result.unchanged, result.skipped = plan.unchanged, plan.skipped
+        result.extra = {k: plan.extra.get(k, 0) for k in kind_obj.counts}
+        result.extra.update({k: v for k, v in plan.extra.items() if k not in result.extra})
+        result.rejected = len({e.row for e in ctx.errors})
+        nothing_left = result.rows > 0 and result.rejected >= result.rows
+        write = not dry_run and (result.rejected == 0 or (skip_invalid and not nothing_left))
+        if write:
+            with transaction.atomic():
+                if job is not None:
+                    locked = Job.objects.select_for_update().get(pk=job.pk)
+                    if locked.result.get("written"):  # a redelivered task: already applied
+                        result.written = True
+                        result.same_as = job.pk
+                        return _finish(result, ctx, job, request, started, applied_before=True)
+                kind_obj.apply(plan, ctx)
+                result.extra.update({k: v for k, v in plan.extra.items() if k not in kind_obj.counts})
+                result.written = True
+                ctx.progress(95)
+                _finish(result, ctx, job, request, started, in_transaction=True)
+            return result
+        return _finish(result, ctx, job, request, started)
+    except Exception as exc:
+        if job is not None:
+            _job_failed(job, exc)
+        audit_record(action="import", user=user, request=request, object_type="kongchuo.job",
+                     object_id=str(job.pk) if job else "", outcome="failed",
+                     detail={"kind": kind, "filename": ctx.filename, "checksum": result.checksum,
+                             "error": type(exc).__name__})
+        raise
+    finally:
+        if plan is not None and plan.cleanup is not None:
+            plan.cleanup()
+
+
+class _StreamWithDuplicates(RowStream):
+    """The RowStream kinds receive: duplicates are known once the rows are exhausted."""
+
+    def __init__(self, stream: RowStream, validator: _Validator) -> None:
+        super().__init__(iter(()), stream._key_of)
+        self._inner = stream
+        self._validator = validator
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self._inner
+        self.duplicates = set(self._validator.dup_rows)
+        self.keys_seen = self._validator.keys_seen
+        self.finished = True
+
+
+def _finish(result: ImportResult, ctx: ImportContext, job: Job | None, request, started: float,
+            *, in_transaction: bool = False, applied_before: bool = False) -> ImportResult:
+    result.errors = sorted(ctx.errors, key=lambda e: e.row)
+    result.warnings = sorted(ctx.warnings, key=lambda e: e.row)
+    result.seconds = time.perf_counter() - started
+    kind_job = JOB_PREFIX + result.kind
+    if result.checksum and result.file_error is None:
+        earlier = Job.objects.filter(kind=kind_job, checksum=result.checksum, result__written=True)
+        if job is not None:
+            earlier = earlier.exclude(pk=job.pk)
+        first = earlier.order_by("created_at").values_list("pk", flat=True).first()
+        result.same_as = result.same_as or first
+    if applied_before:
+        return result
+    outcome = ("written" if result.written else "dry_run" if result.dry_run and result.file_error is None
+               else "refused" if result.file_error else "rejected")
+    if job is not None:
+        _job_record(job, result, ctx.lang, outcome)
+    audit_record(action="import", user=ctx.user, request=request, object_type="kongchuo.job",
+                 object_id=str(job.pk) if job else "", outcome=outcome, detail={
+                     "kind": result.kind, "filename": ctx.filename, "checksum": result.checksum,
+                     "rows": result.rows, "created": result.created, "updated": result.updated,
+                     "unchanged": result.unchanged, "rejected": result.rejected,
+                     "skip_invalid": result.skip_invalid, **{k: v for k, v in result.extra.items()
+                                                             if isinstance(v, int)}})
+    del in_transaction
+    return result
+
+
+# --------------------------------------------------------------------------- job rows
+
+
+def _issue_rows(issues: list[Issue], limit: int) -> list[list[Any]]:
+    return [[i.row, i.column, i.code, i.message_zh, i.message_en] for i in issues[:limit]]
+
+
+def issues_from_job(job: Job, key: str = "issues") -> list[Issue]:
+    return [Issue(*item) for item in (job.result or {}).get(key, [])]
+
+
+def _job_started(job: Job) -> None:
+    job.status = Job.Status.RUNNING
+    job.started_at = timezone.now()
+    job.finished_at = None
+    job.progress = 1
+    Job.objects.filter(pk=job.pk).update(status=job.status, started_at=job.started_at,
+                                         finished_at=None, progress=1)
+
+
+def _job_record(job: Job, result: ImportResult, lang: str, outcome: str) -> None:
+    data = result.as_json(lang, limit=0)
+    data.pop("errors")
+    data.pop("warnings")
+    data["phase"] = outcome
+    data["issues"] = _issue_rows(result.errors, STORED_ISSUES)
+    data["warning_issues"] = _issue_rows(result.warnings, SHOWN_ISSUES)
+    if result.file_error:
+        data["file_error"] = list(result.file_error)
+    job.result = data
+    job.progress = 100
+    job.finished_at = timezone.now()
+    failed = outcome in ("refused", "rejected")
+    job.status = Job.Status.FAILED if failed else Job.Status.SUCCEEDED
+    if result.file_error:
+        job.message = result.file_error[1]
+    elif outcome == "rejected":
+        job.message = f"{result.rejected} 行有错误，未导入 / {result.rejected} rows rejected, nothing written"
+    else:
+        job.message = ""
+    job.save()  # a real save: the dashboards' cache listens for Job saves after bulk writes
+
+
+def _job_failed(job: Job, exc: BaseException) -> None:
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.FAILED, finished_at=timezone.now(),
+        message=f"导入失败，数据未改动 / import failed, nothing was written ({type(exc).__name__})")
+
+
+def import_job_create(*, kind: str, user, source: str | Path | IO[bytes], filename: str,
+                      options: dict[str, Any] | None = None, origin: str = "web") -> Job:
+    """Keep the upload on a pending Job row (who, when, checksum, options).
+
+    `source` is a path or an open binary file; the copy lives under MEDIA_ROOT/jobs/ so the
+    error workbook can be rebuilt and the import re-run by a worker on another machine.
+    """
+    kind_obj, _scope = kind_for(kind, user)
+    job = Job(kind=JOB_PREFIX + kind_obj.slug, created_by=user if user is not None else None,
+              params={"kind": kind_obj.slug, "options": dict(options or {}), "filename": filename,
+                      "origin": origin})
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fh:
+            job.file.save(_safe_name(filename), File(fh), save=False)
+    else:
+        job.file.save(_safe_name(filename), File(source), save=False)
+    job.checksum = file_sha256(job.file.path)
+    job.save()
+    return job
+
+
+def _safe_name(filename: str) -> str:
+    suffix = Path(filename).suffix.lower()
+    return "upload" + (suffix if suffix in (".xlsx", ".xls", ".csv") else ".bin")
+
+
+def import_job_run(job: Job, *, write: bool, skip_invalid: bool = False,
+                   progress: bool = False, request=None) -> ImportResult:
+    """Run (preview or write) the import kept on `job` as the user who uploaded it."""
+    params = job.params or {}
+    reporter = _progress_reporter(job) if progress else None
+    return import_run(kind=params["kind"], path=job.file.path, user=job.created_by,
+                      options=params.get("options") or {}, dry_run=not write,
+                      skip_invalid=skip_invalid, job=job, filename=params.get("filename", ""),
+                      request=request, progress=reporter)
+
+
+def _progress_reporter(job: Job) -> Callable[[int], None]:
+    last = [0.0, -1]
+
+    def report(pct: int) -> None:
+        now = time.monotonic()
+        if pct != last[1] and (now - last[0] > 0.5 or pct >= 95):
+            last[0], last[1] = now, pct
+            Job.objects.filter(pk=job.pk).update(progress=max(1, min(pct, 99)))
+    return report
+
+
+def import_job_claim(job_id: int, *, write: bool) -> Job | None:
+    """The job to run, or None when this delivery has nothing left to do."""
+    job = Job.objects.filter(pk=job_id, kind__startswith=JOB_PREFIX).select_related("created_by").first()
+    if job is None or not job.file:
+        return None
+    phase = (job.result or {}).get("phase")
+    if phase == "written" or (not write and phase == "dry_run"):
+        return None
+    return job
+
+
+def import_job_start(job: Job, *, write: bool, skip_invalid: bool = False) -> None:
+    """Queue the job for the worker (through the outbox, after commit): big files."""
+    from kongchuo.imports.tasks import import_job_task
+    from kongchuo.security.outbox import enqueue_on_commit
+
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.PENDING, progress=0)
+    enqueue_on_commit(import_job_task, job.pk, write=write, skip_invalid=skip_invalid)

@@ -1,0 +1,27 @@
+"""Reads of import jobs for a user: the import history is scoped like the data it touched."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from kongchuo.imports.runner import JOB_PREFIX
+from kongchuo.models import Job
+from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
+
+
+def import_jobs_visible_to(user) -> QuerySet[Job]:
+    """County: every import (the operator CLI's too). Township: imports by its own users and
+    by users of its schools. School: imports by users of that school. Others: none."""
+    jobs = Job.objects.filter(kind__startswith=JOB_PREFIX).select_related("created_by")
+    scope = scope_of(user)
+    if scope is None:
+        return jobs.none()
+    if scope.role == Role.COUNTY:
+        return jobs
+    if scope.role == Role.TOWNSHIP:
+        return jobs.filter(Q(created_by__township_id=scope.township_id)
+                           | Q(created_by__school__township_id=scope.township_id,
+                               created_by__school__oversight=OVERSIGHT_TOWNSHIP))
+    if scope.role == Role.SCHOOL:
+        return jobs.filter(created_by__school_id=scope.school_id)
+    return jobs.none()

@@ -1,0 +1,35 @@
+"""The Celery task that runs big imports off the request (thin: it takes a Job id)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="imports.job_run", bind=True, acks_late=True, max_retries=2,
+             default_retry_delay=10, ignore_result=True)
+def import_job_task(self, job_id: int, write: bool = False, skip_invalid: bool = False) -> dict:
+    """Preview (write=False) or write the import kept on Job `job_id`.
+
+    Idempotent: the write runs in one transaction that first locks the Job row and returns at
+    once if the job is already marked written, and every kind upserts on natural keys (ID
+    number, ID + year, student + term, student + kind + date, the file checksum for feedback
+    lists), so a redelivered or retried task finds nothing left to do and creates no duplicate.
+    A failed run rolls back completely (nothing half-written) and can simply run again.
+    """
+    from kongchuo.imports.runner import import_job_claim, import_job_run
+
+    job = import_job_claim(job_id, write=write)
+    if job is None:
+        return {"job": job_id, "skipped": True}
+    try:
+        result = import_job_run(job, write=write, skip_invalid=skip_invalid, progress=True)
+    except (OperationalError, InterfaceError) as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc) from exc
+        raise
+    return {"job": job_id, "exit": result.exit_code, "written": result.written}

@@ -1,0 +1,245 @@
+"""Import kinds of the ledgers: 返校报到 lists and 学籍变动 (status changes).
+
+Registered with kongchuo.imports from LedgersConfig.ready(). Students are found among those the
+importer may see (`Student.objects.visible_to`), so a row about a child outside the importer's
+scope is rejected as `student_unknown`, never written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kongchuo.imports import fields as F
+from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
+from kongchuo.imports.bulk import batch_size_for, chunked, fetch_in, history_create, update_batch_size
+from kongchuo.schoolyear import Term, parse_term, term_of
+from kongchuo.scoping import Role
+from ledgers.models import ReturnReport
+from students.imports import ID_LABELS, SchoolIndex
+from students.models import StatusChange, Student
+from students.services import StatusChangeRequest, student_changes_apply_bulk
+
+STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+
+
+def _visible_students(ctx: ImportContext, ids: list[str], *fields: str) -> dict[str, tuple]:
+    """id_number → (pk, *fields) for the students the importer may see (operator: all)."""
+    qs = Student.objects.all() if ctx.user is None else Student.objects.visible_to(ctx.user)
+    return {v[1]: v for v in fetch_in(qs.values_list("pk", "id_number", *fields), "id_number", ids)}
+
+
+# --------------------------------------------------------------------------- returns
+
+REPORTED = {"已报到": True, "报到": True, "已返校": True, "返校": True, "是": True, "√": True,
+            "Y": True, "YES": True, "1": True, "正常报到": True,
+            "未报到": False, "未返校": False, "否": False, "×": False, "N": False, "NO": False,
+            "0": False}
+
+RETURN_FIELDS = (
+    Field("name", ("姓名", "学生姓名"), F.text(max_length=40)),
+    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
+    Field("reported", ("报到状态", "是否报到", "报到情况", "返校状态"), F.choice(REPORTED, default=True),
+          memo=True, note="已报到/未报到（空白视为已报到；未报到的行不记录）"),
+    Field("reported_on", ("报到日期", "报到时间", "返校日期"), F.date(), memo=True,
+          note="未指定学期时按报到日期确定学期"),
+    Field("note", ("备注",), F.text(max_length=200)),
+)
+
+
+def returns_prepare(ctx: ImportContext) -> None:
+    raw = ctx.options.get("term")
+    term = None
+    if raw:
+        try:
+            term = parse_term(str(raw))
+        except ValueError as exc:
+            raise ImportRefused("option_invalid", f"学期格式应为 2024-spring 或 2024-autumn：{raw}",
+                                f"--term must look like 2024-spring: {raw}") from exc
+    ctx.state["term"] = term
+
+
+def returns_check(row: Any, ctx: ImportContext) -> bool:
+    term: Term | None = ctx.state["term"]
+    if not row.reported:
+        return True
+    if term is None and row.reported_on is None:
+        ctx.reject(row.row, "reported_on", "required_missing",
+                   hint_zh="未指定学期时须填写报到日期", hint_en="needed when no --term is given")
+        return False
+    if term is not None and row.reported_on is not None and term_of(row.reported_on) != term:
+        ctx.warn(row.row, "reported_on", "date_outside_term",
+                 f"报到日期不在{term.label}内", f"the date is outside {term.code}")
+    return True
+
+
+def returns_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    term: Term | None = ctx.state["term"]
+    items = list(rows)
+    if rows.duplicates:
+        items = [r for r in items if not rows.is_duplicate(r)]
+    students = _visible_students(ctx, [r.id_number for r in items])
+    wanted: list[tuple[Any, int, str, dt.date]] = []
+    skipped = 0
+    for r in items:
+        hit = students.get(r.id_number)
+        if hit is None:
+            ctx.reject(r.row, "id_number", "student_unknown")
+            continue
+        if not r.reported:
+            skipped += 1
+            continue
+        row_term = term or term_of(r.reported_on)
+        day = r.reported_on or (ctx.today if term_of(ctx.today) == row_term else row_term.start)
+        wanted.append((r, hit[0], row_term.code, day))
+    existing: dict[tuple[int, str], ReturnReport] = {}
+    for terms in {w[2] for w in wanted}:
+        ids = [w[1] for w in wanted if w[2] == terms]
+        for report in fetch_in(ReturnReport.objects.filter(term=terms), "student_id", ids):
+            existing[(report.student_id, report.term)] = report
+    creates, updates, unchanged = [], [], 0
+    for r, student_id, code, day in wanted:
+        report = existing.get((student_id, code))
+        note = r.note or ""
+        if report is None:
+            creates.append(ReturnReport(student_id=student_id, term=code, reported_on=day, note=note,
+                                        source="import", created_by=ctx.user))
+        elif report.reported_on != day or (note and report.note != note):
+            report.reported_on, report.note = day, note or report.note
+            report.version += 1
+            updates.append(report)
+        else:
+            unchanged += 1
+    return ImportPlan(created=len(creates), updated=len(updates), unchanged=unchanged,
+                      skipped=skipped, extra={"matched": len(wanted) + skipped},
+                      payload=(creates, updates))
+
+
+def returns_apply(plan: ImportPlan, ctx: ImportContext) -> None:
+    creates, updates = plan.payload
+    now = timezone.now()
+    for report in creates:
+        report.created_at = report.updated_at = now
+    ReturnReport.objects.bulk_create(creates, batch_size=batch_size_for(10))
+    history_create(ReturnReport, creates, user=ctx.user, reason="import", update=False, when=now)
+    if updates:
+        for report in updates:
+            report.updated_at = now
+        ReturnReport.objects.bulk_update(updates, ["reported_on", "note", "version", "updated_at"],
+                                         batch_size=update_batch_size(4))
+        history_create(ReturnReport, updates, user=ctx.user, reason="import", update=True, when=now)
+
+
+# --------------------------------------------------------------------------- status changes
+
+CHANGE_KINDS = {
+    "转出": StatusChange.Kind.TRANSFER_OUT, "转学": StatusChange.Kind.TRANSFER_OUT,
+    "转入": StatusChange.Kind.TRANSFER_IN, "休学": StatusChange.Kind.SUSPEND,
+    "复学": StatusChange.Kind.RESUME, "请假": StatusChange.Kind.LEAVE,
+    "死亡": StatusChange.Kind.DEATH, "出国": StatusChange.Kind.ABROAD,
+    "出国（境）": StatusChange.Kind.ABROAD, "出境": StatusChange.Kind.ABROAD,
+    "中职就读": StatusChange.Kind.VOCATIONAL, "中职": StatusChange.Kind.VOCATIONAL,
+    "外县就读": StatusChange.Kind.OUT_OF_COUNTY,
+}
+
+CHANGE_FIELDS = (
+    Field("name", ("姓名", "学生姓名"), F.text(max_length=40)),
+    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
+    Field("kind", ("变动类型", "异动类型", "变动类别"), F.choice(CHANGE_KINDS, required=True), required=True,
+          memo=True, note="转出、转入、休学、复学、请假、死亡、出国、中职就读"),
+    Field("effective_date", ("变动日期", "异动日期", "生效日期"), F.date(required=True), required=True,
+          memo=True),
+    Field("end_date", ("截止日期", "结束日期", "休学截止日期"), F.date(), memo=True,
+          note="休学、请假的截止日期"),
+    Field("to_school", ("去向学校", "转入学校", "去向学校名称"), F.text(max_length=80), memo=True,
+          note="转出：本县学校名称（或标识码）则转入该校；其他学校视为外县就读"),
+    Field("to_county", ("去向县区", "转入县区", "去向地区"), F.text(max_length=60), memo=True),
+    Field("reason", ("原因", "变动原因", "异动原因"), F.text(max_length=200)),
+    Field("approved_by", ("审批人",), F.text(max_length=40)),
+)
+
+
+def changes_prepare(ctx: ImportContext) -> None:
+    ctx.state["schools"] = SchoolIndex.load()
+    ctx.state["county"] = F.norm_key(settings.KONGCHUO_COUNTY_NAME)
+
+
+def changes_check(row: Any, ctx: ImportContext) -> bool:
+    if row.end_date is not None and row.end_date < row.effective_date:
+        ctx.reject(row.row, "end_date", "value_invalid", hint_zh="截止日期早于变动日期",
+                   hint_en="ends before it starts")
+        return False
+    if row.kind in (StatusChange.Kind.SUSPEND, StatusChange.Kind.LEAVE) and row.end_date is None:
+        ctx.warn(row.row, "end_date", "end_date_missing", "未填写截止日期", "no end date")
+    if row.kind != StatusChange.Kind.TRANSFER_OUT:
+        return True
+    if not row.to_school and not row.to_county:
+        ctx.reject(row.row, "to_school", "required_missing", hint_zh="转出须填写去向学校或去向县区",
+                   hint_en="a transfer needs a destination")
+        return False
+    index: SchoolIndex = ctx.state["schools"]
+    code = row.to_school if row.to_school and row.to_school.isdigit() else ""
+    school, _wzh, _wen = index.resolve(code, "" if code else (row.to_school or ""))
+    in_county = not row.to_county or ctx.state["county"] in F.norm_key(row.to_county)
+    if school is None and in_county and row.to_school:
+        ctx.reject(row.row, "to_school", "school_unknown", hint_zh=f"“{row.to_school}”",
+                   hint_en=repr(row.to_school))
+        return False
+    row.to_school = school if school is not None else (row.to_school or "")
+    return True
+
+
+def changes_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    items = list(rows)
+    if rows.duplicates:
+        items = [r for r in items if not rows.is_duplicate(r)]
+    students = _visible_students(ctx, [r.id_number for r in items])
+    known: list[tuple[Any, int]] = []
+    for r in items:
+        hit = students.get(r.id_number)
+        if hit is None:
+            ctx.reject(r.row, "id_number", "student_unknown")
+        else:
+            known.append((r, hit[0]))
+    on_file = set()
+    for batch in chunked(sorted({pk for _r, pk in known})):
+        on_file.update(StatusChange.objects.filter(student_id__in=batch)
+                       .values_list("student_id", "kind", "effective_date"))
+    requests, unchanged, moved = [], 0, 0
+    for r, pk in known:
+        if (pk, r.kind, r.effective_date) in on_file:
+            unchanged += 1
+            continue
+        to_school = r.to_school if not isinstance(r.to_school, str) else None
+        moved += bool(to_school)
+        requests.append(StatusChangeRequest(
+            student_id=pk, kind=r.kind, effective_date=r.effective_date, end_date=r.end_date,
+            to_school=to_school, to_school_name="" if to_school else (r.to_school or ""),
+            to_county=r.to_county or "", reason=r.reason or "", approved_by=r.approved_by or ""))
+    return ImportPlan(created=len(requests), unchanged=unchanged,
+                      extra={"moved": moved}, payload=requests)
+
+
+def changes_apply(plan: ImportPlan, ctx: ImportContext) -> None:
+    student_changes_apply_bulk(changes=plan.payload, user=ctx.user, source="import")
+
+
+def register_ledger_imports() -> None:
+    from kongchuo.imports.base import register_kind
+
+    register_kind(ImportKind(
+        slug="returns", label=_("返校报到名单"), fields=RETURN_FIELDS, key=("id_number",),
+        plan=returns_plan, apply=returns_apply, check_row=returns_check, prepare=returns_prepare,
+        roles=STAFF, options=("term",),
+        description=_("学期初返校报到名单：按学生和学期记录返校报到（学期可指定，否则按报到日期确定）。"),
+        counts=("matched",), order=30, icon="bi-check2-square"))
+    register_kind(ImportKind(
+        slug="status_changes", label=_("学籍变动"), fields=CHANGE_FIELDS,
+        key=("id_number", "kind", "effective_date"), plan=changes_plan, apply=changes_apply,
+        check_row=changes_check, prepare=changes_prepare, roles=STAFF,
+        description=_("学籍变动台账：转出、转入、休学、复学、请假、死亡、出国、中职就读，按变动日期记入学籍变动历史。"),
+        order=40, icon="bi-arrow-left-right"))

@@ -1,0 +1,771 @@
+"""Import kinds of the core app: schools, roster (学籍), census (户籍), support lists.
+
+Registered with the shared machinery (kongchuo.imports) from StudentsConfig.ready(). Every
+plan reads the database in chunked `__in` queries and every apply writes with bulk_create /
+bulk_update and bulk history; the roster on PostgreSQL streams into a staging table with COPY
+and merges with INSERT … SELECT / UPDATE … FROM (students/roster_pg.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kongchuo.idnumbers import birth_date_of, mask_id, sex_of
+from kongchuo.imports import fields as F
+from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
+from kongchuo.imports.bulk import (
+    batch_size_for,
+    fetch_in,
+    history_create,
+    is_postgres,
+    update_batch_size,
+)
+from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
+from kongchuo.tabular import TabularError
+from students.models import CensusEntry, School, StatusChange, Student, SupportMark, Township
+from students.pinyin import name_initials
+from students.services import status_change_build
+
+STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+MISSING_SAMPLE = 20
+INLINE_INITIALS = 20_000  # names given pinyin initials in the import; more go to a task
+ACTIVE = (Student.Status.ENROLLED, Student.Status.SUSPENDED)  # at school: "missing" if absent
+
+ID_LABELS = ("身份证件号", "身份证号", "公民身份号码", "证件号码", "身份证号码", "身份证件号码",
+             "公民身份证号")
+RESIDENT_ID_TYPES = {"", "居民身份证", "身份证", "中华人民共和国居民身份证", "居民身份证号",
+                     "公民身份证", "身份证号"}
+
+
+# --------------------------------------------------------------------------- shared lookups
+
+
+@dataclass
+class SchoolIndex:
+    """The county's schools by 学校标识码 and by normalised name (names may repeat)."""
+
+    by_code: dict[str, School]
+    by_name: dict[str, list[School]]
+    townships: dict[str, Township] = field(default_factory=dict)  # by normalised name
+    township_codes: dict[str, Township] = field(default_factory=dict)
+    cache: dict[tuple[str, str], tuple[School | None, str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> SchoolIndex:
+        schools = list(School.objects.only("id", "code", "name", "township_id", "oversight",
+                                           "is_center", "kind"))
+        by_name: dict[str, list[School]] = {}
+        for s in schools:
+            by_name.setdefault(F.norm_key(s.name), []).append(s)
+        towns = list(Township.objects.all())
+        return cls({s.code: s for s in schools}, by_name,
+                   {F.norm_key(t.name): t for t in towns}, {t.code: t for t in towns})
+
+    def resolve(self, code: str, name: str) -> tuple[School | None, str, str]:
+        """(school, warning_zh, warning_en): by code, else by exact normalised name."""
+        key = (code or "", name or "")
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = self._resolve(*key)
+            self.cache[key] = hit
+        return hit
+
+    def _resolve(self, code: str, name: str) -> tuple[School | None, str, str]:
+        if code and code in self.by_code:
+            school = self.by_code[code]
+            if name and F.norm_key(name) != F.norm_key(school.name):
+                return school, f"学校名称与标识码不一致，已按标识码匹配为“{school.name}”", \
+                    f"school name differs from the code; matched by code to {school.name}"
+            return school, "", ""
+        matches = self.by_name.get(F.norm_key(name), []) if name else []
+        if len(matches) == 1:
+            if code:
+                return matches[0], "学校标识码未找到，已按学校名称匹配", \
+                    "school code not found; matched by name"
+            return matches[0], "", ""
+        return None, "", ""
+
+    def township(self, value: str) -> Township | None:
+        key = F.norm_key(value)
+        if not key:
+            return None
+        if key in self.township_codes:
+            return self.township_codes[key]
+        county = F.norm_key(settings.KONGCHUO_COUNTY_NAME)
+        for candidate in (key, key.removeprefix(county)):
+            if candidate in self.townships:
+                return self.townships[candidate]
+        return None
+
+
+def school_in_scope(school: School, ctx: ImportContext) -> bool:
+    scope = ctx.scope
+    if scope.role == Role.COUNTY:
+        return True
+    if scope.role == Role.TOWNSHIP:
+        return school.township_id == scope.township_id and school.oversight == OVERSIGHT_TOWNSHIP
+    if scope.role == Role.SCHOOL:
+        return school.pk == scope.school_id
+    return False
+
+
+def check_identity(row: Any, ctx: ImportContext) -> bool:
+    """Birth date and sex against the ID (GB 11643 digits 7–14 and 17); fill them if blank."""
+    ok = True
+    born = birth_date_of(row.id_number)
+    if row.birth_date is None:
+        row.birth_date = born
+    elif row.birth_date != born:
+        ctx.reject(row.row, "birth_date", "birth_mismatch",
+                   hint_zh=f"身份证件号中为{born:%Y-%m-%d}", hint_en=f"the ID says {born:%Y-%m-%d}")
+        ok = False
+    sex = sex_of(row.id_number)
+    if row.sex is None:
+        row.sex = sex
+    elif row.sex != sex:
+        ctx.reject(row.row, "sex", "gender_mismatch",
+                   hint_zh=f"身份证件号为{'男' if sex == 'M' else '女'}",
+                   hint_en=f"the ID says {'male' if sex == 'M' else 'female'}")
+        ok = False
+    return ok
+
+
+def _ids_of_students(ids: list[str]) -> set[str]:
+    return set(fetch_in(Student.objects.values_list("id_number", flat=True), "id_number", ids))
+
+
+def _initials_for(students: list[Student]) -> list[Student]:
+    """Fill pinyin initials inline for a school-sized import; leave "" for the task otherwise."""
+    pending = [s for s in students if not s.name_initials]
+    if len(pending) <= INLINE_INITIALS:
+        for s in pending:
+            s.name_initials = name_initials(s.name) or "-"
+        return []
+    return pending
+
+
+def _initials_task_on_commit(ctx: ImportContext) -> None:
+    """County-sized imports leave initials to students.tasks.refresh_name_initials (queued
+    through the outbox after commit): pypinyin costs ~40 µs a name, 8 s for a county."""
+    from kongchuo.models import Job
+    from kongchuo.security.outbox import enqueue_on_commit
+    from students.tasks import refresh_name_initials
+
+    job = Job.objects.create(kind="refresh_name_initials", created_by=ctx.user if ctx.user else None)
+    enqueue_on_commit(refresh_name_initials, job.pk)
+
+
+# --------------------------------------------------------------------------- schools
+
+SCHOOL_KINDS = {
+    "小学": School.Kind.PRIMARY, "完全小学": School.Kind.PRIMARY, "中心小学": School.Kind.PRIMARY,
+    "初中": School.Kind.JUNIOR, "初级中学": School.Kind.JUNIOR,
+    "九年一贯制": School.Kind.NINE_YEAR, "九年一贯制学校": School.Kind.NINE_YEAR,
+    "九年制": School.Kind.NINE_YEAR,
+    "完全中学": School.Kind.COMPLETE, "完中": School.Kind.COMPLETE,
+    "教学点": School.Kind.TEACHING_POINT,
+    "特殊教育学校": School.Kind.SPECIAL, "特教学校": School.Kind.SPECIAL, "特殊教育": School.Kind.SPECIAL,
+}
+OVERSIGHTS = {"乡镇": OVERSIGHT_TOWNSHIP, "乡镇管理": OVERSIGHT_TOWNSHIP, "乡镇中心学校": OVERSIGHT_TOWNSHIP,
+              "县直": OVERSIGHT_COUNTY, "县直属": OVERSIGHT_COUNTY, "县管": OVERSIGHT_COUNTY,
+              "县属": OVERSIGHT_COUNTY}
+SCHOOL_VALUE_FIELDS = ("name", "kind", "township_id", "is_center", "oversight", "principal_name",
+                       "principal_phone", "clerk_name", "clerk_phone")
+
+SCHOOL_FIELDS = (
+    Field("township_name", ("乡镇", "乡镇名称", "所在乡镇", "乡镇（开发区）"),
+          F.text(required=True, max_length=40), required=True, memo=True),
+    Field("township_code", ("乡镇代码", "乡镇编码", "乡镇区划代码"), F.code(9, required=True),
+          required=True, memo=True, text=True, note="9位数字"),
+    Field("name", ("学校名称", "学校"), F.text(required=True, max_length=80), required=True),
+    Field("code", ("学校标识码", "学校代码", "学校识别码"), F.code(10, required=True), required=True,
+          text=True, note="10位数字，全县唯一"),
+    Field("kind", ("学校类型", "办学类型", "学校类别"), F.choice(SCHOOL_KINDS, required=True),
+          required=True, memo=True, note="小学、初中、九年一贯制、完全中学、教学点、特殊教育学校"),
+    Field("is_center", ("是否中心学校", "中心学校"), F.boolean(), memo=True, note="是/否"),
+    Field("oversight", ("管理层级", "隶属关系", "管理类型"),
+          F.choice(OVERSIGHTS, default=OVERSIGHT_TOWNSHIP), memo=True, note="乡镇 或 县直（空白视为乡镇）"),
+    Field("principal_name", ("校长（第一责任人）", "校长姓名", "校长"), F.text(max_length=40)),
+    Field("principal_phone", ("校长电话", "校长联系电话"), F.text(max_length=20), text=True),
+    Field("clerk_name", ("控辍保学专干", "专干姓名"), F.text(max_length=40)),
+    Field("clerk_phone", ("专干电话", "专干联系电话"), F.text(max_length=20), text=True),
+)
+
+
+def schools_check(row: Any, ctx: ImportContext) -> bool:
+    if row.is_center and row.oversight == OVERSIGHT_COUNTY:
+        ctx.reject(row.row, "oversight", "value_invalid", hint_zh="中心学校的管理层级应为乡镇",
+                   hint_en="a center school is overseen by its township")
+        return False
+    return True
+
+
+def schools_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    items = list(rows)
+    items = [r for r in items if not rows.is_duplicate(r)]
+    towns = {t.code: t for t in Township.objects.all()}
+    names = {t.name: t.code for t in towns.values()}
+    schools = {s.code: s for s in School.objects.all()}
+    new_towns: dict[str, Township] = {}
+    changed_towns: dict[str, Township] = {}
+    town_names: dict[str, tuple[str, int]] = {}
+    keep = []
+    for r in items:
+        first = town_names.setdefault(r.township_code, (r.township_name, r.row))
+        owner = names.get(r.township_name)
+        if first[0] != r.township_name:
+            ctx.reject(r.row, "township_name", "value_invalid",
+                       hint_zh=f"与第{first[1]}行的乡镇名称不一致", hint_en=f"differs from row {first[1]}")
+            continue
+        if owner is not None and owner != r.township_code:
+            ctx.reject(r.row, "township_name", "value_invalid",
+                       hint_zh=f"乡镇名称已被代码{owner}使用", hint_en=f"name already used by {owner}")
+            continue
+        keep.append(r)
+    for r in keep:
+        town = towns.get(r.township_code)
+        if town is None and r.township_code not in new_towns:
+            kind = Township.Kind.ZONE if r.township_name.endswith(("开发区", "园区")) else Township.Kind.TOWNSHIP
+            new_towns[r.township_code] = Township(code=r.township_code, name=r.township_name, kind=kind)
+        elif town is not None and town.name != r.township_name:
+            town.name = r.township_name
+            changed_towns[town.code] = town
+    # One center school per township, counting stored centers the file does not mention.
+    in_file = {r.code for r in keep}
+    code_of_town = {t.pk: code for code, t in towns.items()}
+    centers: dict[str, list[Any]] = {}
+    for s in schools.values():
+        if s.is_center and s.code not in in_file:
+            centers.setdefault(code_of_town[s.township_id], []).append(s)
+    for r in keep:
+        if r.is_center:
+            centers.setdefault(r.township_code, []).append(r)
+    bad = set()
+    for listed in centers.values():
+        if len(listed) > 1:
+            others = "、".join(x.name for x in listed)
+            for x in listed:
+                if not isinstance(x, School):
+                    ctx.reject(x.row, "is_center", "value_invalid",
+                               hint_zh=f"同一乡镇只能有一所中心学校（{others}）",
+                               hint_en="one center school per township")
+                    bad.add(x.row)
+    keep = [r for r in keep if r.row not in bad]
+    creates, updates, unchanged = [], [], 0
+    for r in keep:
+        values = {"name": r.name, "kind": r.kind, "is_center": bool(r.is_center),
+                  "oversight": r.oversight or OVERSIGHT_TOWNSHIP}
+        for f in ("principal_name", "principal_phone", "clerk_name", "clerk_phone"):
+            if f in ctx.present and getattr(r, f):
+                values[f] = getattr(r, f)
+        school = schools.get(r.code)
+        if school is None:
+            creates.append((r.township_code, School(code=r.code, **values)))
+            continue
+        town = towns.get(r.township_code)
+        changed = town is None or school.township_id != town.pk
+        for f, v in values.items():
+            if getattr(school, f) != v:
+                setattr(school, f, v)
+                changed = True
+        if changed:
+            updates.append((r.township_code, school))
+        else:
+            unchanged += 1
+    return ImportPlan(created=len(creates), updated=len(updates), unchanged=unchanged,
+                      extra={"townships_created": len(new_towns), "townships_updated": len(changed_towns)},
+                      payload=(list(new_towns.values()), list(changed_towns.values()), creates, updates))
+
+
+def schools_apply(plan: ImportPlan, ctx: ImportContext) -> None:
+    new_towns, changed_towns, creates, updates = plan.payload
+    Township.objects.bulk_create(new_towns)
+    if changed_towns:
+        Township.objects.bulk_update(changed_towns, ["name"])
+    town_ids = dict(Township.objects.values_list("code", "pk"))
+    for code, school in creates + updates:
+        school.township_id = town_ids[code]
+    # Demote before promoting: the one-center-per-township constraint is checked per row.
+    demoted = [s for _c, s in updates if not s.is_center]
+    promoted = [s for _c, s in updates if s.is_center]
+    for batch in (demoted, promoted):
+        if batch:
+            School.objects.bulk_update(batch, list(SCHOOL_VALUE_FIELDS), batch_size=200)
+    School.objects.bulk_create([s for _c, s in creates], batch_size=500)
+
+
+# --------------------------------------------------------------------------- roster
+
+ROSTER_FIELDS = (
+    Field("school_code", ("学校标识码", "学校代码", "学校识别码"), F.code(10), memo=True, text=True,
+          note="10位数字；与学校名称至少填一项"),
+    Field("school_name", ("学校名称", "学校", "所在学校"), F.text(max_length=80), memo=True),
+    Field("grade", ("年级",), F.grade(required=True), required=True, memo=True,
+          note="一年级…九年级、初一/初二/初三、七年级或 1–9"),
+    Field("class_name", ("班级", "班级名称", "班号"), F.text(max_length=20), memo=True),
+    Field("name", ("姓名", "学生姓名"), F.text(required=True, max_length=40), required=True),
+    Field("sex", ("性别",), F.sex(), memo=True, note="男/女；空白时按身份证件号"),
+    Field("birth_date", ("出生日期", "出生年月日"), F.date(), memo=True,
+          note="2012-05-06、2012/5/6、20120506、2012年5月6日 均可；空白时按身份证件号"),
+    Field("id_type", ("身份证件类型", "证件类型"), F.text(max_length=20), memo=True),
+    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True,
+          note="18位，请将该列设置为文本格式"),
+    Field("student_number", ("全国学籍号", "学籍号", "学籍辅号", "全国学籍号码"), F.text(max_length=30),
+          text=True),
+    Field("hukou_address", ("户口所在地", "户籍所在地", "户籍地址", "户口所在地址"), F.text(max_length=120)),
+    Field("address", ("现住址", "家庭住址", "居住地址", "现居住地址"), F.text(max_length=120)),
+    Field("guardian_name", ("监护人姓名", "监护人", "家长姓名"), F.text(max_length=40)),
+    Field("guardian_phone", ("监护人联系电话", "监护人电话", "联系电话", "家长电话", "家长联系电话"),
+          F.text(max_length=20), text=True),
+    Field("is_poor", ("是否建档立卡贫困户", "是否建档立卡", "建档立卡", "是否建档立卡户", "是否脱贫家庭"),
+          F.boolean(), memo=True, note="是/否、√/×、Y/N、1/0 或空白（否）"),
+    Field("is_dibao", ("是否低保", "低保", "是否低保户"), F.boolean(), memo=True),
+    Field("is_tekun", ("是否特困供养", "特困供养", "是否特困"), F.boolean(), memo=True),
+    Field("disability_category", ("残疾人类型", "残疾类型", "残疾类别"), F.text(max_length=20), memo=True),
+    Field("is_left_behind", ("是否留守儿童", "留守儿童"), F.boolean(), memo=True),
+    Field("is_migrant", ("是否进城务工人员随迁子女", "随迁子女", "是否随迁子女"), F.boolean(), memo=True),
+    Field("entry_month", ("入学年月", "入学时间", "入学日期"), F.year_month(), memo=True,
+          note="2019-09、201909 或 2019年9月"),
+)
+
+# Stored columns the roster writes. "keep": a blank cell keeps what is stored; "or": support
+# flags are only ever set by a roster (the support lists are their authority); "set": the file
+# decides. School, grade, name, sex and birth date are always set.
+ROSTER_MERGE = {
+    "school_id": "set", "grade": "set", "name": "set", "sex": "set", "birth_date": "set",
+    "class_name": "keep", "student_number": "keep", "hukou_address": "keep",
+    "hukou_township_id": "keep", "address": "keep", "guardian_name": "keep",
+    "guardian_phone": "keep", "disability_category": "keep", "entry_month": "keep",
+    "is_poor": "or", "is_dibao": "or", "is_tekun": "or",
+    "is_left_behind": "set", "is_migrant": "set",
+}
+ROSTER_SOURCE = {"school_id": "school_code", "hukou_township_id": "hukou_address"}
+
+
+def roster_columns(ctx: ImportContext) -> list[str]:
+    """The stored columns this file speaks for (a column the file lacks is left alone)."""
+    cols = []
+    for col in ROSTER_MERGE:
+        source = ROSTER_SOURCE.get(col, col)
+        if col in ("school_id", "sex", "birth_date") or source in ctx.present:
+            cols.append(col)
+    return cols
+
+
+def roster_prepare(ctx: ImportContext) -> None:
+    index = SchoolIndex.load()
+    ctx.state["schools"] = index
+    names = sorted(index.townships.values(), key=lambda t: -len(t.name))
+    ctx.state["hukou_re"] = re.compile("|".join(re.escape(t.name) for t in names)) if names else None
+    ctx.state["town_by_name"] = {t.name: t.pk for t in names}
+    ctx.state["hukou_cache"] = {}
+
+
+def roster_check(row: Any, ctx: ImportContext) -> bool:
+    index: SchoolIndex = ctx.state["schools"]
+    school, warn_zh, warn_en = index.resolve(row.school_code or "", row.school_name or "")
+    column = "school_code" if row.school_code else "school_name"
+    if school is None:
+        if not row.school_code and not row.school_name:
+            ctx.reject(row.row, column, "required_missing")
+        else:
+            shown = row.school_code or row.school_name
+            ctx.reject(row.row, column, "school_unknown", hint_zh=f"“{shown}”", hint_en=repr(shown))
+        return False
+    if not school_in_scope(school, ctx):
+        ctx.reject(row.row, column, "school_unknown", hint_zh=f"“{school.name}”不在您的管辖范围内",
+                   hint_en=f"{school.code} is outside your scope")
+        return False
+    if warn_zh:
+        ctx.warn(row.row, column, "school_matched", warn_zh, warn_en)
+    row.school_id = school.pk
+    ok = check_identity(row, ctx)
+    if row.id_type and row.id_type not in RESIDENT_ID_TYPES and F.norm_key(row.id_type) not in RESIDENT_ID_TYPES:
+        ctx.warn(row.row, "id_type", "id_type", f"证件类型为“{row.id_type}”，已按居民身份证件号校验",
+                 f"ID type {row.id_type!r}; checked as a resident ID")
+    if row.hukou_address:
+        cache = ctx.state["hukou_cache"]
+        town = cache.get(row.hukou_address, 0)
+        if town == 0:
+            pattern = ctx.state["hukou_re"]
+            m = pattern.search(row.hukou_address) if pattern else None
+            town = ctx.state["town_by_name"][m.group(0)] if m else None
+            if len(cache) < 50_000:
+                cache[row.hukou_address] = town
+        row.hukou_township_id = town
+    return ok
+
+
+@dataclass
+class RosterPayload:
+    creates: list[Student]
+    updates: list[Student]
+    update_fields: set[str]
+    moves: list[StatusChange]
+    initials_pending: bool = False
+
+
+def _new_value(rule: str, old: Any, new: Any) -> Any:
+    if rule == "keep":
+        return old if new in (None, "") else new
+    if rule == "or":
+        return bool(old) or bool(new)
+    return new
+
+
+def _row_value(row: Any, col: str) -> Any:
+    if col == "disability_category":
+        return row.disability_category
+    return getattr(row, col)
+
+
+def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    if not {"school_code", "school_name"} & ctx.present:
+        raise TabularError("header_missing", labels="学校标识码、学校名称")
+    if is_postgres():
+        from students.roster_pg import roster_plan_pg
+
+        return roster_plan_pg(rows, ctx)
+    items = list(rows)
+    if rows.duplicates:
+        items = [r for r in items if not rows.is_duplicate(r)]
+    cols = roster_columns(ctx)
+    existing: dict[str, tuple] = {}
+    only = ["id", "id_number", "status", "school_id", *cols]
+    for values in fetch_in(Student.objects.values_list(*only), "id_number", [r.id_number for r in items]):
+        existing[values[1]] = values
+    index: SchoolIndex = ctx.state["schools"]
+    schools_by_id = {s.pk: s for s in index.by_code.values()}
+    creates: list[Student] = []
+    changed: dict[int, tuple[Any, dict[str, Any], bool]] = {}
+    unchanged = 0
+    now = timezone.now()
+    for r in items:
+        old = existing.get(r.id_number)
+        if old is None:
+            values = {c: _new_value(ROSTER_MERGE[c], None, _row_value(r, c)) for c in cols}
+            for c in ("class_name", "student_number", "hukou_address", "address", "guardian_name",
+                      "guardian_phone", "disability_category"):
+                if values.get(c) is None:
+                    values[c] = ""
+            creates.append(Student(id_number=r.id_number, status=Student.Status.ENROLLED,
+                                   created_at=now, updated_at=now, **values))
+            continue
+        diff = {}
+        for i, c in enumerate(cols, start=4):
+            value = _new_value(ROSTER_MERGE[c], old[i], _row_value(r, c))
+            if value != old[i]:
+                diff[c] = value
+        if diff:
+            changed[old[0]] = (r, diff, "school_id" in diff)
+        else:
+            unchanged += 1
+            if old[2] not in ACTIVE:
+                _warn_status(ctx, r.row, old[2])
+    updates: list[Student] = []
+    moves: list[StatusChange] = []
+    fields_touched: set[str] = set()
+    for batch_ids in _chunks(list(changed)):
+        for student in Student.objects.filter(pk__in=batch_ids).order_by("pk"):
+            r, diff, moved = changed[student.pk]
+            if moved:
+                change, moved_fields = status_change_build(
+                    student=student, kind=StatusChange.Kind.TRANSFER_OUT, effective_date=ctx.today,
+                    to_school=schools_by_id[diff["school_id"]], user=ctx.user, source="import",
+                    reason=str(_("学籍名册导入")))
+                moves.append(change)
+                fields_touched.update(moved_fields)
+            elif student.status not in ACTIVE:
+                _warn_status(ctx, r.row, student.status)
+            for c, value in diff.items():
+                setattr(student, c, value)
+            if "name" in diff:
+                student.name_initials = ""
+                fields_touched.add("name_initials")
+            student.version += 1
+            student.updated_at = now
+            fields_touched.update(diff)
+            updates.append(student)
+    missing, sample = roster_missing(items, rows, ctx)
+    plan = ImportPlan(created=len(creates), updated=len(updates), unchanged=unchanged,
+                      payload=RosterPayload(creates, updates, fields_touched, moves))
+    plan.extra = {"moved": len(moves), "missing": missing, "missing_sample": sample}
+    return plan
+
+
+def _warn_status(ctx: ImportContext, row: int, status: str) -> None:
+    label = Student.Status(status).label
+    ctx.warn(row, "id_number", "status_not_enrolled",
+             f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
+
+
+def _chunks(values: list, size: int = 5000):
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def roster_missing(items: list[Any], rows: RowStream, ctx: ImportContext) -> tuple[int, list[dict]]:
+    """Students at school in the schools this file covers who are not in the file."""
+    covered = sorted({r.school_id for r in items})
+    in_file = {k[0] for k in rows.keys_seen}
+    count, sample = 0, []
+    qs = (Student.objects.filter(school_id__in=covered, status__in=ACTIVE)
+          .order_by("school_id", "grade", "class_name", "id")
+          .values_list("id_number", "name", "school__name", "grade"))
+    for id_number, name, school, grade in qs.iterator(chunk_size=5000):
+        if id_number in in_file:
+            continue
+        count += 1
+        if len(sample) < MISSING_SAMPLE:
+            sample.append({"name": name, "id_number": mask_id(id_number), "school": school,
+                           "grade": grade})
+    return count, sample
+
+
+def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
+    if is_postgres():
+        from students.roster_pg import roster_apply_pg
+
+        return roster_apply_pg(plan, ctx)
+    p: RosterPayload = plan.payload
+    now = timezone.now()
+    pending = _initials_for(p.creates + [s for s in p.updates if not s.name_initials])
+    n_fields = len(Student._meta.concrete_fields)
+    Student.objects.bulk_create(p.creates, batch_size=batch_size_for(n_fields))
+    history_create(Student, p.creates, user=ctx.user, reason="import", update=False, when=now)
+    if p.updates:
+        fields = sorted({f.removesuffix("_id") for f in p.update_fields} | {"version", "updated_at"}
+                        | ({"name_initials"} if "name" in p.update_fields else set()))
+        Student.objects.bulk_update(p.updates, fields, batch_size=update_batch_size(len(fields)))
+        history_create(Student, p.updates, user=ctx.user, reason="import", update=True, when=now)
+    StatusChange.objects.bulk_create(p.moves, batch_size=1000, ignore_conflicts=True)
+    if pending:
+        _initials_task_on_commit(ctx)
+
+
+# --------------------------------------------------------------------------- census
+
+CENSUS_FIELDS = (
+    Field("name", ("姓名",), F.text(required=True, max_length=40), required=True),
+    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
+    Field("sex", ("性别",), F.sex(), memo=True),
+    Field("birth_date", ("出生日期", "出生年月日"), F.date(), memo=True),
+    Field("township", ("户籍乡镇", "乡镇", "户籍所在乡镇", "所属乡镇"), F.text(required=True, max_length=40),
+          required=True, memo=True, note="乡镇名称或9位乡镇代码"),
+    Field("address", ("户籍地址", "户籍所在地", "户口所在地", "住址", "家庭住址"), F.text(max_length=120)),
+)
+
+
+def _year_option(ctx: ImportContext) -> int:
+    raw = ctx.options.get("year")
+    if raw in (None, ""):
+        return ctx.today.year
+    try:
+        year = int(raw)
+    except (TypeError, ValueError):
+        year = 0
+    if not 2000 <= year <= 2100:
+        raise ImportRefused("option_invalid", f"年度应为四位年份：{raw}", f"--year must be a year: {raw}")
+    return year
+
+
+def census_prepare(ctx: ImportContext) -> None:
+    ctx.state["year"] = _year_option(ctx)
+    ctx.state["schools"] = SchoolIndex.load()
+    ctx.state["town_cache"] = {}
+
+
+def census_check(row: Any, ctx: ImportContext) -> bool:
+    cache = ctx.state["town_cache"]
+    if row.township not in cache:
+        cache[row.township] = ctx.state["schools"].township(row.township)
+    town = cache[row.township]
+    if town is None:
+        ctx.reject(row.row, "township", "value_invalid", hint_zh=f"户籍乡镇不存在“{row.township}”",
+                   hint_en=f"no such township {row.township!r}")
+        return False
+    if ctx.scope.role != Role.COUNTY and town.pk != ctx.scope.township_id:
+        ctx.reject(row.row, "township", "value_invalid", hint_zh=f"“{town.name}”不在您的管辖范围内",
+                   hint_en="outside your township")
+        return False
+    row.township = town
+    return check_identity(row, ctx)
+
+
+def census_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    year = ctx.state["year"]
+    items = list(rows)
+    if rows.duplicates:
+        items = [r for r in items if not rows.is_duplicate(r)]
+    existing = {e.id_number: e for e in fetch_in(CensusEntry.objects.filter(year=year), "id_number",
+                                                 [r.id_number for r in items])}
+    creates, updates, unchanged = [], [], 0
+    for r in items:
+        values = {"name": r.name, "sex": r.sex, "birth_date": r.birth_date, "township_id": r.township.pk}
+        if "address" in ctx.present and r.address:
+            values["address"] = r.address
+        entry = existing.get(r.id_number)
+        if entry is None:
+            creates.append(CensusEntry(year=year, id_number=r.id_number, **values))
+            continue
+        diff = {k: v for k, v in values.items() if getattr(entry, k) != v}
+        if diff:
+            for k, v in diff.items():
+                setattr(entry, k, v)
+            updates.append(entry)
+        else:
+            unchanged += 1
+    known = _ids_of_students([r.id_number for r in items])
+    unmatched = sum(1 for r in items if r.id_number not in known)
+    return ImportPlan(created=len(creates), updated=len(updates), unchanged=unchanged,
+                      extra={"unmatched": unmatched, "year": year}, payload=(creates, updates))
+
+
+def census_apply(plan: ImportPlan, ctx: ImportContext) -> None:
+    creates, updates = plan.payload
+    CensusEntry.objects.bulk_create(creates, batch_size=batch_size_for(8))
+    if updates:
+        CensusEntry.objects.bulk_update(updates, ["name", "sex", "birth_date", "township", "address"],
+                                        batch_size=update_batch_size(5))
+
+
+# --------------------------------------------------------------------------- support lists
+
+SUPPORT_LISTS = {
+    "poor": SupportMark.Kind.POOR, "建档立卡": SupportMark.Kind.POOR, "脱贫": SupportMark.Kind.POOR,
+    "建档立卡/脱贫": SupportMark.Kind.POOR, "脱贫家庭": SupportMark.Kind.POOR,
+    "monitored": SupportMark.Kind.MONITORED, "防返贫监测": SupportMark.Kind.MONITORED,
+    "监测": SupportMark.Kind.MONITORED, "监测对象": SupportMark.Kind.MONITORED,
+    "dibao": SupportMark.Kind.DIBAO, "低保": SupportMark.Kind.DIBAO,
+    "tekun": SupportMark.Kind.TEKUN, "特困": SupportMark.Kind.TEKUN, "特困供养": SupportMark.Kind.TEKUN,
+    "disability": SupportMark.Kind.DISABILITY, "残疾": SupportMark.Kind.DISABILITY,
+    "残疾儿童": SupportMark.Kind.DISABILITY,
+}
+SUPPORT_FLAG = {SupportMark.Kind.POOR: "is_poor", SupportMark.Kind.MONITORED: "is_monitored",
+                SupportMark.Kind.DIBAO: "is_dibao", SupportMark.Kind.TEKUN: "is_tekun"}
+
+SUPPORT_FIELDS = (
+    Field("name", ("姓名", "学生姓名", "儿童姓名"), F.text(max_length=40)),
+    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
+    Field("disability_category", ("残疾类别", "残疾类型", "残疾人类型"), F.text(max_length=20), memo=True),
+    Field("disability_grade", ("残疾等级", "残疾级别"), F.text(max_length=10), memo=True),
+    Field("listed_on", ("认定日期", "纳入日期", "纳入时间", "认定时间"), F.date(), memo=True,
+          note="空白时按导入日期"),
+)
+
+
+def support_prepare(ctx: ImportContext) -> None:
+    raw = str(ctx.options.get("list") or "").strip()
+    kind = SUPPORT_LISTS.get(raw) or SUPPORT_LISTS.get(raw.lower())
+    if kind is None:
+        choices = "poor（建档立卡/脱贫）、monitored（防返贫监测）、dibao（低保）、tekun（特困）、disability（残疾）"
+        raise ImportRefused("option_invalid", f"请用 --list 指定名单：{choices}",
+                            "--list NAME is required: poor, monitored, dibao, tekun or disability")
+    ctx.state["list"] = SupportMark.Kind(kind)
+    ctx.state["source"] = str(ctx.options.get("source") or f"{SupportMark.Kind(kind).label}名单")[:120]
+
+
+def support_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    kind: SupportMark.Kind = ctx.state["list"]
+    items = list(rows)
+    if rows.duplicates:
+        items = [r for r in items if not rows.is_duplicate(r)]
+    ids = [r.id_number for r in items]
+    marks = {m.id_number: m for m in fetch_in(SupportMark.objects.filter(kind=kind), "id_number", ids)}
+    flag = SUPPORT_FLAG.get(kind)
+    students = {s.id_number: s for s in fetch_in(Student.objects.all(), "id_number", ids)}
+    creates, updates, unchanged = [], [], 0
+    flagged: dict[int, Student] = {}
+    for r in items:
+        student = students.get(r.id_number)
+        values = {"name": r.name or (student.name if student else ""), "source": ctx.state["source"],
+                  "student_id": student.pk if student else None,
+                  "disability_category": r.disability_category or "",
+                  "disability_grade": r.disability_grade or ""}
+        mark = marks.get(r.id_number)
+        if mark is None:
+            creates.append(SupportMark(kind=kind, id_number=r.id_number, job=ctx.job,
+                                       listed_on=r.listed_on or ctx.today, **values))
+        else:
+            if r.listed_on:
+                values["listed_on"] = r.listed_on
+            diff = {k: v for k, v in values.items() if getattr(mark, k) != v}
+            if diff:
+                for k, v in diff.items():
+                    setattr(mark, k, v)
+                mark.job = ctx.job
+                updates.append(mark)
+            else:
+                unchanged += 1
+        if student is None:
+            continue
+        if flag and not getattr(student, flag):
+            setattr(student, flag, True)
+            flagged[student.pk] = student
+        if kind == SupportMark.Kind.DISABILITY:
+            category = r.disability_category or student.disability_category or "未注明"
+            grade = r.disability_grade or student.disability_grade
+            if (category, grade) != (student.disability_category, student.disability_grade):
+                student.disability_category, student.disability_grade = category, grade
+                flagged[student.pk] = student
+    unmatched = sum(1 for r in items if r.id_number not in students)
+    return ImportPlan(created=len(creates), updated=len(updates), unchanged=unchanged,
+                      extra={"unmatched": unmatched, "flagged": len(flagged), "list": str(kind)},
+                      payload=(creates, updates, list(flagged.values()), flag))
+
+
+def support_apply(plan: ImportPlan, ctx: ImportContext) -> None:
+    creates, updates, flagged, flag = plan.payload
+    SupportMark.objects.bulk_create(creates, batch_size=batch_size_for(12))
+    if updates:
+        SupportMark.objects.bulk_update(updates, ["name", "source", "student", "listed_on", "job",
+                                                  "disability_category", "disability_grade"],
+                                        batch_size=update_batch_size(7))
+    if flagged:
+        now = timezone.now()
+        for s in flagged:
+            s.version += 1
+            s.updated_at = now
+        fields = [flag] if flag else ["disability_category", "disability_grade"]
+        Student.objects.bulk_update(flagged, [*fields, "version", "updated_at"],
+                                    batch_size=update_batch_size(len(fields) + 2))
+        history_create(Student, flagged, user=ctx.user, reason="import", update=True, when=now)
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def register_student_imports() -> None:
+    from kongchuo.imports.base import register_kind
+
+    register_kind(ImportKind(
+        slug="schools", label=_("学校名录"), fields=SCHOOL_FIELDS, key=("code",),
+        plan=schools_plan, apply=schools_apply, check_row=schools_check, roles=(Role.COUNTY,),
+        description=_("乡镇与学校名录：按学校标识码新增或更新乡镇、学校。"),
+        counts=("townships_created", "townships_updated"), order=10, icon="bi-building"))
+    register_kind(ImportKind(
+        slug="roster", label=_("学生学籍名册"), fields=ROSTER_FIELDS, key=("id_number",),
+        plan=roster_plan, apply=roster_apply, check_row=roster_check, prepare=roster_prepare,
+        roles=STAFF, computed=("school_id", "hukou_township_id"),
+        description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；已在本县其他学校的学生将转入，"
+                      "名册所含学校中未出现在文件里的学生会列出（不会删除）。"),
+        counts=("moved", "missing"), order=20, icon="bi-people"))
+    register_kind(ImportKind(
+        slug="census", label=_("户籍适龄儿童名单"), fields=CENSUS_FIELDS, key=("id_number",),
+        plan=census_plan, apply=census_apply, check_row=census_check, prepare=census_prepare,
+        roles=(Role.COUNTY, Role.TOWNSHIP), options=("year",),
+        description=_("公安户籍适龄儿童名单：按身份证件号和年度记录各乡镇的适龄人口。"),
+        counts=("unmatched",), order=50, icon="bi-house-door"))
+    register_kind(ImportKind(
+        slug="support", label=_("资助帮扶名单"), fields=SUPPORT_FIELDS, key=("id_number",),
+        plan=support_plan, apply=support_apply, prepare=support_prepare, roles=(Role.COUNTY,),
+        options=("list",), choices={"list": [(str(k), k.label) for k in SupportMark.Kind]},
+        description=_("建档立卡/脱贫、防返贫监测、低保、特困、残疾儿童名单：为学生设置标识并记录来源与日期。"),
+        counts=("unmatched",), order=60, icon="bi-heart"))
+
