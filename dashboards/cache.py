@@ -5,7 +5,10 @@ default). Every cached dashboard is stored under a key that includes that versio
 the version invalidates every dashboard of every scope at once; stale entries are never read
 again and simply expire (TTL).
 
-Who bumps it: `post_save`/`post_delete` receivers on every model a figure counts (connected in
+The census reconciliation has a second version of its own (CENSUS_MODELS), so the day's usual
+writes — alerts decided, cases worked — recompute the cheap figures and reuse the census join.
+
+Who bumps them: `post_save`/`post_delete` receivers on every model a figure counts (connected in
 `DashboardsConfig.ready`). Why receivers and not the services: the services belong to the lower
 apps, which may not import this one (layering), and a receiver catches admin edits too. Bulk
 writes (`bulk_create`, `update()`) send no signals, so the receivers also watch the rows every
@@ -31,45 +34,82 @@ from django.utils.translation import get_language
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "dashboards:version"
+CENSUS_VERSION_KEY = "dashboards:version:census"
 TIMEOUT = 10 * 60  # backstop for writes that send no signal
+# The census reconciliation (户籍 vs 学籍) is the costliest figure — a join of the whole
+# census to the whole roll — and depends only on these; an alert or a case being worked on
+# (the day's usual writes) leaves it cached.
+CENSUS_MODELS = frozenset({"students.censusentry", "students.student", "students.statuschange",
+                           "ledgers.deferral", "kongchuo.job"})
 
 
-def data_version() -> int:
-    version = cache.get(VERSION_KEY)
+def data_version(key: str = VERSION_KEY) -> int:
+    version = cache.get(key)
     if version is None:
         # Start from the clock, not 0: an evicted version must never revive old entries.
-        cache.add(VERSION_KEY, time.time_ns(), None)
-        version = cache.get(VERSION_KEY) or 0
+        cache.add(key, time.time_ns(), None)
+        version = cache.get(key) or 0
     return int(version)
 
 
-def _bump() -> None:
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # evicted or never set
-        cache.set(VERSION_KEY, time.time_ns(), None)
-    except Exception:  # a cache outage must not break a write; TIMEOUT still applies
-        logger.warning("dashboards: cache version bump failed", exc_info=True)
+def _bump(*keys: str) -> None:
+    for key in keys:
+        try:
+            cache.incr(key)
+        except ValueError:  # evicted or never set
+            cache.set(key, time.time_ns(), None)
+        except Exception:  # a cache outage must not break a write; TIMEOUT still applies
+            logger.warning("dashboards: cache version bump failed", exc_info=True)
 
 
 def _bump_after_commit() -> None:
-    _bump()
+    _bump(VERSION_KEY)
+
+
+def _bump_census_after_commit() -> None:
+    _bump(VERSION_KEY, CENSUS_VERSION_KEY)
 
 
 def data_changed(sender=None, **kwargs) -> None:
     """Receiver for post_save/post_delete of every counted model."""
     using = kwargs.get("using") or "default"
-    _bump()
+    census = sender is not None and sender._meta.label_lower in CENSUS_MODELS
+    after = _bump_census_after_commit if census else _bump_after_commit
+    if census:
+        _bump(VERSION_KEY, CENSUS_VERSION_KEY)
+    else:
+        _bump(VERSION_KEY)
     connection = transaction.get_connection(using)
     if connection.in_atomic_block and any(
-            entry[1] is _bump_after_commit for entry in getattr(connection, "run_on_commit", [])):
+            entry[1] is after for entry in getattr(connection, "run_on_commit", [])):
         return  # this transaction bumps again on commit already
-    transaction.on_commit(_bump_after_commit, using=using)
+    transaction.on_commit(after, using=using)
+
+
+def _scope_hash(scope, params) -> str:
+    raw = f"{scope.role}|{scope.township_id}|{scope.school_id}|{get_language()}|{params.cache_part()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def cache_key(scope, params) -> str:
-    raw = f"{scope.role}|{scope.township_id}|{scope.school_id}|{get_language()}|{params.cache_part()}"
-    return f"dashboards:data:{data_version()}:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
+    return f"dashboards:data:{data_version()}:{_scope_hash(scope, params)}"
+
+
+def cached_census(scope, params, compute):
+    """The census reconciliation, cached under its own version (see CENSUS_MODELS)."""
+    try:
+        key = f"dashboards:census:{data_version(CENSUS_VERSION_KEY)}:{_scope_hash(scope, params)}"
+        value = cache.get(key)
+    except Exception:
+        logger.warning("dashboards: cache read failed", exc_info=True)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, TIMEOUT)
+        except Exception:
+            logger.warning("dashboards: cache write failed", exc_info=True)
+    return value
 
 
 def cached(scope, params, compute, *, part: str = "", store: dict | None = None):

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dashboards.cache import cached_census
 from dashboards.metrics import (
     METRICS,
     SOURCES,
@@ -299,7 +300,7 @@ def dashboard_data(user, scope, p: Params) -> dict:
         for key, values in u.items():
             per_unit[key].update(values)
     intake_total, intake_units = _grouped_counts("intake", user, p, units)
-    census = census_counts(user, p)
+    census = cached_census(scope, p, lambda: census_counts(user, p))
     census_total: dict[str, int] = defaultdict(int)
     for values in census.values():
         for k, v in values.items():

@@ -93,3 +93,22 @@ def test_today_is_part_of_the_key(hand, client_as, time_machine):
     time_machine.move_to(dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
     client = client_as(hand.county_user)  # the session timed out overnight
     assert client.get(reverse("home")).context["dash"]["periods"]["as_of"] == "2026-11-16"
+
+
+def _census_queries(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("home")).status_code == 200
+    return sum("students_censusentry" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_census_join_survives_work_on_alerts_but_not_on_students(hand, client_as):
+    client = client_as(hand.county_user)
+    assert _census_queries(client) == 1
+    Alert.objects.create(rule="return_check", period="2026-autumn", subject="x", school=hand.a_primary)
+    assert _census_queries(client) == 0  # figures recomputed, census reused
+    assert _open_alerts(client) == 5
+    hand.c_none.delete()  # the census changed
+    assert _census_queries(client) == 1
+    hand.s_a2.status = "dropped_out"
+    hand.s_a2.save()  # a student changed
+    assert _census_queries(client) == 1
