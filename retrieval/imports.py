@@ -114,6 +114,11 @@ def feedback_apply(plan: ImportPlan, ctx: ImportContext) -> None:
             township_id=hit[3] if hit else None, due_date=due))
     FeedbackItem.objects.bulk_create(out, batch_size=batch_size_for(18))
     plan.extra["batch"] = batch.pk
+    # Every row becomes a verification alert at once ("on import"): the feedback sweep routes
+    # the unmatched rows and raises the alerts once this import commits.
+    from retrieval.sweeps.runner import sweep_run_start
+
+    sweep_run_start(sweep="feedback_verification", as_of=ctx.today, user=ctx.user, trigger="import")
 
 
 def register_retrieval_imports() -> None:

@@ -331,3 +331,23 @@ def test_new_alert_columns_get_their_defaults(county):
     run("return_check", D(2026, 3, 2))
     a = Alert.objects.first()
     assert (a.reminders, a.reminded_on, a.closed_at) == (0, None, None)
+
+
+def test_a_feedback_import_raises_its_verification_alerts(county, tmp_path,
+                                                          django_capture_on_commit_callbacks):
+    from kongchuo.imports.runner import import_run
+    from tests.imports.conftest import write_xlsx
+
+    outsider = new_id(D(2013, 5, 5))
+    path = write_xlsx(tmp_path / "fb.xlsx", [
+        [1, county.s_a.name, county.s_a.id_number, county.a_primary.name, "疑似辍学"],
+        [2, "郝某", outsider, "", "户籍在本县未见学籍"],
+    ], header=["序号", "姓名", "身份证件号", "学校名称", "问题类型"], title="省反馈名单", info=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_run(kind="feedback", path=path, user=county.county_user)
+    r = SweepRun.objects.get(sweep="feedback_verification")
+    assert (r.trigger, r.status, r.created) == ("import", "succeeded", 2)
+    batch = FeedbackBatch.objects.get()
+    levels = dict(Alert.objects.filter(rule="feedback_verification", period=f"fb{batch.pk}")
+                  .values_list("subject", "level"))
+    assert levels == {county.s_a.id_number: "school", outsider: "county"}
