@@ -57,7 +57,7 @@ def build(ctx: Context, partition: Partition) -> list[Rows]:
 SWEEP = Sweep(
     name="home_teaching",
     label=_("送教上门次数核查"),
-    window=_("每月1日"),
+    window=_("每月3日（查上月）"),
     period=period_of,
     findings=(Finding(Alert.Rule.HOME_TEACHING, build),),
 )
