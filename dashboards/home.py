@@ -9,11 +9,12 @@ from django.utils.translation import gettext as _
 
 from dashboards.cache import cached
 from dashboards.params import SEASONS, parse_params, year_choices
-from dashboards.selectors import dashboard_data
+from dashboards.selectors import dashboard_data, todo_figures, unit_level
 from kongchuo.scoping import Role
 from students.models import School
 
 DASHBOARD_ROLES = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+TODO_SLOT = "<!-- dashboards:todo -->"  # where a school's live to-do list goes in the cached page
 
 
 def dashboard_home(request, scope, ctx) -> None:
@@ -34,7 +35,12 @@ def dashboard_home(request, scope, ctx) -> None:
 
     parts = {"data": None, "html": None}
     html = cached(scope, p, build, part="html", store=parts)
-    ctx["dash_html"] = mark_safe(html)  # noqa: S308 - rendered by our own template
+    if unit_level(scope, p) == "school":
+        todo = todo_items(todo_figures(request.user, p), p)
+        html = html.replace(TODO_SLOT, render_to_string("dashboards/_todo_items.html",
+                                                        {"dash_todo": todo}))
+        ctx["dash_todo"] = todo
+    ctx["dash_html"] = mark_safe(html)  # noqa: S308 - rendered by our own templates
     ctx["dash_params"] = p
     # The figures themselves are read only if a template or test asks for them.
     ctx["dash"] = SimpleLazyObject(lambda: cached(scope, p, build, part="data", store=parts))
@@ -47,7 +53,8 @@ def dashboard_context(scope, p, data: dict) -> dict:
         "dash_charts": charts_for(data),
         "dash_title": _title(scope, p, data),
         "dash_period_label": _period_label(p),
-        "dash_todo": todo_items(data, p) if data["level"] == "school" else [],
+        "todo_slot": TODO_SLOT,
+        "dash_todo_cached": cached_todo_items(data) if data["level"] == "school" else [],
         "dash_perms": {"cohorts": scope.role in (Role.COUNTY, Role.TOWNSHIP)},
         "dash_filters": {
             "years": year_choices(p.today), "seasons": [(k, str(v)) for k, v in SEASONS],
@@ -75,15 +82,11 @@ def _period_label(p) -> str:
     return label
 
 
-def todo_items(data: dict, p) -> list[dict]:
-    """A school's to-do list: what is waiting on it, most urgent first, each to its names."""
+def cached_todo_items(data: dict) -> list[dict]:
+    """The rest of a school's to-do list: figures the cached dashboard already holds."""
     f = data["overall"]["f"]
     periods = data["periods"]
     items = [
-        ("todo_alerts", "bi-exclamation-triangle", _("待本校核实的疑似辍学预警"), "", "danger"),
-        ("todo_attempts", "bi-person-walking", _("7天内未开展劝返的案件"), "", "danger"),
-        ("ht_short", "bi-house-heart", _("本月送教上门不足2次"), periods["this_month"], "warning"),
-        ("returns_missing", "bi-check2-square", _("未勾选返校报到"), p.current_term.label, "warning"),
         ("feedback_overdue", "bi-clipboard-x", _("反馈核查已逾期"), "", "danger"),
         ("aid_missing", "bi-cash-coin", _("困难家庭学生未资助"), periods["aid_term"], "warning"),
         ("deferral_expiring", "bi-hourglass-split", _("延缓入学即将到期"), "", "info"),
@@ -91,6 +94,19 @@ def todo_items(data: dict, p) -> list[dict]:
     ]
     return [{"key": key, "icon": icon, "label": label, "hint": hint, "tone": tone,
              "v": f[key]["v"], "url": f[key]["url"]} for key, icon, label, hint, tone in items]
+
+
+def todo_items(todo: dict, p) -> list[dict]:
+    """A school's to-do list: what is waiting on it, most urgent first, each to its names."""
+    items = [
+        ("todo_alerts", "bi-exclamation-triangle", _("待本校核实的预警"), "", "danger"),
+        ("todo_attempts", "bi-person-walking", _("7天内未开展劝返的案件"), "", "danger"),
+        ("ht_short", "bi-house-heart", _("本月送教上门不足2次"), p.this_month[0].strftime("%Y-%m"),
+         "warning"),
+        ("returns_missing", "bi-check2-square", _("未勾选返校报到"), p.current_term.label, "warning"),
+    ]
+    return [{"key": key, "icon": icon, "label": label, "hint": hint, "tone": tone,
+             "v": todo[key]["v"], "url": todo[key]["url"]} for key, icon, label, hint, tone in items]
 
 
 def _num(rate: float | None) -> float | None:

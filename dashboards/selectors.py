@@ -85,10 +85,8 @@ class _Units:
 
 def _grouped_counts(source: str, user, p: Params, units: _Units) -> tuple[dict, dict]:
     """One grouped query for all figures of `source`: (totals, per unit). A school's to-do
-    items are counted on one school's page only (they are its work list, and `returns_missing`
-    alone would cost three set lookups for every child of the county)."""
-    metrics = [m for m in _GROUPED[source]
-               if (units.level == "school" or not m.todo) and not m.derived]
+    items are not among them: `todo_figures` counts them live for one school."""
+    metrics = [m for m in _GROUPED[source] if not m.todo and not m.derived]
     qs = SOURCES[source].rows(user, p).order_by()
     if source == "intake":
         ann = {f: Sum(f) for f in INTAKE_FIELDS}
@@ -214,7 +212,7 @@ class _Links:
 
 
 def _unit_figures(values: dict, census: dict | None, intake: dict, durations: list[float],
-                  p: Params, links: _Links, *, cohort_ok: bool = False, todo: bool = False) -> dict:
+                  p: Params, links: _Links, *, cohort_ok: bool = False) -> dict:
     """The figures of one unit (or the whole scope) with links, rates and the cohort basis."""
 
     def f(key: str) -> dict:
@@ -228,7 +226,7 @@ def _unit_figures(values: dict, census: dict | None, intake: dict, durations: li
         return _fig(value, links.list(key, p))
 
     figs = {key: f(key) for key, m in METRICS.items()
-            if (m.aggregate or m.source == "census") and (todo or not m.todo)}
+            if (m.aggregate or m.source == "census") and not m.todo}
     if census is not None:
         figs["census_in_school"]["v"] = (census.get("census_local", 0)
                                          + census.get("census_out_of_county", 0)
@@ -318,8 +316,7 @@ def dashboard_data(user, scope, p: Params) -> dict:
     # used there, and every narrower view (a township, a school, a school kind) shows the proxy.
     cohort_ok = scope.role == Role.COUNTY and not (p.township or p.direct or p.school or p.kind)
     overall = _unit_figures(totals, census_total if has_census else None, intake_total,
-                            durations.get("__all__", []), p, links, cohort_ok=cohort_ok,
-                            todo=level == "school")
+                            durations.get("__all__", []), p, links, cohort_ok=cohort_ok)
 
     # --- ranking table rows
     rows: list[dict] = []
@@ -375,6 +372,22 @@ def dashboard_data(user, scope, p: Params) -> dict:
         },
         "generated_at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
     }
+
+
+def todo_figures(user, p: Params) -> dict[str, dict]:
+    """One school's to-do counts (alerts to answer, attempts due, 送教 visits missing this
+    month, returns not ticked), counted live on every view — three small queries over one
+    school — so a tick or a decision shows at once, even one written by a bulk path that
+    sends no signal (the cached figures wait for their invalidation)."""
+    links = _Links()
+    out: dict[str, dict] = {}
+    for source in ("students", "alerts", "cases"):
+        metrics = [m for m in _GROUPED[source] if m.todo]
+        counts = SOURCES[source].rows(user, p).order_by().aggregate(
+            **{m.key: Count("pk", filter=m.where(p)) for m in metrics})
+        for m in metrics:
+            out[m.key] = _fig(counts[m.key], links.list(m.key, p))
+    return out
 
 
 def _rules_payload(rows: list[dict], p: Params, links: _Links) -> list[dict]:

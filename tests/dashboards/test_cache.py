@@ -112,3 +112,25 @@ def test_census_join_survives_work_on_alerts_but_not_on_students(hand, client_as
     hand.s_a2.status = "dropped_out"
     hand.s_a2.save()  # a student changed
     assert _census_queries(client) == 1
+
+
+def test_school_todo_is_live_even_without_a_signal(hand, client_as):
+    """Ticking returns writes with bulk_create (no signal): the to-do list still follows."""
+    from ledgers.models import ReturnReport
+
+    client = client_as(hand.school_b)  # 乙镇西湖小学: s_b, back from leave, must be ticked
+    hand.s_b.status_changes.filter(kind="leave").delete()
+    body = client.get(reverse("home")).content.decode()
+    assert 'data-todo="returns_missing"' in body
+    assert _todo_count(body, "returns_missing") == 1
+    ReturnReport.objects.bulk_create([ReturnReport(student=hand.s_b, term="2026-autumn",
+                                                   reported_on=dt.date(2026, 9, 2))])
+    assert _todo_count(client.get(reverse("home")).content.decode(), "returns_missing") == 0
+
+
+def _todo_count(body: str, key: str) -> int:
+    import re
+
+    block = body.split(f'data-todo="{key}"', 1)[1].split("</a>", 1)[0]
+    badge = re.search(r'dash-todo-count">(?:<i[^>]*></i>\s*)?([\d,]+)<', block)
+    return int(badge.group(1).replace(",", ""))

@@ -10,7 +10,7 @@ from django.urls import resolve
 
 from dashboards.metrics import METRICS, metric_rows
 from dashboards.params import parse_params
-from dashboards.selectors import dashboard_data
+from dashboards.selectors import dashboard_data, todo_figures
 from kongchuo.scoping import scope_of
 from tests.dashboards.conftest import TODAY
 
@@ -52,9 +52,9 @@ def test_county_todo_counts_when_looking_at_the_whole_county_as_one_school_would
     """The to-do figures themselves, over the whole county (one school's filter at a time)."""
     totals = dict.fromkeys(TODO, 0)
     for school in (hand.a_center, hand.a_primary, hand.b_center, hand.b_primary, hand.direct):
-        data, _ = data_for(hand.county_user, school=str(school.pk))
+        figures = todo_figures(hand.county_user, parse_params({"school": str(school.pk)}, today=TODAY))
         for key in TODO:
-            totals[key] += data["overall"]["f"][key]["v"]
+            totals[key] += figures[key]["v"]
     # open alerts at school level: A1, A6, A7 (东岗小学) and A5 (县二中); A4 is the township's
     assert totals == {"ht_short": 2, "returns_missing": 5, "todo_alerts": 4, "todo_attempts": 1}
 
@@ -107,10 +107,9 @@ def test_school_view(hand):
     assert data["units"] == []
     assert not data["has_census"]
     assert f["in_school"] == 3
-    assert f["todo_alerts"] == 3  # two dropout alerts and one 送教 reminder at its level
-    assert f["todo_attempts"] == 1
-    assert f["ht_short"] == 2
-    assert f["returns_missing"] == 0
+    todo = {k: v["v"] for k, v in todo_figures(hand.school_a, parse_params({}, today=TODAY)).items()}
+    assert todo == {"todo_alerts": 3,  # two dropout alerts and one 送教 reminder at its level
+                    "todo_attempts": 1, "ht_short": 2, "returns_missing": 0}
     assert f["feedback_overdue"] == 1
     assert f["census_total"] == 0  # schools hold no census
 
@@ -163,6 +162,13 @@ def _all_links(data):
     for run in data["sweeps"]:
         pairs.append((run["created"]["v"], run["created"]["url"]))
     return pairs
+
+
+def test_todo_lists_match_their_numbers(hand):
+    for user in (hand.school_a, hand.school_b):
+        for key, fig in todo_figures(user, parse_params({}, today=TODAY)).items():
+            query = {k: v[0] for k, v in parse_qs(urlsplit(fig["url"]).query).items()}
+            assert metric_rows(METRICS[key], user, parse_params(query, today=TODAY)).count() == fig["v"]
 
 
 def test_last_sweep_runs(hand):
