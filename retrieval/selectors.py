@@ -82,8 +82,17 @@ def alert_label(alert: Alert) -> str:
 # checked); it decides only whether this user's level may take the step now.
 
 
+def feedback_item_id(alert: Alert) -> int | None:
+    """A feedback_verification alert stands for one FeedbackItem: it is answered there (核查结果),
+    not confirmed or dismissed here, so the two never disagree."""
+    if alert.rule != Alert.Rule.FEEDBACK:
+        return None
+    item = (alert.detail or {}).get("item")
+    return item if isinstance(item, int) else None
+
+
 def can_decide_alert(user, alert: Alert) -> bool:
-    if alert.status != Alert.Status.OPEN:
+    if alert.status != Alert.Status.OPEN or feedback_item_id(alert) is not None:
         return False
     level = level_of(user)
     if level == Role.COUNTY:
@@ -291,7 +300,8 @@ def inbox_for(user, as_of: dt.date) -> list[InboxSection]:
                  Role.COUNTY: [Level.COUNTY]}[level]
     sections.append(_section(
         "alerts", _("待核实的疑似辍学预警"),
-        alerts.filter(level__in=my_levels).order_by("due_date", "raised_at"),
+        # Feedback alerts are answered on their feedback row: the "feedback" section lists those.
+        alerts.filter(level__in=my_levels).exclude(rule=Alert.Rule.FEEDBACK).order_by("due_date", "raised_at"),
         f"{alert_url}?status=open",
         lambda a: f"{alert_label(a)} · {a.get_rule_display()}", lambda a: a.due_date, "warning"))
 

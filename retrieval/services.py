@@ -571,16 +571,36 @@ def feedback_answer(*, item: FeedbackItem, user: User, version: int, result: str
     item.version += 1
     item.save(update_fields=["result", "explanation", "verified_by", "verified_on", "version"])
     _evidence_save(files, user=user, school=item.school, township=item.township, feedback_item=item)
-    if result == FeedbackItem.Result.DROPOUT and item.student_id:
+    case = None
+    if result == FeedbackItem.Result.DROPOUT and item.id_number:
         student = item.student
-        _case_open_or_join(user=user, student=student, id_number=student.id_number,
-                           name=student.name, school=student.school,
-                           township=student.school.township, reason=RetrievalCase.Reason.OTHER,
-                           dropout_date=None, note=f"反馈名单核查：{item.batch.title}",
-                           source="feedback")
+        school = student.school if student else item.school
+        case = _case_open_or_join(user=user, student=student, id_number=item.id_number,
+                                  name=student.name if student else item.name, school=school,
+                                  township=school.township if school else item.township,
+                                  reason=RetrievalCase.Reason.OTHER, dropout_date=None,
+                                  note=f"反馈名单核查：{item.batch.title}", source="feedback")
+    _feedback_alerts_settle(item=item, user=user, case=case)
     audit_record(action="feedback_answer", user=user, obj=item,
                  detail={"before": before, "result": result})
     return item
+
+
+def _feedback_alerts_settle(*, item: FeedbackItem, user: User, case: RetrievalCase | None) -> None:
+    """The answer settles the row's open verification alert at once (the sweep would on its next
+    run): confirmed and joined to the case for 确属辍学, resolved otherwise."""
+    alerts = list(Alert.objects.select_for_update().order_by("pk").filter(
+        rule=Alert.Rule.FEEDBACK, status=Alert.Status.OPEN, detail__item=item.pk))
+    now = timezone.now()
+    for alert in alerts:
+        alert.status = Alert.Status.CONFIRMED if case else Alert.Status.RESOLVED
+        alert.closed_at = now
+        alert.save(update_fields=["status", "closed_at"])
+        if case:
+            case.alerts.add(alert)
+            AlertDecision.objects.create(alert=alert, kind=AlertDecision.Kind.CONFIRM, case=case,
+                                         note=item.explanation, decided_by=user,
+                                         decided_level=sel.level_of(user))
 
 
 ANSWER_COLUMNS = ("核查结果", "核查说明", "证明材料", "核查人", "核查日期")

@@ -126,6 +126,7 @@ def _alert_context(request, alert, **forms) -> dict:
         "review_form": forms.get("review_form") or (
             ReviewForm() if pending and sel.can_review_decision(request.user, pending) else None),
         "cases": alert.cases.all(),
+        "feedback_item_id": sel.feedback_item_id(alert),
         "subject_masked": _mask(alert.subject),
         "detail_items": [(k, _mask(v) if isinstance(v, str) else v)
                          for k, v in (alert.detail or {}).items()

@@ -6,6 +6,7 @@ import io
 
 import openpyxl
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from kongchuo.idnumbers import mask_id
@@ -65,8 +66,6 @@ def test_dropout_answer_opens_a_case(county):
 
 
 def test_items_of_other_schools_cannot_be_answered(county):
-    from django.core.exceptions import PermissionDenied
-
     item = FeedbackItemFactory(student=county.s_b)
     with pytest.raises(PermissionDenied):
         services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
@@ -127,3 +126,60 @@ def test_unmatched_rows_go_to_township_then_county(county):
     assert keys["feedback"] == 1
     keys = {s.key: s.count for s in inbox_for(county.county_user, today())}
     assert keys["feedback"] == 0
+
+
+def _feedback_alert(item, **kw):
+    from tests.retrieval.casefactories import AlertFactory
+
+    return AlertFactory(rule="feedback_verification", period=f"fb{item.batch_id}", student=item.student,
+                        subject=item.id_number, name=item.name, school=item.school,
+                        township=item.township, detail={"batch": item.batch_id, "row": item.row,
+                                                        "item": item.pk}, **kw)
+
+
+def test_answer_settles_the_rows_verification_alert(county):
+    from retrieval.models import Alert
+
+    item = FeedbackItemFactory(student=county.s_a)
+    alert = _feedback_alert(item)
+    other = _feedback_alert(FeedbackItemFactory(student=county.s_a2))
+    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
+                             explanation="在校", verified_on=today())
+    alert.refresh_from_db()
+    other.refresh_from_db()
+    assert alert.status == Alert.Status.RESOLVED and alert.closed_at is not None
+    assert other.status == Alert.Status.OPEN
+
+
+def test_dropout_answer_confirms_the_alert_into_the_case(county):
+    item = FeedbackItemFactory(student=county.s_a)
+    alert = _feedback_alert(item)
+    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="dropout",
+                             explanation="已外出务工", verified_on=today())
+    alert.refresh_from_db()
+    case = RetrievalCase.objects.get()
+    assert alert.status == "confirmed" and list(case.alerts.all()) == [alert]
+    assert alert.decisions.get().case == case
+
+
+def test_dropout_answer_for_a_child_with_no_student_opens_a_township_case(county):
+    item = FeedbackItemFactory(student=None, school=None, township=county.ta, id_number="341522201301015678",
+                               name="无学籍儿童")
+    services.feedback_answer(item=item, user=county.township_a, version=item.version, result="dropout",
+                             explanation="未入学", verified_on=today())
+    case = RetrievalCase.objects.get()
+    assert case.student is None and case.township == county.ta and case.name == "无学籍儿童"
+
+
+def test_feedback_alert_is_answered_on_its_row_not_decided(county, client_as):
+    from retrieval.selectors import can_decide_alert, inbox_for
+
+    item = FeedbackItemFactory(student=county.s_a)
+    alert = _feedback_alert(item)
+    assert not can_decide_alert(county.school_a, alert)
+    with pytest.raises(PermissionDenied):
+        services.alert_dismiss(alert=alert, user=county.school_a, reason="in_school", note="x")
+    body = client_as(county.school_a).get(reverse("retrieval:alert", args=[alert.pk])).content.decode()
+    assert reverse("retrieval:feedback_item", args=[item.pk]) in body and 'id="dismiss-form"' not in body
+    sections = {s.key: s.count for s in inbox_for(county.school_a, today())}
+    assert sections["alerts"] == 0 and sections["feedback"] == 1  # counted once, where it is answered
