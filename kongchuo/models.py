@@ -43,7 +43,7 @@ class Job(models.Model):
 class AuditEvent(models.Model):
     """Append-only audit trail (MLPS level 3): never updated or deleted by the application.
 
-    On PostgreSQL a trigger (migration 0002) refuses UPDATE and DELETE outright.
+    Triggers on PostgreSQL and SQLite (migration 0003) refuse UPDATE and DELETE outright.
     """
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_tables2 import RequestConfig
 
 from kongchuo.audit import audit_record
@@ -19,6 +19,7 @@ from students.tables import StudentTable
 
 
 @login_required
+@require_safe
 def student_list(request):
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
     base = Student.objects.visible_to(request.user).select_related("school")
@@ -30,6 +31,7 @@ def student_list(request):
 
 
 @login_required
+@require_safe
 def student_detail(request, pk: int):
     student = access_object(Student.objects.select_related("school__township", "hukou_township"),
                             request.user, pk=pk)
@@ -81,6 +83,7 @@ def _student_sections(request, student):
 
 
 @login_required
+@require_safe
 def school_list(request):
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
     schools = school_list_for(request.user)
@@ -88,6 +91,7 @@ def school_list(request):
 
 
 @login_required
+@require_safe
 def my_school(request):
     scope = require_role(request.user, Role.SCHOOL)
     return school_detail(request, scope.school_id)
@@ -117,6 +121,7 @@ def school_detail(request, pk: int):
 
 
 @login_required
+@require_safe
 def township_detail(request, pk: int):
     township = access_object(Township.objects, request.user, pk=pk)
     scope = scope_of(request.user)
@@ -167,6 +172,7 @@ def access_object_county(pk: int) -> LeadingGroupMember:
 
 
 @login_required
+@require_safe
 def user_list(request):
     require_role(request.user, Role.COUNTY)
     users = User.objects.select_related("township", "school").order_by("role", "username")

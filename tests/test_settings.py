@@ -35,3 +35,12 @@ def test_malformed_boolean_fails_loudly():
     result = _run({"DJANGO_DEBUG": "perhaps"}, "check")
     assert result.returncode != 0
     assert "DJANGO_DEBUG" in result.stderr
+
+
+def test_collectstatic_works_with_production_storage(tmp_path):
+    """whitenoise's manifest storage refuses vendored files that name missing source maps."""
+    result = _run({"DJANGO_DEBUG": "0", "SECRET_KEY": "y" * 20 + "another-production-secret-0123456789-abc",
+                   "ALLOWED_HOSTS": "kcbx.example.gov.cn", "STATIC_ROOT": str(tmp_path / "static")},
+                  "collectstatic", "--noinput")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "static" / "staticfiles.json").exists()

@@ -98,7 +98,7 @@ def test_county_page_and_users_only_for_county(county, client_as, who, expected)
 def test_home_per_role(county, client_as, who):
     response = client_as(getattr(county, who)).get("/")
     assert response.status_code == 200
-    assert response.templates[0].name == f"home/{getattr(county, who).role}.html"
+    assert f"home/{getattr(county, who).role}.html" in [t.name for t in response.templates]
 
 
 def test_home_without_role_is_refused(county, client_as):
