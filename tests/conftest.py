@@ -70,3 +70,42 @@ def client_as(client):
         return client
 
     return login
+
+
+# --- Item 12 of the security issue: nothing personal reaches the logs over the whole suite. ---
+# Every record any test emits goes through the production redaction filter into one file; at the
+# end of the session the file must hold no 18-character ID number and no mobile number.
+_LOG_CHECK: dict = {}
+_PERSONAL = __import__("re").compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9})(?![0-9])")
+
+
+def pytest_sessionstart(session):
+    import logging
+    import tempfile
+
+    from kongchuo.security.redact import RedactFilter
+
+    path = tempfile.NamedTemporaryFile(prefix="kongchuo-test-log-", suffix=".log", delete=False).name
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.addFilter(RedactFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    _LOG_CHECK.update(path=path, handler=handler)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import logging
+
+    handler = _LOG_CHECK.get("handler")
+    if handler is None:
+        return
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+    with open(_LOG_CHECK["path"], encoding="utf-8", errors="replace") as fh:
+        leaks = [line.strip()[:160] for line in fh if _PERSONAL.search(line)]
+    if leaks:
+        print(f"\nPERSONAL DATA IN LOGS ({len(leaks)} lines), e.g.:\n  " + "\n  ".join(leaks[:5]))
+        session.exitstatus = 1
+    else:
+        print(f"\nlog check: no ID number or phone in {_LOG_CHECK['path']}")
