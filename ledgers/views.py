@@ -148,6 +148,16 @@ def _summary(kind: LedgerKind, request) -> list[dict]:
     return out
 
 
+def _import_url(slug: str, user) -> str | None:
+    """导入 where the import engine has a kind for this ledger (返校报到, 学籍变动)."""
+    from kongchuo.imports.base import get_kind
+
+    kind = get_kind(slug)
+    if kind is None or not kind.allowed(scope_of(user)):
+        return None
+    return reverse("imports:kind", args=[slug])
+
+
 @login_required
 def entry_list(request, slug: str):
     require_role(request.user, *STAFF)
@@ -162,6 +172,7 @@ def entry_list(request, slug: str):
     return render(request, "ledgers/entry_list.html", {
         "kind": kind, "filter": flt, "table": table, "can_write": can_write(request.user),
         "summary": _summary(kind, request), "export_form": ExportForm(),
+        "import_url": _import_url(slug, request.user),
         "is_county": scope_of(request.user).role == Role.COUNTY,
         "school_param": request.GET.get("school", ""),
     })

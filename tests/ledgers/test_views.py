@@ -394,3 +394,11 @@ def test_withdraw_only_by_owning_school(county, entries, client_as, who, expecte
 def test_withdraw_anonymous(entries, client):
     response = client.post(reverse("ledgers:returns_withdraw", args=[entries.a["returns"].pk]))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("slug,has_import", [("returns", True), ("status_changes", True), ("aid", False)])
+def test_import_button_where_the_engine_has_a_kind(county, client_as, slug, has_import):
+    body = client_as(county.school_a).get(reverse(f"ledgers:{slug}")).content.decode()
+    assert (f"/imports/kinds/{slug}/" in body) is has_import
+    if has_import:
+        assert client_as(county.school_a).get(f"/imports/kinds/{slug}/").status_code == 200
