@@ -8,6 +8,7 @@ Views parse input, check the role and the job's scope, call the runner's service
 from __future__ import annotations
 
 import io
+import logging
 
 from django.conf import settings
 from django.contrib import messages
@@ -36,6 +37,7 @@ from kongchuo.imports.workbooks import error_workbook_file, template_write
 from kongchuo.models import Job
 from kongchuo.scoping import Role, require_role
 
+log = logging.getLogger(__name__)
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 SHOWN = 50
 
@@ -103,6 +105,9 @@ def _run(request, job: Job, *, write: bool, skip_invalid: bool = False) -> None:
         import_job_run(job, write=write, skip_invalid=skip_invalid, request=request)
     except ImportRefused as exc:
         messages.error(request, exc.message(current_lang()))
+    except Exception:  # the job says "failed, nothing written"; the user gets the page, not a 500
+        log.exception("import job %s failed", job.pk)
+        messages.error(request, _("导入失败，数据未改动。请稍后重试或联系管理员。"))
 
 
 @login_required

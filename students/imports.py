@@ -140,16 +140,6 @@ def _ids_of_students(ids: list[str]) -> set[str]:
     return set(fetch_in(Student.objects.values_list("id_number", flat=True), "id_number", ids))
 
 
-def _initials_for(students: list[Student]) -> list[Student]:
-    """Fill pinyin initials inline for a school-sized import; leave "" for the task otherwise."""
-    pending = [s for s in students if not s.name_initials]
-    if len(pending) <= INLINE_INITIALS:
-        for s in pending:
-            s.name_initials = name_initials(s.name) or "-"
-        return []
-    return pending
-
-
 def _initials_task_on_commit(ctx: ImportContext) -> None:
     """County-sized imports leave initials to students.tasks.refresh_name_initials (queued
     through the outbox after commit): pypinyin costs ~40 µs a name, 8 s for a county."""
@@ -404,11 +394,18 @@ def roster_check(row: Any, ctx: ImportContext) -> bool:
 
 @dataclass
 class RosterPayload:
-    creates: list[Student]
-    updates: list[Student]
-    update_fields: set[str]
-    moves: list[StatusChange]
-    initials_pending: bool = False
+    """What the generic (SQLite) path writes: the new rows and, per changed student id, the
+    file row and the changed columns. Model instances are built per chunk in apply, so a
+    county roster never holds 200,000 Student and 200,000 history instances at once."""
+
+    cols: list[str]
+    new_rows: list[Any]
+    changed: dict[int, tuple[Any, dict[str, Any]]]
+
+
+APPLY_CHUNK = 2000
+TEXT_BLANK = ("class_name", "student_number", "hukou_address", "address", "guardian_name",
+              "guardian_phone", "disability_category")
 
 
 def _new_value(rule: str, old: Any, new: Any) -> Any:
@@ -417,12 +414,6 @@ def _new_value(rule: str, old: Any, new: Any) -> Any:
     if rule == "or":
         return bool(old) or bool(new)
     return new
-
-
-def _row_value(row: Any, col: str) -> Any:
-    if col == "disability_category":
-        return row.disability_category
-    return getattr(row, col)
 
 
 def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
@@ -440,63 +431,31 @@ def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     only = ["id", "id_number", "status", "school_id", *cols]
     for values in fetch_in(Student.objects.values_list(*only), "id_number", [r.id_number for r in items]):
         existing[values[1]] = values
-    index: SchoolIndex = ctx.state["schools"]
-    schools_by_id = {s.pk: s for s in index.by_code.values()}
-    creates: list[Student] = []
-    changed: dict[int, tuple[Any, dict[str, Any], bool]] = {}
-    unchanged = 0
-    now = timezone.now()
+    new_rows: list[Any] = []
+    changed: dict[int, tuple[Any, dict[str, Any]]] = {}
+    unchanged = moved = 0
     for r in items:
         old = existing.get(r.id_number)
         if old is None:
-            values = {c: _new_value(ROSTER_MERGE[c], None, _row_value(r, c)) for c in cols}
-            for c in ("class_name", "student_number", "hukou_address", "address", "guardian_name",
-                      "guardian_phone", "disability_category"):
-                if values.get(c) is None:
-                    values[c] = ""
-            creates.append(Student(id_number=r.id_number, status=Student.Status.ENROLLED,
-                                   created_at=now, updated_at=now, **values))
+            new_rows.append(r)
             continue
         diff = {}
         for i, c in enumerate(cols, start=4):
-            value = _new_value(ROSTER_MERGE[c], old[i], _row_value(r, c))
+            value = _new_value(ROSTER_MERGE[c], old[i], getattr(r, c))
             if value != old[i]:
                 diff[c] = value
+        is_move = "school_id" in diff
+        moved += is_move
+        if not is_move and old[2] not in ACTIVE:
+            _warn_status(ctx, r.row, old[2])
         if diff:
-            changed[old[0]] = (r, diff, "school_id" in diff)
+            changed[old[0]] = (r, diff)
         else:
             unchanged += 1
-            if old[2] not in ACTIVE:
-                _warn_status(ctx, r.row, old[2])
-    updates: list[Student] = []
-    moves: list[StatusChange] = []
-    fields_touched: set[str] = set()
-    for batch_ids in _chunks(list(changed)):
-        for student in Student.objects.filter(pk__in=batch_ids).order_by("pk"):
-            r, diff, moved = changed[student.pk]
-            if moved:
-                change, moved_fields = status_change_build(
-                    student=student, kind=StatusChange.Kind.TRANSFER_OUT, effective_date=ctx.today,
-                    to_school=schools_by_id[diff["school_id"]], user=ctx.user, source="import",
-                    reason=str(_("学籍名册导入")))
-                moves.append(change)
-                fields_touched.update(moved_fields)
-            elif student.status not in ACTIVE:
-                _warn_status(ctx, r.row, student.status)
-            for c, value in diff.items():
-                setattr(student, c, value)
-            if "name" in diff:
-                student.name_initials = ""
-                fields_touched.add("name_initials")
-            student.version += 1
-            student.updated_at = now
-            fields_touched.update(diff)
-            updates.append(student)
     missing, sample = roster_missing(items, rows, ctx)
-    plan = ImportPlan(created=len(creates), updated=len(updates), unchanged=unchanged,
-                      payload=RosterPayload(creates, updates, fields_touched, moves))
-    plan.extra = {"moved": len(moves), "missing": missing, "missing_sample": sample}
-    return plan
+    return ImportPlan(created=len(new_rows), updated=len(changed), unchanged=unchanged,
+                      extra={"moved": moved, "missing": missing, "missing_sample": sample},
+                      payload=RosterPayload(cols, new_rows, changed))
 
 
 def _warn_status(ctx: ImportContext, row: int, status: str) -> None:
@@ -505,7 +464,7 @@ def _warn_status(ctx: ImportContext, row: int, status: str) -> None:
              f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
 
 
-def _chunks(values: list, size: int = 5000):
+def _chunks(values: list, size: int = APPLY_CHUNK):
     for i in range(0, len(values), size):
         yield values[i:i + size]
 
@@ -535,17 +494,47 @@ def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
         return roster_apply_pg(plan, ctx)
     p: RosterPayload = plan.payload
     now = timezone.now()
-    pending = _initials_for(p.creates + [s for s in p.updates if not s.name_initials])
+    renamed = sum(1 for _r, diff in p.changed.values() if "name" in diff)
+    inline = len(p.new_rows) + renamed <= INLINE_INITIALS
     n_fields = len(Student._meta.concrete_fields)
-    Student.objects.bulk_create(p.creates, batch_size=batch_size_for(n_fields))
-    history_create(Student, p.creates, user=ctx.user, reason="import", update=False, when=now)
-    if p.updates:
-        fields = sorted({f.removesuffix("_id") for f in p.update_fields} | {"version", "updated_at"}
-                        | ({"name_initials"} if "name" in p.update_fields else set()))
-        Student.objects.bulk_update(p.updates, fields, batch_size=update_batch_size(len(fields)))
-        history_create(Student, p.updates, user=ctx.user, reason="import", update=True, when=now)
-    StatusChange.objects.bulk_create(p.moves, batch_size=1000, ignore_conflicts=True)
-    if pending:
+    for chunk in _chunks(p.new_rows):
+        students = []
+        for r in chunk:
+            values = {c: _new_value(ROSTER_MERGE[c], None, getattr(r, c)) for c in p.cols}
+            for c in TEXT_BLANK:
+                if values.get(c) is None:
+                    values.pop(c, None)
+            students.append(Student(id_number=r.id_number, status=Student.Status.ENROLLED,
+                                    name_initials=(name_initials(r.name) or "-") if inline else "",
+                                    created_at=now, updated_at=now, **values))
+        Student.objects.bulk_create(students, batch_size=batch_size_for(n_fields))
+        history_create(Student, students, user=ctx.user, reason="import", update=False, when=now)
+    schools = {s.pk: s for s in ctx.state["schools"].by_code.values()}
+    fields: set[str] = {"version", "updated_at"}
+    for chunk in _chunks(sorted(p.changed)):
+        students, moves = [], []
+        for student in Student.objects.filter(pk__in=chunk).order_by("pk"):
+            r, diff = p.changed[student.pk]
+            if "school_id" in diff:  # a move within the county: the status rules of 转出
+                change, moved_fields = status_change_build(
+                    student=student, kind=StatusChange.Kind.TRANSFER_OUT, effective_date=ctx.today,
+                    to_school=schools[diff["school_id"]], user=ctx.user, source="import",
+                    reason=str(_("学籍名册导入")))
+                moves.append(change)
+                fields.update(moved_fields)
+            for c, value in diff.items():
+                setattr(student, c, value)
+                fields.add(c.removesuffix("_id"))
+            if "name" in diff:
+                student.name_initials = (name_initials(student.name) or "-") if inline else ""
+                fields.add("name_initials")
+            student.version += 1
+            student.updated_at = now
+            students.append(student)
+        Student.objects.bulk_update(students, sorted(fields), batch_size=update_batch_size(len(fields)))
+        history_create(Student, students, user=ctx.user, reason="import", update=True, when=now)
+        StatusChange.objects.bulk_create(moves, batch_size=1000, ignore_conflicts=True)
+    if not inline:
         _initials_task_on_commit(ctx)
 
 

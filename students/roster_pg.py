@@ -21,7 +21,7 @@ from kongchuo.idnumbers import mask_id
 from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
 from students.models import StatusChange, Student
-from students.services import status_after, status_change_build
+from students.services import status_after, status_change_build, students_initials_write
 
 STAGE = "_kc_roster_stage"
 STAGE_COLUMNS = (
@@ -212,15 +212,11 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
                     f" ON s.id_number = t.id_number WHERE t.name_initials = '' LIMIT %s",
                     [INLINE_INITIALS + 1])
         pending = cur.fetchall()
-        if len(pending) <= INLINE_INITIALS:
-            for batch in chunked(pending, 5000):
-                cur.execute(
-                    "UPDATE students_student t SET name_initials = v.initials FROM"
-                    " (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS initials) v"
-                    " WHERE t.id = v.id",
-                    [[pk for pk, _n in batch], [name_initials(n) or "-" for _pk, n in batch]])
-        else:
-            _initials_task_on_commit(ctx)
+    if len(pending) <= INLINE_INITIALS:
+        for batch in chunked(pending, 5000):
+            students_initials_write([(pk, name_initials(n) or "-") for pk, n in batch])
+    else:
+        _initials_task_on_commit(ctx)
     StatusChange.objects.bulk_create(moves, batch_size=1000, ignore_conflicts=True)
 
 

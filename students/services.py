@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kongchuo.audit import audit_record
@@ -158,6 +158,21 @@ def student_changes_apply_bulk(
         Student.objects.bulk_update(updated, fields, batch_size=update_batch_size(len(fields)))
         history_create(Student, updated, user=user, reason=source, update=True, when=now)
     return rows
+
+
+def students_initials_write(pairs: list[tuple[int, str]]) -> None:
+    """Set name_initials for (student id, initials) pairs in one statement (a county has
+    200,000 names: bulk_update's CASE per row costs ~20× more). name_initials has no history."""
+    if not pairs:
+        return
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("UPDATE students_student t SET name_initials = v.initials FROM"
+                        " (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS initials) v"
+                        " WHERE t.id = v.id", [[p for p, _i in pairs], [i for _p, i in pairs]])
+        else:
+            cur.executemany("UPDATE students_student SET name_initials = %s WHERE id = %s",
+                            [(i, p) for p, i in pairs])
 
 
 @transaction.atomic

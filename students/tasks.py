@@ -9,6 +9,7 @@ from django.utils import timezone
 from kongchuo.models import Job
 from students.models import Student
 from students.pinyin import name_initials
+from students.services import students_initials_write
 
 
 @shared_task(acks_late=True, max_retries=3)
@@ -22,13 +23,11 @@ def refresh_name_initials(job_id: int) -> dict:
     updated = 0
     try:
         while True:
-            batch = list(Student.objects.filter(name_initials="").only("id", "name")[:5000])
+            batch = list(Student.objects.filter(name_initials="").values_list("id", "name")[:5000])
             if not batch:
                 break
-            for s in batch:
-                s.name_initials = name_initials(s.name) or "-"
             with transaction.atomic():
-                Student.objects.bulk_update(batch, ["name_initials"], batch_size=1000)
+                students_initials_write([(pk, name_initials(name) or "-") for pk, name in batch])
             updated += len(batch)
     except Exception as exc:
         Job.objects.filter(pk=job_id).update(status=Job.Status.FAILED, message=str(exc)[:500],
@@ -37,3 +36,4 @@ def refresh_name_initials(job_id: int) -> dict:
     Job.objects.filter(pk=job_id).update(status=Job.Status.SUCCEEDED, progress=100,
                                          result={"updated": updated}, finished_at=timezone.now())
     return {"updated": updated}
+

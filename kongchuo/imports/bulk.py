@@ -8,6 +8,7 @@ kind streams a big file into a staging table.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -71,6 +72,34 @@ def history_create(model: type[models.Model], objs: Sequence[models.Model], *, u
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@contextlib.contextmanager
+def sqlite_full_batches() -> Iterator[None]:
+    """Let bulk_create/bulk_update use SQLite's real parameter limit during an import.
+
+    Django assumes SQLite's old compile-time default of 999 variables per statement, which
+    splits a 29-column Student bulk_create into batches of 34 rows (6,000 statements for a
+    county). SQLite ≥ 3.32 allows 32,766; the limit is raised on this connection's features
+    only (to MAX_PARAMS, or what the library reports if lower) and restored afterwards.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    import sqlite3
+
+    connection.ensure_connection()
+    features = connection.features
+    before = features.max_query_params
+    try:
+        real = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except (AttributeError, sqlite3.Error):
+        real = before
+    features.max_query_params = max(before, min(real, MAX_PARAMS))
+    try:
+        yield
+    finally:
+        features.max_query_params = before
 
 
 # --------------------------------------------------------------------------- PostgreSQL COPY

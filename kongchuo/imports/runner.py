@@ -35,6 +35,7 @@ from kongchuo.imports.base import (
     get_kind,
     text_pair,
 )
+from kongchuo.imports.bulk import sqlite_full_batches
 from kongchuo.imports.fields import memoize
 from kongchuo.models import Job
 from kongchuo.schoolyear import today as school_today
@@ -332,7 +333,8 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
                         result.written = True
                         result.same_as = job.pk
                         return _finish(result, ctx, job, request, started, applied_before=True)
-                kind_obj.apply(plan, ctx)
+                with sqlite_full_batches():
+                    kind_obj.apply(plan, ctx)
                 result.extra.update({k: v for k, v in plan.extra.items() if k not in kind_obj.counts})
                 result.written = True
                 ctx.progress(95)

@@ -216,3 +216,22 @@ def test_history_query_count_does_not_grow(county, client_as, files, django_asse
         job_of(upload(client, "roster", path))
     with django_assert_max_num_queries(6):
         assert "r.xlsx" in client.get(reverse("imports:history")).content.decode()
+
+
+def test_a_failing_kind_gives_a_page_not_a_server_error(county, client_as, files, monkeypatch):
+    from kongchuo.imports import base
+
+    kind = base.get_kind("roster")
+
+    def broken(plan, ctx):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(kind, "apply", broken)
+    path = files.roster("r.xlsx", [roster_row(1, county.a_primary, id_number=new_id(1))])
+    client = client_as(county.school_a)
+    job = job_of(upload(client, "roster", path))
+    response = client.post(reverse("imports:confirm", args=[job.pk]), {"mode": "all"}, follow=True)
+    assert response.status_code == 200 and "导入失败，数据未改动" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert not Student.objects.filter(id_number=new_id(1)).exists()
