@@ -86,8 +86,9 @@ def data_changed(sender=None, **kwargs) -> None:
     transaction.on_commit(after, using=using)
 
 
-def _scope_hash(scope, params) -> str:
-    raw = f"{scope.role}|{scope.township_id}|{scope.school_id}|{get_language()}|{params.cache_part()}"
+def _scope_hash(scope, params, *, language: bool = True) -> str:
+    lang = get_language() if language else ""
+    raw = f"{scope.role}|{scope.township_id}|{scope.school_id}|{lang}|{params.cache_part()}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -98,7 +99,8 @@ def cache_key(scope, params) -> str:
 def cached_census(scope, params, compute):
     """The census reconciliation, cached under its own version (see CENSUS_MODELS)."""
     try:
-        key = f"dashboards:census:{data_version(CENSUS_VERSION_KEY)}:{_scope_hash(scope, params)}"
+        scope_hash = _scope_hash(scope, params, language=False)  # counts only: no words
+        key = f"dashboards:census:{data_version(CENSUS_VERSION_KEY)}:{scope_hash}"
         value = cache.get(key)
     except Exception:
         logger.warning("dashboards: cache read failed", exc_info=True)

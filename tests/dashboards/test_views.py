@@ -6,6 +6,8 @@ import io
 
 import openpyxl
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kongchuo.models import AuditEvent
@@ -128,3 +130,19 @@ def test_cohort_upload_only_for_county(hand, client, client_as):
 @pytest.mark.parametrize("who,status", [("county_user", 200), ("township_a", 403), ("school_a", 403)])
 def test_cohort_template_download(hand, client_as, who, status):
     assert client_as(getattr(hand, who)).get(reverse("dashboards:cohort_template")).status_code == status
+
+
+def test_english_page_is_cached_apart(hand, client_as):
+    """Charts take their language from <html lang>; the cached page is per language."""
+    client = client_as(hand.county_user)
+    assert '<html lang="zh-hans">' in client.get(reverse("home")).content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get(reverse("home")).content.decode()
+    assert '<html lang="en">' in body
+    assert 'id="dash-charts"' in body
+    # Not served from the Chinese entry (the figures were rendered again in English), while
+    # the census counts, which hold no words, were reused.
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert any('FROM "students_student"' in q and "GROUP BY" in q for q in sql)
+    assert not any("students_censusentry" in q for q in sql)
