@@ -85,7 +85,8 @@ def pytest_sessionstart(session):
 
     from kongchuo.security.redact import RedactFilter
 
-    path = tempfile.NamedTemporaryFile(prefix="kongchuo-test-log-", suffix=".log", delete=False).name
+    fd, path = tempfile.mkstemp(prefix="kongchuo-test-log-", suffix=".log")
+    os.close(fd)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setLevel(logging.DEBUG)
     handler.addFilter(RedactFilter())
