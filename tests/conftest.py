@@ -76,7 +76,7 @@ def client_as(client):
 # Every record any test emits goes through the production redaction filter into one file; at the
 # end of the session the file must hold no 18-character ID number and no mobile number.
 _LOG_CHECK: dict = {}
-_PERSONAL = __import__("re").compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9})(?![0-9])")
+_PERSONAL = __import__("re").compile(r"(?<![0-9.])(?:[0-9]{17}[0-9Xx]|1[3-9][0-9]{9})(?![0-9])")
 
 
 def pytest_sessionstart(session):
