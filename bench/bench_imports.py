@@ -26,9 +26,8 @@ Beside wall time it reports CPU time = this process + its PostgreSQL backend (re
 Runs on its own database IMPORT_BENCH_URL (default
 postgres://postgres@127.0.0.1:5432/kongchuo_import_bench), created and migrated on first use;
 the generated files are cached in IMPORT_BENCH_CACHE (default $TMPDIR/kongchuo_import_bench).
-Pinyin initials of 200,000 new names are left to the refresh task (as with a worker): the
-bench queues it to a Redis database of its own (IMPORT_BENCH_REDIS_URL, default db 14) and
-times the task separately.
+Pinyin initials for name search are part of the import (written with the rows); the bench
+checks that none is left empty.
 """
 
 from __future__ import annotations
@@ -47,12 +46,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_URL = os.environ.get("IMPORT_BENCH_URL", "postgres://postgres@127.0.0.1:5432/kongchuo_import_bench")
-REDIS_URL = os.environ.get("IMPORT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 ROWS = int(os.environ.get("IMPORT_BENCH_ROWS", "200000"))
 IE_ROWS = int(os.environ.get("IMPORT_BENCH_IE_ROWS", "20000"))
 CACHE = Path(os.environ.get("IMPORT_BENCH_CACHE", Path(tempfile.gettempdir()) / "kongchuo_import_bench"))
-os.environ["DATABASE_URL"] = BENCH_URL
-os.environ["REDIS_URL"] = REDIS_URL
+SQLITE_URL = f"sqlite:///{CACHE / 'bench.sqlite3'}"
+# A phase on the embedded default (SQLite) runs with IMPORT_BENCH_ON_SQLITE=1.
+os.environ["DATABASE_URL"] = SQLITE_URL if os.environ.get("IMPORT_BENCH_ON_SQLITE") else BENCH_URL
+os.environ.pop("REDIS_URL", None)  # nothing is queued; the cache stays in local memory
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kongchuo.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # A 200,000-row roster with these 22 columns is ~26 MB zipped (the default cap is 20 MB).
@@ -186,8 +186,14 @@ def roster_files(n: int) -> tuple[Path, Path]:
 # --------------------------------------------------------------------------- the database
 
 
-def ensure_database() -> None:
+def ensure_database(sqlite: bool = False) -> None:
     from urllib.parse import urlsplit
+
+    if sqlite:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],
+                       check=True, cwd=ROOT, env={**os.environ, "DATABASE_URL": SQLITE_URL})
+        return
 
     import psycopg2
 
@@ -220,12 +226,17 @@ def reset_students() -> None:
 
     from students.models import School, Township
 
+    tables = ["students_statuschange", "students_historicalstudent", "students_student", "kongchuo_job"]
     with connection.cursor() as cur:
-        cur.execute("TRUNCATE students_student, students_historicalstudent, students_statuschange, "
-                    "kongchuo_job RESTART IDENTITY CASCADE")
+        if connection.vendor == "postgresql":
+            cur.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                cur.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
     if School.objects.count() != 300:
         with connection.cursor() as cur:
-            cur.execute("TRUNCATE students_school, students_township RESTART IDENTITY CASCADE")
+            for table in ("students_school", "students_township"):
+                cur.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
         towns = Township.objects.bulk_create([Township(code=f"3415222{t:02d}", name=f"第{t}镇")
                                               for t in range(30)])
         School.objects.bulk_create([School(code=code, name=name, township=towns[t], kind="primary")
@@ -236,13 +247,18 @@ class Meter:
     """Wall time, CPU time of this process and of its PostgreSQL backend, for one phase."""
 
     def __init__(self, connection) -> None:
+        self.pid = None
+        self.tick = os.sysconf("SC_CLK_TCK")
+        if connection.vendor != "postgresql":
+            return  # SQLite works inside this process: its CPU time is ours
         with connection.cursor() as cur:
             cur.execute("SET max_parallel_workers_per_gather = 0")
             cur.execute("SELECT pg_backend_pid()")
             self.pid = cur.fetchone()[0]
-        self.tick = os.sysconf("SC_CLK_TCK")
 
     def backend(self) -> float:
+        if self.pid is None:
+            return 0.0
         try:
             with open(f"/proc/{self.pid}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
@@ -335,7 +351,8 @@ def phase_ours(path: str, reset: bool) -> dict:
 
     return {**meter.as_dict(), "rows": data["rows"], "created": data["created"], "updated": data["updated"],
             "unchanged": data["unchanged"], "rejected": data["rejected"], "students": Student.objects.count(),
-            "history": Student.history.count()}
+            "history": Student.history.count(),
+            "no_initials": Student.objects.filter(name_initials="").count()}
 
 
 def _ie_resource(first: bool):
@@ -430,36 +447,16 @@ def _ie_data_rows(rows):
         yield row
 
 
-def phase_initials() -> dict:
-    """The pinyin-initials refresh the first import queued (a worker's job), timed alone."""
-    connection = setup_django()
-    from kongchuo.models import Job
-    from students.tasks import refresh_name_initials
-
-    job = Job.objects.create(kind="refresh_name_initials")
-    meter = Meter(connection)
-    with meter:
-        result = refresh_name_initials.run(job.pk)
-    return {**meter.as_dict(), "updated": result["updated"]}
-
-
-def run_phase(*args: str) -> dict:
+def run_phase(*args: str, sqlite: bool = False) -> dict:
     env = os.environ.copy()
+    if sqlite:
+        env["IMPORT_BENCH_ON_SQLITE"] = "1"
     proc = subprocess.run([sys.executable, __file__, "--phase", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     if proc.returncode:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         raise SystemExit(f"phase {args} failed")
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def purge_queue() -> None:
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    except Exception as exc:  # the bench still runs; the queued task simply stays queued
-        print(f"(could not purge {REDIS_URL}: {exc})")
 
 
 # --------------------------------------------------------------------------- report
@@ -489,14 +486,10 @@ def main() -> int:
     first = run_phase("ours", str(big), "reset")
     line(f"ours: first import ({ROWS:,})", first,
          f"created {first['created']:,} rejected {first['rejected']} history {first['history']:,}")
-    purge_queue()
-    initials = run_phase("initials")
-    line("  (pinyin initials task, background)", initials, f"{initials['updated']:,} names")
     again = run_phase("ours", str(big_changed), "keep")
     line("ours: re-import, 1% changed", again, f"updated {again['updated']:,} unchanged {again['unchanged']:,}")
     same = run_phase("ours", str(big_changed), "keep")
     line("ours: the same file again", same, f"updated {same['updated']} unchanged {same['unchanged']:,}")
-    purge_queue()
 
     ie_first = run_phase("ie", str(small), "first")
     line(f"import-export: first import ({IE_ROWS:,})", ie_first,
@@ -510,7 +503,13 @@ def main() -> int:
     line(f"ours: first import ({IE_ROWS:,})", small_first, f"created {small_first['created']:,}")
     small_again = run_phase("ours", str(small_changed), "keep")
     line(f"ours: re-import 1% ({IE_ROWS:,})", small_again, f"updated {small_again['updated']:,}")
-    purge_queue()
+    sqlite_first = sqlite_again = None
+    if os.environ.get("IMPORT_BENCH_SQLITE", "1") == "1":
+        ensure_database(sqlite=True)
+        sqlite_first = run_phase("ours", str(big), "reset", sqlite=True)
+        line(f"SQLite: first import ({ROWS:,})", sqlite_first, f"created {sqlite_first['created']:,}")
+        sqlite_again = run_phase("ours", str(big_changed), "keep", sqlite=True)
+        line("SQLite: re-import, 1% changed", sqlite_again, f"updated {sqlite_again['updated']:,}")
 
     scale = ROWS / IE_ROWS
     print("\nratios (higher is better for us; wall time / CPU time):")
@@ -533,8 +532,11 @@ def main() -> int:
           f"{again['total_cpu'] / floor['total_cpu']:.1f}× cpu")
     peak = max(first["peak_mb"], again["peak_mb"], same["peak_mb"])
     print(f"  peak memory of an import process: {peak} MB   (goal < {GOALS['peak_mb']} MB)")
+    if sqlite_first:
+        print(f"  SQLite (embedded default), {ROWS:,} rows: first {sqlite_first['wall']:.1f} s, re-import "
+              f"{sqlite_again['wall']:.1f} s, peak {max(sqlite_first['peak_mb'], sqlite_again['peak_mb'])} MB")
     ok = (first["created"] + first["rejected"] == ROWS and again["updated"] >= ROWS // 100 * 0.9
-          and same["updated"] == 0 and ie_first["created"] == IE_ROWS)
+          and same["updated"] == 0 and ie_first["created"] == IE_ROWS and first["no_initials"] == 0)
     print("  counts check:", "ok" if ok else "UNEXPECTED COUNTS")
     return 0 if ok else 1
 
@@ -548,8 +550,6 @@ if __name__ == "__main__":
             out = phase_ours(args[0], reset=args[1] == "reset")
         elif name == "ie":
             out = phase_ie(args[0], first=args[1] == "first")
-        elif name == "initials":
-            out = phase_initials()
         else:
             raise SystemExit(f"unknown phase {name}")
         print(json.dumps(out))

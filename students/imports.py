@@ -8,6 +8,7 @@ and merges with INSERT … SELECT / UPDATE … FROM (students/roster_pg.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,13 +17,16 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import birth_date_of, mask_id, sex_of
+from kongchuo.idnumbers import birth_date_of, mask_id
 from kongchuo.imports import fields as F
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import (
+    IN_CHUNK,
     batch_size_for,
     fetch_in,
     history_create,
+    history_insert_select,
+    insert_rows,
     is_postgres,
     update_batch_size,
 )
@@ -34,7 +38,6 @@ from students.services import status_change_build
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 MISSING_SAMPLE = 20
-INLINE_INITIALS = 20_000  # names given pinyin initials in the import; more go to a task
 ACTIVE = (Student.Status.ENROLLED, Student.Status.SUSPENDED)  # at school: "missing" if absent
 
 ID_LABELS = ("身份证件号", "身份证号", "公民身份号码", "证件号码", "身份证号码", "身份证件号码",
@@ -115,17 +118,26 @@ def school_in_scope(school: School, ctx: ImportContext) -> bool:
     return False
 
 
+_BORN: dict[str, dt.date] = {}
+
+
 def check_identity(row: Any, ctx: ImportContext) -> bool:
     """Birth date and sex against the ID (GB 11643 digits 7–14 and 17); fill them if blank."""
     ok = True
-    born = birth_date_of(row.id_number)
+    id_number = row.id_number
+    digits = id_number[6:14]
+    born = _BORN.get(digits)
+    if born is None:
+        born = birth_date_of(id_number)
+        if len(_BORN) < 60_000:  # ~40,000 birthdays in a century
+            _BORN[digits] = born
     if row.birth_date is None:
         row.birth_date = born
     elif row.birth_date != born:
         ctx.reject(row.row, "birth_date", "birth_mismatch",
                    hint_zh=f"身份证件号中为{born:%Y-%m-%d}", hint_en=f"the ID says {born:%Y-%m-%d}")
         ok = False
-    sex = sex_of(row.id_number)
+    sex = "M" if id_number[16] in "13579" else "F"  # kongchuo.idnumbers.sex_of, inlined
     if row.sex is None:
         row.sex = sex
     elif row.sex != sex:
@@ -140,15 +152,22 @@ def _ids_of_students(ids: list[str]) -> set[str]:
     return set(fetch_in(Student.objects.values_list("id_number", flat=True), "id_number", ids))
 
 
-def _initials_task_on_commit(ctx: ImportContext) -> None:
-    """County-sized imports leave initials to students.tasks.refresh_name_initials (queued
-    through the outbox after commit): pypinyin costs ~40 µs a name, 8 s for a county."""
-    from kongchuo.models import Job
-    from kongchuo.security.outbox import enqueue_on_commit
-    from students.tasks import refresh_name_initials
+class InitialsCache:
+    """Pinyin initials for name search, computed once per distinct name of an import.
 
-    job = Job.objects.create(kind="refresh_name_initials", created_by=ctx.user if ctx.user else None)
-    enqueue_on_commit(refresh_name_initials, job.pk)
+    Written with the row itself: filling them afterwards would rewrite every new row (every
+    index of students_student again) — at county scale that second write costs the database
+    more than the import. students.pinyin's own LRU holds 65,536 names; a county has more.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        got = self.known.get(name)
+        if got is None:
+            got = self.known[name] = name_initials(name) or "-"
+        return got
 
 
 # --------------------------------------------------------------------------- schools
@@ -351,6 +370,7 @@ def roster_columns(ctx: ImportContext) -> list[str]:
 def roster_prepare(ctx: ImportContext) -> None:
     index = SchoolIndex.load()
     ctx.state["schools"] = index
+    ctx.state["school_hits"] = {}
     names = sorted(index.townships.values(), key=lambda t: -len(t.name))
     ctx.state["hukou_re"] = re.compile("|".join(re.escape(t.name) for t in names)) if names else None
     ctx.state["town_by_name"] = {t.name: t.pk for t in names}
@@ -358,38 +378,54 @@ def roster_prepare(ctx: ImportContext) -> None:
 
 
 def roster_check(row: Any, ctx: ImportContext) -> bool:
-    index: SchoolIndex = ctx.state["schools"]
-    school, warn_zh, warn_en = index.resolve(row.school_code or "", row.school_name or "")
-    column = "school_code" if row.school_code else "school_name"
-    if school is None:
-        if not row.school_code and not row.school_name:
-            ctx.reject(row.row, column, "required_missing")
-        else:
-            shown = row.school_code or row.school_name
-            ctx.reject(row.row, column, "school_unknown", hint_zh=f"“{shown}”", hint_en=repr(shown))
+    """School (by code, else name; in the importer's scope), birth date and sex against the ID,
+    户籍 township from 户口所在地. Runs once per row of a county roster: lookups are cached."""
+    state = ctx.state
+    key = (row.school_code or "", row.school_name or "")
+    hit = state["school_hits"].get(key)
+    if hit is None:
+        hit = state["school_hits"][key] = _school_hit(key, ctx)
+    school_id, column, code, hint_zh, hint_en = hit
+    if school_id is None:
+        ctx.reject(row.row, column, code, hint_zh=hint_zh, hint_en=hint_en)
         return False
-    if not school_in_scope(school, ctx):
-        ctx.reject(row.row, column, "school_unknown", hint_zh=f"“{school.name}”不在您的管辖范围内",
-                   hint_en=f"{school.code} is outside your scope")
-        return False
-    if warn_zh:
-        ctx.warn(row.row, column, "school_matched", warn_zh, warn_en)
-    row.school_id = school.pk
+    if hint_zh:
+        ctx.warn(row.row, column, "school_matched", hint_zh, hint_en)
+    row.school_id = school_id
     ok = check_identity(row, ctx)
-    if row.id_type and row.id_type not in RESIDENT_ID_TYPES and F.norm_key(row.id_type) not in RESIDENT_ID_TYPES:
-        ctx.warn(row.row, "id_type", "id_type", f"证件类型为“{row.id_type}”，已按居民身份证件号校验",
-                 f"ID type {row.id_type!r}; checked as a resident ID")
-    if row.hukou_address:
-        cache = ctx.state["hukou_cache"]
-        town = cache.get(row.hukou_address, 0)
+    id_type = row.id_type
+    if id_type and id_type not in RESIDENT_ID_TYPES and F.norm_key(id_type) not in RESIDENT_ID_TYPES:
+        ctx.warn(row.row, "id_type", "id_type", f"证件类型为“{id_type}”，已按居民身份证件号校验",
+                 f"ID type {id_type!r}; checked as a resident ID")
+    address = row.hukou_address
+    if address:
+        cache = state["hukou_cache"]
+        town = cache.get(address, 0)
         if town == 0:
-            pattern = ctx.state["hukou_re"]
-            m = pattern.search(row.hukou_address) if pattern else None
-            town = ctx.state["town_by_name"][m.group(0)] if m else None
+            pattern = state["hukou_re"]
+            m = pattern.search(address) if pattern else None
+            town = state["town_by_name"][m.group(0)] if m else None
             if len(cache) < 50_000:
-                cache[row.hukou_address] = town
+                cache[address] = town
         row.hukou_township_id = town
     return ok
+
+
+def _school_hit(key: tuple[str, str], ctx: ImportContext) -> tuple:
+    """(school id or None, column, code, hint_zh, hint_en) for a (学校标识码, 学校名称) pair: the
+    school and a warning, or the error to report."""
+    code, name = key
+    column = "school_code" if code else "school_name"
+    school, warn_zh, warn_en = ctx.state["schools"].resolve(code, name)
+    if school is None:
+        if not code and not name:
+            return None, column, "required_missing", "", ""
+        shown = code or name
+        return None, column, "school_unknown", f"“{shown}”", repr(shown)
+    if not school_in_scope(school, ctx):
+        return (None, column, "school_unknown", f"“{school.name}”不在您的管辖范围内",
+                f"{school.code} is outside your scope")
+    return school.pk, column, "", warn_zh, warn_en
 
 
 @dataclass
@@ -427,31 +463,31 @@ def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     if rows.duplicates:
         items = [r for r in items if not rows.is_duplicate(r)]
     cols = roster_columns(ctx)
-    existing: dict[str, tuple] = {}
     only = ["id", "id_number", "status", "school_id", *cols]
-    for values in fetch_in(Student.objects.values_list(*only), "id_number", [r.id_number for r in items]):
-        existing[values[1]] = values
     new_rows: list[Any] = []
     changed: dict[int, tuple[Any, dict[str, Any]]] = {}
     unchanged = moved = 0
-    for r in items:
-        old = existing.get(r.id_number)
-        if old is None:
-            new_rows.append(r)
-            continue
-        diff = {}
-        for i, c in enumerate(cols, start=4):
-            value = _new_value(ROSTER_MERGE[c], old[i], getattr(r, c))
-            if value != old[i]:
-                diff[c] = value
-        is_move = "school_id" in diff
-        moved += is_move
-        if not is_move and old[2] not in ACTIVE:
-            _warn_status(ctx, r.row, old[2])
-        if diff:
-            changed[old[0]] = (r, diff)
-        else:
-            unchanged += 1
+    for chunk in _chunks(items, IN_CHUNK):  # the stored rows of one chunk at a time
+        existing = {v[1]: v for v in Student.objects.filter(
+            id_number__in=[r.id_number for r in chunk]).values_list(*only)}
+        for r in chunk:
+            old = existing.get(r.id_number)
+            if old is None:
+                new_rows.append(r)
+                continue
+            diff = {}
+            for i, c in enumerate(cols, start=4):
+                value = _new_value(ROSTER_MERGE[c], old[i], getattr(r, c))
+                if value != old[i]:
+                    diff[c] = value
+            is_move = "school_id" in diff
+            moved += is_move
+            if not is_move and old[2] not in ACTIVE:
+                _warn_status(ctx, r.row, old[2])
+            if diff:
+                changed[old[0]] = (r, diff)
+            else:
+                unchanged += 1
     missing, sample = roster_missing(items, rows, ctx)
     return ImportPlan(created=len(new_rows), updated=len(changed), unchanged=unchanged,
                       extra={"moved": moved, "missing": missing, "missing_sample": sample},
@@ -494,9 +530,7 @@ def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
         return roster_apply_pg(plan, ctx)
     p: RosterPayload = plan.payload
     now = timezone.now()
-    renamed = sum(1 for _r, diff in p.changed.values() if "name" in diff)
-    inline = len(p.new_rows) + renamed <= INLINE_INITIALS
-    n_fields = len(Student._meta.concrete_fields)
+    initials = InitialsCache()
     for chunk in _chunks(p.new_rows):
         students = []
         for r in chunk:
@@ -505,10 +539,11 @@ def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
                 if values.get(c) is None:
                     values.pop(c, None)
             students.append(Student(id_number=r.id_number, status=Student.Status.ENROLLED,
-                                    name_initials=(name_initials(r.name) or "-") if inline else "",
+                                    name_initials=initials(r.name),
                                     created_at=now, updated_at=now, **values))
-        Student.objects.bulk_create(students, batch_size=batch_size_for(n_fields))
-        history_create(Student, students, user=ctx.user, reason="import", update=False, when=now)
+        insert_rows(Student, students)
+        history_insert_select(Student, key="id_number", values=[s.id_number for s in students],
+                              user=ctx.user, reason="import", history_type="+", when=now)
     schools = {s.pk: s for s in ctx.state["schools"].by_code.values()}
     fields: set[str] = {"version", "updated_at"}
     for chunk in _chunks(sorted(p.changed)):
@@ -526,16 +561,15 @@ def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
                 setattr(student, c, value)
                 fields.add(c.removesuffix("_id"))
             if "name" in diff:
-                student.name_initials = (name_initials(student.name) or "-") if inline else ""
+                student.name_initials = initials(student.name)
                 fields.add("name_initials")
             student.version += 1
             student.updated_at = now
             students.append(student)
         Student.objects.bulk_update(students, sorted(fields), batch_size=update_batch_size(len(fields)))
-        history_create(Student, students, user=ctx.user, reason="import", update=True, when=now)
+        history_insert_select(Student, key="id", values=[s.pk for s in students], user=ctx.user,
+                              reason="import", history_type="~", when=now)
         StatusChange.objects.bulk_create(moves, batch_size=1000, ignore_conflicts=True)
-    if not inline:
-        _initials_task_on_commit(ctx)
 
 
 # --------------------------------------------------------------------------- census

@@ -21,7 +21,7 @@ from kongchuo.idnumbers import mask_id
 from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
 from students.models import StatusChange, Student
-from students.services import status_after, status_change_build, students_initials_write
+from students.services import status_after, status_change_build
 
 STAGE = "_kc_roster_stage"
 STAGE_COLUMNS = (
@@ -117,8 +117,8 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         if rows.duplicates:
             for batch in chunked(sorted(k[0] for k in rows.duplicates)):
                 cur.execute(f"DELETE FROM {STAGE} WHERE id_number = ANY(%s)", [batch])
-        cur.execute(f"CREATE INDEX ON {STAGE} (id_number)")
-        cur.execute(f"ANALYZE {STAGE}")
+        # Statistics, not an index: every join with the stage is a hash join over all of it.
+        cur.execute(f"ANALYZE {STAGE} (id_number, school_id)")
         cur.execute(
             f"SELECT count(*) FILTER (WHERE t.id IS NULL),"
             f" count(*) FILTER (WHERE t.id IS NOT NULL AND {_changed(cols)}),"
@@ -166,15 +166,31 @@ def _history_columns() -> list[str]:
     return [f.column for f in hist._meta.concrete_fields if not f.name.startswith("history_")]
 
 
-def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
-    from students.imports import INLINE_INITIALS, _initials_task_on_commit
-    from students.pinyin import name_initials
+INITIALS = "_kc_roster_initials"
 
+
+def _initials_stage() -> None:
+    """Pinyin initials of the new and renamed children, into a second TEMP table the merge
+    joins: the initials are written with the rows themselves, not by a second UPDATE."""
+    from students.imports import InitialsCache
+
+    initials = InitialsCache()
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {INITIALS}")
+        cur.execute(f"CREATE TEMP TABLE {INITIALS} (row integer, initials varchar(20))")
+        cur.execute(f"SELECT s.row, s.name FROM {STAGE} s LEFT JOIN students_student t"
+                    f" ON t.id_number = s.id_number WHERE t.id IS NULL OR t.name IS DISTINCT FROM s.name")
+        pairs = cur.fetchall()
+    pg_copy_lines(INITIALS, ["row", "initials"], (f"{row}\t{initials(name)}\n" for row, name in pairs))
+
+
+def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     payload: PgPayload = plan.payload
     cols = payload.cols
     now = timezone.now()
     user_id = getattr(ctx.user, "pk", None)
     moves = _moves(payload.moves, ctx)
+    _initials_stage()
     hist_cols = _history_columns()
     hist_list = ", ".join(f'"{c}"' for c in hist_cols)
     hist_select = ", ".join(f'x."{c}"' for c in hist_cols)
@@ -183,13 +199,15 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     # The moved child's status follows the one rule for 转出 to a school of the county
     # (status_after only asks whether there is a destination school).
     moved_status = status_after(StatusChange.Kind.TRANSFER_OUT, to_school=True)  # type: ignore[arg-type]
+    stage = f"{STAGE} s LEFT JOIN {INITIALS} i ON i.row = s.row"
     with connection.cursor() as cur:
         cur.execute(
             f"WITH x AS (UPDATE students_student t SET {sets},"
             f" status = CASE WHEN t.school_id <> s.school_id THEN %s ELSE t.status END,"
-            f" name_initials = CASE WHEN t.name IS DISTINCT FROM s.name THEN '' ELSE t.name_initials END,"
+            f" name_initials = CASE WHEN t.name IS DISTINCT FROM s.name THEN COALESCE(i.initials, '')"
+            f" ELSE t.name_initials END,"
             f" version = t.version + 1, updated_at = %s"
-            f" FROM {STAGE} s WHERE t.id_number = s.id_number AND {_changed(cols)} RETURNING t.*)"
+            f" FROM {stage} WHERE t.id_number = s.id_number AND {_changed(cols)} RETURNING t.*)"
             f" INSERT INTO students_historicalstudent ({hist_list}, {history_tail})"
             f" SELECT {hist_select}, %s, '~', %s, 'import' FROM x",
             [moved_status, now, now, user_id])
@@ -202,21 +220,13 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
             "WITH x AS (INSERT INTO students_student ("
             + ", ".join(f'"{c}"' for c in insert_cols)
             + ", name_initials, status, is_monitored, disability_grade, created_at, updated_at, version)"
-            f" SELECT {values}, '', %s, false, '', %s, %s, 1 FROM {STAGE} s"
+            f" SELECT {values}, COALESCE(i.initials, ''), %s, false, '', %s, %s, 1 FROM {stage}"
             f" WHERE NOT EXISTS (SELECT 1 FROM students_student t WHERE t.id_number = s.id_number)"
-            f" ORDER BY s.row RETURNING *)"
+            f" RETURNING *)"
             f" INSERT INTO students_historicalstudent ({hist_list}, {history_tail})"
             f" SELECT {hist_select}, %s, '+', %s, 'import' FROM x",
             [str(Student.Status.ENROLLED), now, now, now, user_id])
-        cur.execute(f"SELECT t.id, t.name FROM students_student t JOIN {STAGE} s"
-                    f" ON s.id_number = t.id_number WHERE t.name_initials = '' LIMIT %s",
-                    [INLINE_INITIALS + 1])
-        pending = cur.fetchall()
-    if len(pending) <= INLINE_INITIALS:
-        for batch in chunked(pending, 5000):
-            students_initials_write([(pk, name_initials(n) or "-") for pk, n in batch])
-    else:
-        _initials_task_on_commit(ctx)
+        cur.execute(f"DROP TABLE IF EXISTS {INITIALS}")
     StatusChange.objects.bulk_create(moves, batch_size=1000, ignore_conflicts=True)
 
 

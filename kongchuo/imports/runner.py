@@ -185,6 +185,7 @@ class _Validator:
                 continue
             yield row
         self.count = n
+        self.rows = None  # let the sheet (hundreds of MB for a county) go before the plan's diff
         self.keys_seen = set(seen)
         if self.dup_rows:
             label = header.labels.get(kind.key[0], kind.key[0])
@@ -306,6 +307,7 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
         ctx.progress(5)
         total = sum(1 for _ in rows) - header.last_header_row if progress else None
         validator = _Validator(rows, header, kind_obj, ctx, total)
+        del rows  # the validator drops the sheet once read: calamine holds it all in memory
         stream = RowStream(iter(validator), None)
         key_fields = [f.key for f in kind_obj.fields if f.key in kind_obj.key]
         if key_fields:
@@ -315,7 +317,6 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
         except TabularError as exc:  # raised while iterating (row cap)
             result.file_error = (exc.code, exc.message_zh, exc.message_en)
             return _finish(result, ctx, job, request, started)
-        del rows
         ctx.progress(75)
         result.rows = validator.count
         result.created, result.updated = plan.created, plan.updated
@@ -330,6 +331,8 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
                 if job is not None:
                     locked = Job.objects.select_for_update().get(pk=job.pk)
                     if locked.result.get("written"):  # a redelivered task: already applied
+                        Job.objects.filter(pk=job.pk).update(
+                            status=Job.Status.SUCCEEDED, progress=100, finished_at=timezone.now())
                         result.written = True
                         result.same_as = job.pk
                         return _finish(result, ctx, job, request, started, applied_before=True)
@@ -338,7 +341,7 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
                 result.extra.update({k: v for k, v in plan.extra.items() if k not in kind_obj.counts})
                 result.written = True
                 ctx.progress(95)
-                _finish(result, ctx, job, request, started, in_transaction=True)
+                _finish(result, ctx, job, request, started)  # the Job row and audit commit with the data
             return result
         return _finish(result, ctx, job, request, started)
     except Exception as exc:
@@ -370,7 +373,7 @@ class _StreamWithDuplicates(RowStream):
 
 
 def _finish(result: ImportResult, ctx: ImportContext, job: Job | None, request, started: float,
-            *, in_transaction: bool = False, applied_before: bool = False) -> ImportResult:
+            *, applied_before: bool = False) -> ImportResult:
     result.errors = sorted(ctx.errors, key=lambda e: e.row)
     result.warnings = sorted(ctx.warnings, key=lambda e: e.row)
     result.seconds = time.perf_counter() - started
@@ -394,7 +397,6 @@ def _finish(result: ImportResult, ctx: ImportContext, job: Job | None, request, 
                      "unchanged": result.unchanged, "rejected": result.rejected,
                      "skip_invalid": result.skip_invalid, **{k: v for k, v in result.extra.items()
                                                              if isinstance(v, int)}})
-    del in_transaction
     return result
 
 

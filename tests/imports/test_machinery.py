@@ -61,6 +61,8 @@ def test_redelivered_write_after_commit_creates_no_duplicate(county, files):
     job.refresh_from_db()
     again = import_job_run(job, write=True)
     assert again.written and Student.objects.filter(id_number=new_id(1)).count() == 1
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.result["phase"]) == ("succeeded", 100, "written")
 
 
 def test_preview_then_write_on_the_same_job(county, files):
