@@ -26,39 +26,51 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip().strip("\u200b\ufeff"))
 
 
+class _Failed:
+    """A cached CellError (code and both messages), raised afresh on every hit."""
+
+    __slots__ = ("code", "zh", "en")
+
+    def __init__(self, exc: CellError) -> None:
+        self.code, self.zh, self.en = exc.code, exc.message_zh, exc.message_en
+
+
+_MISS = object()
+
+
 def memoize(parse: Parser) -> Parser:
     """Cache `parse` per distinct cell. Text cells are keyed by the string itself (its hash is
     cached by Python); other cells by (type, value), so 1, 1.0 and True stay apart."""
-    texts: dict[str, tuple[bool, Any]] = {}
-    others: dict[tuple[type, Any], tuple[bool, Any]] = {}
+    texts: dict[str, Any] = {}
+    others: dict[tuple[type, Any], Any] = {}
 
-    def run(value: Any) -> tuple[bool, Any]:
+    def run(value: Any) -> Any:
         try:
-            return True, parse(value)
+            return parse(value)
         except CellError as exc:
-            return False, (exc.code, exc.message_zh, exc.message_en)
+            return _Failed(exc)
 
     def cached(value: Any) -> Any:
         if value.__class__ is str:
-            hit = texts.get(value)
-            if hit is None:
+            hit = texts.get(value, _MISS)
+            if hit is _MISS:
                 hit = run(value)
                 if len(texts) < _MEMO_LIMIT:
                     texts[value] = hit
         else:
             key = (value.__class__, value)
             try:
-                hit = others.get(key)
+                hit = others.get(key, _MISS)
             except TypeError:  # unhashable: never from calamine, but be safe
+                hit = _MISS
+                key = None
+            if hit is _MISS:
                 hit = run(value)
-            if hit is None:
-                hit = run(value)
-                if len(others) < _MEMO_LIMIT:
+                if key is not None and len(others) < _MEMO_LIMIT:
                     others[key] = hit
-        if hit[0]:
-            return hit[1]
-        code, zh, en = hit[1]
-        raise CellError(code, zh, en)
+        if hit.__class__ is _Failed:
+            raise CellError(hit.code, hit.zh, hit.en)
+        return hit
 
     return cached
 

@@ -140,17 +140,3 @@ def files(tmp_path):
 
     return Files()
 
-
-@pytest.fixture(autouse=True)
-def _quiet_celery_trace():
-    """Celery logs "Task … succeeded in 0.016471189000185404s" at INFO for eager tasks; a
-    runtime under 0.1 s printed with 17 significant digits is an 18-digit run, which the
-    suite's end-of-session log check (tests/conftest.py) takes for an ID number. The import
-    task's own log lines carry no personal data; only that trace line is silenced here."""
-    import logging
-
-    logger = logging.getLogger("celery.app.trace")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
