@@ -256,10 +256,10 @@ def apply_finding(finding: Finding, ctx: Context, partition: Partition) -> dict:
         try:
             for source in finding.build(ctx, partition):
                 _fill_candidates(cur, source)
-            if connection.vendor == "postgresql":
-                cur.execute(f"ANALYZE {CANDIDATES}")  # real row counts for the planner
             cur.execute(f"SELECT COUNT(*) FROM {CANDIDATES}")
             candidates = cur.fetchone()[0]
+            if candidates > 1000 and connection.vendor == "postgresql":
+                cur.execute(f"ANALYZE {CANDIDATES}")  # real row counts for the planner
 
             sql, params = _upsert_sql(finding.rule, ctx)
             cur.execute(sql, params)
@@ -284,7 +284,7 @@ def apply_finding(finding: Finding, ctx: Context, partition: Partition) -> dict:
 def _create_candidates(cur) -> None:
     cols = ", ".join(f"x_{k} {Alert._meta.get_field(f).db_type(connection)}"
                      for k, f in _ROW_FIELDS.items())
-    cur.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
+    # Dropped after each rule (see apply_finding); a failed transaction rolls its creation back.
     suffix = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
     # One row per (period, subject): two sources naming the same child make one candidate.
     cur.execute(f"CREATE TEMPORARY TABLE {CANDIDATES} ({cols}, UNIQUE (x_period, x_subject)){suffix}")
