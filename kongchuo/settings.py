@@ -248,6 +248,7 @@ CELERY_BEAT_SCHEDULE = {
     # Tasks queued while Redis was down wait in the outbox table (kongchuo/security/outbox.py).
     "security-outbox-drain": {"task": "security.outbox_drain", "schedule": 60.0},
     "security-prune-sessions": {"task": "security.prune_sessions", "schedule": 24 * 3600.0},
+    "security-purge-export-files": {"task": "security.purge_export_files", "schedule": 24 * 3600.0},
 }
 
 # Security headers. Production (DJANGO_DEBUG=0) passes `check --deploy` without warnings.
@@ -304,9 +305,12 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 # The portal's own settings.
 KONGCHUO_COUNTY_NAME = os.environ.get("KONGCHUO_COUNTY_NAME", "霍邱县")
 KONGCHUO_COUNTY_CODE = os.environ.get("KONGCHUO_COUNTY_CODE", "341522")
-KONGCHUO_UPLOAD_MAX_BYTES = _int("KONGCHUO_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# 48 MB: a county-wide 学籍 roster of 200,000 rows is ~25 MB as xlsx (uploads stream to a temp file).
+KONGCHUO_UPLOAD_MAX_BYTES = _int("KONGCHUO_UPLOAD_MAX_BYTES", 48 * 1024 * 1024)
 KONGCHUO_IMPORT_MAX_ROWS = _int("KONGCHUO_IMPORT_MAX_ROWS", 500_000)
 KONGCHUO_ATTACHMENT_MAX_BYTES = _int("KONGCHUO_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Export files hold children's personal data: deleted this many days after they were made.
+KONGCHUO_EXPORT_RETENTION_DAYS = _int("KONGCHUO_EXPORT_RETENTION_DAYS", 7)
 # Fault injection for the sweep reliability tests: each partition waits this long inside its
 # transaction (a window to kill a worker mid-sweep). Always 0 in production.
 KONGCHUO_SWEEP_PARTITION_DELAY_MS = _int("KONGCHUO_SWEEP_PARTITION_DELAY_MS", 0)

@@ -112,3 +112,34 @@ def user_sessions_prune() -> int:
     deleted, _ = UserSession.objects.exclude(
         session_key__in=Session.objects.values("session_key")).delete()
     return deleted
+
+
+def export_files_purge(*, days: int, dry_run: bool = False) -> int:
+    """Delete the files of finished export jobs older than `days`; the Job rows stay.
+
+    An export holds children's names and IDs (masked or, audited, in full): once downloaded it has
+    no business on the server. Imports are kept (the issue asks for their file and error workbook),
+    so only jobs whose kind ends in `_export` are touched. Set-based: one SELECT of the old rows,
+    one UPDATE clearing their `output`; files are removed after the commit, so a failed UPDATE
+    leaves every file in place. Returns how many files were (or, with dry_run, would be) removed.
+    """
+    import datetime as dt
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from kongchuo.models import Job
+
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    old = (Job.objects.filter(kind__endswith="_export", finished_at__lt=cutoff)
+           .exclude(output=""))
+    rows = list(old.values_list("pk", "output"))
+    if dry_run or not rows:
+        return len(rows)
+    with transaction.atomic():
+        Job.objects.filter(pk__in=[pk for pk, _ in rows]).update(output="")
+        audit_record(action="export_purge", object_type="kongchuo.job",
+                     detail={"jobs": len(rows), "days": days})
+        names = [name for _, name in rows]
+        transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
+    return len(rows)

@@ -28,3 +28,16 @@ def prune_sessions() -> int:
 
     Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return user_sessions_prune()
+
+
+@shared_task(name="security.purge_export_files", ignore_result=True)
+def purge_export_files() -> int:
+    """Daily: delete export files older than KONGCHUO_EXPORT_RETENTION_DAYS (the Job rows stay).
+
+    Idempotent: a second run finds the `output` fields already empty.
+    """
+    from django.conf import settings
+
+    from kongchuo.security.services import export_files_purge
+
+    return export_files_purge(days=settings.KONGCHUO_EXPORT_RETENTION_DAYS)
