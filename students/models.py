@@ -159,6 +159,13 @@ class Student(models.Model):
         indexes = [
             models.Index(fields=["school", "grade", "class_name"]),
             models.Index(fields=["hukou_township", "status"]),
+            # The dashboards count the county's students per school in one pass over this
+            # index alone (an index-only scan, in school order): every column their figures
+            # test is in it. Needs the visibility map, i.e. (auto)vacuum.
+            models.Index(fields=["school", "status", "grade", "is_poor", "is_monitored",
+                                 "is_dibao", "is_tekun", "id"], name="student_school_figures"),
+            # The census reconciliation (户籍 vs 学籍) merges the census with this, in ID order.
+            models.Index(fields=["id_number", "status"], name="student_id_number_status"),
         ]
 
     def __str__(self) -> str:
@@ -261,7 +268,13 @@ class CensusEntry(models.Model):
         verbose_name_plural = _("户籍儿童")
         constraints = [models.UniqueConstraint(fields=["id_number", "year"],
                                                name="census_one_row_per_child_and_year")]
-        indexes = [models.Index(fields=["year", "township"])]
+        indexes = [
+            models.Index(fields=["year", "township"]),
+            # The year's list in ID order with all the dashboards read: merged with students'
+            # (id_number, status) index without touching either table (index-only scans).
+            models.Index(fields=["year", "id_number", "township", "birth_date"],
+                         name="census_year_id_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.year} {self.name}"
