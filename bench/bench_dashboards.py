@@ -108,6 +108,33 @@ def ensure_seeded() -> None:
                        stdout=subprocess.DEVNULL)
 
 
+def steady_state(connection) -> None:
+    """Measure the county in service, not the minute after a bulk load.
+
+    A freshly seeded (or bulk-imported) database has no planner statistics and no visibility
+    map until autovacuum has been through it; in service it has both (autovacuum's insert
+    threshold picks up a big import within a minute or two). Without the visibility map the
+    dashboards' index-only scans (students per school, census ↔ 学籍 merge) fall back to
+    reading the tables. So when the big tables were never vacuumed — or this server runs
+    with autovacuum off — do once what autovacuum would.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT c.relname, c.relpages, c.relallvisible, "
+            "coalesce(s.last_analyze, s.last_autoanalyze) IS NOT NULL "
+            "FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
+            "WHERE c.relname IN ('students_student', 'students_censusentry')")
+        rows = cursor.fetchall()
+        stale = [name for name, pages, visible, analysed in rows
+                 if not analysed or visible < 0.9 * pages]
+        if stale:
+            print(f"running VACUUM ANALYZE ({', '.join(sorted(stale))}: no planner statistics or "
+                  f"visibility map yet; autovacuum {autovacuum} on this server)", flush=True)
+            cursor.execute("VACUUM ANALYZE")
+
+
 def main() -> int:
     ensure_seeded()
     import django
@@ -125,15 +152,7 @@ def main() -> int:
     students = Student.objects.count()
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     if connection.vendor == "postgresql":
-        # A freshly seeded database has no planner statistics until autovacuum gets to it; a
-        # county in service has them. Measure the steady state.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT coalesce(last_analyze, last_autoanalyze) FROM pg_stat_user_tables "
-                           "WHERE relname = 'students_censusentry'")
-            row = cursor.fetchone()
-            if row is None or row[0] is None:
-                print("running ANALYZE (no planner statistics yet)")
-                cursor.execute("ANALYZE")
+        steady_state(connection)
     print(f"database: {connection.vendor} {settings.DATABASES['default']['NAME']} · "
           f"{students:,} students · cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
 
