@@ -10,10 +10,8 @@ saves the three home pages to docs/screenshots/dashboard_{county,township,school
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import re
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -26,42 +24,13 @@ from retrieval.cases import PersuasionAttempt, RetrievalCase
 from retrieval.models import Alert
 from students.demo import seed_county
 from students.models import School, Student, Township
+from tests.browser.pages import login, shot
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct-horse-9"  # tests.factories.UserFactory
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
-@pytest.fixture(autouse=True)
-def _audit_rows_removable(transactional_db):
-    """SQLite's flush between transactional tests DELETEs, which the append-only audit trigger
-    refuses (PostgreSQL TRUNCATEs): lift the trigger for a moment to clear this test's rows.
-    Same as tests/browser/test_ledgers_flow.py."""
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER IF EXISTS kongchuo_auditevent_no_delete")
-        cur.execute("DELETE FROM kongchuo_auditevent")
-        cur.execute("CREATE TRIGGER kongchuo_auditevent_no_delete BEFORE DELETE ON kongchuo_auditevent "
-                    "BEGIN SELECT RAISE(ABORT, 'kongchuo_auditevent is append-only'); END;")
 
 
 def _spread_work(rng: random.Random, county_user) -> None:
@@ -124,14 +93,7 @@ def demo(db):
 
 
 def _page(browser, live_server, username: str, width: int = 1440):
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click(".login-box button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page = login(browser, live_server, username, width=width, timeout=20000)
     page.wait_for_selector("html[data-charts-ready]", state="attached")
     return page
 
@@ -149,8 +111,7 @@ def _number(text: str) -> int:
 
 
 def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"dashboard_{name}.png"), full_page=True)
+    shot(page, f"dashboard_{name}")
 
 
 def test_county_dashboard_in_the_browser(demo, live_server, browser):

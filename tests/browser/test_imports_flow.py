@@ -14,16 +14,14 @@ import openpyxl
 import pytest
 
 from students.models import Student
-from tests.browser.test_ledgers_flow import _audit_rows_removable, _page, browser  # noqa: F401
+from tests.browser.pages import login, shot
 from tests.imports.conftest import ROSTER_HEADER, new_id, roster_row, write_xlsx
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"import_{name}.png"), full_page=True)
+    shot(page, f"import_{name}")
 
 
 def _saved(download, path: Path) -> Path:
@@ -31,14 +29,14 @@ def _saved(download, path: Path) -> Path:
     return path
 
 
-def test_upload_preview_confirm_and_fix_the_red_rows(browser, live_server, county, tmp_path):  # noqa: F811
+def test_upload_preview_confirm_and_fix_the_red_rows(browser, live_server, county, tmp_path):
     good, bad = new_id(1), new_id(2)
     rows = [roster_row(i + 1, county.a_primary, id_number=new_id(10 + i), name=f"学生{i}") for i in range(3)]
     rows += [roster_row(4, county.a_primary, id_number=good, name="王小明"),
              roster_row(5, county.a_primary, id_number=bad, name="李小红", grade="十年级")]
     upload = write_xlsx(tmp_path / "甲镇东岗小学名册.xlsx", rows, header=ROSTER_HEADER,
                         footer=["合计", "", "", "", "", "5人"])
-    page = _page(browser, live_server, county.school_a.username)
+    page = login(browser, live_server, county.school_a.username)
 
     page.click(".sidebar >> text=导入数据")
     page.click(".import-kinds >> text=学生学籍名册")

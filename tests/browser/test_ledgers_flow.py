@@ -9,7 +9,6 @@ school's clerk gets 404 on all of it. Screenshots land in docs/screenshots/ledge
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -18,62 +17,18 @@ from django.urls import reverse
 from kongchuo.schoolyear import term_of, today
 from ledgers.models import Deferral, FamilyContact, HomeTeachingPlan, HomeTeachingVisit, ReturnReport
 from students.models import Student
+from tests.browser.pages import login, shot
 from tests.factories import StudentFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct-horse-9"  # tests.factories.UserFactory
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
-    # still synchronous. Scoped to this test so no other test inherits it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
-def _page(browser, live_server, username: str):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900},
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click(".login-box button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return page
-
-
-@pytest.fixture(autouse=True)
-def _audit_rows_removable(transactional_db):
-    """The audit table is append-only (a trigger refuses DELETE). PostgreSQL's flush between
-    transactional tests TRUNCATEs and is not affected; SQLite's flush DELETEs and would abort,
-    so on SQLite the rows this test wrote are removed with the trigger lifted for a moment."""
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER IF EXISTS kongchuo_auditevent_no_delete")
-        cur.execute("DELETE FROM kongchuo_auditevent")
-        cur.execute("CREATE TRIGGER kongchuo_auditevent_no_delete BEFORE DELETE ON kongchuo_auditevent "
-                    "BEGIN SELECT RAISE(ABORT, 'kongchuo_auditevent is append-only'); END;")
 
 
 def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"ledgers_{name}.png"), full_page=True)
+    shot(page, f"ledgers_{name}")
 
 
 def _iso(day: dt.date) -> str:
@@ -105,7 +60,7 @@ def scene(county):
 def test_ledgers_flow(county, scene, live_server, browser, tmp_path):
     url = live_server.url
     term = term_of(today())
-    page = _page(browser, live_server, county.school_a.username)
+    page = login(browser, live_server, county.school_a.username)
 
     # 1. 返校报到: class 4年级1班, nobody pre-ticked; tick two children and save in one POST.
     page.goto(f"{url}{reverse('ledgers:returns_tick')}?class=4|1班")
@@ -207,7 +162,7 @@ def test_ledgers_flow(county, scene, live_server, browser, tmp_path):
     page.context.close()
 
     # 6. The township center school approves the 延缓入学 application.
-    page = _page(browser, live_server, county.township_a.username)
+    page = login(browser, live_server, county.township_a.username)
     page.goto(f"{url}{reverse('ledgers:deferrals')}")
     page.click("text=待我审核")
     page.click("text=周延缓")
@@ -225,7 +180,7 @@ def test_ledgers_flow(county, scene, live_server, browser, tmp_path):
     page.context.close()
 
     # 7. Another school's clerk sees none of it: 404 on every entry, nothing in the lists.
-    page = _page(browser, live_server, county.school_b.username)
+    page = login(browser, live_server, county.school_b.username)
     change = scene.classmates[2].status_changes.get(kind="suspend")
     for slug, pk in (("home_teaching", scene.plan.pk), ("status_changes", change.pk),
                      ("family_contact", contact.pk), ("deferrals", scene.deferral.pk),

@@ -9,67 +9,24 @@ and asks for 销号 with evidence; the county approves it. Screenshots: docs/scr
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
 from retrieval.cases import AlertDecision, Escalation, RetrievalCase
 from retrieval.models import Alert
 from students.models import Student
+from tests.browser.pages import login, shot
 from tests.retrieval.casefactories import PDF, PNG, AlertFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct-horse-9"  # tests.factories.UserFactory
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
 
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
-@pytest.fixture(autouse=True)
-def _audit_rows_removable(transactional_db):
-    """The audit table is append-only (a trigger refuses DELETE). PostgreSQL's flush TRUNCATEs;
-    SQLite's flush DELETEs and would abort, so the trigger is lifted for a moment there."""
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER IF EXISTS kongchuo_auditevent_no_delete")
-        cur.execute("DELETE FROM kongchuo_auditevent")
-        cur.execute("CREATE TRIGGER kongchuo_auditevent_no_delete BEFORE DELETE ON kongchuo_auditevent "
-                    "BEGIN SELECT RAISE(ABORT, 'kongchuo_auditevent is append-only'); END;")
-
-
-def _login(browser, live_server, username: str):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click(".login-box button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return page
 
 
 def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"retrieval_{name}.png"), full_page=True)
+    shot(page, f"retrieval_{name}")
 
 
 def test_alert_to_closure_across_four_roles(county, live_server, browser, tmp_path):
@@ -88,7 +45,7 @@ def test_alert_to_closure_across_four_roles(county, live_server, browser, tmp_pa
     other.save()
 
     # 1. School A: the home page lists the open alerts; confirm one → a case opens.
-    school = _login(browser, live_server, c.school_a.username)
+    school = login(browser, live_server, c.school_a.username)
     assert "未处理预警" in school.content()
     school.goto(f"{url}{reverse('retrieval:alerts')}?status=open")
     assert "共 2 条" in school.content()
@@ -124,7 +81,7 @@ def test_alert_to_closure_across_four_roles(county, live_server, browser, tmp_pa
     assert Alert.objects.get(pk=other.pk).status == "dismissed"
 
     # 2. Township A: overturns the dismissal (the alert re-opens) and escalates the case.
-    town = _login(browser, live_server, c.township_a.username)
+    town = login(browser, live_server, c.township_a.username)
     town.goto(f"{url}{reverse('retrieval:approvals')}")
     assert "在读证明.pdf" in town.content()
     _shot(town, "approvals")
@@ -142,7 +99,7 @@ def test_alert_to_closure_across_four_roles(county, live_server, browser, tmp_pa
     assert RetrievalCase.objects.get().status == RetrievalCase.Status.ESCALATED
 
     # 3. The township government sees only this case, records the measure, prints the notice.
-    gov = _login(browser, live_server, c.gov_a.username)
+    gov = login(browser, live_server, c.gov_a.username)
     assert "待处置上报案件" in gov.content()
     _shot(gov, "gov_home")
     gov.goto(f"{url}{reverse('retrieval:cases')}")
@@ -183,7 +140,7 @@ def test_alert_to_closure_across_four_roles(county, live_server, browser, tmp_pa
     assert town.locator("#decide-form").count() == 0
 
     # 5. The county approves the 销号 from its approvals page.
-    county_page = _login(browser, live_server, c.county_user.username)
+    county_page = login(browser, live_server, c.county_user.username)
     county_page.goto(f"{url}{reverse('retrieval:inbox')}")
     assert "待审批的销号申请" in county_page.content()
     _shot(county_page, "inbox_county")
@@ -230,7 +187,7 @@ def test_feedback_answer_and_supervision_in_browser(county, live_server, browser
     proof = tmp_path / "考勤记录.pdf"
     proof.write_bytes(PDF)
 
-    school = _login(browser, live_server, c.school_a.username)
+    school = login(browser, live_server, c.school_a.username)
     school.goto(f"{url}{reverse('retrieval:feedback_batch', args=[batch.pk])}")
     assert "共 1 条" in school.content() and c.s_b.name not in school.content()
     school.click(f"a[href='{reverse('retrieval:feedback_item', args=[item.pk])}']")
@@ -243,7 +200,7 @@ def test_feedback_answer_and_supervision_in_browser(county, live_server, browser
     item.refresh_from_db()
     assert item.result == "in_school" and item.evidence.count() == 1
 
-    county_page = _login(browser, live_server, c.county_user.username)
+    county_page = login(browser, live_server, c.county_user.username)
     county_page.goto(f"{url}{reverse('retrieval:supervision')}")
     county_page.fill("#visit_title", "甲镇控辍保学专项督查")
     county_page.fill("#visit_section", "督导室")

@@ -6,8 +6,6 @@ workers finish. Screenshots: docs/screenshots/sweeps_*.png.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -15,58 +13,18 @@ from django.urls import reverse
 from ledgers.models import ReturnReport
 from retrieval.models import Alert, SweepRun
 from retrieval.sweeps.runner import partition_run, sweep_run_create
+from tests.browser.pages import login, shot
 from tests.factories import StudentFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct-horse-9"  # tests.factories.UserFactory
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
 
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
-
-
-@pytest.fixture(autouse=True)
-def _audit_rows_removable(transactional_db):
-    """The audit table is append-only (a trigger refuses DELETE); SQLite's flush DELETEs, so the
-    trigger is lifted for a moment there (PostgreSQL's flush TRUNCATEs)."""
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER IF EXISTS kongchuo_auditevent_no_delete")
-        cur.execute("DELETE FROM kongchuo_auditevent")
-        cur.execute("CREATE TRIGGER kongchuo_auditevent_no_delete BEFORE DELETE ON kongchuo_auditevent "
-                    "BEGIN SELECT RAISE(ABORT, 'kongchuo_auditevent is append-only'); END;")
-
-
-def _login(browser, live_server, username: str):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click(".login-box button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return page
 
 
 def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"sweeps_{name}.png"), full_page=True)
+    shot(page, f"sweeps_{name}")
 
 
 def test_county_runs_the_return_check_by_hand_and_watches_it(county, live_server, browser):
@@ -76,7 +34,7 @@ def test_county_runs_the_return_check_by_hand_and_watches_it(county, live_server
             s = StudentFactory(school=school, hukou_township=school.township)
             if i:
                 ReturnReport.objects.create(student=s, term="2026-spring", reported_on=dt.date(2026, 2, 24))
-    page = _login(browser, live_server, c.county_user.username)
+    page = login(browser, live_server, c.county_user.username)
 
     page.click("text=排查任务")
     page.wait_for_url(f"{live_server.url}{reverse('retrieval:sweep_list')}")
@@ -100,7 +58,7 @@ def test_county_runs_the_return_check_by_hand_and_watches_it(county, live_server
 
 def test_a_running_sweep_is_polled_until_its_partitions_finish(county, live_server, browser):
     run = sweep_run_create(sweep="census", as_of=dt.date(2026, 7, 15), user=county.county_user)
-    page = _login(browser, live_server, county.county_user.username)
+    page = login(browser, live_server, county.county_user.username)
     page.goto(f"{live_server.url}{reverse('retrieval:sweep_run', args=[run.pk])}")
     assert page.locator("#sweep-progress").get_attribute("hx-trigger") == "every 2s"
     assert "进行中" in page.locator("#sweep-progress").inner_text()
