@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import models
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -58,6 +59,10 @@ class ScopedQuerySet(models.QuerySet):
     or "" for School itself). A township sees schools of its township under township oversight
     (county-direct schools answer to the county). `township_gov` sees nothing by default; the
     retrieval app widens that for escalated cases only.
+
+    `county_only()` names rows that only the county sees whatever their route: a suspected
+    violation by the school a row is routed to (and by the township that oversees it) must not
+    reach the accused, however it is read (lists, detail, counts, dashboards, digests).
     """
 
     school_path = "school"
@@ -77,6 +82,10 @@ class ScopedQuerySet(models.QuerySet):
     def for_township_gov(self, township_id: int):
         return self.none()
 
+    def county_only(self) -> Q | None:
+        """Rows below the county never see, whatever their route; None: there are none."""
+        return None
+
     def visible_to(self, user):
         scope = scope_of(user)
         if scope is None:
@@ -84,12 +93,15 @@ class ScopedQuerySet(models.QuerySet):
         if scope.role == Role.COUNTY:
             return self.all()
         if scope.role == Role.TOWNSHIP:
-            return self.in_township(scope.township_id)
-        if scope.role == Role.SCHOOL:
-            return self.in_school(scope.school_id)
-        if scope.role == Role.TOWNSHIP_GOV:
-            return self.for_township_gov(scope.township_id)
-        return self.none()
+            qs = self.in_township(scope.township_id)
+        elif scope.role == Role.SCHOOL:
+            qs = self.in_school(scope.school_id)
+        elif scope.role == Role.TOWNSHIP_GOV:
+            qs = self.for_township_gov(scope.township_id)
+        else:
+            return self.none()
+        hidden = self.county_only()
+        return qs if hidden is None else qs.exclude(hidden)
 
 
 def access_object(queryset, user, **lookup):

@@ -52,9 +52,18 @@ class CaseQuerySet(_RoutedByPath):
         return self.exclude(status=RetrievalCase.Status.CLOSED)
 
 
+def _county_only_alerts(path: str) -> Q:
+    from retrieval.models import Alert
+
+    return Q(**{f"{path}__rule__in": Alert.COUNTY_ONLY_RULES})
+
+
 class DecisionQuerySet(_RoutedByPath):
     school_path = "alert__school"
     township_path = "alert__township"
+
+    def county_only(self):
+        return _county_only_alerts("alert")
 
 
 class EvidenceQuerySet(_RoutedByPath):
@@ -64,6 +73,10 @@ class EvidenceQuerySet(_RoutedByPath):
     def for_township_gov(self, township_id: int):
         escalated = Escalation.objects.filter(case=OuterRef("case_id"), township_id=township_id)
         return self.filter(case__isnull=False).filter(Exists(escalated))
+
+    def county_only(self):
+        # The county's proof on a county-only alert (e.g. its dismissal of a grade-9 alert).
+        return _county_only_alerts("decision__alert")
 
 
 class CountyOnlyQuerySet(models.QuerySet):

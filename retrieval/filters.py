@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.scoping import scope_of
 from retrieval.cases import RetrievalCase
 from retrieval.models import Alert, Level
 from students.models import School
@@ -45,6 +46,10 @@ class AlertFilter(django_filters.FilterSet):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["school"].queryset = School.objects.visible_to(user).only("id", "name")
+        scope = scope_of(user)
+        if scope is None or not scope.is_county:
+            self.filters["rule"].extra["choices"] = [
+                c for c in Alert.Rule.choices if c[0] not in Alert.COUNTY_ONLY_RULES]
         self.form.fields["period"].widget.attrs["placeholder"] = "2024-spring"
         _style(self)
 

@@ -72,6 +72,10 @@ class Alert(models.Model):
         EXPIRY = "expiries", _("延缓/休学到期")
         OVERDUE = "overdue", _("劝返超期")
 
+    # A grade-9 screening alert is a suspected 劝退 by the school it is routed to: the county
+    # reviews it; the school and its township center school never see it (DESIGN.md §3).
+    COUNTY_ONLY_RULES = (Rule.GRADE9,)
+
     class Status(models.TextChoices):
         OPEN = "open", _("待核实")
         CONFIRMED = "confirmed", _("已确认")

@@ -24,6 +24,9 @@ class RoutedQuerySet(ScopedQuerySet):
 
 
 class AlertQuerySet(RoutedQuerySet):
+    def county_only(self):
+        return Q(rule__in=self.model.COUNTY_ONLY_RULES)
+
     def open(self):
         return self.filter(status="open")
 

@@ -459,12 +459,14 @@ def pending_approvals(user):
     return decisions, closures
 
 
-def case_timeline(case: RetrievalCase) -> list[dict]:
-    """Every dated, signed step of a case in the order it was recorded. `at` is when the step
-    was signed; `date` (if any) is the day it happened, which may be earlier (a visit logged
-    the next morning)."""
+def case_timeline(case: RetrievalCase, user) -> list[dict]:
+    """Every dated, signed step of a case that `user` may see, in the order it was recorded.
+    `at` is when the step was signed; `date` (if any) is the day it happened, which may be
+    earlier (a visit logged the next morning). A confirmation of an alert the user may not see
+    (a grade-9 screening alert, below the county) shows as the plain opening of the case."""
     events: list[dict] = []
-    decisions = list(case.decisions.select_related("decided_by", "alert"))
+    decisions = list(AlertDecision.objects.visible_to(user).filter(case=case)
+                     .select_related("decided_by", "alert"))
     for d in decisions:
         events.append({"at": d.decided_at, "who": d.decided_by, "kind": _("确认疑似辍学"),
                        "text": f"{d.alert.get_rule_display()} {d.alert.period} · "

@@ -265,13 +265,13 @@ def _case_context(request, case: RetrievalCase, **forms) -> dict:
     can_close = sel.can_request_closure(user, case)
     return {
         "case": case,
-        "timeline": sel.case_timeline(case),
+        "timeline": sel.case_timeline(case, user),
         "attempts": case.attempts.select_related("recorded_by"),
         "escalations": escalations,
         "closures": closures,
         "evidence": case.evidence.filter(closure__isnull=True, escalation__isnull=True)
                     .select_related("uploaded_by"),
-        "alerts": case.alerts.all(),
+        "alerts": Alert.objects.visible_to(user).filter(cases=case),
         "has_failed_attempt": case.attempts.filter(outcome="failed").exists(),
         "can_work": work,
         "attempt_form": forms.get("attempt_form") or (AttemptForm() if can_attempt else None),

@@ -4,7 +4,9 @@ Rule (issue 5, work plan §三(三)1 "5-6月份"): grade-9 students with a 转�
 since 1 March (up to the as-of date) or with ≥ 3 school days of unexplained absence since
 1 March; and schools whose grade-9 count fell by more than 2% since the autumn term began. Both
 go to the county (level county) as possible violations to review; the school stays on the alert
-so the county knows whose conduct is in question. Period = the year.
+so the county knows whose conduct is in question, and only the county sees these alerts (the
+accused school and its township center school never do: `Alert.COUNTY_ONLY_RULES`, applied by
+`visible_to`). Period = the year.
 
 A school's grade-9 count on a date: grade-9 students whose school on that date was the school
 (the current school, or the school a later 转出 moved them from) and whose status on that date
