@@ -464,11 +464,11 @@ def case_request_closure(*, case: RetrievalCase, user: User, version: int, categ
 
 
 # Closure category → the status change applied on approval (None: the record only).
-# 已复学 was applied by the placement. 信息错误 undoes 疑似辍学 (复学 is the only kind that
-# returns a student to 在读 without claiming a 劝返); 超龄 and 失踪失联 leave the child out of
-# school, so the student becomes 辍学 rather than staying 疑似 for ever.
+# 已复学 was applied by the placement. 信息错误 withdraws the 疑似辍学 mark with a row of its
+# own kind (the child never left: no 复学 row, no return counted anywhere); 超龄 and 失踪失联
+# leave the child out of school, so the student becomes 辍学 rather than staying 疑似 for ever.
 CLOSURE_KIND = {
-    RetrievalCase.Closure.DATA_ERROR: StatusChange.Kind.RESUME,
+    RetrievalCase.Closure.DATA_ERROR: StatusChange.Kind.SUSPICION_VOID,
     RetrievalCase.Closure.DEFERRED: StatusChange.Kind.DEFER,
     RetrievalCase.Closure.ABROAD: StatusChange.Kind.ABROAD,
     RetrievalCase.Closure.ELSEWHERE: StatusChange.Kind.OUT_OF_COUNTY,
@@ -483,14 +483,26 @@ def _apply_closure_status(case: RetrievalCase, closure: ClosureRequest, user: Us
     student = case.student
     if kind is None or student is None:
         return
-    if kind == StatusChange.Kind.RESUME and student.status != Student.Status.SUSPECTED:
-        return  # nothing to undo
+    restore = ""
+    if kind == StatusChange.Kind.SUSPICION_VOID:
+        if student.status != Student.Status.SUSPECTED:
+            return  # nothing to withdraw
+        restore = _status_before_suspicion(student)
     if StatusChange.objects.filter(student=student, kind=kind,
                                    effective_date=closure.effective_date).exists():
         return
     student_change_status(
         student=student, kind=kind, effective_date=closure.effective_date, user=user,
-        reason=f"销号 #{case.pk} {closure.get_category_display()}", source="retrieval")
+        reason=f"销号 #{case.pk} {closure.get_category_display()}", source="retrieval",
+        restore_status=restore)
+
+
+def _status_before_suspicion(student: Student) -> str:
+    """The status the latest 疑似辍学 mark moved the child from (送教上门, 休学…), or 在读."""
+    before = (StatusChange.objects.filter(student=student, kind=StatusChange.Kind.SUSPECTED)
+              .exclude(from_status__in=("", Student.Status.SUSPECTED, Student.Status.DROPPED_OUT))
+              .order_by("-effective_date", "-id").values_list("from_status", flat=True).first())
+    return before or Student.Status.ENROLLED
 
 
 @transaction.atomic

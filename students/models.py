@@ -209,6 +209,9 @@ class StatusChange(models.Model):
         DEATH = "death", _("死亡")
         ABROAD = "abroad", _("出国")
         CORRECTION = "correction", _("信息更正")
+        # A 疑似辍学 mark withdrawn because the record was wrong (a 劝返 case closed as 信息错误):
+        # the child's status before the mark comes back. Not a return to school (复学/劝返复学).
+        SUSPICION_VOID = "suspicion_void", _("撤销疑似辍学")
 
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="status_changes")
     kind = models.CharField(_("变动类型"), max_length=16, choices=Kind)

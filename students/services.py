@@ -31,6 +31,8 @@ KIND_TO_STATUS = {
     StatusChange.Kind.DEATH: Student.Status.DECEASED,
     StatusChange.Kind.ABROAD: Student.Status.ABROAD,
     StatusChange.Kind.CORRECTION: None,
+    # Back to the status the child had before the mark (`restore_status`); 在读 if unknown.
+    StatusChange.Kind.SUSPICION_VOID: Student.Status.ENROLLED,
 }
 
 
@@ -38,7 +40,9 @@ class StaleEdit(Exception):
     """Someone else saved the record after this form was opened."""
 
 
-def status_after(kind: str, *, to_school: School | None) -> str | None:
+def status_after(kind: str, *, to_school: School | None, restore_status: str = "") -> str | None:
+    if kind == StatusChange.Kind.SUSPICION_VOID and restore_status:
+        return restore_status
     if kind == StatusChange.Kind.TRANSFER_OUT:
         # 转出 within the county moves the child (still 在读); elsewhere: 外县就读.
         return Student.Status.ENROLLED if to_school else Student.Status.OUT_OF_COUNTY
@@ -49,13 +53,14 @@ def status_change_build(
     *, student: Student, kind: str, effective_date: dt.date, user: User | None,
     end_date: dt.date | None = None, to_school: School | None = None,
     to_school_name: str = "", to_county: str = "", reason: str = "", approved_by: str = "",
-    source: str = "manual",
+    source: str = "manual", restore_status: str = "",
 ) -> tuple[StatusChange, list[str]]:
     """Apply one change to the in-memory `student`; return the unsaved history row and the
     student fields it changed. The one place the status rules run: the single-row service and
-    the set-based one (and the roster import's moves) all go through here.
+    the set-based one (and the roster import's moves) all go through here. `restore_status`:
+    for a withdrawn 疑似辍学 mark, the status the child had before it.
     """
-    new_status = status_after(kind, to_school=to_school)
+    new_status = status_after(kind, to_school=to_school, restore_status=restore_status)
     change = StatusChange(
         student=student, kind=kind, effective_date=effective_date, end_date=end_date,
         from_status=student.status, to_status=new_status or student.status,
@@ -78,7 +83,7 @@ def student_change_status(
     *, student: Student, kind: str, effective_date: dt.date, user: User | None,
     end_date: dt.date | None = None, to_school: School | None = None,
     to_school_name: str = "", to_county: str = "", reason: str = "", approved_by: str = "",
-    source: str = "manual",
+    source: str = "manual", restore_status: str = "",
 ) -> StatusChange:
     """Record a dated status change and apply it to the student.
 
@@ -90,7 +95,7 @@ def student_change_status(
     change, fields = status_change_build(
         student=student, kind=kind, effective_date=effective_date, end_date=end_date,
         to_school=to_school, to_school_name=to_school_name, to_county=to_county, reason=reason,
-        approved_by=approved_by, source=source, user=user)
+        approved_by=approved_by, source=source, user=user, restore_status=restore_status)
     change.save()
     if fields:
         student.version += 1
