@@ -42,8 +42,7 @@ class DashboardsConfig(AppConfig):
         # aggregate on every home page view, beside the cached figures showing the same numbers.
         from students.home import core_home
 
-        if core_home in home._PROVIDERS:
-            home._PROVIDERS.remove(core_home)
+        home.unregister_home_provider(core_home)
         home.register_home_provider(dashboard_home)
         register_seeder(seed_cohort_intakes, order=50)
         register(

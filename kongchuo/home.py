@@ -12,6 +12,12 @@ def register_home_provider(func: Callable) -> None:
         _PROVIDERS.append(func)
 
 
+def unregister_home_provider(func: Callable) -> None:
+    """Drop a provider another app superseded (e.g. placeholder cards); absent: nothing to do."""
+    if func in _PROVIDERS:
+        _PROVIDERS.remove(func)
+
+
 def home_context(request, scope) -> dict:
     ctx: dict = {"scope": scope, "cards": [], "blocks": []}
     for provider in _PROVIDERS:

@@ -1,4 +1,5 @@
-"""Home-page figures of the core app (placeholder level; the dashboards issue extends them)."""
+"""Home-page figures of the core app, placeholder level: the dashboards app replaces them
+(`kongchuo.home.unregister_home_provider(core_home)` in DashboardsConfig.ready)."""
 
 from __future__ import annotations
 
