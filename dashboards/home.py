@@ -51,6 +51,7 @@ def dashboard_context(scope, p, data: dict) -> dict:
         "dash": data,
         "dash_params": p,
         "dash_charts": charts_for(data),
+        "dash_kpis": kpi_rows(data),
         "dash_title": _title(scope, p, data),
         "dash_period_label": _period_label(p),
         "todo_slot": TODO_SLOT,
@@ -62,6 +63,80 @@ def dashboard_context(scope, p, data: dict) -> dict:
             "townships": data["townships"] if scope.role == Role.COUNTY else [],
         },
     }
+
+
+def _link(fig: dict, *, figure: str = "", title: str = "") -> dict:
+    return {"v": fig["v"], "url": fig["url"], "figure": figure, "title": title}
+
+
+def _card(icon: str, label: str, *, value=None, url: str = "", figure: str = "", unit: str = "",
+          target: str = "", warn: bool = False, sub: tuple = (), trio: tuple = ()) -> dict:
+    """One KPI card of `_kpi.html`: a headline value with a line of parts below it (text, or
+    a number linking to its list), or three linked numbers side by side (`trio`)."""
+    return {"icon": icon, "label": label, "v": value, "url": url, "figure": figure, "unit": unit,
+            "target": target, "warn": warn, "trio": trio,
+            "sub": [part if isinstance(part, dict) else {"t": part} for part in sub]}
+
+
+def _trio_part(fig: dict, label: str, *, figure: str = "") -> dict:
+    return {"v": fig["v"], "url": fig["url"], "label": label, "open": bool(figure), "figure": figure}
+
+
+def kpi_rows(data: dict) -> list[list[dict]]:
+    """The KPI cards of a page, in two rows (headline figures; the day's work), each card a
+    dict for `dashboards/_kpi.html`: every number is a link to its list."""
+    o, f = data["overall"], data["overall"]["f"]
+    periods = data["periods"]
+    top = [_card("bi-people", _("在校学生"), value=f["in_school"]["v"], url=f["in_school"]["url"],
+                 figure="in_school", sub=(_("含送教上门") + " ", _link(f["home_teaching"])))]
+    if data["has_census"]:
+        top.append(_card("bi-house", _("适龄儿童（户籍）"), value=f["census_total"]["v"],
+                         url=f["census_total"]["url"], figure="census_total",
+                         sub=(_("%(y)s年摸排，6–15周岁") % {"y": data["census_year"]},)))
+        top.append(_card("bi-door-open", _("入学率"), value=o["enrol"]["pct"], url=o["enrol"]["url"],
+                         figure="enrol", target=_("目标 100%"), warn=o["enrol"]["below"],
+                         sub=(_link(f["census_in_school"]), " / ", _link(f["census_eligible"]),
+                              " · " + _("未落实") + " ",
+                              _link(f["census_unaccounted"], figure="census_unaccounted"))))
+    retention = o["retention"]
+    if retention["mode"] == "cohort":
+        basis = (_("队列口径") + "：", _link(f["grad"]), " / ",
+                 {"v": retention["den"], "url": "#dash-cohort", "figure": "",
+                  "title": _("调整后入学人数，明细见巩固率口径")})
+    else:
+        basis = (_("学年内估算") + "：1 − ", _link(f["dropouts"]), " / ", _link(f["roll_start"]))
+    top += [
+        _card("bi-shield-check", _("巩固率"), value=retention["pct"], url=retention["url"],
+              figure="retention", target=_("目标 ≥99%"), warn=retention["below"], sub=basis),
+        _card("bi-exclamation-triangle", _("疑似辍学预警"), trio=(
+            _trio_part(f["alerts_open"], _("待核实"), figure="alerts_open"),
+            _trio_part(f["alerts_confirmed"], _("已确认")),
+            _trio_part(f["alerts_dismissed"], _("已排除")))),
+        _card("bi-person-walking", _("劝返"), trio=(
+            _trio_part(f["cases_open"], _("劝返中"), figure="cases_open"),
+            _trio_part(f["cases_returned"], _("已复学")),
+            _trio_part(f["cases_escalated"], _("已上报")))),
+    ]
+    ht, aid = o["ht"], o["aid"]
+    work = [
+        _card("bi-stopwatch", _("销号用时（中位数）"), value=o["median_days"]["v"],
+              url=o["median_days"]["url"], unit=_("天"),
+              sub=(_("本期销号") + " ", _link(f["cases_closed"]), " " + _("件"))),
+        _card("bi-house-heart", _("送教上门达标"), value=ht["pct"], url=ht["url"], figure="ht",
+              target=periods["last_month"], warn=ht["v"] is not None and ht["v"] < 1,
+              sub=(_link(f["ht_ok"]), " / ", _link(f["home_teaching"]), " " + _("人≥2次"))),
+        _card("bi-cash-coin", _("困难学生资助覆盖"), value=aid["pct"], url=aid["url"], figure="aid",
+              warn=aid["v"] is not None and aid["v"] < 1,
+              sub=(f"{periods['aid_term']} · ", _link(f["aid_ok"]), " / ", _link(f["poor"]))),
+        _card("bi-hourglass-split", _("即将到期"), trio=(
+            _trio_part(f["deferral_expiring"], _("延缓入学")),
+            _trio_part(f["susp_expiring"], _("休学")),
+            _trio_part(f["deferral_pending"], _("延缓待审")))),
+        _card("bi-clipboard-x", _("反馈核查逾期"), value=f["feedback_overdue"]["v"],
+              url=f["feedback_overdue"]["url"], figure="feedback_overdue",
+              warn=bool(f["feedback_overdue"]["v"]), sub=(_("省市反馈名单未答复且已过期限"),)),
+    ]
+    return [top, work]
 
 
 def _title(scope, p, data) -> str:
