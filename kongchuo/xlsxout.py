@@ -265,6 +265,12 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
 # --------------------------------------------------------------------------- plain table
 
 
+def safe_sheet_name(name: str) -> str:
+    """Excel refuses []:*?/\\ in a sheet name and more than 31 characters (a label such as
+    "转出县外/外县就读" made the dashboard export fail with a 500)."""
+    return "".join("_" if ch in "[]:*?/\\" else ch for ch in str(name))[:31] or "Sheet1"
+
+
 def write_simple_table(out: Out, headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
                        sheet_name: str = "Sheet1", text_columns: Iterable[int] = ()) -> None:
     """One bold header row and data, for list exports; text escaped, IDs left as text.
@@ -273,7 +279,7 @@ def write_simple_table(out: Out, headers: Sequence[str], rows: Iterable[Sequence
     """
     wb = _workbook(out)
     fmt = _Formats(wb)
-    ws = wb.add_worksheet(sheet_name)
+    ws = wb.add_worksheet(safe_sheet_name(sheet_name))
     as_text = set(text_columns)
     for c, label in enumerate(headers):
         ws.write_string(0, c, escape_formula(str(label)), fmt.header)
