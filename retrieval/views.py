@@ -6,6 +6,7 @@ may not act), call a service, and redirect; sweep pages live in retrieval/sweep_
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -80,6 +81,16 @@ def _back(request, name: str, **kwargs):
     return redirect(name, **kwargs)
 
 
+def _through(queryset, pk: int, **parent_in):
+    """A child row reached through its parent's scope (an escalation or a 销号 request through
+    its case, a sample or a finding through its visit): 404 for missing and out of scope alike,
+    as `access_object`."""
+    try:
+        return queryset.get(pk=pk, **parent_in)
+    except (queryset.model.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
 def _stale(request) -> None:
     messages.error(request, _("该记录已被他人修改，已显示最新内容，请核对后重新提交 / "
                               "someone else saved this record: reload and try again"))
@@ -150,49 +161,70 @@ def alert_detail(request, pk: int):
     return render(request, "retrieval/alert_detail.html", _alert_context(request, alert))
 
 
-@login_required
-@require_POST
-def alert_confirm(request, pk: int):
+def _alert_decision(request, pk: int, form_class, form_key: str, decide):
+    """POST handler of the two decisions on an alert (confirm, dismiss): scope (404), check the
+    user may decide (403), validate (400, the page again with the form's errors), then
+    `decide(alert, cleaned_data)` calls the service and answers; a step the workflow refuses
+    comes back on the form."""
     require_role(request.user, *STAFF)
     alert = access_object(Alert.objects.select_related("school"), request.user, pk=pk)
     if not sel.can_decide_alert(request.user, alert):
         raise PermissionDenied
-    form = ConfirmForm(request.POST)
-    if not form.is_valid():
-        return render(request, "retrieval/alert_detail.html",
-                      _alert_context(request, alert, confirm_form=form), status=400)
-    try:
-        decision = services.alert_confirm(alert=alert, user=request.user, **form.cleaned_data)
-    except services.WorkflowError as exc:
-        _fail(request, exc)
+    form = form_class(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            return decide(alert, form.cleaned_data)
+        except services.WorkflowError as exc:
+            form.add_error(None, str(exc))
+    return render(request, "retrieval/alert_detail.html",
+                  _alert_context(request, alert, **{form_key: form}), status=400)
+
+
+@login_required
+@require_POST
+def alert_confirm(request, pk: int):
+    def decide(alert, d):
+        try:
+            decision = services.alert_confirm(alert=alert, user=request.user, **d)
+        except services.WorkflowError as exc:  # decided a moment ago by someone else
+            _fail(request, exc)
+            return redirect("retrieval:alert", pk=alert.pk)
+        if decision.case_id:
+            messages.success(request, _("已确认疑似辍学，已建立劝返案件"))
+            return redirect("retrieval:case", pk=decision.case_id)
+        messages.success(request, _("已确认"))
         return redirect("retrieval:alert", pk=alert.pk)
-    if decision.case_id:
-        messages.success(request, _("已确认疑似辍学，已建立劝返案件"))
-        return redirect("retrieval:case", pk=decision.case_id)
-    messages.success(request, _("已确认"))
-    return redirect("retrieval:alert", pk=alert.pk)
+    return _alert_decision(request, pk, ConfirmForm, "confirm_form", decide)
 
 
 @login_required
 @require_POST
 def alert_dismiss(request, pk: int):
-    require_role(request.user, *STAFF)
-    alert = access_object(Alert.objects.select_related("school"), request.user, pk=pk)
-    if not sel.can_decide_alert(request.user, alert):
-        raise PermissionDenied
-    form = DismissForm(request.POST, request.FILES)
+    def decide(alert, d):
+        services.alert_dismiss(alert=alert, user=request.user, **d)
+        messages.success(request, _("已排除，等待上级复核"))
+        return redirect("retrieval:alert", pk=alert.pk)
+    return _alert_decision(request, pk, DismissForm, "dismiss_form", decide)
+
+
+def _submit(request, form, *, call: Callable[[dict], object], back: tuple[str, int],
+            invalid: str | Callable[[object], str], done: str | Callable[[dict], str]):
+    """The shared tail of the small POST steps that answer with a message and go back to the
+    page they came from: the yes/no verdicts a level up (review of a dismissal, 销号 approval,
+    acceptance of a rectification), a sample's re-check result, a rectification order. The view
+    has scoped the object and checked the user may act; `call(cleaned_data)` runs the service;
+    `invalid` and `done` are the messages (or functions of the form / of the cleaned data)."""
+    name, pk = back
     if not form.is_valid():
-        return render(request, "retrieval/alert_detail.html",
-                      _alert_context(request, alert, dismiss_form=form), status=400)
-    try:
-        services.alert_dismiss(alert=alert, user=request.user, reason=form.cleaned_data["reason"],
-                               note=form.cleaned_data["note"], files=form.cleaned_data["files"])
-    except services.WorkflowError as exc:
-        form.add_error(None, str(exc))
-        return render(request, "retrieval/alert_detail.html",
-                      _alert_context(request, alert, dismiss_form=form), status=400)
-    messages.success(request, _("已排除，等待上级复核"))
-    return redirect("retrieval:alert", pk=alert.pk)
+        _fail(request, invalid(form) if callable(invalid) else invalid)
+    else:
+        try:
+            call(form.cleaned_data)
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, done(form.cleaned_data) if callable(done) else done)
+    return _back(request, name, pk=pk)
 
 
 @login_required
@@ -202,19 +234,11 @@ def decision_review(request, pk: int):
     decision = access_object(AlertDecision.objects.select_related("alert"), request.user, pk=pk)
     if not sel.can_review_decision(request.user, decision):
         raise PermissionDenied
-    form = ReviewForm(request.POST)
-    if not form.is_valid():
-        _fail(request, _("请选择复核结论"))
-        return _back(request, "retrieval:alert", pk=decision.alert_id)
-    try:
-        services.decision_review(decision=decision, user=request.user,
-                                 uphold=form.cleaned_data["verdict"] == "uphold",
-                                 note=form.cleaned_data["note"])
-    except services.WorkflowError as exc:
-        _fail(request, exc)
-        return _back(request, "retrieval:alert", pk=decision.alert_id)
-    messages.success(request, _("复核已提交"))
-    return _back(request, "retrieval:alert", pk=decision.alert_id)
+    return _submit(
+        request, ReviewForm(request.POST), back=("retrieval:alert", decision.alert_id),
+        call=lambda d: services.decision_review(decision=decision, user=request.user,
+                                                uphold=d["verdict"] == "uphold", note=d["note"]),
+        invalid=_("请选择复核结论"), done=_("复核已提交"))
 
 
 @login_required
@@ -385,7 +409,8 @@ def case_escalate(request, pk: int):
 @require_POST
 def escalation_answer(request, pk: int):
     require_role(request.user, Role.TOWNSHIP_GOV)
-    escalation = access_object_escalation(request, pk)
+    escalation = _through(Escalation.objects.select_related("case"), pk,
+                          case__in=RetrievalCase.objects.visible_to(request.user))
     if not sel.can_answer_escalation(request.user, escalation):
         raise PermissionDenied
 
@@ -393,15 +418,6 @@ def escalation_answer(request, pk: int):
         services.escalation_answer(escalation=escalation, user=request.user, **d)
     return _case_step(request, escalation.case_id, EscalationAnswerForm, "answer_form", call,
                       _("处置情况已登记"), roles=(Role.TOWNSHIP_GOV,), files=True)
-
-
-def access_object_escalation(request, pk: int) -> Escalation:
-    """An escalation is reached through its case's scope."""
-    cases = RetrievalCase.objects.visible_to(request.user)
-    try:
-        return Escalation.objects.select_related("case").get(pk=pk, case__in=cases)
-    except (Escalation.DoesNotExist, ValueError) as exc:
-        raise Http404 from exc
 
 
 @login_required
@@ -419,30 +435,16 @@ def case_closure(request, pk: int):
 @require_POST
 def closure_decide(request, pk: int):
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
-    cases = RetrievalCase.objects.visible_to(request.user)
-    closure = access_object_closure(pk, cases)
+    closure = _through(ClosureRequest.objects.select_related("case"), pk,
+                       case__in=RetrievalCase.objects.visible_to(request.user))
     if not sel.can_decide_closure(request.user, closure):
         raise PermissionDenied
-    form = ClosureDecisionForm(request.POST)
-    if not form.is_valid():
-        _fail(request, _("请选择审批结论"))
-        return _back(request, "retrieval:case", pk=closure.case_id)
-    approve = form.cleaned_data["verdict"] == "approve"
-    try:
-        services.closure_decide(closure=closure, user=request.user, approve=approve,
-                                note=form.cleaned_data["note"])
-    except services.WorkflowError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("已销号") if approve else _("已退回"))
-    return _back(request, "retrieval:case", pk=closure.case_id)
-
-
-def access_object_closure(pk: int, cases) -> ClosureRequest:
-    try:
-        return ClosureRequest.objects.select_related("case").get(pk=pk, case__in=cases)
-    except (ClosureRequest.DoesNotExist, ValueError) as exc:
-        raise Http404 from exc
+    return _submit(
+        request, ClosureDecisionForm(request.POST), back=("retrieval:case", closure.case_id),
+        call=lambda d: services.closure_decide(closure=closure, user=request.user,
+                                               approve=d["verdict"] == "approve", note=d["note"]),
+        invalid=_("请选择审批结论"),
+        done=lambda d: _("已销号") if d["verdict"] == "approve" else _("已退回"))
 
 
 @login_required
@@ -705,48 +707,25 @@ def visit_complete(request, pk: int):
 @require_POST
 def sample_check(request, pk: int):
     require_role(request.user, Role.COUNTY)
-    sample = access_object_sample(request, pk)
-    form = SampleCheckForm(request.POST)
-    if form.is_valid():
-        try:
-            services.sample_check(sample=sample, user=request.user, **form.cleaned_data)
-        except services.WorkflowError as exc:
-            _fail(request, exc)
-        else:
-            messages.success(request, _("复查结果已保存"))
-    else:
-        _fail(request, _("请选择复查结果"))
-    return redirect("retrieval:visit", pk=sample.visit_id)
-
-
-def access_object_sample(request, pk: int) -> SupervisionSample:
-    visits = SupervisionVisit.objects.visible_to(request.user)
-    try:
-        return SupervisionSample.objects.get(pk=pk, visit__in=visits)
-    except (SupervisionSample.DoesNotExist, ValueError) as exc:
-        raise Http404 from exc
+    sample = _through(SupervisionSample.objects, pk,
+                      visit__in=SupervisionVisit.objects.visible_to(request.user))
+    return _submit(
+        request, SampleCheckForm(request.POST), back=("retrieval:visit", sample.visit_id),
+        call=lambda d: services.sample_check(sample=sample, user=request.user, **d),
+        invalid=_("请选择复查结果"), done=_("复查结果已保存"))
 
 
 @login_required
 @require_POST
 def finding_order(request, pk: int):
     require_role(request.user, Role.COUNTY)
-    try:
-        finding = SupervisionFinding.objects.get(
-            pk=pk, visit__in=SupervisionVisit.objects.visible_to(request.user))
-    except SupervisionFinding.DoesNotExist as exc:
-        raise Http404 from exc
-    form = RectificationForm(request.POST)
-    if form.is_valid():
-        try:
-            services.rectification_issue(finding=finding, user=request.user, **form.cleaned_data)
-        except services.WorkflowError as exc:
-            _fail(request, exc)
-        else:
-            messages.success(request, _("整改通知已下发"))
-    else:
-        _fail(request, "; ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("retrieval:visit", pk=finding.visit_id)
+    finding = _through(SupervisionFinding.objects, pk,
+                       visit__in=SupervisionVisit.objects.visible_to(request.user))
+    return _submit(
+        request, RectificationForm(request.POST), back=("retrieval:visit", finding.visit_id),
+        call=lambda d: services.rectification_issue(finding=finding, user=request.user, **d),
+        invalid=lambda form: "; ".join(e for errs in form.errors.values() for e in errs),
+        done=_("整改通知已下发"))
 
 
 @login_required
@@ -799,16 +778,8 @@ def rectification_detail(request, pk: int):
 def rectification_close(request, pk: int):
     require_role(request.user, Role.COUNTY)
     order = access_object(RectificationOrder.objects, request.user, pk=pk)
-    form = RectificationCloseForm(request.POST)
-    if not form.is_valid():
-        _fail(request, _("请选择验收结论"))
-        return redirect("retrieval:rectification", pk=order.pk)
-    try:
-        services.rectification_close(order=order, user=request.user,
-                                     accept=form.cleaned_data["verdict"] == "accept",
-                                     note=form.cleaned_data["note"])
-    except services.WorkflowError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("验收结论已保存"))
-    return redirect("retrieval:rectification", pk=order.pk)
+    return _submit(
+        request, RectificationCloseForm(request.POST), back=("retrieval:rectification", order.pk),
+        call=lambda d: services.rectification_close(order=order, user=request.user,
+                                                    accept=d["verdict"] == "accept", note=d["note"]),
+        invalid=_("请选择验收结论"), done=_("验收结论已保存"))
