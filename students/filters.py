@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from students.models import School, Student
@@ -13,13 +15,51 @@ FLAG_CHOICES = [
 ]
 
 
+def _attrs_html(attrs: dict) -> str:
+    """Django's widgets/attrs.html in Python: `True` → bare name, `False` → left out."""
+    out = []
+    for name, value in attrs.items():
+        if value is False:
+            continue
+        out.append(f" {conditional_escape(name)}")
+        if value is not True:
+            out.append(f'="{conditional_escape(str(value))}"')
+    return "".join(out)
+
+
+class FastSelect(forms.Select):
+    """A <select> rendered in Python, byte for byte what Django's templates render.
+
+    Django renders every <option> through two template includes (~40 µs each): the county's
+    276 schools in the roster filter cost ~11 ms of CPU on every list page. Same context
+    (`get_context`), same markup, no templates.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            for option in options:
+                parts.append(f'\n  <option value="{conditional_escape(str(option["value"]))}"'
+                             f'{_attrs_html(option["attrs"])}>{conditional_escape(option["label"])}</option>')
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+
+
 class StudentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("姓名/拼音/证件后4位"), method="filter_q")
-    school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none())
-    grade = django_filters.ChoiceFilter(label=_("年级"), choices=[(i, f"{i}年级") for i in range(1, 10)])
+    school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none(),
+                                              widget=FastSelect)
+    grade = django_filters.ChoiceFilter(label=_("年级"), choices=[(i, f"{i}年级") for i in range(1, 10)],
+                                        widget=FastSelect)
     class_name = django_filters.CharFilter(label=_("班级"))
-    status = django_filters.ChoiceFilter(label=_("状态"), choices=Student.Status.choices)
-    flag = django_filters.ChoiceFilter(label=_("帮扶标识"), choices=FLAG_CHOICES, method="filter_flag")
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=Student.Status.choices, widget=FastSelect)
+    flag = django_filters.ChoiceFilter(label=_("帮扶标识"), choices=FLAG_CHOICES, method="filter_flag",
+                                       widget=FastSelect)
 
     class Meta:
         model = Student

@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
-
 from kongchuo.scoping import Role, scope_of
-from students.models import School, Student, Township
+from students.counts import enrolled_by_school
+from students.models import School, Township
 
 
-def school_list_for(user):
-    return (
-        School.objects.visible_to(user)
-        .select_related("township")
-        .annotate(
-            n_students=Count("students", filter=Q(students__status=Student.Status.ENROLLED)),
-        )
-    )
+def with_enrolled(schools) -> list[School]:
+    """The schools, each with `n_students` (enrolled) from one cached GROUP BY over students.
+
+    Annotating Count("students") joined and grouped all 200,000 students by every school and
+    township column on each view of the school list (~350 ms on the demo county).
+    """
+    counts = enrolled_by_school()
+    # Labels translated once per list, not per row: get_FOO_display() rebuilds the choices
+    # dict (hashing lazy translations) on every call, ~40 µs × 2 × 276 schools.
+    kinds, oversights = dict(School.Kind.choices), dict(School.Oversight.choices)
+    kinds = {k: str(v) for k, v in kinds.items()}
+    oversights = {k: str(v) for k, v in oversights.items()}
+    out = list(schools)
+    for school in out:
+        school.n_students = counts.get(school.pk, 0)
+        school.kind_label = kinds.get(school.kind, school.kind)
+        school.oversight_label = oversights.get(school.oversight, school.oversight)
+    return out
+
+
+def school_list_for(user, **filters) -> list[School]:
+    return with_enrolled(School.objects.visible_to(user).filter(**filters).select_related("township"))
 
 
 def township_summary(township: Township) -> dict:
-    schools = School.objects.filter(township=township, oversight="township")
-    students = Student.objects.filter(school__in=schools)
-    return {
-        "schools": schools.count(),
-        "students": students.filter(status=Student.Status.ENROLLED).count(),
-    }
+    ids = list(School.objects.filter(township=township, oversight="township").values_list("pk", flat=True))
+    counts = enrolled_by_school()
+    return {"schools": len(ids), "students": sum(counts.get(pk, 0) for pk in ids)}
 
 
 def can_edit_responsibility(user, school: School) -> bool:

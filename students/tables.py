@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -8,14 +9,22 @@ from students.models import Student
 
 
 class StudentTable(tables.Table):
-    name = tables.LinkColumn("students:detail", args=[tables.A("pk")], verbose_name=_("姓名"))
+    # Every sort ends with the primary key: rows with equal values (two 张伟, 20,000 pupils of
+    # grade 3) otherwise come back in any order, and paging repeats some rows and skips others.
+    name = tables.LinkColumn("students:detail", args=[tables.A("pk")], verbose_name=_("姓名"),
+                             order_by=("name", "pk"))
     id_number = tables.Column(verbose_name=_("身份证件号"), orderable=False)
-    school = tables.Column(accessor="school__name", verbose_name=_("学校"), order_by="school__code")
-    grade = tables.Column(verbose_name=_("年级"))
-    class_name = tables.Column(verbose_name=_("班级"))
-    sex = tables.Column(verbose_name=_("性别"))
-    status = tables.Column(verbose_name=_("状态"))
+    school = tables.Column(accessor="school__name", verbose_name=_("学校"), order_by=("school__code", "pk"))
+    grade = tables.Column(verbose_name=_("年级"), order_by=("grade", "pk"))
+    class_name = tables.Column(verbose_name=_("班级"), order_by=("class_name", "pk"))
+    sex = tables.Column(verbose_name=_("性别"), order_by=("sex", "pk"))
+    status = tables.Column(verbose_name=_("状态"), order_by=("status", "pk"))
     flags = tables.Column(verbose_name=_("标识"), empty_values=(), orderable=False)
+
+    # The columns the list reads (with select_related("school")): `.only()` keeps the wide
+    # personal-data columns (addresses, guardians) out of the query and out of memory.
+    FIELDS = ("id", "name", "id_number", "sex", "school_id", "school__name", "grade", "class_name",
+              "status", "is_poor", "is_dibao", "is_tekun", "disability_category", "is_left_behind")
 
     class Meta:
         model = Student
@@ -44,3 +53,34 @@ class StudentTable(tables.Table):
         if record.is_left_behind:
             labels.append("留守")
         return " ".join(labels) or "—"
+
+    def cell_rows(self):
+        """The page's rows as lists of cells in column order, for students/_student_table.html.
+
+        The same cells django-tables2 renders, computed directly: its per-cell machinery
+        (accessor resolution, signature inspection, attrs, a translation lookup per cell) cost
+        ~8 ms of CPU for 20 rows × 8 columns on every roster page. Empty values get the table's
+        default, as django-tables2 does; a column without a renderer here falls back to it.
+        """
+        cells = {
+            "name": lambda r: format_html('<a href="{}">{}</a>',
+                                          reverse("students:detail", args=[r.pk]), r.name),
+            "id_number": self.render_id_number,
+            "sex": lambda r: r.get_sex_display(),
+            "school": lambda r: r.school.name,
+            "grade": lambda r: r.grade,
+            "class_name": lambda r: r.class_name,
+            "status": self.render_status,
+            "flags": self.render_flags,
+        }
+        names = [column.name for column in self.columns]
+        for row in self.paginated_rows:
+            record = row.record
+            out = []
+            for name in names:
+                if name not in cells:
+                    out.append(row.get_cell(name))
+                    continue
+                value = cells[name](record)
+                out.append(self.default if value in (None, "") else value)
+            yield out

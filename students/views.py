@@ -11,6 +11,7 @@ from django_tables2 import RequestConfig
 
 from kongchuo.audit import audit_record
 from kongchuo.scoping import Role, access_object, require_role, scope_of
+from students.counts import CachedCountPaginator
 from students.filters import StudentFilter
 from students.forms import LeadingGroupMemberForm, ResponsibilityForm
 from students.models import LeadingGroupMember, School, Student, Township, User
@@ -22,11 +23,13 @@ from students.tables import StudentTable
 @require_safe
 def student_list(request):
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
-    base = Student.objects.visible_to(request.user).select_related("school")
+    base = (Student.objects.visible_to(request.user).select_related("school").only(*StudentTable.FIELDS)
+            .order_by(*Student._meta.ordering, "pk"))  # a total order: stable pages
     flt = StudentFilter(request.GET or None, queryset=base, user=request.user)
     qs = flt.qs if flt.is_bound and flt.is_valid() else base
     table = StudentTable(qs)
-    RequestConfig(request, paginate={"per_page": 20}).configure(table)
+    RequestConfig(request, paginate={"per_page": 20, "paginator_class": CachedCountPaginator,
+                                     "count_queryset": qs}).configure(table)
     return render(request, "students/student_list.html", {"filter": flt, "table": table})
 
 
@@ -127,8 +130,8 @@ def township_detail(request, pk: int):
     scope = scope_of(request.user)
     if scope.role == Role.SCHOOL:
         raise PermissionDenied
-    schools = school_list_for(request.user).filter(township=township)
-    center = schools.filter(is_center=True).first()
+    schools = school_list_for(request.user, township=township)
+    center = next((s for s in schools if s.is_center), None)
     return render(request, "students/township_detail.html", {
         "township": township, "schools": schools, "center": center,
         "summary": township_summary(township),
