@@ -75,16 +75,28 @@ def _blank(values: list[Any]) -> bool:
 
 
 def error_workbook_file(job: Job, lang: str = "zh") -> str:
-    """Path of the job's error workbook, built once from the kept upload and stored on the job
-    (Job.output), so a 200,000-row workbook is written at most once per language."""
+    """Path of the job's error workbook, built once from the kept upload and kept next to it in
+    the media storage, so a 200,000-row workbook is written at most once per language and phase.
+    Downloading it (a GET) writes no database row: the file's name is derived from the job."""
     import os
     import tempfile
 
     from django.core.files import File
+    from django.core.files.storage import default_storage
 
-    name = f"errors_{lang}.xlsx"
-    if job.output and job.output.name.endswith(name) and os.path.exists(job.output.path):
-        return job.output.path
+    phase = (job.result or {}).get("phase", "")
+    name = f"jobs/errors/{job.pk}-{job.checksum[:16]}-{phase}-{lang}.xlsx"
+    if default_storage.exists(name):
+        return default_storage.path(name)
+    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as tmp:
+        path = tmp.name
+    try:
+        error_workbook_write(job, path, lang)
+        with open(path, "rb") as fh:
+            name = default_storage.save(name, File(fh))
+    finally:
+        os.unlink(path)
+    return default_storage.path(name)
     with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as tmp:
         path = tmp.name
     try:
