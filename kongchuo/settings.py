@@ -240,7 +240,9 @@ CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's scheduler behind a Redis lock: exactly one beat sends (kongchuo/beat.py).
+CELERY_BEAT_SCHEDULER = "kongchuo.beat.LockedDatabaseScheduler"
+KONGCHUO_BEAT_LOCK_TTL = _int("KONGCHUO_BEAT_LOCK_TTL", 60)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Fixed periodic tasks (beat copies them into django-celery-beat's tables, where they stay editable).
@@ -249,6 +251,8 @@ CELERY_BEAT_SCHEDULE = {
     "security-outbox-drain": {"task": "security.outbox_drain", "schedule": 60.0},
     "security-prune-sessions": {"task": "security.prune_sessions", "schedule": 24 * 3600.0},
     "security-purge-export-files": {"task": "security.purge_export_files", "schedule": 24 * 3600.0},
+    # A sweep whose worker died as a whole is sent again (retrieval/sweeps/runner.py).
+    "retrieval-sweep-watchdog": {"task": "retrieval.sweep_watchdog", "schedule": 60.0},
 }
 
 # Security headers. Production (DJANGO_DEBUG=0) passes `check --deploy` without warnings.
@@ -313,6 +317,8 @@ KONGCHUO_ATTACHMENT_MAX_BYTES = _int("KONGCHUO_ATTACHMENT_MAX_BYTES", 10 * 1024 
 KONGCHUO_EXPORT_RETENTION_DAYS = _int("KONGCHUO_EXPORT_RETENTION_DAYS", 7)
 # Fault injection for the sweep reliability tests: each partition waits this long inside its
 # transaction (a window to kill a worker mid-sweep). Always 0 in production.
+# A running sweep none of whose partitions moved for this long is dispatched again.
+KONGCHUO_SWEEP_STALL_SECONDS = _int("KONGCHUO_SWEEP_STALL_SECONDS", 600)
 KONGCHUO_SWEEP_PARTITION_DELAY_MS = _int("KONGCHUO_SWEEP_PARTITION_DELAY_MS", 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

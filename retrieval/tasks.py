@@ -91,3 +91,19 @@ def sweep_scheduled(self, sweep: str) -> int | None:
         raise self.retry(exc=exc) from exc
     sweep_dispatch.delay(run.pk)
     return run.pk
+
+
+@shared_task(name="retrieval.sweep_watchdog", ignore_result=True)
+def sweep_watchdog() -> list[int]:
+    """Every minute (beat): dispatch again the runs stalled for KONGCHUO_SWEEP_STALL_SECONDS.
+
+    Idempotent: resuming stamps the run's waiting partitions, and partitions themselves are
+    idempotent (see `sweep_partition`).
+    """
+    import datetime as dt
+
+    from django.conf import settings
+
+    from retrieval.sweeps.runner import sweep_runs_resume
+
+    return sweep_runs_resume(stalled_after=dt.timedelta(seconds=settings.KONGCHUO_SWEEP_STALL_SECONDS))

@@ -115,6 +115,43 @@ def sweep_run_now(*, sweep: str, as_of: dt.date, township: str | None = None, us
                                           trigger=trigger))
 
 
+def sweep_runs_resume(*, stalled_after: dt.timedelta) -> list[int]:
+    """Send again the unfinished partitions of runs that have stalled; returns the run ids.
+
+    A worker killed as a whole (OOM, a host reboot) takes its unacknowledged messages with it
+    until Redis' visibility timeout (hours) gives them back. A run none of whose partitions has
+    moved for `stalled_after` is dispatched again: partitions are idempotent (done-marks under the
+    run's row lock, alerts ON CONFLICT DO NOTHING), so a partition that was in fact still running
+    is computed once. Each resumed run's waiting partitions are stamped, so the next check leaves
+    it alone for another `stalled_after`. Runs older than STALE_AFTER are left to be failed.
+    """
+    from retrieval.tasks import sweep_dispatch
+
+    now = timezone.now()
+    resumed = []
+    with transaction.atomic():
+        runs = SweepRun.objects.select_for_update(skip_locked=True).filter(
+            status=SweepRun.Status.RUNNING, started_at__gte=now - STALE_AFTER,
+            started_at__lt=now - stalled_after)
+        for run in runs:
+            waiting = {k: v for k, v in run.per_township.items() if v.get("state") in ("pending", "running")}
+            last = max((dt.datetime.fromisoformat(v["at"]) for v in run.per_township.values() if v.get("at")),
+                       default=run.started_at)
+            if not waiting or now - last < stalled_after:
+                continue
+            for entry in waiting.values():
+                entry["at"] = now.isoformat()
+                entry["resumed"] = entry.get("resumed", 0) + 1
+            run.save(update_fields=["per_township"])
+            audit_record(action="sweep_resume", obj=run, detail={
+                "sweep": run.sweep, "partitions": sorted(waiting), "idle_s": int((now - last).total_seconds())})
+            log.warning("sweep run %s stalled for %ss: dispatching %s again", run.pk,
+                        int((now - last).total_seconds()), ", ".join(sorted(waiting)))
+            sweep_dispatch.delay_on_commit(run.pk)
+            resumed.append(run.pk)
+    return resumed
+
+
 def context_for(run: SweepRun) -> Context:
     return Context(as_of=run.as_of, period=run.period, run_id=run.pk, now=timezone.now())
 
@@ -176,7 +213,7 @@ def partition_failed(run_id: int, key: str, message: str) -> None:
         entry = run.per_township.setdefault(key, {})
         if entry.get("state") == "done":
             return
-        entry.update(state="failed", error=message[:300])
+        entry.update(state="failed", error=message[:300], at=timezone.now().isoformat())
         _finish_if_complete(run)
         run.save(update_fields=["per_township", "status", "finished_at", "duration_ms", "created",
                                 "already_open", "resolved", "message"])
@@ -189,6 +226,7 @@ def _mark(run_id: int, key: str, **values) -> None:
         if entry.get("state") == "done":
             return
         entry.update(values)
+        entry["at"] = timezone.now().isoformat()
         entry["attempts"] = entry.get("attempts", 0) + 1
         run.save(update_fields=["per_township"])
 
@@ -199,7 +237,7 @@ def _record_done(run_id: int, key: str, counts: dict, worker: str) -> None:
     if entry.get("state") == "done":
         raise _AlreadyDone
     entry.update(counts)
-    entry.update(state="done", by=worker)
+    entry.update(state="done", by=worker, at=timezone.now().isoformat())
     entry.pop("error", None)
     _finish_if_complete(run)
     run.save(update_fields=["per_township", "status", "finished_at", "duration_ms", "created",
