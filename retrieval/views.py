@@ -139,6 +139,7 @@ def _alert_context(request, alert, **forms) -> dict:
         "cases": alert.cases.all(),
         "feedback_item_id": sel.feedback_item_id(alert),
         "subject_masked": _mask(alert.subject),
+        "subject_name": alert.name or (alert.student.name if alert.student else sel.alert_label(alert)),
         "detail_items": [(k, _mask(v) if isinstance(v, str) else v)
                          for k, v in (alert.detail or {}).items()
                          if isinstance(v, str | int | float) and not isinstance(v, bool)],

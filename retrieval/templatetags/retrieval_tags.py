@@ -17,3 +17,18 @@ def alert_label(alert) -> str:
     from retrieval.selectors import alert_label as label
 
     return label(alert)
+
+
+# Badge colour of a status: (colours by status, colour of any other status) per model.
+_STATUS_TONES = {
+    "alert": ({"open": "warning", "confirmed": "danger"}, "secondary"),
+    "retrievalcase": ({"open": "warning", "escalated": "danger", "closure_requested": "info"},
+                      "success"),
+}
+
+
+@register.filter
+def status_tone(obj) -> str:
+    """Bootstrap colour of an alert's or a case's status badge."""
+    tones, other = _STATUS_TONES[obj._meta.model_name]
+    return tones.get(obj.status, other)
