@@ -76,6 +76,7 @@ from ledgers.services import (
     status_change_record,
 )
 from ledgers.tables import TABLES
+from students.counts import CachedCountPaginator, cached_count
 from students.filters import StudentFilter
 from students.models import School, Student
 from students.tables import StudentTable
@@ -110,17 +111,18 @@ def _annotated(kind: LedgerKind, qs, request):
 
 
 def _summary(kind: LedgerKind, request) -> list[dict]:
-    """The at-a-glance line above a list: one count query per figure."""
+    """The at-a-glance line above a list: one count query per figure (cached while the tables
+    it reads are unchanged: students.counts)."""
     user = request.user
     out: list[dict] = []
     if kind.slug == "returns":
         term = term_of(today())
-        n = not_reported(Student.objects.visible_to(user), term).count()
+        n = cached_count(not_reported(Student.objects.visible_to(user), term))
         out.append({"label": _("%(term)s未报到") % {"term": term.label}, "value": n, "tone": "danger" if n else "success",
                     "url": reverse("ledgers:returns_missing") + f"?term={term.code}"})
     elif kind.slug == "aid":
         term = term_of(today())
-        n = poor_without_aid(Student.objects.visible_to(user), term).count()
+        n = cached_count(poor_without_aid(Student.objects.visible_to(user), term))
         out.append({"label": _("%(term)s困难学生未资助") % {"term": term.label}, "value": n,
                     "tone": "danger" if n else "success",
                     "url": reverse("ledgers:aid_uncovered") + f"?term={term.code}"})
@@ -134,14 +136,14 @@ def _summary(kind: LedgerKind, request) -> list[dict]:
                     "url": reverse("ledgers:deferrals") + "?expiring=soon"})
     elif kind.slug == "home_teaching":
         month = month_of(request.GET.get("month"))
-        n = with_month_visits(HomeTeachingPlan.objects.visible_to(user), month).filter(
-            below_minimum=True).count()
+        n = cached_count(with_month_visits(HomeTeachingPlan.objects.visible_to(user), month).filter(
+            below_minimum=True))
         out.append({"label": _("%(month)s送教不足%(n)s次") % {
                         "month": f"{month:%Y年%m月}", "n": MIN_VISITS_PER_MONTH}, "value": n,
                     "tone": "danger" if n else "success",
                     "url": reverse("ledgers:home_teaching") + f"?month={month:%Y-%m}&below=1"})
     elif kind.slug == "absences":
-        n = with_risk(entries_for(kind, user)).filter(at_risk=True).count()
+        n = cached_count(with_risk(entries_for(kind, user)).filter(at_risk=True))
         out.append({"label": _("连续缺课3天以上未说明原因"), "value": n,
                     "tone": "danger" if n else "success",
                     "url": reverse("ledgers:absences") + "?risk=1"})
@@ -168,7 +170,8 @@ def entry_list(request, slug: str):
     qs = flt.qs if flt.is_bound and flt.is_valid() else base
     exclude = ("school",) if _is_school(request.user) else ()
     table = TABLES[slug](qs, exclude=exclude)
-    RequestConfig(request, paginate={"per_page": 20}).configure(table)
+    RequestConfig(request, paginate={"per_page": 20, "paginator_class": CachedCountPaginator,
+                                     "count_queryset": qs}).configure(table)
     return render(request, "ledgers/entry_list.html", {
         "kind": kind, "filter": flt, "table": table, "can_write": can_write(request.user),
         "summary": _summary(kind, request), "export_form": ExportForm(),
@@ -502,7 +505,8 @@ def _student_table_page(request, qs, template: str, ctx: dict):
     flt = StudentFilter(request.GET or None, queryset=qs, user=request.user)
     rows = flt.qs if flt.is_bound and flt.is_valid() else qs
     table = StudentTable(rows, exclude=("school",) if _is_school(request.user) else ())
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    RequestConfig(request, paginate={"per_page": 50, "paginator_class": CachedCountPaginator,
+                                     "count_queryset": rows}).configure(table)
     flt.form.fields.pop("status", None)
     return render(request, template, {**ctx, "filter": flt, "table": table, "terms": term_choices()})
 

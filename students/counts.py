@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 
 from django.core.cache import cache
@@ -46,12 +47,16 @@ FROM unnest(%s::regclass[]) AS t
 """
 
 
-def tables_of(queryset) -> list[str]:
-    """The tables a queryset's FROM and JOINs read (subqueries are the caller's to add)."""
-    query = queryset.query
-    names = {queryset.model._meta.db_table}
-    names.update(join.table_name for join in query.alias_map.values())
-    return sorted(names)
+def _model_tables() -> frozenset[str]:
+    from django.apps import apps
+
+    return frozenset(model._meta.db_table for model in apps.get_models(include_auto_created=True))
+
+
+def tables_of(sql: str) -> list[str]:
+    """The tables a query reads: every quoted name in its SQL (joins and subqueries alike)
+    that is a model's table."""
+    return sorted(set(re.findall(r'"([^"]+)"', sql)) & _model_tables())
 
 
 def change_counter(tables, using: str = "default") -> str | None:
@@ -99,8 +104,8 @@ def _worth_keeping(count: int, seconds: float) -> bool:
 def cached_count(queryset, tables=None) -> int:
     """`queryset.count()`, from the cache while `tables` (default: the query's) are unchanged."""
     queryset = queryset.order_by()
-    tables = sorted(set(tables or ()) | set(tables_of(queryset)))
     sql, params = queryset.query.sql_with_params()
+    tables = sorted(set(tables or ()) | set(tables_of(sql)))
     digest = hashlib.sha256(repr((sql, params, tables)).encode()).hexdigest()[:32]
     return int(cached(digest, tables, queryset.count, using=queryset.db, keep=_worth_keeping))
 
@@ -122,8 +127,8 @@ class CachedCountPaginator(Paginator):
     """Django's paginator counting through `cached_count`, with a capped page size.
 
     For django-tables2: `RequestConfig(request, paginate={"paginator_class": CachedCountPaginator,
-    "per_page": 20, "count_queryset": qs}).configure(table)`; `count_tables` names tables read
-    by subqueries of `qs` (its joins are found by themselves).
+    "per_page": 20, "count_queryset": qs}).configure(table)` — `qs` being the table's data. The
+    tables the count depends on are read from its SQL; `count_tables` may add more.
     """
 
     def __init__(self, object_list, per_page, *args, count_queryset=None, count_tables=(), **kwargs):
