@@ -55,3 +55,17 @@ def test_case_header(wf, client_as):
     assert wf.case.name in body and reverse("students:detail", args=[wf.s_a.pk]) not in body
     body = client_as(wf.township_a).get(reverse("retrieval:case", args=[wf.case_a2.pk])).content.decode()
     assert re.search(r'class="badge text-bg-info"\s+id="case-status">待销号审批<', body)
+
+
+def test_include_arguments_are_translated(wf, client_as):
+    """Titles, buttons and placeholders handed to the includes follow the language cookie."""
+    from django.conf import settings
+
+    client = client_as(wf.township_a)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    body = client.get(reverse("retrieval:approvals")).content.decode()
+    assert "Review comments (required for rejection)" in body and "复核意见（驳回必填）" not in body
+    body = client_as(wf.school_b).get(reverse("retrieval:case", args=[wf.case_b.pk])).content.decode()
+    assert '<html lang="en">' in body  # same client, same language cookie
+    assert "Save persuasion record" in body and 'id="attempt-form"' in body
+    assert 'action="{}"'.format(reverse("retrieval:case_attempt", args=[wf.case_b.pk])) in body
