@@ -69,3 +69,20 @@ def test_include_arguments_are_translated(wf, client_as):
     assert '<html lang="en">' in body  # same client, same language cookie
     assert "Save persuasion record" in body and 'id="attempt-form"' in body
     assert 'action="{}"'.format(reverse("retrieval:case_attempt", args=[wf.case_b.pk])) in body
+
+
+def test_case_grade_follows_the_language(wf, client_as):
+    from django.conf import settings
+
+    url = reverse("retrieval:case", args=[wf.case_b.pk])
+    client = client_as(wf.school_b)
+    assert f"{wf.case_b.grade}年级" in client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert f"grade {wf.case_b.grade}" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize("name", ["retrieval:alerts", "retrieval:cases"])
+def test_list_pages_filter_bar_count_and_table(wf, client_as, name):
+    body = client_as(wf.county_user).get(reverse(name), {"q": wf.s_b.name}).content.decode()
+    assert 'class="filter-bar' in body and "查询" in body and "重置" in body
+    assert "共 1 条" in body and wf.s_b.name in body and "<table" in body
