@@ -208,3 +208,36 @@ def test_drilldown_page_count_equals_figure(hand, client_as):
         fig = data["overall"]["f"][key]
         body = client.get(fig["url"]).content.decode()
         assert f'data-drill-count="{fig["v"]}"' in body, key
+
+
+def test_census_deferred_by_status_or_ledger_counts_once_and_matches_its_lists(hand):
+    """The census reconciliation sorts each child by (student status, deferral on file): a
+    student record marked 延缓入学, an approved deferral, or both, is one deferred child; a
+    student record not at school (疑似辍学) leaves the child unaccounted."""
+    import datetime as dt
+
+    from ledgers.models import Deferral
+    from tests.factories import CensusEntryFactory, StudentFactory
+
+    c = hand
+    born = dt.date(2019, 3, 1)  # six in the census year
+    by_status = StudentFactory(school=c.b_primary, hukou_township=c.tb, grade=1, status="deferred")
+    both = StudentFactory(school=c.b_primary, hukou_township=c.tb, grade=1, status="deferred")
+    suspected = StudentFactory(school=c.b_primary, hukou_township=c.tb, grade=2, status="suspected")
+    for student in (by_status, both, suspected):
+        CensusEntryFactory(year=2026, township=c.tb, id_number=student.id_number, birth_date=born)
+    Deferral.objects.create(school=c.b_primary, id_number=both.id_number, name=both.name,
+                            birth_date=born, guardian_name="家长", reason="疾病",
+                            certificate="医院证明", start_date=dt.date(2026, 9, 1),
+                            end_date=TODAY + dt.timedelta(days=60), review="approved")
+    data, p = data_for(c.county_user)
+    f = {k: v["v"] for k, v in data["overall"]["f"].items()}
+    census = {k: v for k, v in f.items() if k.startswith("census_")}
+    assert census == {"census_total": 11, "census_deferred": 3, "census_eligible": 8,
+                      "census_local": 3, "census_out_of_county": 1, "census_vocational": 1,
+                      "census_unaccounted": 3, "census_in_school": 5}
+    township_b = next(u for u in data["units"] if u["key"] == f"t{c.tb.pk}")["f"]
+    assert (township_b["census_total"]["v"], township_b["census_deferred"]["v"],
+            township_b["census_unaccounted"]["v"]) == (5, 2, 1)
+    for key, value in census.items():
+        assert metric_rows(METRICS[key], c.county_user, p).count() == value, key
