@@ -14,33 +14,16 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, ScopedQuerySet, scope_of
+from kongchuo.scoping import Role, scope_of
 from retrieval.models import Level
+from retrieval.querysets import RoutedQuerySet
 
 USER = settings.AUTH_USER_MODEL
 
 # --------------------------------------------------------------------------- scoping
 
 
-class _RoutedByPath(ScopedQuerySet):
-    """Rows routed to a school, or (no school) to a township, or (neither) to the county.
-
-    Same rule as `retrieval.querysets.RoutedQuerySet`, with configurable paths so child rows
-    (a decision through its alert, an attempt through its case) scope the same way.
-    """
-
-    school_path = "school"
-    township_path = "township"
-
-    def in_township(self, township_id: int):
-        sp, tp = self.school_path, self.township_path
-        return self.filter(
-            Q(**{f"{sp}__township_id": township_id, f"{sp}__oversight": OVERSIGHT_TOWNSHIP})
-            | Q(**{f"{sp}__isnull": True, f"{tp}_id": township_id})
-        )
-
-
-class CaseQuerySet(_RoutedByPath):
+class CaseQuerySet(RoutedQuerySet):
     """劝返 cases. The township government sees ONLY the cases escalated to it — this method
     is the one place that rule lives (kongchuo.scoping leaves `for_township_gov` empty)."""
 
@@ -58,7 +41,7 @@ def _county_only_alerts(path: str) -> Q:
     return Q(**{f"{path}__rule__in": Alert.COUNTY_ONLY_RULES})
 
 
-class DecisionQuerySet(_RoutedByPath):
+class DecisionQuerySet(RoutedQuerySet):
     school_path = "alert__school"
     township_path = "alert__township"
 
@@ -66,7 +49,7 @@ class DecisionQuerySet(_RoutedByPath):
         return _county_only_alerts("alert")
 
 
-class EvidenceQuerySet(_RoutedByPath):
+class EvidenceQuerySet(RoutedQuerySet):
     """Evidence files carry the route of what they prove; the government reaches the files
     of the cases escalated to it and nothing else."""
 
@@ -89,7 +72,7 @@ class CountyOnlyQuerySet(models.QuerySet):
         return self.all()
 
 
-class RectificationQuerySet(_RoutedByPath):
+class RectificationQuerySet(RoutedQuerySet):
     def open(self):
         return self.exclude(status=RectificationOrder.Status.CLOSED)
 

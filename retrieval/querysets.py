@@ -11,15 +11,18 @@ class RoutedQuerySet(ScopedQuerySet):
     """Rows routed to a school, or (when no school is known) to a township or the county.
 
     A township sees rows of its township-overseen schools and rows routed to the township
-    itself with no school (e.g. a census child found in no school).
+    itself with no school (e.g. a census child found in no school). The paths are settable so
+    child rows (a decision through its alert, an attempt through its case) scope the same way.
     """
 
     school_path = "school"
+    township_path = "township"
 
     def in_township(self, township_id: int):
+        sp, tp = self.school_path, self.township_path
         return self.filter(
-            Q(school__township_id=township_id, school__oversight=OVERSIGHT_TOWNSHIP)
-            | Q(school__isnull=True, township_id=township_id)
+            Q(**{f"{sp}__township_id": township_id, f"{sp}__oversight": OVERSIGHT_TOWNSHIP})
+            | Q(**{f"{sp}__isnull": True, f"{tp}_id": township_id})
         )
 
 
