@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from kongchuo.models import Job
 from kongchuo.schoolyear import term_of, today
@@ -138,3 +139,141 @@ def test_every_ledger_has_every_page(lb):
     for slug in KINDS:
         for page in ("new", "detail", "edit", "attach"):
             assert (f"ledgers:{page}", slug) in names
+
+
+# --------------------------------------------------------------------------- item 2
+
+
+@pytest.fixture
+def both(county):
+    """Entries of every ledger on both sides, each side's rows carrying its own markers."""
+    from ledgers.models import Deferral, FamilyContact, PublicityActivity
+
+    c = county
+    type(c.s_a).objects.filter(pk=c.s_a.pk).update(name="甲校学生")
+    type(c.s_b).objects.filter(pk=c.s_b.pk).update(name="乙校学生")
+    c.s_a.refresh_from_db()
+    c.s_b.refresh_from_db()
+    c.la = make_entries(c.a_primary, c.s_a, c.school_a)
+    c.lb = make_entries(c.b_primary, c.s_b, c.school_b)
+    Deferral.objects.filter(pk=c.la["deferrals"].pk).update(name="甲延缓")
+    Deferral.objects.filter(pk=c.lb["deferrals"].pk).update(name="乙延缓", id_number=_child_id(3))
+    PublicityActivity.objects.filter(pk=c.la["publicity"].pk).update(audience="甲镇家长会")
+    PublicityActivity.objects.filter(pk=c.lb["publicity"].pk).update(audience="乙镇家长会")
+    FamilyContact.objects.filter(pk=c.la["family_contact"].pk).update(content="甲家访")
+    FamilyContact.objects.filter(pk=c.lb["family_contact"].pk).update(content="乙家访")
+    for entry in (*c.la.values(), *c.lb.values()):
+        entry.refresh_from_db()
+    return c
+
+
+def _child_id(n: int) -> str:
+    import datetime as dt
+
+    from kongchuo.idnumbers import make_id
+
+    return make_id("341522", dt.date(2018, 3, 7), 700 + n)
+
+
+B_MARKERS = ("乙校学生", "乙延缓", "乙镇家长会", "乙家访", "乙镇西湖小学")
+A_MARKER = {"deferrals": "甲延缓", "publicity": "甲镇家长会", "family_contact": "甲家访"}
+
+
+def _export_cells(client, slug: str, query: str = "") -> set[str]:
+    import io
+
+    import openpyxl
+
+    response = client.get(reverse("ledgers:export", args=[slug]) + query)
+    assert response.status_code == 200, (slug, response.status_code)
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    return {str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
+            for v in row if v is not None}
+
+
+def _contains(cells: set[str], marker: str) -> bool:
+    return any(marker in cell for cell in cells)
+
+
+@pytest.mark.parametrize("slug", LEDGER_NAMES)
+@pytest.mark.parametrize("who,query", [("township_a", ""), ("school_a", ""),
+                                        ("county_user", "?school={a_primary}")])
+def test_ledger_exports_hold_no_row_of_another_scope(both, client_as, slug, who, query):
+    """Every ledger's browser export for township A, school A and the county narrowed to school A:
+    A's row is there (100%), no cell names a child, applicant, activity or school of B, and no
+    ID number of B appears, masked or not."""
+    from kongchuo.idnumbers import mask_id
+
+    c = both
+    cells = _export_cells(client_as(getattr(c, who)), slug, query.format(a_primary=c.a_primary.pk))
+    assert not [m for m in B_MARKERS if _contains(cells, m)], slug
+    for id_number in (c.s_b.id_number, c.lb["deferrals"].id_number):
+        assert not _contains(cells, id_number) and mask_id(id_number) not in cells
+    expected = A_MARKER.get(slug, "甲校学生")
+    assert _contains(cells, expected), (slug, expected)
+
+
+def test_ledger_lists_show_exactly_the_own_rows(both, client_as):
+    """Lists: every ledger page of township A / school A lists A's entry and none of B's."""
+    c = both
+    for who in ("township_a", "school_a"):
+        client = client_as(getattr(c, who))
+        for slug in LEDGER_NAMES:
+            body = client.get(reverse(f"ledgers:{slug}")).content.decode()
+            assert not [m for m in B_MARKERS if m in body], (who, slug)
+            detail_a = reverse("ledgers:detail", args=[slug, c.la[slug].pk])
+            detail_b = reverse("ledgers:detail", args=[slug, c.lb[slug].pk])
+            assert detail_a in body and detail_b not in body, (who, slug)
+
+
+FORGED_FIELDS = ("school", "school_id", "township", "township_id")
+
+
+def _valid_form(slug: str, c, student) -> dict:
+    day = today().isoformat()
+    return {
+        "publicity": {"activity_date": day, "kind": "banner", "audience": "伪造家长会", "participants": 30,
+                      "description": "x"},
+        "family_contact": {"kind": "home_visit", "contact_date": day, "student": student.pk,
+                           "staff": "王老师", "content": "伪造家访", "outcome": "x"},
+        "deferrals": {"id_number": _child_id(5), "name": "伪造延缓", "birth_date": "2018-03-07",
+                      "guardian_name": "张三", "guardian_phone": "13800000000", "reason": "病",
+                      "certificate": "医院证明", "start_date": day,
+                      "end_date": (today().replace(day=1) + __import__("datetime").timedelta(days=200)).isoformat()},
+        "aid": {"student": student.pk, "term": term_of(today()).code, "kind": "living", "amount": 500,
+                "granted_on": day, "source": "x"},
+    }[slug]
+
+
+@pytest.mark.parametrize("slug", ["publicity", "family_contact", "deferrals"])
+def test_a_forged_school_id_in_a_ledger_post_moves_nothing(both, client_as, slug):
+    """School A posts a valid entry of a ledger kept per school, with school B's ids forged into
+    every school / township field: the entry is school A's, school B's ledger is untouched."""
+    c = both
+    model = KINDS[slug].model
+    b_before = set(model.objects.filter(school=c.b_primary).values_list("pk", flat=True))
+    data = {**_valid_form(slug, c, c.s_a),
+            **dict.fromkeys(("school", "school_id"), c.b_primary.pk),
+            **dict.fromkeys(("township", "township_id"), c.tb.pk)}
+    response = client_as(c.school_a).post(reverse("ledgers:new", args=[slug]), data)
+    assert response.status_code == 302, (response.context["form"].errors if response.context else
+                                         response.status_code)
+    created = model.objects.order_by("-pk").first()
+    assert created.school_id == c.a_primary.pk
+    assert set(model.objects.filter(school=c.b_primary).values_list("pk", flat=True)) == b_before
+
+
+@pytest.mark.parametrize("slug", ["aid", "family_contact"])
+def test_a_forged_student_of_another_school_is_refused(both, client_as, slug):
+    """The same valid form naming school B's child: refused on the student field, nothing kept
+    (and the same form with school A's own child is accepted: the refusal is the scope)."""
+    c = both
+    model = KINDS[slug].model
+    before = model.objects.count()
+    client = client_as(c.school_a)
+    response = client.post(reverse("ledgers:new", args=[slug]), _valid_form(slug, c, c.s_b))
+    assert response.status_code == 400
+    assert "student" in response.context["form"].errors
+    assert model.objects.count() == before
+    ok = client.post(reverse("ledgers:new", args=[slug]), _valid_form(slug, c, c.s_a))
+    assert ok.status_code == 302 and model.objects.count() == before + 1
