@@ -23,7 +23,7 @@ at the first false term, so the set lookup runs for the few rows that pass the s
 
 The one exception is the census (户籍 vs 学籍), which has no foreign key to students: its
 aggregate is one SQL statement joining on the ID number (`census_counts`), its lists are ORM
-filters with `id_number__in` sets; tests hold the two to the same hand-counted county.
+filters with (NOT) EXISTS on the ID number; tests hold the two to the same hand-counted county.
 """
 
 from __future__ import annotations
