@@ -43,7 +43,7 @@ class FastSelect(forms.Select):
                 parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
             for option in options:
                 parts.append(f'\n  <option value="{conditional_escape(str(option["value"]))}"'
-                             f'{_attrs_html(option["attrs"])}>{conditional_escape(option["label"])}</option>')
+                             f'{_attrs_html(option["attrs"])}>{conditional_escape(option["label"])}</option>\n')
             if group_name:
                 parts.append("\n  </optgroup>")
         parts.append("\n</select>")
