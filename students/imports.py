@@ -162,12 +162,76 @@ class InitialsCache:
 
     def __init__(self) -> None:
         self.known: dict[str, str] = {}
+        self.letters = _CharLetters()
 
     def __call__(self, name: str) -> str:
         got = self.known.get(name)
         if got is None:
-            got = self.known[name] = name_initials(name) or "-"
+            got = self.letters.initials(name)
+            if got is None:
+                got = name_initials(name)
+            got = self.known[name] = got or "-"
         return got
+
+
+class _CharLetters:
+    """students.pinyin.name_initials, a character at a time, for the common name.
+
+    pypinyin segments a run of Chinese characters by its phrase dictionary and reads a
+    segment that is not a phrase character by character. So when no substring (2 characters
+    or more) of a name is a phrase, the initials are the first letters of its characters read
+    alone: one table lookup per character instead of pypinyin's whole pipeline (~15 µs a
+    name; a county roster has 200,000). Anything else (a phrase inside, a character that is
+    not Chinese, the surnames read differently) returns None or goes by the same rules as
+    name_initials; tests compare the two over many names.
+    """
+
+    def __init__(self) -> None:
+        from pypinyin.constants import PHRASES_DICT, RE_HANS
+
+        from students.pinyin import SURNAME_INITIALS
+
+        self.phrases = PHRASES_DICT
+        self.is_han = RE_HANS.match
+        self.surnames = tuple(SURNAME_INITIALS.items())
+        self.table: dict[str, Any] = {}
+
+    def letter(self, ch: str) -> str | None:
+        got = self.table.get(ch, self)
+        if got is self:
+            got = None
+            if self.is_han(ch):
+                from pypinyin import Style, lazy_pinyin
+
+                got = "".join(p[0] for p in lazy_pinyin(ch, style=Style.FIRST_LETTER) if p)
+            self.table[ch] = got
+        return got
+
+    def letters(self, text: str) -> str | None:
+        n = len(text)
+        phrases = self.phrases
+        for i in range(n - 1):
+            for j in range(i + 2, n + 1):
+                if text[i:j] in phrases:
+                    return None
+        out = []
+        for ch in text:
+            got = self.letter(ch)
+            if got is None:
+                return None
+            out.append(got)
+        return "".join(out)
+
+    def initials(self, name: str) -> str | None:
+        name = (name or "").strip()
+        if not name or len(name) > 8:
+            return None
+        for surname, initials in self.surnames:
+            if name.startswith(surname):
+                rest = self.letters(name[len(surname):])
+                return None if rest is None else initials + rest[:18]
+        got = self.letters(name)
+        return None if got is None else got.lower()[:20]
 
 
 # --------------------------------------------------------------------------- schools

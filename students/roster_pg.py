@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -184,6 +184,85 @@ def _initials_stage() -> None:
     pg_copy_lines(INITIALS, ["row", "initials"], (f"{row}\t{initials(name)}\n" for row, name in pairs))
 
 
+# The bulk load: a roster that creates at least BULK_MIN_ROWS students in a table holding at
+# most BULK_MAX_EXISTING times as many (the county's first import) drops the secondary indexes
+# of students_student, inserts, and builds them again, all inside the import's transaction.
+# Building an index over 200,000 rows sorts once; maintaining it takes 200,000 random
+# insertions (measured: 3× less database time for the first county roster). The table is
+# locked (ACCESS EXCLUSIVE) until the import commits, so this is kept to a near-empty table;
+# a busy table (the lock not granted within BULK_LOCK_TIMEOUT) takes the ordinary path.
+BULK_MIN_ROWS = 20_000
+BULK_MAX_EXISTING = 2
+BULK_LOCK_TIMEOUT = "5s"
+
+
+@dataclass
+class _Dropped:
+    indexes: list[tuple[str, str]]  # (name, CREATE INDEX …) of plain indexes
+    constraints: list[tuple[str, str]]  # (name, definition) of index-backed constraints
+    foreign_keys: list[str]  # deferred FKs: checked per statement during the load
+
+
+def _bulk_begin(created: int) -> _Dropped | None:
+    """Drop students_student's secondary indexes for a bulk load, or None (ordinary path)."""
+    if created < BULK_MIN_ROWS:
+        return None
+    table = Student._meta.db_table
+    cap = created * BULK_MAX_EXISTING
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) x", [cap + 1])
+        if cur.fetchone()[0] > cap:
+            return None
+        cur.execute("SELECT current_setting('lock_timeout')")
+        before = cur.fetchone()[0]
+        sid = transaction.savepoint()
+        try:
+            cur.execute("SELECT set_config('lock_timeout', %s, true)", [BULK_LOCK_TIMEOUT])
+            cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass"
+                        " AND contype = 'f' AND condeferred ORDER BY conname", [table])
+            dropped = _Dropped([], [], [name for (name,) in cur.fetchall()])
+            if dropped.foreign_keys:  # DDL refuses a table with deferred checks pending
+                cur.execute(f"SET CONSTRAINTS {_names(dropped.foreign_keys)} IMMEDIATE")
+            cur.execute(
+                "SELECT ic.relname, pg_get_indexdef(i.indexrelid), c.conname, pg_get_constraintdef(c.oid)"
+                " FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+                " LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid"
+                " WHERE i.indrelid = %s::regclass AND NOT i.indisprimary ORDER BY ic.relname", [table])
+            found = cur.fetchall()
+            for index, ddl, constraint, definition in found:
+                if constraint:
+                    cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
+                    dropped.constraints.append((constraint, definition))
+                else:
+                    cur.execute(f'DROP INDEX "{index}"')
+                    dropped.indexes.append((index, ddl))
+        except DatabaseError:
+            transaction.savepoint_rollback(sid)  # busy (lock timeout) or a dependent object
+            dropped = None
+        else:
+            transaction.savepoint_commit(sid)
+        cur.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+    return dropped
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _bulk_end(dropped: _Dropped) -> None:
+    """Build the indexes again exactly as they were; defer the foreign keys again (they were
+    checked at the end of each statement of the load: DDL refuses pending deferred checks)."""
+    table = Student._meta.db_table
+    with connection.cursor() as cur:
+        for constraint, definition in dropped.constraints:
+            cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{constraint}" {definition}')
+        for _index, ddl in dropped.indexes:
+            cur.execute(ddl)
+        if dropped.foreign_keys:
+            cur.execute(f"SET CONSTRAINTS {_names(dropped.foreign_keys)} DEFERRED")
+
+
 def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     payload: PgPayload = plan.payload
     cols = payload.cols
@@ -191,6 +270,7 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     user_id = getattr(ctx.user, "pk", None)
     moves = _moves(payload.moves, ctx)
     _initials_stage()
+    dropped = _bulk_begin(plan.created)
     hist_cols = _history_columns()
     hist_list = ", ".join(f'"{c}"' for c in hist_cols)
     hist_select = ", ".join(f'x."{c}"' for c in hist_cols)
@@ -227,6 +307,8 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
             f" SELECT {hist_select}, %s, '+', %s, 'import' FROM x",
             [str(Student.Status.ENROLLED), now, now, now, user_id])
         cur.execute(f"DROP TABLE IF EXISTS {INITIALS}")
+    if dropped is not None:
+        _bulk_end(dropped)
     StatusChange.objects.bulk_create(moves, batch_size=1000, ignore_conflicts=True)
 
 

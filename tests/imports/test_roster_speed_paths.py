@@ -1,0 +1,150 @@
+"""The roster's fast paths give exactly what the plain ones give: pinyin initials a character
+at a time, and (PostgreSQL) the bulk load into a near-empty table that rebuilds the indexes."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from kongchuo.imports.runner import import_run
+from students.imports import InitialsCache, _CharLetters
+from students.models import StatusChange, Student
+from students.pinyin import SURNAME_INITIALS, name_initials
+from tests.factories import StudentFactory
+from tests.imports.conftest import new_id, roster_row
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚华玉萍红长乐重朝行单解仇区朴查盖尉覃翟缪"
+
+
+def test_initials_a_character_at_a_time_match_name_initials():
+    names = [s + g for s in SURNAMES + "".join(SURNAME_INITIALS) for g in GIVEN]
+    names += [s + a + b for s, a, b in itertools.islice(itertools.product(SURNAMES, GIVEN, GIVEN), 20000)]
+    # phrases inside a name, the polyphonic surnames, non-Chinese characters, blanks, long names
+    names += ["重庆", "长江", "朝阳", "李长安", "王重阳", "曾", "单", "万俟小明", "欧阳娜娜", "单于",
+              "阿依古丽·买买提", "张 三", " 王五 ", "Tom", "王〇", "", "   ", "王" * 30, "李a明", "乐乐"]
+    cache = InitialsCache()
+    mismatched = [(n, cache(n), name_initials(n)) for n in names if cache(n) != (name_initials(n) or "-")]
+    assert mismatched == []
+
+
+def test_names_with_a_phrase_or_foreign_characters_go_to_pypinyin():
+    letters = _CharLetters()
+    assert letters.initials("王明") == "wm"
+    assert letters.initials("曾明") == "zm"  # the surname rule of students.pinyin
+    assert letters.initials("重庆") is None  # a phrase: pypinyin reads it as a word
+    assert letters.initials("阿依·买") is None
+    assert letters.initials("") is None
+
+
+# --------------------------------------------------------------------------- PostgreSQL bulk load
+# On SQLite the same imports run the generic path and the same outcomes are asserted; the
+# schema checks read sqlite_master there.
+
+PG = connection.vendor == "postgresql"
+
+
+def _schema() -> list[tuple]:
+    with connection.cursor() as cur:
+        if not PG:
+            cur.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'students_student' ORDER BY 1")
+            return cur.fetchall()
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'students_student'"
+                    " ORDER BY 1")
+        indexes = cur.fetchall()
+        cur.execute("SELECT conname, pg_get_constraintdef(oid), condeferrable, condeferred"
+                    " FROM pg_constraint WHERE conrelid = 'students_student'::regclass ORDER BY 1")
+        return indexes + cur.fetchall()
+
+
+@pytest.fixture
+def bulk(monkeypatch):
+    """Every roster import on PostgreSQL takes the bulk path (the county's students included);
+    the list receives what each _bulk_begin returned."""
+    import students.roster_pg as pg
+
+    monkeypatch.setattr(pg, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(pg, "BULK_MAX_EXISTING", 10_000)
+    calls: list = []
+    real = pg._bulk_begin
+    monkeypatch.setattr(pg, "_bulk_begin", lambda created: calls.append(r := real(created)) or r)
+    return calls
+
+
+@pytest.mark.django_db
+def test_bulk_load_writes_what_the_ordinary_path_writes(county, files, bulk):
+    before = _schema()
+    n_before = Student.objects.count()
+    moved = county.s_b  # at 乙镇西湖小学: the roster puts the child at 甲镇东岗小学
+    rows = [roster_row(i, county.a_primary, id_number=new_id(i), name="王小明") for i in range(1, 6)]
+    rows.append(roster_row(6, county.a_primary, id_number=moved.id_number, name=moved.name,
+                           birth=moved.birth_date, sex="男" if moved.sex == "M" else "女"))
+    r = import_run(kind="roster", path=files.roster("r.xlsx", rows))
+    assert [d is not None for d in bulk] == ([True] if PG else [])  # indexes dropped and rebuilt
+    assert (r.exit_code, r.created, r.updated, r.extra["moved"]) == (0, 5, 1, 1)
+    assert Student.objects.count() == n_before + 5
+    s = Student.objects.get(id_number=new_id(1))
+    assert (s.school, s.name_initials, s.status) == (county.a_primary, "wxm", "enrolled")
+    assert s.history.filter(history_type="+").count() == 1
+    moved.refresh_from_db()
+    assert moved.school == county.a_primary
+    assert StatusChange.objects.filter(student=moved, kind="transfer_out").count() == 1
+    assert _schema() == before  # same indexes, same constraints, still deferred
+    with pytest.raises(IntegrityError), transaction.atomic():  # the rebuilt unique constraint
+        StudentFactory(id_number=new_id(1), school=county.a_primary)
+    again = import_run(kind="roster", path=files.roster("r.xlsx", rows))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 6)
+
+
+@pytest.mark.django_db
+def test_a_failed_bulk_load_leaves_tables_and_indexes_as_they_were(county, files, bulk, monkeypatch):
+    """A failure after the indexes were dropped (PostgreSQL) or during the write (SQLite)."""
+    import students.imports as si
+    import students.roster_pg as pg
+
+    before, n_before = _schema(), Student.objects.count()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pg, "_bulk_end", boom)
+    monkeypatch.setattr(si, "history_insert_select", boom)
+    rows = [roster_row(i, county.a_primary, id_number=new_id(i)) for i in range(1, 4)]
+    with pytest.raises(RuntimeError):
+        import_run(kind="roster", path=files.roster("r.xlsx", rows))
+    assert [d is not None for d in bulk] == ([True] if PG else [])
+    assert Student.objects.count() == n_before
+    assert not Student.objects.filter(id_number=new_id(1)).exists()
+    assert _schema() == before
+
+
+@pytest.mark.django_db
+def test_a_busy_table_takes_the_ordinary_path(county, files, bulk, monkeypatch):
+    """Another session holding a lock on the students (PostgreSQL): no wait past the lock
+    timeout, no DDL, the import goes through the ordinary path."""
+    import students.roster_pg as pg
+
+    monkeypatch.setattr(pg, "BULK_LOCK_TIMEOUT", "200ms")
+    before = _schema()
+    rows = [roster_row(i, county.a_primary, id_number=new_id(i)) for i in range(1, 4)]
+    other = None
+    if PG:
+        import psycopg2
+
+        db = connection.settings_dict
+        other = psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"],
+                                 port=db["PORT"] or 5432, password=db["PASSWORD"] or None)
+    try:
+        if other is not None:
+            with other.cursor() as cur:  # a reader in the middle of a long transaction
+                cur.execute("SELECT count(*) FROM students_student")
+        r = import_run(kind="roster", path=files.roster("r.xlsx", rows))
+    finally:
+        if other is not None:
+            other.rollback()
+            other.close()
+    assert bulk == ([None] if PG else [])
+    assert (r.exit_code, r.created) == (0, 3)
+    assert _schema() == before
