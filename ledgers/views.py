@@ -574,11 +574,12 @@ def _xlsx_response(write, filename: str) -> FileResponse:
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def _export_scope(request):
+def _export_scope(request, params=None):
+    params = request.GET if params is None else params
     school = None
-    if request.GET.get("school"):
+    if params.get("school"):
         school = access_object(School.objects.select_related("township"), request.user,
-                               pk=request.GET["school"])
+                               pk=params["school"])
     try:
         return scope_for_user(request.user, school=school)
     except ExportScopeError as exc:
@@ -586,21 +587,26 @@ def _export_scope(request):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def entry_export(request, slug: str):
     require_role(request.user, *STAFF)
     if slug not in LEDGER_NAMES:
         raise Http404
-    form = ExportForm(request.GET)
+    params = request.POST if request.method == "POST" else request.GET
+    form = ExportForm(params)
     if not form.is_valid():
         messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
         return redirect("ledgers:" + slug)
     full = form.cleaned_data["full"]
     if full and scope_of(request.user).role != Role.COUNTY:
         raise PermissionDenied
-    scope = _export_scope(request)
+    scope = _export_scope(request, params)
     term = parse_term(form.cleaned_data["term"])
     if scope.level == "county":
-        # A county ledger can run to 200,000 rows (about a minute): the worker writes it.
+        # A county ledger can run to 200,000 rows (about a minute): the worker writes it. Queuing
+        # it keeps a Job row, so it takes the list's POST form: a GET never writes.
+        if request.method != "POST":
+            return redirect("ledgers:" + slug)
         job = ledger_export_job_start(user=request.user, name=slug, scope=scope, term=term,
                                       full=full, reason=form.cleaned_data["reason"])
         return redirect("ledgers:export_job", job.pk)

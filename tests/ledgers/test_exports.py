@@ -205,7 +205,7 @@ def test_county_browser_export_runs_as_a_job(county, entries, client_as, django_
 
     c = client_as(county.county_user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = c.get(reverse("ledgers:export", args=["aid"]))
+        response = c.post(reverse("ledgers:export", args=["aid"]))
     job = Job.objects.get(kind="ledger_export")
     assert response.status_code == 302 and response["Location"] == reverse("ledgers:export_job", args=[job.pk])
     assert job.status == "succeeded" and job.result["rows"] == 2 and job.created_by == county.county_user
@@ -225,7 +225,7 @@ def test_export_job_is_private_to_its_requester(county, entries, client_as,
     from tests.factories import UserFactory
 
     with django_capture_on_commit_callbacks(execute=True):
-        client_as(county.county_user).get(reverse("ledgers:export", args=["aid"]))
+        client_as(county.county_user).post(reverse("ledgers:export", args=["aid"]))
     job = Job.objects.get(kind="ledger_export")
     colleague = UserFactory(username="u_county_2", role="county")
     for user, expected in ((colleague, 404), (county.township_a, 404), (county.gov_a, 403)):
@@ -255,6 +255,6 @@ def test_full_county_export_job_keeps_the_reason(county, entries, client_as,
                                                  django_capture_on_commit_callbacks):
     c = client_as(county.county_user)
     with django_capture_on_commit_callbacks(execute=True):
-        c.get(reverse("ledgers:export", args=["deferrals"]) + "?full=on&reason=省厅核查")
+        c.post(reverse("ledgers:export", args=["deferrals"]), {"full": "on", "reason": "省厅核查"})
     event = AuditEvent.objects.get(action="export_full")
     assert event.detail["reason"] == "省厅核查" and event.user == county.county_user

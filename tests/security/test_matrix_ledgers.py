@@ -110,6 +110,10 @@ OTHER = [
     Entry("ledgers:attachment", lambda c: {"pk": c.attachment_b.pk}, allow=dict.fromkeys(B, ALL),
           read_only=True),
     Entry("ledgers:attachment_delete", lambda c: {"pk": c.attachment_b.pk}, allow={"school_b": POST}),
+    # Each level's own export; the county's (whole county) is queued as a Job, from a POST only:
+    # a county GET must not write (it did before the matrix: GET queued the job).
+    Entry("ledgers:export", lambda c: {"slug": "aid"}, allow=dict.fromkeys(STAFF, GP),
+          writers=frozenset({"county_user"})),
 ]
 
 ENTRIES = [e for slug in KINDS for e in entries_for_slug(slug)] + OTHER
