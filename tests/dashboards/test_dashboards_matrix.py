@@ -160,3 +160,33 @@ def test_township_exports_hold_no_row_of_another_scope(hand, client_as):
         assert len(rows) == expected, (key, len(rows), expected)
         checked += len(rows)
     assert checked > 20
+
+
+def test_forged_filters_on_the_home_page_show_nothing_of_b(hand, client_as):
+    """Township A / school A asking their home page for township B or school B: no B school,
+    no B figure (the page is their own scope, narrowed to nothing)."""
+    for who in ("township_a", "school_a"):
+        client = client_as(getattr(hand, who))
+        for query in ({"township": hand.tb.pk}, {"school": hand.b_primary.pk}):
+            response = client.get(reverse("home"), query)
+            assert response.status_code == 200
+            body = response.content.decode()
+            assert hand.b_primary.name not in body and hand.b_center.name not in body, (who, query)
+            figures = _figures(response.context["dash"]["overall"])
+            assert not any(v for v in figures.values() if isinstance(v, int)), \
+                (who, query, {k: v for k, v in figures.items() if v})
+
+
+@pytest.mark.parametrize("who", ["township_a", "township_b", "school_a", "school_b", "gov_a", "no_role"])
+def test_cohort_import_and_template_answer_403_below_the_county(hand, client_as, who):
+    """Item 3: importing grade-1 intakes (a POST with a file) and its template are the county's."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from dashboards.models import CohortIntake
+
+    client = client_as(getattr(hand, who))
+    before = CohortIntake.objects.count()
+    upload = SimpleUploadedFile("intake.csv", "年份,学校标识码\n2018,x\n".encode(), content_type="text/csv")
+    assert client.post(reverse("dashboards:cohorts"), {"file": upload}).status_code == 403
+    assert client.get(reverse("dashboards:cohort_template")).status_code == 403
+    assert CohortIntake.objects.count() == before
