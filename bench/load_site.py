@@ -2,6 +2,20 @@
 
     python bench/load_site.py --base-url http://127.0.0.1:8077 --users 50 --duration 60
 
+or let it start the portal itself, as production runs it (the Procfile's `web:` line: gunicorn,
+its worker count and flags, bound to 127.0.0.1 on a free port), with DJANGO_DEBUG=0, a throwaway
+SECRET_KEY, KONGCHUO_REQUIRE_OTP=0 (the demo logins have no authenticator), static files
+collected into a temporary STATIC_ROOT, and stop it afterwards:
+
+    python bench/load_site.py --serve \
+        --database-url postgres://postgres@127.0.0.1:5432/kongchuo_dash_bench \
+        --redis-url redis://127.0.0.1:6379/2 --users 50 --duration 60
+
+With --serve it also reports the server side from gunicorn's access log (request time per page
+kind: the difference to the client's figure is time queued for a worker) and the CPU the
+gunicorn processes used per request; the load average is printed at start and end (a shared
+machine inflates wall times, not CPU per request).
+
 Each virtual user logs in (GET the form, POST credentials), then loops over the page kinds —
 dashboard (home, and /dashboards/ when it exists), lists (student roster pages, schools), student
 pages (ids picked from the lists it saw), and every --relogin iterations a logout + login — with a
@@ -17,14 +31,24 @@ from __future__ import annotations
 import argparse
 import http.client
 import ipaddress
+import os
 import random
 import re
+import secrets
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KINDS = ("dashboard", "list", "student", "login")
 
@@ -171,6 +195,123 @@ class VirtualUser(threading.Thread):
         self.conn.close()
 
 
+# -- --serve: the portal as production runs it, on loopback ------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _procfile_web(port: int) -> str:
+    """The Procfile's web command, bound to loopback on `port` (never another interface)."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            command = line.split(":", 1)[1].strip()
+            command = re.sub(r"--bind\s+\S+", f"--bind 127.0.0.1:{port}", command)
+            return command.replace("gunicorn ", f"{ROOT / '.venv/bin/gunicorn'} ", 1)
+    sys.exit("Procfile has no web: line")
+
+
+class Server:
+    def __init__(self, args):
+        self.port = _free_port()
+        self.static = tempfile.mkdtemp(prefix="kongchuo-load-static-")
+        fd, self.log_path = tempfile.mkstemp(prefix="kongchuo-load-access-", suffix=".log")
+        os.close(fd)
+        self.env = dict(os.environ, DJANGO_DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50),
+                        ALLOWED_HOSTS="127.0.0.1,localhost", DATABASE_URL=args.database_url,
+                        KONGCHUO_REQUIRE_OTP="0", STATIC_ROOT=self.static, PORT=str(self.port),
+                        LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"))
+        if args.redis_url:
+            self.env["REDIS_URL"] = args.redis_url
+        else:
+            self.env.pop("REDIS_URL", None)
+        self.command = _procfile_web(self.port)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        subprocess.run([str(ROOT / ".venv/bin/python"), "manage.py", "collectstatic", "--noinput",
+                        "-v", "0"], cwd=ROOT, env=self.env, check=True)
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(["bash", "-c", f"exec {self.command}"], cwd=ROOT,
+                                         env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+                if conn.getresponse().status == 200:
+                    return f"http://127.0.0.1:{self.port}"
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        sys.exit("the portal did not answer within 60 s; see " + self.log_path)
+
+    def cpu_seconds(self) -> float:
+        """CPU used so far by gunicorn: the master and its workers (children of the master)."""
+        if self.proc is None:
+            return 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        pids = [self.proc.pid]
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        if children.exists():
+            pids += [int(p) for p in children.read_text().split()]
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
+    def warm(self, base: str, accounts: list[str], password: str) -> None:
+        """One login per account and per worker: imports, template and translation caches warm."""
+        args = argparse.Namespace(accounts=accounts, password=password, base_url=base, think=0,
+                                  relogin=0)
+        stats = Stats()
+        for n in range(len(accounts) * 3):
+            user = VirtualUser(n, args, stats, time.monotonic() + 5, threading.Semaphore(1))
+            user.login()
+            user.timed("dashboard", "GET", "/")
+            user.timed("list", "GET", "/students/")
+
+    def log_lines(self) -> list[str]:
+        return Path(self.log_path).read_text(errors="replace").splitlines()
+
+    def server_times(self, skip: int) -> dict[str, list[float]]:
+        """Request time (seconds, %(L)s) per page kind from the access log, after line `skip`."""
+        times: dict[str, list[float]] = defaultdict(list)
+        pattern = re.compile(r'"(GET|POST) (\S+) [^"]*" (\d{3}) \S+ ([0-9.]+)$')
+        for line in self.log_lines()[skip:]:
+            found = pattern.search(line)
+            if found:
+                times[_kind_of(found.group(2))].append(float(found.group(4)))
+        return times
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # the process group we started, nothing else
+            try:
+                self.proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        shutil.rmtree(self.static, ignore_errors=True)
+
+
+def _kind_of(path: str) -> str:
+    if path.startswith("/accounts/"):
+        return "login"
+    if re.fullmatch(r"/students/\d+/", path):
+        return "student"
+    if path.startswith("/students/"):
+        return "list"
+    return "dashboard"
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -189,9 +330,35 @@ def main() -> int:
     parser.add_argument("--relogin", type=int, default=30, help="log out and in every N pages (0: never)")
     parser.add_argument("--accounts", default="demo_county,demo_township,demo_school")
     parser.add_argument("--password", default="kongchuo-demo")
+    parser.add_argument("--serve", action="store_true",
+                        help="start the portal (Procfile web: line, production settings) on loopback")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kongchuo_dash_bench"),
+        help="with --serve: the seeded database")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""),
+                        help="with --serve: cache (and broker) as in production; empty: local memory")
     args = parser.parse_args()
     args.accounts = [a.strip() for a in args.accounts.split(",") if a.strip()]
+    server = None
+    if args.serve:
+        server = Server(args)
+        args.base_url = server.start()
+        print(f"serving: {server.command}")
+    try:
+        return _drill(args, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _drill(args, server) -> int:
     _loopback_only(urlsplit(args.base_url).hostname or "")
+    if server is not None:
+        server.warm(args.base_url, args.accounts, args.password)
+        cpu_before = server.cpu_seconds()
+        log_skip = len(server.log_lines())
+    print(f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs (a shared machine stretches wall times)")
 
     stats = Stats()
     budget = threading.Semaphore(args.max_requests)
@@ -220,6 +387,19 @@ def main() -> int:
     for kind, errors in stats.errors.items():
         for e in errors[:5]:
             print(f"  error [{kind}] {e}")
+    print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if server is not None:
+        cpu = server.cpu_seconds() - cpu_before
+        times = server.server_times(log_skip)
+        served = sum(len(v) for v in times.values())
+        print(f"server: {served} requests in the access log, gunicorn CPU {cpu:.1f} s = "
+              f"{cpu / max(1, served) * 1000:.1f} ms per request (PostgreSQL's CPU not included)")
+        print(f"{'server':<10}{'n':>7}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+        for kind in KINDS:
+            values = times.get(kind, [])
+            if values:
+                print(f"{kind:<10}{len(values):>7}{percentile(values, 50) * 1000:>10.0f}"
+                      f"{percentile(values, 95) * 1000:>10.0f}{max(values) * 1000:>10.0f}")
     return 1 if total_errors else 0
 
 
