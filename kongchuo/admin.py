@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from kongchuo.models import AuditEvent, Job
+from kongchuo.models import AuditEvent, CalendarDay, Job
 
 
 @admin.register(Job)
@@ -22,3 +22,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "school_day", "note"]
+    list_filter = ["school_day"]
+    date_hierarchy = "date"

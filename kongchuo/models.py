@@ -65,3 +65,21 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_type}"
+
+
+class CalendarDay(models.Model):
+    """An exception to the Monday–Friday school week: a holiday on a weekday (国庆, 春节…) or a
+    make-up working Saturday/Sunday (调休). Kept by the county in the admin; read by the sweeps
+    that count school days (consecutive absences)."""
+
+    date = models.DateField(_("日期"), unique=True)
+    school_day = models.BooleanField(_("是否上课"), default=False)
+    note = models.CharField(_("说明"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("校历调整")
+        verbose_name_plural = _("校历调整")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {'上课' if self.school_day else '放假'} {self.note}".strip()

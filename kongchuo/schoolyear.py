@@ -76,3 +76,32 @@ def school_age_birth_range(year: int) -> tuple[dt.date, dt.date]:
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+# ----------------------------------------------------------------------------- school days
+
+class SchoolCalendar:
+    """Which days are school days: Monday–Friday, except the county's CalendarDay rows (weekday
+    holidays, make-up weekend days). Load once per run over a window: one query."""
+
+    def __init__(self, overrides: dict[dt.date, bool] | None = None):
+        self.overrides = overrides or {}
+
+    @classmethod
+    def load(cls, start: dt.date, end: dt.date) -> SchoolCalendar:
+        from kongchuo.models import CalendarDay
+
+        return cls(dict(CalendarDay.objects.filter(date__range=(start, end))
+                        .values_list("date", "school_day")))
+
+    def is_school_day(self, day: dt.date) -> bool:
+        return self.overrides.get(day, day.weekday() < 5)
+
+    def next_school_day(self, day: dt.date) -> dt.date:
+        """The first school day after `day` (a long holiday is skipped; bounded at 60 days)."""
+        nxt = day + dt.timedelta(days=1)
+        for _ in range(60):
+            if self.is_school_day(nxt):
+                return nxt
+            nxt += dt.timedelta(days=1)
+        return nxt
