@@ -67,15 +67,20 @@ def _export_query(c) -> str:
     return f"?school={c.b_primary.pk}&term={term_of(today()).code}"
 
 
+def _export_form(c) -> dict:
+    return {"school": c.b_primary.pk, "term": term_of(today()).code}
+
+
 def entries_for_slug(slug: str) -> list[Entry]:
     kind = KINDS[slug]
     out = []
     if slug in LEDGER_NAMES:
         out.append(Entry(f"ledgers:{slug}", allow=dict.fromkeys(STAFF, ALL), read_only=True))
         # ?school= school B: township A and school A get 404, B's levels the school's sheet.
+        # (the export form POSTs its fields: the forged school goes in the body as well)
         for name in ("ledgers:export", "ledgers:template"):
             out.append(Entry(name, lambda c, s=slug: {"slug": s}, allow=dict.fromkeys(B, ALL),
-                             query=_export_query, read_only=True))
+                             query=_export_query, data=_export_form, read_only=True))
     if slug in SUB:  # a visit / note hangs under school B's plan: school A gets 404
         out.append(Entry("ledgers:new", lambda c, s=slug: {"slug": s}, allow={"school_b": GP},
                          query=_plan_query(slug), data=forged, writers=SCHOOL_B))
