@@ -186,11 +186,13 @@ def _initials_stage() -> None:
 
 # The bulk load: a roster that creates at least BULK_MIN_ROWS students in a table holding at
 # most BULK_MAX_EXISTING times as many (the county's first import) drops the secondary indexes
-# of students_student, inserts, and builds them again, all inside the import's transaction.
-# Building an index over 200,000 rows sorts once; maintaining it takes 200,000 random
-# insertions (measured: 3× less database time for the first county roster). The table is
-# locked (ACCESS EXCLUSIVE) until the import commits, so this is kept to a near-empty table;
-# a busy table (the lock not granted within BULK_LOCK_TIMEOUT) takes the ordinary path.
+# and the foreign keys of students_student, inserts, and builds them again, all inside the
+# import's transaction. Building an index over 200,000 rows sorts once; maintaining it takes
+# 200,000 random insertions, and a foreign key added afterwards is checked by one join instead
+# of a trigger per row (measured on the first county roster: 11.7 s of database CPU → 3.4 s).
+# The students table, and the schools and townships its keys point to, stay locked (ACCESS
+# EXCLUSIVE) until the import commits, so this is kept to a near-empty table; a busy table
+# (a lock not granted within BULK_LOCK_TIMEOUT) takes the ordinary path.
 BULK_MIN_ROWS = 20_000
 BULK_MAX_EXISTING = 2
 BULK_LOCK_TIMEOUT = "5s"
@@ -198,13 +200,14 @@ BULK_LOCK_TIMEOUT = "5s"
 
 @dataclass
 class _Dropped:
-    indexes: list[tuple[str, str]]  # (name, CREATE INDEX …) of plain indexes
-    constraints: list[tuple[str, str]]  # (name, definition) of index-backed constraints
-    foreign_keys: list[str]  # deferred FKs: checked per statement during the load
+    indexes: list[tuple[str, str]] = field(default_factory=list)  # (name, CREATE INDEX …)
+    constraints: list[tuple[str, str]] = field(default_factory=list)  # (name, definition): unique
+    foreign_keys: list[tuple[str, str]] = field(default_factory=list)  # (name, definition)
 
 
 def _bulk_begin(created: int) -> _Dropped | None:
-    """Drop students_student's secondary indexes for a bulk load, or None (ordinary path)."""
+    """Drop students_student's secondary indexes and foreign keys for a bulk load, or None
+    (the ordinary path)."""
     if created < BULK_MIN_ROWS:
         return None
     table = Student._meta.db_table
@@ -219,18 +222,22 @@ def _bulk_begin(created: int) -> _Dropped | None:
         try:
             cur.execute("SELECT set_config('lock_timeout', %s, true)", [BULK_LOCK_TIMEOUT])
             cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-            cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass"
-                        " AND contype = 'f' AND condeferred ORDER BY conname", [table])
-            dropped = _Dropped([], [], [name for (name,) in cur.fetchall()])
-            if dropped.foreign_keys:  # DDL refuses a table with deferred checks pending
-                cur.execute(f"SET CONSTRAINTS {_names(dropped.foreign_keys)} IMMEDIATE")
+            dropped = _Dropped()
+            cur.execute("SELECT conname, pg_get_constraintdef(oid), condeferrable FROM pg_constraint"
+                        " WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [table])
+            fks = cur.fetchall()
+            deferrable = [name for name, _d, can_defer in fks if can_defer]
+            if deferrable:  # DDL refuses a table with deferred checks pending: run them now
+                cur.execute(f"SET CONSTRAINTS {_names(deferrable)} IMMEDIATE")
+            for name, definition, _can_defer in fks:
+                cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+                dropped.foreign_keys.append((name, definition))
             cur.execute(
                 "SELECT ic.relname, pg_get_indexdef(i.indexrelid), c.conname, pg_get_constraintdef(c.oid)"
                 " FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
                 " LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid"
                 " WHERE i.indrelid = %s::regclass AND NOT i.indisprimary ORDER BY ic.relname", [table])
-            found = cur.fetchall()
-            for index, ddl, constraint, definition in found:
+            for index, ddl, constraint, definition in cur.fetchall():
                 if constraint:
                     cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
                     dropped.constraints.append((constraint, definition))
@@ -238,7 +245,7 @@ def _bulk_begin(created: int) -> _Dropped | None:
                     cur.execute(f'DROP INDEX "{index}"')
                     dropped.indexes.append((index, ddl))
         except DatabaseError:
-            transaction.savepoint_rollback(sid)  # busy (lock timeout) or a dependent object
+            transaction.savepoint_rollback(sid)  # busy (lock timeout, deadlock) or a dependent object
             dropped = None
         else:
             transaction.savepoint_commit(sid)
@@ -251,16 +258,16 @@ def _names(names: list[str]) -> str:
 
 
 def _bulk_end(dropped: _Dropped) -> None:
-    """Build the indexes again exactly as they were; defer the foreign keys again (they were
-    checked at the end of each statement of the load: DDL refuses pending deferred checks)."""
+    """Build the indexes and the constraints again exactly as they were (same names, same
+    definitions; a foreign key added to a full table checks every row in one join)."""
     table = Student._meta.db_table
     with connection.cursor() as cur:
         for constraint, definition in dropped.constraints:
             cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{constraint}" {definition}')
         for _index, ddl in dropped.indexes:
             cur.execute(ddl)
-        if dropped.foreign_keys:
-            cur.execute(f"SET CONSTRAINTS {_names(dropped.foreign_keys)} DEFERRED")
+        for name, definition in dropped.foreign_keys:
+            cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
 def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
