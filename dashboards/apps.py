@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 # Every model a dashboard figure counts: a save or delete of any of them invalidates the cached
 # dashboards (see dashboards.cache). Job and SweepRun stand for the bulk paths (imports,
@@ -46,6 +47,6 @@ class DashboardsConfig(AppConfig):
         home.register_home_provider(dashboard_home)
         register_seeder(seed_cohort_intakes, order=50)
         register(
-            MenuItem("统计分析", "入学队列人数", "dashboards:cohorts",
+            MenuItem("统计分析", _("入学队列人数"), "dashboards:cohorts",
                      (Role.COUNTY, Role.TOWNSHIP), "bi-people-fill", 80),
         )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class KongchuoConfig(AppConfig):
@@ -13,6 +14,6 @@ class KongchuoConfig(AppConfig):
 
         staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
         register(
-            MenuItem("数据导入", "导入数据", "imports:index", staff, "bi-upload", 70),
-            MenuItem("数据导入", "导入记录", "imports:history", staff, "bi-clock-history", 71),
+            MenuItem("数据导入", _("导入数据"), "imports:index", staff, "bi-upload", 70),
+            MenuItem("数据导入", _("导入记录"), "imports:history", staff, "bi-clock-history", 71),
         )

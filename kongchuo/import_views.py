@@ -18,7 +18,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kongchuo.audit import audit_record
@@ -221,7 +221,7 @@ def _job_context(request, job: Job) -> dict:
 
 
 _COUNT_LABELS = {
-    "moved": _lazy("转入（从本县其他学校）"), "missing": _lazy("名册中缺少"),
-    "unmatched": _lazy("未匹配到在校学生"), "matched": _lazy("匹配到学生"),
-    "townships_created": _lazy("新增乡镇"), "townships_updated": _lazy("更新乡镇"),
+    "moved": gettext_lazy("转入（从本县其他学校）"), "missing": gettext_lazy("名册中缺少"),
+    "unmatched": gettext_lazy("未匹配到在校学生"), "matched": gettext_lazy("匹配到学生"),
+    "townships_created": gettext_lazy("新增乡镇"), "townships_updated": gettext_lazy("更新乡镇"),
 }

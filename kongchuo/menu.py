@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from kongchuo.scoping import scope_of
 
@@ -21,6 +22,10 @@ class MenuItem:
 
 _ITEMS: list[MenuItem] = []
 GROUP_ORDER = ["首页", "学生学籍", "工作台账", "排查预警", "劝返销号", "数据导入", "统计分析", "系统管理"]
+# Groups are registered by their Chinese name (a stable key); shown in the page's language.
+GROUP_LABELS = {"首页": _("首页"), "学生学籍": _("学生学籍"), "工作台账": _("工作台账"),
+                "排查预警": _("排查预警"), "劝返销号": _("劝返销号"), "数据导入": _("数据导入"),
+                "统计分析": _("统计分析"), "系统管理": _("系统管理")}
 
 
 def register(*items: MenuItem) -> None:
@@ -44,6 +49,7 @@ def menu_for(request) -> list[dict]:
             continue
         active = path == url or (url != "/" and path.startswith(url))
         groups.setdefault(item.group, []).append(
-            {"label": item.label, "url": url, "icon": item.icon, "active": active})
+            {"label": str(item.label), "url": url, "icon": item.icon, "active": active})
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
-    return [{"group": g, "items": groups[g]} for g in sorted(groups, key=lambda g: order.get(g, 99))]
+    return [{"group": str(GROUP_LABELS.get(g, g)), "items": groups[g]}
+            for g in sorted(groups, key=lambda g: order.get(g, 99))]

@@ -17,7 +17,7 @@ class LedgersConfig(AppConfig):
 
         staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
         register(*[
-            MenuItem("工作台账", str(kind.title), f"ledgers:{kind.slug}", staff, kind.icon, kind.order)
+            MenuItem("工作台账", kind.title, f"ledgers:{kind.slug}", staff, kind.icon, kind.order)
             for kind in KINDS.values() if kind.in_menu
         ])
         register_student_panel(student_ledger_panel, order=20)

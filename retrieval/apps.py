@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RetrievalConfig(AppConfig):
@@ -23,15 +24,15 @@ def _register_workflow() -> None:
     staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
     everyone = (*staff, Role.TOWNSHIP_GOV)
     register(
-        MenuItem("首页", "我的待办", "retrieval:inbox", everyone, "bi-inbox", 1),
-        MenuItem("排查预警", "疑似辍学预警", "retrieval:alerts", staff, "bi-exclamation-triangle", 40),
-        MenuItem("排查预警", "反馈名单核查", "retrieval:feedback", staff, "bi-list-check", 42),
-        MenuItem("排查预警", "规则质量", "retrieval:rule_quality", (Role.COUNTY,), "bi-speedometer2", 44),
-        MenuItem("劝返销号", "劝返案件", "retrieval:cases", everyone, "bi-person-walking", 50),
-        MenuItem("劝返销号", "待审批", "retrieval:approvals", (Role.COUNTY, Role.TOWNSHIP),
+        MenuItem("首页", _("我的待办"), "retrieval:inbox", everyone, "bi-inbox", 1),
+        MenuItem("排查预警", _("疑似辍学预警"), "retrieval:alerts", staff, "bi-exclamation-triangle", 40),
+        MenuItem("排查预警", _("反馈名单核查"), "retrieval:feedback", staff, "bi-list-check", 42),
+        MenuItem("排查预警", _("规则质量"), "retrieval:rule_quality", (Role.COUNTY,), "bi-speedometer2", 44),
+        MenuItem("劝返销号", _("劝返案件"), "retrieval:cases", everyone, "bi-person-walking", 50),
+        MenuItem("劝返销号", _("待审批"), "retrieval:approvals", (Role.COUNTY, Role.TOWNSHIP),
                  "bi-check2-square", 51),
-        MenuItem("劝返销号", "督查", "retrieval:supervision", (Role.COUNTY,), "bi-clipboard-check", 55),
-        MenuItem("劝返销号", "整改通知", "retrieval:rectifications", staff, "bi-wrench-adjustable", 56),
+        MenuItem("劝返销号", _("督查"), "retrieval:supervision", (Role.COUNTY,), "bi-clipboard-check", 55),
+        MenuItem("劝返销号", _("整改通知"), "retrieval:rectifications", staff, "bi-wrench-adjustable", 56),
     )
     register_home_provider(retrieval_home)
     register_student_panel(student_panel, order=50)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StudentsConfig(AppConfig):
@@ -17,13 +18,13 @@ class StudentsConfig(AppConfig):
 
         register_home_provider(core_home)
         register(
-            MenuItem("首页", "工作首页", "home", everyone, "bi-house", 0),
-            MenuItem("学生学籍", "学生名册", "students:list", staff, "bi-people", 10),
-            MenuItem("学生学籍", "学校与责任人", "students:schools", (Role.COUNTY, Role.TOWNSHIP),
+            MenuItem("首页", _("工作首页"), "home", everyone, "bi-house", 0),
+            MenuItem("学生学籍", _("学生名册"), "students:list", staff, "bi-people", 10),
+            MenuItem("学生学籍", _("学校与责任人"), "students:schools", (Role.COUNTY, Role.TOWNSHIP),
                      "bi-building", 11),
-            MenuItem("学生学籍", "本校信息", "students:my_school", (Role.SCHOOL,), "bi-building", 11),
-            MenuItem("学生学籍", "领导小组", "students:county", (Role.COUNTY,), "bi-diagram-3", 12),
-            MenuItem("系统管理", "用户管理", "students:users", (Role.COUNTY,), "bi-person-gear", 90),
+            MenuItem("学生学籍", _("本校信息"), "students:my_school", (Role.SCHOOL,), "bi-building", 11),
+            MenuItem("学生学籍", _("领导小组"), "students:county", (Role.COUNTY,), "bi-diagram-3", 12),
+            MenuItem("系统管理", _("用户管理"), "students:users", (Role.COUNTY,), "bi-person-gear", 90),
         )
         _register_imports()
 

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -322,10 +323,11 @@ class User(AbstractUser):
         if self.role == Role.SCHOOL and self.school_id:
             return self.school.name
         if self.role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and self.township_id:
-            suffix = "中心学校" if self.role == Role.TOWNSHIP else "人民政府"
-            return f"{self.township.name}{suffix}"
+            if self.role == Role.TOWNSHIP:
+                return gettext("%(township)s中心学校") % {"township": self.township.name}
+            return gettext("%(township)s人民政府") % {"township": self.township.name}
         if self.role == Role.COUNTY:
-            return "县教育局"
+            return gettext("县教育局")
         return ""
 
 

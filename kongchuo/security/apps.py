@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SecurityConfig(AppConfig):
@@ -14,4 +15,4 @@ class SecurityConfig(AppConfig):
         from kongchuo.scoping import Role
         from kongchuo.security import receivers  # noqa: F401 - connects the signal receivers
 
-        register(MenuItem("系统管理", "审计日志", "audit_list", (Role.COUNTY,), "bi-journal-text", 95))
+        register(MenuItem("系统管理", _("审计日志"), "audit_list", (Role.COUNTY,), "bi-journal-text", 95))

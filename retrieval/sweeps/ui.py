@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 
 def register_sweeps_ui() -> None:
     from kongchuo.menu import MenuItem, register
@@ -9,6 +11,6 @@ def register_sweeps_ui() -> None:
     from kongchuo.seeding import register_seeder
     from retrieval.sweeps.demo import seed_demo_alerts
 
-    register(MenuItem("排查预警", "排查任务", "retrieval:sweep_list", (Role.COUNTY,),
+    register(MenuItem("排查预警", _("排查任务"), "retrieval:sweep_list", (Role.COUNTY,),
                       "bi-calendar2-check", 30))
     register_seeder(seed_demo_alerts, order=500)
