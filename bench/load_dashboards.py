@@ -5,7 +5,8 @@ Starts gunicorn bound to 127.0.0.1 on a free port (never another interface), log
 user in through the real login form, then every user loops over the pages county staff open in
 the morning — their home page (cached dashboard), the same page with a filter, and a drill-down
 list — until the time is up. Prints p50/p95/p99 latency, throughput and the error count, stops
-the server it started, and exits non-zero on any error.
+the server it started, and exits non-zero on any error. Beside the latencies (which a busy
+shared machine stretches) it prints the CPU gunicorn used per request.
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/kongchuo_dash_bench   # seeded demo
     .venv/bin/python bench/load_dashboards.py --users 20 --seconds 60
@@ -78,6 +79,24 @@ def stop_server(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def gunicorn_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds used so far by the gunicorn we started: the master and its workers. Unlike
+    the latencies, a busy shared machine does not inflate it (PostgreSQL's CPU is not in it)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [proc.pid]
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 class VirtualUser:
     def __init__(self, base: str, username: str, seed: int, lists: float = 0.15):
         self.base = base
@@ -119,13 +138,15 @@ def kind_of(path: str) -> str:
     return "list" if path.startswith("/dashboards/list/") else "home"
 
 
-def run(base: str, users: int, seconds: float, lists: float) -> tuple[list[tuple[str, float]], int, list[str]]:
+def run(base: str, users: int, seconds: float, lists: float,
+        server: subprocess.Popen) -> tuple[list[tuple[str, float]], int, list[str], float]:
     latencies: list[tuple[str, float]] = []
     errors: list[str] = []
     lock = threading.Lock()
     vus = [VirtualUser(base, USERS[i % len(USERS)], i, lists) for i in range(users)]
     for vu in vus:
         vu.login()
+    cpu_before = gunicorn_cpu(server)
     start = threading.Barrier(users)
     stop_at = [0.0]
 
@@ -150,7 +171,7 @@ def run(base: str, users: int, seconds: float, lists: float) -> tuple[list[tuple
         t.start()
     for t in threads:
         t.join(seconds + 60)
-    return latencies, len(latencies) + len(errors), errors
+    return latencies, len(latencies) + len(errors), errors, gunicorn_cpu(server) - cpu_before
 
 
 def main() -> int:
@@ -167,8 +188,8 @@ def main() -> int:
     load_before = f"{os.getloadavg()[0]:.1f}"
     server = start_server(port, args.workers)
     try:
-        latencies, total, errors = run(f"http://127.0.0.1:{port}", args.users, args.seconds,
-                                       args.lists)
+        latencies, total, errors, cpu = run(f"http://127.0.0.1:{port}", args.users, args.seconds,
+                                            args.lists, server)
     finally:
         stop_server(server)
     if len(latencies) < 2:
@@ -176,7 +197,9 @@ def main() -> int:
         return 1
     print(f"{args.users} users × {args.seconds:.0f} s on 127.0.0.1 (gunicorn {args.workers} workers × 2 threads)"
           f" · load average before/after {load_before} / {os.getloadavg()[0]:.1f}")
-    print(f"requests {total} · {len(latencies) / args.seconds:.1f} req/s · errors {len(errors)}")
+    print(f"requests {total} · {len(latencies) / args.seconds:.1f} req/s · errors {len(errors)} · "
+          f"gunicorn CPU {cpu:.1f} s = {cpu / max(1, total) * 1000:.1f} ms per request "
+          f"(PostgreSQL's not included)")
     for label, values in (("all", [ms for _, ms in latencies]),
                           ("home pages", [ms for k, ms in latencies if k == "home"]),
                           ("drill-down lists", [ms for k, ms in latencies if k == "list"])):
