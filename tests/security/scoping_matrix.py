@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.core.signals import request_finished
+from django.db import close_old_connections, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -144,7 +145,7 @@ def check_entry(entry: Entry, county, roles=ROLES, methods=METHODS,
                 response = request(clients[role], method, url, data)
                 assert response.status_code < 500, f"{where}: {response.status_code}"
                 seen.append((role, method, response.status_code))
-                response.close()
+                _close(response)
                 batch = _Batch()
                 continue
             response = batch.send(clients[role], method, url, data, where)
@@ -156,7 +157,7 @@ def check_entry(entry: Entry, county, roles=ROLES, methods=METHODS,
                 assert response["Location"].startswith(login_url), f"{where}: {response['Location']}"
             else:
                 assert status in DENIED_STATUSES, f"{where}: expected 403/404/405, got {status}"
-            response.close()
+            _close(response)
     batch.close()
     return seen
 
@@ -185,11 +186,23 @@ class _Batch:
             transaction.savepoint_rollback(self.savepoint)
             before = db_fingerprint()
             for client, method, url, data, where in self.requests:
-                request(client, method, url, data).close()
+                _close(request(client, method, url, data))
                 after = db_fingerprint()
                 changed = _changed(before, after)
                 assert not changed, f"{where} changed the database: {changed}"
         raise AssertionError(f"one of {wheres} changed the database: {changed}")
+
+
+def _close(response) -> None:
+    """Release a streamed file. The test client closed other responses already; closing again
+    would fire request_finished, whose close_old_connections closes a PostgreSQL connection
+    inside the test's transaction."""
+    if getattr(response, "streaming", False):
+        request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            request_finished.connect(close_old_connections)
 
 
 def _changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
