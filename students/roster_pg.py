@@ -42,6 +42,7 @@ TEXT_DEFAULTS = {"class_name", "student_number", "hukou_address", "address", "gu
 class PgPayload:
     cols: list[str]
     moves: list[tuple[int, int]] = field(default_factory=list)  # (student id, new school id)
+    inline_initials: bool = False  # the stage's `initials` column holds every row's initials
 
 
 def _merge_expr(col: str) -> str:
@@ -68,27 +69,34 @@ _TABS = len(STAGE_COLUMNS) - 1
 COPY_OPTIONS = "(FORMAT text, NULL '')"
 
 
+_B = {None: "", True: "t", False: "f"}
+
+
 def _b(value: bool | None) -> str:
-    return "" if value is None else ("t" if value else "f")
+    return _B[value]
 
 
-def _stage_lines(rows: RowStream):
-    """One COPY line per valid row, in STAGE_COLUMNS order, formatted by hand (this runs
-    200,000 times for a county roster); a line with a tab, newline or backslash inside a
-    value is rebuilt with escapes."""
+def _stage_lines(rows: RowStream, initials=None):
+    """One COPY line per valid row, in STAGE_COLUMNS order (then the initials, if
+    `initials` computes them), formatted by hand (this runs 200,000 times for a county
+    roster); a line with a tab, newline or backslash inside a value is rebuilt with escapes."""
+    tabs = _TABS + (initials is not None)
+    b = _B
     for r in rows:
         line = (f"{r.row}\t{r.id_number}\t{r.school_id}\t{r.grade}\t{r.class_name or ''}\t"
                 f"{r.name}\t{r.sex}\t{r.birth_date}\t{r.student_number or ''}\t"
                 f"{r.hukou_address or ''}\t{r.hukou_township_id or ''}\t{r.address or ''}\t"
                 f"{r.guardian_name or ''}\t{r.guardian_phone or ''}\t{r.disability_category or ''}\t"
-                f"{r.entry_month or ''}\t{_b(r.is_poor)}\t{_b(r.is_dibao)}\t{_b(r.is_tekun)}\t"
-                f"{_b(r.is_left_behind)}\t{_b(r.is_migrant)}\n")
-        if "\\" in line or "\r" in line or line.count("\t") != _TABS or line.count("\n") != 1:
-            line = _escaped_line(r)
+                f"{r.entry_month or ''}\t{b[r.is_poor]}\t{b[r.is_dibao]}\t{b[r.is_tekun]}\t"
+                f"{b[r.is_left_behind]}\t{b[r.is_migrant]}\n")
+        if initials is not None:
+            line = f"{line[:-1]}\t{initials(r.name)}\n"
+        if "\\" in line or "\r" in line or line.count("\t") != tabs or line.count("\n") != 1:
+            line = _escaped_line(r, initials)
         yield line
 
 
-def _escaped_line(r) -> str:
+def _escaped_line(r, initials=None) -> str:
     values = []
     for name, _type in STAGE_COLUMNS:
         v = getattr(r, name)
@@ -98,7 +106,15 @@ def _escaped_line(r) -> str:
             values.append(_b(v))
         else:
             values.append(str(v).translate(_ESC))
+    if initials is not None:
+        values.append(initials(r.name).translate(_ESC))
     return "\t".join(values) + "\n"
+
+
+# Below this many stored students (a first import) the initials of every row go into the
+# stage as it is written; above it, only those of new and renamed children are computed, from
+# the stage, after the diff (a re-import of a county renames a few children, not 200,000).
+INLINE_INITIALS_BELOW = 10_000
 
 
 def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
@@ -110,8 +126,19 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
         cur.execute(f"CREATE TEMP TABLE {STAGE} ("
-                    + ", ".join(f'"{c}" {t}' for c, t in STAGE_COLUMNS) + ")")
-    pg_copy_lines(STAGE, [c for c, _t in STAGE_COLUMNS], _stage_lines(rows), options=COPY_OPTIONS)
+                    + ", ".join(f'"{c}" {t}' for c, t in STAGE_COLUMNS) + ", initials varchar(20))")
+        cur.execute("SELECT count(*) FROM (SELECT 1 FROM students_student LIMIT %s) x",
+                    [INLINE_INITIALS_BELOW])
+        plan.payload.inline_initials = cur.fetchone()[0] < INLINE_INITIALS_BELOW
+    copy_cols = [c for c, _t in STAGE_COLUMNS]
+    if plan.payload.inline_initials:
+        from students.imports import InitialsCache
+
+        lines = _stage_lines(rows, InitialsCache())
+        copy_cols.append("initials")
+    else:
+        lines = _stage_lines(rows)
+    pg_copy_lines(STAGE, copy_cols, lines, options=COPY_OPTIONS)
     active = [str(s) for s in ACTIVE]
     with connection.cursor() as cur:
         if rows.duplicates:
@@ -276,7 +303,11 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     now = timezone.now()
     user_id = getattr(ctx.user, "pk", None)
     moves = _moves(payload.moves, ctx)
-    _initials_stage()
+    if payload.inline_initials:
+        stage, initials = f"{STAGE} s", "s.initials"
+    else:
+        _initials_stage()
+        stage, initials = f"{STAGE} s LEFT JOIN {INITIALS} i ON i.row = s.row", "i.initials"
     dropped = _bulk_begin(plan.created)
     hist_cols = _history_columns()
     hist_list = ", ".join(f'"{c}"' for c in hist_cols)
@@ -286,12 +317,11 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     # The moved child's status follows the one rule for 转出 to a school of the county
     # (status_after only asks whether there is a destination school).
     moved_status = status_after(StatusChange.Kind.TRANSFER_OUT, to_school=True)  # type: ignore[arg-type]
-    stage = f"{STAGE} s LEFT JOIN {INITIALS} i ON i.row = s.row"
     with connection.cursor() as cur:
         cur.execute(
             f"WITH x AS (UPDATE students_student t SET {sets},"
             f" status = CASE WHEN t.school_id <> s.school_id THEN %s ELSE t.status END,"
-            f" name_initials = CASE WHEN t.name IS DISTINCT FROM s.name THEN COALESCE(i.initials, '')"
+            f" name_initials = CASE WHEN t.name IS DISTINCT FROM s.name THEN COALESCE({initials}, '')"
             f" ELSE t.name_initials END,"
             f" version = t.version + 1, updated_at = %s"
             f" FROM {stage} WHERE t.id_number = s.id_number AND {_changed(cols)} RETURNING t.*)"
@@ -307,7 +337,7 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
             "WITH x AS (INSERT INTO students_student ("
             + ", ".join(f'"{c}"' for c in insert_cols)
             + ", name_initials, status, is_monitored, disability_grade, created_at, updated_at, version)"
-            f" SELECT {values}, COALESCE(i.initials, ''), %s, false, '', %s, %s, 1 FROM {stage}"
+            f" SELECT {values}, COALESCE({initials}, ''), %s, false, '', %s, %s, 1 FROM {stage}"
             f" WHERE NOT EXISTS (SELECT 1 FROM students_student t WHERE t.id_number = s.id_number)"
             f" RETURNING *)"
             f" INSERT INTO students_historicalstudent ({hist_list}, {history_tail})"

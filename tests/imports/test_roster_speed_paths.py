@@ -152,3 +152,25 @@ def test_a_busy_table_takes_the_ordinary_path(county, files, bulk, monkeypatch):
     assert bulk == ([None] if PG else [])
     assert (r.exit_code, r.created) == (0, 3)
     assert _schema() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("inline", [True, False])
+def test_initials_of_new_and_renamed_children_either_way(county, files, monkeypatch, inline):
+    """PostgreSQL computes the initials while staging (a near-empty table) or after the diff
+    for the new and renamed children only; SQLite with the rows. Same initials every way."""
+    import students.roster_pg as pg
+
+    monkeypatch.setattr(pg, "INLINE_INITIALS_BELOW", 10**9 if inline else 0)
+    renamed = county.s_a
+    rows = [roster_row(1, county.a_primary, id_number=new_id(1), name="曾小明"),
+            roster_row(2, renamed.school, id_number=renamed.id_number, name="欧阳娜娜",
+                       birth=renamed.birth_date, sex="男" if renamed.sex == "M" else "女")]
+    kept = Student.objects.exclude(pk=renamed.pk).values_list("pk", "name_initials")
+    before = dict(kept)
+    r = import_run(kind="roster", path=files.roster("r.xlsx", rows))
+    assert (r.exit_code, r.created, r.updated) == (0, 1, 1)
+    assert Student.objects.get(id_number=new_id(1)).name_initials == "zxm"
+    renamed.refresh_from_db()
+    assert (renamed.name, renamed.name_initials) == ("欧阳娜娜", name_initials("欧阳娜娜"))
+    assert dict(kept.exclude(id_number=new_id(1))) == before  # the others keep theirs
