@@ -404,9 +404,11 @@ _R_ATTR = re.compile(rb"""(?<=\s)r\s*=\s*["']\s*([A-Za-z]*)(\d*)\s*["']""")
 # rectangle. Anything irregular sends the chunk down the exact tag-by-tag path. The patterns
 # start with a literal so the regex engine skips ahead fast (about 1.5 s per 200 MB of XML).
 _IMPLICIT_TAG = re.compile(rb'<(?:c|row)[ >/](?!r=")')
+_PREFIXED_TAG = re.compile(rb":(?:c|row)(?=[\s/>])")  # <x:c …>, <x:row …>
 _EXTRA_R = re.compile(rb"r(?<=\sr)(?<!<c r)(?<!<row r)\s*=")
-_REF_LETTERS = re.compile(rb'r="([A-Z]+)\d')
-_REF_DIGITS = re.compile(rb'r="[A-Z]*(\d+)')
+# Letters in either case: calamine reads r="xfd9" as column XFD.
+_REF_LETTERS = re.compile(rb'r="([A-Za-z]+)\d')
+_REF_DIGITS = re.compile(rb'r="[A-Za-z]*(\d+)')
 _LAST_ROW = re.compile(rb'<row r="(\d+)"')
 _MAX_COL = 16384
 
@@ -452,7 +454,7 @@ class _ExtentScanner:
 
     def _scan(self, data: bytes) -> None:
         box = None
-        if (b":c" not in data and b":row" not in data and not _IMPLICIT_TAG.search(data)
+        if (not _PREFIXED_TAG.search(data) and not _IMPLICIT_TAG.search(data)
                 and not _EXTRA_R.search(data)):
             cols = {_col_number(c) for c in set(_REF_LETTERS.findall(data))}
             rows = {int(d) for d in set(_REF_DIGITS.findall(data))}
