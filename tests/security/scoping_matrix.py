@@ -122,43 +122,52 @@ def clients_for(county, roles=ROLES) -> dict[str, Client]:
 
 def check_entry(entry: Entry, county, roles=ROLES, methods=METHODS,
                 clients: dict[str, Client] | None = None) -> list[tuple[str, str, int]]:
-    """Run the matrix for one URL; returns (role, method, status) rows for reporting.
+    """Run the matrix for one URL; returns (role, method, status) rows for reporting."""
+    return check_entries([entry], county, roles, methods, clients)[0]
 
-    Speed: the database is fingerprinted around each run of requests that must not write (for a
-    read-only entry: once before and once after all roles × methods), not after every request.
-    When a run did write, it is rolled back to a savepoint and replayed request by request, so
-    the failure still names the one request that wrote.
+
+def check_entries(entries, county, roles=ROLES, methods=METHODS,
+                  clients: dict[str, Client] | None = None) -> list[list[tuple[str, str, int]]]:
+    """Run the matrix for several URLs; per entry, the (role, method, status) rows.
+
+    Every request that may not write (refused, safe, or on a read-only entry) runs first, all in
+    one batch: the database is fingerprinted before and after the batch, not after each request.
+    If the batch wrote, it is rolled back to a savepoint and replayed one request at a time, so
+    the failure still names the request that wrote. Requests allowed to write run afterwards
+    (they must not fail, < 500), so every refused or reading request meets the fixture's state.
     """
-    url = entry.url(county)
-    data = entry.data(county)
     login_url = settings.LOGIN_URL
     # Logging in writes last_login: every role signs in before the first fingerprint.
     clients = clients if clients is not None else clients_for(county, roles)
-    seen: list[tuple[str, str, int]] = []
+    seen: list[list[tuple[str, str, int]]] = [[] for _e in entries]
+    writes = []
+    targets = [(entry.url(county), entry.data(county)) for entry in entries]  # may create rows
     batch = _Batch()
-    for role in roles:
-        allowed = entry.allow.get(role, frozenset())
-        for method in methods:
-            where = f"{method} {url} as {role}"
-            if entry.may_write(role, method):
-                batch.close()
-                response = request(clients[role], method, url, data)
-                assert response.status_code < 500, f"{where}: {response.status_code}"
-                seen.append((role, method, response.status_code))
+    for i, entry in enumerate(entries):
+        url, data = targets[i]
+        for role in roles:
+            allowed = entry.allow.get(role, frozenset())
+            for method in methods:
+                where = f"{method} {url} as {role}"
+                if entry.may_write(role, method):
+                    writes.append((i, role, method, url, data, where))
+                    continue
+                response = batch.send(clients[role], method, url, data, where)
+                status = response.status_code
+                seen[i].append((role, method, status))
+                if method in allowed:
+                    assert status < 500, f"{where}: {status}"
+                elif role == "anonymous" and status in (301, 302):
+                    assert response["Location"].startswith(login_url), f"{where}: {response['Location']}"
+                else:
+                    assert status in DENIED_STATUSES, f"{where}: expected 403/404/405, got {status}"
                 _close(response)
-                batch = _Batch()
-                continue
-            response = batch.send(clients[role], method, url, data, where)
-            status = response.status_code
-            seen.append((role, method, status))
-            if method in allowed:
-                assert status < 500, f"{where}: {status}"
-            elif role == "anonymous" and status in (301, 302):
-                assert response["Location"].startswith(login_url), f"{where}: {response['Location']}"
-            else:
-                assert status in DENIED_STATUSES, f"{where}: expected 403/404/405, got {status}"
-            _close(response)
     batch.close()
+    for i, role, method, url, data, where in writes:
+        response = request(clients[role], method, url, data)
+        assert response.status_code < 500, f"{where}: {response.status_code}"
+        seen[i].append((role, method, response.status_code))
+        _close(response)
     return seen
 
 
