@@ -1,20 +1,26 @@
-"""Reusable machinery for the scoping (IDOR) matrix and "GET never writes".
+"""Reusable machinery for the scoping (IDOR) matrix and "GET never writes" (issue 7, item 1).
 
 An `Entry` names a URL pattern, builds its kwargs from the `county` fixture (pointing at objects
-of township B / school B), and says which role may do what there. `check_entry` then requests the
-URL with every method as every role: each pair not allowed must answer 403, 404 or 405 (the
-anonymous visitor: a redirect to the login page), and no request may change the database apart
-from bookkeeping tables (sessions, audit rows, lockout counters). Allowed pairs must not fail
-(< 500), and for safe methods must not write either.
+of township B / school B), optionally a query string and a POST body (forged ids welcome), and
+says which role may use which method there. `check_entry` / `check_entries` then request the URL
+with every method as every role: each pair not allowed must answer 403, 404 or 405 (the anonymous
+visitor: a redirect to the login page), and no request may change the database apart from
+bookkeeping tables (sessions, audit rows, lockout counters) — except the allowed unsafe requests
+of a role in `writers` (all allowed roles when `writers` is None) on an entry not `read_only`.
+Allowed pairs must not fail (< 500).
 
-Usage (see test_scoping_matrix.py):
+Every entry is registered in matrix_registry.py (MATRIX_MODULES); test_matrix_complete.py fails
+for a URL pattern without one.
+
+Usage:
 
     ENTRIES = [Entry("students:detail", lambda c: {"pk": c.s_b.pk},
-                     allow={"county_user": SAFE, "township_b": SAFE, "school_b": SAFE})]
+                     allow={"county_user": SAFE, "township_b": SAFE, "school_b": SAFE},
+                     read_only=True)]
 
     @pytest.mark.parametrize("entry", ENTRIES, ids=str)
-    def test_matrix(entry, county, client):
-        check_entry(entry, county, client)
+    def test_matrix(entry, county):
+        check_entry(entry, county, methods=("GET", "POST", "DELETE"))  # GET ~ HEAD, DELETE ~ PUT/PATCH
 """
 
 from __future__ import annotations

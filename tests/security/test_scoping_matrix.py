@@ -1,8 +1,8 @@
 """The scoping matrix, first entries: the students app's URLs (issue 7, items 1–3).
 
-Objects belong to township B / school B; every role is tried with every method. The full matrix
-(every URL pattern must have an entry) is scheduled once the ledgers, retrieval and dashboard pages
-exist; these entries and the helper are its base.
+Objects belong to township B / school B; every role is tried with every method. The other URLs'
+entries live next to them (see matrix_registry.py, which test_matrix_complete.py checks against
+every URL pattern).
 """
 
 from __future__ import annotations
