@@ -26,6 +26,7 @@ import re
 import time
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Count
@@ -104,7 +105,10 @@ def _worth_keeping(count: int, seconds: float) -> bool:
 def cached_count(queryset, tables=None) -> int:
     """`queryset.count()`, from the cache while `tables` (default: the query's) are unchanged."""
     queryset = queryset.order_by()
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # .none(), an empty __in: Django answers 0 without a query
+        return queryset.count()
     tables = sorted(set(tables or ()) | set(tables_of(sql)))
     digest = hashlib.sha256(repr((sql, params, tables)).encode()).hexdigest()[:32]
     return int(cached(digest, tables, queryset.count, using=queryset.db, keep=_worth_keeping))

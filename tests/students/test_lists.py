@@ -198,6 +198,12 @@ def test_large_counts_are_cached_under_the_counter(county, monkeypatch):
     assert cached_count(qs) == 2
 
 
+def test_empty_querysets_count_zero(county, monkeypatch):
+    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": "any")
+    assert cached_count(Student.objects.none()) == 0
+    assert cached_count(Student.objects.filter(pk__in=[])) == 0
+
+
 def test_counted_tables_include_subqueries():
     from kongchuo.schoolyear import term_of, today
     from ledgers.selectors import not_reported
