@@ -26,7 +26,7 @@ from ledgers.models import (
 )
 from ledgers.registry import LedgerKind
 from ledgers.services import STATUS_CHANGE_KINDS
-from students.filters import FLAG_CHOICES
+from students.filters import FLAG_CHOICES, FastSelect
 from students.models import School, StatusChange, Student
 
 GRADES = [(i, f"{i}年级") for i in range(1, 10)]
@@ -40,7 +40,7 @@ class LedgerFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(label=_("姓名/拼音/证件后4位"), method="filter_q")
     school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none(),
-                                              method="filter_school")
+                                              method="filter_school", widget=FastSelect)
     date_from = django_filters.DateFilter(label=_("起始日期"), method="filter_date_from",
                                           widget=forms.DateInput(attrs={"type": "date"}))
     date_to = django_filters.DateFilter(label=_("截止日期"), method="filter_date_to",

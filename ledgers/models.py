@@ -45,7 +45,8 @@ class ReturnReport(LedgerEntry):
         verbose_name = _("返校报到")
         constraints = [models.UniqueConstraint(fields=["student", "term"],
                                                name="one_return_report_per_term")]
-        indexes = [models.Index(fields=["term", "student"])]
+        # The list pages show the newest first: "-reported_on, -id" reads this index backwards.
+        indexes = [models.Index(fields=["term", "student"]), models.Index(fields=["reported_on", "id"])]
 
 
 class VocationalRecord(LedgerEntry):
@@ -228,7 +229,7 @@ class AidRecord(LedgerEntry):
 
     class Meta:
         verbose_name = _("资助")
-        indexes = [models.Index(fields=["term", "student"])]
+        indexes = [models.Index(fields=["term", "student"]), models.Index(fields=["granted_on", "id"])]
 
 
 class FamilyContact(LedgerEntry):
@@ -257,6 +258,7 @@ class FamilyContact(LedgerEntry):
 
     class Meta:
         verbose_name = _("家校联系")
+        indexes = [models.Index(fields=["contact_date", "id"])]
 
 
 class Absence(LedgerEntry):
@@ -277,7 +279,7 @@ class Absence(LedgerEntry):
         verbose_name = _("缺课登记")
         constraints = [models.CheckConstraint(condition=Q(end_date__gte=F("start_date")),
                                               name="absence_end_after_start")]
-        indexes = [models.Index(fields=["explained", "end_date"])]
+        indexes = [models.Index(fields=["explained", "end_date"]), models.Index(fields=["start_date", "id"])]
 
 
 class PublicityActivity(LedgerEntry):
