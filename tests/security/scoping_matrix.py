@@ -222,3 +222,36 @@ def _close(response) -> None:
 
 def _changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+MISSING_PK = 987_654_321
+OUTSIDERS = ("township_a", "school_a", "gov_a", "no_role")
+
+
+def assert_no_existence_oracle(entries, county, roles=OUTSIDERS, methods=("GET", "POST")) -> int:
+    """Out of scope answers exactly like missing (issue 7, item 9): for every entry whose URL
+    takes an object id, each outsider gets the same status for school B's object as for an id
+    that does not exist — a refusal must not tell that the record is there. Returns how many
+    (entry, role, method) triples were compared."""
+    clients = clients_for(county, roles)
+    compared = 0
+    for entry in entries:
+        kwargs = entry.kwargs(county)
+        if "pk" not in kwargs:
+            continue
+        real = entry.url(county)
+        missing = reverse(entry.url_name, kwargs={**kwargs, "pk": MISSING_PK}) + entry.query(county)
+        data = entry.data(county)
+        for role in roles:
+            if entry.allow.get(role):
+                continue
+            for method in methods:
+                got = request(clients[role], method, real, data)
+                none = request(clients[role], method, missing, data)
+                _close(got)
+                _close(none)
+                assert got.status_code == none.status_code, (
+                    f"{method} {real} as {role}: {got.status_code}, but {none.status_code} for a "
+                    f"missing id")
+                compared += 1
+    return compared
