@@ -402,3 +402,17 @@ def test_import_button_where_the_engine_has_a_kind(county, client_as, slug, has_
     assert (f"/imports/kinds/{slug}/" in body) is has_import
     if has_import:
         assert client_as(county.school_a).get(f"/imports/kinds/{slug}/").status_code == 200
+
+
+def test_student_panel_reads_only_the_ledgers_the_child_is_in(county, entries, django_assert_num_queries):
+    from ledgers.selectors import student_entries
+
+    with django_assert_num_queries(1):  # one UNION ALL finds nothing: no per-ledger queries
+        assert student_entries(county.county_user, county.s_a2) == []
+    with django_assert_num_queries(1 + 8):  # …and one query for each ledger that holds the child
+        groups = student_entries(county.county_user, county.s_a)
+    assert len(groups) == 8
+    entries.a["vocational"].delete()
+    entries.a["out_of_county"].delete()
+    with django_assert_num_queries(1 + 6):
+        assert len(student_entries(county.county_user, county.s_a)) == 6
