@@ -76,6 +76,9 @@ def memoize(parse: Parser) -> Parser:
 
 
 _EDGE = frozenset("'‘’\u200b\u200c\u200d\ufeff")
+# Characters a cell may not start or end with on the fast path: the edge marks and every
+# character str.strip() removes.
+_TRIMMED = _EDGE | frozenset(chr(c) for c in range(0x3000 + 1) if chr(c).isspace())
 
 
 def text(*, required: bool = False, max_length: int | None = None) -> Parser:
@@ -83,11 +86,11 @@ def text(*, required: bool = False, max_length: int | None = None) -> Parser:
     with nothing to trim (for such a cell parse_text returns it unchanged)."""
     limit = max_length or 1 << 30
     is_normalized = unicodedata.is_normalized
+    trimmed = _TRIMMED
 
     def parse(value: Any) -> str:
         if (value.__class__ is str and value and len(value) <= limit
-                and not value[0].isspace() and not value[-1].isspace()
-                and value[0] not in _EDGE and value[-1] not in _EDGE
+                and value[0] not in trimmed and value[-1] not in trimmed
                 and is_normalized("NFKC", value)):
             return value
         return tabular.parse_text(value, required=required, max_length=max_length)
@@ -106,16 +109,26 @@ def id_number(*, required: bool = True) -> Parser:
     # Births up to two days ago take the fast path; parse_id judges the last days exactly.
     recent = timezone.localdate() - dt.timedelta(days=2)
     fullmatch = _ID_SHAPE.fullmatch
+    births: dict[str, bool] = {}  # digits 7–14 → a birth date the fast path accepts
+
+    def born_ok(digits: str) -> bool:
+        try:
+            born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        except ValueError:
+            return False
+        return _EARLIEST <= born <= recent
 
     def parse(value: Any) -> str | None:
         # 13 ≡ 2 (mod 11): reading the digits in base 13 sums them with GB 11643's weights.
         if (value.__class__ is str and len(value) == 18 and fullmatch(value)
                 and _ID_CHECK[(1 - 2 * int(value[:17], 13)) % 11] == value[17]):
-            try:
-                born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-            except ValueError:
-                born = None
-            if born is not None and _EARLIEST <= born <= recent:
+            digits = value[6:14]
+            ok = births.get(digits)
+            if ok is None:
+                ok = born_ok(digits)
+                if len(births) < 60_000:  # ~40,000 birthdays in a century
+                    births[digits] = ok
+            if ok:
                 return value
         return tabular.parse_id(value, required=required)
     return parse
