@@ -112,3 +112,13 @@ def test_a_forged_school_in_an_upload_moves_nothing(county, client_as, files):
     client.post(reverse("imports:confirm", args=[job.pk]), {"mode": "all"})
     assert not Student.objects.filter(id_number=new).exists()
     assert set(Student.objects.filter(school=county.b_primary).values_list("pk", flat=True)) == {county.s_b.pk}
+
+
+@pytest.mark.parametrize("who", ["gov_a", "no_role"])
+def test_import_pages_answer_403_to_roles_without_imports(jb, client_as, who):
+    """Item 3: the township government and a user without a role own no import at all."""
+    client = client_as(getattr(jb, who))
+    for name, kwargs in (("imports:index", {}), ("imports:history", {}), ("imports:job", {"pk": jb.job_b.pk}),
+                         ("imports:errors", {"pk": jb.job_b.pk})):
+        assert client.get(reverse(name, kwargs=kwargs)).status_code == 403, name
+    assert client.post(reverse("imports:confirm", args=[jb.job_b.pk])).status_code == 403
