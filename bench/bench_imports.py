@@ -6,8 +6,9 @@ rows and the quirks of real exports: full-width digits, U+3000, apostrophes, low
 every date/grade/是否 spelling) is imported
 
 - by this portal's engine (`manage.py import_file roster …`: sniff, pre-scan, read, validate,
-  diff, upsert with simple_history rows, Job row, audit) — first import, then a re-import of the
-  same roster with 1% of the rows changed, then the same file again (a no-op);
+  diff, upsert with simple_history rows, Job row, audit) — first import (into the emptied
+  table: the bulk load of students/roster_pg.py, indexes and foreign keys rebuilt), then a
+  re-import of the same roster with 1% of the rows changed, then the same file again (a no-op);
 - by django-import-export's fastest documented configuration (ModelResource with use_bulk,
   batch_size, skip_diff and force_init_instance for the first import; use_bulk with
   skip_unchanged and CachedInstanceLoader for the re-import) on the same rows. It is handed
@@ -538,6 +539,7 @@ def main() -> int:
     ok = (first["created"] + first["rejected"] == ROWS and again["updated"] >= ROWS // 100 * 0.9
           and same["updated"] == 0 and ie_first["created"] == IE_ROWS and first["no_initials"] == 0)
     print("  counts check:", "ok" if ok else "UNEXPECTED COUNTS")
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[1]:.1f} (5 min)")
     return 0 if ok else 1
 
 
