@@ -844,9 +844,13 @@ def iter_data_rows(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Row]:
     for number, values in rows:
         if number <= last:
             continue
-        first_value = next((v for v in values if not _is_blank(v)), _NOTHING)
-        if first_value is _NOTHING:
-            continue
+        for first_value in values:  # the first non-blank cell (_is_blank, inlined: every row)
+            if first_value is None or first_value == "":
+                continue
+            if not isinstance(first_value, str) or first_value.strip().strip(_INVISIBLE):
+                break
+        else:
+            continue  # a blank row
         if isinstance(first_value, str):  # numbers and dates never spell 合计 or 填表人
             first = normalize_label(first_value)
             if first.startswith(_FOOTER_STOP):
@@ -854,9 +858,6 @@ def iter_data_rows(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Row]:
             if first.startswith(_FOOTER_SKIP):
                 continue
         yield number, values
-
-
-_NOTHING = object()
 
 
 def iter_records(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Record]:
