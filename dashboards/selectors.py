@@ -168,9 +168,10 @@ def _last_sweeps(user, p: Params, township_code: str | None) -> list[dict]:
     if township_code is not None:
         runs_qs = runs_qs.filter(township_code__in=("", township_code))
     latest = runs_qs.values("sweep").annotate(last=Max("pk")).values("last")
+    # The run's own totals (created / already_open / resolved) are county-wide for a county-wide
+    # run: a township sees only the alerts of the run it may see, counted below.
     runs = list(SweepRun.objects.filter(pk__in=latest).order_by("sweep").values(
-        "pk", "sweep", "as_of", "period", "status", "started_at", "finished_at", "created",
-        "already_open", "resolved", "trigger"))
+        "pk", "sweep", "as_of", "period", "status", "started_at", "finished_at", "trigger"))
     counts = dict(SOURCES["alerts"].rows(user, p).order_by()
                   .filter(sweep_run_id__in=latest)
                   .values("sweep_run_id").annotate(n=Count("pk")).values_list("sweep_run_id", "n"))
@@ -438,6 +439,6 @@ def _sweeps_payload(runs: list[dict], p: Params, links: _Links) -> list[dict]:
             "as_of": r["as_of"].isoformat(), "period": r["period"], "status": r["status"],
             "started_at": timezone.localtime(r["started_at"]).strftime("%Y-%m-%d %H:%M"),
             "created": _fig(r["alerts"], links.list("sweep_alerts", rp)),
-            "resolved": r["resolved"], "trigger": r["trigger"],
+            "trigger": r["trigger"],
         })
     return out

@@ -146,3 +146,25 @@ def test_english_page_is_cached_apart(hand, client_as):
     sql = [q["sql"] for q in ctx.captured_queries]
     assert any('FROM "students_student"' in q and "GROUP BY" in q for q in sql)
     assert not any("students_censusentry" in q for q in sql)
+
+
+def test_last_sweeps_carry_no_county_wide_totals_to_a_township(county):
+    """A county-wide run's totals count other townships' alerts: only the visible alerts go out."""
+    import datetime as dt
+
+    from dashboards.params import parse_params
+    from dashboards.selectors import dashboard_data
+    from kongchuo.schoolyear import today
+    from kongchuo.scoping import scope_of
+    from retrieval.models import Alert, SweepRun
+
+    run = SweepRun.objects.create(sweep="return_check", as_of=dt.date(2026, 3, 2), period="2026-spring",
+                                  status="succeeded", created=2, resolved=7, already_open=3)
+    for s in (county.s_a, county.s_b):
+        Alert.objects.create(rule="return_check", period="2026-spring", subject=s.id_number, student=s,
+                             name=s.name, school=s.school, township=s.school.township, sweep_run=run)
+    user = county.township_a
+    sweeps = dashboard_data(user, scope_of(user), parse_params({}, today=today()))["sweeps"]
+    assert [s["created"]["v"] for s in sweeps] == [1]
+    assert all(set(s) == {"sweep", "label", "as_of", "period", "status", "started_at", "created", "trigger"}
+               for s in sweeps)
