@@ -174,6 +174,9 @@ class InitialsCache:
         return got
 
 
+_UNSEEN = object()
+
+
 class _CharLetters:
     """students.pinyin.name_initials, a character at a time, for the common name.
 
@@ -193,12 +196,15 @@ class _CharLetters:
 
         self.phrases = PHRASES_DICT
         self.is_han = RE_HANS.match
-        self.surnames = tuple(SURNAME_INITIALS.items())
+        # by first character, in name_initials' order (the first surname that matches wins)
+        self.surnames: dict[str, list[tuple[str, str]]] = {}
+        for surname, initials in SURNAME_INITIALS.items():
+            self.surnames.setdefault(surname[0], []).append((surname, initials))
         self.table: dict[str, Any] = {}
 
     def letter(self, ch: str) -> str | None:
-        got = self.table.get(ch, self)
-        if got is self:
+        got = self.table.get(ch, _UNSEEN)
+        if got is _UNSEEN:
             got = None
             if self.is_han(ch):
                 from pypinyin import Style, lazy_pinyin
@@ -210,23 +216,30 @@ class _CharLetters:
     def letters(self, text: str) -> str | None:
         n = len(text)
         phrases = self.phrases
-        for i in range(n - 1):
-            for j in range(i + 2, n + 1):
-                if text[i:j] in phrases:
-                    return None
-        out = []
-        for ch in text:
-            got = self.letter(ch)
-            if got is None:
+        if n == 2:  # most names: two or three characters
+            if text in phrases:
                 return None
-            out.append(got)
+        elif n == 3:
+            if text[:2] in phrases or text[1:] in phrases or text in phrases:
+                return None
+        else:
+            for i in range(n - 1):
+                for j in range(i + 2, n + 1):
+                    if text[i:j] in phrases:
+                        return None
+        table = self.table
+        out = [table.get(ch, _UNSEEN) for ch in text]
+        if _UNSEEN in out:
+            out = [self.letter(ch) for ch in text]
+        if None in out:
+            return None
         return "".join(out)
 
     def initials(self, name: str) -> str | None:
         name = (name or "").strip()
         if not name or len(name) > 8:
             return None
-        for surname, initials in self.surnames:
+        for surname, initials in self.surnames.get(name[0], ()):
             if name.startswith(surname):
                 rest = self.letters(name[len(surname):])
                 return None if rest is None else initials + rest[:18]
