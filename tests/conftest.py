@@ -49,10 +49,12 @@ def county(db):
     ns.ta, ns.tb = ta, tb
     ns.a_center, ns.a_primary, ns.b_center, ns.b_primary, ns.direct = (
         a_center, a_primary, b_center, b_primary, direct)
-    ns.s_a = StudentFactory(school=a_primary, hukou_township=ta)
-    ns.s_a2 = StudentFactory(school=a_center, hukou_township=ta)
-    ns.s_b = StudentFactory(school=b_primary, hukou_township=tb)
-    ns.s_direct = StudentFactory(school=direct, hukou_township=ta, grade=8)
+    # Fixed, distinct names: tests assert "A's child shown, B's not" by name, and two random
+    # names can coincide.
+    ns.s_a = StudentFactory(school=a_primary, hukou_township=ta, name="周甲东")
+    ns.s_a2 = StudentFactory(school=a_center, hukou_township=ta, name="钱甲中")
+    ns.s_b = StudentFactory(school=b_primary, hukou_township=tb, name="吴乙西")
+    ns.s_direct = StudentFactory(school=direct, hukou_township=ta, grade=8, name="郑县直")
     ns.county_user = UserFactory(username="u_county", role="county")
     ns.township_a = UserFactory(username="u_township_a", role="township", township=ta)
     ns.township_b = UserFactory(username="u_township_b", role="township", township=tb)
