@@ -143,3 +143,45 @@ def export_files_purge(*, days: int, dry_run: bool = False) -> int:
         names = [name for _, name in rows]
         transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
     return len(rows)
+
+
+# Folders under MEDIA_ROOT whose every file belongs to a row of a model (label, folder).
+OWNED_FILE_FOLDERS = (("retrieval.evidence", "retrieval/evidence"), ("ledgers.attachment", "ledgers/attachments"))
+
+
+def orphan_files_purge(*, older_than_hours: int = 24, dry_run: bool = False) -> int:
+    """Delete evidence and attachment files that no row refers to; returns how many.
+
+    A file is written before its row; when the transaction around them rolls back (a failed
+    save, a stale version, a crash) the row is gone and the file stays behind, holding a child's
+    documents nobody can reach. Files younger than `older_than_hours` are left alone, so an
+    upload whose transaction is still open is never touched. Set-based: one query per model for
+    the names in use, one walk of each folder.
+    """
+    import os
+    import time
+
+    from django.apps import apps
+    from django.conf import settings
+
+    root = str(settings.MEDIA_ROOT)
+    cutoff = time.time() - older_than_hours * 3600
+    removed = 0
+    for label, folder in OWNED_FILE_FOLDERS:
+        base = os.path.join(root, folder)
+        if not os.path.isdir(base):
+            continue
+        model = apps.get_model(label)
+        in_use = set(model._base_manager.values_list("file", flat=True).iterator(chunk_size=5000))
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                rel = os.path.relpath(path, root).replace(os.sep, "/")
+                if rel in in_use or os.path.getmtime(path) > cutoff:
+                    continue
+                removed += 1
+                if not dry_run:
+                    os.remove(path)
+    if removed and not dry_run:
+        audit_record(action="orphan_files_purge", object_type="media", detail={"files": removed})
+    return removed

@@ -32,12 +32,14 @@ def prune_sessions() -> int:
 
 @shared_task(name="security.purge_export_files", ignore_result=True)
 def purge_export_files() -> int:
-    """Daily: delete export files older than KONGCHUO_EXPORT_RETENTION_DAYS (the Job rows stay).
+    """Daily: delete export files older than KONGCHUO_EXPORT_RETENTION_DAYS (the Job rows stay),
+    and evidence/attachment files a rolled-back upload left without a row.
 
     Idempotent: a second run finds the `output` fields already empty.
     """
     from django.conf import settings
 
-    from kongchuo.security.services import export_files_purge
+    from kongchuo.security.services import export_files_purge, orphan_files_purge
 
+    orphan_files_purge()  # evidence/attachments left behind by a rolled-back upload
     return export_files_purge(days=settings.KONGCHUO_EXPORT_RETENTION_DAYS)

@@ -77,3 +77,33 @@ def test_negative_days_are_refused():
     with pytest.raises(SystemExit) as exc:
         call_command("purge_export_files", "--days", "-1")
     assert exc.value.code == 2
+
+
+def test_files_a_rolled_back_upload_left_behind_are_purged(county):
+    """Evidence is written before its row: a failed transaction leaves the file, the purge removes it."""
+    import time
+
+    from django.db import transaction
+
+    from kongchuo.security.services import orphan_files_purge
+    from retrieval import services
+    from tests.retrieval.casefactories import AlertFactory, png
+
+    kept = services.alert_dismiss(alert=AlertFactory(student=county.s_a), user=county.school_a,
+                                  reason="transferred", note="转学", files=[png()]).evidence.get()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        decision = services.alert_dismiss(alert=AlertFactory(student=county.s_a, period="2025-autumn"),
+                                          user=county.school_a, reason="transferred", note="转学",
+                                          files=[png("lost.png")])
+        lost_path = decision.evidence.get().file.path
+        raise RuntimeError("the save around it failed")
+    assert os.path.exists(lost_path) and os.path.exists(kept.file.path)
+
+    assert orphan_files_purge() == 0  # younger than a day: an upload may still be in flight
+    old = time.time() - 2 * 86400
+    os.utime(lost_path, (old, old))
+    os.utime(kept.file.path, (old, old))
+    assert orphan_files_purge(dry_run=True) == 1 and os.path.exists(lost_path)
+    assert orphan_files_purge() == 1
+    assert not os.path.exists(lost_path) and os.path.exists(kept.file.path)
+    assert AuditEvent.objects.get(action="orphan_files_purge").detail == {"files": 1}
