@@ -34,6 +34,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from proctime import tree_cpu_seconds  # bench/ is the script's folder: on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 USERS = ("demo_county", "demo_township", "demo_school")
 PASSWORD = os.environ.get("DEMO_PASSWORD", "kongchuo-demo")
@@ -80,21 +82,8 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def gunicorn_cpu(proc: subprocess.Popen) -> float:
-    """CPU seconds used so far by the gunicorn we started: the master and its workers. Unlike
-    the latencies, a busy shared machine does not inflate it (PostgreSQL's CPU is not in it)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [proc.pid]
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    if children.exists():
-        pids += [int(pid) for pid in children.read_text().split()]
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    """CPU seconds used so far by the gunicorn we started: the master and its workers."""
+    return tree_cpu_seconds(proc.pid)
 
 
 class VirtualUser:

@@ -48,6 +48,8 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from proctime import tree_cpu_seconds  # bench/ is the script's folder: on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 
 KINDS = ("dashboard", "list", "student", "login")
@@ -252,21 +254,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU used so far by gunicorn: the master and its workers (children of the master)."""
-        if self.proc is None:
-            return 0.0
-        tick = os.sysconf("SC_CLK_TCK")
-        pids = [self.proc.pid]
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-        total = 0.0
-        for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / tick
-        return total
+        return 0.0 if self.proc is None else tree_cpu_seconds(self.proc.pid)
 
     def warm(self, base: str, accounts: list[str], password: str) -> None:
         """One login per account and per worker: imports, template and translation caches warm."""
