@@ -348,9 +348,13 @@ class FamilyContactForm(LedgerForm):
 
 
 def school_days_between(start: dt.date, end: dt.date) -> int:
-    """Monday–Friday days in [start, end] (holidays are corrected by hand)."""
+    """School days in [start, end]: Monday–Friday, with the county's calendar exceptions
+    (校历调整: weekday holidays off, make-up weekend days on)."""
+    from kongchuo.schoolyear import SchoolCalendar
+
+    calendar = SchoolCalendar.load(start, end)
     days = (end - start).days + 1
-    return sum(1 for i in range(days) if (start + dt.timedelta(days=i)).weekday() < 5)
+    return sum(1 for i in range(days) if calendar.is_school_day(start + dt.timedelta(days=i)))
 
 
 class AbsenceForm(LedgerForm):
@@ -360,7 +364,7 @@ class AbsenceForm(LedgerForm):
         model = Absence
         fields = ["student", "start_date", "end_date", "school_days", "explained", "reason_found",
                   "follow_up"]
-        help_texts = {"school_days": _("不填则按周一至周五自动计算"),
+        help_texts = {"school_days": _("不填则按校历（周一至周五，含校历调整）自动计算"),
                       "explained": _("未说明原因且连续缺课3个教学日及以上，将列为辍学风险")}
 
     def __init__(self, *args, **kwargs):

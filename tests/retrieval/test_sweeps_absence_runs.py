@@ -91,3 +91,14 @@ def test_school_calendar():
     assert cal.next_school_day(D(2026, 9, 30)) == D(2026, 10, 5)  # Thu/Fri off, then the weekend
     assert cal.next_school_day(D(2026, 9, 25)) == D(2026, 9, 27)  # a make-up Sunday
     assert cal.is_school_day(D(2026, 9, 28)) and not cal.is_school_day(D(2026, 9, 26))
+
+
+def test_the_absence_form_counts_school_days_with_the_county_calendar():
+    from ledgers.forms import school_days_between
+
+    mon, sun = D(2026, 3, 9), D(2026, 3, 15)
+    assert school_days_between(mon, sun) == 5
+    CalendarDay.objects.create(date=D(2026, 3, 11), school_day=False, note="放假")
+    CalendarDay.objects.create(date=D(2026, 3, 14), school_day=True, note="调休上课")
+    assert school_days_between(mon, sun) == 5 - 1 + 1
+    assert school_days_between(D(2026, 3, 11), D(2026, 3, 11)) == 0
