@@ -295,10 +295,12 @@ class SheetRows:
     blank rows exactly as Excel shows them; column 0 is Excel column A.
     """
 
-    def __init__(self, kind: str, sheet_name: str, make_iter: Callable[[], Iterator[Row]]) -> None:
+    def __init__(self, kind: str, sheet_name: str, make_iter: Callable[[], Iterator[Row]],
+                 height: int | None = None) -> None:
         self.kind = kind
         self.sheet_name = sheet_name
         self._make_iter = make_iter
+        self.height = height  # rows the sheet spans, header included (None: not known before reading)
 
     def __iter__(self) -> Iterator[Row]:
         return self._make_iter()
@@ -366,7 +368,7 @@ def _read_workbook(path: str | os.PathLike[str], kind: str, sheet: str | None, m
                 raise TabularError("too_many_rows", limit=max_rows)
             yield number, pad + values if pad else values
 
-    return SheetRows(kind, sheet, rows)
+    return SheetRows(kind, sheet, rows, data.height if start is not None else 0)
 
 
 def _read_csv(path: str | os.PathLike[str], max_rows: int, max_bytes: int) -> SheetRows:

@@ -529,6 +529,16 @@ def _new_value(rule: str, old: Any, new: Any) -> Any:
     return new
 
 
+def roster_plan_in_transaction(ctx: ImportContext) -> bool:
+    """PostgreSQL, the county's first roster into an empty students table: the plan copies the
+    rows straight into it (students.roster_pg.direct_load_wanted)."""
+    if not is_postgres():
+        return False
+    from students.roster_pg import direct_load_wanted
+
+    return direct_load_wanted(ctx)
+
+
 def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     if not {"school_code", "school_name"} & ctx.present:
         raise TabularError("header_missing", labels="学校标识码、学校名称")
@@ -852,6 +862,7 @@ def register_student_imports() -> None:
     register_kind(ImportKind(
         slug="roster", label=_("学生学籍名册"), fields=ROSTER_FIELDS, key=("id_number",),
         plan=roster_plan, apply=roster_apply, check_row=roster_check, prepare=roster_prepare,
+        plan_in_transaction=roster_plan_in_transaction,
         roles=STAFF, computed=("school_id", "hukou_township_id"),
         description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；已在本县其他学校的学生将转入，"
                       "名册所含学校中未出现在文件里的学生会列出（不会删除）。"),

@@ -7,11 +7,15 @@ pulls the generator, so Python parsing and the server's inserting overlap), and 
 statements do the rest: a count, an UPDATE … FROM and an INSERT … SELECT, each with a
 data-modifying CTE that writes the simple_history rows in the same statement. The merge rules
 are those of the generic path (students.imports.ROSTER_MERGE) and the same tests run on both.
+
+The county's first roster into an empty table skips the stage: the rows go straight into
+students_student by COPY while they are parsed (the direct load, at the end of this module).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -43,6 +47,8 @@ class PgPayload:
     cols: list[str]
     moves: list[tuple[int, int]] = field(default_factory=list)  # (student id, new school id)
     inline_initials: bool = False  # the stage's `initials` column holds every row's initials
+    direct: _Dropped | None = None  # the rows were copied straight into students_student (bulk)
+    now: Any = None  # their created_at, and their history rows' history_date
 
 
 def _merge_expr(col: str) -> str:
@@ -121,6 +127,10 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     from students.imports import ACTIVE, MISSING_SAMPLE, roster_columns
 
     cols = roster_columns(ctx)
+    if ctx.in_transaction:
+        direct = _direct_plan(rows, ctx, cols)
+        if direct is not None:
+            return direct
     plan = ImportPlan(payload=PgPayload(cols))
     plan.cleanup = _drop_stage
     with connection.cursor() as cur:
@@ -299,6 +309,8 @@ def _bulk_end(dropped: _Dropped) -> None:
 
 def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     payload: PgPayload = plan.payload
+    if payload.direct is not None:
+        return _direct_apply(payload, ctx)
     cols = payload.cols
     now = timezone.now()
     user_id = getattr(ctx.user, "pk", None)
@@ -366,3 +378,117 @@ def _moves(pairs: list[tuple[int, int]], ctx: ImportContext) -> list[StatusChang
                 reason=_("学籍名册导入"))
             out.append(change)
     return out
+
+
+
+# ----------------------------------------------------------------------------- direct bulk load
+# The county's first roster (an empty students table, a sheet of at least BULK_MIN_ROWS rows,
+# an import that writes): the runner runs the plan inside the write's transaction, and the
+# plan takes the bulk load's lock, drops the indexes and keys, and COPYs the rows straight into
+# students_student while they are parsed — the server inserts on the second core while Python
+# parses, instead of a staging table and an INSERT … SELECT after the parse. The apply writes
+# the history rows (INSERT … SELECT from the table) and rebuilds the indexes. Anything but a
+# write (errors, a dry run, an exception) rolls the transaction back: nothing is left.
+
+DIRECT_COLUMNS = [c for c, _t in STAGE_COLUMNS if c != "row"] + [
+    "name_initials", "status", "is_monitored", "disability_grade", "created_at", "updated_at", "version"]
+_DIRECT_TABS = len(DIRECT_COLUMNS) - 1
+
+
+def direct_load_wanted(ctx: ImportContext) -> bool:
+    """Whether the runner should plan this roster inside its transaction (a direct load)."""
+    return (ctx.writing and (ctx.rows_hint or 0) >= BULK_MIN_ROWS
+            and not Student.objects.exists())
+
+
+def _direct_lines(rows: RowStream, initials, tail: str):
+    """One COPY line (text format, NULL \\N) per valid row, in DIRECT_COLUMNS order: the row
+    exactly as the INSERT … SELECT from the stage would write it (blank text columns '',
+    blank flags false), `tail` holding the columns every new row shares."""
+    b, null = _FLAG, _NULL
+    for r in rows:
+        birth, township, entry = _n(r.birth_date), _n(r.hukou_township_id), _n(r.entry_month)
+        line = (f"{r.id_number}\t{r.school_id}\t{r.grade}\t{r.class_name or ''}\t"
+                f"{r.name}\t{r.sex}\t{birth}\t{r.student_number or ''}\t"
+                f"{r.hukou_address or ''}\t{township}\t{r.address or ''}\t"
+                f"{r.guardian_name or ''}\t{r.guardian_phone or ''}\t{r.disability_category or ''}\t"
+                f"{entry}\t{b[r.is_poor]}\t{b[r.is_dibao]}\t{b[r.is_tekun]}\t"
+                f"{b[r.is_left_behind]}\t{b[r.is_migrant]}\t{initials(r.name)}{tail}")
+        # the only backslashes a plain line holds are those of its NULL markers
+        nulls = (birth is null) + (township is null) + (entry is null)
+        if (line.count("\\") != nulls or "\r" in line or line.count("\t") != _DIRECT_TABS
+                or line.count("\n") != 1):
+            line = _direct_escaped(r, initials, tail)
+        yield line
+
+
+_FLAG = {None: "f", True: "t", False: "f"}
+
+
+_NULL = "\\N"
+
+
+def _n(value) -> Any:
+    return _NULL if value is None or value == "" else value
+
+
+def _direct_escaped(r, initials, tail: str) -> str:
+    values = []
+    for name, _type in STAGE_COLUMNS[1:]:
+        v = getattr(r, name)
+        if name.startswith("is_"):
+            values.append(_FLAG[v])
+        elif v is None or v == "":
+            values.append("" if name in TEXT_DEFAULTS else _NULL)
+        else:
+            values.append(str(v).translate(_ESC))
+    values.append(initials(r.name).translate(_ESC))
+    return "\t".join(values) + tail
+
+
+def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> ImportPlan | None:
+    from students.imports import InitialsCache
+
+    table = Student._meta.db_table
+    dropped = _bulk_begin(ctx.rows_hint or 0)
+    if dropped is None:  # busy: the staging path
+        return None
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+        if cur.fetchone()[0]:  # filled since the runner looked: build back, stage as usual
+            _bulk_end(dropped)
+            return None
+    now = timezone.now()
+    tail = f"\t{Student.Status.ENROLLED}\tf\t\t{now.isoformat()}\t{now.isoformat()}\t1\n"
+    pg_copy_lines(table, DIRECT_COLUMNS, _direct_lines(rows, InitialsCache(), tail))
+    with connection.cursor() as cur:
+        if rows.duplicates:  # both rows of a duplicated ID are rejected
+            for batch in chunked(sorted(k[0] for k in rows.duplicates)):
+                cur.execute(f"DELETE FROM {table} WHERE id_number = ANY(%s)", [batch])
+            # The deletes queued the deferred checks of the keys pointing at the students;
+            # run them now (nothing points at rows this transaction created): the indexes are
+            # rebuilt by DDL, which refuses a table with pending trigger events.
+            cur.execute("SELECT conname FROM pg_constraint WHERE confrelid = %s::regclass"
+                        " AND condeferrable AND condeferred ORDER BY conname", [table])
+            referencing = [name for (name,) in cur.fetchall()]
+            if referencing:
+                cur.execute(f"SET CONSTRAINTS {_names(referencing)} IMMEDIATE")
+                cur.execute(f"SET CONSTRAINTS {_names(referencing)} DEFERRED")
+        cur.execute(f"SELECT count(*) FROM {table}")
+        created = cur.fetchone()[0]
+    plan = ImportPlan(payload=PgPayload(cols, direct=dropped, now=now))
+    plan.created, plan.updated, plan.unchanged = created, 0, 0
+    plan.extra = {"moved": 0, "missing": 0, "missing_sample": []}
+    return plan
+
+
+def _direct_apply(payload: PgPayload, ctx: ImportContext) -> None:
+    hist_cols = _history_columns()
+    hist_list = ", ".join(f'"{c}"' for c in hist_cols)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO students_historicalstudent ({hist_list}, history_date, history_type,"
+            f" history_user_id, history_change_reason)"
+            f" SELECT {hist_list}, %s, '+', %s, 'import' FROM {Student._meta.db_table} ORDER BY id",
+            [payload.now, getattr(ctx.user, "pk", None)])
+    _bulk_end(payload.direct)  # type: ignore[arg-type]

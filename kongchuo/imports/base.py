@@ -115,6 +115,9 @@ class ImportContext:
     warnings: list[Issue] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)  # the kind's lookups for this run
     progress: Callable[[int], None] = lambda pct: None
+    writing: bool = False  # the import writes if its rows pass (not a dry run)
+    rows_hint: int | None = None  # the sheet's height before reading it, when the reader knows it
+    in_transaction: bool = False  # plan runs inside the write's transaction (plan_in_transaction)
 
     def label(self, key: str) -> str:
         if self.header is not None and key in self.header.labels:
@@ -185,7 +188,9 @@ class ImportKind:
     """A kind of file the portal imports. Apps register these; the runner runs them.
 
     plan(rows: RowStream, ctx) -> ImportPlan reads what it needs from the database (set-based,
-    chunked) and must not write; apply(plan, ctx) writes, inside the runner's transaction.
+    chunked) and must not write, unless `plan_in_transaction(ctx)` said so: the runner then
+    runs it inside the write's transaction, rolled back unless the import is written;
+    apply(plan, ctx) writes, inside the runner's transaction.
     `key` names the fields that identify a row within the file (duplicate_in_file).
     `check_row(row, ctx)` returns False to reject a row after its cells parsed (cross-column
     rules: birth date vs ID, school in scope); it reports through ctx.reject / ctx.warn.
@@ -200,6 +205,9 @@ class ImportKind:
     key: tuple[str, ...] = ()
     check_row: Callable[[Any, ImportContext], bool] | None = None
     prepare: Callable[[ImportContext], None] | None = None  # resolve options, load lookups
+    # True when this run's plan may write (it then runs inside the write's transaction, which
+    # is rolled back unless the import is written): the roster's direct bulk load.
+    plan_in_transaction: Callable[[ImportContext], bool] | None = None
     options: tuple[str, ...] = ()  # which CLI/browser options apply: term, year, list, due
     choices: dict[str, Any] = field(default_factory=dict)  # e.g. {"list": [(value, label)]}
     description: Any = ""

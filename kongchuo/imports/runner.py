@@ -12,6 +12,7 @@ diff (natural keys everywhere), which is why a retried import never duplicates a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -22,7 +23,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.utils import timezone, translation
 
 from kongchuo.audit import audit_record
@@ -292,7 +293,7 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
     result.checksum = ctx.checksum = (job.checksum if job and job.checksum else file_sha256(path))
     if job is not None:
         _job_started(job)
-    plan = None
+    done = _Done()
     try:
         try:
             fmt = sniff_upload(path, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
@@ -304,6 +305,8 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
             return _finish(result, ctx, job, request, started)
         ctx.header = header
         ctx.present = frozenset(header.columns)
+        ctx.writing = not dry_run
+        ctx.rows_hint = getattr(rows, "height", None)
         ctx.progress(5)
         total = sum(1 for _ in rows) - header.last_header_row if progress else None
         validator = _Validator(rows, header, kind_obj, ctx, total)
@@ -312,37 +315,26 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
         key_fields = [f.key for f in kind_obj.fields if f.key in kind_obj.key]
         if key_fields:
             stream._key_of = lambda row: tuple(getattr(row, k) for k in key_fields)
-        try:
-            plan = kind_obj.plan(_StreamWithDuplicates(stream, validator), ctx)
-        except TabularError as exc:  # raised while iterating (row cap)
-            result.file_error = (exc.code, exc.message_zh, exc.message_en)
-            return _finish(result, ctx, job, request, started)
-        ctx.progress(75)
-        result.rows = validator.count
-        result.created, result.updated = plan.created, plan.updated
-        result.unchanged, result.skipped = plan.unchanged, plan.skipped
-        result.extra = {k: plan.extra.get(k, 0) for k in kind_obj.counts}
-        result.extra.update({k: v for k, v in plan.extra.items() if k not in result.extra})
-        result.rejected = len({e.row for e in ctx.errors})
-        nothing_left = result.rows > 0 and result.rejected >= result.rows
-        write = not dry_run and (result.rejected == 0 or (skip_invalid and not nothing_left))
-        if write:
-            with transaction.atomic():
-                if job is not None:
-                    locked = Job.objects.select_for_update().get(pk=job.pk)
-                    if locked.result.get("written"):  # a redelivered task: already applied
-                        Job.objects.filter(pk=job.pk).update(
-                            status=Job.Status.SUCCEEDED, progress=100, finished_at=timezone.now())
-                        result.written = True
-                        result.same_as = job.pk
-                        return _finish(result, ctx, job, request, started, applied_before=True)
-                with sqlite_full_batches():
-                    kind_obj.apply(plan, ctx)
-                result.extra.update({k: v for k, v in plan.extra.items() if k not in kind_obj.counts})
-                result.written = True
-                ctx.progress(95)
-                _finish(result, ctx, job, request, started)  # the Job row and audit commit with the data
-            return result
+        ctx.in_transaction = bool(kind_obj.plan_in_transaction and kind_obj.plan_in_transaction(ctx))
+        # A plan that may write (the roster's direct bulk load) runs inside the write's
+        # transaction; every outcome but a write rolls it back.
+        with transaction.atomic() if ctx.in_transaction else contextlib.nullcontext():
+            side = None
+            if ctx.in_transaction and job is not None and progress is not None:
+                ctx.progress = side = _progress_reporter(job, side=True)
+                done.progress_after_plan = progress
+            try:
+                _plan_and_write(done, kind_obj, _StreamWithDuplicates(stream, validator), validator,
+                                ctx, result, job, request, started, dry_run, skip_invalid)
+            finally:
+                if side is not None:
+                    side.close()  # type: ignore[attr-defined]
+            if ctx.in_transaction and (not result.written or done.applied_before):
+                transaction.set_rollback(True)
+        if done.applied_before and ctx.in_transaction:  # its mark was rolled back with the plan
+            _job_applied_before(job)
+        if done.finished is not None:
+            return done.finished
         return _finish(result, ctx, job, request, started)
     except Exception as exc:
         if job is not None:
@@ -353,8 +345,63 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
                              "error": type(exc).__name__})
         raise
     finally:
-        if plan is not None and plan.cleanup is not None:
-            plan.cleanup()
+        if done.plan is not None and done.plan.cleanup is not None:
+            done.plan.cleanup()
+
+
+@dataclass
+class _Done:
+    plan: Any = None
+    finished: ImportResult | None = None  # the result, when _finish already ran (a write)
+    applied_before: bool = False
+    # The progress reporter once the plan is done: the write locks the Job row, which the
+    # side connection of a plan inside the transaction must not wait for.
+    progress_after_plan: Callable[[int], None] | None = None
+
+
+def _job_applied_before(job: Job | None) -> None:
+    if job is not None:
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.SUCCEEDED, progress=100, finished_at=timezone.now())
+
+
+def _plan_and_write(done: _Done, kind_obj: ImportKind, stream: RowStream, validator: _Validator, ctx: ImportContext,
+                    result: ImportResult, job: Job | None, request, started: float, dry_run: bool,
+                    skip_invalid: bool) -> None:
+    try:
+        done.plan = plan = kind_obj.plan(stream, ctx)
+    except TabularError as exc:  # raised while iterating (row cap)
+        result.file_error = (exc.code, exc.message_zh, exc.message_en)
+        return
+    finally:
+        if done.progress_after_plan is not None:
+            ctx.progress = done.progress_after_plan
+    ctx.progress(75)
+    result.rows = validator.count
+    result.created, result.updated = plan.created, plan.updated
+    result.unchanged, result.skipped = plan.unchanged, plan.skipped
+    result.extra = {k: plan.extra.get(k, 0) for k in kind_obj.counts}
+    result.extra.update({k: v for k, v in plan.extra.items() if k not in result.extra})
+    result.rejected = len({e.row for e in ctx.errors})
+    nothing_left = result.rows > 0 and result.rejected >= result.rows
+    write = not dry_run and (result.rejected == 0 or (skip_invalid and not nothing_left))
+    if not write:
+        return
+    with transaction.atomic():
+        if job is not None:
+            locked = Job.objects.select_for_update().get(pk=job.pk)
+            if locked.result.get("written"):  # a redelivered task: already applied
+                _job_applied_before(job)
+                result.written = done.applied_before = True
+                result.same_as = job.pk
+                done.finished = _finish(result, ctx, job, request, started, applied_before=True)
+                return
+        with sqlite_full_batches():
+            kind_obj.apply(plan, ctx)
+        result.extra.update({k: v for k, v in plan.extra.items() if k not in kind_obj.counts})
+        result.written = True
+        ctx.progress(95)
+        done.finished = _finish(result, ctx, job, request, started)  # the Job row and audit commit with the data
 
 
 class _StreamWithDuplicates(RowStream):
@@ -486,14 +533,33 @@ def import_job_run(job: Job, *, write: bool, skip_invalid: bool = False,
                       request=request, progress=reporter)
 
 
-def _progress_reporter(job: Job) -> Callable[[int], None]:
+def _progress_reporter(job: Job, *, side: bool = False) -> Callable[[int], None]:
+    """Writes the Job's progress at most twice a second. `side`: through a connection of its
+    own (autocommit), for a plan running inside the import's transaction, whose own writes
+    nobody sees before it commits."""
     last = [0.0, -1]
+    table = Job._meta.db_table
+    if side:
+        other = connections.create_connection("default")
 
     def report(pct: int) -> None:
         now = time.monotonic()
         if pct != last[1] and (now - last[0] > 0.5 or pct >= 95):
             last[0], last[1] = now, pct
-            Job.objects.filter(pk=job.pk).update(progress=max(1, min(pct, 99)))
+            if not side:
+                Job.objects.filter(pk=job.pk).update(progress=max(1, min(pct, 99)))
+                return
+            try:
+                with other.cursor() as cur:
+                    cur.execute(f"UPDATE {table} SET progress = %s WHERE id = %s",
+                                [max(1, min(pct, 99)), job.pk])
+            except DatabaseError:  # progress is advice: never fail the import over it
+                log.warning("import progress not recorded", exc_info=True)
+
+    def close() -> None:
+        if side:
+            other.close()
+    report.close = close  # type: ignore[attr-defined]
     return report
 
 

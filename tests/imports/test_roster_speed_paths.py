@@ -174,3 +174,164 @@ def test_initials_of_new_and_renamed_children_either_way(county, files, monkeypa
     renamed.refresh_from_db()
     assert (renamed.name, renamed.name_initials) == ("欧阳娜娜", name_initials("欧阳娜娜"))
     assert dict(kept.exclude(id_number=new_id(1))) == before  # the others keep theirs
+
+
+# --------------------------------------------------------------------------- the direct load
+# The county's first roster into an empty students table (PostgreSQL): the plan copies the
+# rows straight into students_student inside the write's transaction.
+
+
+def _rows_as_written() -> list[tuple]:
+    skip = {"id", "created_at", "updated_at"}
+    cols = [f.attname for f in Student._meta.concrete_fields if f.attname not in skip]
+    students = sorted(Student.objects.values_list(*cols))
+    hist_cols = [c for c in cols if c != "name_initials"] + [
+        "history_type", "history_user_id", "history_change_reason"]
+    history = sorted(Student.history.filter(history_type="+").values_list(*hist_cols))
+    return [*students, *history]
+
+
+def _no_students() -> None:
+    """An empty students table, as before the county's first roster (the deletes' deferred
+    checks run now: DDL refuses a table with pending trigger events)."""
+    Student.objects.all().delete()
+    Student.history.all().delete()
+    if PG:
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _direct_spy(monkeypatch) -> list:
+    import students.roster_pg as pg
+
+    taken: list = []
+    real = pg._direct_apply
+    monkeypatch.setattr(pg, "_direct_apply", lambda payload, ctx: taken.append(1) or real(payload, ctx))
+    return taken
+
+
+def _direct_rows(county) -> list[list]:
+    rows = [roster_row(i, county.a_primary, id_number=new_id(i), name="王小明") for i in range(1, 6)]
+    rows.append(roster_row(6, county.a_primary, id_number=new_id(6), name="李\\四", **{
+        "现住址": "甲镇\\n张庄", "入学年月": "", "户口所在地": "", "残疾人类型": "视力残疾",
+        "是否建档立卡贫困户": "是", "是否低保": ""}))
+    rows.append(roster_row(7, county.a_primary, id_number=new_id(7), name="张三", **{"班级": ""}))
+    return rows
+
+
+@pytest.mark.django_db
+def test_a_first_roster_into_an_empty_table_writes_what_the_staging_path_writes(county, files, bulk,
+                                                                               monkeypatch):
+    import students.roster_pg as pg
+
+    _no_students()
+    before = _schema()
+    rows = _direct_rows(county)
+    rows.append(roster_row(8, county.a_primary, id_number=new_id(1), name="重复"))  # both rejected
+    path = files.roster("r.xlsx", rows)
+    wanted = pg.direct_load_wanted
+    direct = [False]
+    monkeypatch.setattr(pg, "direct_load_wanted", lambda ctx: direct[0] and wanted(ctx))
+    taken = _direct_spy(monkeypatch)
+    with transaction.atomic():  # the staging path, rolled back
+        staged = import_run(kind="roster", path=path, user=county.county_user, skip_invalid=True)
+        expected = _rows_as_written()
+        transaction.set_rollback(True)
+    assert taken == [] and not Student.objects.exists()
+    direct[0] = True
+    r = import_run(kind="roster", path=path, user=county.county_user, skip_invalid=True)
+    assert (taken, PG) == ([1], True) or (taken, PG) == ([], False)
+    assert (r.exit_code, r.created, r.updated, r.rejected) == (staged.exit_code, 6, 0, 2)
+    assert (r.extra["moved"], r.extra["missing"]) == (0, 0)
+    assert len(expected) == 12
+    assert _rows_as_written() == expected
+    s = Student.objects.get(id_number=new_id(6))
+    assert (s.name, s.address, s.entry_month, s.class_name) == ("李\\四", "甲镇\\n张庄", None, "1班")
+    assert s.history.get().history_user == county.county_user
+    assert _schema() == before
+    with pytest.raises(IntegrityError), transaction.atomic():  # the rebuilt unique constraint
+        StudentFactory(id_number=new_id(2), school=county.a_primary)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["rejected", "dry_run", "failed"])
+def test_a_direct_load_that_is_not_written_leaves_nothing(county, files, bulk, monkeypatch, how):
+    import students.roster_pg as pg
+
+    _no_students()
+    before = _schema()
+    rows = _direct_rows(county)
+    if how == "rejected":
+        rows.append(roster_row(8, county.a_primary, id_number="12345"))
+    if how == "failed":  # after the rows went in: PostgreSQL's rebuild, SQLite's history write
+        import students.imports as si
+
+        def boom(*args, **kwargs):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(pg, "_bulk_end", boom)
+        monkeypatch.setattr(si, "history_insert_select", boom)
+    path = files.roster("r.xlsx", rows)
+    if how == "failed":
+        with pytest.raises(RuntimeError):
+            import_run(kind="roster", path=path)
+    else:
+        r = import_run(kind="roster", path=path, dry_run=how == "dry_run")
+        assert (r.written, r.created) == (False, 7)
+    assert not Student.objects.exists()
+    assert not Student.history.filter(history_type="+").exists()
+    assert _schema() == before
+
+
+@pytest.mark.django_db
+def test_a_direct_load_run_as_a_job_with_progress(county, files, bulk, monkeypatch):
+    """The worker's path: a Job, its progress reported while the plan runs in the transaction."""
+    from kongchuo.imports.runner import import_job_create, import_job_run
+
+    _no_students()
+    taken = _direct_spy(monkeypatch)
+    job = import_job_create(kind="roster", user=county.county_user,
+                            source=files.roster("r.xlsx", _direct_rows(county)), filename="r.xlsx")
+    r = import_job_run(job, write=True, progress=True)
+    assert taken == ([1] if PG else [])
+    assert (r.written, r.created, Student.objects.count(), Student.history.count()) == (True, 7, 7, 7)
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.result["written"]) == ("succeeded", 100, True)
+    assert Student.history.filter(history_user=county.county_user).count() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_of_a_plan_inside_the_transaction_is_seen_before_it_commits():
+    """A direct load's Celery job writes its progress through a connection of its own: the
+    import's transaction is open for the whole parse, and the page polling the Job must see it."""
+    from django.db import connections
+
+    from kongchuo.imports.runner import _progress_reporter
+    from kongchuo.models import Job
+
+    job = Job.objects.create(kind="import:roster", progress=1)
+    report = _progress_reporter(job, side=True)
+    watcher = connections.create_connection("default")
+
+    def seen() -> tuple:
+        with watcher.cursor() as cur:
+            cur.execute(f"SELECT progress, (SELECT count(*) FROM {Job._meta.db_table}) FROM"
+                        f" {Job._meta.db_table} WHERE id = %s", [job.pk])
+            return cur.fetchone()
+    try:
+        if PG:  # the only database with a direct load (SQLite: one writer at a time)
+            with transaction.atomic():
+                Job.objects.create(kind="import:roster", message="uncommitted")
+                report(40)
+                during = seen()
+                transaction.set_rollback(True)
+        else:
+            report(40)
+            during = (40, 1)
+        after = seen()
+    finally:
+        report.close()  # type: ignore[attr-defined]
+        watcher.close()
+    assert during == (40, 1)  # the job created in the open transaction is not seen yet
+    assert after == (40, 1)  # the progress stays: it was not rolled back with the import
