@@ -48,7 +48,7 @@ class PgPayload:
     moves: list[tuple[int, int]] = field(default_factory=list)  # (student id, new school id)
     inline_initials: bool = False  # the stage's `initials` column holds every row's initials
     direct: _Dropped | None = None  # the rows were copied straight into students_student (bulk)
-    now: Any = None  # their created_at, and their history rows' history_date
+    now: Any = None  # their created_at and updated_at, and their history rows' history_date
 
 
 def _merge_expr(col: str) -> str:
@@ -386,9 +386,11 @@ def _moves(pairs: list[tuple[int, int]], ctx: ImportContext) -> list[StatusChang
 # an import that writes): the runner runs the plan inside the write's transaction, and the
 # plan takes the bulk load's lock, drops the indexes and keys, and COPYs the rows straight into
 # students_student while they are parsed — the server inserts on the second core while Python
-# parses, instead of a staging table and an INSERT … SELECT after the parse. The apply writes
-# the history rows (INSERT … SELECT from the table) and rebuilds the indexes. Anything but a
-# write (errors, a dry run, an exception) rolls the transaction back: nothing is left.
+# parses, instead of a staging table and an INSERT … SELECT after the parse. A BEFORE INSERT
+# trigger of the transaction's own (dropped after the COPY) writes each row's history row as
+# the row goes in, so the history is written during the parse too; the apply only rebuilds
+# the indexes and keys. Anything but a write (errors, a dry run, an exception) rolls the
+# transaction back, trigger and DDL included: nothing is left.
 
 DIRECT_COLUMNS = [c for c, _t in STAGE_COLUMNS if c != "row"] + [
     "name_initials", "status", "is_monitored", "disability_grade", "created_at", "updated_at", "version"]
@@ -460,11 +462,28 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
             return None
     now = timezone.now()
     tail = f"\t{Student.Status.ENROLLED}\tf\t\t{now.isoformat()}\t{now.isoformat()}\t1\n"
+    hist_cols = _history_columns()
+    hist_list = ", ".join(f'"{c}"' for c in hist_cols)
+    new_list = ", ".join(f'NEW."{c}"' for c in hist_cols)
+    with connection.cursor() as cur:
+        user_id = getattr(ctx.user, "pk", None)
+        cur.execute(
+            "CREATE FUNCTION pg_temp._kc_roster_history() RETURNS trigger LANGUAGE plpgsql AS $f$"
+            f" BEGIN INSERT INTO students_historicalstudent ({hist_list}, history_date, history_type,"
+            f" history_user_id, history_change_reason) VALUES ({new_list}, NEW.created_at, '+',"
+            f" {int(user_id) if user_id is not None else 'NULL'}, 'import'); RETURN NEW; END $f$")
+        cur.execute(f"CREATE TRIGGER _kc_roster_history BEFORE INSERT ON {table} FOR EACH ROW"
+                    f" EXECUTE FUNCTION pg_temp._kc_roster_history()")
     pg_copy_lines(table, DIRECT_COLUMNS, _direct_lines(rows, InitialsCache(), tail))
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TRIGGER _kc_roster_history ON {table}")
+        cur.execute("DROP FUNCTION pg_temp._kc_roster_history()")
     with connection.cursor() as cur:
         if rows.duplicates:  # both rows of a duplicated ID are rejected
             for batch in chunked(sorted(k[0] for k in rows.duplicates)):
-                cur.execute(f"DELETE FROM {table} WHERE id_number = ANY(%s)", [batch])
+                cur.execute(f"WITH d AS (DELETE FROM {table} WHERE id_number = ANY(%s) RETURNING id)"
+                            f" DELETE FROM students_historicalstudent h USING d WHERE h.id = d.id"
+                            f" AND h.history_type = '+' AND h.history_date = %s", [batch, now])
             # The deletes queued the deferred checks of the keys pointing at the students;
             # run them now (nothing points at rows this transaction created): the indexes are
             # rebuilt by DDL, which refuses a table with pending trigger events.
@@ -483,12 +502,5 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
 
 
 def _direct_apply(payload: PgPayload, ctx: ImportContext) -> None:
-    hist_cols = _history_columns()
-    hist_list = ", ".join(f'"{c}"' for c in hist_cols)
-    with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO students_historicalstudent ({hist_list}, history_date, history_type,"
-            f" history_user_id, history_change_reason)"
-            f" SELECT {hist_list}, %s, '+', %s, 'import' FROM {Student._meta.db_table} ORDER BY id",
-            [payload.now, getattr(ctx.user, "pk", None)])
+    """The rows and their history rows are in (the plan's COPY): build the indexes and keys."""
     _bulk_end(payload.direct)  # type: ignore[arg-type]
