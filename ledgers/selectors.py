@@ -193,12 +193,17 @@ def visits_of(plan):
 # --------------------------------------------------------------------------- 缺课
 
 
+def covered_by_leave() -> Exists:
+    """A 请假 on the child's record covering the whole absence (for a queryset of Absence rows):
+    such days are excused, for the ledger's risk flag and the 连续缺课 sweep alike."""
+    return Exists(StatusChange.objects.filter(
+        student=OuterRef("student"), kind=StatusChange.Kind.LEAVE,
+        effective_date__lte=OuterRef("start_date"), end_date__gte=OuterRef("end_date")))
+
+
 def with_risk(absences):
     """An unexplained run of ≥ 3 school days not fully covered by a 请假 makes the child at risk."""
-    leave = StatusChange.objects.filter(
-        student=OuterRef("student"), kind=StatusChange.Kind.LEAVE,
-        effective_date__lte=OuterRef("start_date"), end_date__gte=OuterRef("end_date"))
-    return absences.annotate(on_leave=Exists(leave)).annotate(at_risk=Case(
+    return absences.annotate(on_leave=covered_by_leave()).annotate(at_risk=Case(
         When(explained=False, school_days__gte=AT_RISK_SCHOOL_DAYS, on_leave=False, then=Value(True)),
         default=Value(False), output_field=BooleanField()))
 

@@ -5,8 +5,9 @@ containing the as-of date and on or before it, are joined into runs: a row conti
 before it when it starts no later than the first school day after that run ends (so Mon–Tue
 then Wed–Thu is one run of four days, and so is Thu–Fri then Mon–Tue, or an absence either side
 of the National Day week). School days are Monday–Friday except the county's calendar
-exceptions (kongchuo.models.CalendarDay: weekday holidays, make-up weekends). An explained row
-breaks the run. A run of ≥ 3 school days (the rows' own counts, as the clerk entered them) is
+exceptions (kongchuo.models.CalendarDay: weekday holidays, make-up weekends). An explained row,
+or one covered by a 请假 on the child's record (the ledger's risk flag excuses it too), breaks
+the run. A run of ≥ 3 school days (the rows' own counts, as the clerk entered them) is
 one alert: period = the run's first day (ISO), subject = the 身份证件号. Explaining a row resolves
 the alert if what is left is under 3 days. The run's own period is the term code. Routed to the
 student's school.
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kongchuo.schoolyear import SchoolCalendar, term_of
 from ledgers.models import Absence
+from ledgers.selectors import covered_by_leave
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import Context, Finding, Partition, Rows, Sweep
 
@@ -54,7 +56,7 @@ def absence_runs(rows, calendar: SchoolCalendar):
 def build(ctx: Context, partition: Partition) -> list[Rows]:
     term = term_of(ctx.as_of)
     rows = (Absence.objects.filter(explained=False, start_date__gte=term.start, start_date__lte=ctx.as_of)
-            .filter(partition.schools("student__school"))
+            .filter(partition.schools("student__school")).filter(~covered_by_leave())
             .order_by("student_id", "start_date", "pk").values_list(*COLUMNS))
     calendar = SchoolCalendar.load(term.start, ctx.as_of + dt.timedelta(days=60))
     out = []

@@ -102,3 +102,16 @@ def test_the_absence_form_counts_school_days_with_the_county_calendar():
     CalendarDay.objects.create(date=D(2026, 3, 14), school_day=True, note="调休上课")
     assert school_days_between(mon, sun) == 5 - 1 + 1
     assert school_days_between(D(2026, 3, 11), D(2026, 3, 11)) == 0
+
+
+def test_an_absence_covered_by_a_leave_is_excused_as_in_the_ledger(county):
+    from tests.retrieval.sweepkit import change
+
+    st = student(county.a_primary)
+    _absent(st, D(2026, 3, 9), D(2026, 3, 11), 3)
+    change(st, "leave", D(2026, 3, 9), end=D(2026, 3, 11))  # 请假 for exactly those days
+    run("absence", AS_OF)
+    assert alerts(Alert.Rule.ABSENCE) == {}
+    from ledgers.selectors import with_risk
+
+    assert not with_risk(Absence.objects.filter(student=st)).get().at_risk  # one rule for both
