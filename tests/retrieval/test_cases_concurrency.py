@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -39,6 +40,8 @@ def _race(*calls):
 @pytest.fixture(autouse=True)
 def _postgres_only():
     if connection.vendor != "postgresql":
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the row-lock races on PostgreSQL (DATABASE_URL)")
         pytest.skip("row-lock races need PostgreSQL (run with DATABASE_URL=postgres://…)")
 
 
