@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchdb import database_create  # bench/ is the script's folder: on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_URL = os.environ.get("DASH_BENCH_URL", "postgres://postgres@127.0.0.1:5432/kongchuo_dash_bench")
@@ -80,17 +82,9 @@ def ensure_seeded() -> None:
 
     import psycopg2
 
-    url = urlsplit(BENCH_URL)
-    name = url.path.lstrip("/")
-    admin = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username,
-                             password=url.password, dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            print(f"creating database {name}")
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    name = urlsplit(BENCH_URL).path.lstrip("/")
+    if database_create(BENCH_URL):
+        print(f"creating database {name}")
     db = psycopg2.connect(BENCH_URL)
     with db.cursor() as cursor:
         cursor.execute("SELECT to_regclass('students_student') IS NOT NULL")

@@ -44,6 +44,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchdb import database_create  # bench/ is the script's folder: on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_URL = os.environ.get("IMPORT_BENCH_URL", "postgres://postgres@127.0.0.1:5432/kongchuo_import_bench")
@@ -188,7 +190,6 @@ def roster_files(n: int) -> tuple[Path, Path]:
 
 
 def ensure_database(sqlite: bool = False) -> None:
-    from urllib.parse import urlsplit
 
     if sqlite:
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -196,18 +197,7 @@ def ensure_database(sqlite: bool = False) -> None:
                        check=True, cwd=ROOT, env={**os.environ, "DATABASE_URL": SQLITE_URL})
         return
 
-    import psycopg2
-
-    url = urlsplit(BENCH_URL)
-    name = url.path.lstrip("/")
-    admin = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres",
-                             dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+    database_create(BENCH_URL)
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"], check=True,
                    cwd=ROOT, env=os.environ.copy())
 

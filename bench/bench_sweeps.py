@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchdb import database_create  # bench/ is the script's folder: on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "postgres://postgres@127.0.0.1:5432"
 BIG_URL = os.environ.get("SWEEP_BENCH_URL", f"{BASE}/kongchuo_sweep_bench")
@@ -72,7 +74,7 @@ def main() -> int:
 
 
 def _child(kind: str, url: str) -> dict | None:
-    _ensure_database(url)
+    database_create(url)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "kongchuo.settings",
            "LOG_LEVEL": "WARNING", "REDIS_URL": ""}
     proc = subprocess.run([sys.executable, __file__, "--phase", kind], cwd=ROOT, env=env,
@@ -87,19 +89,6 @@ def _child(kind: str, url: str) -> dict | None:
         return None
     print(f"{kind}: {lines[-1]}", flush=True)  # the raw figures, whatever the summary does
     return json.loads(lines[-1])
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg2
-
-    base, name = url.rsplit("/", 1)
-    conn = psycopg2.connect(f"{base}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 # ----------------------------------------------------------------------------- a phase (child)

@@ -7,6 +7,7 @@ display all go through here, so the rules (and the error codes users see) cannot
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -82,9 +83,21 @@ def is_valid_id(raw: object) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=65536)  # ~40,000 birthdays in a century: a county's IDs share them
+def birth_date_from_digits(digits: str) -> dt.date | None:
+    """The date written as digits 7–14 of an ID ("20120506"), or None if it is no calendar date."""
+    try:
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+
+
 def birth_date_of(id_number: str) -> dt.date:
     """Birth date encoded in a valid ID (digits 7–14)."""
-    return dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    born = birth_date_from_digits(id_number[6:14])
+    if born is None:
+        raise ValueError(f"no birth date in digits 7–14: {id_number[6:14]!r}")
+    return born
 
 
 def sex_of(id_number: str) -> str:

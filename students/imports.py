@@ -8,7 +8,6 @@ and merges with INSERT … SELECT / UPDATE … FROM (students/roster_pg.py).
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,19 +117,11 @@ def school_in_scope(school: School, ctx: ImportContext) -> bool:
     return False
 
 
-_BORN: dict[str, dt.date] = {}
-
-
 def check_identity(row: Any, ctx: ImportContext) -> bool:
     """Birth date and sex against the ID (GB 11643 digits 7–14 and 17); fill them if blank."""
     ok = True
     id_number = row.id_number
-    digits = id_number[6:14]
-    born = _BORN.get(digits)
-    if born is None:
-        born = birth_date_of(id_number)
-        if len(_BORN) < 60_000:  # ~40,000 birthdays in a century
-            _BORN[digits] = born
+    born = birth_date_of(id_number)  # cached per birthday
     if row.birth_date is None:
         row.birth_date = born
     elif row.birth_date != born:

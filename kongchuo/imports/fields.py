@@ -16,6 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from kongchuo import tabular
+from kongchuo.idnumbers import birth_date_from_digits
 from kongchuo.tabular import CellError
 
 Parser = Callable[[Any], Any]
@@ -109,26 +110,13 @@ def id_number(*, required: bool = True) -> Parser:
     # Births up to two days ago take the fast path; parse_id judges the last days exactly.
     recent = timezone.localdate() - dt.timedelta(days=2)
     fullmatch = _ID_SHAPE.fullmatch
-    births: dict[str, bool] = {}  # digits 7–14 → a birth date the fast path accepts
-
-    def born_ok(digits: str) -> bool:
-        try:
-            born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-        except ValueError:
-            return False
-        return _EARLIEST <= born <= recent
 
     def parse(value: Any) -> str | None:
         # 13 ≡ 2 (mod 11): reading the digits in base 13 sums them with GB 11643's weights.
         if (value.__class__ is str and len(value) == 18 and fullmatch(value)
                 and _ID_CHECK[(1 - 2 * int(value[:17], 13)) % 11] == value[17]):
-            digits = value[6:14]
-            ok = births.get(digits)
-            if ok is None:
-                ok = born_ok(digits)
-                if len(births) < 60_000:  # ~40,000 birthdays in a century
-                    births[digits] = ok
-            if ok:
+            born = birth_date_from_digits(value[6:14])
+            if born is not None and _EARLIEST <= born <= recent:
                 return value
         return tabular.parse_id(value, required=required)
     return parse

@@ -97,13 +97,3 @@ def error_workbook_file(job: Job, lang: str = "zh") -> str:
     finally:
         os.unlink(path)
     return default_storage.path(name)
-    with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as tmp:
-        path = tmp.name
-    try:
-        error_workbook_write(job, path, lang)
-        with open(path, "rb") as fh:
-            job.output.save(name, File(fh), save=False)
-    finally:
-        os.unlink(path)
-    Job.objects.filter(pk=job.pk).update(output=job.output.name)
-    return job.output.path
