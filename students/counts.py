@@ -20,6 +20,7 @@ caps the page size a request may ask for (`?per_page=`), which was unbounded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -48,6 +49,7 @@ FROM unnest(%s::regclass[]) AS t
 """
 
 
+@functools.cache
 def _model_tables() -> frozenset[str]:
     from django.apps import apps
 
