@@ -312,6 +312,13 @@ KONGCHUO_COUNTY_CODE = os.environ.get("KONGCHUO_COUNTY_CODE", "341522")
 # 48 MB: a county-wide 学籍 roster of 200,000 rows is ~25 MB as xlsx (uploads stream to a temp file).
 KONGCHUO_UPLOAD_MAX_BYTES = _int("KONGCHUO_UPLOAD_MAX_BYTES", 48 * 1024 * 1024)
 KONGCHUO_IMPORT_MAX_ROWS = _int("KONGCHUO_IMPORT_MAX_ROWS", 500_000)
+# Workbooks this big (bytes) are parsed and validated by a forked reader process while the
+# importing process runs the safety pre-scan (kongchuo/imports/reader.py); -1 turns it off.
+# 512 KB is ~4,000 roster rows: below it, the fork costs about what it saves.
+KONGCHUO_IMPORT_READER_MIN_BYTES = _int("KONGCHUO_IMPORT_READER_MIN_BYTES", 512 * 1024)
+# The reader's address-space cap above what it inherits (RLIMIT_AS): a sheet calamine would
+# need more for is refused, and the worker survives. A 500,000-row roster needs ~1.2 GB.
+KONGCHUO_IMPORT_READER_MEMORY_MB = _int("KONGCHUO_IMPORT_READER_MEMORY_MB", 3072)
 KONGCHUO_ATTACHMENT_MAX_BYTES = _int("KONGCHUO_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Export files hold children's personal data: deleted this many days after they were made.
 KONGCHUO_EXPORT_RETENTION_DAYS = _int("KONGCHUO_EXPORT_RETENTION_DAYS", 7)

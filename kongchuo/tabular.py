@@ -321,10 +321,28 @@ def read_rows(path: str | os.PathLike[str], kind_hint: str | None = None, *, she
         raise TabularError("file_type")
     if kind == "csv":
         return _read_csv(path, max_rows, max_bytes)
+    sheet = prescan(path, kind, sheet, max_rows=max_rows, max_cells=max_cells,
+                    max_uncompressed=max_uncompressed)
+    return open_sheet(path, kind, sheet, max_rows=max_rows, max_cells=max_cells)
+
+
+def prescan(path: str | os.PathLike[str], kind: str, sheet: str | None = None, *,
+            max_rows: int = MAX_ROWS, max_cells: int = MAX_CELLS,
+            max_uncompressed: int = MAX_UNCOMPRESSED) -> str | None:
+    """The checks calamine must not parse a workbook without (bounded inflation, CRCs, the
+    real cell extent against the row cap and the cell budget); the sheet to read (xlsx: the
+    first visible worksheet unless `sheet` names one; xls: None, every sheet is measured).
+    `kind` is what sniff_upload returned for the file: "xlsx" or "xls"."""
     if kind == "xlsx":
-        sheet = _xlsx_prescan(path, sheet, max_rows, max_cells, max_uncompressed)
-    else:
-        _xls_prescan(path, max_rows, max_cells)
+        return _xlsx_prescan(path, sheet, max_rows, max_cells, max_uncompressed)
+    _xls_prescan(path, max_rows, max_cells)
+    return sheet
+
+
+def open_sheet(path: str | os.PathLike[str], kind: str, sheet: str | None = None, *,
+               max_rows: int = MAX_ROWS, max_cells: int = MAX_CELLS) -> SheetRows:
+    """Parse one sheet of a workbook with calamine; only TabularError escapes. Only after
+    `prescan` passed, or in a process whose memory is capped (kongchuo.imports.reader)."""
     try:
         return _read_workbook(path, kind, sheet, max_rows, max_cells)
     except TabularError:

@@ -445,6 +445,15 @@ def roster_prepare(ctx: ImportContext) -> None:
     ctx.state["hukou_cache"] = {}
 
 
+def roster_warm_up(ctx: ImportContext) -> None:
+    """The pinyin dictionaries (~0.1 s to load) for the plan's name initials."""
+    ctx.state["initials"] = InitialsCache()
+
+
+def initials_for(ctx: ImportContext) -> InitialsCache:
+    return ctx.state.get("initials") or InitialsCache()
+
+
 def roster_check(row: Any, ctx: ImportContext) -> bool:
     """School (by code, else name; in the importer's scope), birth date and sex against the ID,
     户籍 township from 户口所在地. Runs once per row of a county roster: lookups are cached."""
@@ -608,7 +617,7 @@ def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
         return roster_apply_pg(plan, ctx)
     p: RosterPayload = plan.payload
     now = timezone.now()
-    initials = InitialsCache()
+    initials = initials_for(ctx)
     for chunk in _chunks(p.new_rows):
         students = []
         for r in chunk:
@@ -853,6 +862,7 @@ def register_student_imports() -> None:
     register_kind(ImportKind(
         slug="roster", label=_("学生学籍名册"), fields=ROSTER_FIELDS, key=("id_number",),
         plan=roster_plan, apply=roster_apply, check_row=roster_check, prepare=roster_prepare,
+        warm_up=roster_warm_up,
         plan_in_transaction=roster_plan_in_transaction,
         roles=STAFF, computed=("school_id", "hukou_township_id"),
         description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；已在本县其他学校的学生将转入，"

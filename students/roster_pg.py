@@ -14,7 +14,9 @@ students_student by COPY while they are parsed (the direct load, at the end of t
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -48,6 +50,7 @@ class PgPayload:
     moves: list[tuple[int, int]] = field(default_factory=list)  # (student id, new school id)
     inline_initials: bool = False  # the stage's `initials` column holds every row's initials
     direct: _Dropped | None = None  # the rows were copied straight into students_student (bulk)
+    direct_history: _Dropped | None = None  # … and the history table's indexes were dropped too
     now: Any = None  # their created_at and updated_at, and their history rows' history_date
 
 
@@ -142,9 +145,9 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         plan.payload.inline_initials = cur.fetchone()[0] < INLINE_INITIALS_BELOW
     copy_cols = [c for c, _t in STAGE_COLUMNS]
     if plan.payload.inline_initials:
-        from students.imports import InitialsCache
+        from students.imports import initials_for
 
-        lines = _stage_lines(rows, InitialsCache())
+        lines = _stage_lines(rows, initials_for(ctx))
         copy_cols.append("initials")
     else:
         lines = _stage_lines(rows)
@@ -237,17 +240,18 @@ BULK_LOCK_TIMEOUT = "5s"
 
 @dataclass
 class _Dropped:
+    table: str = ""
     indexes: list[tuple[str, str]] = field(default_factory=list)  # (name, CREATE INDEX …)
     constraints: list[tuple[str, str]] = field(default_factory=list)  # (name, definition): unique
     foreign_keys: list[tuple[str, str]] = field(default_factory=list)  # (name, definition)
 
 
-def _bulk_begin(created: int) -> _Dropped | None:
-    """Drop students_student's secondary indexes and foreign keys for a bulk load, or None
-    (the ordinary path)."""
+def _bulk_begin(created: int, table: str | None = None) -> _Dropped | None:
+    """Drop the secondary indexes and foreign keys of `table` (students_student) for a bulk
+    load, or None (the ordinary path)."""
     if created < BULK_MIN_ROWS:
         return None
-    table = Student._meta.db_table
+    table = table or Student._meta.db_table
     cap = created * BULK_MAX_EXISTING
     with connection.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) x", [cap + 1])
@@ -259,7 +263,7 @@ def _bulk_begin(created: int) -> _Dropped | None:
         try:
             cur.execute("SELECT set_config('lock_timeout', %s, true)", [BULK_LOCK_TIMEOUT])
             cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-            dropped = _Dropped()
+            dropped = _Dropped(table)
             cur.execute("SELECT conname, pg_get_constraintdef(oid), condeferrable FROM pg_constraint"
                         " WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [table])
             fks = cur.fetchall()
@@ -297,7 +301,7 @@ def _names(names: list[str]) -> str:
 def _bulk_end(dropped: _Dropped) -> None:
     """Build the indexes and the constraints again exactly as they were (same names, same
     definitions; a foreign key added to a full table checks every row in one join)."""
-    table = Student._meta.db_table
+    table = dropped.table
     with connection.cursor() as cur:
         for constraint, definition in dropped.constraints:
             cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{constraint}" {definition}')
@@ -384,16 +388,18 @@ def _moves(pairs: list[tuple[int, int]], ctx: ImportContext) -> list[StatusChang
 # ----------------------------------------------------------------------------- direct bulk load
 # The county's first roster (an empty students table, a sheet of at least BULK_MIN_ROWS rows,
 # an import that writes): the runner runs the plan inside the write's transaction, and the
-# plan takes the bulk load's lock, drops the indexes and keys, and COPYs the rows straight into
-# students_student while they are parsed — the server inserts on the second core while Python
-# parses, instead of a staging table and an INSERT … SELECT after the parse. A BEFORE INSERT
-# trigger of the transaction's own (dropped after the COPY) writes each row's history row as
-# the row goes in, so the history is written during the parse too; the apply only rebuilds
-# the indexes and keys. Anything but a write (errors, a dry run, an exception) rolls the
-# transaction back, trigger and DDL included: nothing is left.
+# plan takes the bulk load's lock, drops the indexes and keys (of the history table too, when
+# it is as near-empty), and COPYs the rows straight into students_student while they are parsed
+# — the server inserts on the second core while Python parses, instead of a staging table and
+# an INSERT … SELECT after the parse. Every DIRECT_BATCH rows, one INSERT … SELECT writes their
+# history rows, so the history is written during the parse too (a per-row trigger cost the
+# server 2.1 s more for 200,000 rows). The columns every new row shares (status, created_at, …)
+# are not sent: they are the columns' defaults for the length of the COPY. The apply only
+# rebuilds the indexes and keys. Anything but a write (errors, a dry run, an exception) rolls
+# the transaction back, DDL included: nothing is left.
 
-DIRECT_COLUMNS = [c for c, _t in STAGE_COLUMNS if c != "row"] + [
-    "name_initials", "status", "is_monitored", "disability_grade", "created_at", "updated_at", "version"]
+DIRECT_BATCH = 20_000  # rows per COPY; their history rows follow in one INSERT … SELECT
+DIRECT_COLUMNS = [c for c, _t in STAGE_COLUMNS if c != "row"] + ["name_initials"]
 _DIRECT_TABS = len(DIRECT_COLUMNS) - 1
 
 
@@ -403,10 +409,10 @@ def direct_load_wanted(ctx: ImportContext) -> bool:
             and not Student.objects.exists())
 
 
-def _direct_lines(rows: RowStream, initials, tail: str):
+def _direct_lines(rows: RowStream, initials):
     """One COPY line (text format, NULL \\N) per valid row, in DIRECT_COLUMNS order: the row
     exactly as the INSERT … SELECT from the stage would write it (blank text columns '',
-    blank flags false), `tail` holding the columns every new row shares."""
+    blank flags false); the columns every new row shares are the defaults of the COPY."""
     b, null = _FLAG, _NULL
     for r in rows:
         birth, township, entry = _n(r.birth_date), _n(r.hukou_township_id), _n(r.entry_month)
@@ -415,12 +421,12 @@ def _direct_lines(rows: RowStream, initials, tail: str):
                 f"{r.hukou_address or ''}\t{township}\t{r.address or ''}\t"
                 f"{r.guardian_name or ''}\t{r.guardian_phone or ''}\t{r.disability_category or ''}\t"
                 f"{entry}\t{b[r.is_poor]}\t{b[r.is_dibao]}\t{b[r.is_tekun]}\t"
-                f"{b[r.is_left_behind]}\t{b[r.is_migrant]}\t{initials(r.name)}{tail}")
+                f"{b[r.is_left_behind]}\t{b[r.is_migrant]}\t{initials(r.name)}\n")
         # the only backslashes a plain line holds are those of its NULL markers
         nulls = (birth is null) + (township is null) + (entry is null)
         if (line.count("\\") != nulls or "\r" in line or line.count("\t") != _DIRECT_TABS
                 or line.count("\n") != 1):
-            line = _direct_escaped(r, initials, tail)
+            line = _direct_escaped(r, initials)
         yield line
 
 
@@ -434,7 +440,7 @@ def _n(value) -> Any:
     return _NULL if value is None or value == "" else value
 
 
-def _direct_escaped(r, initials, tail: str) -> str:
+def _direct_escaped(r, initials) -> str:
     values = []
     for name, _type in STAGE_COLUMNS[1:]:
         v = getattr(r, name)
@@ -445,11 +451,11 @@ def _direct_escaped(r, initials, tail: str) -> str:
         else:
             values.append(str(v).translate(_ESC))
     values.append(initials(r.name).translate(_ESC))
-    return "\t".join(values) + tail
+    return "\t".join(values) + "\n"
 
 
 def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> ImportPlan | None:
-    from students.imports import InitialsCache
+    from students.imports import initials_for
 
     table = Student._meta.db_table
     dropped = _bulk_begin(ctx.rows_hint or 0)
@@ -461,23 +467,27 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
             _bulk_end(dropped)
             return None
     now = timezone.now()
-    tail = f"\t{Student.Status.ENROLLED}\tf\t\t{now.isoformat()}\t{now.isoformat()}\t1\n"
-    hist_cols = _history_columns()
-    hist_list = ", ".join(f'"{c}"' for c in hist_cols)
-    new_list = ", ".join(f'NEW."{c}"' for c in hist_cols)
-    with connection.cursor() as cur:
-        user_id = getattr(ctx.user, "pk", None)
-        cur.execute(
-            "CREATE FUNCTION pg_temp._kc_roster_history() RETURNS trigger LANGUAGE plpgsql AS $f$"
-            f" BEGIN INSERT INTO students_historicalstudent ({hist_list}, history_date, history_type,"
-            f" history_user_id, history_change_reason) VALUES ({new_list}, NEW.created_at, '+',"
-            f" {int(user_id) if user_id is not None else 'NULL'}, 'import'); RETURN NEW; END $f$")
-        cur.execute(f"CREATE TRIGGER _kc_roster_history BEFORE INSERT ON {table} FOR EACH ROW"
-                    f" EXECUTE FUNCTION pg_temp._kc_roster_history()")
-    pg_copy_lines(table, DIRECT_COLUMNS, _direct_lines(rows, InitialsCache(), tail))
-    with connection.cursor() as cur:
-        cur.execute(f"DROP TRIGGER _kc_roster_history ON {table}")
-        cur.execute("DROP FUNCTION pg_temp._kc_roster_history()")
+    history_table = Student.history.model._meta.db_table  # type: ignore[attr-defined]
+    dropped_history = _bulk_begin(ctx.rows_hint or 0, history_table)
+    shared = {"status": str(Student.Status.ENROLLED), "is_monitored": False, "disability_grade": "",
+              "created_at": now, "updated_at": now, "version": 1}
+    hist_list = ", ".join(f'"{c}"' for c in _history_columns())
+    user_id = getattr(ctx.user, "pk", None)
+    # The table was empty and is locked: every row above the last batch's highest id is new.
+    history = (f"WITH h AS (INSERT INTO {history_table} ({hist_list}, history_date,"
+               f" history_type, history_user_id, history_change_reason)"
+               f" SELECT {hist_list}, created_at, '+', %s, 'import' FROM {table} WHERE id > %s"
+               f" RETURNING id) SELECT max(id) FROM h")
+    lines = _direct_lines(rows, initials_for(ctx))
+    last_id = 0
+    with _column_defaults(table, shared), connection.cursor() as cur:
+        while True:
+            copied = pg_copy_lines(table, DIRECT_COLUMNS, islice(lines, DIRECT_BATCH))
+            if copied:
+                cur.execute(history, [user_id, last_id])
+                last_id = cur.fetchone()[0]
+            if copied < DIRECT_BATCH:
+                break
     with connection.cursor() as cur:
         if rows.duplicates:  # both rows of a duplicated ID are rejected
             for batch in chunked(sorted(k[0] for k in rows.duplicates)):
@@ -495,7 +505,7 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
                 cur.execute(f"SET CONSTRAINTS {_names(referencing)} DEFERRED")
         cur.execute(f"SELECT count(*) FROM {table}")
         created = cur.fetchone()[0]
-    plan = ImportPlan(payload=PgPayload(cols, direct=dropped, now=now))
+    plan = ImportPlan(payload=PgPayload(cols, direct=dropped, direct_history=dropped_history, now=now))
     plan.created, plan.updated, plan.unchanged = created, 0, 0
     plan.extra = {"moved": 0, "missing": 0, "missing_sample": []}
     return plan
@@ -504,3 +514,23 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
 def _direct_apply(payload: PgPayload, ctx: ImportContext) -> None:
     """The rows and their history rows are in (the plan's COPY): build the indexes and keys."""
     _bulk_end(payload.direct)  # type: ignore[arg-type]
+    if payload.direct_history is not None:
+        _bulk_end(payload.direct_history)
+
+
+@contextmanager
+def _column_defaults(table: str, values: dict[str, Any]):
+    """Give `table`'s columns these defaults for the block (its ACCESS EXCLUSIVE lock is held),
+    then put back exactly what was there (Django models keep no database defaults)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
+                    " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+                    " WHERE a.attrelid = %s::regclass AND a.attname = ANY(%s)", [table, list(values)])
+        before = dict(cur.fetchall())
+        cur.execute(f"ALTER TABLE {table} " + ", ".join(f'ALTER COLUMN "{c}" SET DEFAULT %s' for c in values),
+                    list(values.values()))
+    yield
+    with connection.cursor() as cur:
+        cur.execute(f"ALTER TABLE {table} " + ", ".join(
+            f'ALTER COLUMN "{c}" SET DEFAULT {before[c]}' if before.get(c) else f'ALTER COLUMN "{c}" DROP DEFAULT'
+            for c in values))

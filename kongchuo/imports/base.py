@@ -205,6 +205,9 @@ class ImportKind:
     key: tuple[str, ...] = ()
     check_row: Callable[[Any, ImportContext], bool] | None = None
     prepare: Callable[[ImportContext], None] | None = None  # resolve options, load lookups
+    # Load what the plan will need (dictionaries, caches) into ctx.state: runs while a reader
+    # process parses the file, on the core the importing process has to spare then.
+    warm_up: Callable[[ImportContext], None] | None = None
     # True when this run's plan may write (it then runs inside the write's transaction, which
     # is rolled back unless the import is written): the roster's direct bulk load.
     plan_in_transaction: Callable[[ImportContext], bool] | None = None

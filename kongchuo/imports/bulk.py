@@ -199,10 +199,11 @@ def pg_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
 
 
 def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
-                  options: str = "") -> None:
+                  options: str = "") -> int:
     """COPY already formatted text-format lines (tab-separated, newline-ended; NULL is \\N
-    unless `options` says otherwise, e.g. "(FORMAT text, NULL '')")."""
+    unless `options` says otherwise, e.g. "(FORMAT text, NULL '')"); the number of rows."""
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN {options}'.rstrip(),
                                   _LineFeed(lines), size=1 << 16)
+        return cursor.cursor.rowcount

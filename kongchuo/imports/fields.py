@@ -73,6 +73,7 @@ def memoize(parse: Parser) -> Parser:
             raise CellError(hit.code, hit.zh, hit.en)
         return hit
 
+    cached.texts = texts  # type: ignore[attr-defined]
     return cached
 
 
@@ -95,6 +96,7 @@ def text(*, required: bool = False, max_length: int | None = None) -> Parser:
                 and is_normalized("NFKC", value)):
             return value
         return tabular.parse_text(value, required=required, max_length=max_length)
+    parse.text_limit = limit  # type: ignore[attr-defined]
     return parse
 
 

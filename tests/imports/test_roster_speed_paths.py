@@ -47,22 +47,31 @@ PG = connection.vendor == "postgresql"
 
 
 def _schema() -> list[tuple]:
-    with connection.cursor() as cur:
-        if not PG:
-            cur.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'students_student' ORDER BY 1")
-            return cur.fetchall()
-        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'students_student'"
-                    " ORDER BY 1")
-        indexes = cur.fetchall()
-        cur.execute("SELECT conname, pg_get_constraintdef(oid), condeferrable, condeferred"
-                    " FROM pg_constraint WHERE conrelid = 'students_student'::regclass ORDER BY 1")
-        return indexes + cur.fetchall()
+    """Indexes, constraints and column defaults of the students table and its history table
+    (a bulk load drops, alters and rebuilds them)."""
+    out: list[tuple] = []
+    for table in ("students_student", "students_historicalstudent"):
+        with connection.cursor() as cur:
+            if not PG:
+                cur.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name = %s ORDER BY 1", [table])
+                out += cur.fetchall()
+                continue
+            cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [table])
+            out += cur.fetchall()
+            cur.execute("SELECT conname, pg_get_constraintdef(oid), condeferrable, condeferred"
+                        " FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY 1", [table])
+            out += cur.fetchall()
+            cur.execute("SELECT column_name, column_default FROM information_schema.columns"
+                        " WHERE table_name = %s ORDER BY 1", [table])
+            out += cur.fetchall()
+    return out
 
 
 @pytest.fixture
 def bulk(monkeypatch):
     """Every roster import on PostgreSQL takes the bulk path (the county's students included);
-    the list receives what each _bulk_begin returned."""
+    the list receives what each _bulk_begin of the students table returned (a direct load
+    drops the history table's indexes too)."""
     import students.roster_pg as pg
 
     monkeypatch.setattr(pg, "BULK_MIN_ROWS", 1)
@@ -73,7 +82,13 @@ def bulk(monkeypatch):
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
     calls: list = []
     real = pg._bulk_begin
-    monkeypatch.setattr(pg, "_bulk_begin", lambda created: calls.append(r := real(created)) or r)
+    def spy(created, table=None):
+        dropped = real(created, table)
+        if table is None:
+            calls.append(dropped)
+        return dropped
+
+    monkeypatch.setattr(pg, "_bulk_begin", spy)
     return calls
 
 
