@@ -170,6 +170,10 @@ class _LineFeed(io.TextIOBase):
     def __init__(self, lines: Iterator[str]) -> None:
         self._lines = lines
         self._buf = ""
+        # What the lines raised (a file error met while reading, a reader process's failure):
+        # psycopg2 would turn it into QueryCanceled, so the stream ends after the whole lines
+        # it has and pg_copy_lines raises it again once the COPY is over.
+        self.error: Exception | None = None
 
     def readable(self) -> bool:
         return True
@@ -178,11 +182,15 @@ class _LineFeed(io.TextIOBase):
         want = size if size is not None and size > 0 else 1 << 30
         parts = [self._buf]
         have = len(self._buf)
-        for line in self._lines:
-            parts.append(line)
-            have += len(line)
-            if have >= want:
-                break
+        try:
+            for line in self._lines:
+                parts.append(line)
+                have += len(line)
+                if have >= want:
+                    break
+        except Exception as exc:
+            self.error = exc
+            self._lines = iter(())
         data = "".join(parts)
         self._buf = data[want:]
         return data[:want]
@@ -203,7 +211,10 @@ def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
     """COPY already formatted text-format lines (tab-separated, newline-ended; NULL is \\N
     unless `options` says otherwise, e.g. "(FORMAT text, NULL '')"); the number of rows."""
     cols = ", ".join(f'"{c}"' for c in columns)
+    feed = _LineFeed(lines)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN {options}'.rstrip(),
-                                  _LineFeed(lines), size=1 << 16)
+                                  feed, size=1 << 16)
+        if feed.error is not None:
+            raise feed.error
         return cursor.cursor.rowcount

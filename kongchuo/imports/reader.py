@@ -120,7 +120,8 @@ class ChildReader:
                     return False
 
     def header(self) -> tuple[HeaderMap, int | None, str]:
-        """(header, sheet height, sheet name), or the TabularError the child met first."""
+        """(header, sheet height, sheet name), or the TabularError the child met first (its
+        `sheet`: the sheet it read, or None)."""
         message = self._receive()
         if message[0] != "header":
             self._unexpected(message)
@@ -190,8 +191,9 @@ class ChildReader:
 
     def _unexpected(self, message: tuple) -> None:
         if message[0] == "error":
-            _tag, code, zh, en = message
-            raise TabularError(code, zh, en)
+            error = TabularError(message[1], message[2], message[3])
+            error.sheet = message[4] if len(message) > 4 else None  # type: ignore[attr-defined]
+            raise error
         if message[0] == "crash":
             raise ReaderCrashed(message[1])
         raise ReaderCrashed(f"unexpected message {message[0]!r}")
@@ -307,11 +309,12 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
                        fields: list[str], max_rows: int, max_cells: int) -> None:
     from kongchuo.imports.runner import _Validator
 
+    rows = None
     try:
         rows = open_sheet(path, fmt, None, max_rows=max_rows, max_cells=max_cells)
         header = find_header(rows, kind.columns())
-    except TabularError as exc:
-        _send(out, ("error", exc.code, exc.message_zh, exc.message_en))
+    except TabularError as exc:  # with the sheet it read, if it got that far
+        _send(out, ("error", exc.code, exc.message_zh, exc.message_en, rows and rows.sheet_name))
         return
     _send(out, ("header", header, rows.height, rows.sheet_name))
     out.flush()

@@ -442,7 +442,12 @@ def _open(path: str | Path, fmt: str, kind_obj: ImportKind, ctx: ImportContext,
     chosen = prescan(path, fmt, max_rows=max_rows)  # beside the child's parse; it is killed if this fails
     if kind_obj.warm_up is not None:
         kind_obj.warm_up(ctx)
-    header, height, sheet_name = reader.header()
+    try:
+        header, height, sheet_name = reader.header()
+    except TabularError as exc:
+        sheet_name = getattr(exc, "sheet", None)
+        if chosen is None or sheet_name is None or sheet_name == chosen:
+            raise
     if chosen is not None and sheet_name != chosen:  # calamine and the pre-scan disagree: read here
         reader.close()
         done.reader = None

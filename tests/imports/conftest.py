@@ -140,3 +140,12 @@ def files(tmp_path):
 
     return Files()
 
+
+
+@pytest.fixture(autouse=True, params=["in_process", "reader_process"])
+def import_reader(request, settings):
+    """Every import test runs both ways a file is read: in the importing process (small
+    files) and by the forked reader process (workbooks from KONGCHUO_IMPORT_READER_MIN_BYTES:
+    kongchuo/imports/reader.py). CSV files are always read in-process."""
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = -1 if request.param == "in_process" else 0
+    return request.param

@@ -1,0 +1,200 @@
+"""The reader process (kongchuo/imports/reader.py): what it reads is what the importing
+process would read, it is always reaped, it dies on the pre-scan's refusal, it has no database
+and a capped address space, and its messages are read as data only."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+import signal
+
+import pytest
+from django.db import connection
+
+from kongchuo.imports import reader as reader_module
+from kongchuo.imports import runner
+from kongchuo.imports.reader import ReaderCrashed
+from kongchuo.imports.runner import import_run
+from kongchuo.models import Job
+from students.models import Student
+from tests.imports.conftest import new_id, roster_row
+
+
+@pytest.fixture
+def forks(monkeypatch, settings):
+    """The reader process for every workbook; the list receives each reader's pid."""
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+    pids: list[int] = []
+    real = reader_module.ChildReader.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        pids.append(self.pid)
+
+    monkeypatch.setattr(reader_module.ChildReader, "__init__", spy)
+    return pids
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def _rows(county, n=3):
+    return [roster_row(i, county.a_primary, id_number=new_id(i), name="王小明") for i in range(1, n + 1)]
+
+
+@pytest.mark.django_db
+def test_a_workbook_is_read_by_a_reader_process_with_the_same_outcome(county, files, forks, settings):
+    rows = _rows(county, 4) + [roster_row(9, county.a_primary, id_number="12345")]  # one bad row
+    path = files.roster("r.xlsx", rows)
+    by_reader = import_run(kind="roster", path=path, dry_run=True)
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = -1
+    in_process = import_run(kind="roster", path=path, dry_run=True)
+    assert len(forks) == 1 and _reaped(forks[0])
+    assert by_reader.as_json(limit=None) | {"seconds": 0} == in_process.as_json(limit=None) | {"seconds": 0}
+    assert (by_reader.created, by_reader.rejected, by_reader.errors[0].code) == (4, 1, "id_format")
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+    written = import_run(kind="roster", path=files.roster("ok.xlsx", _rows(county, 4)))
+    assert (written.written, written.created) == (True, 4)
+    assert len(forks) == 2 and _reaped(forks[1])
+    assert Student.objects.filter(id_number__in=[new_id(i) for i in range(1, 5)]).count() == 4
+
+
+@pytest.mark.django_db
+def test_a_refused_prescan_kills_the_reader_at_once(county, files, forks, monkeypatch):
+    from kongchuo.tabular import TabularError
+
+    def refuse(*args, **kwargs):
+        raise TabularError("too_many_rows", limit=10)
+
+    monkeypatch.setattr(runner, "prescan", refuse)
+    r = import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)))
+    assert r.file_error[0] == "too_many_rows" and r.exit_code == 2
+    assert len(forks) == 1 and _reaped(forks[0])
+    assert not Student.objects.filter(id_number=new_id(1)).exists()
+
+
+@pytest.mark.django_db
+def test_a_sparse_sheet_bomb_is_refused_and_the_reader_reaped(county, files, forks, tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "bomb.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Sheet1")
+    ws.write_string(0, 0, "姓名")
+    ws.write_string(1_000_000, 16_000, "x")  # calamine would allocate ~16 billion cells
+    wb.close()
+    r = import_run(kind="roster", path=path)
+    assert r.file_error[0] in ("too_many_rows", "file_unsafe")
+    assert len(forks) == 1 and _reaped(forks[0])
+
+
+@pytest.mark.django_db
+def test_a_reader_killed_by_a_signal_is_reported_as_an_unsafe_file(county, files, forks, monkeypatch):
+    """What the address-space cap does to calamine (Rust aborts on a failed allocation)."""
+    def abort(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGABRT)
+
+    monkeypatch.setattr(reader_module, "open_sheet", abort)  # runs in the child only
+    r = import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)))
+    assert r.file_error[0] == "file_unsafe"
+    assert len(forks) == 1 and _reaped(forks[0])
+
+
+@pytest.mark.django_db
+def test_a_bug_in_the_reader_fails_the_import_and_its_job(county, files, forks, monkeypatch):
+    from kongchuo.imports.runner import import_job_create, import_job_run
+
+    kind = runner.get_kind("roster")
+
+    def broken(row, ctx):
+        raise ValueError("bug in a check")
+
+    monkeypatch.setattr(kind, "check_row", broken)
+    job = import_job_create(kind="roster", user=county.county_user,
+                            source=files.roster("r.xlsx", _rows(county)), filename="r.xlsx")
+    with pytest.raises(ReaderCrashed, match="bug in a check"):
+        import_job_run(job, write=True)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert not Student.objects.filter(id_number=new_id(1)).exists()
+    assert all(_reaped(pid) for pid in forks)
+
+
+@pytest.mark.django_db
+def test_the_reader_has_no_database_and_leaves_the_session_alone(county, files, forks, monkeypatch):
+    kind = runner.get_kind("roster")
+    real = kind.check_row
+
+    def querying(row, ctx):
+        Student.objects.exists()
+        return real(row, ctx)
+
+    monkeypatch.setattr(kind, "check_row", querying)
+    with pytest.raises(ReaderCrashed, match="no database access"):
+        import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)))
+    with connection.cursor() as cur:  # the importing process's session survived the child
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    assert Student.objects.filter(school=county.a_primary).exists()
+
+
+@pytest.mark.django_db
+def test_the_reader_address_space_is_capped(county, files, forks, monkeypatch, settings):
+    settings.KONGCHUO_IMPORT_READER_MEMORY_MB = 64
+    kind = runner.get_kind("roster")
+    real = kind.check_row
+
+    def greedy(row, ctx):
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        assert soft != resource.RLIM_INFINITY
+        bytearray(256 * 1024 * 1024)  # beyond the cap: MemoryError
+        return real(row, ctx)
+
+    monkeypatch.setattr(kind, "check_row", greedy)
+    with pytest.raises(ReaderCrashed, match="MemoryError"):
+        import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)))
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY  # ours untouched
+
+
+@pytest.mark.django_db
+def test_a_sheet_the_prescan_chose_differently_is_read_in_process(county, files, forks, monkeypatch, tmp_path):
+    """Should calamine's first visible sheet ever differ from the pre-scan's, the measured
+    sheet is the one read, here."""
+    import xlsxwriter
+
+    path = tmp_path / "two.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("说明").write_string(0, 0, "填写说明")
+    ws = wb.add_worksheet("名册")
+    from tests.imports.conftest import ROSTER_HEADER, write_row
+
+    for c, label in enumerate(ROSTER_HEADER):
+        ws.write_string(0, c, label)
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for r, values in enumerate(_rows(county), start=1):
+        write_row(ws, r, values, date_fmt)
+    wb.close()
+    real = runner.prescan
+    monkeypatch.setattr(runner, "prescan", lambda p, fmt, **kw: real(p, fmt, "名册", **kw))
+    r = import_run(kind="roster", path=path, dry_run=True)
+    assert (r.file_error, r.created) == (None, 3)
+    assert len(forks) == 1 and _reaped(forks[0])
+
+
+def test_messages_are_read_as_data_only():
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("true",))
+
+    with pytest.raises(pickle.UnpicklingError):
+        reader_module._Unpickler(__import__("io").BytesIO(pickle.dumps(Evil()))).load()
+    import datetime as dt
+
+    value = ("rows", [(4, "张三", dt.date(2015, 6, 1), None, True)], [], [], 1)
+    assert reader_module._Unpickler(__import__("io").BytesIO(pickle.dumps(value))).load() == value
