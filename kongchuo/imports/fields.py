@@ -27,7 +27,7 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip().strip("\u200b\ufeff"))
 
 
-class _Failed:
+class FailedParse:
     """A cached CellError (code and both messages), raised afresh on every hit."""
 
     __slots__ = ("code", "zh", "en")
@@ -49,7 +49,7 @@ def memoize(parse: Parser) -> Parser:
         try:
             return parse(value)
         except CellError as exc:
-            return _Failed(exc)
+            return FailedParse(exc)
 
     def cached(value: Any) -> Any:
         if value.__class__ is str:
@@ -69,7 +69,7 @@ def memoize(parse: Parser) -> Parser:
                 hit = run(value)
                 if key is not None and len(others) < _MEMO_LIMIT:
                     others[key] = hit
-        if hit.__class__ is _Failed:
+        if hit.__class__ is FailedParse:
             raise CellError(hit.code, hit.zh, hit.en)
         return hit
 
@@ -80,7 +80,7 @@ def memoize(parse: Parser) -> Parser:
 _EDGE = frozenset("'‘’\u200b\u200c\u200d\ufeff")
 # Characters a cell may not start or end with on the fast path: the edge marks and every
 # character str.strip() removes.
-_TRIMMED = _EDGE | frozenset(chr(c) for c in range(0x3000 + 1) if chr(c).isspace())
+TRIMMED = _EDGE | frozenset(chr(c) for c in range(0x3000 + 1) if chr(c).isspace())
 
 
 def text(*, required: bool = False, max_length: int | None = None) -> Parser:
@@ -88,7 +88,7 @@ def text(*, required: bool = False, max_length: int | None = None) -> Parser:
     with nothing to trim (for such a cell parse_text returns it unchanged)."""
     limit = max_length or 1 << 30
     is_normalized = unicodedata.is_normalized
-    trimmed = _TRIMMED
+    trimmed = TRIMMED
 
     def parse(value: Any) -> str:
         if (value.__class__ is str and value and len(value) <= limit

@@ -47,7 +47,7 @@ from kongchuo.tabular import HeaderMap, TabularError, find_header, open_sheet
 log = logging.getLogger(__name__)
 
 BATCH = 5000  # rows per message
-QUEUED_BATCHES = 16  # messages held for the parent (~40 MB of a roster) before the child waits
+QUEUED_BATCHES = 8  # messages held for the parent (~12 MB of a roster) before the child waits
 _LEN = struct.Struct("<Q")
 
 

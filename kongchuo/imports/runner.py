@@ -38,7 +38,7 @@ from kongchuo.imports.base import (
     text_pair,
 )
 from kongchuo.imports.bulk import sqlite_full_batches
-from kongchuo.imports.fields import _TRIMMED, _Failed, memoize
+from kongchuo.imports.fields import TRIMMED, FailedParse, memoize
 from kongchuo.imports.reader import ChildReader, reader_wanted
 from kongchuo.models import Job
 from kongchuo.schoolyear import today as school_today
@@ -257,7 +257,7 @@ def _row_parser(specs: list[tuple[int, Callable, str]]) -> Callable[[list], list
 
     The source is built from column numbers, lengths and generated names only; the parsers
     are bound as globals of the function."""
-    namespace: dict[str, Any] = {"MISS": _MISS, "Failed": _Failed, "TRIMMED": _TRIMMED,
+    namespace: dict[str, Any] = {"MISS": _MISS, "Failed": FailedParse, "TRIMMED": TRIMMED,
                                  "is_normalized": unicodedata.is_normalized}
     body, out = [], []
     for k, (c, parse, _label) in enumerate(specs):

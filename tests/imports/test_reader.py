@@ -198,3 +198,49 @@ def test_messages_are_read_as_data_only():
 
     value = ("rows", [(4, "张三", dt.date(2015, 6, 1), None, True)], [], [], 1)
     assert reader_module._Unpickler(__import__("io").BytesIO(pickle.dumps(value))).load() == value
+
+
+def test_the_generated_row_parser_returns_what_the_parsers_return():
+    """runner._row_parser inlines memo lookups and the clean-text check; cell for cell it must
+    give what calling each parser gives, errors included (1, 1.0 and True stay apart)."""
+    import datetime as dt
+
+    from kongchuo.imports.fields import memoize
+    from kongchuo.imports.runner import _identity, _none, _row_parser
+    from kongchuo.tabular import CellError
+    from students.imports import ROSTER_FIELDS
+
+    specs = []
+    for c, f in enumerate(ROSTER_FIELDS):
+        if f.key == "id_type":
+            specs.append((-1, _none, f.label))  # a column the file lacks
+            continue
+        parse = f.parse or _identity
+        specs.append((c, memoize(parse) if f.memo else parse, f.label))
+    generated = _row_parser(specs)
+
+    def plain(values):
+        return [parse(values[c]) for c, parse, _label in specs]
+
+    good = ["2134100001", "甲镇东岗小学", "三年级", "1班", "王小明", "男", dt.date(2015, 6, 1), "居民身份证",
+            new_id(1), "G1", "甲镇", "甲镇1号", "李四", "13800000000", "是", "否", 0, "", 1, True, "2021-09"]
+    variants = [
+        {}, {2: 3}, {2: 3.0}, {2: True}, {2: "初二"}, {2: "十年级"}, {4: "王小明 "}, {4: "Ｗａｎｇ"},
+        {4: ""}, {4: "'王五"}, {4: "王" * 41}, {14: 1.0}, {14: True}, {14: "√"}, {14: "也许"},
+        {6: "2015/6/1"}, {6: 20150601}, {6: "2015-02-30"}, {20: 201909}, {20: "2019年9月"},
+        {8: "34152220150601" + "123X"}, {8: 341522201506011234}, {3: "\u3000一班"}, {10: "甲镇\t张庄"},
+    ]
+    for change in variants:
+        values = list(good)
+        for c, v in change.items():
+            values[c] = v
+        for _twice in range(2):  # the second time through the memo caches
+            try:
+                expected = plain(values)
+            except CellError as exc:
+                with pytest.raises(CellError) as got:
+                    generated(values)
+                assert (got.value.code, str(got.value)) == (exc.code, str(exc)), change
+            else:
+                assert generated(values) == expected, change
+                assert [type(v) for v in generated(values)] == [type(v) for v in expected], change
