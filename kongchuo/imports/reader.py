@@ -46,7 +46,7 @@ from kongchuo.tabular import HeaderMap, TabularError, find_header, open_sheet
 
 log = logging.getLogger(__name__)
 
-BATCH = 5000  # rows per message
+BATCH = 5000  # data rows per block: a message per block
 QUEUED_BATCHES = 8  # messages held for the parent (~12 MB of a roster) before the child waits
 _LEN = struct.Struct("<Q")
 
@@ -65,35 +65,21 @@ class ReaderCrashed(RuntimeError):
 # --------------------------------------------------------------------------- the parent's side
 
 
-class ChildReader:
-    """The forked reader of one import. Close it in every case (kills and reaps the child)."""
+class _Stream:
+    """One reader's pipe, drained by a thread into a bounded queue, so a reader keeps
+    validating while this process waits on the database (a batch's history INSERT): the pipe
+    itself holds only 64 KB."""
 
-    def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
-                 max_rows: int, max_cells: int) -> None:
-        self.kind = kind
-        self.pid = 0
-        self.status: int | None = None
-        self._closing = False
-        self._drain: threading.Thread | None = None
-        self._in: Any = None
-        fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
-                  *kind.computed]
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read_fd)
-            _child_run(write_fd, path, fmt, kind, ctx, fields, max_rows, max_cells)
-        os.close(write_fd)
-        self.pid = pid
-        self._in = open(read_fd, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
-        # A thread drains the pipe, so the child keeps validating while this process waits
-        # on the database (a batch's history INSERT): the pipe itself holds only 64 KB.
-        self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_BATCHES)
-        self._drain = threading.Thread(target=self._drain_pipe, name=f"import-reader-{pid}", daemon=True)
-        self._drain.start()
+    def __init__(self, fd: int, name: str) -> None:
+        self.file: Any = open(fd, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
+        self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_BATCHES)
+        self.closing = False
+        self.ended = False
+        self.thread = threading.Thread(target=self._drain, name=name, daemon=True)
+        self.thread.start()
 
-    def _drain_pipe(self) -> None:
-        stream = self._in
+    def _drain(self) -> None:
+        stream = self.file
         try:
             while True:
                 head = stream.read(_LEN.size)
@@ -113,27 +99,73 @@ class ChildReader:
     def _put(self, item: bytes | None) -> bool:
         while True:  # never block for good on a full queue nobody reads any more
             try:
-                self._frames.put(item, timeout=0.1)
+                self.frames.put(item, timeout=0.1)
                 return True
             except queue.Full:
-                if self._closing:
+                if self.closing:
                     return False
+
+    def receive(self) -> tuple | None:
+        """The next message, or None when the pipe ended without one (the writer died)."""
+        data = None if self.closing or self.ended else self.frames.get()
+        if data is None:
+            self.ended = True
+            return None
+        return _Unpickler(io.BytesIO(data)).load()
+
+    def close(self) -> None:
+        self.closing = True
+        self.thread.join(timeout=5)
+        self.file.close()
+
+
+class ChildReader:
+    """The forked readers of one import: a child that parses the sheet, and as many
+    grandchildren (KONGCHUO_IMPORT_READER_PROCESSES in all) forked from it once the sheet is
+    parsed, sharing it. Reader r validates the blocks of BATCH data rows whose number is r
+    modulo the readers; the blocks come back in file order, one reader after the other.
+    Close it in every case: it kills whatever reader is still alive and reaps the child."""
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
+                 max_rows: int, max_cells: int) -> None:
+        self.kind = kind
+        self.pid = 0
+        self.status: int | None = None
+        self.others: list[int] = []  # the grandchildren's pids (the child reaps them)
+        fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
+                  *kind.computed]
+        pipes = [os.pipe() for _ in range(max(1, settings.KONGCHUO_IMPORT_READER_PROCESSES))]
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            for read_fd, _w in pipes:
+                os.close(read_fd)
+            _child_run([w for _r, w in pipes], path, fmt, kind, ctx, fields, max_rows, max_cells)
+        for _r, write_fd in pipes:
+            os.close(write_fd)
+        self.pid = pid
+        self.streams = [_Stream(r, f"import-reader-{pid}-{i}") for i, (r, _w) in enumerate(pipes)]
 
     def header(self) -> tuple[HeaderMap, int | None, str]:
         """(header, sheet height, sheet name), or the TabularError the child met first (its
         `sheet`: the sheet it read, or None)."""
-        message = self._receive()
+        message = self._receive(0)
         if message[0] != "header":
             self._unexpected(message)
-        return message[1], message[2], message[3]
+        _tag, header, height, sheet, readers = message[:5]
+        self.others = list(readers[1:])
+        for stream in self.streams[len(readers):]:  # a small sheet: fewer readers
+            stream.close()
+        del self.streams[len(readers):]
+        return header, height, sheet
 
     def rows(self, ctx: ImportContext, stats: dict[str, Any],
              progress: Any = None) -> Iterator[tuple]:
         """The valid rows' field values, in file order; `stats` gets count, dup_rows and
         keys_seen at the end, ctx the errors and warnings as their rows arrive."""
-        seen = 0
+        block = 0
+        n = len(self.streams)
         while True:
-            message = self._receive()
+            message = self._receive(block % n)
             tag = message[0]
             if tag == "rows":
                 _tag, batch, errors, warnings, seen = message
@@ -141,32 +173,37 @@ class ChildReader:
                 ctx.warnings.extend(warnings)
                 if progress is not None:
                     progress(seen)
+                block += 1
                 yield from batch
-            elif tag == "done":
-                stats.update(count=message[1], dup_rows=message[2], keys_seen=message[3])
+            elif tag == "done":  # no block from here on: every other reader is done too
+                parts = [message[1:]]
+                for i in range(1, n):
+                    last = self._receive((block + i) % n)
+                    if last[0] != "done":
+                        self._unexpected(last)
+                    parts.append(last[1:])
+                stats.update(_merge_parts(parts))
                 return
             else:
                 self._unexpected(message)
 
     def finish(self) -> None:
-        """After "done": the child exits by itself; reap it."""
+        """After every reader said "done": they exit by themselves; reap the child."""
         self._reap()
         self.close()
 
     def close(self) -> None:
-        self._closing = True
+        for pid in [*self.others, self.pid]:
+            if pid and (pid != self.pid or self.status is None):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         if self.pid and self.status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self._reap()
-        if self._drain is not None:  # the pipe ends with the child: the thread stops
-            self._drain.join(timeout=5)
-            self._drain = None
-        if self._in is not None:
-            self._in.close()
-            self._in = None
+        for stream in self.streams:
+            stream.close()
+        self.streams = []
 
     def _reap(self) -> int:
         if self.status is None:
@@ -174,20 +211,23 @@ class ChildReader:
             self.status = status
         return self.status
 
-    def _receive(self) -> tuple:
-        data = self._frames.get() if not self._closing else None
-        if data is None:
-            return self._died()
-        return _Unpickler(io.BytesIO(data)).load()
+    def _receive(self, i: int) -> tuple:
+        message = self.streams[i].receive()
+        if message is None:
+            return self._died(i)
+        return message
 
-    def _died(self) -> tuple:
-        """The pipe ended early: the child was killed (its memory cap: the file needs more
-        than a sheet of this size can) or crashed."""
-        status = self._reap()
-        if os.WIFSIGNALED(status):
-            log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
-            raise TabularError("file_unsafe")
-        raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
+    def _died(self, i: int) -> tuple:
+        """A pipe ended early: its reader was killed (the memory cap: the file needs more than a
+        sheet of this size can) or crashed."""
+        if i == 0:
+            status = self._reap()
+            if os.WIFSIGNALED(status):
+                log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
+                raise TabularError("file_unsafe")
+            raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
+        log.warning("import reader %s ended without a word", self.others[i - 1])
+        raise TabularError("file_unsafe")
 
     def _unexpected(self, message: tuple) -> None:
         if message[0] == "error":
@@ -197,6 +237,29 @@ class ChildReader:
         if message[0] == "crash":
             raise ReaderCrashed(message[1])
         raise ReaderCrashed(f"unexpected message {message[0]!r}")
+
+
+def _merge_parts(parts: list[tuple]) -> dict[str, Any]:
+    """count, dup_rows and keys_seen of the whole file from each reader's (count, dup_rows,
+    first row per key): a key two readers saw is duplicated across their blocks."""
+    count = parts[0][0]
+    dup_rows: dict[Any, list[int]] = {}
+    for _count, dups, _seen in parts:
+        for key, numbers in dups.items():
+            dup_rows.setdefault(key, []).extend(numbers)
+    keys_seen: set[Any] = set()
+    shared: set[Any] = set()
+    for _count, _dups, seen in parts:
+        shared |= keys_seen.intersection(seen)
+        keys_seen.update(seen)
+    for key in shared:
+        numbers = dup_rows.setdefault(key, [])
+        for _count, dups, seen in parts:
+            if key in seen and key not in dups:
+                numbers.append(seen[key])
+    for numbers in dup_rows.values():
+        numbers.sort()
+    return {"count": count, "dup_rows": dup_rows, "keys_seen": keys_seen}
 
 
 _ALLOWED_MODULES = ("kongchuo.", "students.", "ledgers.", "retrieval.", "dashboards.")
@@ -219,14 +282,14 @@ class _Unpickler(pickle.Unpickler):
 # --------------------------------------------------------------------------- the child's side
 
 
-def _child_run(fd: int, path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
+def _child_run(fds: list[int], path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
                fields: list[str], max_rows: int, max_cells: int) -> None:
     code = 0
     out = None
     try:
-        out = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
+        out = open(fds[0], "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
         _sandbox()
-        _read_and_validate(out, path, fmt, kind, ctx, fields, max_rows, max_cells)
+        code = _read_and_validate(out, fds, path, fmt, kind, ctx, fields, max_rows, max_cells)
     except BrokenPipeError:  # the parent is gone or gave up (its pre-scan failed)
         code = 3
     except BaseException:  # a bug: tell the parent, which fails the import
@@ -287,9 +350,15 @@ def _die_with_parent() -> None:
         pass
 
 
+_INHERITED: list[Any] = []  # the child's copies of the parent's connections, never freed
+
+
 def _forbid_database(conn: Any) -> None:
-    """The inherited connection belongs to the parent's session: drop it without closing (a
-    close would end the parent's session) and refuse any new one."""
+    """The inherited connection belongs to the parent's session: set it aside without closing
+    (a close, or freeing the object, would end the parent's session or release its locks) and
+    refuse any new one."""
+    if conn.connection is not None:
+        _INHERITED.append(conn.connection)
     conn.connection = None
 
     def refuse(*_args: Any, **_kwargs: Any) -> None:
@@ -305,42 +374,91 @@ def _send(out: Any, message: tuple) -> None:
     out.write(data)
 
 
-def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
-                       fields: list[str], max_rows: int, max_cells: int) -> None:
-    from kongchuo.imports.runner import _Validator
-
+def _read_and_validate(out: Any, fds: list[int], path: Any, fmt: str, kind: ImportKind,
+                       ctx: ImportContext, fields: list[str], max_rows: int, max_cells: int) -> int:
     rows = None
     try:
         rows = open_sheet(path, fmt, None, max_rows=max_rows, max_cells=max_cells)
         header = find_header(rows, kind.columns())
     except TabularError as exc:  # with the sheet it read, if it got that far
         _send(out, ("error", exc.code, exc.message_zh, exc.message_en, rows and rows.sheet_name))
-        return
-    _send(out, ("header", header, rows.height, rows.sheet_name))
-    out.flush()
+        return 0
+    # The sheet is parsed: the other readers are forked now and share it.
+    wanted = len(fds) if (rows.height or 0) > 2 * BATCH else 1
+    readers, part, others = [os.getpid()], 0, []
+    for r in range(1, len(fds)):
+        if r >= wanted:
+            os.close(fds[r])
+            continue
+        pid = os.fork()
+        if pid == 0:  # a grandchild: reader r, on pipe r
+            _INHERITED.append(out)  # the child's writer on pipe 0: never flushed or freed here
+            others, part, readers = [], r, []
+            for i, fd in enumerate(fds):
+                if i != r:
+                    _close_quietly(fd)
+            out = open(fds[r], "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
+            break
+        others.append(pid)
+        readers.append(pid)
+        os.close(fds[r])
+    if part == 0:
+        _send(out, ("header", header, rows.height, rows.sheet_name, readers))
+        out.flush()
+    try:
+        _validate_part(out, rows, header, kind, ctx, fields, part, wanted)
+    except BaseException:
+        if part == 0:
+            raise
+        try:
+            _send(out, ("crash", traceback.format_exc(limit=8)))
+            out.flush()
+        except BaseException:  # noqa: S110 - nothing left to tell it with
+            pass
+        os._exit(1)
+    if part:
+        out.flush()
+        os._exit(0)
+    for pid in others:
+        os.waitpid(pid, 0)
+    return 0
+
+
+def _close_quietly(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _validate_part(out: Any, rows: Any, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
+                   fields: list[str], part: int, parts: int) -> None:
+    """Validate this reader's blocks and send each (its valid rows, errors and warnings), then
+    "done" with the row count, the duplicated keys and the first row of every key it saw."""
+    from kongchuo.imports.runner import BLOCK_END, _Validator
+
     ctx.header = header
     ctx.present = frozenset(header.columns)
     ctx.progress = _no_progress
     ctx.job = None
     ctx.errors, ctx.warnings = [], []
-    validator = _Validator(rows, header, kind, ctx, None)
-    del rows
+    validator = _Validator(rows, header, kind, ctx, None, part=(part, parts, BATCH))
     values = attrgetter(*fields)
     batch: list[tuple] = []
     sent_errors = sent_warnings = 0
     try:
         for row in validator:
-            batch.append(values(row))
-            if len(batch) >= BATCH:
+            if row is BLOCK_END:
                 _send(out, ("rows", batch, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
                             validator.seen))
                 sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
                 batch = []
+            else:
+                batch.append(values(row))
     except TabularError as exc:  # the row cap, met while iterating
         _send(out, ("error", exc.code, exc.message_zh, exc.message_en))
         return
-    _send(out, ("rows", batch, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:], validator.count))
-    _send(out, ("done", validator.count, validator.dup_rows, validator.keys_seen))
+    _send(out, ("done", validator.count, validator.dup_rows, validator.first_rows))
 
 
 def _no_progress(_pct: int) -> None:

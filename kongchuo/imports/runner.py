@@ -133,11 +133,16 @@ class _Validator:
     """
 
     def __init__(self, rows, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
-                 total: int | None) -> None:
+                 total: int | None, *, part: tuple[int, int, int] | None = None) -> None:
         self.rows, self.header, self.kind, self.ctx, self.total = rows, header, kind, ctx, total
+        # (r, n, size): validate only the blocks of `size` data rows whose number is r modulo
+        # n, yielding BLOCK_END after each, and leave the duplicate errors to whoever merges
+        # the parts (a reader process of kongchuo.imports.reader).
+        self.part = part
         self.count = 0
         self.seen = 0  # data rows read so far (every 2,000)
         self.dup_rows: dict[Any, list[int]] = {}
+        self.first_rows: dict[Any, int] = {}  # every key seen, with its first row
         self.keys_seen: set[Any] = set()
 
     def __iter__(self) -> Iterator[Any]:
@@ -166,6 +171,9 @@ class _Validator:
         errors = ctx.errors
         n = 0
         tick = 2000
+        mine, parts, size = self.part or (0, 1, 1 << 62)
+        block_end = size  # the data row ending the current block
+        in_mine = mine == 0  # block 0 is the first reader's
         for number, values in iter_data_rows(self.rows, header):
             n += 1
             if n >= tick:
@@ -173,6 +181,13 @@ class _Validator:
                 self.seen = n
                 if self.total:
                     ctx.progress(10 + int(60 * min(n / self.total, 1)))
+            if n > block_end:
+                if in_mine:
+                    yield BLOCK_END
+                block_end += size
+                in_mine = ((n - 1) // size) % parts == mine
+            if not in_mine:
+                continue
             if len(values) < width:
                 values = values + pad[len(values):]
             try:  # the common case: every cell parses
@@ -194,18 +209,14 @@ class _Validator:
             if check is not None and check(row, ctx) is False:
                 continue
             yield row
+        if self.part is not None and in_mine and n > block_end - size:
+            yield BLOCK_END
         self.count = n
         self.rows = None  # let the sheet (hundreds of MB for a county) go before the plan's diff
         self.keys_seen = set(seen)
-        if self.dup_rows:
-            label = header.labels.get(kind.key[0], kind.key[0])
-            zh, en = text_pair("duplicate_in_file")
-            for numbers in self.dup_rows.values():
-                for number in numbers:
-                    others = [str(r) for r in numbers if r != number]
-                    errors.append(Issue(number, label, "duplicate_in_file",
-                                        f"{zh}（第{'、'.join(others)}行）",
-                                        f"{en} (row {', '.join(others)})"))
+        self.first_rows = seen
+        if self.part is None:
+            errors.extend(duplicate_issues(self.dup_rows, header, kind))
 
     @staticmethod
     def _parse_reporting(number: int, values: list, specs, errors: list[Issue]) -> tuple[list, bool]:
@@ -218,6 +229,24 @@ class _Validator:
                 parsed.append(None)
                 errors.append(Issue(number, label, exc.code, exc.message_zh, exc.message_en))
         return parsed, True
+
+
+BLOCK_END = object()  # _Validator with `part`: the end of one of its blocks
+
+
+def duplicate_issues(dup_rows: dict[Any, list[int]], header: HeaderMap, kind: ImportKind) -> list[Issue]:
+    """duplicate_in_file on every row of every duplicated key, naming the other rows."""
+    if not dup_rows:
+        return []
+    label = header.labels.get(kind.key[0], kind.key[0])
+    zh, en = text_pair("duplicate_in_file")
+    out = []
+    for numbers in dup_rows.values():
+        for number in numbers:
+            others = [str(r) for r in numbers if r != number]
+            out.append(Issue(number, label, "duplicate_in_file", f"{zh}（第{'、'.join(others)}行）",
+                             f"{en} (row {', '.join(others)})"))
+    return out
 
 
 class _ChildValidator:
@@ -241,6 +270,8 @@ class _ChildValidator:
             yield make(*values)
         self.reader.finish()
         self.count, self.dup_rows, self.keys_seen = stats["count"], stats["dup_rows"], stats["keys_seen"]
+        assert self.ctx.header is not None
+        self.ctx.errors.extend(duplicate_issues(self.dup_rows, self.ctx.header, self.kind))
 
 
 _MISS = object()

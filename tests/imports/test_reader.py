@@ -66,6 +66,35 @@ def test_a_workbook_is_read_by_a_reader_process_with_the_same_outcome(county, fi
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("readers", [1, 2, 3])
+def test_readers_sharing_the_blocks_report_what_one_process_reports(county, files, forks, settings,
+                                                                    monkeypatch, readers):
+    """Blocks of 2 rows dealt to 1–3 readers: errors, warnings, duplicates within a block,
+    across blocks of one reader and across readers, blank rows and the footer all come out as
+    the importing process alone would report them, in the same order."""
+    monkeypatch.setattr(reader_module, "BATCH", 2)
+    settings.KONGCHUO_IMPORT_READER_PROCESSES = readers
+    rows = [roster_row(i, county.a_primary, id_number=new_id(i), name=f"王{i}") for i in range(1, 15)]
+    rows[3][9] = new_id(1)  # row 4 repeats row 1 (another block, another reader)
+    rows[4][9] = new_id(2)  # row 5 repeats row 2
+    rows[9][9] = new_id(10)  # rows 10 and 11 repeat each other …
+    rows[10][9] = new_id(10)
+    rows[12][9] = new_id(1)  # … and row 13 row 1 once more
+    rows[6][3] = "十年级"  # a cell error
+    rows[7][8] = "护照"  # a warning (id type)
+    rows.insert(8, None)  # a blank row
+    path = files.roster("r.xlsx", rows, footer=["合计", "", "", "", "", "14人"])
+    by_readers = import_run(kind="roster", path=path, dry_run=True)
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = -1
+    alone = import_run(kind="roster", path=path, dry_run=True)
+    assert by_readers.as_json(limit=None) | {"seconds": 0} == alone.as_json(limit=None) | {"seconds": 0}
+    assert {"duplicate_in_file", "grade_unknown"} <= {e.code for e in alone.errors}
+    assert len([e for e in alone.errors if e.code == "duplicate_in_file"]) == 7
+    assert alone.warnings and alone.rows == 14
+    assert len(forks) == 1 and _reaped(forks[0])
+
+
+@pytest.mark.django_db
 def test_a_refused_prescan_kills_the_reader_at_once(county, files, forks, monkeypatch):
     from kongchuo.tabular import TabularError
 
