@@ -74,6 +74,7 @@ def memoize(parse: Parser) -> Parser:
         return hit
 
     cached.texts = texts  # type: ignore[attr-defined]
+    cached.others = others  # type: ignore[attr-defined]
     return cached
 
 

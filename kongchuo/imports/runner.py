@@ -280,7 +280,7 @@ _MISS = object()
 def _row_parser(specs: list[tuple[int, Callable, str]]) -> Callable[[list], list]:
     """`lambda values: [parse(values[c]) for c, parse, _label in specs]`, generated as one
     function (as dataclasses generates __init__) so that the common cell costs no Python call:
-    a memoized parser's text cells are looked up in its cache inline, and a text parser's
+    a memoized parser's cells are looked up in its caches inline, and a text parser's
     already-clean cells (a str in NFKC form, nothing to trim, within the length) are taken as
     they are, exactly what the parser would return. Anything else calls the parser, which
     parses, caches or raises CellError as before. A county roster is 4.4 million cells: this
@@ -299,8 +299,15 @@ def _row_parser(specs: list[tuple[int, Callable, str]]) -> Callable[[list], list
         texts, limit = getattr(parse, "texts", None), getattr(parse, "text_limit", None)
         if texts is not None:
             namespace[f"t{k}"] = texts.get
+            namespace[f"o{k}"] = parse.others.get
             body += [f"    v = values[{int(c)}]",
-                     f"    x{k} = t{k}(v, MISS) if v.__class__ is str else MISS",
+                     "    if v.__class__ is str:",
+                     f"        x{k} = t{k}(v, MISS)",
+                     "    else:",
+                     "        try:",
+                     f"            x{k} = o{k}((v.__class__, v), MISS)",
+                     "        except TypeError:",
+                     f"            x{k} = MISS",
                      f"    if x{k} is MISS or x{k}.__class__ is Failed:",
                      f"        x{k} = p{k}(v)"]
         elif limit is not None:
