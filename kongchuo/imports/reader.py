@@ -23,6 +23,7 @@ What it sends is unpickled with an allow-list of classes.
 
 from __future__ import annotations
 
+import enum
 import gc
 import io
 import logging
@@ -41,7 +42,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-from kongchuo.imports.base import ImportContext, ImportKind
+from kongchuo.imports.base import ImportContext, ImportKind, Issue
 from kongchuo.tabular import HeaderMap, TabularError, find_header, open_sheet
 
 log = logging.getLogger(__name__)
@@ -193,13 +194,14 @@ class ChildReader:
         self.close()
 
     def close(self) -> None:
-        for pid in [*self.others, self.pid]:
-            if pid and (pid != self.pid or self.status is None):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        # Only the child is killed from here: the other readers are its children, and it may
+        # have reaped them already (their pids free for reuse). They die with it
+        # (PR_SET_PDEATHSIG), or at their next write to a pipe nobody reads.
         if self.pid and self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self._reap()
         for stream in self.streams:
             stream.close()
@@ -262,20 +264,26 @@ def _merge_parts(parts: list[tuple]) -> dict[str, Any]:
     return {"count": count, "dup_rows": dup_rows, "keys_seen": keys_seen}
 
 
-_ALLOWED_MODULES = ("kongchuo.", "students.", "ledgers.", "retrieval.", "dashboards.")
 _ALLOWED = {("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"),
             ("datetime", "timedelta"), ("datetime", "timezone"), ("decimal", "Decimal"),
             ("django.db.models.base", "model_unpickle"), ("django.db.models.base", "ModelState"),
             ("django.db.models.base", "ModelStateFieldsCacheDescriptor")}
+_APPS = ("kongchuo.", "students.", "ledgers.", "retrieval.", "dashboards.")
 
 
 class _Unpickler(pickle.Unpickler):
-    """Only values, the machinery's own classes and model instances: the child parsed an
-    untrusted file, so what it sends is read as data, never as arbitrary objects."""
+    """Only values: datetimes, decimals, model instances (rebuilt by Django from their app
+    label), the import machinery's Issue and HeaderMap, and the choice enums of the portal's
+    apps. The child parsed an untrusted file, so what it sends is read as data; no function
+    of any module may be called."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED or module.startswith(_ALLOWED_MODULES):
+        if (module, name) in _ALLOWED:
             return super().find_class(module, name)
+        if module.startswith(_APPS):
+            found = super().find_class(module, name)
+            if found in (Issue, HeaderMap) or (isinstance(found, type) and issubclass(found, enum.Enum)):
+                return found
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed from the import reader")
 
 
