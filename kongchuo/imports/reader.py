@@ -144,6 +144,7 @@ class ChildReader:
         for _r, write_fd in pipes:
             os.close(write_fd)
         self.pid = pid
+        log.info("import %s: reader process %s forked", kind.slug, pid)
         self.streams = [_Stream(r, f"import-reader-{pid}-{i}") for i, (r, _w) in enumerate(pipes)]
 
     def header(self) -> tuple[HeaderMap, int | None, str]:

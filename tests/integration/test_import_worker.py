@@ -46,3 +46,23 @@ def test_preview_and_write_run_in_the_worker(shared_media, celery_worker_process
     assert written.result["created"] == 30 and written.progress == 100
     assert Student.objects.filter(id_number__in=ids, school=county.a_primary).count() == 30
     assert "imports.job_run" in celery_worker_process.log_path.read_text()
+
+
+def test_a_big_workbook_is_read_by_a_reader_process_of_the_worker(shared_media, celery_worker_factory,
+                                                                  county, tmp_path):
+    """The worker's path for a county-sized file: the pool process forks the reader (here for
+    every workbook), the direct load and the Job's progress go through as in-process."""
+    worker = celery_worker_factory("reader", concurrency=1, KONGCHUO_IMPORT_READER_MIN_BYTES=0,
+                                   MEDIA_ROOT=str(shared_media))
+    ids = [new_id(i) for i in range(40)]
+    rows = [roster_row(i, county.a_primary, id_number=x) for i, x in enumerate(ids)]
+    rows.append(roster_row(99, county.a_primary, id_number=ids[0]))  # a duplicate: both rejected
+    path = write_xlsx(tmp_path / "r.xlsx", rows, header=ROSTER_HEADER)
+    job = import_job_create(kind="roster", user=county.county_user, source=path, filename="r.xlsx")
+    import_job_start(job, write=True, skip_invalid=True)
+    written = _phase(job.pk, "written")
+    assert (written.result["created"], written.result["rejected"]) == (39, 2)
+    assert Student.objects.filter(id_number__in=ids[1:], school=county.a_primary).count() == 39
+    assert not Student.objects.filter(id_number=ids[0]).exists()
+    text = worker.log_path.read_text()
+    assert "reader process" in text and "imports.job_run" in text
