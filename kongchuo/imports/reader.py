@@ -14,8 +14,9 @@ runner forks a reader:
 
 Safety: the parent uses nothing the child sends before its own pre-scan of the file has
 passed, and kills the child as soon as the pre-scan fails. The child parses under a hard
-address-space cap (RLIMIT_AS, KONGCHUO_IMPORT_READER_MEMORY_MB): a sparse-sheet bomb that
-makes calamine ask for gigabytes aborts the child, not the worker. The child has no database:
+address-space cap (RLIMIT_AS: KONGCHUO_IMPORT_READER_MEMORY_MB, and at most 256 MB + 4 × the
+workbook's uncompressed size): a sparse-sheet bomb that makes calamine ask for gigabytes
+aborts the child, not the worker. The child has no database:
 any attempt raises, so it can never write through the parent's connection. It leaves with
 os._exit, so nothing it inherited (connections, files, atexit hooks) is closed or flushed twice.
 What it sends is unpickled with an allow-list of classes.
@@ -35,6 +36,7 @@ import signal
 import struct
 import threading
 import traceback
+import zipfile
 from collections.abc import Iterator
 from operator import attrgetter
 from typing import Any
@@ -135,12 +137,13 @@ class ChildReader:
         self.others: list[int] = []  # the grandchildren's pids (the child reaps them)
         fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
                   *kind.computed]
+        cap = memory_cap(path, fmt)
         pipes = [os.pipe() for _ in range(max(1, settings.KONGCHUO_IMPORT_READER_PROCESSES))]
         pid = os.fork()
         if pid == 0:  # the child: never returns
             for read_fd, _w in pipes:
                 os.close(read_fd)
-            _child_run([w for _r, w in pipes], path, fmt, kind, ctx, fields, max_rows, max_cells)
+            _child_run([w for _r, w in pipes], path, fmt, kind, ctx, fields, max_rows, max_cells, cap)
         for _r, write_fd in pipes:
             os.close(write_fd)
         self.pid = pid
@@ -292,12 +295,12 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _child_run(fds: list[int], path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
-               fields: list[str], max_rows: int, max_cells: int) -> None:
+               fields: list[str], max_rows: int, max_cells: int, cap: int) -> None:
     code = 0
     out = None
     try:
         out = open(fds[0], "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
-        _sandbox()
+        _sandbox(cap)
         code = _read_and_validate(out, fds, path, fmt, kind, ctx, fields, max_rows, max_cells)
     except BrokenPipeError:  # the parent is gone or gave up (its pre-scan failed)
         code = 3
@@ -317,11 +320,32 @@ def _child_run(fds: list[int], path: Any, fmt: str, kind: ImportKind, ctx: Impor
         os._exit(code)
 
 
-def _sandbox() -> None:
+READER_BASE = 256 * 1024 * 1024
+READER_PER_BYTE = 4  # calamine held ~2 bytes per byte of sheet XML on a county roster
+
+
+def memory_cap(path: Any, fmt: str) -> int:
+    """The reader's address space above what it inherits: KONGCHUO_IMPORT_READER_MEMORY_MB, and
+    no more than 256 MB + 4 × the workbook's uncompressed size (twice what calamine needed for
+    a county roster), so a small file cannot make it take gigabytes (0: no cap)."""
+    cap = settings.KONGCHUO_IMPORT_READER_MEMORY_MB * 1024 * 1024
+    if cap <= 0:
+        return 0
+    try:
+        if fmt == "xlsx":
+            with zipfile.ZipFile(path) as zf:
+                size = sum(i.file_size for i in zf.infolist())
+        else:
+            size = os.path.getsize(path)
+    except (OSError, zipfile.BadZipFile):
+        return cap
+    return min(cap, READER_BASE + READER_PER_BYTE * size)
+
+
+def _sandbox(cap: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _die_with_parent()
-    cap = settings.KONGCHUO_IMPORT_READER_MEMORY_MB * 1024 * 1024
     if cap > 0:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = _address_space() + cap

@@ -288,3 +288,18 @@ def test_the_generated_row_parser_returns_what_the_parsers_return():
             else:
                 assert generated(values) == expected, change
                 assert [type(v) for v in generated(values)] == [type(v) for v in expected], change
+
+
+def test_the_cap_follows_the_size_of_the_workbook(files, settings, tmp_path):
+    """A small file cannot buy its reader gigabytes; a county roster gets twice what calamine
+    needed for it; the setting bounds both."""
+    import zipfile
+
+    small = files.xlsx("s.xlsx", [["姓名"], ["张三"]])
+    with zipfile.ZipFile(small) as zf:
+        size = sum(i.file_size for i in zf.infolist())
+    assert reader_module.memory_cap(small, "xlsx") == 256 * 1024 * 1024 + 4 * size
+    settings.KONGCHUO_IMPORT_READER_MEMORY_MB = 100
+    assert reader_module.memory_cap(small, "xlsx") == 100 * 1024 * 1024
+    settings.KONGCHUO_IMPORT_READER_MEMORY_MB = 0
+    assert reader_module.memory_cap(small, "xlsx") == 0
