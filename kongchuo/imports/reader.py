@@ -139,7 +139,13 @@ class ChildReader:
                   *kind.computed]
         cap = memory_cap(path, fmt)
         pipes = [os.pipe() for _ in range(max(1, settings.KONGCHUO_IMPORT_READER_PROCESSES))]
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (EAGAIN, ENOMEM): the caller reads in-process
+            for read_fd, write_fd in pipes:
+                os.close(read_fd)
+                os.close(write_fd)
+            raise
         if pid == 0:  # the child: never returns
             for read_fd, _w in pipes:
                 os.close(read_fd)

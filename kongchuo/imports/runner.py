@@ -474,10 +474,17 @@ def _open(path: str | Path, fmt: str, kind_obj: ImportKind, ctx: ImportContext,
     """(rows, header, sheet height) read here, or (None, header, height) with `done.reader`
     parsing and validating the rows in a child process while this one pre-scans the file."""
     max_rows = settings.KONGCHUO_IMPORT_MAX_ROWS
-    if not reader_wanted(path, fmt):
+    reader = None
+    if reader_wanted(path, fmt):
+        try:
+            reader = done.reader = ChildReader(path, fmt, kind_obj, ctx, max_rows=max_rows,
+                                               max_cells=MAX_CELLS)
+        except OSError:
+            log.warning("import %s: no reader process (fork failed); reading in-process", kind_obj.slug,
+                        exc_info=True)
+    if reader is None:
         rows = read_rows(path, fmt, max_rows=max_rows, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
         return rows, find_header(rows, kind_obj.columns()), rows.height
-    reader = done.reader = ChildReader(path, fmt, kind_obj, ctx, max_rows=max_rows, max_cells=MAX_CELLS)
     chosen = prescan(path, fmt, max_rows=max_rows)  # beside the child's parse; it is killed if this fails
     if kind_obj.warm_up is not None:
         kind_obj.warm_up(ctx)

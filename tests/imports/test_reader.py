@@ -303,3 +303,17 @@ def test_the_cap_follows_the_size_of_the_workbook(files, settings, tmp_path):
     assert reader_module.memory_cap(small, "xlsx") == 100 * 1024 * 1024
     settings.KONGCHUO_IMPORT_READER_MEMORY_MB = 0
     assert reader_module.memory_cap(small, "xlsx") == 0
+
+
+@pytest.mark.django_db
+def test_no_process_to_be_had_reads_in_process(county, files, settings, monkeypatch):
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+    before = len(os.listdir("/proc/self/fd"))
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(reader_module.os, "fork", no_fork)
+    r = import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)), dry_run=True)
+    assert (r.file_error, r.created) == (None, 3)
+    assert len(os.listdir("/proc/self/fd")) == before  # its pipes closed
