@@ -285,7 +285,7 @@ def _row_parser(specs: list[tuple[int, Callable, str]]) -> Callable[[list], list
     already-clean cells (a str in NFKC form, nothing to trim, within the length) are taken as
     they are, exactly what the parser would return. Anything else calls the parser, which
     parses, caches or raises CellError as before. A county roster is 4.4 million cells: this
-    halves the time spent on them.
+    takes a third off the time spent on them (1.71 → 1.20 s).
 
     The source is built from column numbers, lengths and generated names only; the parsers
     are bound as globals of the function."""
@@ -425,8 +425,9 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
         if rows is None:  # a reader process parses and validates (kongchuo.imports.reader)
             total = (height or 0) - header.last_header_row if progress else None
             validator = _ChildValidator(done.reader, kind_obj, ctx, total)
-        else:
-            total = sum(1 for _ in rows) - header.last_header_row if progress else None
+        else:  # a CSV's height is known only by reading it
+            rows_total = height if height is not None else sum(1 for _ in rows) if progress else 0
+            total = rows_total - header.last_header_row if progress else None
             validator = _Validator(rows, header, kind_obj, ctx, total)
         del rows  # the validator drops the sheet once read: calamine holds it all in memory
         stream = RowStream(iter(validator), None)
