@@ -127,11 +127,11 @@ class ChildReader:
     grandchildren (KONGCHUO_IMPORT_READER_PROCESSES in all) forked from it once the sheet is
     parsed, sharing it. Reader r validates the blocks of BATCH data rows whose number is r
     modulo the readers; the blocks come back in file order, one reader after the other.
-    Close it in every case: it kills whatever reader is still alive and reaps the child."""
+    Close it in every case: it kills the child if still alive and reaps it (the other readers
+    die with it)."""
 
     def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
                  max_rows: int, max_cells: int) -> None:
-        self.kind = kind
         self.pid = 0
         self.status: int | None = None
         self.others: list[int] = []  # the grandchildren's pids (the child reaps them)
@@ -307,16 +307,12 @@ def _child_run(fds: list[int], path: Any, fmt: str, kind: ImportKind, ctx: Impor
     try:
         out = open(fds[0], "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
         _sandbox(cap)
-        code = _read_and_validate(out, fds, path, fmt, kind, ctx, fields, max_rows, max_cells)
+        _read_and_validate(out, fds, path, fmt, kind, ctx, fields, max_rows, max_cells)
     except BrokenPipeError:  # the parent is gone or gave up (its pre-scan failed)
         code = 3
     except BaseException:  # a bug: tell the parent, which fails the import
         code = 1
-        try:
-            if out is not None:
-                _send(out, ("crash", traceback.format_exc(limit=8)))
-        except BaseException:  # noqa: S110 - nothing left to tell it with
-            pass
+        _tell_crash(out)
     finally:
         try:
             if out is not None:
@@ -407,6 +403,16 @@ def _forbid_database(conn: Any) -> None:
     conn.connect = refuse
 
 
+def _tell_crash(out: Any) -> None:
+    """Send the exception being handled to the parent (it raises ReaderCrashed with it)."""
+    try:
+        if out is not None:
+            _send(out, ("crash", traceback.format_exc(limit=8)))
+            out.flush()
+    except BaseException:  # noqa: S110 - nothing left to tell it with
+        pass
+
+
 def _send(out: Any, message: tuple) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     out.write(_LEN.pack(len(data)))
@@ -414,14 +420,14 @@ def _send(out: Any, message: tuple) -> None:
 
 
 def _read_and_validate(out: Any, fds: list[int], path: Any, fmt: str, kind: ImportKind,
-                       ctx: ImportContext, fields: list[str], max_rows: int, max_cells: int) -> int:
+                       ctx: ImportContext, fields: list[str], max_rows: int, max_cells: int) -> None:
     rows = None
     try:
         rows = open_sheet(path, fmt, None, max_rows=max_rows, max_cells=max_cells)
         header = find_header(rows, kind.columns())
     except TabularError as exc:  # with the sheet it read, if it got that far
         _send(out, ("error", exc.code, exc.message_zh, exc.message_en, rows and rows.sheet_name))
-        return 0
+        return
     # The sheet is parsed: the other readers are forked now and share it.
     wanted = len(fds) if (rows.height or 0) > 2 * BATCH else 1
     readers, part, others = [os.getpid()], 0, []
@@ -449,18 +455,13 @@ def _read_and_validate(out: Any, fds: list[int], path: Any, fmt: str, kind: Impo
     except BaseException:
         if part == 0:
             raise
-        try:
-            _send(out, ("crash", traceback.format_exc(limit=8)))
-            out.flush()
-        except BaseException:  # noqa: S110 - nothing left to tell it with
-            pass
+        _tell_crash(out)
         os._exit(1)
     if part:
         out.flush()
         os._exit(0)
     for pid in others:
         os.waitpid(pid, 0)
-    return 0
 
 
 def _close_quietly(fd: int) -> None:

@@ -520,7 +520,8 @@ def _job_applied_before(job: Job | None) -> None:
             status=Job.Status.SUCCEEDED, progress=100, finished_at=timezone.now())
 
 
-def _plan_and_write(done: _Done, kind_obj: ImportKind, stream: RowStream, validator: _Validator, ctx: ImportContext,
+def _plan_and_write(done: _Done, kind_obj: ImportKind, stream: RowStream,
+                    validator: _Validator | _ChildValidator, ctx: ImportContext,
                     result: ImportResult, job: Job | None, request, started: float, dry_run: bool,
                     skip_invalid: bool) -> None:
     try:
@@ -562,7 +563,7 @@ def _plan_and_write(done: _Done, kind_obj: ImportKind, stream: RowStream, valida
 class _StreamWithDuplicates(RowStream):
     """The RowStream kinds receive: duplicates are known once the rows are exhausted."""
 
-    def __init__(self, stream: RowStream, validator: _Validator) -> None:
+    def __init__(self, stream: RowStream, validator: _Validator | _ChildValidator) -> None:
         super().__init__(iter(()), stream._key_of)
         self._inner = stream
         self._validator = validator
