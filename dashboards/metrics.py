@@ -327,8 +327,9 @@ def census_counts(user, p: Params) -> dict[int, dict[str, int]]:
     The database only counts children per (township, 学籍 status, deferral on file); which
     status is 'local' or 'deferred' is decided here, on those few dozen rows, instead of in
     five CASE expressions per child. With the covering indexes on (year, id_number, …) and
-    (id_number, status) PostgreSQL joins the two lists as a merge of two index-only scans,
-    already in ID-number order: no hash table of 200,000 ID numbers, no spill to disk.
+    id_number (the unique one, carrying status) PostgreSQL joins the two lists as a merge of
+    two index-only scans, already in ID-number order: no hash table of 200,000 ID numbers, no
+    spill to disk.
     """
     base = _census(user, p).values("township_id", "id_number").order_by()
     try:

@@ -111,6 +111,10 @@ class Student(models.Model):
     IN_SCHOOL = (Status.ENROLLED, Status.SUSPENDED, Status.OUT_OF_COUNTY, Status.HOME_TEACHING,
                  Status.VOCATIONAL)
 
+    # Unique. On PostgreSQL the unique constraint also carries the status (INCLUDE, migration
+    # 0007): the census reconciliation merges the census with it in ID order and reads the
+    # status from the index alone (an index-only scan), so no second index on
+    # (id_number, status) needs building when the county's first roster is loaded.
     id_number = models.CharField(_("身份证件号"), max_length=18, unique=True)
     student_number = models.CharField(_("全国学籍号"), max_length=30, blank=True)
     name = models.CharField(_("姓名"), max_length=40)
@@ -172,8 +176,6 @@ class Student(models.Model):
             # same size, same plan).
             models.Index(fields=["school", "id"], name="student_school_figures",
                          include=["status", "grade", "is_poor", "is_monitored", "is_dibao", "is_tekun"]),
-            # The census reconciliation (户籍 vs 学籍) merges the census with this, in ID order.
-            models.Index(fields=["id_number", "status"], name="student_id_number_status"),
             # Status alone (county-wide lists by status) and the initials search (LIKE 'zs%'):
             # one plain index each, not Django's db_index pair (btree + a _like twin).
             models.Index(fields=["status"], name="student_status"),

@@ -52,6 +52,25 @@ def test_database_refuses_duplicate_ids_and_bad_grades(county):
         StudentFactory(id_number=county.s_a.id_number, school=county.a_primary)
 
 
+def test_student_indexes_carry_what_the_dashboards_read():
+    """One unique index on id_number, no (id_number, status) twin; on PostgreSQL the census
+    merge reads the status from it and the per-school figures read theirs from the (school,
+    id) index (index-only scans), so the county's first roster builds one index less and
+    sorts the other on two integers (migrations 0006, 0007)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        found = connection.introspection.get_constraints(cur, "students_student")
+        on_id = [c for c in found.values() if c["columns"][:1] == ["id_number"] and not c["check"]]
+        assert len(on_id) == 1 and on_id[0]["unique"]
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT pg_get_indexdef(indexrelid) FROM pg_index"
+                        " WHERE indrelid = 'students_student'::regclass")
+            defs = {d.split(" USING btree ", 1)[1] for (d,) in cur.fetchall()}
+            assert "(id_number) INCLUDE (status)" in defs
+            assert "(school_id, id) INCLUDE (status, grade, is_poor, is_monitored, is_dibao, is_tekun)" in defs
+
+
 def test_database_refuses_grade_out_of_range(county):
     with pytest.raises(IntegrityError):
         StudentFactory(school=county.a_primary, grade=10)
