@@ -323,10 +323,11 @@ KONGCHUO_IMPORT_READER_MIN_BYTES = _int("KONGCHUO_IMPORT_READER_MIN_BYTES", 512 
 # need more for is refused, and the worker survives. A 500,000-row roster needs ~1.2 GB.
 KONGCHUO_IMPORT_READER_MEMORY_MB = _int("KONGCHUO_IMPORT_READER_MEMORY_MB", 3072)
 # Reader processes per big import: the first parses the sheet, the others are forked from it
-# once parsed (sharing it) and each validates every n-th block of rows. On the 2-core server
-# the importing process and PostgreSQL already fill the second core: 2 readers made a county
-# roster 0.2 s slower (each reader walks every row). For servers with more cores.
-KONGCHUO_IMPORT_READER_PROCESSES = _int("KONGCHUO_IMPORT_READER_PROCESSES", 1)
+# once parsed (sharing it) and each validates every n-th block of rows. 0 (the default): 2
+# when the readers send the rows as COPY text (the county's first roster: the importing
+# process then only forwards it, and a second reader takes 0.4 s off on 2 cores), else 1
+# (the importing process and PostgreSQL fill the second core: a second reader cost 0.1–0.2 s).
+KONGCHUO_IMPORT_READER_PROCESSES = _int("KONGCHUO_IMPORT_READER_PROCESSES", 0)
 KONGCHUO_ATTACHMENT_MAX_BYTES = _int("KONGCHUO_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Export files hold children's personal data: deleted this many days after they were made.
 KONGCHUO_EXPORT_RETENTION_DAYS = _int("KONGCHUO_EXPORT_RETENTION_DAYS", 7)

@@ -18,7 +18,15 @@ from django.utils.translation import gettext_lazy as _
 
 from kongchuo.idnumbers import birth_date_of, mask_id
 from kongchuo.imports import fields as F
-from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
+from kongchuo.imports.base import (
+    Field,
+    ImportContext,
+    ImportKind,
+    ImportPlan,
+    ImportRefused,
+    LineFormat,
+    RowStream,
+)
 from kongchuo.imports.bulk import (
     IN_CHUNK,
     batch_size_for,
@@ -539,6 +547,16 @@ def roster_plan_in_transaction(ctx: ImportContext) -> bool:
     return direct_load_wanted(ctx)
 
 
+def roster_reader_lines(ctx: ImportContext) -> LineFormat | None:
+    """PostgreSQL, the county's first roster: the reader process sends the rows as the direct
+    load's COPY text (students.roster_pg.direct_lines_format)."""
+    if not is_postgres():
+        return None
+    from students.roster_pg import direct_lines_format
+
+    return direct_lines_format(ctx)
+
+
 def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     if not {"school_code", "school_name"} & ctx.present:
         raise TabularError("header_missing", labels="学校标识码、学校名称")
@@ -863,7 +881,7 @@ def register_student_imports() -> None:
         slug="roster", label=_("学生学籍名册"), fields=ROSTER_FIELDS, key=("id_number",),
         plan=roster_plan, apply=roster_apply, check_row=roster_check, prepare=roster_prepare,
         warm_up=roster_warm_up,
-        plan_in_transaction=roster_plan_in_transaction,
+        plan_in_transaction=roster_plan_in_transaction, reader_lines=roster_reader_lines,
         roles=STAFF, computed=("school_id", "hukou_township_id"),
         description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；已在本县其他学校的学生将转入，"
                       "名册所含学校中未出现在文件里的学生会列出（不会删除）。"),

@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kongchuo.idnumbers import mask_id
-from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
-from kongchuo.imports.bulk import chunked, pg_copy_lines
+from kongchuo.imports.base import ImportContext, ImportPlan, LineFormat, RowStream
+from kongchuo.imports.bulk import chunked, pg_copy_blocks, pg_copy_lines
 from students.models import StatusChange, Student
 from students.services import status_after, status_change_build
 
@@ -134,6 +134,7 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         direct = _direct_plan(rows, ctx, cols)
         if direct is not None:
             return direct
+    rows.require_rows()  # the rows came as the direct load's text: read them again
     plan = ImportPlan(payload=PgPayload(cols))
     plan.cleanup = _drop_stage
     with connection.cursor() as cur:
@@ -409,6 +410,25 @@ def direct_load_wanted(ctx: ImportContext) -> bool:
             and not Student.objects.exists())
 
 
+def direct_lines_format(ctx: ImportContext) -> LineFormat | None:
+    """Before the reader process is forked: a roster that will be written into an empty
+    students table comes from the reader as its direct-load COPY text, when the sheet has
+    BULK_MIN_ROWS rows (direct_load_wanted then holds, unless the table fills meanwhile or its
+    lock is not granted: the runner then reads the file again, as rows). The reader formats the
+    lines where the rows are: the county's 200,000 rows never become Python objects here."""
+    if not ctx.writing or Student.objects.exists():
+        return None
+    from students.imports import roster_warm_up
+
+    return LineFormat(min_rows=BULK_MIN_ROWS, lines=_reader_lines, warm_up=roster_warm_up)
+
+
+def _reader_lines(rows, ctx: ImportContext):
+    from students.imports import initials_for
+
+    return _direct_lines(rows, initials_for(ctx))
+
+
 def _direct_lines(rows: RowStream, initials):
     """One COPY line (text format, NULL \\N) per valid row, in DIRECT_COLUMNS order: the row
     exactly as the INSERT … SELECT from the stage would write it (blank text columns '',
@@ -482,11 +502,20 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
                f" history_type, history_user_id, history_change_reason)"
                f" SELECT {hist_list}, created_at, '+', %s, 'import' FROM {table} WHERE id > %s"
                f" RETURNING id) SELECT max(id) FROM h")
-    lines = _direct_lines(rows, initials_for(ctx))
+    if rows.blocks is not None:  # formatted by the reader process (direct_lines_format)
+        blocks = _Batches(rows.blocks)
+
+        def copy() -> int:
+            return pg_copy_blocks(table, DIRECT_COLUMNS, blocks.next_batch())
+    else:
+        lines = _direct_lines(rows, initials_for(ctx))
+
+        def copy() -> int:
+            return pg_copy_lines(table, DIRECT_COLUMNS, islice(lines, DIRECT_BATCH))
     last_id = 0
     with _column_defaults(table, shared), connection.cursor() as cur:
         while True:
-            copied = pg_copy_lines(table, DIRECT_COLUMNS, islice(lines, DIRECT_BATCH))
+            copied = copy()
             if copied:
                 cur.execute(history, [user_id, last_id])
                 last_id = cur.fetchone()[0]
@@ -513,6 +542,23 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
     plan.created, plan.updated, plan.unchanged = created, 0, 0
     plan.extra = {"moved": 0, "missing": 0, "missing_sample": []}
     return plan
+
+
+class _Batches:
+    """The reader's blocks ((text, rows) each) in COPY batches of at least DIRECT_BATCH rows."""
+
+    def __init__(self, blocks) -> None:
+        self.blocks = iter(blocks)
+
+    def next_batch(self):
+        rows = 0
+        while rows < DIRECT_BATCH:
+            block = next(self.blocks, None)
+            if block is None:
+                return
+            data, count = block
+            rows += count
+            yield data
 
 
 def _direct_apply(payload: PgPayload, ctx: ImportContext) -> None:

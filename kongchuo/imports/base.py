@@ -160,12 +160,35 @@ class ImportPlan:
     cleanup: Callable[[], None] | None = None
 
 
+class NeedRows(Exception):
+    """The plan iterated rows, but the reader process sent them as its LineFormat's text (the
+    plan's fast path was not to be had after all: a busy table): the runner reads the file
+    again, here, as rows."""
+
+
+@dataclass
+class LineFormat:
+    """How the reader process formats the valid rows for a plan's fast path (the roster's
+    direct COPY), so that they cross to the importing process as text, not as Python objects
+    to be rebuilt and formatted there. A kind's `reader_lines(ctx)` returns one, in the
+    importing process before the reader is forked; the reader uses it for a sheet of at least
+    `min_rows` rows (the height, header included). The plan then reads `RowStream.blocks`."""
+
+    min_rows: int
+    lines: Callable[[Sequence[Any], ImportContext], Iterator[str]]  # valid rows → COPY lines
+    # Loads what `lines` needs into ctx.state, in the reader beside calamine's parse.
+    warm_up: Callable[[ImportContext], None] | None = None
+
+
 class RowStream:
     """The valid rows of the file, parsed, in file order; iterate once.
 
     After the iteration, `duplicates` holds the keys that appeared on more than one row: those
     rows have been reported as `duplicate_in_file` and the kind must not write them (a kind that
     streams rows to a staging table removes them there).
+
+    `blocks`, when not None, holds the rows as the kind's LineFormat wrote them: (text, rows)
+    per block of rows, in file order; iterating the stream then raises NeedRows.
     """
 
     def __init__(self, source: Iterator[Any], key_of: Callable[[Any], Any] | None) -> None:
@@ -174,10 +197,17 @@ class RowStream:
         self.duplicates: set[Any] = set()
         self.keys_seen: set[Any] = set()  # every key in the file, rejected rows included
         self.finished = False
+        self.blocks: Iterator[tuple[bytes, int]] | None = None
 
     def __iter__(self) -> Iterator[Any]:
+        self.require_rows()
         yield from self._source
         self.finished = True
+
+    def require_rows(self) -> None:
+        """For a plan about to read rows: NeedRows if they came as text."""
+        if self.blocks is not None:
+            raise NeedRows
 
     def is_duplicate(self, row: Any) -> bool:
         return bool(self.duplicates) and self._key_of is not None and self._key_of(row) in self.duplicates
@@ -211,6 +241,8 @@ class ImportKind:
     # True when this run's plan may write (it then runs inside the write's transaction, which
     # is rolled back unless the import is written): the roster's direct bulk load.
     plan_in_transaction: Callable[[ImportContext], bool] | None = None
+    # The text the reader process should send the valid rows as (LineFormat), or None.
+    reader_lines: Callable[[ImportContext], LineFormat | None] | None = None
     options: tuple[str, ...] = ()  # which CLI/browser options apply: term, year, list, due
     choices: dict[str, Any] = field(default_factory=dict)  # e.g. {"list": [(value, label)]}
     description: Any = ""

@@ -199,6 +199,30 @@ class _LineFeed(io.TextIOBase):
         return self.read(size)
 
 
+class _BlockFeed(io.RawIOBase):
+    """A read()-able stream over blocks of COPY text already encoded (a reader process's): each
+    read() hands psycopg2 one whole block (it sends whatever read() returns), so no block is
+    copied here. What the blocks raise is kept, as by _LineFeed."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self._blocks = blocks
+        self.error: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            for block in self._blocks:
+                if block:  # an empty read ends the COPY
+                    return block
+            return b""
+        except Exception as exc:
+            self.error = exc
+            self._blocks = iter(())
+            return b""
+
+
 def pg_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
             to_text: Callable[[Any], str] = _copy_text) -> None:
     """COPY `rows` into `table` (PostgreSQL), streamed as they are produced."""
@@ -210,8 +234,17 @@ def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
                   options: str = "") -> int:
     """COPY already formatted text-format lines (tab-separated, newline-ended; NULL is \\N
     unless `options` says otherwise, e.g. "(FORMAT text, NULL '')"); the number of rows."""
+    return _pg_copy_feed(table, columns, _LineFeed(lines), options)
+
+
+def pg_copy_blocks(table: str, columns: Sequence[str], blocks: Iterator[bytes], *,
+                   options: str = "") -> int:
+    """pg_copy_lines for blocks of lines already joined and encoded (UTF-8)."""
+    return _pg_copy_feed(table, columns, _BlockFeed(blocks), options)
+
+
+def _pg_copy_feed(table: str, columns: Sequence[str], feed: _LineFeed | _BlockFeed, options: str) -> int:
     cols = ", ".join(f'"{c}"' for c in columns)
-    feed = _LineFeed(lines)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN {options}'.rstrip(),
                                   feed, size=1 << 16)

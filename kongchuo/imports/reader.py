@@ -44,7 +44,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-from kongchuo.imports.base import ImportContext, ImportKind, Issue
+from kongchuo.imports.base import ImportContext, ImportKind, Issue, LineFormat
 from kongchuo.tabular import HeaderMap, TabularError, find_header, open_sheet
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,15 @@ log = logging.getLogger(__name__)
 BATCH = 5000  # data rows per block: a message per block
 QUEUED_BATCHES = 8  # messages held for the parent (~12 MB of a roster) before the child waits
 _LEN = struct.Struct("<Q")
+
+
+def readers_at_most(lines: bool) -> int:
+    """KONGCHUO_IMPORT_READER_PROCESSES, or with 0 (automatic) 2 readers for rows sent as COPY
+    text (the importing process has little to do but forward them) and 1 otherwise."""
+    wanted = settings.KONGCHUO_IMPORT_READER_PROCESSES
+    if wanted > 0:
+        return wanted
+    return min(2, os.cpu_count() or 1) if lines else 1
 
 
 def reader_wanted(path: str | os.PathLike[str], fmt: str) -> bool:
@@ -131,14 +140,15 @@ class ChildReader:
     die with it)."""
 
     def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
-                 max_rows: int, max_cells: int) -> None:
+                 max_rows: int, max_cells: int, line_format: LineFormat | None = None) -> None:
         self.pid = 0
         self.status: int | None = None
         self.others: list[int] = []  # the grandchildren's pids (the child reaps them)
+        self.lines = False  # the rows come as line_format's text (known from the header)
         fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
                   *kind.computed]
         cap = memory_cap(path, fmt)
-        pipes = [os.pipe() for _ in range(max(1, settings.KONGCHUO_IMPORT_READER_PROCESSES))]
+        pipes = [os.pipe() for _ in range(max(1, readers_at_most(line_format is not None)))]
         try:
             pid = os.fork()
         except OSError:  # no process to be had (EAGAIN, ENOMEM): the caller reads in-process
@@ -149,7 +159,8 @@ class ChildReader:
         if pid == 0:  # the child: never returns
             for read_fd, _w in pipes:
                 os.close(read_fd)
-            _child_run([w for _r, w in pipes], path, fmt, kind, ctx, fields, max_rows, max_cells, cap)
+            _child_run([w for _r, w in pipes], path, fmt, kind, ctx, fields, max_rows, max_cells, cap,
+                       line_format)
         for _r, write_fd in pipes:
             os.close(write_fd)
         self.pid = pid
@@ -158,11 +169,11 @@ class ChildReader:
 
     def header(self) -> tuple[HeaderMap, int | None, str]:
         """(header, sheet height, sheet name), or the TabularError the child met first (its
-        `sheet`: the sheet it read, or None)."""
+        `sheet`: the sheet it read, or None). `lines` tells how the rows will come."""
         message = self._receive(0)
         if message[0] != "header":
             self._unexpected(message)
-        _tag, header, height, sheet, readers = message[:5]
+        _tag, header, height, sheet, readers, self.lines = message[:6]
         self.others = list(readers[1:])
         for stream in self.streams[len(readers):]:  # a small sheet: fewer readers
             stream.close()
@@ -171,21 +182,25 @@ class ChildReader:
 
     def rows(self, ctx: ImportContext, stats: dict[str, Any],
              progress: Any = None) -> Iterator[tuple]:
-        """The valid rows' field values, in file order; `stats` gets count, dup_rows and
-        keys_seen at the end, ctx the errors and warnings as their rows arrive."""
+        """The valid rows' field values, in file order, or with `lines` their text: (text,
+        rows) per block; `stats` gets count, dup_rows and keys_seen at the end, ctx the errors
+        and warnings as their rows arrive."""
         block = 0
         n = len(self.streams)
         while True:
             message = self._receive(block % n)
             tag = message[0]
-            if tag == "rows":
+            if tag == "rows" or tag == "lines":
                 _tag, batch, errors, warnings, seen = message
                 ctx.errors.extend(errors)
                 ctx.warnings.extend(warnings)
                 if progress is not None:
                     progress(seen)
                 block += 1
-                yield from batch
+                if tag == "rows":
+                    yield from batch
+                else:
+                    yield batch
             elif tag == "done":  # no block from here on: every other reader is done too
                 parts = [message[1:]]
                 for i in range(1, n):
@@ -301,13 +316,14 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _child_run(fds: list[int], path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
-               fields: list[str], max_rows: int, max_cells: int, cap: int) -> None:
+               fields: list[str], max_rows: int, max_cells: int, cap: int,
+               line_format: LineFormat | None) -> None:
     code = 0
     out = None
     try:
         out = open(fds[0], "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
         _sandbox(cap)
-        _read_and_validate(out, fds, path, fmt, kind, ctx, fields, max_rows, max_cells)
+        _read_and_validate(out, fds, path, fmt, kind, ctx, fields, max_rows, max_cells, line_format)
     except BrokenPipeError:  # the parent is gone or gave up (its pre-scan failed)
         code = 3
     except BaseException:  # a bug: tell the parent, which fails the import
@@ -420,16 +436,26 @@ def _send(out: Any, message: tuple) -> None:
 
 
 def _read_and_validate(out: Any, fds: list[int], path: Any, fmt: str, kind: ImportKind,
-                       ctx: ImportContext, fields: list[str], max_rows: int, max_cells: int) -> None:
+                       ctx: ImportContext, fields: list[str], max_rows: int, max_cells: int,
+                       line_format: LineFormat | None) -> None:
     rows = None
+    # What the lines need (the roster's pinyin dictionaries) loads beside calamine's parse,
+    # which does not hold the GIL.
+    warm_up = _Background(line_format.warm_up, ctx) if line_format and line_format.warm_up else None
     try:
         rows = open_sheet(path, fmt, None, max_rows=max_rows, max_cells=max_cells)
         header = find_header(rows, kind.columns())
     except TabularError as exc:  # with the sheet it read, if it got that far
         _send(out, ("error", exc.code, exc.message_zh, exc.message_en, rows and rows.sheet_name))
         return
+    finally:
+        if warm_up is not None:
+            warm_up.join()  # no thread may be running when the other readers are forked
+    if line_format is not None and (rows.height or 0) < line_format.min_rows:
+        line_format = None  # a small sheet: the plan's ordinary path, which reads rows
     # The sheet is parsed: the other readers are forked now and share it.
-    wanted = len(fds) if (rows.height or 0) > 2 * BATCH else 1
+    most = min(len(fds), readers_at_most(line_format is not None))
+    wanted = most if (rows.height or 0) > 2 * BATCH else 1
     readers, part, others = [os.getpid()], 0, []
     for r in range(1, len(fds)):
         if r >= wanted:
@@ -448,10 +474,10 @@ def _read_and_validate(out: Any, fds: list[int], path: Any, fmt: str, kind: Impo
         readers.append(pid)
         os.close(fds[r])
     if part == 0:
-        _send(out, ("header", header, rows.height, rows.sheet_name, readers))
+        _send(out, ("header", header, rows.height, rows.sheet_name, readers, line_format is not None))
         out.flush()
     try:
-        _validate_part(out, rows, header, kind, ctx, fields, part, wanted)
+        _validate_part(out, rows, header, kind, ctx, fields, part, wanted, line_format)
     except BaseException:
         if part == 0:
             raise
@@ -471,10 +497,32 @@ def _close_quietly(fd: int) -> None:
         pass
 
 
+class _Background(threading.Thread):
+    """`work(ctx)` in a thread; join() raises what it raised."""
+
+    def __init__(self, work: Any, ctx: ImportContext) -> None:
+        super().__init__(name="import-reader-warm-up", daemon=True)
+        self.work, self.ctx = work, ctx
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.work(self.ctx)
+        except BaseException as exc:  # raised again by join, in the reader's main thread
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
 def _validate_part(out: Any, rows: Any, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
-                   fields: list[str], part: int, parts: int) -> None:
-    """Validate this reader's blocks and send each (its valid rows, errors and warnings), then
-    "done" with the row count, the duplicated keys and the first row of every key it saw."""
+                   fields: list[str], part: int, parts: int, line_format: LineFormat | None) -> None:
+    """Validate this reader's blocks and send each (its valid rows, or with `line_format` their
+    text, and the errors and warnings they raised), then "done" with the row count, the
+    duplicated keys and the first row of every key it saw."""
     from kongchuo.imports.runner import BLOCK_END, _Validator
 
     ctx.header = header
@@ -484,17 +532,23 @@ def _validate_part(out: Any, rows: Any, header: HeaderMap, kind: ImportKind, ctx
     ctx.errors, ctx.warnings = [], []
     validator = _Validator(rows, header, kind, ctx, None, part=(part, parts, BATCH))
     values = attrgetter(*fields)
-    batch: list[tuple] = []
+    batch: list[Any] = []
     sent_errors = sent_warnings = 0
     try:
         for row in validator:
             if row is BLOCK_END:
-                _send(out, ("rows", batch, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
+                if line_format is None:
+                    message: tuple = ("rows", batch)
+                else:
+                    message = ("lines", ("".join(line_format.lines(batch, ctx)).encode(), len(batch)))
+                _send(out, (*message, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
                             validator.seen))
                 sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
                 batch = []
-            else:
+            elif line_format is None:
                 batch.append(values(row))
+            else:
+                batch.append(row)
     except TabularError as exc:  # the row cap, met while iterating
         _send(out, ("error", exc.code, exc.message_zh, exc.message_en))
         return

@@ -33,6 +33,7 @@ from kongchuo.imports.base import (
     ImportKind,
     ImportRefused,
     Issue,
+    NeedRows,
     RowStream,
     get_kind,
     text_pair,
@@ -265,10 +266,11 @@ class _ChildValidator:
             self.ctx.progress(10 + int(60 * min(seen / self.total, 1)))
 
     def __iter__(self) -> Iterator[Any]:
+        """The valid rows, or with the reader's `lines` their text: (text, rows) per block."""
         stats: dict[str, Any] = {}
-        make = self.kind.row_type
+        make = None if self.reader.lines else self.kind.row_type
         for values in self.reader.rows(self.ctx, stats, self._progress):
-            yield make(*values)
+            yield values if make is None else make(*values)
         self.reader.finish()
         self.count, self.dup_rows, self.keys_seen = stats["count"], stats["dup_rows"], stats["keys_seen"]
         assert self.ctx.header is not None
@@ -409,47 +411,28 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
     if job is not None:
         _job_started(job)
     done = _Done()
+    ctx.writing = not dry_run
     try:
-        try:
-            fmt = sniff_upload(path, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
-            rows, header, height = _open(path, fmt, kind_obj, ctx, done)
-        except TabularError as exc:
-            result.file_error = (exc.code, exc.message_zh, exc.message_en)
-            return _finish(result, ctx, job, request, started)
-        ctx.header = header
-        ctx.present = frozenset(header.columns)
-        ctx.writing = not dry_run
-        ctx.rows_hint = height
-        ctx.progress(5)
-        validator: _Validator | _ChildValidator
-        if rows is None:  # a reader process parses and validates (kongchuo.imports.reader)
-            total = (height or 0) - header.last_header_row if progress else None
-            validator = _ChildValidator(done.reader, kind_obj, ctx, total)
-        else:  # a CSV's height is known only by reading it
-            rows_total = height if height is not None else sum(1 for _ in rows) if progress else 0
-            total = rows_total - header.last_header_row if progress else None
-            validator = _Validator(rows, header, kind_obj, ctx, total)
-        del rows  # the validator drops the sheet once read: calamine holds it all in memory
-        stream = RowStream(iter(validator), None)
-        key_fields = [f.key for f in kind_obj.fields if f.key in kind_obj.key]
-        if key_fields:
-            stream._key_of = lambda row: tuple(getattr(row, k) for k in key_fields)
-        ctx.in_transaction = bool(kind_obj.plan_in_transaction and kind_obj.plan_in_transaction(ctx))
-        # A plan that may write (the roster's direct bulk load) runs inside the write's
-        # transaction; every outcome but a write rolls it back.
-        with transaction.atomic() if ctx.in_transaction else contextlib.nullcontext():
-            side = None
-            if ctx.in_transaction and job is not None and progress is not None:
-                ctx.progress = side = _progress_reporter(job, side=True)
-                done.progress_after_plan = progress
+        lines = True
+        while True:
             try:
-                _plan_and_write(done, kind_obj, _StreamWithDuplicates(stream, validator), validator,
-                                ctx, result, job, request, started, dry_run, skip_invalid)
-            finally:
-                if side is not None:
-                    side.close()  # type: ignore[attr-defined]
-            if ctx.in_transaction and (not result.written or done.applied_before):
-                transaction.set_rollback(True)
+                fmt = sniff_upload(path, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
+                rows, header, height = _open(path, fmt, kind_obj, ctx, done, lines=lines)
+            except TabularError as exc:
+                result.file_error = (exc.code, exc.message_zh, exc.message_en)
+                return _finish(result, ctx, job, request, started)
+            try:
+                _validate_and_plan(done, kind_obj, rows, header, height, ctx, result, job, request,
+                                   started, dry_run, skip_invalid, progress)
+                break
+            except NeedRows:
+                # The reader sent the rows as text for the plan's fast path, which was not to
+                # be had after all (a busy table; nothing was written): read the file again,
+                # as rows.
+                log.info("import %s: the plan wants rows; reading the file again", kind)
+                done.reader.close()  # type: ignore[union-attr]
+                done.reader = None
+                ctx.errors, ctx.warnings, lines = [], [], False
         if done.applied_before and ctx.in_transaction:  # its mark was rolled back with the plan
             _job_applied_before(job)
         if done.finished is not None:
@@ -470,16 +453,58 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
             done.plan.cleanup()
 
 
+def _validate_and_plan(done: _Done, kind_obj: ImportKind, rows: SheetRows | None, header: HeaderMap,
+                       height: int | None, ctx: ImportContext, result: ImportResult, job: Job | None,
+                       request, started: float, dry_run: bool, skip_invalid: bool,
+                       progress: Callable[[int], None] | None) -> None:
+    ctx.header = header
+    ctx.present = frozenset(header.columns)
+    ctx.rows_hint = height
+    ctx.progress(5)
+    validator: _Validator | _ChildValidator
+    if rows is None:  # a reader process parses and validates (kongchuo.imports.reader)
+        total = (height or 0) - header.last_header_row if progress else None
+        validator = _ChildValidator(done.reader, kind_obj, ctx, total)  # type: ignore[arg-type]
+    else:  # a CSV's height is known only by reading it
+        rows_total = height if height is not None else sum(1 for _ in rows) if progress else 0
+        total = rows_total - header.last_header_row if progress else None
+        validator = _Validator(rows, header, kind_obj, ctx, total)
+    del rows  # the validator drops the sheet once read: calamine holds it all in memory
+    stream = RowStream(iter(validator), None)
+    key_fields = [f.key for f in kind_obj.fields if f.key in kind_obj.key]
+    if key_fields:
+        stream._key_of = lambda row: tuple(getattr(row, k) for k in key_fields)
+    lines = done.reader is not None and done.reader.lines
+    ctx.in_transaction = bool(kind_obj.plan_in_transaction and kind_obj.plan_in_transaction(ctx))
+    # A plan that may write (the roster's direct bulk load) runs inside the write's
+    # transaction; every outcome but a write rolls it back.
+    with transaction.atomic() if ctx.in_transaction else contextlib.nullcontext():
+        side = None
+        if ctx.in_transaction and job is not None and progress is not None:
+            ctx.progress = side = _progress_reporter(job, side=True)
+            done.progress_after_plan = progress
+        try:
+            _plan_and_write(done, kind_obj, _StreamWithDuplicates(stream, validator, lines=lines),
+                            validator, ctx, result, job, request, started, dry_run, skip_invalid)
+        finally:
+            if side is not None:
+                side.close()  # type: ignore[attr-defined]
+        if ctx.in_transaction and (not result.written or done.applied_before):
+            transaction.set_rollback(True)
+
+
 def _open(path: str | Path, fmt: str, kind_obj: ImportKind, ctx: ImportContext,
-          done: _Done) -> tuple[SheetRows | None, HeaderMap, int | None]:
+          done: _Done, *, lines: bool = True) -> tuple[SheetRows | None, HeaderMap, int | None]:
     """(rows, header, sheet height) read here, or (None, header, height) with `done.reader`
-    parsing and validating the rows in a child process while this one pre-scans the file."""
+    parsing and validating the rows in a child process while this one pre-scans the file (and
+    formatting them as the kind's reader_lines asks, unless `lines` is False)."""
     max_rows = settings.KONGCHUO_IMPORT_MAX_ROWS
     reader = None
     if reader_wanted(path, fmt):
+        line_format = kind_obj.reader_lines(ctx) if lines and kind_obj.reader_lines else None
         try:
             reader = done.reader = ChildReader(path, fmt, kind_obj, ctx, max_rows=max_rows,
-                                               max_cells=MAX_CELLS)
+                                               max_cells=MAX_CELLS, line_format=line_format)
         except OSError:
             log.warning("import %s: no reader process (fork failed); reading in-process", kind_obj.slug,
                         exc_info=True)
@@ -561,15 +586,24 @@ def _plan_and_write(done: _Done, kind_obj: ImportKind, stream: RowStream,
 
 
 class _StreamWithDuplicates(RowStream):
-    """The RowStream kinds receive: duplicates are known once the rows are exhausted."""
+    """The RowStream kinds receive: duplicates are known once the rows are exhausted. With
+    `lines`, the validator yields the rows as the reader formatted them: they are the
+    stream's `blocks`, and iterating rows raises NeedRows."""
 
-    def __init__(self, stream: RowStream, validator: _Validator | _ChildValidator) -> None:
+    def __init__(self, stream: RowStream, validator: _Validator | _ChildValidator, *,
+                 lines: bool = False) -> None:
         super().__init__(iter(()), stream._key_of)
         self._inner = stream
         self._validator = validator
+        if lines:
+            self.blocks = self._exhausting(iter(validator))
 
     def __iter__(self) -> Iterator[Any]:
-        yield from self._inner
+        self.require_rows()
+        yield from self._exhausting(self._inner)
+
+    def _exhausting(self, items: Iterator[Any]) -> Iterator[Any]:
+        yield from items
         self.duplicates = set(self._validator.dup_rows)
         self.keys_seen = self._validator.keys_seen
         self.finished = True

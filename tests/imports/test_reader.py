@@ -95,6 +95,18 @@ def test_readers_sharing_the_blocks_report_what_one_process_reports(county, file
     assert len(forks) == 1 and _reaped(forks[0])
 
 
+def test_two_readers_by_default_only_for_rows_sent_as_text(settings, monkeypatch):
+    """Automatic (0): a second reader pays only when the importing process has little to do
+    but forward the readers' text; a number set is taken as it is."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    settings.KONGCHUO_IMPORT_READER_PROCESSES = 0
+    assert (reader_module.readers_at_most(True), reader_module.readers_at_most(False)) == (2, 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert reader_module.readers_at_most(True) == 1
+    settings.KONGCHUO_IMPORT_READER_PROCESSES = 3
+    assert (reader_module.readers_at_most(True), reader_module.readers_at_most(False)) == (3, 3)
+
+
 @pytest.mark.django_db
 def test_a_refused_prescan_kills_the_reader_at_once(county, files, forks, monkeypatch):
     from kongchuo.tabular import TabularError

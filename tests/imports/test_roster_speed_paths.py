@@ -316,6 +316,88 @@ def test_a_direct_load_run_as_a_job_with_progress(county, files, bulk, monkeypat
     assert Student.history.filter(history_user=county.county_user).count() == 7
 
 
+def _reader_spy(monkeypatch) -> tuple[list, list]:
+    """Every workbook read by a reader process; (whether each reader sent the rows as the
+    direct load's text, the batches of blocks the plan copied)."""
+    import students.roster_pg as pg
+    from kongchuo.imports import reader as reader_module
+
+    readers: list = []
+    real_header = reader_module.ChildReader.header
+
+    def header(self):
+        got = real_header(self)
+        readers.append((self.lines, 1 + len(self.others)))
+        return got
+
+    copied: list = []
+    real_copy = pg.pg_copy_blocks
+
+    def copy(table, columns, blocks, **kwargs):
+        blocks = list(blocks)
+        copied.append(len(blocks))
+        return real_copy(table, columns, iter(blocks), **kwargs)
+
+    monkeypatch.setattr(reader_module.ChildReader, "header", header)
+    monkeypatch.setattr(pg, "pg_copy_blocks", copy)
+    return readers, copied
+
+
+@pytest.mark.django_db
+def test_the_reader_sends_the_first_roster_as_the_direct_loads_text(county, files, bulk, monkeypatch,
+                                                                      settings):
+    """PostgreSQL: the reader process formats the county's first roster as the direct load's
+    COPY lines (blocks of BATCH rows, at least DIRECT_BATCH rows per COPY); the students and
+    their history are what the importing process writes from rows."""
+    import students.roster_pg as pg
+    from kongchuo.imports import reader as reader_module
+
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+    monkeypatch.setattr(reader_module, "BATCH", 2)
+    monkeypatch.setattr(pg, "DIRECT_BATCH", 3)
+    _no_students()
+    rows = _direct_rows(county)
+    rows.insert(2, roster_row(9, county.a_primary, id_number="12345"))  # a block with one row left
+    rows.append(roster_row(8, county.a_primary, id_number=new_id(1), name="重复"))  # both rejected
+    path = files.roster("r.xlsx", rows)
+    readers, copied = _reader_spy(monkeypatch)
+    taken = _direct_spy(monkeypatch)
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = -1
+    with transaction.atomic():  # the same load from rows, in-process, rolled back
+        alone = import_run(kind="roster", path=path, user=county.county_user, skip_invalid=True)
+        expected = _rows_as_written()
+        transaction.set_rollback(True)
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+    r = import_run(kind="roster", path=path, user=county.county_user, skip_invalid=True)
+    assert readers == [(PG, 2 if PG else 1)]  # a second reader for the text (automatic)
+    assert copied == ([2, 2, 1] if PG else [])  # blocks of 2, 1 (a rejected row), 2, 2, 1 rows
+    assert taken == ([1, 1] if PG else [])
+    assert r.as_json(limit=None) | {"seconds": 0, "job_id": 0} == alone.as_json(limit=None) | {"seconds": 0, "job_id": 0}
+    assert (r.created, r.rejected) == (6, 3)
+    assert _rows_as_written() == expected
+
+
+@pytest.mark.django_db
+def test_a_roster_sent_as_text_is_read_again_when_the_plan_wants_rows(county, files, bulk, monkeypatch,
+                                                                       settings):
+    """The reader formatted the direct load's text, but the plan cannot have the direct load
+    after all (the table filled or its lock was busy): the file is read again, as rows,
+    and imported by the staging path as if the text had never been."""
+    import students.roster_pg as pg
+
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+    _no_students()
+    path = files.roster("r.xlsx", _direct_rows(county))
+    readers, copied = _reader_spy(monkeypatch)
+    taken = _direct_spy(monkeypatch)
+    monkeypatch.setattr(pg, "direct_load_wanted", lambda ctx: False)
+    r = import_run(kind="roster", path=path, user=county.county_user)
+    assert readers == ([(True, 1), (False, 1)] if PG else [(False, 1)])
+    assert (copied, taken) == ([], [])
+    assert (r.written, r.created, r.rejected, r.rows) == (True, 7, 0, 7)
+    assert (Student.objects.count(), Student.history.filter(history_type="+").count()) == (7, 7)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_progress_of_a_plan_inside_the_transaction_is_seen_before_it_commits():
     """A direct load's Celery job writes its progress through a connection of its own: the
