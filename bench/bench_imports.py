@@ -243,7 +243,12 @@ def reset_students() -> None:
 
 
 class Meter:
-    """Wall time, CPU time of this process and of its PostgreSQL backend, for one phase."""
+    """Wall time, CPU time of this process and of its PostgreSQL backend, for one phase.
+
+    On PostgreSQL each phase starts with a CHECKPOINT: the previous phase's dirty buffers and
+    WAL (a first import writes ~170 MB of it) are then written before the clock starts, not by
+    the checkpointer in the middle of this phase (max_wal_size 1 GB: back-to-back imports
+    trigger one every ~30 s), which made the same import vary by half a second."""
 
     def __init__(self, connection) -> None:
         self.pid = None
@@ -251,6 +256,7 @@ class Meter:
         if connection.vendor != "postgresql":
             return  # SQLite works inside this process: its CPU time is ours
         with connection.cursor() as cur:
+            cur.execute("CHECKPOINT")
             cur.execute("SET max_parallel_workers_per_gather = 0")
             cur.execute("SELECT pg_backend_pid()")
             self.pid = cur.fetchone()[0]

@@ -175,7 +175,7 @@ class LineFormat:
     `min_rows` rows (the height, header included). The plan then reads `RowStream.blocks`."""
 
     min_rows: int
-    lines: Callable[[Sequence[Any], ImportContext], Iterator[str]]  # valid rows → COPY lines
+    text: Callable[[list[Any], ImportContext], str]  # a block of valid rows → their COPY lines
     # Loads what `lines` needs into ctx.state, in the reader beside calamine's parse.
     warm_up: Callable[[ImportContext], None] | None = None
 

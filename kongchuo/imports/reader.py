@@ -540,7 +540,7 @@ def _validate_part(out: Any, rows: Any, header: HeaderMap, kind: ImportKind, ctx
                 if line_format is None:
                     message: tuple = ("rows", batch)
                 else:
-                    message = ("lines", ("".join(line_format.lines(batch, ctx)).encode(), len(batch)))
+                    message = ("lines", (line_format.text(batch, ctx).encode(), len(batch)))
                 _send(out, (*message, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
                             validator.seen))
                 sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
