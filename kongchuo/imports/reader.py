@@ -10,7 +10,9 @@ runner forks a reader:
   the valid rows to the parent in pickled batches, with the errors and warnings they raised;
 - the parent meanwhile runs the pre-scan, then consumes the rows (the kind's plan: for the
   county's first roster a COPY straight into the students table, which the database works on
-  while the child is still validating).
+  while the child is still validating). A kind may ask for its rows as text instead
+  (ImportKind.reader_lines: the roster's direct-load COPY lines): the child formats each block
+  and the parent hands the text to COPY as it came, without a Python object per row.
 
 Safety: the parent uses nothing the child sends before its own pre-scan of the file has
 passed, and kills the child as soon as the pre-scan fails. The child parses under a hard
