@@ -527,10 +527,11 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
                f" RETURNING id) SELECT max(id) FROM h")
     # The text formatted by the reader process (direct_lines_format), or here.
     blocks = _Batches(rows.blocks if rows.blocks is not None else _direct_blocks(rows, initials_for(ctx)))
-    last_id = 0
+    last_id = created = 0
     with _column_defaults(table, shared), connection.cursor() as cur:
         while True:
             copied = pg_copy_blocks(table, DIRECT_COLUMNS, blocks.next_batch())
+            created += copied
             if copied:
                 cur.execute(history, [user_id, last_id])
                 last_id = cur.fetchone()[0]
@@ -539,9 +540,11 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
     with connection.cursor() as cur:
         if rows.duplicates:  # both rows of a duplicated ID are rejected
             for batch in chunked(sorted(k[0] for k in rows.duplicates)):
-                cur.execute(f"WITH d AS (DELETE FROM {table} WHERE id_number = ANY(%s) RETURNING id)"
-                            f" DELETE FROM students_historicalstudent h USING d WHERE h.id = d.id"
-                            f" AND h.history_type = '+' AND h.history_date = %s", [batch, now])
+                cur.execute(f"WITH d AS (DELETE FROM {table} WHERE id_number = ANY(%s) RETURNING id),"
+                            f" h AS (DELETE FROM students_historicalstudent h USING d WHERE h.id = d.id"
+                            f" AND h.history_type = '+' AND h.history_date = %s)"
+                            f" SELECT count(*) FROM d", [batch, now])
+                created -= cur.fetchone()[0]
             # The deletes queued the deferred checks of the keys pointing at the students;
             # run them now (nothing points at rows this transaction created): the indexes are
             # rebuilt by DDL, which refuses a table with pending trigger events.
@@ -551,8 +554,6 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
             if referencing:
                 cur.execute(f"SET CONSTRAINTS {_names(referencing)} IMMEDIATE")
                 cur.execute(f"SET CONSTRAINTS {_names(referencing)} DEFERRED")
-        cur.execute(f"SELECT count(*) FROM {table}")
-        created = cur.fetchone()[0]
     plan = ImportPlan(payload=PgPayload(cols, direct=dropped, direct_history=dropped_history, now=now))
     plan.created, plan.updated, plan.unchanged = created, 0, 0
     plan.extra = {"moved": 0, "missing": 0, "missing_sample": []}
