@@ -201,7 +201,11 @@ class ChildReader:
                 block += 1
                 if tag == "rows":
                     yield from batch
-                else:
+                else:  # the COPY text of `rows` rows: one line each, or the reader is broken
+                    text, rows = batch
+                    lines = text.count(b"\n")
+                    if lines != rows:
+                        raise ReaderCrashed(f"a block of text holds {lines} lines for {rows} rows")
                     yield batch
             elif tag == "done":  # no block from here on: every other reader is done too
                 parts = [message[1:]]

@@ -380,6 +380,27 @@ def test_the_reader_sends_the_first_roster_as_the_direct_loads_text(county, file
 
 
 @pytest.mark.django_db
+def test_text_that_does_not_hold_its_rows_fails_the_import(county, files, bulk, monkeypatch, settings):
+    """A block of text must hold one line per row it says it holds: a reader that sends more
+    (a bug, or a reader gone wrong on a hostile file) fails the import, and nothing is written."""
+    import students.roster_pg as pg
+    from kongchuo.imports.reader import ReaderCrashed
+
+    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+    _no_students()
+    real = pg._reader_text
+    monkeypatch.setattr(pg, "_reader_text", lambda rows, ctx: real(rows, ctx) + real(rows[:1], ctx))
+    path = files.roster("r.xlsx", _direct_rows(county))
+    if PG:
+        with pytest.raises(ReaderCrashed, match="lines for"):
+            import_run(kind="roster", path=path)
+        assert not Student.objects.exists() and not Student.history.exists()
+    else:  # SQLite: no direct load, so no text: the reader sends rows
+        r = import_run(kind="roster", path=path)
+        assert (r.written, r.created) == (True, 7)
+
+
+@pytest.mark.django_db
 def test_a_roster_sent_as_text_is_read_again_when_the_plan_wants_rows(county, files, bulk, monkeypatch,
                                                                        settings):
     """The reader formatted the direct load's text, but the plan cannot have the direct load
