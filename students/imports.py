@@ -455,11 +455,15 @@ def roster_prepare(ctx: ImportContext) -> None:
 
 def roster_warm_up(ctx: ImportContext) -> None:
     """The pinyin dictionaries (~0.1 s to load) for the plan's name initials."""
-    ctx.state["initials"] = InitialsCache()
+    initials_for(ctx)
 
 
 def initials_for(ctx: ImportContext) -> InitialsCache:
-    return ctx.state.get("initials") or InitialsCache()
+    """The import's one InitialsCache (each name's initials are computed once per import)."""
+    cache = ctx.state.get("initials")
+    if cache is None:
+        cache = ctx.state["initials"] = InitialsCache()
+    return cache
 
 
 def roster_check(row: Any, ctx: ImportContext) -> bool:

@@ -406,8 +406,12 @@ _DIRECT_TABS = len(DIRECT_COLUMNS) - 1
 
 def direct_load_wanted(ctx: ImportContext) -> bool:
     """Whether the runner should plan this roster inside its transaction (a direct load)."""
-    return (ctx.writing and (ctx.rows_hint or 0) >= BULK_MIN_ROWS
-            and not Student.objects.exists())
+    return (ctx.rows_hint or 0) >= BULK_MIN_ROWS and _direct_load_possible(ctx)
+
+
+def _direct_load_possible(ctx: ImportContext) -> bool:
+    """A written import into an empty students table (the sheet's size aside)."""
+    return ctx.writing and not Student.objects.exists()
 
 
 def direct_lines_format(ctx: ImportContext) -> LineFormat | None:
@@ -416,7 +420,7 @@ def direct_lines_format(ctx: ImportContext) -> LineFormat | None:
     BULK_MIN_ROWS rows (direct_load_wanted then holds, unless the table fills meanwhile or its
     lock is not granted: the runner then reads the file again, as rows). The reader formats the
     lines where the rows are: the county's 200,000 rows never become Python objects here."""
-    if not ctx.writing or Student.objects.exists():
+    if not _direct_load_possible(ctx):
         return None
     from students.imports import roster_warm_up
 
@@ -424,6 +428,7 @@ def direct_lines_format(ctx: ImportContext) -> LineFormat | None:
 
 
 def _reader_text(rows: list, ctx: ImportContext) -> str:
+    """One block's direct-load text, with the import's initials and dates caches."""
     from students.imports import initials_for
 
     return _direct_text(rows, initials_for(ctx), ctx.state.setdefault("direct_dates", {None: _NULL}))
@@ -432,11 +437,10 @@ def _reader_text(rows: list, ctx: ImportContext) -> str:
 DIRECT_BLOCK = 5000  # rows per block of text, in-process (the reader's blocks are its own)
 
 
-def _direct_blocks(rows: RowStream, initials) -> Iterator[tuple[bytes, int]]:
+def _direct_blocks(rows: RowStream, ctx: ImportContext) -> Iterator[tuple[bytes, int]]:
     """The direct load's text of the rows read in this process, as the reader sends it."""
-    dates: dict[Any, str] = {None: _NULL}
     for chunk in chunked(rows, DIRECT_BLOCK):
-        yield _direct_text(chunk, initials, dates).encode(), len(chunk)
+        yield _reader_text(chunk, ctx).encode(), len(chunk)
 
 
 def _direct_text(rows: list, initials, dates: dict[Any, str]) -> str:
@@ -466,19 +470,22 @@ def _direct_text(rows: list, initials, dates: dict[Any, str]) -> str:
                    f"{b[r.is_left_behind]}\t{b[r.is_migrant]}\t{initials(r.name)}\n")
         nulls += (birth is null) + (township is None) + (entry is null)
     text = "".join(out)
-    n = len(out)
-    if (text.count("\\") != nulls or "\r" in text or text.count("\t") != _DIRECT_TABS * n
-            or text.count("\n") != n):
-        text = "".join([_direct_checked(line, r, initials) for line, r in zip(out, rows, strict=True)])
+    if not _plain(text, len(out), nulls):
+        text = "".join([line if _plain(line, 1, _nulls(r)) else _direct_escaped(r, initials)
+                        for line, r in zip(out, rows, strict=True)])
     return text
 
 
-def _direct_checked(line: str, r, initials) -> str:
-    nulls = (r.birth_date is None) + (r.hukou_township_id is None) + (r.entry_month is None)
-    if (line.count("\\") != nulls or "\r" in line or line.count("\t") != _DIRECT_TABS
-            or line.count("\n") != 1):
-        return _direct_escaped(r, initials)
-    return line
+def _nulls(r) -> int:
+    """The NULL markers of a row's direct-load line (the loop above counts them inline)."""
+    return (r.birth_date is None) + (r.hukou_township_id is None) + (r.entry_month is None)
+
+
+def _plain(text: str, lines: int, nulls: int) -> bool:
+    """Whether `lines` direct-load lines holding `nulls` NULL markers need no escape: a value
+    can only add a backslash, CR, tab or newline, so equal counts mean every line is plain."""
+    return (text.count("\\") == nulls and "\r" not in text
+            and text.count("\t") == _DIRECT_TABS * lines and text.count("\n") == lines)
 
 
 _FLAG = {None: "f", True: "t", False: "f"}
@@ -502,8 +509,6 @@ def _direct_escaped(r, initials) -> str:
 
 
 def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> ImportPlan | None:
-    from students.imports import initials_for
-
     table = Student._meta.db_table
     dropped = _bulk_begin(ctx.rows_hint or 0)
     if dropped is None:  # busy: the staging path
@@ -526,7 +531,7 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
                f" SELECT {hist_list}, created_at, '+', %s, 'import' FROM {table} WHERE id > %s"
                f" RETURNING id) SELECT max(id) FROM h")
     # The text formatted by the reader process (direct_lines_format), or here.
-    blocks = _Batches(rows.blocks if rows.blocks is not None else _direct_blocks(rows, initials_for(ctx)))
+    blocks = _Batches(rows.blocks if rows.blocks is not None else _direct_blocks(rows, ctx))
     last_id = created = 0
     with _column_defaults(table, shared), connection.cursor() as cur:
         while True:

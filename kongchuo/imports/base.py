@@ -176,7 +176,7 @@ class LineFormat:
 
     min_rows: int
     text: Callable[[list[Any], ImportContext], str]  # a block of valid rows → their COPY lines
-    # Loads what `lines` needs into ctx.state, in the reader beside calamine's parse.
+    # Loads what `text` needs into ctx.state, in the reader beside calamine's parse.
     warm_up: Callable[[ImportContext], None] | None = None
 
 

@@ -163,34 +163,44 @@ def _copy_text(value: Any) -> str:
     return str(value)
 
 
-class _LineFeed(io.TextIOBase):
-    """A read()-able text stream over generated COPY lines: psycopg2 pulls it while the server
-    parses the lines already sent, so building rows in Python and inserting them overlap."""
+class _Feed(io.RawIOBase):
+    """What psycopg2's copy_expert reads: read() only. What the source raised (a file error met
+    while reading, a reader process's failure) is kept in `error`: psycopg2 would turn it into
+    QueryCanceled, so the stream ends after what it has and the COPY's caller raises it again
+    once the COPY is over."""
 
-    def __init__(self, lines: Iterator[str]) -> None:
-        self._lines = lines
-        self._buf = ""
-        # What the lines raised (a file error met while reading, a reader process's failure):
-        # psycopg2 would turn it into QueryCanceled, so the stream ends after the whole lines
-        # it has and pg_copy_lines raises it again once the COPY is over.
+    def __init__(self, source: Iterator[Any]) -> None:
+        self._source = source
         self.error: Exception | None = None
 
     def readable(self) -> bool:
         return True
+
+    def _fail(self, exc: Exception) -> None:
+        self.error = exc
+        self._source = iter(())
+
+
+class _LineFeed(_Feed):
+    """Generated COPY lines (str): psycopg2 pulls them while the server parses the lines
+    already sent, so building rows in Python and inserting them overlap."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        super().__init__(lines)
+        self._buf = ""
 
     def read(self, size: int | None = -1) -> str:
         want = size if size is not None and size > 0 else 1 << 30
         parts = [self._buf]
         have = len(self._buf)
         try:
-            for line in self._lines:
+            for line in self._source:
                 parts.append(line)
                 have += len(line)
                 if have >= want:
                     break
         except Exception as exc:
-            self.error = exc
-            self._lines = iter(())
+            self._fail(exc)
         data = "".join(parts)
         self._buf = data[want:]
         return data[:want]
@@ -199,28 +209,18 @@ class _LineFeed(io.TextIOBase):
         return self.read(size)
 
 
-class _BlockFeed(io.RawIOBase):
-    """A read()-able stream over blocks of COPY text already encoded (a reader process's): each
-    read() hands psycopg2 one whole block (it sends whatever read() returns), so no block is
-    copied here. What the blocks raise is kept, as by _LineFeed."""
-
-    def __init__(self, blocks: Iterator[bytes]) -> None:
-        self._blocks = blocks
-        self.error: Exception | None = None
-
-    def readable(self) -> bool:
-        return True
+class _BlockFeed(_Feed):
+    """Blocks of COPY text already encoded (a reader process's): each read() hands psycopg2 one
+    whole block (it sends whatever read() returns), so no block is copied here."""
 
     def read(self, size: int | None = -1) -> bytes:
         try:
-            for block in self._blocks:
+            for block in self._source:
                 if block:  # an empty read ends the COPY
                     return block
-            return b""
         except Exception as exc:
-            self.error = exc
-            self._blocks = iter(())
-            return b""
+            self._fail(exc)
+        return b""
 
 
 def pg_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
@@ -243,7 +243,7 @@ def pg_copy_blocks(table: str, columns: Sequence[str], blocks: Iterator[bytes], 
     return _pg_copy_feed(table, columns, _BlockFeed(blocks), options)
 
 
-def _pg_copy_feed(table: str, columns: Sequence[str], feed: _LineFeed | _BlockFeed, options: str) -> int:
+def _pg_copy_feed(table: str, columns: Sequence[str], feed: _Feed, options: str) -> int:
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN {options}'.rstrip(),
