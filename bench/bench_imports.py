@@ -294,8 +294,8 @@ class Meter:
 
 
 class PssSampler:
-    """The import's real memory with its reader process: the sum of the proportional set sizes
-    (Pss: a page two processes share counts half in each) of this process and its children,
+    """The import's real memory with its reader processes: the sum of the proportional set sizes
+    (Pss: a page two processes share counts half in each) of this process and its descendants,
     sampled every 250 ms (reading smaps_rollup walks the page tables: sampling more often costs the import a
     measurable share of a core); the highest sum seen."""
 
@@ -317,14 +317,25 @@ class PssSampler:
             pass
         return 0
 
-    def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(0.25):
+    @staticmethod
+    def _descendants(pid: int) -> list[int]:
+        """The children, and theirs: the import's second reader is its reader's child."""
+        found, todo = [], [pid]
+        while todo:
+            parent = todo.pop()
             try:
-                with open(f"/proc/{me}/task/{me}/children") as fh:
+                with open(f"/proc/{parent}/task/{parent}/children") as fh:
                     kids = [int(p) for p in fh.read().split()]
             except OSError:
                 kids = []
+            found += kids
+            todo += kids
+        return found
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.25):
+            kids = self._descendants(me)
             self.peak = max(self.peak, self._pss(me) + sum(self._pss(k) for k in kids))
 
     def __enter__(self):
@@ -623,9 +634,9 @@ def main() -> int:
     reader = max(d.get("reader_peak_mb", 0) for d in phases)
     both = max(d["peak_mb"] + d.get("reader_peak_mb", 0) for d in phases)
     pss = max(d["pss_peak_mb"] for d in phases)
-    print(f"  peak memory of an import: {pss} MB together (Pss of the importing process + its reader,"
+    print(f"  peak memory of an import: {pss} MB together (Pss of the importing process + its readers,"
           f" sampled)   (goal < {GOALS['peak_mb']} MB)")
-    print(f"    each alone: importing process {peak} MB, reader process {reader} MB (VmHWM; their sum {both} MB"
+    print(f"    each alone: importing process {peak} MB, a reader process {reader} MB (VmHWM; their sum {both} MB"
           f" counts the pages they share twice)")
     if sqlite_first:
         print(f"  SQLite (embedded default), {ROWS:,} rows: first {sqlite_first['wall']:.1f} s, re-import "
