@@ -28,7 +28,10 @@ Each measurement runs in its own process, so peak memory (VmHWM) is the phase's 
 of a big workbook also forks a reader process (kongchuo/imports/reader.py), whose peak and CPU
 are reported with it. Beside wall time it reports CPU time = this process + its reader + its
 PostgreSQL backend (read from /proc; the parallel workers of an index build are not counted),
-which a busy shared machine inflates much less; ratios are given for both.
+which a busy shared machine inflates much less; ratios are given for both. The import's peak
+memory with all its readers (Pss) is sampled in a run of its own and in the re-imports, never in
+the timed first imports: reading smaps_rollup of three processes every 250 ms costs the import
+~0.2 s of CPU, which the floor would not pay.
 
 Runs on its own database IMPORT_BENCH_URL (default
 postgres://postgres@127.0.0.1:5432/kongchuo_import_bench), created and migrated on first use;
@@ -39,6 +42,7 @@ checks that none is left empty.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -396,8 +400,11 @@ def phase_floor(path: str) -> dict:
     return {**meter.as_dict(), "rows": rows}
 
 
-def phase_ours(path: str, reset: bool) -> dict:
-    """The operator path: manage.py import_file roster FILE --json."""
+def phase_ours(path: str, reset: bool, sample: bool = False) -> dict:
+    """The operator path: manage.py import_file roster FILE --json; with `sample`, its memory
+    sampled (PssSampler), which the timed runs leave out: the sampling costs the import ~0.2 s
+    of CPU and 0.06-0.15 s of wall time on a county roster (3 interleaved pairs), a cost the
+    floor does not pay."""
     connection = setup_django()
     import io
 
@@ -407,7 +414,8 @@ def phase_ours(path: str, reset: bool) -> dict:
         reset_students()
     meter = Meter(connection)
     out = io.StringIO()
-    with meter, PssSampler() as pss:
+    pss = PssSampler()
+    with meter, pss if sample else contextlib.nullcontext():
         try:
             call_command("import_file", "roster", path, "--json", stdout=out)
         except SystemExit as exc:
@@ -416,7 +424,7 @@ def phase_ours(path: str, reset: bool) -> dict:
     data = json.loads(out.getvalue())
     from students.models import Student
 
-    return {**meter.as_dict(), "pss_peak_mb": round(pss.peak / 1024),
+    return {**meter.as_dict(), "pss_peak_mb": round(pss.peak / 1024) if sample else None,
             "rows": data["rows"], "created": data["created"], "updated": data["updated"],
             "unchanged": data["unchanged"], "rejected": data["rejected"], "students": Student.objects.count(),
             "history": Student.history.count(),
@@ -574,9 +582,11 @@ def main() -> int:
         line(f"ours: first import ({ROWS:,})", firsts[-1], f"created {firsts[-1]['created']:,} rejected "
              f"{firsts[-1]['rejected']} history {firsts[-1]['history']:,}")
     floor, first = median_of(floors), median_of(firsts)
-    again = run_phase("ours", str(big_changed), "keep")
+    sampled = run_phase("ours", str(big), "reset", "pss")
+    line(f"ours: first import ({ROWS:,}), memory sampled", sampled, f"Pss {sampled['pss_peak_mb']} MB")
+    again = run_phase("ours", str(big_changed), "keep", "pss")
     line("ours: re-import, 1% changed", again, f"updated {again['updated']:,} unchanged {again['unchanged']:,}")
-    same = run_phase("ours", str(big_changed), "keep")
+    same = run_phase("ours", str(big_changed), "keep", "pss")
     line("ours: the same file again", same, f"updated {same['updated']} unchanged {same['unchanged']:,}")
 
     ie_firsts, small_firsts = [], []
@@ -629,11 +639,11 @@ def main() -> int:
           f"{first['total_cpu'] / floor['total_cpu']:.1f}× cpu   (goal within {GOALS['first_vs_floor']:.0f}×: {verdict})")
     print(f"  re-import 1% vs the floor ({ROWS:,}): {again['wall'] / floor['wall']:.1f}× wall, "
           f"{again['total_cpu'] / floor['total_cpu']:.1f}× cpu")
-    phases = (*firsts, again, same)
+    phases = (*firsts, sampled, again, same)
     peak = max(d["peak_mb"] for d in phases)
     reader = max(d.get("reader_peak_mb", 0) for d in phases)
     both = max(d["peak_mb"] + d.get("reader_peak_mb", 0) for d in phases)
-    pss = max(d["pss_peak_mb"] for d in phases)
+    pss = max(d["pss_peak_mb"] for d in (sampled, again, same))
     print(f"  peak memory of an import: {pss} MB together (Pss of the importing process + its readers,"
           f" sampled)   (goal < {GOALS['peak_mb']} MB)")
     print(f"    each alone: importing process {peak} MB, a reader process {reader} MB (VmHWM; their sum {both} MB"
@@ -654,7 +664,7 @@ if __name__ == "__main__":
         if name == "floor":
             out = phase_floor(args[0])
         elif name == "ours":
-            out = phase_ours(args[0], reset=args[1] == "reset")
+            out = phase_ours(args[0], reset=args[1] == "reset", sample=args[2:] == ["pss"])
         elif name == "ie":
             out = phase_ie(args[0], first=args[1] == "first")
         else:
