@@ -871,7 +871,9 @@ def iter_data_rows(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Row]:
                 break
         else:
             continue  # a blank row
-        if isinstance(first_value, str):  # numbers and dates never spell 合计 or 填表人
+        # Numbers, dates and ASCII text (a 学校标识码 or ID first: NFKC leaves it ASCII) never
+        # spell 合计 or 填表人; isascii() is a flag read, normalize_label ~0.7 µs a row.
+        if isinstance(first_value, str) and not first_value.isascii():
             first = normalize_label(first_value)
             if first.startswith(_FOOTER_STOP):
                 break

@@ -148,13 +148,14 @@ def test_blank_rows_footers_and_signature_lines(tmp_path):
         [None, None],
         ["\u3000", " "],
         ["李四", VALID_ID2],
-        ["合计", "2人"],
+        ["Tom", VALID_ID2],  # ASCII text first: data, whatever it spells
+        ["\u3000合计", "2人"],
         ["小计：2"],
         ["填表人：王五", None],
         ["赵六", VALID_ID],  # below the signature line: not data
     ]
     _header, recs = records(sheet_file(tmp_path, rows))
-    assert [(r.row, r.values["name"]) for r in recs] == [(3, "张三"), (6, "李四")]
+    assert [(r.row, r.values["name"]) for r in recs] == [(3, "张三"), (6, "李四"), (7, "Tom")]
 
 
 def test_leading_blank_rows_keep_excel_numbers(tmp_path):
