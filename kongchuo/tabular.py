@@ -842,6 +842,14 @@ def find_header(rows: Iterable[Row], spec: Sequence[Column], *, scan_rows: int =
 
 _FOOTER_SKIP = ("合计", "总计", "小计")
 _FOOTER_STOP = ("填表人", "审核人", "制表人", "负责人", "单位负责人")
+_FOOTER_FIRST = re.compile("[" + "".join(sorted({w[0] for w in _FOOTER_SKIP + _FOOTER_STOP})) + "]")
+
+
+def _may_be_footer(text: str) -> bool:
+    """False only for text whose label cannot start with a footer word: text already in NFKC
+    form (normalize_label then only drops characters) that holds no footer word's first
+    character. Cheaper than normalize_label, which every data row of a sheet would pay."""
+    return not unicodedata.is_normalized("NFKC", text) or _FOOTER_FIRST.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -873,7 +881,7 @@ def iter_data_rows(rows: Iterable[Row], header_map: HeaderMap) -> Iterator[Row]:
             continue  # a blank row
         # Numbers, dates and ASCII text (a 学校标识码 or ID first: NFKC leaves it ASCII) never
         # spell 合计 or 填表人; isascii() is a flag read, normalize_label ~0.7 µs a row.
-        if isinstance(first_value, str) and not first_value.isascii():
+        if isinstance(first_value, str) and not first_value.isascii() and _may_be_footer(first_value):
             first = normalize_label(first_value)
             if first.startswith(_FOOTER_STOP):
                 break

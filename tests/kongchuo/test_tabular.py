@@ -149,13 +149,15 @@ def test_blank_rows_footers_and_signature_lines(tmp_path):
         ["\u3000", " "],
         ["李四", VALID_ID2],
         ["Tom", VALID_ID2],  # ASCII text first: data, whatever it spells
+        ["王小计", VALID_ID],  # a footer word inside a name: data
         ["\u3000合计", "2人"],
-        ["小计：2"],
+        ["\u2f29计：2"],  # 小计 with the Kangxi radical ⼩, which NFKC makes 小
+        ["（必填）总计"],
         ["填表人：王五", None],
         ["赵六", VALID_ID],  # below the signature line: not data
     ]
     _header, recs = records(sheet_file(tmp_path, rows))
-    assert [(r.row, r.values["name"]) for r in recs] == [(3, "张三"), (6, "李四"), (7, "Tom")]
+    assert [(r.row, r.values["name"]) for r in recs] == [(3, "张三"), (6, "李四"), (7, "Tom"), (8, "王小计")]
 
 
 def test_leading_blank_rows_keep_excel_numbers(tmp_path):
