@@ -414,8 +414,8 @@ def phase_ours(path: str, reset: bool, sample: bool = False) -> dict:
         reset_students()
     meter = Meter(connection)
     out = io.StringIO()
-    pss = PssSampler()
-    with meter, pss if sample else contextlib.nullcontext():
+    sampler = PssSampler() if sample else None
+    with meter, sampler or contextlib.nullcontext():
         try:
             call_command("import_file", "roster", path, "--json", stdout=out)
         except SystemExit as exc:
@@ -424,7 +424,7 @@ def phase_ours(path: str, reset: bool, sample: bool = False) -> dict:
     data = json.loads(out.getvalue())
     from students.models import Student
 
-    return {**meter.as_dict(), "pss_peak_mb": round(pss.peak / 1024) if sample else None,
+    return {**meter.as_dict(), "pss_peak_mb": round(sampler.peak / 1024) if sampler else None,
             "rows": data["rows"], "created": data["created"], "updated": data["updated"],
             "unchanged": data["unchanged"], "rejected": data["rejected"], "students": Student.objects.count(),
             "history": Student.history.count(),

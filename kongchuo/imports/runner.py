@@ -465,9 +465,10 @@ def _validate_and_plan(done: _Done, kind_obj: ImportKind, rows: SheetRows | None
     if rows is None:  # a reader process parses and validates (kongchuo.imports.reader)
         total = (height or 0) - header.last_header_row if progress else None
         validator = _ChildValidator(done.reader, kind_obj, ctx, total)  # type: ignore[arg-type]
-    else:  # a CSV's height is known only by reading it
-        rows_total = height if height is not None else sum(1 for _ in rows) if progress else 0
-        total = rows_total - header.last_header_row if progress else None
+    else:
+        total = None
+        if progress:  # a CSV's height is known only by reading it
+            total = (height if height is not None else sum(1 for _ in rows)) - header.last_header_row
         validator = _Validator(rows, header, kind_obj, ctx, total)
     del rows  # the validator drops the sheet once read: calamine holds it all in memory
     stream = RowStream(iter(validator), None)
