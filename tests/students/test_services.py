@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 
 from students.models import StatusChange, Student
 from students.services import student_change_status
@@ -74,6 +74,31 @@ def test_student_indexes_carry_what_the_dashboards_read():
 def test_database_refuses_grade_out_of_range(county):
     with pytest.raises(IntegrityError):
         StudentFactory(school=county.a_primary, grade=10)
+
+
+@pytest.mark.parametrize("id_number", [
+    "11010519491231002",  # 17 characters
+    "1101051949123100211",  # 19 characters
+    "11010519491231002x",  # lower-case x
+    "1101051949123X0021",  # X before the end
+    "11010519491231002 ",  # a space for the check digit
+    "１１０１０５１９４９１２３１００２Ｘ",  # full-width digits: 18 characters, none ASCII
+    "١١٠١٠٥١٩٤٩١٢٣١٠٠٢١",  # Arabic-Indic digits: Python's str.isdigit says yes
+    "",
+])
+def test_database_refuses_an_id_number_of_the_wrong_shape(county, id_number):
+    """The check constraint says ^[0-9]{17}[0-9X]$ without a regular expression (migration
+    0008): on PostgreSQL and on SQLite, whatever path writes the row. (PostgreSQL's varchar(18)
+    refuses 19 characters before the check: DataError.)"""
+    with pytest.raises((IntegrityError, DataError)):
+        Student.objects.filter(pk=county.s_a.pk).update(id_number=id_number)
+
+
+@pytest.mark.parametrize("id_number", ["11010519491231002X", "110105194912310021", "000000000000000000"])
+def test_database_takes_an_id_number_of_the_right_shape(county, id_number):
+    assert Student.objects.filter(pk=county.s_a.pk).update(id_number=id_number) == 1
+    county.s_a.refresh_from_db()
+    assert county.s_a.id_number == id_number
 
 
 def test_end_before_start_is_refused(county):
