@@ -21,8 +21,10 @@ every date/grade/是否 spelling) is imported
   UNLOGGED table (no pre-scan, no validation, no indexes, no history).
 
 The floor and the two first imports (200,000 rows, and ours against import-export's at 20,000)
-run IMPORT_BENCH_REPEAT times (default 3), interleaved, and the ratios are taken on their
-medians: on this 2-core machine one run of the same import varies by ±0.3 s.
+run IMPORT_BENCH_REPEAT times (default 5), interleaved, and the ratios are taken on their
+medians: on this 2-core machine one run of the same import varies by ±0.3 s, and the machine's
+speed drifts (seen: a floor of 4.25 s next to 3.47 s in the same bench run). Each floor run is
+followed by a first import, so the ratio within each such pair is printed as well.
 
 Each measurement runs in its own process, so peak memory (VmHWM) is the phase's own; an import
 of a big workbook also forks a reader process (kongchuo/imports/reader.py), whose peak and CPU
@@ -62,7 +64,7 @@ sys.path.insert(0, str(ROOT))
 BENCH_URL = os.environ.get("IMPORT_BENCH_URL", "postgres://postgres@127.0.0.1:5432/kongchuo_import_bench")
 ROWS = int(os.environ.get("IMPORT_BENCH_ROWS", "200000"))
 IE_ROWS = int(os.environ.get("IMPORT_BENCH_IE_ROWS", "20000"))
-REPEAT = int(os.environ.get("IMPORT_BENCH_REPEAT", "3"))  # runs of the floor and of each first import
+REPEAT = int(os.environ.get("IMPORT_BENCH_REPEAT", "5"))  # runs of the floor and of each first import
 CACHE = Path(os.environ.get("IMPORT_BENCH_CACHE", Path(tempfile.gettempdir()) / "kongchuo_import_bench"))
 SQLITE_URL = f"sqlite:///{CACHE / 'bench.sqlite3'}"
 # A phase on the embedded default (SQLite) runs with IMPORT_BENCH_ON_SQLITE=1.
@@ -637,6 +639,9 @@ def main() -> int:
     verdict = "met" if to_floor <= GOALS["first_vs_floor"] else "MISSED"
     print(f"  first import vs the floor ({ROWS:,}): {to_floor:.2f}× wall, "
           f"{first['total_cpu'] / floor['total_cpu']:.1f}× cpu   (goal within {GOALS['first_vs_floor']:.0f}×: {verdict})")
+    pairs = sorted(b["wall"] / a["wall"] for a, b in zip(floors, firsts, strict=True))
+    print(f"    the same within each pair (a floor, then a first import), sorted: "
+          f"{', '.join(f'{r:.2f}×' for r in pairs)}; median {pairs[len(pairs) // 2]:.2f}×")
     print(f"  re-import 1% vs the floor ({ROWS:,}): {again['wall'] / floor['wall']:.1f}× wall, "
           f"{again['total_cpu'] / floor['total_cpu']:.1f}× cpu")
     phases = (*firsts, sampled, again, same)
