@@ -237,10 +237,9 @@ def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
     return _pg_copy_feed(table, columns, _LineFeed(lines), options)
 
 
-def pg_copy_blocks(table: str, columns: Sequence[str], blocks: Iterator[bytes], *,
-                   options: str = "") -> int:
-    """pg_copy_lines for blocks of lines already joined and encoded (UTF-8)."""
-    return _pg_copy_feed(table, columns, _BlockFeed(blocks), options)
+def pg_copy_blocks(table: str, columns: Sequence[str], blocks: Iterator[bytes]) -> int:
+    """pg_copy_lines for blocks of lines already joined and encoded (UTF-8; NULL is \\N)."""
+    return _pg_copy_feed(table, columns, _BlockFeed(blocks), "")
 
 
 def _pg_copy_feed(table: str, columns: Sequence[str], feed: _Feed, options: str) -> int:
