@@ -132,7 +132,8 @@ def main() -> int:
 
     from retrieval.cases import RetrievalCase
     from retrieval.models import Alert
-    from retrieval.selectors import inbox_for, overdue_cases
+    from retrieval.inbox import inbox_for
+    from retrieval.selectors import overdue_cases
     from students.models import Student, User
 
     students = Student.objects.count()

@@ -44,6 +44,7 @@ from retrieval.cases import (
     SupervisionSample,
     SupervisionVisit,
 )
+from retrieval.inbox import inbox_for
 from retrieval.models import Alert, FeedbackBatch, FeedbackItem
 from students.models import School, StatusChange, Student, User
 from students.services import StaleEdit, student_change_status
@@ -882,7 +883,7 @@ def inbox_digest_send(*, as_of: dt.date | None = None) -> int:
     users = User.objects.filter(is_active=True).exclude(email="").exclude(role="").select_related(
         "school", "township")
     for user in users:
-        sections = [s for s in sel.inbox_for(user, as_of) if s.count]
+        sections = [s for s in inbox_for(user, as_of, items=0) if s.count]
         if not sections:
             continue
         body = "\n".join(f"{s.title}：{s.count}" for s in sections)

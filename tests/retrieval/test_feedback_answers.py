@@ -120,7 +120,7 @@ def test_unmatched_rows_go_to_township_then_county(county):
     assert not FeedbackItem.objects.visible_to(county.school_a).exists()
     services.feedback_answer(item=to_county, user=county.county_user, version=1, result="data_error",
                              explanation="查无此人", verified_on=today())
-    from retrieval.selectors import inbox_for
+    from retrieval.inbox import inbox_for
 
     keys = {s.key: s.count for s in inbox_for(county.township_a, today())}
     assert keys["feedback"] == 1
@@ -172,7 +172,8 @@ def test_dropout_answer_for_a_child_with_no_student_opens_a_township_case(county
 
 
 def test_feedback_alert_is_answered_on_its_row_not_decided(county, client_as):
-    from retrieval.selectors import can_decide_alert, inbox_for
+    from retrieval.inbox import inbox_for
+    from retrieval.selectors import can_decide_alert
 
     item = FeedbackItemFactory(student=county.s_a)
     alert = _feedback_alert(item)
