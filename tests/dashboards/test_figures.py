@@ -109,7 +109,7 @@ def test_school_view(hand):
     assert not data["has_census"]
     assert f["in_school"] == 3
     todo = {k: v["v"] for k, v in todo_figures(hand.school_a, parse_params({}, today=TODAY)).items()}
-    assert todo == {"todo_alerts": 3,  # two dropout alerts and one 送教 reminder at its level
+    assert todo == {"todo_alerts": 2,  # two suspected dropouts (the 送教 reminder is not one)
                     "todo_attempts": 1, "ht_short": 2, "returns_missing": 0}
     assert f["feedback_overdue"] == 1
     assert f["census_total"] == 0  # schools hold no census
