@@ -131,8 +131,8 @@ def main() -> int:
     from django.utils import timezone
 
     from retrieval.cases import RetrievalCase
-    from retrieval.models import Alert
     from retrieval.inbox import inbox_for
+    from retrieval.models import Alert
     from retrieval.selectors import overdue_cases
     from students.models import Student, User
 

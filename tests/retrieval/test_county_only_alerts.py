@@ -13,8 +13,8 @@ from kongchuo.scoping import scope_of
 from retrieval import services
 from retrieval.cases import AlertDecision, Evidence
 from retrieval.home import retrieval_home, student_panel
-from retrieval.models import Alert
 from retrieval.inbox import inbox_for
+from retrieval.models import Alert
 from tests.retrieval.casefactories import AlertFactory, pdf
 
 pytestmark = pytest.mark.django_db
