@@ -74,6 +74,18 @@ def alert_label(alert: Alert) -> str:
     return mask_id(alert.subject) if _looks_like_id(alert.subject) else alert.subject
 
 
+def alert_also_reasons(alert: Alert) -> list[str]:
+    """The other rules of the same sweep that hold for this child (one alert per child per
+    sweep carries every reason: retrieval.sweeps.runner.merge_into_siblings), as labels."""
+    labels = dict(Alert.Rule.choices)
+    out = []
+    for reason in (alert.detail or {}).get("also", []):
+        label = str(labels.get(reason.get("rule"), reason.get("rule", "")))
+        kind = {"grade1": _("适龄未入一年级"), "grade7": _("小学毕业未入初一")}.get(reason.get("kind"))
+        out.append(f"{label}（{kind}）" if kind else label)
+    return out
+
+
 # --------------------------------------------------------------------------- permissions
 # Each predicate assumes the object was fetched through `visible_to(user)` (scope already
 # checked); it decides only whether this user's level may take the step now.

@@ -152,6 +152,7 @@ def _alert_context(request, alert, **forms) -> dict:
             ReviewForm() if pending and sel.can_review_decision(request.user, pending) else None),
         "cases": alert.cases.all(),
         "feedback_item_id": sel.feedback_item_id(alert),
+        "also_reasons": sel.alert_also_reasons(alert),
         "subject_masked": _mask(alert.subject),
         "subject_name": alert.name or (alert.student.name if alert.student else sel.alert_label(alert)),
         "detail_items": [(k, _mask(v) if isinstance(v, str) else v)
