@@ -24,7 +24,10 @@ class StudentsConfig(AppConfig):
                      "bi-building", 11),
             MenuItem("学生学籍", _("本校信息"), "students:my_school", (Role.SCHOOL,), "bi-building", 11),
             MenuItem("学生学籍", _("领导小组"), "students:county", (Role.COUNTY,), "bi-diagram-3", 12),
-            MenuItem("系统管理", _("用户管理"), "students:users", (Role.COUNTY,), "bi-person-gear", 90),
+            MenuItem("系统管理", _("用户管理"), "students:users", (Role.COUNTY, Role.TOWNSHIP),
+                     "bi-person-gear", 90),
+            MenuItem("系统管理", _("动态口令"), "otp_setup", (Role.COUNTY,), "bi-shield-lock", 92),
+            MenuItem("系统管理", _("修改密码"), "password_change", everyone, "bi-key", 95),
         )
         _register_imports()
 
@@ -32,5 +35,7 @@ class StudentsConfig(AppConfig):
 def _register_imports() -> None:
     """Import kinds of the core app (schools, roster, census, support): students/imports.py."""
     from students.imports import register_student_imports
+    from students.user_imports import register_user_imports
 
     register_student_imports()
+    register_user_imports()

@@ -14,7 +14,7 @@ from kongchuo.scoping import Role, access_object, require_role, scope_of
 from students.counts import CachedCountPaginator
 from students.filters import StudentFilter
 from students.forms import LeadingGroupMemberForm, ResponsibilityForm
-from students.models import LeadingGroupMember, School, Student, Township, User
+from students.models import LeadingGroupMember, School, Student, Township
 from students.selectors import can_edit_responsibility, school_list_for, township_summary
 from students.tables import StudentTable
 
@@ -172,11 +172,3 @@ def access_object_county(pk: int) -> LeadingGroupMember:
     from django.shortcuts import get_object_or_404
 
     return get_object_or_404(LeadingGroupMember, pk=pk)
-
-
-@login_required
-@require_safe
-def user_list(request):
-    require_role(request.user, Role.COUNTY)
-    users = User.objects.select_related("township", "school").order_by("role", "username")
-    return render(request, "students/user_list.html", {"users": users})
