@@ -53,6 +53,7 @@ class Field:
     template: bool = True
     text: bool = False  # template column formatted as text (IDs, codes, phone numbers)
     note: str = ""  # shown in the template's 填写说明 sheet
+    example: str = ""  # the 填写说明 sheet's example row (else a default by key)
 
     @property
     def label(self) -> str:
