@@ -274,6 +274,16 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
     wb.close()
 
 
+# Column widths by what a header names: the values are streamed (constant_memory), not measured.
+_WIDTH_HINTS = (("时间", 19), ("身份证", 21), ("学校", 22), ("证件", 21), ("说明", 30),
+                ("日期", 12), ("期限", 12))
+
+
+def _list_width(label: str) -> float:
+    hint = next((w for word, w in _WIDTH_HINTS if word in label), 0)
+    return min(max(_header_text_width(label), hint, 10), 40)
+
+
 def write_official_table(out: Out, *, title: str, unit: str, fill_date: dt.date | str,
                          headers: Sequence[str], rows: Iterable[Sequence[Any]],
                          text_columns: Iterable[int] = (), sheet_name: str = "Sheet1",
@@ -283,7 +293,7 @@ def write_official_table(out: Out, *, title: str, unit: str, fill_date: dt.date 
     footer): `write_official_ledger` for rows given as sequences under plain headers. Columns in
     `text_columns` (0-based) are written as text; the others by their value's type."""
     as_text = set(text_columns)
-    columns = [LedgerColumn(str(label), str(i), min(max(_header_text_width(label), 10), 40),
+    columns = [LedgerColumn(str(label), str(i), _list_width(str(label)),
                             kind="text" if i in as_text else "auto")
                for i, label in enumerate(headers)]
     write_official_ledger(out, title=title, unit=unit, fill_date=fill_date, columns=columns,
