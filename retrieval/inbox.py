@@ -90,7 +90,13 @@ def _deferrals(user, as_of):
 
 
 def _to_escalate(user, as_of):
-    return (RetrievalCase.objects.visible_to(user).filter(status=RetrievalCase.Status.OPEN)
+    """Failed persuasion, not yet reported to the township government: the center school's (or
+    the county's) to do — and a county-direct school's own, which has no township above it
+    (`selectors.can_escalate`)."""
+    cases = RetrievalCase.objects.visible_to(user)
+    if scope_of(user).role == Role.SCHOOL:
+        cases = cases.filter(school__oversight=OVERSIGHT_COUNTY)
+    return (cases.filter(status=RetrievalCase.Status.OPEN)
             .filter(Exists(PersuasionAttempt.objects.filter(
                 case=OuterRef("pk"), outcome=PersuasionAttempt.Outcome.FAILED)))
             .select_related("school").order_by("opened_at", "pk"))
@@ -185,7 +191,7 @@ PENDING: tuple[Pending, ...] = (
     Pending("deferrals", _("待审核的延缓入学申请"), REVIEWERS, _deferrals,
             lambda d: f"{d.name} · {d.school.name}",
             lambda d: reverse("ledgers:detail", args=["deferrals", d.pk]), approval=True),
-    Pending("to_escalate", _("劝返无效待上报属地政府"), REVIEWERS, _to_escalate,
+    Pending("to_escalate", _("劝返无效待上报属地政府"), STAFF, _to_escalate,
             lambda c: c.name, _case_url, tone="danger"),
     Pending("attempts", _("超过7天未劝返的案件"), STAFF, _attempts, lambda c: c.name,
             _case_url, lambda c: c.last_attempt, "danger"),

@@ -202,6 +202,23 @@ def case_next_step(case: RetrievalCase, *, has_failed_attempt: bool, pending_esc
             % {"above": above}}
 
 
+def alert_next_step(alert: Alert, pending_review=None) -> dict | None:
+    """What happens next on an alert and who must act ({"who", "what"}); None when done."""
+    if pending_review is not None:
+        return {"who": Level(pending_review.review_level).label,
+                "what": _("复核学校的排除申请：同意排除，或驳回重新核实。")}
+    if alert.status != Alert.Status.OPEN:
+        return None
+    if feedback_item_id(alert) is not None:
+        return {"who": Level(alert.level).label, "what": _("在反馈名单核查页填写核查结果并上传证明。")}
+    if alert.rule in Alert.REMINDER_RULES:
+        return {"who": Level(alert.level).label,
+                "what": _("工作提醒：按提醒补登台账或办理；办结后下次排查自动解除。")}
+    return {"who": Level(alert.level).label,
+            "what": _("核实孩子是否在校：确属辍学的确认并立案劝返；不属辍学的填写原因、上传证明后排除，"
+                      "由上一级复核。")}
+
+
 # --------------------------------------------------------------------------- overdue
 
 

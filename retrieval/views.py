@@ -153,6 +153,7 @@ def _alert_context(request, alert, **forms) -> dict:
         "cases": alert.cases.all(),
         "feedback_item_id": sel.feedback_item_id(alert),
         "also_reasons": sel.alert_also_reasons(alert),
+        "next_step": sel.alert_next_step(alert, pending),
         "subject_masked": _mask(alert.subject),
         "subject_name": alert.name or (alert.student.name if alert.student else sel.alert_label(alert)),
         "detail_items": [(k, _mask(v) if isinstance(v, str) else v)

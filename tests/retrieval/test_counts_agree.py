@@ -108,3 +108,43 @@ def test_own_closure_request_is_not_offered_to_its_author(busy, client_as):
     assert case.name in body.split('id="closures"')[1].split("</table>")[0]
     page = client_as(colleague).get(reverse("retrieval:case", args=[case.pk])).content.decode()
     assert 'id="decide-form"' in page
+
+
+def test_county_direct_school_is_told_to_escalate_its_failed_case(county):
+    """A county-direct school reports to the township government itself: its inbox says so;
+    a township school's inbox does not (its center school does that)."""
+    from retrieval.selectors import can_escalate
+
+    direct_user = UserFactory(username="u_direct", role="school", school=county.direct)
+    case = services.alert_confirm(alert=AlertFactory(student=county.s_direct), user=direct_user,
+                                  reason="weary").case
+    services.case_add_attempt(case=case, user=direct_user, attempted_on=today(), people="李老师",
+                              method="home_visit", result="不同意", outcome="failed")
+    assert can_escalate(direct_user, case)
+    assert {s.key: s.count for s in inbox_for(direct_user, today())}["to_escalate"] == 1
+    township_case = services.alert_confirm(alert=AlertFactory(student=county.s_a),
+                                           user=county.school_a, reason="weary").case
+    services.case_add_attempt(case=township_case, user=county.school_a, attempted_on=today(),
+                              people="王老师", method="home_visit", result="不同意", outcome="failed")
+    assert {s.key: s.count for s in inbox_for(county.school_a, today())}["to_escalate"] == 0
+    assert {s.key: s.count for s in inbox_for(county.township_a, today())}["to_escalate"] == 1
+
+
+def test_case_page_says_what_happens_next_and_who_acts(wf, client_as):
+    c = wf
+    page = client_as(c.school_a).get(reverse("retrieval:case", args=[c.case.pk])).content.decode()
+    assert 'id="next-step"' in page and "属地政府" in page  # escalated: the government acts
+    page = client_as(c.school_b).get(reverse("retrieval:case", args=[c.case_b.pk])).content.decode()
+    assert 'id="next-step"' in page and "每7天至少劝返一次" in page
+    services.case_add_attempt(case=c.case_b, user=c.school_b, attempted_on=today(), people="李老师",
+                              method="home_visit", result="不同意", outcome="failed")
+    page = client_as(c.school_b).get(reverse("retrieval:case", args=[c.case_b.pk])).content.decode()
+    assert "劝返无效：须上报属地政府" in page and "乡镇中心学校" in page
+
+
+def test_alert_page_says_who_acts_next(wf, client_as):
+    page = client_as(wf.school_a).get(reverse("retrieval:alert", args=[wf.alert.pk])).content.decode()
+    assert 'id="next-step"' in page and "核实孩子是否在校" in page
+    page = client_as(wf.township_a).get(
+        reverse("retrieval:alert", args=[wf.dismissed_alert.pk])).content.decode()
+    assert "复核学校的排除申请" in page
