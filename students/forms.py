@@ -61,6 +61,9 @@ class AccountForm(forms.Form):
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = css
+        for name in ("township", "school"):
+            if name in self.fields:
+                self.fields[name].empty_label = _("—— 请选择（不适用可不选）——")
         blank_required_choices(self)
 
     def clean_username(self) -> str:
