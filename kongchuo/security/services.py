@@ -127,14 +127,12 @@ def export_files_purge(*, days: int, dry_run: bool = False) -> int:
     import datetime as dt
 
     from django.core.files.storage import default_storage
-    from django.utils import timezone
-
-    from kongchuo.models import Job
-
     from django.db.models import Q
+    from django.utils import timezone
 
     from kongchuo.imports.base import all_kinds
     from kongchuo.imports.runner import JOB_PREFIX
+    from kongchuo.models import Job
 
     cutoff = timezone.now() - dt.timedelta(days=days)
     # An import's one-time output (the users kind's initial passwords) never downloaded goes too.
