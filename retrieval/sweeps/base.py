@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from kongchuo.scoping import OVERSIGHT_TOWNSHIP
 from students.models import School, StatusChange, Township
 
+CANDIDATES = "kc_sweep_candidates"  # the temporary table of a rule's candidate alert rows
 DIRECT = "direct"  # the partition key of the county level (县直学校 and county-routed rows)
 
 
