@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -340,5 +341,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
+# Every list table: labelled cells that become one card per row on phones (static/css/portal.css).
+DJANGO_TABLES2_TEMPLATE = "_partials/table.html"
+# django-filter's empty choice reads 全部 (its default is "---------").
+FILTERS_EMPTY_CHOICE_LABEL = gettext_lazy("全部")
+FILTERS_NULL_CHOICE_LABEL = gettext_lazy("未填写")
+
+# Files browsers ask for at the site's root (/favicon.ico), served by whitenoise in every mode.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING

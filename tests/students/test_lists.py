@@ -75,7 +75,7 @@ def test_roster_rows_are_the_cells_django_tables2_renders(county, exclude):
     StudentFactory(school=county.a_primary, is_dibao=True, is_left_behind=True)
     qs = Student.objects.select_related("school").order_by("pk")
     lean = _tbody(StudentTable(qs, exclude=exclude), "students/_student_table.html")
-    stock = _tbody(StudentTable(qs, exclude=exclude), "django_tables2/bootstrap5.html")
+    stock = _tbody(StudentTable(qs, exclude=exclude), "_partials/table.html")
     assert lean == stock
     assert "&lt;i&gt;王&lt;/i&gt;" in lean and "建档 特困 残疾" in lean and "低保 留守" in lean
 
