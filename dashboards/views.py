@@ -26,8 +26,10 @@ from dashboards.tables import (
     table_for,
 )
 from kongchuo.audit import audit_record
+from kongchuo.menu import menu_section
 from kongchuo.schoolyear import today
 from kongchuo.scoping import Role, require_role
+from retrieval.models import Alert
 from students.models import School, Township
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
@@ -58,6 +60,7 @@ def _filter_summary(p, user) -> list[str]:
 def drilldown(request, metric: str):
     """The rows behind one figure: same scope, same filters, same condition as the number."""
     require_role(request.user, *STAFF)
+    menu_section(request, "home")  # a figure of the home page, listed
     m = METRICS.get(metric)
     if m is None:
         raise Http404
@@ -77,6 +80,8 @@ def drilldown(request, metric: str):
         "metric": m, "help": HELP.get(m.key, ""), "table": table, "summary": _filter_summary(p, request.user),
         "export_query": query.urlencode(), "params": p, "total_people": total_people,
         "home_query": p.query(rule=None, status=None, month=None, run=None),
+        "rule_label": Alert.Rule(p.rule).label if p.rule in Alert.Rule.values else p.rule,
+        "status_label": Alert.Status(p.status).label if p.status in Alert.Status.values else p.status,
     })
 
 

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "django_htmx",
     "django_filters",
     "django_tables2",
@@ -126,6 +127,10 @@ TEMPLATES = [
         },
     }
 ]
+
+# Form widgets render through the project's templates, so templates/django/forms/ can word them
+# (the empty choice of every <select>).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -197,6 +202,8 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "控辍保学平台")
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date inputs show and read ISO dates first (kongchuo/formats/zh_Hans/formats.py).
+FORMAT_MODULE_PATH = ["kongchuo.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -21,6 +21,10 @@ class LedgersConfig(AppConfig):
             for kind in KINDS.values() if kind.in_menu
         ])
         register_student_panel(student_ledger_panel, order=20)
+        from kongchuo.audit_wording import register_audit_values
+        from ledgers.models import Deferral
+
+        register_audit_values("decision", dict(Deferral.Review.choices))
         register_seeder(seed_ledgers, order=20)
         _register_imports()
 

@@ -10,6 +10,7 @@ from kongchuo.idnumbers import mask_id
 from retrieval.cases import RetrievalCase
 from retrieval.models import Alert
 from retrieval.selectors import alert_label
+from retrieval.wording import alert_period
 
 ALERT_TONE = {"open": "warning", "confirmed": "danger", "dismissed": "secondary", "resolved": "success"}
 CASE_TONE = {"open": "warning", "escalated": "danger", "closure_requested": "info", "closed": "success"}
@@ -42,6 +43,9 @@ class AlertTable(tables.Table):
 
     def render_name(self, record):
         return alert_label(record)
+
+    def render_period(self, record):
+        return alert_period(record)
 
     def render_subject(self, record):
         return mask_id(record.subject) if len(record.subject) == 18 else record.subject
