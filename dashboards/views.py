@@ -27,7 +27,7 @@ from dashboards.tables import (
 )
 from kongchuo.audit import audit_record
 from kongchuo.menu import menu_section
-from kongchuo.schoolyear import today
+from kongchuo.schoolyear import period_label, today
 from kongchuo.scoping import Role, require_role
 from retrieval.models import Alert
 from students.models import School, Township
@@ -42,7 +42,7 @@ def _filter_summary(p, user) -> list[str]:
     if p.season:
         parts.append(str(dict(SEASONS)[p.season]))
     if p.month:
-        parts.append(p.month)
+        parts.append(period_label(p.month))
     if p.direct:
         parts.append(_("县直学校"))
     elif p.township:
@@ -102,7 +102,7 @@ def _export(request, m, p, rows) -> FileResponse:
         fh = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
     finally:
         os.unlink(path)
-    audit_record(action="dashboard_export", request=request, object_type=f"dashboards.{m.key}",
+    audit_record(action="dashboard_export", request=request,
                  detail={"metric": m.key, "filters": p.query(), "rows": count, "title": title[:150]})
     filename = f"{m.label}_{today():%Y%m%d}.xlsx"
     return FileResponse(fh, as_attachment=True, filename=filename,

@@ -81,7 +81,7 @@ def object_label(object_type: str) -> str:
     try:
         return str(apps.get_model(object_type)._meta.verbose_name)
     except (LookupError, ValueError):
-        return object_type
+        return ""  # not a model: the action and the details say what it was
 
 
 def _value(key: str, value) -> str:

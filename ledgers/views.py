@@ -79,7 +79,7 @@ from ledgers.services import (
 from ledgers.tables import TABLES
 from students.counts import CachedCountPaginator, cached_count
 from students.filters import StudentFilter
-from students.models import School, Student
+from students.models import STATUS_CHANGE_SOURCES, School, StatusChange, Student
 from students.tables import StudentTable
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
@@ -345,6 +345,8 @@ def _value(entry, f) -> str:
             return parse_term(value).label
         except ValueError:
             return value
+    if f.name == "source" and isinstance(entry, StatusChange):
+        return str(STATUS_CHANGE_SOURCES.get(value, value))
     if f.name == "content" and isinstance(entry, HomeTeachingVisit):
         return entry.content_labels
     return str(value)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from students.models import LeadingGroupMember, School
 
@@ -16,6 +17,8 @@ class LeadingGroupMemberForm(forms.ModelForm):
     class Meta:
         model = LeadingGroupMember
         fields = ["position", "name", "title", "phone", "order"]
+        labels = {"order": _("排序")}
+        help_texts = {"order": _("数字小的排在前面")}
         widgets = {
             "position": forms.Select(attrs={"class": "form-select"}),
             "name": forms.TextInput(attrs={"class": "form-control"}),

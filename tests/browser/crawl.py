@@ -12,9 +12,9 @@ On each page `PAGE_CHECKS` (run in the page) reports:
 - no title of its own (the <title> is only the site's name);
 - not exactly one menu item highlighted (pages with a menu);
 - visible text (and placeholders, option labels, tooltips) holding a code a clerk cannot read:
-  an ASCII snake_case token (`gender_mismatch`, `school_days`), a term code (`2026-autumn`),
-  Django's empty choice (`---------`). Text marked `translate="no"` (user names, file names:
-  data, not wording) is left out;
+  an ASCII word (`gender_mismatch`, `school_days`, `ok`, `Order`) outside the allowed proper
+  nouns, a term code (`2026-autumn`), Django's empty choice (`---------`). Text marked
+  `translate="no"` (user names, file names: data, not wording) is left out;
 - a date input whose value is not ISO, or a date field that is a plain text box;
 - browser console errors (a CSP violation, a missing favicon) and failed requests.
 """
@@ -31,12 +31,19 @@ SKIP = re.compile(
     r"^/(accounts/logout|i18n|admin)/"
     r"|\.(xlsx|pdf|png|jpg|zip|ico)$"
     r"|/(file|template|errors|export|evidence|attachments|reveal|remove|delete|withdraw)(/|\.xlsx|$)"
+    r"|[?&]format=(xlsx|csv)"
 )
-# A code on a page: snake_case (two words or more), a term code, Django's empty choice.
-CODE = re.compile(r"(?<![\w./:@-])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|\d{4}-(?:spring|autumn))(?![\w-])"
+# A code on a page: an ASCII word (snake_case, an English status such as "ok"), a term code
+# (2026-autumn), a key:value code (vm:14629), Django's empty choice (---------). Chinese pages
+# hold no ASCII words but the proper nouns below.
+CODE = re.compile(r"(?<![\w./@-])(?:\d{4}-(?:spring|autumn)|[A-Za-z][A-Za-z0-9]*(?:[_:][A-Za-z0-9]+)*)(?![\w-])"
                   r"|-{6,}")
-# Proper nouns and technical words a clerk may meet as they are.
-ALLOWED_TOKENS: frozenset[str] = frozenset()
+# Proper nouns and the technical words a clerk meets as they are.
+ALLOWED_TOKENS: frozenset[str] = frozenset({
+    "English",  # the language switch
+    "Excel", "xlsx", "PDF", "JPG", "PNG", "IP", "ID", "TOTP", "ms", "KB", "MB", "CSV",
+    "Microsoft", "Google", "Authenticator", "FreeOTP",  # authenticator apps (second factor)
+})
 
 PAGE_CHECKS = r"""() => {
   const out = {problems: [], texts: []};
@@ -115,16 +122,16 @@ def shape(path: str) -> str:
     return re.sub(r"\d+", "N", urlparse(path).path)
 
 
-def codes_in(texts: list[str], allowed: frozenset[str] = ALLOWED_TOKENS) -> list[str]:
+def codes_in(texts: list[str], allowed=frozenset()) -> list[str]:
     found = {m.group(0) for t in texts for m in CODE.finditer(t)}
-    return sorted(found - allowed)
+    return sorted(found - ALLOWED_TOKENS - set(allowed))
 
 
 def crawl(page, base_url: str, *, start: str = "/", extra: tuple[str, ...] = (), limit: int = 400,
-          screenshot=None) -> list[PageReport]:
+          allowed=frozenset(), screenshot=None) -> list[PageReport]:
     """Visit `start`, `extra` and every page linked from them (one per shape); report each page's
-    problems. `page` is a logged-in Playwright page. `screenshot(page, path)` is called on each
-    page visited, if given."""
+    problems. `page` is a logged-in Playwright page; `allowed` are more words the pages may show
+    (the users' names: data, not wording). `screenshot(page, path)` is called on each page."""
     origin = urlparse(base_url).netloc
     console: list[str] = []
     page.on("console", lambda m: console.append(f"console {m.type}: {m.text[:200]}")
@@ -140,7 +147,7 @@ def crawl(page, base_url: str, *, start: str = "/", extra: tuple[str, ...] = (),
     reports: list[PageReport] = []
     while queue and len(reports) < limit:
         path = queue.popleft()
-        if path in seen_paths or SKIP.search(urlparse(path).path):
+        if path in seen_paths or SKIP.search(path):
             continue
         seen_paths.add(path)
         if shape(path) in seen_shapes and path not in forced:
@@ -161,7 +168,7 @@ def crawl(page, base_url: str, *, start: str = "/", extra: tuple[str, ...] = (),
             report.problems.append(f"HTTP {report.status}")
         result = page.evaluate(PAGE_CHECKS)
         report.problems += result["problems"]
-        codes = codes_in(result["texts"])
+        codes = codes_in(result["texts"], allowed)
         if codes:
             report.problems.append(f"codes in the text: {', '.join(codes)}")
         report.problems += console
