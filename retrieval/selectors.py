@@ -28,6 +28,7 @@ from retrieval.cases import (
     SupervisionFinding,
 )
 from retrieval.models import Alert, FeedbackItem, Level
+from retrieval.wording import alert_period
 
 ATTEMPT_INTERVAL_DAYS = 7  # an active case needs a persuasion attempt at least weekly
 ESCALATION_DAYS = 15  # default deadline for the township government
@@ -469,7 +470,7 @@ def case_timeline(case: RetrievalCase, user) -> list[dict]:
                      .select_related("decided_by", "alert"))
     for d in decisions:
         events.append({"at": d.decided_at, "who": d.decided_by, "kind": _("确认疑似辍学"),
-                       "text": f"{d.alert.get_rule_display()} {d.alert.period} · "
+                       "text": f"{d.alert.get_rule_display()} {alert_period(d.alert)} · "
                                f"{case.get_reason_display()} {d.note}".strip()})
     if not decisions:
         events.append({"at": case.opened_at, "who": case.opened_by, "kind": _("立案"),
