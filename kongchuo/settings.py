@@ -43,6 +43,12 @@ def _int(name: str, default: int) -> int:
 
 DEBUG = _bool("DJANGO_DEBUG", True)
 TESTING = _bool("KONGCHUO_TESTING", False)
+# `make run`: the production settings (the product's own 404/500 pages, whitenoise, no debug
+# pages) served over plain HTTP on this machine only: no TLS redirect, no Secure-only cookies,
+# loopback hosts, and the demo logins without a second factor unless asked for.
+LOCAL_HTTP = _bool("KONGCHUO_LOCAL_HTTP", False)
+if LOCAL_HTTP and DEBUG:
+    raise environ.ImproperlyConfigured("KONGCHUO_LOCAL_HTTP=1 is for DJANGO_DEBUG=0 (make run)")
 
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789-abcdefghijklmnop"  # noqa: S105 - refused when DJANGO_DEBUG=0
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -52,7 +58,7 @@ if not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
-if DEBUG and not ALLOWED_HOSTS:
+if (DEBUG or LOCAL_HTTP) and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", "[::1]"]
 if not DEBUG and not ALLOWED_HOSTS:
     raise environ.ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_DEBUG=0")
@@ -196,7 +202,7 @@ AXES_CLIENT_IP_CALLABLE = "kongchuo.security.ip.client_ip"
 
 # Second factor (django-otp TOTP) for county users and the admin site. On by default in
 # production; off in the debug quick start so the demo logins need no authenticator app.
-KONGCHUO_REQUIRE_OTP = _bool("KONGCHUO_REQUIRE_OTP", not DEBUG)
+KONGCHUO_REQUIRE_OTP = _bool("KONGCHUO_REQUIRE_OTP", not DEBUG and not LOCAL_HTTP)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "控辍保学平台")
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")
@@ -271,7 +277,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
+if not DEBUG and not LOCAL_HTTP:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000)
