@@ -36,7 +36,12 @@ ACTIONS = {
     "feedback_export": _("导出反馈核查结果"), "supervision_sample": _("督查抽样"),
     "dashboard_export": _("导出统计明细"), "cohort_intake_import": _("导入入学队列人数"),
 }
-OUTCOMES = {"ok": _("成功"), "failed": _("失败"), "denied": _("拒绝"), "locked": _("锁定")}
+OUTCOMES = {"ok": _("成功"), "failed": _("失败"), "denied": _("拒绝"), "locked": _("锁定"),
+            # imports
+            "written": _("已导入"), "dry_run": _("预检完成"), "refused": _("文件无法读取"),
+            "rejected": _("有错误，未导入")}
+# Objects that are not a model of the portal's own wording (their model has no Chinese name).
+OBJECTS = {"kongchuo.job": _("后台任务")}
 FIELDS = {
     "kind": _("类型"), "filename": _("文件"), "file": _("文件"), "name": _("文件"), "title": _("标题"),
     "field": _("字段"), "fields": _("修改项"), "reason": _("原因"), "jobs": _("任务数"), "days": _("天数"),
@@ -48,7 +53,10 @@ FIELDS = {
     "rows": _("行数"), "full_ids": _("完整证件号"), "seed": _("抽样种子"), "cases": _("抽查案件数"),
     "alerts": _("抽查预警数"), "drawn": _("抽中"), "sweep": _("排查"), "as_of": _("基准日期"),
     "township": _("范围"), "created": _("新增"), "updated": _("更新"), "metric": _("统计项"),
-    "sessions_ended": _("结束会话数"), "written": _("写入"), "rejected": _("拒绝"), "dry_run": _("试导入"),
+    "sessions_ended": _("结束会话数"), "written": _("写入"), "rejected": _("错误行"), "dry_run": _("试导入"),
+    "unchanged": _("未变"), "skip_invalid": _("跳过错误行"), "moved": _("从本县其他学校转入"),
+    "missing": _("名册中缺少"), "matched": _("匹配到学生"), "unmatched": _("未匹配到学生"),
+    "townships_created": _("新增乡镇"), "townships_updated": _("更新乡镇"), "error": _("错误"),
 }
 # Keys whose value is for machines (a checksum, a query string): not worth a clerk's attention.
 HIDDEN = {"checksum", "filters"}
@@ -78,6 +86,8 @@ def object_label(object_type: str) -> str:
     """students.user → 用户 (the model's own name)."""
     if not object_type:
         return ""
+    if object_type in OBJECTS:
+        return str(OBJECTS[object_type])
     try:
         return str(apps.get_model(object_type)._meta.verbose_name)
     except (LookupError, ValueError):
