@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 _WEEKDAYS = {"0": "日", "7": "日", "1": "一", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六",
              "sun": "日", "mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六"}
@@ -22,7 +23,7 @@ def _items(field: str, name=lambda v: v) -> str:
     for part in field.split(","):
         lo, _sep, hi = part.partition("-")
         parts.append(_("%(lo)s至%(hi)s") % {"lo": name(lo), "hi": name(hi)} if hi else name(lo))
-    return "、".join(parts)
+    return pgettext("list separator", "、").join(parts)
 
 
 def _step(field: str) -> str | None:
@@ -33,7 +34,7 @@ def _step(field: str) -> str | None:
 
 def _time(minute: str, hour: str) -> str | None:
     if minute.isdigit() and re.fullmatch(r"\d+(,\d+)*", hour):
-        return "、".join(f"{int(h)}:{int(minute):02d}" for h in hour.split(","))
+        return pgettext("list separator", "、").join(f"{int(h)}:{int(minute):02d}" for h in hour.split(","))
     every_minute = _("第%(m)s分") % {"m": int(minute)} if minute.isdigit() and int(minute) else ""
     if hour == "*" and (n := _step(minute)) is not None:
         return _("每%(n)s分钟") % {"n": n}
@@ -58,5 +59,5 @@ def cron_label(minute: str, hour: str, day_of_month: str, month_of_year: str, da
     if dow != "*":
         out += _("每%(days)s") % {"days": _items(dow, lambda d: _("周") + _WEEKDAYS.get(d, d))}
     if dom == "*" and dow == "*" and (month != "*" or time[0].isdigit()):
-        out += _("每日")
+        out += pgettext("schedule", "每日")
     return out + time
