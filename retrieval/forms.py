@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.schoolyear import today
+from kongchuo.uploads import PHOTO_OR_PDF_ACCEPT
 from retrieval.cases import (
     DismissReason,
     Escalation,
@@ -21,7 +22,7 @@ from retrieval.models import FeedbackItem
 from retrieval.selectors import ESCALATION_DAYS, alert_label
 from students.models import School, Township
 
-EVIDENCE_ACCEPT = ".jpg,.jpeg,.png,.pdf,image/jpeg,image/png,application/pdf"
+EVIDENCE_ACCEPT = PHOTO_OR_PDF_ACCEPT  # services.evidence_sniff keeps JPG, PNG and PDF
 
 
 class DateInput(forms.DateInput):

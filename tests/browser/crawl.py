@@ -16,6 +16,7 @@ On each page `PAGE_CHECKS` (run in the page) reports:
   nouns, a term code (`2026-autumn`), Django's empty choice (`---------`). Text marked
   `translate="no"` (user names, file names: data, not wording) is left out;
 - a date input whose value is not ISO, or a date field that is a plain text box;
+- a file input for photos that a phone cannot fill from its camera (no `image/*`);
 - browser console errors (a CSP violation, a missing favicon) and failed requests.
 """
 
@@ -83,6 +84,11 @@ PAGE_CHECKS = r"""() => {
   for (const el of document.querySelectorAll('input:not([type]), input[type=text]')) {
     if (/^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}/.test(el.value) || /(date|_on)$/.test(el.name))
       out.problems.push(`${el.name} is a date typed as text (not <input type=date>)`);
+  }
+  for (const el of document.querySelectorAll('input[type=file][accept]')) {
+    const accept = el.accept.toLowerCase();
+    if (/image|\.jpe?g|\.png/.test(accept) && !accept.includes('image/*'))
+      out.problems.push(`file input ${el.name} takes photos but not from the camera (accept="${el.accept}", no image/*)`);
   }
   const title = document.title.trim();
   if (!title || title.startsWith('·')) out.problems.push(`no page title: "${title}"`);

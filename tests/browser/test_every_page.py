@@ -138,6 +138,16 @@ def _import_with_a_bad_row(user: User, tmp_path) -> str:
     return response["Location"]
 
 
+def _county_export(user: User) -> str:
+    """The county exports a whole-county ledger: a job the worker writes (in-process here)."""
+    client = Client()
+    client.force_login(user)
+    response = client.post(reverse("ledgers:export", args=["status_changes"]),
+                           {"term": term_of(today()).code})
+    assert response.status_code == 302 and "/exports/" in response["Location"], response
+    return response["Location"]
+
+
 @pytest.fixture
 def tour(tmp_path):
     seed_county(students=5000, seed=11)
@@ -146,6 +156,7 @@ def tour(tmp_path):
     users = {u.username: u for u in User.objects.filter(username__in=ROLES).select_related("school")}
     pages = _walk_the_workflow(users)
     pages["import_job"] = _import_with_a_bad_row(users["demo_school"], tmp_path)
+    pages["export_job"] = _county_export(users["demo_county"])
     cache.clear()
     return pages
 
@@ -170,7 +181,8 @@ def _check(browser, live_server, username: str, width: int, extra: tuple[str, ..
 @pytest.mark.parametrize("username", ROLES)
 def test_every_page_reads_right_on_a_phone_and_a_desktop(tour, browser, live_server, username):
     own = {"demo_county": ("escalated", "case_closed", "case_pending", "dismissed", "open_alert",
-                           "feedback_batch", "feedback_item", "visit", "rectification", "notice"),
+                           "feedback_batch", "feedback_item", "visit", "rectification", "notice",
+                           "export_job"),
            "demo_township": ("escalated", "case_closed", "case_pending", "dismissed", "open_alert",
                              "feedback_item", "rectification", "notice"),
            "demo_school": ("escalated", "case_closed", "case_pending", "dismissed", "open_alert",
