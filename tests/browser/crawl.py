@@ -168,7 +168,8 @@ def crawl(page, base_url: str, *, start: str = "/", extra: tuple[str, ...] = (),
             raise
         if response is not None and "text/html" not in (response.headers.get("content-type") or ""):
             continue
-        page.wait_for_load_state("networkidle")
+        # Fragments htmx loads after the page (hx-trigger="load") are part of what a person sees.
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")
         report = PageReport(path, response.status if response else None)
         if report.status != 200:
             report.problems.append(f"HTTP {report.status}")
