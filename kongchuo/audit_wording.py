@@ -57,6 +57,7 @@ FIELDS = {
     "unchanged": _("未变"), "skip_invalid": _("跳过错误行"), "moved": _("从本县其他学校转入"),
     "missing": _("名册中缺少"), "matched": _("匹配到学生"), "unmatched": _("未匹配到学生"),
     "townships_created": _("新增乡镇"), "townships_updated": _("更新乡镇"), "error": _("错误"),
+    "ledger": _("台账"), "scope": _("范围"), "full": _("完整证件号"), "source": _("方式"),
 }
 # Keys whose value is for machines (a checksum, a query string): not worth a clerk's attention.
 HIDDEN = {"checksum", "filters"}

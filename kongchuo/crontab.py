@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
-_WEEKDAYS = {"0": "日", "7": "日", "1": "一", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六",
-             "sun": "日", "mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六"}
+_DAY_NAMES = (gettext_lazy("周日"), gettext_lazy("周一"), gettext_lazy("周二"), gettext_lazy("周三"), gettext_lazy("周四"), gettext_lazy("周五"),
+              gettext_lazy("周六"))
+_WEEKDAYS = {**{str(i): _DAY_NAMES[i % 7] for i in range(8)},
+             **{d: _DAY_NAMES[i] for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}}
 _PLAIN = re.compile(r"^[0-9a-z,\-]+$")
 
 
@@ -57,7 +59,7 @@ def cron_label(minute: str, hour: str, day_of_month: str, month_of_year: str, da
     if dom != "*":
         out += (_("每月%(days)s日") if month == "*" else _("%(days)s日")) % {"days": _items(dom)}
     if dow != "*":
-        out += _("每%(days)s") % {"days": _items(dow, lambda d: _("周") + _WEEKDAYS.get(d, d))}
+        out += _("每%(days)s") % {"days": _items(dow, lambda d: str(_WEEKDAYS.get(d, d)))}
     if dom == "*" and dow == "*" and (month != "*" or time[0].isdigit()):
         out += pgettext("schedule", "每日")
     return out + time

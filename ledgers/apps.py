@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LedgersConfig(AppConfig):
@@ -25,6 +26,8 @@ class LedgersConfig(AppConfig):
         from ledgers.models import Deferral
 
         register_audit_values("decision", dict(Deferral.Review.choices))
+        register_audit_values("ledger", {slug: kind.title for slug, kind in KINDS.items()})
+        register_audit_values("source", {"web": _("页面导出"), "web-job": _("后台导出"), "cli": _("命令行")})
         register_seeder(seed_ledgers, order=20)
         _register_imports()
 

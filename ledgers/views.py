@@ -647,6 +647,7 @@ def export_job(request, pk: int):
     require_role(request.user, *STAFF)
     job = _own_export_job(request, pk)
     name = job.params.get("ledger", "")
+    menu_section(request, f"ledgers:{name}" if name in LEDGER_NAMES else "home")
     return render(request, "ledgers/export_job.html", {
         "job": job, "kind": KINDS.get(name), "done": job.status == Job.Status.SUCCEEDED,
         "waiting": job.status in (Job.Status.PENDING, Job.Status.RUNNING),
