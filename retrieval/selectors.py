@@ -78,6 +78,12 @@ def alert_label(alert: Alert) -> str:
     return mask_id(alert.subject) if _looks_like_id(alert.subject) else alert.subject
 
 
+def alert_id_masked(alert: Alert) -> str:
+    """The ID-number column of an alert: masked, or a dash when the subject is not a child's
+    ID (a school's grade-9 drop "school:CODE", a feedback row "row:N": alert_label names it)."""
+    return mask_id(alert.subject) if _looks_like_id(alert.subject) else "—"
+
+
 # --------------------------------------------------------------------------- permissions
 # Each predicate assumes the object was fetched through `visible_to(user)` (scope already
 # checked); it decides only whether this user's level may take the step now.
