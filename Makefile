@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_STUDENTS ?= 20000
 
-.PHONY: run test venv lint bench worker beat messages check-deploy backup restore clean
+.PHONY: run test screenshots venv lint bench worker beat messages check-deploy backup restore clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,18 +17,32 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-run: $(STAMP)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --if-empty --students $(DEMO_STUDENTS)
+# The quick start serves the production settings (the product's own 404 and 500 pages, whitenoise
+# for static files) over plain HTTP on this machine: KONGCHUO_LOCAL_HTTP=1, a secret key made
+# once into .secret-key (never committed), SQLite unless DATABASE_URL says otherwise.
+LOCAL := DJANGO_DEBUG=0 KONGCHUO_LOCAL_HTTP=1 SECRET_KEY="$$(cat .secret-key)"
+
+.secret-key:
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > .secret-key
+
+run: $(STAMP) .secret-key
+	$(LOCAL) $(PY) manage.py migrate --noinput
+	$(LOCAL) $(PY) manage.py seed_demo --if-empty --students $(DEMO_STUDENTS)
+	$(LOCAL) $(PY) manage.py collectstatic --noinput -v0
 	@echo ""
 	@echo "  控辍保学平台 http://$(HOST):$(PORT)/accounts/login/"
 	@echo "  演示账号 demo logins: demo_county / demo_township / demo_school / demo_gov"
 	@echo "  密码 password: kongchuo-demo"
 	@echo ""
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(LOCAL) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh the pictures in docs/screenshots/ (the browser tests, writing there instead of a
+# temporary folder). `make test` never rewrites tracked files.
+screenshots: $(STAMP)
+	KONGCHUO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -49,7 +63,7 @@ messages: $(STAMP)
 	$(PY) manage.py compilemessages --ignore .venv
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .secret-key
 
 # Backup and restore (PostgreSQL, DATABASE_URL): see scripts/backup.sh and scripts/restore.sh.
 backup:

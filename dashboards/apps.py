@@ -46,6 +46,10 @@ class DashboardsConfig(AppConfig):
         home.unregister_home_provider(core_home)
         home.register_home_provider(dashboard_home)
         register_seeder(seed_cohort_intakes, order=50)
+        from dashboards.metrics import METRICS
+        from kongchuo.audit_wording import register_audit_values
+
+        register_audit_values("metric", {key: m.label for key, m in METRICS.items()})
         register(
             MenuItem("统计分析", _("入学队列人数"), "dashboards:cohorts",
                      (Role.COUNTY, Role.TOWNSHIP), "bi-people-fill", 80),

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class IntakeUploadForm(forms.Form):
-    file = forms.FileField(label=_("入学队列人数表（xlsx / xls / csv）"))
+    file = forms.FileField(label=_("入学队列人数表（Excel 或 CSV 文件）"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.idnumbers import mask_id
+from retrieval.wording import alert_period
 from students.models import Student
 
 
@@ -100,7 +101,7 @@ LISTINGS: dict[str, dict] = {
             Col("name", _("姓名/对象"), lambda a: a.name or a.subject if not a.student_id else a.name,
                 lambda a: _url("retrieval:alert", a.pk)),
             Col("unit", _("学校/乡镇"), _school_or_township),
-            Col("period", _("周期"), lambda a: a.period),
+            Col("period", _("周期"), alert_period),
             Col("status", _("状态"), lambda a: a.get_status_display()),
             Col("level", _("处理层级"), lambda a: a.get_level_display()),
             Col("raised", _("预警时间"), lambda a: _dt(a.raised_at)),

@@ -26,8 +26,10 @@ from dashboards.tables import (
     table_for,
 )
 from kongchuo.audit import audit_record
-from kongchuo.schoolyear import today
+from kongchuo.menu import menu_section
+from kongchuo.schoolyear import period_label, today
 from kongchuo.scoping import Role, require_role
+from retrieval.models import Alert
 from students.models import School, Township
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
@@ -40,7 +42,7 @@ def _filter_summary(p, user) -> list[str]:
     if p.season:
         parts.append(str(dict(SEASONS)[p.season]))
     if p.month:
-        parts.append(p.month)
+        parts.append(period_label(p.month))
     if p.direct:
         parts.append(_("县直学校"))
     elif p.township:
@@ -58,6 +60,7 @@ def _filter_summary(p, user) -> list[str]:
 def drilldown(request, metric: str):
     """The rows behind one figure: same scope, same filters, same condition as the number."""
     require_role(request.user, *STAFF)
+    menu_section(request, "home")  # a figure of the home page, listed
     m = METRICS.get(metric)
     if m is None:
         raise Http404
@@ -77,6 +80,8 @@ def drilldown(request, metric: str):
         "metric": m, "help": HELP.get(m.key, ""), "table": table, "summary": _filter_summary(p, request.user),
         "export_query": query.urlencode(), "params": p, "total_people": total_people,
         "home_query": p.query(rule=None, status=None, month=None, run=None),
+        "rule_label": Alert.Rule(p.rule).label if p.rule in Alert.Rule.values else p.rule,
+        "status_label": Alert.Status(p.status).label if p.status in Alert.Status.values else p.status,
     })
 
 
@@ -99,7 +104,7 @@ def _export(request, m, p, rows) -> FileResponse:
         fh = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
     finally:
         os.unlink(path)
-    audit_record(action="dashboard_export", request=request, object_type=f"dashboards.{m.key}",
+    audit_record(action="dashboard_export", request=request,
                  detail={"metric": m.key, "filters": p.query(), "rows": count, "title": title[:150]})
     filename = f"{m.label}_{today():%Y%m%d}.xlsx"
     return FileResponse(fh, as_attachment=True, filename=filename,

@@ -11,27 +11,17 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from kongchuo import audit_wording as wording
 from kongchuo.models import AuditEvent
 from kongchuo.scoping import Role, require_role
 
-ACTION_LABELS = {
-    "login": _("登录"), "logout": _("退出"), "login_failed": _("登录失败"), "lockout": _("账号锁定"),
-    "forbidden": _("越权访问(403)"), "csrf_failure": _("CSRF校验失败"), "reveal_id": _("查看完整证件号/电话"),
-    "export": _("导出"), "import": _("导入"), "sweep_run": _("排查运行"), "otp_setup": _("绑定动态口令"),
-    "otp_verify": _("动态口令验证"), "otp_failed": _("动态口令错误"), "user_create": _("新建用户"),
-    "user_deactivate": _("停用用户"), "account_create": _("新建账号"), "account_update": _("修改账号"),
-    "account_deactivate": _("停用账号"), "account_activate": _("启用账号"),
-    "account_password_reset": _("重置密码"), "account_otp_reset": _("解除动态口令绑定"),
-    "account_unlock": _("解除登录锁定"), "account_import": _("批量创建账号"),
-    "password_change": _("修改密码"), "import_output_download": _("下载初始密码表"),
-}
-OUTCOMES = [("ok", _("成功")), ("failed", _("失败")), ("denied", _("拒绝")), ("locked", _("锁定"))]
+OUTCOMES = [(k, v) for k, v in wording.OUTCOMES.items()]
 
 
 def _action_choices():
     known = set(AuditEvent.objects.order_by().values_list("action", flat=True).distinct())
-    known |= set(ACTION_LABELS)
-    return [(a, f"{ACTION_LABELS[a]} ({a})" if a in ACTION_LABELS else a) for a in sorted(known)]
+    known |= set(wording.ACTIONS)
+    return sorted(((a, wording.action_label(a)) for a in known), key=lambda c: c[1])
 
 
 class AuditFilter(django_filters.FilterSet):
@@ -56,7 +46,7 @@ class AuditFilter(django_filters.FilterSet):
 
 class AuditTable(tables.Table):
     at = tables.DateTimeColumn(verbose_name=_("时间"), format="Y-m-d H:i:s")
-    username = tables.Column(verbose_name=_("用户"), default="—")
+    username = tables.Column(verbose_name=_("用户"), default="—", attrs={"td": {"translate": "no"}})
     ip = tables.Column(verbose_name=_("IP"), default="—")
     action = tables.Column(verbose_name=_("操作"))
     target = tables.Column(verbose_name=_("对象"), empty_values=(), orderable=False)
@@ -71,18 +61,18 @@ class AuditTable(tables.Table):
         empty_text = _("没有符合条件的审计记录")
 
     def render_action(self, value):
-        label = ACTION_LABELS.get(value)
-        return f"{label}" if label else value
+        return wording.action_label(value)
+
+    def render_outcome(self, value):
+        return wording.outcome_label(value)
 
     def render_target(self, record):
         if not record.object_type:
             return "—"
-        return f"{record.object_type}#{record.object_id} {record.object_repr}".strip()
+        return f"{wording.object_label(record.object_type)} {record.object_repr}".strip()
 
     def render_detail(self, value):
-        if not value:
-            return ""
-        return "；".join(f"{k}: {v}" for k, v in value.items())[:300]
+        return wording.detail_text(value)[:300] if value else ""
 
 
 @login_required

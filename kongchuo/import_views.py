@@ -36,6 +36,7 @@ from kongchuo.imports.runner import (
 from kongchuo.imports.selectors import import_jobs_visible_to
 from kongchuo.imports.workbooks import error_workbook_file, template_write
 from kongchuo.models import Job
+from kongchuo.schoolyear import period_label
 from kongchuo.scoping import Role, require_role
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,20 @@ def _job_row(job: Job) -> dict:
     }
 
 
+_OPTION_LABELS = {"term": gettext_lazy("学期"), "year": gettext_lazy("年度"),
+                  "list": gettext_lazy("名单类型"), "due": gettext_lazy("核查期限")}
+
+
+def _options(kind, options: dict) -> list[tuple[str, str]]:
+    """The import's options as 学期：2026年秋季学期 (never term=2026-autumn)."""
+    out = []
+    for key, value in (options or {}).items():
+        if key == "list" and kind is not None:
+            value = dict(kind.choices.get("list", [])).get(value, value)
+        out.append((str(_OPTION_LABELS.get(key, key)), period_label(str(value))))
+    return out
+
+
 def _job_context(request, job: Job) -> dict:
     result = job.result or {}
     lang = current_lang()
@@ -234,7 +249,7 @@ def _job_context(request, job: Job) -> dict:
     file_error = result.get("file_error")
     return {
         "job": job, "kind": kind, "row": _job_row(job), "result": result, "phase": phase,
-        "running": running, "lang": lang,
+        "running": running, "lang": lang, "options": _options(kind, (job.params or {}).get("options")),
         "errors": [(e, e.message(lang)) for e in errors[:SHOWN]],
         "errors_total": result.get("errors_total", len(errors)),
         "warnings": [(w, w.message(lang)) for w in warnings[:SHOWN]],

@@ -34,12 +34,22 @@ def register(*items: MenuItem) -> None:
             _ITEMS.append(item)
 
 
+def menu_section(request, url_name: str) -> None:
+    """Highlight the menu item `url_name` on this page: for a page whose URL lies outside its
+    section's (a drill-down list opened from the home page, a sub-log under its ledger)."""
+    request.menu_url_name = url_name
+
+
 def menu_for(request) -> list[dict]:
+    """The menu for this user, with exactly one item active: the one the view named
+    (`menu_section`), else the item whose URL is the longest prefix of the page's path."""
     scope = scope_of(request.user)
     if scope is None:
         return []
     groups: dict[str, list[dict]] = {}
     path = request.path
+    named = getattr(request, "menu_url_name", None)
+    entries = []
     for item in sorted(_ITEMS, key=lambda i: i.order):
         if scope.role not in item.roles:
             continue
@@ -47,9 +57,16 @@ def menu_for(request) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue
-        active = path == url or (url != "/" and path.startswith(url))
-        groups.setdefault(item.group, []).append(
-            {"label": str(item.label), "url": url, "icon": item.icon, "active": active})
+        entry = {"label": str(item.label), "url": url, "icon": item.icon, "active": False}
+        entries.append((item, url, entry))
+        groups.setdefault(item.group, []).append(entry)
+    if named:
+        matches = [(item, url, e) for item, url, e in entries if item.url_name == named]
+    else:
+        matches = [(item, url, e) for item, url, e in entries
+                   if path == url or (url != "/" and path.startswith(url))]
+    if matches:
+        max(matches, key=lambda m: len(m[1]))[2]["active"] = True
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
     return [{"group": str(GROUP_LABELS.get(g, g)), "items": groups[g]}
             for g in sorted(groups, key=lambda g: order.get(g, 99))]

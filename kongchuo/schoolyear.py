@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 _TERM = re.compile(r"^(\d{4})-(spring|autumn)$")
 
@@ -28,7 +29,10 @@ class Term:
 
     @property
     def label(self) -> str:
-        return f"{self.year}年{'春季' if self.season == 'spring' else '秋季'}学期"
+        """2026年秋季学期: how a term is named on every page, form and export (never its code)."""
+        if self.season == "spring":
+            return _("%(year)s年春季学期") % {"year": self.year}
+        return _("%(year)s年秋季学期") % {"year": self.year}
 
     @property
     def start(self) -> dt.date:
@@ -54,6 +58,64 @@ def parse_term(code: str) -> Term:
     if not match:
         raise ValueError(f"学期格式应为 2024-spring 或 2024-autumn / term must look like 2024-spring: {code!r}")
     return Term(int(match.group(1)), match.group(2))
+
+
+def term_label(code: str) -> str:
+    """A term code's name (2026-autumn → 2026年秋季学期); anything else comes back as it is."""
+    try:
+        return parse_term(code).label
+    except (ValueError, AttributeError):
+        return code
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def period_label(value: str) -> str:
+    """A period as people write it: a term (2026年秋季学期), a month (2026年11月), a day
+    (2026年12月1日) or a year (2026年); anything else comes back as it is."""
+    value = (value or "").strip()
+    if _TERM.match(value):
+        return term_label(value)
+    if m := _MONTH.match(value):
+        return _("%(year)s年%(month)s月") % {"year": m[1], "month": int(m[2])}
+    if m := _DAY.match(value):
+        return date_label(dt.date(int(m[1]), int(m[2]), int(m[3])))
+    if _YEAR.match(value):
+        return _("%(year)s年") % {"year": value}
+    return value
+
+
+_TERM_WORDS = re.compile(r"^(\d{4})年?(春季|秋季|春|秋)(学期)?$")
+_MONTH_WORDS = re.compile(r"^(\d{4})年(\d{1,2})月$")
+_YEAR_WORDS = re.compile(r"^(\d{4})年$")
+
+
+def period_code(text: str) -> str:
+    """What a person types for a period (2026年秋季学期, 2026秋, 2026年11月, 2026年) as the code
+    stored on alerts; a code, or anything else, comes back as it is."""
+    text = (text or "").strip().replace(" ", "")
+    if m := _TERM_WORDS.match(text):
+        return f"{m[1]}-{'spring' if m[2].startswith('春') else 'autumn'}"
+    if m := _MONTH_WORDS.match(text):
+        return f"{m[1]}-{int(m[2]):02d}"
+    if m := _YEAR_WORDS.match(text):
+        return m[1]
+    return text
+
+
+def date_label(day: dt.date | str | None) -> str:
+    """2026年12月1日 (an ISO string is read first); empty for no date."""
+    if not day:
+        return ""
+    if isinstance(day, str):
+        try:
+            day = dt.date.fromisoformat(day[:10])
+        except ValueError:
+            return day
+    return _("%(year)s年%(month)s月%(day)s日") % {"year": day.year, "month": day.month, "day": day.day}
 
 
 def term_of(day: dt.date) -> Term:
@@ -100,7 +162,7 @@ class SchoolCalendar:
     def next_school_day(self, day: dt.date) -> dt.date:
         """The first school day after `day` (a long holiday is skipped; bounded at 60 days)."""
         nxt = day + dt.timedelta(days=1)
-        for _ in range(60):
+        for _day in range(60):
             if self.is_school_day(nxt):
                 return nxt
             nxt += dt.timedelta(days=1)

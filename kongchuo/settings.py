@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,12 @@ def _int(name: str, default: int) -> int:
 
 DEBUG = _bool("DJANGO_DEBUG", True)
 TESTING = _bool("KONGCHUO_TESTING", False)
+# `make run`: the production settings (the product's own 404/500 pages, whitenoise, no debug
+# pages) served over plain HTTP on this machine only: no TLS redirect, no Secure-only cookies,
+# loopback hosts, and the demo logins without a second factor unless asked for.
+LOCAL_HTTP = _bool("KONGCHUO_LOCAL_HTTP", False)
+if LOCAL_HTTP and DEBUG:
+    raise environ.ImproperlyConfigured("KONGCHUO_LOCAL_HTTP=1 is for DJANGO_DEBUG=0 (make run)")
 
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789-abcdefghijklmnop"  # noqa: S105 - refused when DJANGO_DEBUG=0
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -51,7 +58,7 @@ if not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
-if DEBUG and not ALLOWED_HOSTS:
+if (DEBUG or LOCAL_HTTP) and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", "[::1]"]
 if not DEBUG and not ALLOWED_HOSTS:
     raise environ.ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_DEBUG=0")
@@ -68,6 +75,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "django_htmx",
     "django_filters",
     "django_tables2",
@@ -126,6 +134,10 @@ TEMPLATES = [
         },
     }
 ]
+
+# Form widgets render through the project's templates, so templates/django/forms/ can word them
+# (the empty choice of every <select>).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -191,12 +203,14 @@ AXES_CLIENT_IP_CALLABLE = "kongchuo.security.ip.client_ip"
 
 # Second factor (django-otp TOTP) for county users and the admin site. On by default in
 # production; off in the debug quick start so the demo logins need no authenticator app.
-KONGCHUO_REQUIRE_OTP = _bool("KONGCHUO_REQUIRE_OTP", not DEBUG)
+KONGCHUO_REQUIRE_OTP = _bool("KONGCHUO_REQUIRE_OTP", not DEBUG and not LOCAL_HTTP)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "控辍保学平台")
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date inputs show and read ISO dates first (kongchuo/formats/zh_Hans/formats.py).
+FORMAT_MODULE_PATH = ["kongchuo.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -264,7 +278,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
+if not DEBUG and not LOCAL_HTTP:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000)
@@ -341,5 +355,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
+# Every list table: labelled cells that become one card per row on phones (static/css/portal.css).
+DJANGO_TABLES2_TEMPLATE = "_partials/table.html"
+# django-filter's empty choice reads 全部 (its default is "---------").
+FILTERS_EMPTY_CHOICE_LABEL = gettext_lazy("全部")
+FILTERS_NULL_CHOICE_LABEL = gettext_lazy("未填写")
+
+# Files browsers ask for at the site's root (/favicon.ico), served by whitenoise in every mode.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LedgersConfig(AppConfig):
@@ -21,6 +22,12 @@ class LedgersConfig(AppConfig):
             for kind in KINDS.values() if kind.in_menu
         ])
         register_student_panel(student_ledger_panel, order=20)
+        from kongchuo.audit_wording import register_audit_values
+        from ledgers.models import Deferral
+
+        register_audit_values("decision", dict(Deferral.Review.choices))
+        register_audit_values("ledger", {slug: kind.title for slug, kind in KINDS.items()})
+        register_audit_values("source", {"web": _("页面导出"), "web-job": _("后台导出"), "cli": _("命令行")})
         register_seeder(seed_ledgers, order=20)
         _register_imports()
 

@@ -11,6 +11,8 @@ from typing import IO
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.uploads import PHOTO_OR_PDF_ACCEPT
+
 MB = 1024 * 1024
 _PDF_TAIL = 4096
 
@@ -51,5 +53,5 @@ def sniff_attachment(fh: IO[bytes], *, size: int, max_bytes: int) -> str:
     return mime
 
 
-ACCEPT = ".jpg,.jpeg,.png,.webp,.pdf,image/jpeg,image/png,image/webp,application/pdf"
+ACCEPT = PHOTO_OR_PDF_ACCEPT  # the server accepts JPG, PNG, WebP and PDF (sniffed above)
 HELP = _("图片（JPG/PNG/WebP）或 PDF，单个文件不超过 {mb} MB")

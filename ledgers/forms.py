@@ -81,6 +81,11 @@ def _not_future(value: dt.date | None) -> None:
         raise forms.ValidationError(_("日期不能晚于今天"))
 
 
+# The date of the thing recorded: a new entry is most often written the day it happens.
+EVENT_DATES = ("reported_on", "visit_date", "note_date", "granted_on", "contact_date", "activity_date",
+               "effective_date")
+
+
 class LedgerForm(forms.ModelForm):
     """Base of the entry forms; `user` scopes the student choices."""
 
@@ -97,6 +102,10 @@ class LedgerForm(forms.ModelForm):
             self.order_fields(["student"])
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
+        else:
+            for name in EVENT_DATES:
+                if name in self.fields and name not in self.initial:
+                    self.fields[name].initial = today
         style_fields(self)
         blank_required_choices(self, keep=("term",))
 
@@ -125,7 +134,7 @@ class StatusChangeForm(forms.Form):
     student = forms.ModelChoiceField(queryset=Student.objects.none(), label=_("学生"))
     kind = forms.ChoiceField(label=_("变动类型"), choices=[
         ("", _("—— 请选择 ——")), *[(k.value, k.label) for k in STATUS_CHANGE_KINDS]])
-    effective_date = forms.DateField(label=_("变动日期"))
+    effective_date = forms.DateField(label=_("变动日期"), initial=today)
     end_date = forms.DateField(label=_("截止日期（请假、休学）"), required=False)
     to_school = forms.ModelChoiceField(queryset=School.objects.none(), required=False,
                                        label=_("去向学校（县内转出）"))

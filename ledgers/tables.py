@@ -30,7 +30,6 @@ class LedgerTable(tables.Table):
         attrs = {"class": "table table-sm table-hover align-middle ledger-table"}
         per_page = 20
         empty_text = _("暂无记录")
-        template_name = "django_tables2/bootstrap5.html"
 
     def render_created_by(self, value):
         return _user_name(value)

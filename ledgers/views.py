@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
 from kongchuo.idnumbers import mask_id, mask_phone
+from kongchuo.menu import menu_section
 from kongchuo.models import Job
 from kongchuo.schoolyear import Term, parse_term, term_of, today
 from kongchuo.scoping import Role, access_object, require_role, scope_of
@@ -78,7 +79,7 @@ from ledgers.services import (
 from ledgers.tables import TABLES
 from students.counts import CachedCountPaginator, cached_count
 from students.filters import StudentFilter
-from students.models import School, Student
+from students.models import STATUS_CHANGE_SOURCES, School, StatusChange, Student
 from students.tables import StudentTable
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
@@ -163,7 +164,7 @@ def _import_url(slug: str, user) -> str | None:
 @login_required
 def entry_list(request, slug: str):
     require_role(request.user, *STAFF)
-    kind = KINDS[slug]
+    kind = _kind(request, slug)
     base = _annotated(kind, entries_for(kind, request.user), request).order_by(
         f"-{kind.date_field}", "-pk")
     flt = filter_for(kind)(request.GET or None, queryset=base, user=request.user)
@@ -182,6 +183,13 @@ def entry_list(request, slug: str):
 
 
 # --------------------------------------------------------------------------- forms
+
+
+def _kind(request, slug: str) -> LedgerKind:
+    """The ledger of this page; a sub-log's pages (送教记录, 帮扶记录) sit under its ledger's menu item."""
+    kind = KINDS[slug]
+    menu_section(request, f"ledgers:{kind.parent or kind.slug}")
+    return kind
 
 
 def _parent(kind: LedgerKind, request, entry=None):
@@ -224,7 +232,7 @@ def entry_new(request, slug: str):
     require_role(request.user, *STAFF)
     if not can_write(request.user):
         raise PermissionDenied
-    kind = KINDS[slug]
+    kind = _kind(request, slug)
     if slug == "returns":
         return redirect("ledgers:returns_tick")
     if slug == "status_changes":
@@ -278,7 +286,7 @@ def _get_entry(kind: LedgerKind, request, pk: int):
 @require_http_methods(["GET", "POST"])
 def entry_edit(request, slug: str, pk: int):
     require_role(request.user, *STAFF)
-    kind = KINDS[slug]
+    kind = _kind(request, slug)
     entry = _get_entry(kind, request, pk)
     if not can_edit_entry(request.user, kind, entry):
         raise PermissionDenied
@@ -337,6 +345,8 @@ def _value(entry, f) -> str:
             return parse_term(value).label
         except ValueError:
             return value
+    if f.name == "source" and isinstance(entry, StatusChange):
+        return str(STATUS_CHANGE_SOURCES.get(value, value))
     if f.name == "content" and isinstance(entry, HomeTeachingVisit):
         return entry.content_labels
     return str(value)
@@ -406,7 +416,7 @@ def _month_counts(visits: list[HomeTeachingVisit]) -> list[dict]:
 @login_required
 def entry_detail(request, slug: str, pk: int):
     require_role(request.user, *STAFF)
-    kind = KINDS[slug]
+    kind = _kind(request, slug)
     return _render_detail(request, kind, _get_entry(kind, request, pk))
 
 
@@ -637,6 +647,7 @@ def export_job(request, pk: int):
     require_role(request.user, *STAFF)
     job = _own_export_job(request, pk)
     name = job.params.get("ledger", "")
+    menu_section(request, f"ledgers:{name}" if name in LEDGER_NAMES else "home")
     return render(request, "ledgers/export_job.html", {
         "job": job, "kind": KINDS.get(name), "done": job.status == Job.Status.SUCCEEDED,
         "waiting": job.status in (Job.Status.PENDING, Job.Status.RUNNING),
@@ -661,7 +672,7 @@ def export_job_file(request, pk: int):
 @require_POST
 def attachment_upload(request, slug: str, pk: int):
     require_role(request.user, *STAFF)
-    kind = KINDS[slug]
+    kind = _kind(request, slug)
     entry = _get_entry(kind, request, pk)
     if not can_attach(request.user, kind, entry):
         raise PermissionDenied

@@ -8,9 +8,26 @@ class RetrievalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        _register_audit_wording()
         _register_workflow()
         _register_sweeps()
         _register_imports()
+
+
+def _register_audit_wording() -> None:
+    """The codes this app writes into audit details, in words (kongchuo/audit_wording.py)."""
+    from kongchuo.audit_wording import register_audit_values
+    from retrieval.cases import DismissReason, Escalation, RetrievalCase
+    from retrieval.models import FeedbackItem
+    from retrieval.sweeps import all_sweeps
+
+    register_audit_values("sweep", {s.name: s.label for s in all_sweeps()})
+    register_audit_values("placement", dict(RetrievalCase.Placement.choices))
+    register_audit_values("measure", dict(Escalation.Measure.choices))
+    register_audit_values("category", dict(RetrievalCase.Closure.choices))
+    register_audit_values("reason", {**dict(RetrievalCase.Reason.choices), **dict(DismissReason.choices)})
+    register_audit_values("result", dict(FeedbackItem.Result.choices))
+    register_audit_values("before", dict(FeedbackItem.Result.choices))
 
 
 def _register_workflow() -> None:

@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.schoolyear import period_code
 from kongchuo.scoping import scope_of
 from retrieval.cases import RetrievalCase
 from retrieval.models import Alert, Level
@@ -37,7 +38,7 @@ class AlertFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("状态"), choices=Alert.Status.choices)
     level = django_filters.ChoiceFilter(label=_("处理层级"), choices=Level.choices[:3])
     school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none())
-    period = django_filters.CharFilter(label=_("周期"), lookup_expr="exact")
+    period = django_filters.CharFilter(label=_("周期"), method="filter_period")
 
     class Meta:
         model = Alert
@@ -50,11 +51,15 @@ class AlertFilter(django_filters.FilterSet):
         if scope is None or not scope.is_county:
             self.filters["rule"].extra["choices"] = [
                 c for c in Alert.Rule.choices if c[0] not in Alert.COUNTY_ONLY_RULES]
-        self.form.fields["period"].widget.attrs["placeholder"] = "2024-spring"
+        self.form.fields["period"].widget.attrs["placeholder"] = _("如 2026年秋季学期、2026年11月")
         _style(self)
 
     def filter_q(self, queryset, name, value):
         return _search(queryset, "subject", value)
+
+    def filter_period(self, queryset, name, value):
+        value = (value or "").strip()
+        return queryset.filter(period=period_code(value)) if value else queryset
 
 
 class CaseFilter(django_filters.FilterSet):

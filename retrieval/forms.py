@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kongchuo.formchoices import blank_required_choices
 from kongchuo.schoolyear import today
+from kongchuo.uploads import PHOTO_OR_PDF_ACCEPT
 from retrieval.cases import (
     DismissReason,
     Escalation,
@@ -22,7 +23,7 @@ from retrieval.models import FeedbackItem
 from retrieval.selectors import ESCALATION_DAYS, alert_label
 from students.models import School, Township
 
-EVIDENCE_ACCEPT = ".jpg,.jpeg,.png,.pdf,image/jpeg,image/png,application/pdf"
+EVIDENCE_ACCEPT = PHOTO_OR_PDF_ACCEPT  # services.evidence_sniff keeps JPG, PNG and PDF
 
 
 class DateInput(forms.DateInput):

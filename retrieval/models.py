@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.schoolyear import period_label
 from retrieval.querysets import AlertQuerySet, FeedbackBatchQuerySet, FeedbackItemQuerySet
 
 
@@ -129,7 +130,7 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_rule_display()} {self.period} {self.name}"
+        return f"{self.get_rule_display()} {period_label(self.period)} {self.name}"
 
 
 class FeedbackBatch(models.Model):

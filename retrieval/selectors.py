@@ -25,6 +25,7 @@ from retrieval.cases import (
     SupervisionFinding,
 )
 from retrieval.models import Alert, FeedbackItem, Level
+from retrieval.wording import alert_period
 
 ATTEMPT_INTERVAL_DAYS = 7  # an active case needs a persuasion attempt at least weekly
 ESCALATION_DAYS = 15  # default deadline for the township government
@@ -84,6 +85,12 @@ def alert_also_reasons(alert: Alert) -> list[str]:
         kind = {"grade1": _("适龄未入一年级"), "grade7": _("小学毕业未入初一")}.get(reason.get("kind"))
         out.append(f"{label}（{kind}）" if kind else label)
     return out
+
+
+def alert_id_masked(alert: Alert) -> str:
+    """The ID-number column of an alert: masked, or a dash when the subject is not a child's
+    ID (a school's grade-9 drop "school:CODE", a feedback row "row:N": alert_label names it)."""
+    return mask_id(alert.subject) if _looks_like_id(alert.subject) else "—"
 
 
 # --------------------------------------------------------------------------- permissions
@@ -379,7 +386,7 @@ def case_timeline(case: RetrievalCase, user) -> list[dict]:
                      .select_related("decided_by", "alert"))
     for d in decisions:
         events.append({"at": d.decided_at, "who": d.decided_by, "kind": _("确认疑似辍学"),
-                       "text": f"{d.alert.get_rule_display()} {d.alert.period} · "
+                       "text": f"{d.alert.get_rule_display()} {alert_period(d.alert)} · "
                                f"{case.get_reason_display()} {d.note}".strip()})
     if not decisions:
         events.append({"at": case.opened_at, "who": case.opened_by, "kind": _("立案"),

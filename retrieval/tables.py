@@ -6,10 +6,10 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import mask_id
 from retrieval.cases import RetrievalCase
 from retrieval.models import Alert
-from retrieval.selectors import alert_label
+from retrieval.selectors import alert_id_masked, alert_label
+from retrieval.wording import alert_period
 
 ALERT_TONE = {"open": "warning", "confirmed": "danger", "dismissed": "secondary", "resolved": "success"}
 CASE_TONE = {"open": "warning", "escalated": "danger", "closure_requested": "info", "closed": "success"}
@@ -43,8 +43,11 @@ class AlertTable(tables.Table):
     def render_name(self, record):
         return alert_label(record)
 
+    def render_period(self, record):
+        return alert_period(record)
+
     def render_subject(self, record):
-        return mask_id(record.subject) if len(record.subject) == 18 else record.subject
+        return alert_id_masked(record)
 
     def render_status(self, record):
         return _badge(ALERT_TONE.get(record.status, "light"), record.get_status_display())

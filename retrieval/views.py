@@ -64,6 +64,7 @@ from retrieval.forms import (
 from retrieval.inbox import BY_KEY, closure_approvers_hint, inbox_for, inbox_total, pending_for, pending_title
 from retrieval.models import Alert, FeedbackBatch, FeedbackItem
 from retrieval.tables import AlertTable, CaseTable
+from retrieval.wording import alert_evidence
 from students.services import StaleEdit
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
@@ -156,9 +157,7 @@ def _alert_context(request, alert, **forms) -> dict:
         "next_step": sel.alert_next_step(alert, pending),
         "subject_masked": _mask(alert.subject),
         "subject_name": alert.name or (alert.student.name if alert.student else sel.alert_label(alert)),
-        "detail_items": [(k, _mask(v) if isinstance(v, str) else v)
-                         for k, v in (alert.detail or {}).items()
-                         if isinstance(v, str | int | float) and not isinstance(v, bool)],
+        "evidence": alert_evidence(alert),
     }
 
 

@@ -30,6 +30,25 @@ class StudentsConfig(AppConfig):
             MenuItem("系统管理", _("修改密码"), "password_change", everyone, "bi-key", 95),
         )
         _register_imports()
+        _register_audit_wording()
+
+
+def _scope_name(code) -> str:
+    """An export's scope code as its name: 全县, the township's or the school's name."""
+    from students.models import School, Township
+
+    code = str(code)
+    if code == "county":
+        return str(_("全县"))
+    found = (Township.objects.filter(code=code).values_list("name", flat=True).first()
+             or School.objects.filter(code=code).values_list("name", flat=True).first())
+    return found or code
+
+
+def _register_audit_wording() -> None:
+    from kongchuo.audit_wording import register_audit_values
+
+    register_audit_values("scope", _scope_name)
 
 
 def _register_imports() -> None:

@@ -42,8 +42,10 @@ class FastSelect(forms.Select):
             if group_name:
                 parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
             for option in options:
+                # templates/django/forms/widgets/select_option.html words Django's empty choice
+                label = _("请选择") if option["label"] == "---------" else option["label"]
                 parts.append(f'\n  <option value="{conditional_escape(str(option["value"]))}"'
-                             f'{_attrs_html(option["attrs"])}>{conditional_escape(option["label"])}</option>\n')
+                             f'{_attrs_html(option["attrs"])}>{conditional_escape(label)}</option>\n')
             if group_name:
                 parts.append("\n  </optgroup>")
         parts.append("\n</select>")

@@ -17,6 +17,8 @@ class LeadingGroupMemberForm(forms.ModelForm):
     class Meta:
         model = LeadingGroupMember
         fields = ["position", "name", "title", "phone", "order"]
+        labels = {"order": _("排序")}
+        help_texts = {"order": _("数字小的排在前面")}
         widgets = {
             "position": forms.Select(attrs={"class": "form-select"}),
             "name": forms.TextInput(attrs={"class": "form-control"}),

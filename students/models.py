@@ -221,6 +221,14 @@ class Student(models.Model):
         return mask_phone(self.guardian_phone)
 
 
+# Where a status change came from (StatusChange.source), as a clerk would say it.
+STATUS_CHANGE_SOURCES = {
+    "manual": _("手工录入"), "import": _("批量导入"), "seed": _("演示数据"), "sweep": _("排查"),
+    "ledger": _("工作台账"), "alert": _("预警确认"), "retrieval": _("劝返销号"),
+    "feedback": _("反馈名单核查"), "cli": _("命令行"),
+}
+
+
 class StatusChange(models.Model):
     """A dated row of a student's status history. Status is never changed without one."""
 

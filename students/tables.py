@@ -55,7 +55,8 @@ class StudentTable(tables.Table):
         return " ".join(labels) or "—"
 
     def cell_rows(self):
-        """The page's rows as lists of cells in column order, for students/_student_table.html.
+        """The page's rows as lists of (column header, cell) in column order, for
+        students/_student_table.html (the header labels the cell when rows stack on phones).
 
         The same cells django-tables2 renders, computed directly: its per-cell machinery
         (accessor resolution, signature inspection, attrs, a translation lookup per cell) cost
@@ -73,16 +74,16 @@ class StudentTable(tables.Table):
             "status": self.render_status,
             "flags": self.render_flags,
         }
-        names = [column.name for column in self.columns]
+        columns = [(column.name, column.header) for column in self.columns]
         for row in self.paginated_rows:
             record = row.record
             out = []
-            for name in names:
+            for name, header in columns:
                 if name not in cells:
-                    out.append(row.get_cell(name))
+                    out.append((header, row.get_cell(name)))
                     continue
                 value = cells[name](record)
-                out.append(self.default if value in (None, "") else value)
+                out.append((header, self.default if value in (None, "") else value))
             yield out
 
 

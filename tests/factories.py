@@ -65,7 +65,15 @@ class UserFactory(DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
+        # The password hook saves the hashed password itself (below); factory_boy's implicit
+        # save after post-generation hooks is deprecated.
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     role = "school"
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-9")
+
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):
+        obj.set_password(extracted or "correct-horse-9")
+        if create:
+            obj.save(update_fields=["password"])

@@ -44,3 +44,39 @@ def test_collectstatic_works_with_production_storage(tmp_path):
                   "collectstatic", "--noinput")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "static" / "staticfiles.json").exists()
+
+
+_LOCAL = {"DJANGO_DEBUG": "0", "KONGCHUO_LOCAL_HTTP": "1", "ALLOWED_HOSTS": "",
+          "SECRET_KEY": "z" * 20 + "a-generated-local-secret-0123456789-abcdef"}
+_SHOW = ("from django.conf import settings as s; print(s.DEBUG, s.SECURE_SSL_REDIRECT, "
+         "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.KONGCHUO_REQUIRE_OTP, s.ALLOWED_HOSTS, "
+         "s.STORAGES['staticfiles']['BACKEND'])")
+
+
+def test_make_run_serves_production_settings_over_local_http():
+    """`make run`: no debug pages (the product's 404/500), whitenoise's manifest storage, and
+    nothing that needs TLS on 127.0.0.1 (no redirect, no Secure-only cookies)."""
+    result = _run(_LOCAL, "shell", "--no-imports", "-c", _SHOW)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.strip().splitlines()[-1].split()
+    assert out[:5] == ["False", "False", "False", "False", "False"], result.stdout
+    assert "127.0.0.1" in result.stdout and "CompressedManifestStaticFilesStorage" in result.stdout
+
+
+def test_local_http_is_refused_with_debug_on():
+    result = _run({**_LOCAL, "DJANGO_DEBUG": "1"}, "check")
+    assert result.returncode != 0
+    assert "KONGCHUO_LOCAL_HTTP" in result.stderr
+
+
+def test_the_product_answers_a_missing_page_with_its_own_404(client):
+    """Not Django's technical 404 with the URL list, in every mode (DEBUG is off in tests)."""
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "页面不存在" in page and "URLconf" not in page
+
+
+def test_favicon_is_served_at_the_root(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response["Content-Type"] == "image/x-icon"

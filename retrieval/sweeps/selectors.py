@@ -7,8 +7,8 @@ import json
 from django.db.models import Count, Max
 from django_celery_beat.models import PeriodicTask
 
-from kongchuo.idnumbers import mask_id
 from retrieval.models import Alert, SweepRun
+from retrieval.selectors import alert_id_masked
 from retrieval.sweeps import all_sweeps
 
 SCHEDULED_TASK = "retrieval.tasks.sweep_scheduled"
@@ -44,9 +44,5 @@ def created_alerts(run: SweepRun, limit: int = 100) -> list[dict]:
     rows = []
     for a in (run.alerts.select_related("school", "township").order_by("rule", "school_id", "pk")
               [:limit]):
-        rows.append({"alert": a, "subject": mask_id(a.subject) if _is_id(a.subject) else a.subject})
+        rows.append({"alert": a, "subject": alert_id_masked(a)})
     return rows
-
-
-def _is_id(subject: str) -> bool:
-    return len(subject) == 18 and subject[:17].isdigit()

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from kongchuo.scoping import Role, require_role
 from retrieval.models import SweepRun
 from retrieval.sweeps import get_sweep
-from retrieval.sweeps.base import SweepError
+from retrieval.sweeps.base import DIRECT, DIRECT_LABEL, SweepError
 from retrieval.sweeps.forms import SweepRunForm
 from retrieval.sweeps.runner import sweep_run_start
 from retrieval.sweeps.selectors import created_alerts, sweep_overview
+from students.models import Township
 
 RECENT_RUNS = 20
 # gettext_lazy by its own name: makemessages knows it (an alias such as `_lazy` is not extracted).
@@ -27,8 +28,11 @@ TRIGGERS = {"manual": gettext_lazy("页面手动"), "beat": gettext_lazy("自动
 
 def _list_context(form: SweepRunForm) -> dict:
     runs = list(SweepRun.objects.select_related("triggered_by")[:RECENT_RUNS])
+    townships = _township_names({r.township_code for r in runs})
     for r in runs:
         r.trigger_label = TRIGGERS.get(r.trigger, r.trigger)
+        r.sweep_label = _label(r.sweep)
+        r.scope_label = _scope_label(r.township_code, townships)
     return {"sweeps": sweep_overview(), "form": form, "runs": runs, "admin_url": _admin_url()}
 
 
@@ -74,12 +78,27 @@ def sweep_run(request, pk: int):
     entries = sorted(run.per_township.items(), key=lambda kv: (kv[0] == "direct", kv[0]))
     done = sum(1 for _k, v in entries if v.get("state") in ("done", "failed"))
     context = {"run": run, "entries": entries, "done": done, "total": len(entries),
-               "label": _label(run.sweep), "trigger_label": TRIGGERS.get(run.trigger, run.trigger)}
+               "label": _label(run.sweep), "trigger_label": TRIGGERS.get(run.trigger, run.trigger),
+               "scope_label": _scope_label(run.township_code, _township_names([run.township_code]))}
     if request.htmx:
         return render(request, "retrieval/sweeps_progress.html", context)
     context["alerts"] = created_alerts(run)
     context["alert_url"] = _alert_url_prefix()
     return render(request, "retrieval/sweeps_run.html", context)
+
+
+def _township_names(codes) -> dict[str, str]:
+    codes = [c for c in codes if c]
+    return dict(Township.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+
+
+def _scope_label(code: str, names: dict[str, str]) -> str:
+    """Where a run looked: 全县, or the township's name (never its code)."""
+    if not code:
+        return str(_("全县"))
+    if code == DIRECT:
+        return str(DIRECT_LABEL)
+    return names.get(code, code)
 
 
 def _label(name: str) -> str:

@@ -1,5 +1,7 @@
 from django import template
 
+from retrieval import wording
+
 register = template.Library()
 
 
@@ -17,6 +19,12 @@ def alert_label(alert) -> str:
     from retrieval.selectors import alert_label as label
 
     return label(alert)
+
+
+@register.filter
+def alert_period(alert) -> str:
+    """The alert's period in words (2026年秋季学期)."""
+    return wording.alert_period(alert)
 
 
 # Badge colour of a status: (colours by status, colour of any other status) per model.

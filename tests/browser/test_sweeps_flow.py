@@ -50,7 +50,7 @@ def test_county_runs_the_return_check_by_hand_and_watches_it(county, live_server
     run.refresh_from_db()
     assert (run.status, run.created, run.triggered_by_id) == ("succeeded", 8, c.county_user.pk)
     body = page.locator("main").inner_text()
-    assert "2026-spring" in body and "甲镇" in body and "乙镇" in body
+    assert "2026年春季学期" in body and "2026-spring" not in body and "甲镇" in body and "乙镇" in body
     assert c.s_a.id_number not in page.content()  # masked on the page
     assert page.locator("table").last.locator("tbody tr").count() == Alert.objects.count() == 8
     _shot(page, "run")

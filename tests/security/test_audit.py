@@ -34,7 +34,7 @@ def test_county_browses_and_filters(events, client):
     failed = client.get("/audit/", {"action": "login_failed"}).content.decode()
     assert "u_school_a" in failed and "导出" not in failed.split("</thead>")[1]
     by_user = client.get("/audit/", {"user": "u_township"}).content.decode()
-    assert "rows: 12" in by_user and "return_check" not in by_user
+    assert "行数：12" in by_user and "return_check" not in by_user
     outcome = client.get("/audit/", {"outcome": "failed"}).content.decode()
     assert "共 1 条" in outcome
 

@@ -1,0 +1,126 @@
+"""How the audit page words a row: actions, objects and details in Chinese (never a code).
+
+The action codes and detail keys are plain strings written by every app's services; their
+labels live here. A detail *value* that is a code of some app (a role, a sweep, a placement) is
+worded by that app: it registers a mapping for the key in its AppConfig.ready()
+(`register_audit_values`). A code with no label is shown as it is, so the page test finds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from django.apps import apps
+from django.utils.translation import gettext_lazy as _
+
+from kongchuo.schoolyear import period_label
+from kongchuo.scoping import Role
+
+ACTIONS = {
+    "login": _("登录"), "logout": _("退出"), "login_failed": _("登录失败"), "lockout": _("账号锁定"),
+    "forbidden": _("越权访问"), "csrf_failure": _("页面过期或来源无法验证"),
+    "reveal_id": _("查看完整证件号/电话"), "export": _("导出"), "export_full": _("导出（完整证件号）"),
+    "export_purge": _("清理过期导出文件"), "orphan_files_purge": _("清理无主上传文件"),
+    "import": _("导入"), "import_errors_download": _("下载导入错误清单"),
+    "sweep_run": _("排查运行"), "sweep_resume": _("排查续跑"),
+    "otp_setup": _("绑定动态口令"), "otp_verify": _("动态口令验证"), "otp_failed": _("动态口令错误"),
+    "user_create": _("新建用户"), "user_deactivate": _("停用用户"),
+    "leading_group_add": _("增加领导小组成员"), "leading_group_remove": _("移出领导小组成员"),
+    "responsibility_update": _("修改学校责任人"),
+    "attachment_add": _("上传附件"), "attachment_delete": _("删除附件"),
+    "deferral_review": _("延缓入学审核"), "return_report_withdraw": _("撤销返校报到"),
+    "alert_confirm": _("确认疑似辍学"), "alert_dismiss": _("排除预警"), "alert_review": _("复核排除"),
+    "case_place": _("登记劝返安置"), "case_escalate": _("上报属地政府"),
+    "escalation_answer": _("登记处置措施"), "case_closure_request": _("申请销号"),
+    "case_closure_decide": _("审批销号"), "feedback_answer": _("反馈名单核查"),
+    "feedback_export": _("导出反馈核查结果"), "supervision_sample": _("督查抽样"),
+    "dashboard_export": _("导出统计明细"), "cohort_intake_import": _("导入入学队列人数"),
+    "account_create": _("新建账号"), "account_update": _("修改账号"),
+    "account_deactivate": _("停用账号"), "account_activate": _("启用账号"),
+    "account_password_reset": _("重置密码"), "account_otp_reset": _("解除动态口令绑定"),
+    "account_unlock": _("解除登录锁定"), "account_import": _("批量创建账号"),
+    "password_change": _("修改密码"), "import_output_download": _("下载初始密码表"),
+}
+OUTCOMES = {"ok": _("成功"), "failed": _("失败"), "denied": _("拒绝"), "locked": _("锁定"),
+            # imports
+            "written": _("已导入"), "dry_run": _("预检完成"), "refused": _("文件无法读取"),
+            "rejected": _("有错误，未导入")}
+# Objects that are not a model of the portal's own wording (their model has no Chinese name).
+OBJECTS = {"kongchuo.job": _("后台任务")}
+FIELDS = {
+    "kind": _("类型"), "filename": _("文件"), "file": _("文件"), "name": _("文件"), "title": _("标题"),
+    "field": _("字段"), "fields": _("修改项"), "reason": _("原因"), "jobs": _("任务数"), "days": _("天数"),
+    "files": _("文件数"), "path": _("地址"), "method": _("请求方式"), "role": _("角色"),
+    "username": _("用户名"), "student": _("学生编号"), "term": _("学期"), "decision": _("结果"),
+    "attachment": _("附件编号"), "mime": _("文件格式"), "size": _("大小（字节）"), "case": _("案件编号"),
+    "upheld": _("维持排除"), "placement": _("安置方式"), "deadline": _("期限"), "measure": _("措施"),
+    "category": _("销号类别"), "approved": _("同意"), "before": _("原结果"), "result": _("核查结果"),
+    "rows": _("行数"), "full_ids": _("完整证件号"), "seed": _("抽样种子"), "cases": _("抽查案件数"),
+    "alerts": _("抽查预警数"), "drawn": _("抽中"), "sweep": _("排查"), "as_of": _("基准日期"),
+    "township": _("范围"), "created": _("新增"), "updated": _("更新"), "metric": _("统计项"),
+    "sessions_ended": _("结束会话数"), "written": _("写入"), "rejected": _("错误行"), "dry_run": _("试导入"),
+    "unchanged": _("未变"), "skip_invalid": _("跳过错误行"), "moved": _("从本县其他学校转入"),
+    "missing": _("名册中缺少"), "matched": _("匹配到学生"), "unmatched": _("未匹配到学生"),
+    "townships_created": _("新增乡镇"), "townships_updated": _("更新乡镇"), "error": _("错误"),
+    "ledger": _("台账"), "scope": _("范围"), "full": _("完整证件号"), "source": _("方式"),
+}
+# Keys whose value is for machines (a checksum, a query string): not worth a clerk's attention.
+HIDDEN = {"checksum", "filters"}
+_VALUES: dict[str, dict | Callable[[object], str]] = {}
+
+
+def register_audit_values(key: str, labels: Mapping | Callable[[object], str]) -> None:
+    """Word the values of detail `key` (codes of the registering app): a mapping code → label
+    (merged with what other apps registered for the key; other values pass unchanged), or a
+    function."""
+    if isinstance(labels, Mapping):
+        known = _VALUES.get(key)
+        _VALUES[key] = {**(known if isinstance(known, dict) else {}), **labels}
+    else:
+        _VALUES[key] = labels
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
+
+
+def outcome_label(outcome: str) -> str:
+    return str(OUTCOMES.get(outcome, outcome))
+
+
+def object_label(object_type: str) -> str:
+    """students.user → 用户 (the model's own name)."""
+    if not object_type:
+        return ""
+    if object_type in OBJECTS:
+        return str(OBJECTS[object_type])
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return ""  # not a model: the action and the details say what it was
+
+
+def _value(key: str, value) -> str:
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
+    if isinstance(value, list | tuple):
+        return "、".join(_value(key, v) for v in value)
+    words = _VALUES.get(key)
+    if words is not None and value not in (None, ""):
+        return str(words.get(value, value)) if isinstance(words, dict) else words(value)
+    if value in (None, ""):
+        return "—"
+    return period_label(str(value))
+
+
+def detail_text(detail: dict) -> str:
+    """角色：属地政府；用户名：demo_gov."""
+    parts = []
+    for key, value in (detail or {}).items():
+        if key in HIDDEN or isinstance(value, dict):
+            continue
+        parts.append(f"{FIELDS.get(key, key)}：{_value(key, value)}")
+    return "；".join(parts)
+
+
+register_audit_values("role", dict(Role.choices))
