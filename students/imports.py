@@ -37,7 +37,8 @@ from kongchuo.imports.bulk import (
     is_postgres,
     update_batch_size,
 )
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
+from kongchuo.schoolyear import Term, parse_term, term_of
+from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_covers_school
 from kongchuo.tabular import TabularError
 from students.models import CensusEntry, School, StatusChange, Student, SupportMark, Township
 from students.pinyin import name_initials
@@ -115,14 +116,7 @@ class SchoolIndex:
 
 
 def school_in_scope(school: School, ctx: ImportContext) -> bool:
-    scope = ctx.scope
-    if scope.role == Role.COUNTY:
-        return True
-    if scope.role == Role.TOWNSHIP:
-        return school.township_id == scope.township_id and school.oversight == OVERSIGHT_TOWNSHIP
-    if scope.role == Role.SCHOOL:
-        return school.pk == scope.school_id
-    return False
+    return scope_covers_school(ctx.scope, school)
 
 
 def check_identity(row: Any, ctx: ImportContext) -> bool:
@@ -443,7 +437,20 @@ def roster_columns(ctx: ImportContext) -> list[str]:
     return cols
 
 
+def roster_term(ctx: ImportContext) -> Term:
+    """The term the roster is for (--term, else the term of the import's date)."""
+    raw = ctx.options.get("term")
+    if not raw:
+        return term_of(ctx.today)
+    try:
+        return parse_term(str(raw))
+    except ValueError as exc:
+        raise ImportRefused("option_invalid", f"学期格式应为 2024-spring 或 2024-autumn：{raw}",
+                            f"--term must look like 2024-spring: {raw}") from exc
+
+
 def roster_prepare(ctx: ImportContext) -> None:
+    ctx.state["term"] = roster_term(ctx)
     index = SchoolIndex.load()
     ctx.state["schools"] = index
     ctx.state["school_hits"] = {}
@@ -615,28 +622,72 @@ def _chunks(values: list, size: int = APPLY_CHUNK):
 
 
 def roster_missing(items: list[Any], rows: RowStream, ctx: ImportContext) -> tuple[int, list[dict]]:
-    """Students at school in the schools this file covers who are not in the file."""
+    """Students at school in the schools this file covers who are not in the file (kept in
+    ctx.state for the term's roster gaps: roster_gaps_record)."""
     covered = sorted({r.school_id for r in items})
-    in_file = {k[0] for k in rows.keys_seen}
-    count, sample = 0, []
     qs = (Student.objects.filter(school_id__in=covered, status__in=ACTIVE)
           .order_by("school_id", "grade", "class_name", "id")
-          .values_list("id_number", "name", "school__name", "grade"))
-    for id_number, name, school, grade in qs.iterator(chunk_size=5000):
+          .values_list("id", "school_id", "id_number", "name", "school__name", "grade"))
+    return roster_missing_collect(qs.iterator(chunk_size=5000), covered, rows, ctx)
+
+
+def roster_missing_collect(found, covered: list[int], rows: RowStream, ctx: ImportContext
+                           ) -> tuple[int, list[dict]]:
+    """Count and sample the (id, school id, ID number, name, school name, grade) rows of
+    `found` whose ID number is not in the file; remember them for roster_gaps_record."""
+    in_file = {k[0] for k in rows.keys_seen}
+    count, sample, missing = 0, [], []
+    for pk, school_id, id_number, name, school, grade in found:
         if id_number in in_file:
             continue
         count += 1
+        missing.append((pk, school_id))
         if len(sample) < MISSING_SAMPLE:
             sample.append({"name": name, "id_number": mask_id(id_number), "school": school,
                            "grade": grade})
+    ctx.state["roster_gaps"] = (covered, missing, in_file)
     return count, sample
+
+
+def roster_gaps_record(ctx: ImportContext) -> None:
+    """The term's roster gaps (RosterGap), written with the import: the first roster of the term
+    for a school lists its children missing from it; every roster of the term strikes off the
+    children it contains (a school may send its roster in parts). Set-based: a few queries
+    per import, chunked."""
+    from kongchuo.imports.bulk import chunked
+    from students.models import RosterGap, TermRoster
+
+    covered, missing, in_file = ctx.state.get("roster_gaps") or ([], [], set())
+    if not covered:
+        return
+    term = ctx.state["term"].code
+    known = set(TermRoster.objects.filter(term=term, school_id__in=covered)
+                .values_list("school_id", flat=True))
+    first = [pk for pk in covered if pk not in known]
+    TermRoster.objects.bulk_create([TermRoster(term=term, school_id=pk, first_job=ctx.job)
+                                    for pk in first], ignore_conflicts=True)
+    listed = [RosterGap(term=term, school_id=school_id, student_id=pk, job=ctx.job,
+                        found_on=ctx.today) for pk, school_id in missing if school_id in set(first)]
+    RosterGap.objects.bulk_create(listed, batch_size=1000, ignore_conflicts=True)
+    if known:
+        gaps = RosterGap.objects.filter(term=term, school_id__in=sorted(known)).values_list(
+            "pk", "student__id_number")
+        struck = [pk for pk, id_number in gaps if id_number in in_file]
+        for batch in chunked(struck):
+            RosterGap.objects.filter(pk__in=batch).delete()
 
 
 def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
     if is_postgres():
         from students.roster_pg import roster_apply_pg
 
-        return roster_apply_pg(plan, ctx)
+        roster_apply_pg(plan, ctx)
+    else:
+        _roster_apply_rows(plan, ctx)
+    roster_gaps_record(ctx)
+
+
+def _roster_apply_rows(plan: ImportPlan, ctx: ImportContext) -> None:
     p: RosterPayload = plan.payload
     now = timezone.now()
     initials = initials_for(ctx)
@@ -886,9 +937,9 @@ def register_student_imports() -> None:
         plan=roster_plan, apply=roster_apply, check_row=roster_check, prepare=roster_prepare,
         warm_up=roster_warm_up,
         plan_in_transaction=roster_plan_in_transaction, reader_lines=roster_reader_lines,
-        roles=STAFF, computed=("school_id", "hukou_township_id"),
+        roles=STAFF, computed=("school_id", "hukou_township_id"), options=("term",),
         description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；已在本县其他学校的学生将转入，"
-                      "名册所含学校中未出现在文件里的学生会列出（不会删除）。"),
+                      "名册所含学校中未出现在文件里的学生会列出（不会删除），该学期首次导入时列入名册缺失名单。"),
         counts=("moved", "missing"), order=20, icon="bi-people"))
     register_kind(ImportKind(
         slug="census", label=_("户籍适龄儿童名单"), fields=CENSUS_FIELDS, key=("id_number",),
