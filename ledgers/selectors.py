@@ -13,11 +13,12 @@ from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_o
 from ledgers.models import AidRecord, Deferral, HomeTeachingVisit, ReturnReport
 from ledgers.registry import KINDS, LedgerKind, school_id_of
 from students.models import StatusChange, Student
+from students.support import aid_priority
 
 EXPIRY_WARNING_DAYS = 10
 MIN_VISITS_PER_MONTH = 2
 AT_RISK_SCHOOL_DAYS = 3
-POOR = Q(is_poor=True) | Q(is_monitored=True) | Q(is_dibao=True) | Q(is_tekun=True)
+POOR = aid_priority()  # every support group that is a priority of aid (students.support)
 # Students who should be at school and therefore must report back / receive 两免一补.
 EXPECTED_AT_SCHOOL = (Student.Status.ENROLLED,)
 AID_ELIGIBLE = (Student.Status.ENROLLED, Student.Status.HOME_TEACHING, Student.Status.SUSPENDED)
