@@ -477,8 +477,9 @@ class TransferRequest(models.Model):
     class_name = models.CharField(_("转入班级"), max_length=20, blank=True)
     reason = models.CharField(_("转学原因"), max_length=200)
     requested_on = models.DateField(_("申请日期"))
-    requested_by = models.ForeignKey("students.User", on_delete=models.PROTECT, related_name="+",
-                                     verbose_name=_("申请人"))
+    # Empty for a 转出 of the operator's status-changes import (the CLI acts as the county).
+    requested_by = models.ForeignKey("students.User", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("申请人"))
     requested_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
     decided_by = models.ForeignKey("students.User", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", verbose_name=_("确认人"))

@@ -205,3 +205,35 @@ def transfer_withdraw(*, user: User, transfer: TransferRequest, expected_version
     return _close(user=user, transfer=transfer, expected_version=expected_version,
                   state=TransferRequest.State.WITHDRAWN, note=(note or "").strip(),
                   allowed=lambda u, t: covers_school(u, asking_school(t)))
+
+
+@transaction.atomic
+def transfers_out_record_bulk(*, user: User | None, changes: list) -> list[TransferRequest]:
+    """转出 to schools of the county from the status-changes import (StatusChangeRequest items
+    with a `to_school`): each becomes a pending 转出登记, the child 转学中 (set-based: the same
+    history rows as transfer_request_create, written in bulk). The caller has rejected the rows
+    of children already 转学中 or already at that school."""
+    import dataclasses
+
+    from kongchuo.imports.bulk import chunked
+    from students.services import student_changes_apply_bulk
+
+    if not changes:
+        return []
+    before: dict[int, tuple] = {}
+    for batch in chunked(sorted({c.student_id for c in changes})):
+        before.update((v[0], v[1:]) for v in Student.objects.filter(pk__in=batch)
+                      .values_list("pk", "status", "school_id", "grade", "class_name"))
+    student_changes_apply_bulk(
+        changes=[dataclasses.replace(c, kind=StatusChange.Kind.TRANSFER_REQUEST) for c in changes],
+        user=user, source="import")
+    transfers = [TransferRequest(
+        student_id=c.student_id, from_school_id=before[c.student_id][1], to_school=c.to_school,
+        direction=TransferRequest.Direction.OUT, status_before=before[c.student_id][0],
+        grade=before[c.student_id][2], class_name=before[c.student_id][3] or "",
+        reason=c.reason or _("学籍变动导入"), requested_on=c.effective_date, requested_by=user)
+        for c in changes]
+    TransferRequest.objects.bulk_create(transfers, batch_size=1000)
+    audit_record(action="transfer_request", user=user, object_type="students.transferrequest",
+                 detail={"direction": "out", "source": "import", "count": len(transfers)})
+    return transfers
