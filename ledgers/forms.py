@@ -8,6 +8,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.forms import style_fields
 from kongchuo.idnumbers import IdNumberError, birth_date_of, validate_id
 from kongchuo.schoolyear import Term, term_of, today
 from ledgers.models import (
@@ -34,24 +35,6 @@ ID_ERRORS = {
     "id_checksum": _("身份证件号校验位错误，请核对"),
     "id_birthdate": _("身份证件号中的出生日期无效"),
 }
-
-
-def style_fields(form: forms.BaseForm) -> None:
-    """Bootstrap classes and native date inputs on every field."""
-    for field in form.fields.values():
-        w = field.widget
-        if isinstance(field, forms.DateField):
-            field.widget = w = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        if isinstance(w, forms.HiddenInput):
-            continue
-        if isinstance(w, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
-            w.attrs["class"] = "form-check-input"
-        elif isinstance(w, forms.Select):
-            w.attrs["class"] = "form-select"
-        else:
-            w.attrs["class"] = "form-control"
-        if isinstance(w, forms.Textarea):
-            w.attrs["rows"] = 3
 
 
 class StudentChoiceField(forms.ModelChoiceField):

@@ -334,3 +334,25 @@ def student_entries(user, student) -> list[dict]:
         if items:
             groups.append({"kind": kind, "items": items})
     return groups
+
+
+# --------------------------------------------------------------------------- 转出县外
+
+
+def transfers_without_proof(changes):
+    """转出县外 rows (a 转出 with no school of the county as destination) of children still
+    recorded 外县就读 by that 转出, with no file attached (the 接收证明): the worklist, and the
+    11–12月 feedback verification's 转出县外缺接收证明 rule. A later 转出 of the same child
+    supersedes an earlier one."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from ledgers.models import Attachment
+
+    proof = Attachment.objects.filter(content_type=ContentType.objects.get_for_model(StatusChange),
+                                      object_id=OuterRef("pk"))
+    later = StatusChange.objects.filter(student_id=OuterRef("student_id"),
+                                        kind=StatusChange.Kind.TRANSFER_OUT,
+                                        effective_date__gt=OuterRef("effective_date"))
+    return (changes.filter(kind=StatusChange.Kind.TRANSFER_OUT, to_school__isnull=True,
+                           student__status=Student.Status.OUT_OF_COUNTY)
+            .filter(~Exists(proof)).filter(~Exists(later)))

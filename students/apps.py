@@ -24,6 +24,9 @@ class StudentsConfig(AppConfig):
                      "bi-building", 11),
             MenuItem("学生学籍", _("本校信息"), "students:my_school", (Role.SCHOOL,), "bi-building", 11),
             MenuItem("学生学籍", _("领导小组"), "students:county", (Role.COUNTY,), "bi-diagram-3", 12),
+            MenuItem("学生学籍", _("新增学生"), "students:new", staff, "bi-person-plus", 13),
+            MenuItem("学生学籍", _("转学"), "students:transfers", staff, "bi-arrow-left-right", 14),
+            MenuItem("学生学籍", _("名册缺失"), "students:roster_gaps", staff, "bi-person-x", 15),
             MenuItem("系统管理", _("用户管理"), "students:users", (Role.COUNTY,), "bi-person-gear", 90),
         )
         _register_imports()
