@@ -413,3 +413,27 @@ FORMS: dict[str, type[forms.BaseForm]] = {
     "home_teaching_visits": HomeTeachingVisitForm,
     "learning_support_notes": LearningSupportNoteForm,
 }
+
+
+class TransferOutOfCountyForm(forms.Form):
+    """转出县外: the receiving school's name and county are required; the 接收证明 may follow."""
+
+    student = forms.ModelChoiceField(queryset=Student.objects.none(), label=_("学生"))
+    effective_date = forms.DateField(label=_("转出日期"))
+    to_county = forms.CharField(label=_("接收学校所在县区"), max_length=60,
+                                help_text=_("例如：合肥市蜀山区"))
+    to_school_name = forms.CharField(label=_("接收学校名称"), max_length=80)
+    reason = forms.CharField(label=_("转学原因"), max_length=200)
+    approved_by = forms.CharField(label=_("审批人"), max_length=40)
+    proof = forms.FileField(label=_("接收证明"), required=False,
+                            help_text=_("接收学校出具的接收证明（图片或 PDF）；暂缺的，补交前该生列入“转出县外缺接收证明”名单"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["student"] = student_field(user)
+        style_fields(self)
+
+    def clean_effective_date(self):
+        day = self.cleaned_data["effective_date"]
+        _not_future(day)
+        return day

@@ -54,14 +54,19 @@ class StatusChangeQuerySet(ScopedQuerySet):
 
 class SupportMarkQuerySet(ScopedQuerySet):
     """Support-list rows reach a school through their student; a row of a child found in no
-    school reaches the township of its 户籍 (the list's 户籍乡镇), else the county only."""
+    school reaches the township of its 户籍 (the list's 户籍乡镇, else a census row of the
+    township), else the county only."""
 
     school_path = "student__school"
 
     def in_township(self, township_id: int):
+        from students.models import CensusEntry
+
+        census = CensusEntry.objects.filter(township_id=township_id).values("id_number")
         return self.filter(
             Q(student__school__township_id=township_id, student__school__oversight=OVERSIGHT_TOWNSHIP)
-            | Q(student__isnull=True, township_id=township_id))
+            | Q(student__isnull=True, township_id=township_id)
+            | Q(student__isnull=True, township__isnull=True, id_number__in=census))
 
 
 class TransferRequestQuerySet(ScopedQuerySet):

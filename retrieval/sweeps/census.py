@@ -96,13 +96,16 @@ def support_route():
     return Coalesce(F("township_id"), Subquery(census), output_field=BigIntegerField())
 
 
-def support_unaccounted(as_of: dt.date, *, township_id: int | None = None, direct: bool = False):
+def support_unaccounted(as_of: dt.date, *, township_id: int | None = None, direct: bool = False,
+                        marks=None):
     """Children on a support list (one row per child: their first list row) of school age in
     the year of `as_of`, found in no school (not_accounted_for), annotated `route` (their
-    township id, or None). `township_id` / `direct` narrow to one township / to the county's."""
+    township id, or None). `township_id` / `direct` narrow to one township / to the county's;
+    `marks` is the list rows to start from (a user's `visible_to`; all of them by default)."""
     lo, hi = school_age_birth_range(as_of.year)
     first = SupportMark.objects.filter(id_number=OuterRef("id_number"), pk__lt=OuterRef("pk"))
-    qs = (SupportMark.objects.filter(~Exists(first))
+    base = SupportMark.objects.all() if marks is None else marks
+    qs = (base.filter(~Exists(first))
           .annotate(born=Substr("id_number", 7, 8))
           .filter(born__gte=f"{lo:%Y%m%d}", born__lte=f"{hi:%Y%m%d}")
           .annotate(route=support_route()))
