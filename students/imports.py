@@ -43,6 +43,7 @@ from kongchuo.tabular import TabularError
 from students.models import CensusEntry, School, StatusChange, Student, SupportMark, Township
 from students.pinyin import name_initials
 from students.services import status_change_build
+from students.support import FLAG_OF_LIST
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 MISSING_SAMPLE = 20
@@ -829,9 +830,13 @@ SUPPORT_LISTS = {
     "tekun": SupportMark.Kind.TEKUN, "特困": SupportMark.Kind.TEKUN, "特困供养": SupportMark.Kind.TEKUN,
     "disability": SupportMark.Kind.DISABILITY, "残疾": SupportMark.Kind.DISABILITY,
     "残疾儿童": SupportMark.Kind.DISABILITY,
+    "hardship": SupportMark.Kind.HARDSHIP, "家庭经济困难": SupportMark.Kind.HARDSHIP,
+    "经济困难": SupportMark.Kind.HARDSHIP, "困难家庭": SupportMark.Kind.HARDSHIP,
+    "orphan": SupportMark.Kind.ORPHAN, "孤儿": SupportMark.Kind.ORPHAN,
+    "unsupported": SupportMark.Kind.UNSUPPORTED, "事实无人抚养": SupportMark.Kind.UNSUPPORTED,
+    "事实无人抚养儿童": SupportMark.Kind.UNSUPPORTED,
 }
-SUPPORT_FLAG = {SupportMark.Kind.POOR: "is_poor", SupportMark.Kind.MONITORED: "is_monitored",
-                SupportMark.Kind.DIBAO: "is_dibao", SupportMark.Kind.TEKUN: "is_tekun"}
+SUPPORT_FLAG = FLAG_OF_LIST  # list kind → the student's flag (students.support)
 
 SUPPORT_FIELDS = (
     Field("name", ("姓名", "学生姓名", "儿童姓名"), F.text(max_length=40)),
@@ -840,6 +845,8 @@ SUPPORT_FIELDS = (
     Field("disability_grade", ("残疾等级", "残疾级别"), F.text(max_length=10), memo=True),
     Field("listed_on", ("认定日期", "纳入日期", "纳入时间", "认定时间"), F.date(), memo=True,
           note="空白时按导入日期"),
+    Field("township", ("户籍乡镇", "乡镇", "所在乡镇", "乡镇（街道）"), F.text(max_length=40), memo=True,
+          note="乡镇名称或9位乡镇代码；未入学儿童按此分派到乡镇"),
 )
 
 
@@ -847,11 +854,30 @@ def support_prepare(ctx: ImportContext) -> None:
     raw = str(ctx.options.get("list") or "").strip()
     kind = SUPPORT_LISTS.get(raw) or SUPPORT_LISTS.get(raw.lower())
     if kind is None:
-        choices = "poor（建档立卡/脱贫）、monitored（防返贫监测）、dibao（低保）、tekun（特困）、disability（残疾）"
+        choices = "、".join(f"{k.value}（{k.label}）" for k in SupportMark.Kind)
         raise ImportRefused("option_invalid", f"请用 --list 指定名单：{choices}",
-                            "--list NAME is required: poor, monitored, dibao, tekun or disability")
+                            "--list NAME is required: " + ", ".join(SupportMark.Kind.values))
+    ctx.state["schools"] = SchoolIndex.load()
+    ctx.state["town_cache"] = {}
     ctx.state["list"] = SupportMark.Kind(kind)
     ctx.state["source"] = str(ctx.options.get("source") or f"{SupportMark.Kind(kind).label}名单")[:120]
+
+
+def support_check(row: Any, ctx: ImportContext) -> bool:
+    """户籍乡镇 (optional) by name or code, as the census import reads it."""
+    if not row.township:
+        row.township = None
+        return True
+    cache = ctx.state["town_cache"]
+    if row.township not in cache:
+        cache[row.township] = ctx.state["schools"].township(row.township)
+    town = cache[row.township]
+    if town is None:
+        ctx.reject(row.row, "township", "value_invalid", hint_zh=f"户籍乡镇不存在“{row.township}”",
+                   hint_en=f"no such township {row.township!r}")
+        return False
+    row.township = town
+    return True
 
 
 def support_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
@@ -869,6 +895,7 @@ def support_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         student = students.get(r.id_number)
         values = {"name": r.name or (student.name if student else ""), "source": ctx.state["source"],
                   "student_id": student.pk if student else None,
+                  "township_id": r.township.pk if r.township else None,
                   "disability_category": r.disability_category or "",
                   "disability_grade": r.disability_grade or ""}
         mark = marks.get(r.id_number)
@@ -908,8 +935,8 @@ def support_apply(plan: ImportPlan, ctx: ImportContext) -> None:
     SupportMark.objects.bulk_create(creates, batch_size=batch_size_for(12))
     if updates:
         SupportMark.objects.bulk_update(updates, ["name", "source", "student", "listed_on", "job",
-                                                  "disability_category", "disability_grade"],
-                                        batch_size=update_batch_size(7))
+                                                  "disability_category", "disability_grade", "township"],
+                                        batch_size=update_batch_size(8))
     if flagged:
         now = timezone.now()
         for s in flagged:
@@ -949,8 +976,10 @@ def register_student_imports() -> None:
         counts=("unmatched",), order=50, icon="bi-house-door"))
     register_kind(ImportKind(
         slug="support", label=_("资助帮扶名单"), fields=SUPPORT_FIELDS, key=("id_number",),
-        plan=support_plan, apply=support_apply, prepare=support_prepare, roles=(Role.COUNTY,),
+        plan=support_plan, apply=support_apply, prepare=support_prepare, check_row=support_check,
+        roles=(Role.COUNTY,),
         options=("list",), choices={"list": [(str(k), k.label) for k in SupportMark.Kind]},
-        description=_("建档立卡/脱贫、防返贫监测、低保、特困、残疾儿童名单：为学生设置标识并记录来源与日期。"),
+        description=_("建档立卡/脱贫、防返贫监测、低保、特困、残疾、家庭经济困难、孤儿、事实无人抚养名单："
+                      "为学生设置标识并记录来源与日期；查无学籍的适龄儿童按户籍乡镇列入“帮扶对象未入学”。"),
         counts=("unmatched",), order=60, icon="bi-heart"))
 

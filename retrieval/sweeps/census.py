@@ -53,6 +53,8 @@ ACCOUNTED = (
     Student.Status.ENROLLED, Student.Status.SUSPENDED, Student.Status.HOME_TEACHING,
     Student.Status.DEFERRED, Student.Status.OUT_OF_COUNTY, Student.Status.VOCATIONAL,
     Student.Status.DECEASED, Student.Status.ABROAD, Student.Status.GRADUATED,
+    # Between two schools of the county: the 转出未接收 rule watches it, not the census.
+    Student.Status.TRANSFERRING,
 )
 
 

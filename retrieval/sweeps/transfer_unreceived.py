@@ -10,7 +10,9 @@ the child left one school and reached no other. Routed to the township of the re
 the sending side withdrawing resolves it at the next run.
 
 A request the receiving school made (转入申请) is not alerted: the child is at the school that
-asked; the sending side's confirmation is a paper step (its list shows it as waiting).
+asked; the sending side's confirmation is a paper step (its list shows it as waiting). Nor is a
+child with a 返校报到 dated on or after the 转出 date: the child reported at a school (our
+reading; the shared samples expect it), the confirmation is then a paper step too.
 
 The partition's pending transfers are read in one query (a handful: transfers are entered by
 hand) and counted against the calendar in Python.
@@ -20,11 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.schoolyear import SchoolCalendar
 from kongchuo.scoping import OVERSIGHT_TOWNSHIP
+from ledgers.models import ReturnReport
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import Context, Finding, Partition, Rows, Sweep
 from students.models import TransferRequest
@@ -44,9 +47,12 @@ def period_of(transfer_id: int) -> str:
 
 def unreceived(as_of: dt.date, partition: Partition | None = None) -> list[tuple]:
     """(transfer row, deadline) of the 转出 not received by `as_of`: past their 10th school day."""
+    reported = ReturnReport.objects.filter(student_id=OuterRef("student_id"),
+                                           reported_on__gte=OuterRef("requested_on"))
     qs = (TransferRequest.objects
           .filter(state=TransferRequest.State.PENDING, direction=TransferRequest.Direction.OUT,
-                  requested_on__lt=as_of, student__school_id=F("from_school_id")))
+                  requested_on__lt=as_of, student__school_id=F("from_school_id"))
+          .filter(~Exists(reported)))
     if partition is not None:
         qs = qs.filter(partition.schools("to_school"))
     rows = list(qs.order_by("requested_on", "pk").values_list(*COLUMNS))
