@@ -22,7 +22,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
 from kongchuo.idnumbers import mask_id, mask_phone
@@ -767,6 +767,7 @@ def transfer_out_of_county(request):
 
 
 @login_required
+@require_safe
 def transfers_missing_proof(request):
     """转出县外缺接收证明: the children recorded 转出 out of the county with no letter attached."""
     from ledgers.selectors import transfers_without_proof

@@ -33,7 +33,10 @@ D = dt.date
 # --------------------------------------------------------------------------- 转出未接收
 
 
-def _out(county, child, to_school, on=D(2026, 3, 2), direction="out"):
+MONDAY = D(2026, 3, 2)
+
+
+def _out(county, child, to_school, on=MONDAY, direction="out"):
     """A pending 转出 recorded on `on` (a Monday), as transfer_request_create leaves it."""
     Student.objects.filter(pk=child.pk).update(status="transferring")
     return TransferRequest.objects.create(
