@@ -58,6 +58,16 @@ def in_group(key: str, prefix: str = "") -> Q:
     return ~Q(**{f"{prefix}disability_category": ""})
 
 
+def in_group_or_listed(key: str, *, student: str, id_number: str) -> Q:
+    """Rows (alerts, cases) about a child of group `key`: by the linked student's flag (at
+    `student`, e.g. "student__"), or by the child's ID (the field `id_number`) on that support
+    list, which also finds the children of a list who are no students of the county."""
+    from students.models import SupportMark
+
+    listed = SupportMark.objects.filter(kind=key).values("id_number")
+    return in_group(key, student) | Q(**{f"{id_number}__in": listed})
+
+
 def group_choices() -> list[tuple[str, Promise]]:
     return [(g.key, g.label) for g in SUPPORT_GROUPS]
 

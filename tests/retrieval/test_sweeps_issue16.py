@@ -251,3 +251,29 @@ def test_out_of_county_transfers_without_a_letter_are_listed_in_november(county,
     run("feedback_verification", D(2026, 11, 20))
     assert set(alerts("transfer_proof")) == {gone.id_number}
     assert alerts("transfer_proof")[gone.id_number].school == county.a_primary
+
+
+# --------------------------------------------------------------------------- support filters
+
+
+def test_alerts_cases_and_lists_filter_by_the_support_groups(county, client_as):
+    from retrieval.cases import RetrievalCase
+
+    Student.objects.filter(pk=county.s_a.pk).update(is_hardship=True)
+    listed = _mark("orphan", D(2014, 4, 4), township=county.ta)
+    run("return_check", D(2026, 3, 2))
+    run("census", D(2026, 7, 15))
+    c = client_as(county.county_user)
+    page = c.get(reverse("retrieval:alerts") + "?support=hardship")
+    got = {a.subject for a in page.context["table"].data}
+    assert got == {county.s_a.id_number}
+    page = c.get(reverse("retrieval:alerts") + "?support=orphan")
+    assert {a.subject for a in page.context["table"].data} == {listed.id_number}
+    students = c.get(reverse("students:list") + "?flag=is_hardship")
+    assert [s.pk for s in students.context["table"].data] == [county.s_a.pk]
+    case = RetrievalCase.objects.create(student=county.s_a, id_number=county.s_a.id_number,
+                                        name=county.s_a.name, school=county.a_primary,
+                                        township=county.ta, reason="厌学", opened_by=county.county_user)
+    page = c.get(reverse("retrieval:cases") + "?support=hardship")
+    assert [x.pk for x in page.context["table"].data] == [case.pk]
+    assert c.get(reverse("retrieval:cases") + "?support=orphan").context["table"].data.data.count() == 0
