@@ -50,6 +50,13 @@ def menu_for(request) -> list[dict]:
         active = path == url or (url != "/" and path.startswith(url))
         groups.setdefault(item.group, []).append(
             {"label": str(item.label), "url": url, "icon": item.icon, "active": active})
+    # One entry is the page's: the longest matching URL (/students/transfers/ is 转学, not
+    # also 学生名册 at /students/).
+    entries = [e for items in groups.values() for e in items if e["active"]]
+    if len(entries) > 1:
+        best = max(entries, key=lambda e: len(e["url"]))
+        for e in entries:
+            e["active"] = e is best
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
     return [{"group": str(GROUP_LABELS.get(g, g)), "items": groups[g]}
             for g in sorted(groups, key=lambda g: order.get(g, 99))]
