@@ -765,7 +765,9 @@ def census_prepare(ctx: ImportContext) -> None:
     ctx.state["town_cache"] = {}
 
 
-def census_check(row: Any, ctx: ImportContext) -> bool:
+def _township_cell(row: Any, ctx: ImportContext) -> Township | None:
+    """The row's 户籍乡镇 cell (name or code) as a Township, cached per import; None (and the
+    row rejected) when there is no such township."""
     cache = ctx.state["town_cache"]
     if row.township not in cache:
         cache[row.township] = ctx.state["schools"].township(row.township)
@@ -773,6 +775,12 @@ def census_check(row: Any, ctx: ImportContext) -> bool:
     if town is None:
         ctx.reject(row.row, "township", "value_invalid", hint_zh=f"户籍乡镇不存在“{row.township}”",
                    hint_en=f"no such township {row.township!r}")
+    return town
+
+
+def census_check(row: Any, ctx: ImportContext) -> bool:
+    town = _township_cell(row, ctx)
+    if town is None:
         return False
     if ctx.scope.role != Role.COUNTY and town.pk != ctx.scope.township_id:
         ctx.reject(row.row, "township", "value_invalid", hint_zh=f"“{town.name}”不在您的管辖范围内",
@@ -868,16 +876,8 @@ def support_check(row: Any, ctx: ImportContext) -> bool:
     if not row.township:
         row.township = None
         return True
-    cache = ctx.state["town_cache"]
-    if row.township not in cache:
-        cache[row.township] = ctx.state["schools"].township(row.township)
-    town = cache[row.township]
-    if town is None:
-        ctx.reject(row.row, "township", "value_invalid", hint_zh=f"户籍乡镇不存在“{row.township}”",
-                   hint_en=f"no such township {row.township!r}")
-        return False
-    row.township = town
-    return True
+    row.township = _township_cell(row, ctx)
+    return row.township is not None
 
 
 def support_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
