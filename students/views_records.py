@@ -33,7 +33,7 @@ from students.transfers import transfer_request_create
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 STALE = _("该学生信息在您打开后已被他人修改并保存，您的修改没有保存。请查看当前内容后重新填写。")
 # Form field of each roster field a record check may name (the rest go above the form).
-FORM_FIELD = {"school_code": "school", "school_name": "school", "is_poor": None}
+FORM_FIELD = {"school_code": "school", "school_name": "school"}
 
 
 def _issue_text(issue) -> str:
