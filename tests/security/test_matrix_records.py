@@ -1,6 +1,6 @@
 """The scoping matrix over the 学籍维护 URLs of issue 16: 新增学生, 编辑, 身份证件号更正, 转学 (list,
 detail, confirm, refuse, withdraw, 转出登记), 名册缺失 and its export, 帮扶对象未入学, 转出县外 and
-its 缺接收证明 list.
+its 缺接收证明 list (帮扶对象未入学 sits with the retrieval URLs in tests/retrieval/test_cases_matrix.py).
 
 Objects belong to school B / township B. A transfer between two schools of township B is seen
 by both schools' sides (here: school B, township B, the county) and nobody else. POST bodies
@@ -60,8 +60,6 @@ ENTRIES = [
           writers=frozenset({"county_user", "township_b", "school_b"})),
     Entry("students:roster_gaps", allow=dict.fromkeys(STAFF, SAFE), read_only=True, query=_gap),
     Entry("students:roster_gaps_export", allow=dict.fromkeys(STAFF, SAFE), read_only=True, query=_gap),
-    Entry("retrieval:support_unenrolled", allow=dict.fromkeys(("county_user", "township_a", "township_b"), SAFE),
-          read_only=True),
     Entry("ledgers:transfer_out_of_county", allow=dict.fromkeys(("school_a", "school_b"), GP), data=_forged),
     Entry("ledgers:transfers_missing_proof", allow=dict.fromkeys(STAFF, SAFE), read_only=True),
 ]
