@@ -437,6 +437,8 @@ class SupportMark(models.Model):
         verbose_name_plural = _("帮扶名单记录")
         constraints = [models.UniqueConstraint(fields=["kind", "id_number"],
                                                name="support_mark_one_per_list_and_child")]
+        # A child's rows across the lists (帮扶对象未入学 takes one row per child).
+        indexes = [models.Index(fields=["id_number"], name="support_mark_id_number")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name}"

@@ -62,7 +62,7 @@ class SupportMarkQuerySet(ScopedQuerySet):
     def in_township(self, township_id: int):
         from students.models import CensusEntry
 
-        census = CensusEntry.objects.filter(township_id=township_id).values("id_number")
+        census = CensusEntry.objects.filter(township_id=township_id).values("id_number")  # any year
         return self.filter(
             Q(student__school__township_id=township_id, student__school__oversight=OVERSIGHT_TOWNSHIP)
             | Q(student__isnull=True, township_id=township_id)

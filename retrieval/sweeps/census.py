@@ -19,7 +19,7 @@ level township): the census row's township, or the student's 户籍 township (el
 any support list (students.SupportMark: 建档立卡/脱贫, 监测, 低保, 特困, 残疾, 家庭经济困难, 孤儿,
 事实无人抚养), of school age in Y by the birth date in the ID, accounted for nowhere by the census
 rule's own test (`not_accounted_for`). One alert per child (whatever the number of lists), period
-Y, routed to the list's 户籍乡镇, else the child's latest census township, else the county.
+Y, routed to the list's 户籍乡镇, else the child's census township of Y, else the county.
 """
 
 from __future__ import annotations
@@ -90,11 +90,11 @@ def unaccounted(ctx: Context, partition: Partition | None, born: tuple[dt.date, 
     return not_accounted_for(qs, ctx.as_of)
 
 
-def support_route():
+def support_route(year: int):
     """The township a support-list child is looked for in: the list's 户籍乡镇, else the
-    child's latest census row; none (the county) when neither is known."""
-    census = (CensusEntry.objects.filter(id_number=OuterRef("id_number"))
-              .order_by("-year").values("township_id")[:1])
+    child's census row of `year`; none (the county) when neither is known. (The census of the
+    year: its (year, id_number) index answers each child with one probe.)"""
+    census = CensusEntry.objects.filter(year=year, id_number=OuterRef("id_number")).values("township_id")[:1]
     return Coalesce(F("township_id"), Subquery(census), output_field=BigIntegerField())
 
 
@@ -110,7 +110,7 @@ def support_unaccounted(as_of: dt.date, *, township_id: int | None = None, direc
     qs = (base.filter(~Exists(first))
           .annotate(born=Substr("id_number", 7, 8))
           .filter(born__gte=f"{lo:%Y%m%d}", born__lte=f"{hi:%Y%m%d}")
-          .annotate(route=support_route()))
+          .annotate(route=support_route(as_of.year)))
     if township_id is not None:
         qs = qs.filter(route=township_id)
     elif direct:
