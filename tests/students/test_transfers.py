@@ -224,3 +224,23 @@ def test_the_transfer_out_page(county, client_as):
     t = TransferRequest.objects.get()
     assert r.status_code == 302 and (t.direction, t.requested_on) == ("out", day)
     assert client_as(county.school_b).get(reverse("students:transfer_out", args=[county.s_a.pk])).status_code == 404
+
+
+def test_the_transfer_list_reads_a_fixed_number_of_queries(county, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(county.township_b)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("students:transfers") + "?state=all").status_code == 200
+        return len(ctx.captured_queries)
+
+    for _i in range(2):
+        _ask(county, child=StudentFactory(school=county.b_primary))
+    count()  # the first request of a session also reads what later ones find cached
+    few = count()
+    for _i in range(8):
+        _ask(county, child=StudentFactory(school=county.b_primary))
+    assert count() == few
