@@ -131,8 +131,9 @@ def main() -> int:
     from django.utils import timezone
 
     from retrieval.cases import RetrievalCase
+    from retrieval.inbox import inbox_for
     from retrieval.models import Alert
-    from retrieval.selectors import inbox_for, overdue_cases
+    from retrieval.selectors import overdue_cases
     from students.models import Student, User
 
     students = Student.objects.count()

@@ -48,7 +48,7 @@ from ledgers.models import AidRecord, Deferral, HomeTeachingVisit, ReturnReport
 from ledgers.selectors import AID_ELIGIBLE, EXPIRY_WARNING_DAYS, MIN_VISITS_PER_MONTH, POOR
 from retrieval.cases import Escalation, PersuasionAttempt, RetrievalCase
 from retrieval.models import Alert, FeedbackItem
-from retrieval.selectors import ATTEMPT_INTERVAL_DAYS, DROPOUT_RULES
+from retrieval.selectors import ATTEMPT_INTERVAL_DAYS
 from students.models import CensusEntry, School, StatusChange, Student
 
 S = Student.Status
@@ -270,7 +270,9 @@ def _alerts_all(p: Params) -> Q:
 
 
 def _dropout_rules() -> Q:
-    return Q(rule__in=sorted(DROPOUT_RULES))
+    """Suspected dropouts only: work reminders (资助未覆盖, 送教不足, expiries, overdue) are
+    not counted as 疑似辍学 anywhere (retrieval.inbox)."""
+    return Q(rule__in=sorted(Alert.SUSPECTED_RULES))
 
 
 def _attempt_due(p: Params) -> Q:
@@ -438,7 +440,9 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
     _m("sweep_alerts", "alerts", _("本次排查产生的预警"), lambda p: Q(sweep_run_id=p.run),
        aggregate=False),
     _m("todo_alerts", "alerts", _("待本校核实的预警"),
-       lambda p: Q(status=Alert.Status.OPEN, level="school") & _by_period_end("raised_at", p), todo=True),
+       # The school's inbox section "alerts" (retrieval.inbox): suspected, not feedback rows.
+       lambda p: _dropout_rules() & ~Q(rule=Alert.Rule.FEEDBACK)
+       & Q(status=Alert.Status.OPEN, level="school") & _by_period_end("raised_at", p), todo=True),
     # 劝返 cases
     _m("cases_open", "cases", _("劝返中"),
        lambda p: Q(status__in=(RetrievalCase.Status.OPEN, RetrievalCase.Status.CLOSURE_REQUESTED))

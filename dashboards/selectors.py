@@ -29,7 +29,6 @@ from dashboards.metrics import (
 from dashboards.params import DIRECT, Params
 from kongchuo.scoping import OVERSIGHT_COUNTY, Role
 from retrieval.models import Alert, SweepRun
-from retrieval.selectors import DROPOUT_RULES
 from students.models import School, Township
 
 RETENTION_TARGET = 0.99
@@ -141,7 +140,7 @@ def _rule_rows(user, p: Params) -> list[dict]:
 
 def _trend(user, p: Params) -> tuple[dict, dict]:
     """Suspected-dropout alerts raised and resolved (confirmed, dismissed or cleared) per month."""
-    alerts = SOURCES["alerts"].rows(user, p).filter(rule__in=sorted(DROPOUT_RULES)).order_by()
+    alerts = SOURCES["alerts"].rows(user, p).filter(rule__in=sorted(Alert.SUSPECTED_RULES)).order_by()
     start = day_start(p.period_start)
     end = day_start(p.period_end) + timezone.timedelta(days=1)
     raised = (alerts.filter(raised_at__gte=start, raised_at__lt=end)
@@ -399,7 +398,7 @@ def _rules_payload(rows: list[dict], p: Params, links: _Links) -> list[dict]:
         rp = replace(p, rule=r["rule"])
         out.append({
             "rule": r["rule"], "label": str(labels.get(r["rule"], r["rule"])),
-            "dropout": r["rule"] in DROPOUT_RULES,
+            "dropout": r["rule"] in Alert.SUSPECTED_RULES,
             "total": _fig(r["total"], links.list("alerts_all", rp)),
             "open": _fig(r["open"], links.list("alerts_all", rp, status="open")),
             "confirmed": _fig(r["confirmed"], links.list("alerts_all", rp, status="confirmed")),

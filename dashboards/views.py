@@ -81,7 +81,7 @@ def drilldown(request, metric: str):
 
 
 def _export(request, m, p, rows) -> FileResponse:
-    from kongchuo.xlsxout import write_simple_table
+    from kongchuo.xlsxout import write_official_table
 
     count = rows.count()
     if count > EXPORT_MAX_ROWS:
@@ -91,9 +91,11 @@ def _export(request, m, p, rows) -> FileResponse:
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
-        write_simple_table(path, export_headers(m.source),
-                           (export_values(m.source, r) for r in rows.iterator(chunk_size=2000)),
-                           sheet_name=str(m.label)[:31], text_columns=export_text_columns(m.source))
+        write_official_table(
+            path, title=f"{title[:-1]}，{_('数据截至')}{p.as_of:%Y-%m-%d}）",
+            unit=request.user.scope_label, fill_date=today(), headers=export_headers(m.source),
+            rows=(export_values(m.source, r) for r in rows.iterator(chunk_size=2000)),
+            sheet_name=str(m.label), text_columns=export_text_columns(m.source))
         fh = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
     finally:
         os.unlink(path)

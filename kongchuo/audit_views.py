@@ -19,7 +19,11 @@ ACTION_LABELS = {
     "forbidden": _("越权访问(403)"), "csrf_failure": _("CSRF校验失败"), "reveal_id": _("查看完整证件号/电话"),
     "export": _("导出"), "import": _("导入"), "sweep_run": _("排查运行"), "otp_setup": _("绑定动态口令"),
     "otp_verify": _("动态口令验证"), "otp_failed": _("动态口令错误"), "user_create": _("新建用户"),
-    "user_deactivate": _("停用用户"),
+    "user_deactivate": _("停用用户"), "account_create": _("新建账号"), "account_update": _("修改账号"),
+    "account_deactivate": _("停用账号"), "account_activate": _("启用账号"),
+    "account_password_reset": _("重置密码"), "account_otp_reset": _("解除动态口令绑定"),
+    "account_unlock": _("解除登录锁定"), "account_import": _("批量创建账号"),
+    "password_change": _("修改密码"), "import_output_download": _("下载初始密码表"),
 }
 OUTCOMES = [("ok", _("成功")), ("failed", _("失败")), ("denied", _("拒绝")), ("locked", _("锁定"))]
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<int:pk>/", views.import_job, name="job"),
     path("jobs/<int:pk>/confirm/", views.import_confirm, name="confirm"),
     path("jobs/<int:pk>/errors.xlsx", views.import_errors, name="errors"),
+    path("jobs/<int:pk>/output/", views.import_output, name="output"),
 ]

@@ -15,8 +15,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -38,6 +39,7 @@ from kongchuo.models import Job
 from kongchuo.scoping import Role, require_role
 
 log = logging.getLogger(__name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 SHOWN = 50
 
@@ -160,6 +162,33 @@ def import_errors(request, pk: int):
 
 
 @login_required
+@require_POST
+def import_output(request, pk: int):
+    """The one-time result file of a written import (the `users` kind's initial passwords):
+    only its importer gets it, once; the file is deleted as it is sent."""
+    from django.core.files.storage import default_storage
+
+    job = _job_for(request, pk)
+    kind = get_kind((job.params or {}).get("kind", ""))
+    if job.created_by_id != request.user.pk or kind is None or not kind.one_time_output:
+        raise PermissionDenied
+    name = job.output.name
+    if not name or not default_storage.exists(name):
+        messages.info(request, _("该文件只能下载一次，已被下载或不存在。"))
+        return redirect("imports:job", pk=job.pk)
+    with default_storage.open(name, "rb") as fh:
+        content = fh.read()
+    Job.objects.filter(pk=job.pk).update(output="")
+    default_storage.delete(name)
+    audit_record(action="import_output_download", request=request, obj=job,
+                 detail={"kind": kind.slug})
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{kind.label}_{job.pk}.xlsx")
+    return response
+
+
+@login_required
 @require_GET
 def import_history(request):
     scope = require_role(request.user, *STAFF)
@@ -217,6 +246,9 @@ def _job_context(request, job: Job) -> dict:
         "file_error": (file_error[2] if lang == "en" else file_error[1]) if file_error else "",
         "same_file": result.get("same_file_as") if phase in ("dry_run", "written") else None,
         "noop": phase == "written" and not result.get("created") and not result.get("updated"),
+        "one_time_output": bool(kind and kind.one_time_output and phase == "written"
+                                and job.created_by_id == request.user.pk),
+        "output_ready": bool(job.output.name),
     }
 
 

@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "kongchuo.security.middleware.PasswordChangeRequiredMiddleware",
     "kongchuo.security.middleware.OTPRequiredMiddleware",
     "kongchuo.security.middleware.SessionRefreshMiddleware",
     "kongchuo.middleware.SessionTimeoutMiddleware",

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from kongchuo import audit_views, views
 from kongchuo.security.admin import KongchuoAdminSite
+from students import account_views
 
 # The default admin site, with its registrations, behind the portal login and the second factor.
 admin.site.__class__ = KongchuoAdminSite
@@ -14,6 +15,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
          name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/change/", account_views.PasswordChange.as_view(),
+         name="password_change"),
     path("accounts/otp/", include("kongchuo.security.urls")),
     path("audit/", audit_views.audit_list, name="audit_list"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -52,8 +52,10 @@ def _workbook(out: Out) -> xlsxwriter.Workbook:
 class _Formats:
     """The handful of cell formats a sheet needs, created once per workbook."""
 
-    def __init__(self, wb: xlsxwriter.Workbook, border: int = 0) -> None:
+    def __init__(self, wb: xlsxwriter.Workbook, border: int = 0, tint: str | None = None) -> None:
         base = {"font_name": FONT, "font_size": 11, "valign": "vcenter", "border": border}
+        if tint:
+            base["bg_color"] = tint
         self.text = wb.add_format({**base, "num_format": "@"})
         self.number = wb.add_format(base)
         self.int = wb.add_format({**base, "num_format": "0"})
@@ -112,10 +114,14 @@ def _header_text_width(text: Any) -> float:
 # --------------------------------------------------------------------------- error workbook
 
 
+ERROR_TINT = "#FFC7CE"  # the whole rejected row, as the import page says ("标红的行")
+
+
 def write_error_workbook(out: Out, header_rows: Sequence[Sequence[Any]],
                          data_rows: Iterable[tuple[int, Sequence[Any]]],
                          errors: Mapping[int, Sequence[str]], *, sheet_name: str = "Sheet1") -> None:
-    """The upload as read, with a last column 错误原因 filled and reddened on rejected rows.
+    """The upload as read, with a last column 错误原因 filled on rejected rows, each rejected
+    row tinted red across all its cells. The sheet is named `sheet_name` (the kind of import).
 
     The header is kept so the import re-detects it: the user fixes the red rows, deletes the
     others if they like, and uploads the same file again. `errors` is keyed by the original
@@ -125,7 +131,8 @@ def write_error_workbook(out: Out, header_rows: Sequence[Sequence[Any]],
     width = max([len(r) for r in header_rows] + [len(v) for _n, v in data_rows] + [0])
     wb = _workbook(out)
     fmt = _Formats(wb)
-    ws = wb.add_worksheet(sheet_name)
+    bad = _Formats(wb, tint=ERROR_TINT)
+    ws = wb.add_worksheet(safe_sheet_name(sheet_name))
     row = 0
     for i, values in enumerate(header_rows):
         for c, value in enumerate(values):
@@ -136,9 +143,10 @@ def write_error_workbook(out: Out, header_rows: Sequence[Sequence[Any]],
     if header_rows:
         ws.freeze_panes(row, 0)
     for number, values in data_rows:
-        for c, value in enumerate(values):
-            _write_cell(ws, row, c, value, fmt)
         messages = errors.get(number)
+        cell_fmt = bad if messages else fmt
+        for c in range(width):
+            _write_cell(ws, row, c, values[c] if c < len(values) else None, cell_fmt)
         if messages:
             ws.write_string(row, width, "；".join(messages), fmt.error)
         row += 1
@@ -160,7 +168,7 @@ class LedgerColumn:
     key: str
     width: float = 12
     group: str | None = None
-    kind: str = "text"
+    kind: str = "text"  # or "auto": each value written by its own type
 
 
 def _chinese_date(value: dt.date | str) -> str:
@@ -173,7 +181,8 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
                           columns: Sequence[LedgerColumn], rows: Iterable[Mapping[str, Any]],
                           total_row: Mapping[str, Any] | None = None,
                           footer: Sequence[str] = ("填表人：", "审核人："),
-                          landscape: bool = True, sheet_name: str = "台账") -> None:
+                          landscape: bool = True, sheet_name: str = "台账",
+                          number_rows: bool = True) -> None:
     """A ledger in the layout county offices print, sign and file.
 
     Title merged over the table, a 填报单位/填报日期 line, a one- or two-level header, 序号
@@ -187,7 +196,8 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
                                "valign": "vcenter"})
     info_fmt = wb.add_format({"font_name": FONT, "font_size": 11, "valign": "vcenter"})
     ws = wb.add_worksheet(sheet_name)
-    ncols = len(columns) + 1
+    lead = 1 if number_rows else 0  # the 序号 column, unless the rows bring their own
+    ncols = len(columns) + lead
     last = ncols - 1
 
     info = f"填报单位：{unit}    填报日期：{_chinese_date(fill_date)}"
@@ -201,11 +211,12 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
     two_level = any(c.group for c in columns)
     top = 2
     header_last = top + (1 if two_level else 0)
-    ws.set_column(0, 0, 6)
-    for i, col in enumerate(columns, start=1):
+    if number_rows:
+        ws.set_column(0, 0, 6)
+    for i, col in enumerate(columns, start=lead):
         ws.set_column(i, i, col.width)
-    labels = ["序号", *(c.label for c in columns)]
-    groups = [None, *(c.group for c in columns)]
+    labels = ["序号"] * lead + [c.label for c in columns]
+    groups = [None] * lead + [c.group for c in columns]
     if not two_level:
         ws.set_row(top, 30)
         for c, label in enumerate(labels):
@@ -233,13 +244,14 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
 
     row = header_last + 1
     for n, record in enumerate(rows, start=1):
-        ws.write_number(row, 0, n, fmt.center)
-        for c, col in enumerate(columns, start=1):
-            _write_cell(ws, row, c, record.get(col.key), fmt, col.kind)
+        if number_rows:
+            ws.write_number(row, 0, n, fmt.center)
+        for c, col in enumerate(columns, start=lead):
+            _write_cell(ws, row, c, record.get(col.key), fmt, None if col.kind == "auto" else col.kind)
         row += 1
     if total_row is not None:
         ws.write_string(row, 0, "合计", fmt.header)
-        for c, col in enumerate(columns, start=1):
+        for c, col in enumerate(columns, start=lead):
             value = total_row.get(col.key)
             _write_cell(ws, row, c, value, fmt, "int" if isinstance(value, int) else col.kind)
         row += 1
@@ -260,6 +272,34 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.set_footer("&C第 &P 页，共 &N 页")
     wb.close()
+
+
+# Column widths by what a header names: the values are streamed (constant_memory), not measured.
+_WIDTH_HINTS = (("时间", 19), ("身份证", 21), ("学校", 22), ("证件", 21), ("说明", 30),
+                ("日期", 12), ("期限", 12))
+
+
+def _list_width(label: str) -> float:
+    hint = next((w for word, w in _WIDTH_HINTS if word in label), 0)
+    return min(max(_header_text_width(label), hint, 10), 40)
+
+
+def write_official_table(out: Out, *, title: str, unit: str, fill_date: dt.date | str,
+                         headers: Sequence[str], rows: Iterable[Sequence[Any]],
+                         text_columns: Iterable[int] = (), sheet_name: str = "Sheet1",
+                         footer: Sequence[str] = ("填表人：", "审核人："),
+                         number_rows: bool = True) -> None:
+    """A list export in the official layout of the ledgers (title, 填报单位/日期, header, 序号,
+    footer): `write_official_ledger` for rows given as sequences under plain headers. Columns in
+    `text_columns` (0-based) are written as text; the others by their value's type."""
+    as_text = set(text_columns)
+    columns = [LedgerColumn(str(label), str(i), _list_width(str(label)),
+                            kind="text" if i in as_text else "auto")
+               for i, label in enumerate(headers)]
+    write_official_ledger(out, title=title, unit=unit, fill_date=fill_date, columns=columns,
+                          rows=({str(i): v for i, v in enumerate(values)} for values in rows),
+                          footer=footer, sheet_name=safe_sheet_name(sheet_name),
+                          number_rows=number_rows)
 
 
 # --------------------------------------------------------------------------- plain table
@@ -298,5 +338,6 @@ __all__ = [
     "escape_formula",
     "write_error_workbook",
     "write_official_ledger",
+    "write_official_table",
     "write_simple_table",
 ]

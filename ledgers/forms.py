@@ -8,6 +8,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.formchoices import blank_required_choices
 from kongchuo.forms import style_fields
 from kongchuo.idnumbers import IdNumberError, birth_date_of, validate_id
 from kongchuo.schoolyear import Term, term_of, today
@@ -80,6 +81,7 @@ class LedgerForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
         style_fields(self)
+        blank_required_choices(self, keep=("term",))
 
     def clean(self):
         data = super().clean()

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.formchoices import blank_required_choices
 from kongchuo.schoolyear import today
 from retrieval.cases import (
     DismissReason,
@@ -76,6 +77,7 @@ class StyledForm(forms.Form):
                 w.attrs.setdefault("class", "form-control form-control-sm")
             if isinstance(w, forms.Textarea):
                 w.attrs["rows"] = 3
+        blank_required_choices(self)
 
 
 class VersionedForm(StyledForm):

@@ -3,56 +3,54 @@ student-page panel (registered in RetrievalConfig.ready(); the lower apps never 
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kongchuo.schoolyear import today
 from kongchuo.scoping import Role
 from retrieval import selectors as sel
-from retrieval.cases import Escalation, RetrievalCase
+from retrieval.cases import RetrievalCase
+from retrieval.inbox import approvals_total, inbox_for, inbox_total
 from retrieval.models import Alert
 
 
 def retrieval_home(request, scope, ctx) -> None:
+    """Home cards and the to-do block. Every card's number is the row count of the list it
+    links to (the same `retrieval.inbox` definitions the inbox uses)."""
     user = request.user
-    sections = sel.inbox_for(user, today())
+    sections = inbox_for(user, today())
     by_key = {s.key: s for s in sections}
     cases_url = reverse("retrieval:cases")
-    cards = []
+
+    def card(key: str, icon: str) -> dict:
+        s = by_key[key]
+        return {"label": s.title, "value": s.count, "icon": icon, "url": s.url, "key": key}
+
     if scope.role == Role.TOWNSHIP_GOV:
-        esc = Escalation.objects.filter(township_id=scope.township_id).aggregate(
-            pending=Count("pk", filter=Q(status=Escalation.Status.PENDING)),
-            late=Count("pk", filter=Q(status=Escalation.Status.PENDING, deadline__lt=today())))
-        cards += [
-            {"label": _("待处置上报案件"), "value": esc["pending"], "icon": "bi-bell",
-             "url": f"{cases_url}?status=escalated"},
-            {"label": _("逾期未处置"), "value": esc["late"], "icon": "bi-alarm",
-             "url": f"{cases_url}?status=escalated"},
-        ]
+        cards = [card("escalations", "bi-bell"), card("gov_late", "bi-alarm")]
     else:
-        open_alerts = Alert.objects.visible_to(user).open().count()
         counts = sel.case_counts(user)
-        cards += [
-            {"label": _("未处理预警"), "value": open_alerts, "icon": "bi-exclamation-triangle",
-             "url": f"{reverse('retrieval:alerts')}?status=open"},
-            {"label": _("劝返中案件"), "value": counts["open"] + counts["escalated"]
-             + counts["closure_requested"], "icon": "bi-person-walking",
-             "url": f"{cases_url}?status=active"},
+        cards = [
+            card("alerts", "bi-exclamation-triangle"),
+            {"label": _("劝返中案件"), "key": "cases_active",
+             "value": counts["open"] + counts["escalated"] + counts["closure_requested"],
+             "icon": "bi-person-walking", "url": f"{cases_url}?status=active"},
         ]
         if scope.role in (Role.TOWNSHIP, Role.COUNTY):
-            waiting = sum(by_key[k].count for k in ("reviews", "closures") if k in by_key)
-            cards.append({"label": _("待我审批"), "value": waiting, "icon": "bi-check2-square",
-                          "url": reverse("retrieval:approvals")})
+            cards.append({"label": _("待我审批"), "value": approvals_total(sections),
+                          "icon": "bi-check2-square", "url": reverse("retrieval:approvals"),
+                          "key": "approvals"})
             cards.append({"label": _("已上报属地政府"), "value": counts["escalated"],
-                          "icon": "bi-bank", "url": f"{cases_url}?status=escalated"})
+                          "icon": "bi-bank", "url": f"{cases_url}?status=escalated",
+                          "key": "cases_escalated"})
         else:
-            cards.append({"label": _("超7天未劝返"), "value": by_key["attempts"].count,
-                          "icon": "bi-alarm", "url": reverse("retrieval:inbox")})
+            cards.append(card("attempts", "bi-alarm"))
+        cards.append(card("reminders", "bi-bell"))
     ctx["cards"] += cards
     ctx["blocks"].append({"template": "retrieval/_home_inbox.html",
                           "sections": [s for s in sections if s.count],
-                          "total": sel.inbox_total(sections)})
+                          "total": inbox_total(sections)})
 
 
 def student_panel(request, student) -> dict | None:

@@ -79,6 +79,11 @@ class Alert(models.Model):
     # A grade-9 screening alert is a suspected 劝退 by the school it is routed to: the county
     # reviews it; the school and its township center school never see it (DESIGN.md §3).
     COUNTY_ONLY_RULES = (Rule.GRADE9,)
+    # Suspected dropouts (疑似辍学): a child possibly out of school. Everything else a sweep
+    # raises is a work reminder (工作提醒) for the clerk — counted and listed apart everywhere.
+    SUSPECTED_RULES = (Rule.RETURN_CHECK, Rule.GRADE9, Rule.CENSUS, Rule.ENTRY, Rule.FEEDBACK,
+                       Rule.ABSENCE)
+    REMINDER_RULES = (Rule.HOME_TEACHING, Rule.AID, Rule.EXPIRY, Rule.OVERDUE)
 
     class Status(models.TextChoices):
         OPEN = "open", _("待核实")

@@ -33,6 +33,14 @@ class AlertQuerySet(RoutedQuerySet):
     def open(self):
         return self.filter(status="open")
 
+    def suspected(self):
+        """Suspected dropouts (疑似辍学), not work reminders."""
+        return self.filter(rule__in=self.model.SUSPECTED_RULES)
+
+    def reminders(self):
+        """Work reminders (工作提醒): 送教不足, 资助未覆盖, expiries, overdue cases."""
+        return self.filter(rule__in=self.model.REMINDER_RULES)
+
 
 class FeedbackItemQuerySet(RoutedQuerySet):
     pass

@@ -8,11 +8,9 @@ two queries whatever the county's size.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Max, Q
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +20,6 @@ from retrieval.cases import (
     AlertDecision,
     ClosureRequest,
     Escalation,
-    PersuasionAttempt,
     RectificationOrder,
     RetrievalCase,
     SupervisionFinding,
@@ -75,6 +72,18 @@ def alert_label(alert: Alert) -> str:
     if alert.name:
         return alert.name
     return mask_id(alert.subject) if _looks_like_id(alert.subject) else alert.subject
+
+
+def alert_also_reasons(alert: Alert) -> list[str]:
+    """The other rules of the same sweep that hold for this child (one alert per child per
+    sweep carries every reason: retrieval.sweeps.runner.merge_into_siblings), as labels."""
+    labels = dict(Alert.Rule.choices)
+    out = []
+    for reason in (alert.detail or {}).get("also", []):
+        label = str(labels.get(reason.get("rule"), reason.get("rule", "")))
+        kind = {"grade1": _("适龄未入一年级"), "grade7": _("小学毕业未入初一")}.get(reason.get("kind"))
+        out.append(f"{label}（{kind}）" if kind else label)
+    return out
 
 
 # --------------------------------------------------------------------------- permissions
@@ -164,6 +173,52 @@ def can_report_rectification(user, order: RectificationOrder) -> bool:
         Role.SCHOOL, Role.TOWNSHIP)
 
 
+def case_next_step(case: RetrievalCase, *, has_failed_attempt: bool, pending_escalation=None,
+                   pending_closure=None) -> dict | None:
+    """What happens next on a case and who must act, in words for the case page
+    ({"who": ..., "what": ...}); None once the case is closed."""
+    S = RetrievalCase.Status
+    school = case.school.name if case.school_id else _("户籍所在乡镇中心学校")
+    above = (_("县教育局") if level_above_school(case.school) == Level.COUNTY
+             else _("乡镇中心学校"))
+    if case.status == S.CLOSED:
+        return None
+    if case.status == S.CLOSURE_REQUESTED and pending_closure is not None:
+        who = _("县教育局") if pending_closure.approver_level == Level.COUNTY else _("乡镇中心学校")
+        return {"who": who, "what": _("审批销号申请（同意销号或退回）；申请人本人不能审批。")}
+    if case.status == S.ESCALATED and pending_escalation is not None:
+        return {"who": _("属地政府（%(t)s）") % {"t": pending_escalation.township.name},
+                "what": _("在 %(d)s 前依法采取措施（如下达限期复学通知书）并登记处置情况；"
+                          "学校继续劝返，孩子复学后申请销号。")
+                % {"d": f"{pending_escalation.deadline:%Y-%m-%d}"}}
+    if case.status == S.ESCALATED:
+        return {"who": school, "what": _("属地政府已处置：继续劝返，孩子复学或安置后登记安置并申请销号。")}
+    if case.placement:
+        return {"who": school, "what": _("已登记安置：上传复学（在读）证明，申请销号。")}
+    if has_failed_attempt:
+        return {"who": above, "what": _("劝返无效：须上报属地政府，由属地政府依法采取措施。")}
+    return {"who": school, "what": _("每7天至少劝返一次并登记；劝返成功后登记安置并申请销号，"
+                                     "劝返无效则登记“劝返无效”，由%(above)s上报属地政府。")
+            % {"above": above}}
+
+
+def alert_next_step(alert: Alert, pending_review=None) -> dict | None:
+    """What happens next on an alert and who must act ({"who", "what"}); None when done."""
+    if pending_review is not None:
+        return {"who": Level(pending_review.review_level).label,
+                "what": _("复核学校的排除申请：同意排除，或驳回重新核实。")}
+    if alert.status != Alert.Status.OPEN:
+        return None
+    if feedback_item_id(alert) is not None:
+        return {"who": Level(alert.level).label, "what": _("在反馈名单核查页填写核查结果并上传证明。")}
+    if alert.rule in Alert.REMINDER_RULES:
+        return {"who": Level(alert.level).label,
+                "what": _("工作提醒：按提醒补登台账或办理；办结后下次排查自动解除。")}
+    return {"who": Level(alert.level).label,
+            "what": _("核实孩子是否在校：确属辍学的确认并立案劝返；不属辍学的填写原因、上传证明后排除，"
+                      "由上一级复核。")}
+
+
 # --------------------------------------------------------------------------- overdue
 
 
@@ -234,134 +289,6 @@ def cases_needing_attempt(queryset, as_of: dt.date):
         .annotate(last_attempt=Max("attempts__attempted_on"))
         .filter(Q(last_attempt__lte=cutoff) | Q(last_attempt__isnull=True, opened_at__date__lte=cutoff))
     )
-
-
-# --------------------------------------------------------------------------- inbox
-
-
-@dataclass
-class InboxSection:
-    key: str
-    title: str
-    count: int
-    url: str
-    items: list[dict] = field(default_factory=list)
-    tone: str = "primary"
-
-
-INBOX_ITEMS = 8
-
-
-def _section(key, title, qs, url, label, due=None, tone="primary") -> InboxSection:
-    count = qs.count()
-    items = []
-    if count:
-        for obj in qs[:INBOX_ITEMS]:
-            items.append({"label": label(obj), "url": _item_url(key, obj),
-                          "due": due(obj) if due else None})
-    return InboxSection(key, str(title), count, url, items, tone)
-
-
-def _item_url(key: str, obj) -> str:
-    if isinstance(obj, Alert):
-        return reverse("retrieval:alert", args=[obj.pk])
-    if isinstance(obj, AlertDecision):
-        return reverse("retrieval:alert", args=[obj.alert_id])
-    if isinstance(obj, RetrievalCase):
-        return reverse("retrieval:case", args=[obj.pk])
-    if isinstance(obj, ClosureRequest | Escalation):
-        return reverse("retrieval:case", args=[obj.case_id])
-    if isinstance(obj, FeedbackItem):
-        return reverse("retrieval:feedback_item", args=[obj.pk])
-    if isinstance(obj, RectificationOrder):
-        return reverse("retrieval:rectification", args=[obj.pk])
-    return "#"
-
-
-def inbox_for(user, as_of: dt.date) -> list[InboxSection]:
-    """What is due at the user's scope, most urgent first. A handful of count queries."""
-    level = level_of(user)
-    if level is None:
-        return []
-    sections: list[InboxSection] = []
-    alert_url = reverse("retrieval:alerts")
-    case_url = reverse("retrieval:cases")
-    if level == Role.TOWNSHIP_GOV:
-        esc = (Escalation.objects.filter(township_id=user.township_id,
-                                         status=Escalation.Status.PENDING)
-               .select_related("case").order_by("deadline"))
-        sections.append(_section("escalations", _("待处置的上报案件"), esc,
-                                 f"{case_url}?status=escalated",
-                                 lambda e: e.case.name, lambda e: e.deadline, "danger"))
-        return sections
-
-    alerts = Alert.objects.visible_to(user).open().select_related("school")
-    my_levels = {Role.SCHOOL: [Level.SCHOOL], Role.TOWNSHIP: [Level.TOWNSHIP],
-                 Role.COUNTY: [Level.COUNTY]}[level]
-    sections.append(_section(
-        "alerts", _("待核实的疑似辍学预警"),
-        # Feedback alerts are answered on their feedback row: the "feedback" section lists those.
-        alerts.filter(level__in=my_levels).exclude(rule=Alert.Rule.FEEDBACK).order_by("due_date", "raised_at"),
-        f"{alert_url}?status=open",
-        lambda a: f"{alert_label(a)} · {a.get_rule_display()}", lambda a: a.due_date, "warning"))
-
-    if level in (Role.TOWNSHIP, Role.COUNTY):
-        reviews = (AlertDecision.objects.visible_to(user)
-                   .filter(review_status=AlertDecision.Review.PENDING, review_level=level)
-                   .select_related("alert").order_by("decided_at"))
-        sections.append(_section("reviews", _("待复核的排除申请"), reviews,
-                                 reverse("retrieval:approvals"),
-                                 lambda d: f"{alert_label(d.alert)} · {d.get_reason_display()}"))
-        closures = (ClosureRequest.objects
-                    .filter(case__in=RetrievalCase.objects.visible_to(user),
-                            status=ClosureRequest.Status.PENDING, approver_level=level)
-                    .select_related("case").order_by("requested_at"))
-        sections.append(_section("closures", _("待审批的销号申请"), closures,
-                                 reverse("retrieval:approvals"),
-                                 lambda c: f"{c.case.name} · {c.get_category_display()}"))
-        to_escalate = (RetrievalCase.objects.visible_to(user)
-                       .filter(status=RetrievalCase.Status.OPEN)
-                       .filter(Exists(PersuasionAttempt.objects.filter(
-                           case=OuterRef("pk"), outcome=PersuasionAttempt.Outcome.FAILED))))
-        sections.append(_section("to_escalate", _("劝返无效待上报属地政府"), to_escalate,
-                                 f"{case_url}?status=open", lambda c: c.name, tone="danger"))
-
-    cases = RetrievalCase.objects.visible_to(user)
-    sections.append(_section("attempts", _("超过7天未劝返的案件"),
-                             cases_needing_attempt(cases, as_of).order_by("last_attempt", "opened_at"),
-                             f"{case_url}?status=open", lambda c: c.name,
-                             lambda c: c.last_attempt, "danger"))
-    if level in (Role.TOWNSHIP, Role.COUNTY):
-        late = (Escalation.objects.filter(case__in=cases, status=Escalation.Status.PENDING,
-                                          deadline__lt=as_of)
-                .select_related("case").order_by("deadline"))
-        sections.append(_section("escalations", _("属地政府逾期未处置"), late,
-                                 f"{case_url}?status=escalated", lambda e: e.case.name,
-                                 lambda e: e.deadline, "danger"))
-
-    items = FeedbackItem.objects.visible_to(user).filter(result="")
-    if level == Role.COUNTY:
-        items = items.filter(school__isnull=True, township__isnull=True)
-    elif level == Role.TOWNSHIP:
-        items = items.filter(school__isnull=True)
-    sections.append(_section("feedback", _("待核查的反馈名单"), items.order_by("due_date", "pk"),
-                             reverse("retrieval:feedback"), lambda i: i.name, lambda i: i.due_date))
-
-    orders = RectificationOrder.objects.visible_to(user)
-    if level == Role.COUNTY:
-        orders = orders.filter(status=RectificationOrder.Status.REPORTED)
-        title = _("待验收的整改")
-    else:
-        orders = orders.filter(status=RectificationOrder.Status.OPEN)
-        title = _("待整改的督查问题")
-    sections.append(_section("rectifications", title, orders.select_related("finding"),
-                             reverse("retrieval:rectifications"),
-                             lambda o: o.finding.get_kind_display(), lambda o: o.deadline))
-    return sections
-
-
-def inbox_total(sections: list[InboxSection]) -> int:
-    return sum(s.count for s in sections)
 
 
 # --------------------------------------------------------------------------- rule quality
@@ -442,23 +369,6 @@ def case_counts(user) -> dict[str, int]:
     )
 
 
-def pending_approvals(user):
-    """(decisions awaiting review, closures awaiting approval) at the user's level."""
-    level = level_of(user)
-    if level not in (Role.TOWNSHIP, Role.COUNTY):
-        return AlertDecision.objects.none(), ClosureRequest.objects.none()
-    decisions = (AlertDecision.objects.visible_to(user)
-                 .filter(review_status=AlertDecision.Review.PENDING, review_level=level)
-                 .select_related("alert", "alert__school", "decided_by")
-                 .prefetch_related("evidence").order_by("decided_at"))
-    closures = (ClosureRequest.objects
-                .filter(case__in=RetrievalCase.objects.visible_to(user),
-                        status=ClosureRequest.Status.PENDING, approver_level=level)
-                .select_related("case", "case__school", "requested_by")
-                .prefetch_related("evidence").order_by("requested_at"))
-    return decisions, closures
-
-
 def case_timeline(case: RetrievalCase, user) -> list[dict]:
     """Every dated, signed step of a case that `user` may see, in the order it was recorded.
     `at` is when the step was signed; `date` (if any) is the day it happened, which may be
@@ -509,6 +419,6 @@ __all__ = [
     "ATTEMPT_INTERVAL_DAYS", "DROPOUT_RULES", "ESCALATION_DAYS", "alert_opens_case",
     "can_answer_escalation", "can_answer_feedback", "can_decide_alert", "can_decide_closure",
     "can_escalate", "can_request_closure", "can_review_decision", "can_work_case",
-    "case_counts", "case_timeline", "closure_approver_level", "inbox_for", "overdue_case_ids",
-    "overdue_cases", "pending_approvals", "rule_quality",
+    "case_counts", "case_next_step", "case_timeline", "closure_approver_level", "overdue_case_ids",
+    "overdue_cases", "rule_quality",
 ]

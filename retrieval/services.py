@@ -44,6 +44,7 @@ from retrieval.cases import (
     SupervisionSample,
     SupervisionVisit,
 )
+from retrieval.inbox import inbox_for
 from retrieval.models import Alert, FeedbackBatch, FeedbackItem
 from students.models import School, StatusChange, Student, User
 from students.services import StaleEdit, student_change_status
@@ -625,7 +626,7 @@ def feedback_export(*, batch: FeedbackBatch, user: User, out: IO[bytes] | str,
     `items` come scoped from the view. ID numbers are masked unless `full_ids` (county users
     returning the list to the province); either way the export is audited.
     """
-    from kongchuo.xlsxout import write_simple_table
+    from kongchuo.xlsxout import write_official_table
 
     columns = list(batch.columns) or ["序号", "姓名", "身份证件号", "学校名称", "问题类型"]
     fallback = {"序号": "seq", "姓名": "name", "身份证件号": "id_number", "学校名称": "school_name",
@@ -654,8 +655,11 @@ def feedback_export(*, batch: FeedbackBatch, user: User, out: IO[bytes] | str,
             ]
             yield values
 
-    write_simple_table(out, [*columns, *ANSWER_COLUMNS], rows(), sheet_name="核查结果",
-                       text_columns=range(len(columns)))
+    # The official layout; the issuer's own 序号 column, if it has one, numbers the rows.
+    write_official_table(out, title=f"{batch.title}（核查结果）", unit=user.scope_label,
+                         fill_date=local_today(), headers=[*columns, *ANSWER_COLUMNS], rows=rows(),
+                         sheet_name="核查结果", text_columns=range(len(columns)),
+                         number_rows="序号" not in columns)
     audit_record(action="feedback_export", user=user, obj=batch,
                  detail={"rows": n, "full_ids": full_ids})
     return n
@@ -882,7 +886,7 @@ def inbox_digest_send(*, as_of: dt.date | None = None) -> int:
     users = User.objects.filter(is_active=True).exclude(email="").exclude(role="").select_related(
         "school", "township")
     for user in users:
-        sections = [s for s in sel.inbox_for(user, as_of) if s.count]
+        sections = [s for s in inbox_for(user, as_of, items=0) if s.count]
         if not sections:
             continue
         body = "\n".join(f"{s.title}：{s.count}" for s in sections)

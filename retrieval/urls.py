@@ -6,6 +6,7 @@ app_name = "retrieval"
 urlpatterns = [
     # To-do inbox and approvals
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<slug:key>/", views.inbox_list, name="inbox_list"),
     path("approvals/", views.approvals, name="approvals"),
     # Alerts (疑似辍学预警)
     path("alerts/", views.alert_list, name="alerts"),

@@ -61,6 +61,7 @@ from retrieval.forms import (
     VisitCompleteForm,
     VisitForm,
 )
+from retrieval.inbox import BY_KEY, closure_approvers_hint, inbox_for, inbox_total, pending_for, pending_title
 from retrieval.models import Alert, FeedbackBatch, FeedbackItem
 from retrieval.tables import AlertTable, CaseTable
 from students.services import StaleEdit
@@ -103,12 +104,25 @@ def _stale(request) -> None:
 @require_safe
 def inbox(request):
     require_role(request.user, *EVERYONE)
-    sections = sel.inbox_for(request.user, today())
+    sections = inbox_for(request.user, today())
     return render(request, "retrieval/inbox.html", {
-        "sections": sections, "total": sel.inbox_total(sections)})
+        "sections": sections, "total": inbox_total(sections)})
 
 
-# --------------------------------------------------------------------------- alerts
+@login_required
+@require_safe
+def inbox_list(request, key: str):
+    """Every row of one inbox section, paginated: the list its number links to."""
+    require_role(request.user, *EVERYONE)
+    pending = next((p for p in pending_for(request.user) if p.key == key), None)
+    if pending is None or pending.approval:
+        raise Http404
+    page = Paginator(pending.rows(request.user, today()), 50).get_page(request.GET.get("page"))
+    rows = [{"label": pending.label(o), "url": pending.url(o),
+             "due": pending.due(o) if pending.due else None} for o in page]
+    return render(request, "retrieval/inbox_list.html", {
+        "title": pending_title(pending, request.user), "page": page, "rows": rows,
+        "reminder": pending.reminder})
 
 
 @login_required
@@ -138,6 +152,8 @@ def _alert_context(request, alert, **forms) -> dict:
             ReviewForm() if pending and sel.can_review_decision(request.user, pending) else None),
         "cases": alert.cases.all(),
         "feedback_item_id": sel.feedback_item_id(alert),
+        "also_reasons": sel.alert_also_reasons(alert),
+        "next_step": sel.alert_next_step(alert, pending),
         "subject_masked": _mask(alert.subject),
         "subject_name": alert.name or (alert.student.name if alert.student else sel.alert_label(alert)),
         "detail_items": [(k, _mask(v) if isinstance(v, str) else v)
@@ -246,9 +262,18 @@ def decision_review(request, pk: int):
 @require_safe
 def approvals(request):
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
-    decisions, closures = sel.pending_approvals(request.user)
+    user, as_of = request.user, today()
+    decisions, closures, deferrals = (BY_KEY[k].rows(user, as_of)
+                                      for k in ("reviews", "closures", "deferrals"))
+    decisions = decisions.prefetch_related("evidence")
+    closures = closures.prefetch_related("evidence")
+    # The user's own requests wait for someone else: shown apart, without the buttons.
+    mine = (ClosureRequest.objects.filter(case__in=RetrievalCase.objects.visible_to(user),
+                                          status=ClosureRequest.Status.PENDING,
+                                          requested_by=user)
+            .select_related("case").order_by("requested_at"))
     return render(request, "retrieval/approvals.html", {
-        "decisions": decisions, "closures": closures,
+        "decisions": decisions, "closures": closures, "deferrals": deferrals, "mine": mine,
         "review_form": ReviewForm(), "closure_form": ClosureDecisionForm()})
 
 
@@ -288,6 +313,7 @@ def _case_context(request, case: RetrievalCase, **forms) -> dict:
     can_attempt = work and case.status in (RetrievalCase.Status.OPEN, RetrievalCase.Status.ESCALATED)
     can_escalate = sel.can_escalate(user, case) and not pending_esc
     can_close = sel.can_request_closure(user, case)
+    has_failed = case.attempts.filter(outcome="failed").exists()
     return {
         "case": case,
         "timeline": sel.case_timeline(case, user),
@@ -297,7 +323,7 @@ def _case_context(request, case: RetrievalCase, **forms) -> dict:
         "evidence": case.evidence.filter(closure__isnull=True, escalation__isnull=True)
                     .select_related("uploaded_by"),
         "alerts": Alert.objects.visible_to(user).filter(cases=case),
-        "has_failed_attempt": case.attempts.filter(outcome="failed").exists(),
+        "has_failed_attempt": has_failed,
         "can_work": work,
         "attempt_form": forms.get("attempt_form") or (AttemptForm() if can_attempt else None),
         "placement_form": forms.get("placement_form") or (
@@ -310,6 +336,10 @@ def _case_context(request, case: RetrievalCase, **forms) -> dict:
         "closure_form": forms.get("closure_form") or (
             ClosureRequestForm(initial=v) if can_close else None),
         "pending_closure": pending_closure,
+        "closure_approvers": closure_approvers_hint(pending_closure) if pending_closure else "",
+        "next_step": sel.case_next_step(case, has_failed_attempt=has_failed,
+                                        pending_escalation=pending_esc,
+                                        pending_closure=pending_closure),
         "decide_form": forms.get("decide_form") or (
             ClosureDecisionForm() if pending_closure and sel.can_decide_closure(user, pending_closure)
             else None),

@@ -27,7 +27,10 @@ class StudentsConfig(AppConfig):
             MenuItem("学生学籍", _("新增学生"), "students:new", staff, "bi-person-plus", 13),
             MenuItem("学生学籍", _("转学"), "students:transfers", staff, "bi-arrow-left-right", 14),
             MenuItem("学生学籍", _("名册缺失"), "students:roster_gaps", staff, "bi-person-x", 15),
-            MenuItem("系统管理", _("用户管理"), "students:users", (Role.COUNTY,), "bi-person-gear", 90),
+            MenuItem("系统管理", _("用户管理"), "students:users", (Role.COUNTY, Role.TOWNSHIP),
+                     "bi-person-gear", 90),
+            MenuItem("系统管理", _("动态口令"), "otp_setup", (Role.COUNTY,), "bi-shield-lock", 92),
+            MenuItem("系统管理", _("修改密码"), "password_change", everyone, "bi-key", 95),
         )
         _register_imports()
 
@@ -35,5 +38,7 @@ class StudentsConfig(AppConfig):
 def _register_imports() -> None:
     """Import kinds of the core app (schools, roster, census, support): students/imports.py."""
     from students.imports import register_student_imports
+    from students.user_imports import register_user_imports
 
     register_student_imports()
+    register_user_imports()

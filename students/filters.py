@@ -81,3 +81,42 @@ class StudentFilter(django_filters.FilterSet):
         if value == "disabled":
             return queryset.exclude(disability_category="")
         return queryset.filter(**{value: True})
+
+
+class SchoolFilter(django_filters.FilterSet):
+    """学校与责任人: by name or code, township, kind, oversight, and schools whose principal or
+    控辍保学专干 is not on file yet."""
+
+    q = django_filters.CharFilter(label=_("学校名称/标识码"), method="filter_q")
+    township = django_filters.ModelChoiceFilter(label=_("乡镇"), queryset=None, widget=FastSelect)
+    kind = django_filters.ChoiceFilter(label=_("类型"), choices=School.Kind.choices, widget=FastSelect)
+    oversight = django_filters.ChoiceFilter(label=_("管理层级"), choices=School.Oversight.choices,
+                                            widget=FastSelect)
+    missing = django_filters.ChoiceFilter(label=_("责任人"), method="filter_missing", widget=FastSelect,
+                                          choices=[("principal", _("未填校长")),
+                                                   ("clerk", _("未填专干"))])
+
+    class Meta:
+        model = School
+        fields = ["q", "township", "kind", "oversight", "missing"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        from students.models import Township
+
+        super().__init__(*args, **kwargs)
+        self.filters["township"].queryset = Township.objects.filter(
+            pk__in=School.objects.visible_to(user).values("township_id"))
+        for f in self.form.fields.values():
+            css = "form-select form-select-sm" if isinstance(f.widget, forms.Select) else "form-control form-control-sm"
+            f.widget.attrs["class"] = css
+
+    def filter_q(self, queryset, name, value):
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        if value.isdigit():
+            return queryset.filter(code__startswith=value)
+        return queryset.filter(name__contains=value)
+
+    def filter_missing(self, queryset, name, value):
+        return queryset.filter(**{f"{value}_name": ""})

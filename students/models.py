@@ -342,6 +342,9 @@ class User(AbstractUser):
                                related_name="users", verbose_name=_("学校"))
     section = models.CharField(_("股室（站）"), max_length=40, blank=True)
     phone = models.CharField(_("电话"), max_length=20, blank=True)
+    # Set when someone else chose the password (a new account, a reset): the owner must pick
+    # their own before anything else, and before any second-factor secret is shown.
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
 
     class Meta:
         verbose_name = _("用户")

@@ -101,3 +101,45 @@ def transfers_for(user, *, state: str | None = None):
     if state:
         qs = qs.filter(state=state)
     return qs.order_by("-requested_at", "-id")
+
+# --------------------------------------------------------------------------- accounts
+
+
+def accounts_visible_to(user):
+    """The accounts a user manages in the browser: the county every account (but the support
+    staff's superusers); a township center school the school accounts of the schools it
+    oversees. Everyone else none. Views fetch single accounts through this (404 otherwise)."""
+    from students.models import User
+
+    scope = scope_of(user)
+    qs = User.objects.select_related("township", "school").filter(is_superuser=False)
+    if scope is None:
+        return qs.none()
+    if scope.role == Role.COUNTY:
+        return qs
+    if scope.role == Role.TOWNSHIP:
+        return qs.filter(role=Role.SCHOOL, school__in=School.objects.visible_to(user))
+    return qs.none()
+
+
+def account_roles_for(user) -> list[tuple[str, str]]:
+    """Roles a user may give an account it creates or edits."""
+    scope = scope_of(user)
+    if scope is not None and scope.role == Role.COUNTY:
+        return list(Role.choices)
+    return [(Role.SCHOOL.value, Role.SCHOOL.label)]
+
+
+def account_locked(user) -> bool:
+    """Locked out by django-axes (too many failed logins) on any address."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    return AccessAttempt.objects.filter(
+        username=user.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT).exists()
+
+
+def account_has_otp(user) -> bool:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

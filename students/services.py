@@ -371,3 +371,122 @@ def student_id_correct(*, user: User, student: Student, id_number: str, reason: 
     audit_record(action="student_id_correct", user=user, obj=locked,
                  detail={"old": mask_id(old), "new": mask_id(new), "reason": reason})
     return locked
+
+# --------------------------------------------------------------------------- accounts
+
+# Letters and digits that cannot be mistaken for one another when read off a screen or paper.
+_PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105 - an alphabet
+
+
+def account_password_generate() -> str:
+    """A one-time password (4 groups of 4, ~95 bits): shown once, changed at first login."""
+    import secrets
+
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4))
+
+
+@transaction.atomic
+def account_create(*, actor: User, request=None, username: str, role: str, first_name: str = "",
+                   phone: str = "", section: str = "", township: Township | None = None,
+                   school: School | None = None) -> tuple[User, str]:
+    """A new account with a generated password the owner must change at first login.
+    Precondition: the caller checked `actor` may create this role in this scope (the forms
+    offer only such choices). Returns the account and its password (show it once)."""
+    password = account_password_generate()
+    user = user_create(username=username, role=role, password=password, township=township,
+                       school=school, first_name=first_name, section=section, created_by=actor)
+    user.phone = phone
+    user.must_change_password = True
+    user.save(update_fields=["phone", "must_change_password"])
+    audit_record(action="account_create", request=request, user=actor, obj=user,
+                 detail={"role": role, "scope": user.scope_label})
+    return user, password
+
+
+ACCOUNT_EDITABLE = ("first_name", "phone", "section", "role", "township", "school")
+
+
+@transaction.atomic
+def account_update(*, actor: User, request=None, user: User, **values) -> list[str]:
+    """Edit an account's name, phone, section and scope; returns the changed fields."""
+    changed = []
+    for name, value in values.items():
+        if name not in ACCOUNT_EDITABLE:
+            raise TypeError(name)
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changed.append(name)
+    if user.role == Role.SCHOOL:
+        user.township = None
+    elif user.role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV):
+        user.school = None
+    else:
+        user.township = user.school = None
+    user.full_clean(exclude=["password"])
+    user.save()
+    if changed:
+        audit_record(action="account_update", request=request, user=actor, obj=user,
+                     detail={"fields": changed})
+    return changed
+
+
+@transaction.atomic
+def account_set_active(*, actor: User, request=None, user: User, active: bool) -> None:
+    """Activate or deactivate an account; a deactivated one is logged out everywhere (the
+    security receivers end its sessions on the save)."""
+    if user.pk == actor.pk and not active:
+        raise ValueError("不能停用自己的账号 / you cannot deactivate your own account")
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(action="account_activate" if active else "account_deactivate", request=request,
+                 user=actor, obj=user)
+
+
+@transaction.atomic
+def account_password_reset(*, actor: User, request=None, user: User) -> str:
+    """A new one-time password (returned: show it once); the owner is logged out and must
+    change it at the next login."""
+    from kongchuo.security.services import user_sessions_end
+
+    password = account_password_generate()
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    user_sessions_end(user_ids=[user.pk])
+    audit_record(action="account_password_reset", request=request, user=actor, obj=user)
+    return password
+
+
+@transaction.atomic
+def account_otp_reset(*, actor: User, request=None, user: User) -> int:
+    """Remove the account's authenticator (lost phone): it enrols a new one at its next login.
+    Returns how many devices were removed; the owner is logged out."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from kongchuo.security.services import user_sessions_end
+
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    user_sessions_end(user_ids=[user.pk])
+    audit_record(action="account_otp_reset", request=request, user=actor, obj=user,
+                 detail={"devices": removed})
+    return removed
+
+
+@transaction.atomic
+def account_unlock(*, actor: User, request=None, user: User) -> int:
+    """Clear django-axes' failed-login records of the account (any address); returns how many."""
+    from axes.utils import reset
+
+    cleared = reset(username=user.username)
+    audit_record(action="account_unlock", request=request, user=actor, obj=user,
+                 detail={"attempts": cleared})
+    return cleared
+
+
+@transaction.atomic
+def account_password_changed(*, user: User, request=None) -> None:
+    """The owner chose their own password: the forced change is done."""
+    if user.must_change_password:
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password"])
+    audit_record(action="password_change", request=request, user=user, obj=user)

@@ -84,3 +84,44 @@ class StudentTable(tables.Table):
                 value = cells[name](record)
                 out.append(self.default if value in (None, "") else value)
             yield out
+
+
+class SchoolTable(tables.Table):
+    """学校与责任人; 在读学生 from one cached count per school (students.counts)."""
+
+    township = tables.LinkColumn("students:township", args=[tables.A("township_id")],
+                                 accessor="township__name", verbose_name=_("乡镇"),
+                                 order_by=("township__code", "-is_center", "code"))
+    name = tables.Column(verbose_name=_("学校名称"), order_by=("name", "pk"))
+    code = tables.Column(verbose_name=_("学校标识码"))
+    kind = tables.Column(verbose_name=_("类型"), order_by=("kind", "pk"))
+    oversight = tables.Column(verbose_name=_("管理层级"), order_by=("oversight", "pk"))
+    principal_name = tables.Column(verbose_name=_("校长（第一责任人）"), default="—")
+    clerk_name = tables.Column(verbose_name=_("控辍保学专干"), default="—")
+    n_students = tables.Column(verbose_name=_("在读学生"), empty_values=(), orderable=False,
+                               attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+
+    class Meta:
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        per_page = 30
+        empty_text = _("没有符合条件的学校")
+
+    def __init__(self, *args, counts: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counts = counts
+
+    def render_name(self, record, value):
+        url = reverse("students:school", args=[record.pk])
+        if record.is_center:
+            return format_html('<a href="{}">{}</a> <span class="badge text-bg-primary">{}</span>',
+                               url, value, _("中心校"))
+        return format_html('<a href="{}">{}</a>', url, value)
+
+    def render_kind(self, record):
+        return record.get_kind_display()
+
+    def render_oversight(self, record):
+        return record.get_oversight_display()
+
+    def render_n_students(self, record):
+        return self.counts.get(record.pk, 0)

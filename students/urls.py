@@ -1,6 +1,6 @@
 from django.urls import path
 
-from students import views, views_records, views_transfers, views_worklists
+from students import account_views, views, views_records, views_transfers, views_worklists
 
 app_name = "students"
 urlpatterns = [
@@ -25,5 +25,12 @@ urlpatterns = [
     path("townships/<int:pk>/", views.township_detail, name="township"),
     path("county/", views.county_detail, name="county"),
     path("county/members/<int:pk>/remove/", views.leading_group_remove, name="leading_group_remove"),
-    path("users/", views.user_list, name="users"),
+    path("users/", account_views.user_list, name="users"),
+    path("users/new/", account_views.user_new, name="user_new"),
+    path("users/password/", account_views.user_password, name="user_password"),
+    path("users/<int:pk>/", account_views.user_detail, name="user"),
+    path("users/<int:pk>/active/", account_views.user_active, name="user_active"),
+    path("users/<int:pk>/password/", account_views.user_password_reset, name="user_password_reset"),
+    path("users/<int:pk>/otp/", account_views.user_otp_reset, name="user_otp_reset"),
+    path("users/<int:pk>/unlock/", account_views.user_unlock, name="user_unlock"),
 ]

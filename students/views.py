@@ -11,12 +11,12 @@ from django_tables2 import RequestConfig
 
 from kongchuo.audit import audit_record
 from kongchuo.scoping import Role, access_object, require_role, scope_of
-from students.counts import CachedCountPaginator
-from students.filters import StudentFilter
+from students.counts import CachedCountPaginator, enrolled_by_school
+from students.filters import SchoolFilter, StudentFilter
 from students.forms import LeadingGroupMemberForm, ResponsibilityForm
-from students.models import LeadingGroupMember, School, Student, Township, User
+from students.models import LeadingGroupMember, School, Student, Township
 from students.selectors import can_edit_responsibility, school_list_for, township_summary
-from students.tables import StudentTable
+from students.tables import SchoolTable, StudentTable
 
 
 @login_required
@@ -96,9 +96,14 @@ def _student_sections(request, student):
 @login_required
 @require_safe
 def school_list(request):
+    """学校与责任人: filtered and paginated like the other lists (a county has ~300 schools)."""
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
-    schools = school_list_for(request.user)
-    return render(request, "students/school_list.html", {"schools": schools})
+    base = School.objects.visible_to(request.user).select_related("township")
+    flt = SchoolFilter(request.GET or None, queryset=base, user=request.user)
+    qs = flt.qs if flt.is_bound and flt.is_valid() else base
+    table = SchoolTable(qs, counts=enrolled_by_school())
+    RequestConfig(request, paginate={"per_page": 30}).configure(table)
+    return render(request, "students/school_list.html", {"filter": flt, "table": table})
 
 
 @login_required
@@ -180,11 +185,3 @@ def access_object_county(pk: int) -> LeadingGroupMember:
     from django.shortcuts import get_object_or_404
 
     return get_object_or_404(LeadingGroupMember, pk=pk)
-
-
-@login_required
-@require_safe
-def user_list(request):
-    require_role(request.user, Role.COUNTY)
-    users = User.objects.select_related("township", "school").order_by("role", "username")
-    return render(request, "students/user_list.html", {"users": users})

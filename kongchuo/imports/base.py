@@ -53,6 +53,7 @@ class Field:
     template: bool = True
     text: bool = False  # template column formatted as text (IDs, codes, phone numbers)
     note: str = ""  # shown in the template's 填写说明 sheet
+    example: str = ""  # the 填写说明 sheet's example row (else a default by key)
 
     @property
     def label(self) -> str:
@@ -251,6 +252,9 @@ class ImportKind:
     computed: tuple[str, ...] = ()  # extra row attributes check_row fills in (school_id, …)
     order: int = 100
     icon: str = "bi-file-earmark-spreadsheet"
+    # The written job's output file is for its importer only and is deleted on its first
+    # download (the `users` kind's initial passwords).
+    one_time_output: bool = False
     row_type: type = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import IO, Any
 
 import xlsxwriter
 
+from kongchuo.idnumbers import make_id
 from kongchuo.imports.base import ImportKind, get_kind
 from kongchuo.imports.runner import issues_from_job
 from kongchuo.models import Job
@@ -45,7 +47,47 @@ def template_write(kind: ImportKind, out: str | IO[bytes]) -> None:
         synonyms = "、".join(f.labels[1:])
         note = f.note + (f"（也可写作：{synonyms}）" if synonyms else "")
         notes.write_string(r, 2, escape_formula(note), plain)
+    # One example row laid out like the data sheet, so the expected shape of each cell is seen.
+    r = len(fields) + 2
+    notes.write_string(r, 0, "示例（一行，列与模板相同）", wb.add_format({**base, "bold": True}))
+    for c, f in enumerate(fields):
+        notes.write_string(r + 1, c, f.label, required if f.required else head)
+        notes.write_string(r + 2, c, escape_formula(example_for(f, kind.slug)), as_text)
     wb.close()
+
+
+# Example values by field key, for kinds that do not give one (Field.example); a kind whose
+# key means something else (a school's 名称) has its own entries.
+EXAMPLES = {
+    "id_number": "ID", "name": "张三", "sex": "男", "birth_date": "2015-03-07",
+    "school_code": "3415220001", "school_name": "城关镇第一小学", "grade": "三年级",
+    "class_name": "2班", "student_number": "GID", "id_type": "居民身份证",
+    "township_code": "341522100", "township": "城关镇", "township_name": "城关镇",
+    "phone": "13800000000", "guardian_name": "张大山", "guardian_phone": "13800000000",
+    "hukou_address": "城关镇东关村", "address": "城关镇东关村12号", "entry_month": "2021-09",
+    "reported": "是", "reported_on": "2026-09-01", "note": "", "kind": "转出",
+    "effective_date": "2026-09-01", "end_date": "", "to_school": "", "to_county": "六安市裕安区",
+    "reason": "随父母外出务工", "approved_by": "王校长", "disability_category": "",
+    "disability_grade": "", "listed_on": "2026-03-01", "seq": "1", "problem": "疑似辍学",
+    "username": "",
+}
+KIND_EXAMPLES = {
+    "schools": {"name": "城关镇第一小学", "code": "3415220001", "kind": "小学", "is_center": "否",
+                "oversight": "乡镇中心学校", "principal_name": "李明", "principal_phone": "13900000000",
+                "clerk_name": "王芳", "clerk_phone": "13900000001"},
+    "support": {"disability_category": "视力残疾", "disability_grade": "二级"},
+    "users": {"name": "王芳"},
+}
+
+
+def example_for(field, slug: str = "") -> str:
+    if getattr(field, "example", ""):
+        return field.example
+    value = KIND_EXAMPLES.get(slug, {}).get(field.key, EXAMPLES.get(field.key))
+    if value is None:
+        value = "否" if field.key.startswith(("is_", "has_")) else ""
+    # A valid ID (check digit and all), so the example row imports as shown.
+    return value.replace("ID", make_id("341522", dt.date(2015, 3, 7), 1)) if "ID" in value else value
 
 
 def error_workbook_write(job: Job, out: str | IO[bytes], lang: str = "zh") -> int:
@@ -66,7 +108,7 @@ def error_workbook_write(job: Job, out: str | IO[bytes], lang: str = "zh") -> in
     last = header.last_header_row
     head = [list(values) for _n, values in header.leading_rows]
     data = ((n, values) for n, values in rows if n > last and not _blank(values))
-    write_error_workbook(out, head, data, messages)
+    write_error_workbook(out, head, data, messages, sheet_name=str(kind.label))
     return len(messages)
 
 

@@ -51,10 +51,45 @@ class OTPRequiredMiddleware:
         match = request.resolver_match
         if match is not None and match.view_name in OTP_EXEMPT_VIEWS:
             return None
+        if match is not None and match.view_name == "password_change" and getattr(
+                user, "must_change_password", False):
+            return None  # the forced change comes first; the second factor right after it
         from django_otp import user_has_device
 
         target = reverse("otp_verify" if user_has_device(user) else "otp_setup")
         target = f"{target}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)
+
+
+# Views a user who must change a password someone else set may still reach.
+PASSWORD_EXEMPT_VIEWS = {"password_change", "logout", "login", "healthz", "set_language",
+                         "javascript-catalog"}
+
+
+class PasswordChangeRequiredMiddleware:
+    """A new account, or one whose password was reset, must choose its own password before
+    anything else (the password was shown to whoever created or reset it). Must come after
+    AuthenticationMiddleware and before OTPRequiredMiddleware: no second-factor secret is shown
+    to someone who only knows the one-time password."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not getattr(user, "must_change_password", False):
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in PASSWORD_EXEMPT_VIEWS:
+            return None
+        target = reverse("password_change")
         if getattr(request, "htmx", False):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = target

@@ -119,19 +119,26 @@ def export_files_purge(*, days: int, dry_run: bool = False) -> int:
 
     An export holds children's names and IDs (masked or, audited, in full): once downloaded it has
     no business on the server. Imports are kept (the issue asks for their file and error workbook),
-    so only jobs whose kind ends in `_export` are touched. Set-based: one SELECT of the old rows,
+    so only jobs whose kind ends in `_export` are touched, and the one-time output of an import
+    kind that has one (initial passwords not downloaded in time). Set-based: one SELECT of the old rows,
     one UPDATE clearing their `output`; files are removed after the commit, so a failed UPDATE
     leaves every file in place. Returns how many files were (or, with dry_run, would be) removed.
     """
     import datetime as dt
 
     from django.core.files.storage import default_storage
+    from django.db.models import Q
     from django.utils import timezone
 
+    from kongchuo.imports.base import all_kinds
+    from kongchuo.imports.runner import JOB_PREFIX
     from kongchuo.models import Job
 
     cutoff = timezone.now() - dt.timedelta(days=days)
-    old = (Job.objects.filter(kind__endswith="_export", finished_at__lt=cutoff)
+    # An import's one-time output (the users kind's initial passwords) never downloaded goes too.
+    one_time = [JOB_PREFIX + k.slug for k in all_kinds() if k.one_time_output]
+    old = (Job.objects.filter(Q(kind__endswith="_export") | Q(kind__in=one_time),
+                              finished_at__lt=cutoff)
            .exclude(output=""))
     rows = list(old.values_list("pk", "output"))
     if dry_run or not rows:

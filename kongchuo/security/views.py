@@ -11,6 +11,7 @@ from django_otp import user_has_device
 
 from kongchuo.audit import audit_record
 from kongchuo.security.forms import TokenForm
+from kongchuo.security.middleware import is_otp_verified
 from kongchuo.security.services import otp_device_pending, otp_device_verify
 
 
@@ -25,7 +26,13 @@ def _next_url(request) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def otp_setup(request):
+    if getattr(request.user, "must_change_password", False):
+        # Whoever holds a one-time password (its creator too) must not see the secret: the
+        # owner sees it only after choosing their own password.
+        return redirect("password_change")
     if user_has_device(request.user):
+        if is_otp_verified(request.user):
+            return render(request, "registration/otp_status.html")
         return redirect(_with_next("otp_verify", request))
     device = otp_device_pending(user=request.user)
     form = TokenForm(request.POST or None)

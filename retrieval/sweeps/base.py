@@ -28,6 +28,7 @@ from kongchuo.scoping import OVERSIGHT_TOWNSHIP
 from students.models import School, StatusChange, Township
 from students.selectors import RESUME_KINDS, absence_covering  # noqa: F401 - used by the sweeps
 
+CANDIDATES = "kc_sweep_candidates"  # the temporary table of a rule's candidate alert rows
 DIRECT = "direct"  # the partition key of the county level (县直学校 and county-routed rows)
 
 

@@ -35,6 +35,7 @@ from kongchuo.schoolyear import today
 from retrieval.models import Alert, SweepRun
 from retrieval.sweeps import get_sweep
 from retrieval.sweeps.base import (
+    CANDIDATES,
     ROW_KEYS,
     Context,
     Finding,
@@ -45,10 +46,10 @@ from retrieval.sweeps.base import (
     county_partitions,
     partition_for,
 )
+from retrieval.sweeps.merge import merge_into_siblings
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = "kc_sweep_candidates"
 STALE_AFTER = dt.timedelta(hours=2)  # a run still "running" after this was lost (worker died)
 _ROW_FIELDS = {"period": "period", "subject": "subject", "student_id": "student", "name": "name",
                "school_id": "school", "township_id": "township", "level": "level",
@@ -275,20 +276,30 @@ def partition_compute(spec: Sweep, ctx: Context, partition: Partition) -> dict:
             cur.execute("SET LOCAL jit = off")
     totals: Counter = Counter({"candidates": 0, "created": 0, "already_open": 0, "reopened": 0,
                                "resolved": 0})
+    rules = tuple(f.rule for f in spec.findings)
     for finding in spec.findings:
-        totals.update(apply_finding(finding, ctx, partition))
+        siblings = tuple(r for r in rules if r != finding.rule)
+        totals.update(apply_finding(finding, ctx, partition, siblings=siblings))
     if spec.after is not None:
         totals.update(spec.after(ctx, partition))
     return dict(totals)
 
 
-def apply_finding(finding: Finding, ctx: Context, partition: Partition) -> dict:
-    """One rule for one partition: candidates → upsert → resolve (see the module docstring).
+def apply_finding(finding: Finding, ctx: Context, partition: Partition, *,
+                  siblings: tuple[str, ...] = ()) -> dict:
+    """One rule for one partition: candidates → merge → upsert → resolve (module docstring).
+
+    One child, one alert per sweep: `siblings` are the sweep's other rules. A candidate whose
+    (period, subject) already has a live alert of a sibling rule (and none of this rule) adds
+    this rule's reason to that alert (`detail["also"]`) instead of raising a second alert, so
+    the idempotency key of a sweep is one live alert per (student, sweep, period), carried by
+    the first of its rules that applied, listing every reason that applies.
 
     Every statement is driven by something proportional to the partition: the candidate
     table (the upsert probes the unique index once per candidate) or the partition's schools
     and township (the resolve reads the alerts routed there through their indexes).
     """
+    merged = 0
     with connection.cursor() as cur:
         _create_candidates(cur)
         try:
@@ -298,6 +309,8 @@ def apply_finding(finding: Finding, ctx: Context, partition: Partition) -> dict:
             candidates = cur.fetchone()[0]
             if candidates > 1000 and connection.vendor == "postgresql":
                 cur.execute(f"ANALYZE {CANDIDATES}")  # real row counts for the planner
+            if siblings:
+                merged = merge_into_siblings(cur, finding, ctx, partition, siblings)
 
             sql, params = _upsert_sql(finding.rule, ctx)
             cur.execute(sql, params)
@@ -315,7 +328,8 @@ def apply_finding(finding: Finding, ctx: Context, partition: Partition) -> dict:
             )
         finally:
             cur.execute(f"DROP TABLE IF EXISTS {CANDIDATES}")
-    return {"candidates": candidates, "created": created, "already_open": candidates - created,
+    return {"candidates": candidates, "created": created,
+            "already_open": candidates - merged - created, "merged": merged,
             "reopened": len(returned) - created, "resolved": resolved}
 
 

@@ -46,7 +46,7 @@ def test_alert_to_closure_across_four_roles(county, live_server, browser, tmp_pa
 
     # 1. School A: the home page lists the open alerts; confirm one → a case opens.
     school = login(browser, live_server, c.school_a.username)
-    assert "未处理预警" in school.content()
+    assert "待核实的疑似辍学预警" in school.content()
     school.goto(f"{url}{reverse('retrieval:alerts')}?status=open")
     assert "共 2 条" in school.content()
     _shot(school, "alerts")
@@ -100,7 +100,7 @@ def test_alert_to_closure_across_four_roles(county, live_server, browser, tmp_pa
 
     # 3. The township government sees only this case, records the measure, prints the notice.
     gov = login(browser, live_server, c.gov_a.username)
-    assert "待处置上报案件" in gov.content()
+    assert "待处置的上报案件" in gov.content()
     _shot(gov, "gov_home")
     gov.goto(f"{url}{reverse('retrieval:cases')}")
     assert "共 1 条" in gov.content() and "陈小明" in gov.content()

@@ -12,9 +12,6 @@ and a forged township / school filter shows nothing.
 
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pytest
 from django.urls import reverse
 
@@ -22,6 +19,7 @@ from dashboards.metrics import METRICS, SOURCES, metric_rows
 from dashboards.params import parse_params
 from tests.dashboards.conftest import TODAY
 from tests.security.scoping_matrix import ALL, SAFE, Entry, check_entry
+from tests.xlsx_layout import assert_official, read_official
 
 pytestmark = pytest.mark.django_db
 
@@ -165,8 +163,9 @@ def test_township_exports_hold_no_row_of_another_scope(hand, client_as):
     for key, m in METRICS.items():
         response = client.get(reverse("dashboards:list", args=[key]), {"format": "xlsx"})
         assert response.status_code == 200, key
-        ws = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-        rows = [r for r in ws.iter_rows(min_row=2, values_only=True) if any(v is not None for v in r)]
+        doc = read_official(b"".join(response.streaming_content))
+        assert_official(doc)
+        rows = [r[1:] for r in doc.rows]
         cells = {str(v) for r in rows for v in r if v is not None}
         assert not cells & outside, (key, cells & outside)
         expected = metric_rows(m, c.township_a, parse_params({}, today=TODAY)).count()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kongchuo.models import AuditEvent
+from tests.xlsx_layout import assert_official, read_official
 
 pytestmark = pytest.mark.django_db
 
@@ -89,11 +87,13 @@ def test_export_matches_list_and_is_audited(hand, client_as):
     response = client.get(reverse(LIST, args=["in_school"]), {"format": "xlsx"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    ws = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-    rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][0] == "姓名"
-    assert len(rows) - 1 == 9  # the county's in-school figure
-    ids = {r[1] for r in rows[1:]}
+    doc = read_official(b"".join(response.streaming_content))
+    assert_official(doc)
+    assert doc.title.startswith("在校学生") and "数据截至" in doc.title
+    assert doc.info.startswith("填报单位：县教育局")
+    assert doc.header[1] == "姓名"
+    assert len(doc.rows) == 9  # the county's in-school figure
+    ids = {r[2] for r in doc.rows}
     assert hand.s_a.id_number not in ids and any(i.endswith(hand.s_a.id_number[-4:]) for i in ids)
     event = AuditEvent.objects.get(action="dashboard_export")
     assert event.detail["rows"] == 9 and event.username == "u_county"

@@ -66,6 +66,8 @@ ENTRIES = [
     Entry("imports:confirm", lambda c: {"pk": c.job_b.pk}, allow={"school_b": frozenset({"POST"})},
           data=lambda c: {"mode": "skip_invalid"}),
     Entry("imports:errors", lambda c: {"pk": c.job_b.pk}, allow=dict.fromkeys(B, SAFE), read_only=True),
+    # A roster job has no one-time output: refused to everyone (its owner 403, others 404).
+    Entry("imports:output", lambda c: {"pk": c.job_b.pk}, read_only=True),
 ]
 
 

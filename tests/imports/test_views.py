@@ -46,6 +46,7 @@ def test_index_and_history_roles(county, client, client_as, url):
     ("schools", {"county"}),
     ("support", {"county"}),
     ("feedback", {"county"}),
+    ("users", {"county", "township"}),
 ])
 def test_kind_pages_and_templates_per_role(county, client, client_as, kind, allowed):
     users = {"county": county.county_user, "township": county.township_a, "school": county.school_a,

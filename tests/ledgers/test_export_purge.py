@@ -107,3 +107,25 @@ def test_files_a_rolled_back_upload_left_behind_are_purged(county):
     assert orphan_files_purge() == 1
     assert not os.path.exists(lost_path) and os.path.exists(kept.file.path)
     assert AuditEvent.objects.get(action="orphan_files_purge").detail == {"files": 1}
+
+
+def test_an_initial_password_list_never_downloaded_is_purged(county, django_capture_on_commit_callbacks):
+    """The users import's one-time output (initial passwords) goes after the retention period;
+    another import's kept files do not."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from kongchuo.security.services import export_files_purge
+
+    long_ago = timezone.now() - dt.timedelta(days=30)
+    name = default_storage.save("jobs/users-1-passwords.xlsx", ContentFile(b"secret"))
+    users = Job.objects.create(kind="import:users", status="succeeded", output=name,
+                               finished_at=long_ago)
+    roster = Job.objects.create(kind="import:roster", status="succeeded", output="jobs/x.xlsx",
+                                finished_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert export_files_purge(days=7) == 1
+    users.refresh_from_db()
+    roster.refresh_from_db()
+    assert users.output.name == "" and not default_storage.exists(name)
+    assert roster.output.name == "jobs/x.xlsx"

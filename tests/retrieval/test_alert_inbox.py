@@ -67,10 +67,10 @@ def test_case_list_query_budget_does_not_grow(county, client_as, django_assert_m
 
 
 @pytest.mark.parametrize("who,labels", [
-    ("school_a", ["未处理预警", "劝返中案件", "超7天未劝返"]),
-    ("township_a", ["未处理预警", "劝返中案件", "待我审批", "已上报属地政府"]),
-    ("county_user", ["未处理预警", "劝返中案件", "待我审批", "已上报属地政府"]),
-    ("gov_a", ["待处置上报案件", "逾期未处置"]),
+    ("school_a", ["待核实的疑似辍学预警", "劝返中案件", "超过7天未劝返的案件", "工作提醒"]),
+    ("township_a", ["待核实的疑似辍学预警", "劝返中案件", "待我审批", "已上报属地政府", "工作提醒"]),
+    ("county_user", ["待核实的疑似辍学预警", "劝返中案件", "待我审批", "已上报属地政府", "工作提醒"]),
+    ("gov_a", ["待处置的上报案件", "逾期未处置的上报案件"]),
 ])
 def test_home_cards_per_role(wf, client_as, who, labels):
     body = client_as(getattr(wf, who)).get(reverse("home")).content.decode()

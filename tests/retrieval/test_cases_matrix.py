@@ -66,6 +66,8 @@ def _pk(attr):
 
 ENTRIES = [
     Entry("retrieval:inbox", allow=dict.fromkeys(EVERYONE, SAFE), read_only=True),
+    Entry("retrieval:inbox_list", lambda c: {"key": "attempts"}, allow=dict.fromkeys(STAFF, SAFE),
+          read_only=True),
     Entry("retrieval:approvals", allow=dict.fromkeys(("county_user", "township_a", "township_b"), SAFE),
           read_only=True),
     Entry("retrieval:alerts", allow=dict.fromkeys(STAFF, SAFE), read_only=True),

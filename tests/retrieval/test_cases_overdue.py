@@ -9,7 +9,8 @@ import time_machine
 
 from kongchuo.schoolyear import today
 from retrieval import services
-from retrieval.selectors import inbox_for, overdue_case_ids, overdue_cases
+from retrieval.inbox import inbox_for
+from retrieval.selectors import overdue_case_ids, overdue_cases
 from tests.retrieval.casefactories import AlertFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,8 +97,8 @@ def test_inbox_per_role(wf):
     assert county["rectifications"] == 0  # nothing reported back yet
 
     assert _counts(c.township_b)["reviews"] == 0
-    assert _counts(c.gov_a) == {"escalations": 1}
-    assert _counts(c.gov_b) == {"escalations": 0}
+    assert _counts(c.gov_a) == {"escalations": 1, "gov_late": 0}
+    assert _counts(c.gov_b) == {"escalations": 0, "gov_late": 0}
 
 
 def test_inbox_shows_failed_cases_waiting_for_escalation(wf):

@@ -13,8 +13,8 @@ from kongchuo.scoping import scope_of
 from retrieval import services
 from retrieval.cases import AlertDecision, Evidence
 from retrieval.home import retrieval_home, student_panel
+from retrieval.inbox import inbox_for
 from retrieval.models import Alert
-from retrieval.selectors import inbox_for
 from tests.retrieval.casefactories import AlertFactory, pdf
 
 pytestmark = pytest.mark.django_db
@@ -81,14 +81,15 @@ def _cards(user, rf) -> dict:
     request.user = user
     ctx = {"cards": [], "blocks": []}
     retrieval_home(request, scope_of(user), ctx)
-    return {c["label"]: c["value"] for c in ctx["cards"]}
+    return {c["key"]: c["value"] for c in ctx["cards"]}
 
 
 def test_home_badges_inbox_and_student_panel(g9, rf):
     c = g9
-    assert _cards(c.school_a, rf)["未处理预警"] == 1
-    assert _cards(c.township_a, rf)["未处理预警"] == 1
-    assert _cards(c.county_user, rf)["未处理预警"] == 4
+    # The card counts the suspected dropouts waiting at the user's own level.
+    assert _cards(c.school_a, rf)["alerts"] == 1
+    assert _cards(c.township_a, rf)["alerts"] == 0  # the school answers its own alert
+    assert _cards(c.county_user, rf)["alerts"] == 3
     county_alerts = {s.key: s for s in inbox_for(c.county_user, today())}["alerts"]
     assert county_alerts.count == 3  # the three grade-9 alerts wait at the county level
     for user in (c.school_a, c.township_a):

@@ -16,6 +16,7 @@ from retrieval import services
 from retrieval.cases import RetrievalCase
 from retrieval.models import FeedbackItem
 from tests.retrieval.casefactories import FeedbackBatchFactory, FeedbackItemFactory, pdf
+from tests.xlsx_layout import assert_official, read_official
 
 pytestmark = pytest.mark.django_db
 
@@ -82,8 +83,10 @@ def test_export_in_issuer_layout_plus_answer_columns(county, client_as):
                              explanation="每日到校", verified_on=today(), files=[pdf("考勤表.pdf")])
     response = client_as(county.county_user).get(reverse("retrieval:feedback_export", args=[batch.pk]))
     assert response.status_code == 200
-    ws = _sheet(response.content)
-    rows = list(ws.iter_rows(values_only=True))
+    doc = read_official(response.content)
+    assert_official(doc, numbered=False)  # the issuer's own 序号 column numbers the rows
+    assert doc.title == f"{batch.title}（核查结果）" and doc.info.startswith("填报单位：县教育局")
+    rows = [doc.header, *doc.rows]
     assert list(rows[0]) == ["序号", "县区", "姓名", "身份证件号", "学校名称", "问题类型", "备注",
                              "核查结果", "核查说明", "证明材料", "核查人", "核查日期"]
     first = rows[1]
@@ -97,7 +100,7 @@ def test_export_in_issuer_layout_plus_answer_columns(county, client_as):
 
     full = client_as(county.county_user).get(
         reverse("retrieval:feedback_export", args=[batch.pk]) + "?ids=full")
-    assert _sheet(full.content)["D2"].value == county.s_a.id_number
+    assert _sheet(full.content)["D4"].value == county.s_a.id_number
     assert AuditEvent.objects.filter(action="feedback_export", detail__full_ids=True).exists()
 
 
@@ -107,7 +110,7 @@ def test_school_exports_only_its_rows(county, client_as):
     FeedbackItemFactory(batch=batch, student=county.s_b)
     ws = _sheet(client_as(county.school_a).get(
         reverse("retrieval:feedback_export", args=[batch.pk])).content)
-    names = [r[2] for r in ws.iter_rows(min_row=2, values_only=True)]
+    names = [r[2] for r in ws.iter_rows(min_row=4, values_only=True) if r[2]]
     assert names == [county.s_a.name]
 
 
@@ -120,7 +123,7 @@ def test_unmatched_rows_go_to_township_then_county(county):
     assert not FeedbackItem.objects.visible_to(county.school_a).exists()
     services.feedback_answer(item=to_county, user=county.county_user, version=1, result="data_error",
                              explanation="查无此人", verified_on=today())
-    from retrieval.selectors import inbox_for
+    from retrieval.inbox import inbox_for
 
     keys = {s.key: s.count for s in inbox_for(county.township_a, today())}
     assert keys["feedback"] == 1
@@ -172,7 +175,8 @@ def test_dropout_answer_for_a_child_with_no_student_opens_a_township_case(county
 
 
 def test_feedback_alert_is_answered_on_its_row_not_decided(county, client_as):
-    from retrieval.selectors import can_decide_alert, inbox_for
+    from retrieval.inbox import inbox_for
+    from retrieval.selectors import can_decide_alert
 
     item = FeedbackItemFactory(student=county.s_a)
     alert = _feedback_alert(item)

@@ -128,6 +128,9 @@ def test_a_child_missing_from_the_terms_roster_is_a_suspected_dropout_unless_exp
     assert gaps == {roll.gone.pk, roll.leave.pk, roll.moving.pk}
     _out(county, roll.moving, county.b_primary, on=D(2026, 2, 20))
     change(roll.moving, "transfer_request", D(2026, 2, 20), to_status="transferring")
+    # The roster says the child is gone though the school ticked them back: its own alert.
+    for child in (roll.gone, roll.leave, roll.moving, roll.kept, county.s_a):
+        ReturnReport.objects.create(student=child, term="2026-spring", reported_on=D(2026, 2, 26))
     # Before the term's return check: nothing; from it: only the unexplained child.
     assert run("return_check", D(2026, 1, 20)).alerts.filter(rule="roster_missing").count() == 0
     run("return_check", D(2026, 3, 2))
@@ -139,6 +142,15 @@ def test_a_child_missing_from_the_terms_roster_is_a_suspected_dropout_unless_exp
     Student.objects.filter(pk=roll.gone.pk).update(status="suspended")
     run("return_check", D(2026, 3, 4))
     assert Alert.objects.get(rule="roster_missing").status == "resolved"
+
+
+def test_a_child_not_back_and_missing_from_the_roster_has_one_alert_with_both_reasons(county, roll, tmp_path):
+    """One child, one alert per sweep (main's sibling merge): 返校核查 carries 名册缺失."""
+    _roster(tmp_path, "a.xlsx", county.a_primary, [roll.kept, county.s_a])
+    run("return_check", D(2026, 3, 2))
+    carrier = Alert.objects.get(subject=roll.gone.id_number)
+    assert carrier.rule == "return_check"
+    assert [r["rule"] for r in carrier.detail["also"]] == ["roster_missing"]
 
 
 def test_a_roster_in_parts_strikes_off_the_children_of_the_second_part(county, roll, tmp_path):
@@ -196,10 +208,13 @@ def test_support_list_children_in_no_school_are_alerted_as_the_census_rule_does(
                             start_date=D(2026, 1, 1), end_date=D(2027, 8, 31), review="approved")
     run("census", D(2026, 7, 15))
     got = alerts("support_unenrolled")
-    assert set(got) == {lost.id_number, by_census.id_number, nowhere.id_number}
+    assert set(got) == {lost.id_number, nowhere.id_number}
     assert (got[lost.id_number].township, got[lost.id_number].level) == (county.ta, "township")
-    assert got[by_census.id_number].township == county.tb
     assert (got[nowhere.id_number].township, got[nowhere.id_number].level) == (None, "county")
+    # A census child on a list: one alert per child per sweep, the census one carries the reason.
+    carrier = Alert.objects.get(subject=by_census.id_number)
+    assert (carrier.rule, carrier.township) == ("census", county.tb)
+    assert [r["rule"] for r in carrier.detail["also"]] == ["support_unenrolled"]
     assert at_school.id_number not in got
     # Enrolled since: resolved at the next run.
     StudentFactory(id_number=lost.id_number, school=county.a_primary)

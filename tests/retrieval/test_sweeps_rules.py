@@ -198,12 +198,47 @@ class TestCensus:
         six = census(county.ta, D(2020, 8, 31), year=2026)
         seven = census(county.ta, D(2019, 8, 31), year=2026)
         run("census", JULY)
-        entry = alerts(Alert.Rule.ENTRY)
-        assert six.id_number in entry and seven.id_number not in entry
-        assert entry[six.id_number].detail["kind"] == "grade1"
-        assert entry[six.id_number].township_id == county.ta.pk
-        # and still a census child of school age
-        assert six.id_number in alerts(Alert.Rule.CENSUS)
+        # One child, one alert per sweep: the census alert carries the 两一 reason too.
+        assert alerts(Alert.Rule.ENTRY) == {}
+        found = alerts(Alert.Rule.CENSUS)
+        assert six.id_number in found and seven.id_number in found
+        also = found[six.id_number].detail["also"]
+        assert [(r["rule"], r["kind"]) for r in also] == [("entry", "grade1")]
+        assert "also" not in found[seven.id_number].detail
+        assert found[six.id_number].township_id == county.ta.pk
+        assert Alert.objects.filter(subject=six.id_number).count() == 1
+
+    def test_one_alert_per_child_stays_one_however_often_it_runs(self, county):
+        six = census(county.ta, D(2020, 8, 31), year=2026)
+        first = run("census", JULY)
+        again = run("census", JULY)
+        assert Alert.objects.filter(subject=six.id_number).count() == 1
+        assert (first.created, again.created, again.already_open) == (1, 0, 1)
+        assert again.per_township[county.ta.code]["merged"] == 1
+        alert = Alert.objects.get(subject=six.id_number)
+        assert len(alert.detail["also"]) == 1  # the reason is not added twice
+
+    def test_a_live_entry_alert_carries_a_later_census_reason(self, county):
+        """Whichever rule's alert is on file (and worked) first carries the child."""
+        six = census(county.ta, D(2020, 8, 31), year=2026)
+        entry = Alert.objects.create(rule=Alert.Rule.ENTRY, period="2026", subject=six.id_number,
+                                     name=six.name, township=county.ta, level="township",
+                                     status=Alert.Status.CONFIRMED, detail={"kind": "grade1"})
+        run("census", JULY)
+        assert list(Alert.objects.filter(subject=six.id_number)) == [entry]
+        entry.refresh_from_db()
+        assert [r["rule"] for r in entry.detail["also"]] == ["census"]
+
+    def test_a_reason_that_stops_applying_leaves_its_carrier(self, county):
+        six = census(county.ta, D(2020, 8, 31), year=2026)
+        run("census", JULY)
+        alert = Alert.objects.get(subject=six.id_number)
+        assert alert.detail["also"]
+        # The entry rule no longer holds (say the census row now puts the child at age 7):
+        type(six).objects.filter(pk=six.pk).update(birth_date=D(2019, 8, 31))
+        run("census", JULY)
+        alert.refresh_from_db()
+        assert "also" not in alert.detail and alert.status == Alert.Status.OPEN
 
     def test_primary_graduate_not_in_grade7_is_a_gap_routed_to_the_hukou(self, county):
         grad = student(county.a_primary, birth=D(2014, 3, 1), grade=6, status="graduated",

@@ -64,6 +64,9 @@ ENTRIES = [
           read_only=True),
     Entry("otp_verify", allow=dict.fromkeys(SIGNED_IN, GP), data=lambda c: {"token": "000000"},
           read_only=True),
+    Entry("password_change", allow=dict.fromkeys(SIGNED_IN, GP),
+          data=lambda c: {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
+          read_only=True),
     Entry("healthz", allow=dict.fromkeys(ROLES, ALL), read_only=True),
     Entry("set_language", allow=dict.fromkeys(ROLES, ALL), data=lambda c: {"language": "en", "next": "/"},
           read_only=True),
@@ -82,7 +85,7 @@ def test_site_matrix(entry, site):
 
 @pytest.mark.parametrize("url_name,method", [
     ("retrieval:sweep_list", "get"), ("retrieval:sweep_start", "post"), ("retrieval:sweep_run", "get"),
-    ("students:users", "get"), ("students:county", "post"),
+    ("students:county", "post"),
 ])
 def test_sweep_control_and_user_management_answer_403(site, url_name, method, client_as):
     """Item 3: roles that do not own sweep control or user management get 403, not a page."""
@@ -91,6 +94,13 @@ def test_sweep_control_and_user_management_answer_403(site, url_name, method, cl
     for who in NOT_COUNTY:
         response = getattr(client_as(getattr(site, who)), method)(url)
         assert response.status_code == 403, (who, url, response.status_code)
+
+
+def test_user_management_answers_403_below_the_township(site, client_as):
+    """用户管理 is the county's and the township center schools' (their schools' accounts)."""
+    for who in ("school_a", "school_b", "gov_a", "no_role"):
+        response = client_as(getattr(site, who)).get(reverse("students:users"))
+        assert response.status_code == 403, who
 
 
 # --------------------------------------------------------------------------- the admin family

@@ -21,6 +21,10 @@ def _member(c):
     return {"pk": LeadingGroupMember.objects.create(position="member", name="测试成员").pk}
 
 
+MANAGERS = ("county_user", "township_a", "township_b")
+MANAGE_B = ("county_user", "township_b")
+GP = frozenset({"GET", "HEAD", "POST"})
+
 FORGED_SCHOOL = {"principal_name": "伪造", "principal_phone": "13900000000", "clerk_name": "伪造",
                  "clerk_phone": "13900000001", "school": "1", "school_id": "1", "township": "1"}
 
@@ -42,7 +46,22 @@ ENTRIES = [
           allow={"county_user": ALL, "township_b": ALL}, read_only=True),
     Entry("students:county", allow={"county_user": SAFE | {"POST"}}, data=lambda c: {"name": ""}),
     Entry("students:leading_group_remove", _member, allow={"county_user": {"POST"}}),
-    Entry("students:users", allow={"county_user": ALL}, read_only=True),
+    # 用户管理: the county, and a township center school for its own schools' accounts; the
+    # target is school B's account, the forged ids point at township A's school.
+    Entry("students:users", allow=dict.fromkeys(MANAGERS, SAFE), read_only=True),
+    Entry("students:user_new", allow=dict.fromkeys(MANAGERS, GP),
+          data=lambda c: {"username": "forged_new", "first_name": "伪造", "role": "school",
+                          "school": c.b_primary.pk}, writers=frozenset({"county_user", "township_b"})),
+    Entry("students:user", lambda c: {"pk": c.school_b.pk}, allow=dict.fromkeys(MANAGE_B, GP),
+          data=lambda c: {"first_name": "伪造", "role": "school", "school": c.a_primary.pk},
+          writers=frozenset({"county_user"})),
+    Entry("students:user_active", lambda c: {"pk": c.school_b.pk},
+          allow=dict.fromkeys(MANAGE_B, {"POST"}), data=lambda c: {"active": "0"}),
+    Entry("students:user_password_reset", lambda c: {"pk": c.school_b.pk},
+          allow=dict.fromkeys(MANAGE_B, {"POST"})),
+    Entry("students:user_otp_reset", lambda c: {"pk": c.school_b.pk}, allow={"county_user": {"POST"}}),
+    Entry("students:user_unlock", lambda c: {"pk": c.school_b.pk}, allow={"county_user": {"POST"}}),
+    Entry("students:user_password", allow=dict.fromkeys(MANAGERS, SAFE), read_only=True),
     Entry("audit_list", allow={"county_user": SAFE}, read_only=True),
 ]
 

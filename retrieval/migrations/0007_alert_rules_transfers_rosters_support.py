@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('retrieval', '0005_alert_fewer_indexes'),
+        ('retrieval', '0006_merge_census_entry_alerts'),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('kongchuo', '0004_calendar_day'),
-        ('students', '0008_id_number_shape_without_regex'),
+        ('students', '0009_user_must_change_password'),
     ]
 
     operations = [

@@ -37,7 +37,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("retrieval", "0006_alert_rules_transfers_rosters_support"),
+        ("retrieval", "0007_alert_rules_transfers_rosters_support"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

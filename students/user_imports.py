@@ -1,0 +1,144 @@
+"""Import kind `users`: one 控辍保学专干 (clerk) account per school from an Excel list.
+
+Each row names a school by its 学校标识码 and the clerk's 姓名 (电话 and 用户名 optional; the
+user name defaults to the school code). Every account gets a generated one-time password and
+must change it at first login; the passwords are delivered once, as a workbook the importer
+downloads from the job page (`Job.output`, deleted on download: kongchuo.import_views).
+
+Scope: the county for any school; a township center school for the schools it oversees (a row
+naming another school is `school_unknown`, as in the roster). A school that already has an
+account of that user name is left alone (`unchanged`), so the same file twice creates nothing.
+"""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib.auth.hashers import make_password
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from kongchuo.imports import fields as F
+from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, RowStream
+from kongchuo.imports.bulk import batch_size_for, fetch_in
+from kongchuo.scoping import Role
+from students.imports import school_in_scope
+from students.models import School, User
+
+USER_FIELDS = (
+    Field("school_code", ("学校标识码", "学校代码"), F.code(10, required=True), required=True,
+          text=True, note="10位学校标识码"),
+    Field("name", ("姓名", "专干姓名", "联系人"), F.text(required=True, max_length=150),
+          required=True, note="控辍保学专干姓名"),
+    Field("phone", ("电话", "联系电话", "手机"), F.text(max_length=20), text=True),
+    Field("username", ("用户名", "账号"), F.text(max_length=150), text=True,
+          note="不填则用学校标识码"),
+)
+
+
+def users_prepare(ctx: ImportContext) -> None:
+    ctx.state["schools"] = {s.code: s for s in School.objects.only(
+        "pk", "code", "name", "township_id", "oversight")}
+
+
+def users_check(row, ctx: ImportContext) -> bool:
+    school = ctx.state["schools"].get(row.school_code)
+    if school is None or not school_in_scope(school, ctx):
+        hint = (f"“{row.school_code}”" if school is None
+                else f"“{school.name}”不在您的管辖范围内")
+        ctx.reject(row.row, "school_code", "school_unknown", hint_zh=hint,
+                   hint_en=row.school_code or "")
+        return False
+    row.username = (row.username or row.school_code).strip()
+    if not all(c.isalnum() or c in "_.@-" for c in row.username) or len(row.username) < 3:
+        ctx.reject(row.row, "username", "value_invalid", hint_zh=f"“{row.username[:20]}”",
+                   hint_en=repr(row.username[:20]))
+        return False
+    row.school_id = school.pk
+    return True
+
+
+def users_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    items = list(rows)
+    items = [r for r in items if not rows.is_duplicate(r)]  # reported as duplicate_in_file
+    taken = {u[0]: u for u in fetch_in(
+        User.objects.values_list("username", "role", "school_id"), "username",
+        [r.username for r in items])}
+    new, same = [], 0
+    for r in items:
+        hit = taken.get(r.username)
+        if hit is None:
+            new.append(r)
+        elif hit[1] == Role.SCHOOL and hit[2] == r.school_id:
+            same += 1
+        else:
+            ctx.reject(r.row, "username", "value_invalid",
+                       hint_zh=f"用户名“{r.username}”已被其他账号使用",
+                       hint_en=f"user name {r.username!r} is taken")
+    return ImportPlan(created=len(new), unchanged=same, payload=new)
+
+
+def users_apply(plan: ImportPlan, ctx: ImportContext) -> None:
+    """Create the accounts; the passwords go into a one-time workbook on the job (written after
+    the commit, so a rolled-back import leaves no password file behind)."""
+    from kongchuo.audit import audit_record
+    from students.services import account_password_generate
+
+    rows = plan.payload or []
+    if not rows:
+        return
+    schools = {s.pk: s for s in School.objects.filter(pk__in={r.school_id for r in rows})
+               .select_related("township")}
+    passwords = [account_password_generate() for _ in rows]
+    users = [User(username=r.username, first_name=r.name, phone=r.phone or "", role=Role.SCHOOL,
+                  school_id=r.school_id, must_change_password=True, password=make_password(pw))
+             for r, pw in zip(rows, passwords, strict=True)]
+    User.objects.bulk_create(users, batch_size=batch_size_for(12))
+    audit_record(action="account_import", user=ctx.user, object_type="students.user",
+                 detail={"accounts": len(users), "job": getattr(ctx.job, "pk", None)})
+    sheet = [(schools[r.school_id], r.username, r.name, pw) for r, pw in zip(rows, passwords, strict=True)]
+    job = ctx.job
+    if job is None:
+        return
+    name = f"users-{job.pk}-passwords.xlsx"
+    job.output.name = job.output.field.generate_filename(job, name)
+    target = job.output.name
+
+    def store() -> None:
+        from django.core.files.storage import default_storage
+
+        default_storage.save(target, ContentFile(password_workbook(sheet, ctx)))
+
+    transaction.on_commit(store)
+
+
+def password_workbook(rows, ctx: ImportContext) -> bytes:
+    """The one-time list of initial passwords, in the official layout."""
+    from kongchuo.xlsxout import LedgerColumn, write_official_ledger
+
+    out = io.BytesIO()
+    columns = [LedgerColumn(str(_("乡镇")), "township", 14), LedgerColumn(str(_("学校")), "school", 28),
+               LedgerColumn(str(_("学校标识码")), "code", 14), LedgerColumn(str(_("用户名")), "username", 16),
+               LedgerColumn(str(_("姓名")), "name", 10), LedgerColumn(str(_("初始密码")), "password", 24)]
+    write_official_ledger(
+        out, title=str(_("学校控辍保学专干账号初始密码")),
+        unit=ctx.user.scope_label if ctx.user is not None else str(_("县教育局")),
+        fill_date=ctx.today, columns=columns, sheet_name=str(_("学校账号")),
+        footer=(str(_("初始密码仅用于首次登录，登录后须修改；分发后请销毁本表。")),),
+        rows=({"township": school.township.name, "school": school.name, "code": school.code,
+               "username": username, "name": name, "password": password}
+              for school, username, name, password in rows))
+    return out.getvalue()
+
+
+def register_user_imports() -> None:
+    from kongchuo.imports.base import register_kind
+
+    register_kind(ImportKind(
+        slug="users", label=_("学校账号"), fields=USER_FIELDS, key=("school_code",),
+        plan=users_plan, apply=users_apply, check_row=users_check, prepare=users_prepare,
+        roles=(Role.COUNTY, Role.TOWNSHIP), computed=("school_id",), one_time_output=True,
+        description=_("每校一个控辍保学专干账号：按学校标识码批量创建，初始密码表只能下载一次，"
+                      "首次登录须修改密码。"),
+        order=90, icon="bi-person-plus"))
