@@ -54,8 +54,9 @@ from students.models import CensusEntry, School, StatusChange, Student
 S = Student.Status
 K = StatusChange.Kind
 
-IN_SCHOOL_NOW = (S.ENROLLED, S.HOME_TEACHING)  # at a county school today (在校)
-ROLL = (S.ENROLLED, S.SUSPENDED, S.HOME_TEACHING, S.SUSPECTED)  # on the roll today
+# 转学中: between two schools of the county, on the sending school's roll until confirmed.
+IN_SCHOOL_NOW = (S.ENROLLED, S.HOME_TEACHING, S.TRANSFERRING)  # at a county school today (在校)
+ROLL = (S.ENROLLED, S.SUSPENDED, S.HOME_TEACHING, S.SUSPECTED, S.TRANSFERRING)  # on the roll today
 LEFT = (S.TRANSFERRED, S.OUT_OF_COUNTY, S.VOCATIONAL, S.GRADUATED, S.DECEASED, S.ABROAD,
         S.DROPPED_OUT)
 LEAVE_KINDS = (K.TRANSFER_OUT, K.OUT_OF_COUNTY, K.VOCATIONAL, K.GRADUATE, K.DEATH, K.ABROAD,

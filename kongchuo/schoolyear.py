@@ -167,3 +167,9 @@ class SchoolCalendar:
                 return nxt
             nxt += dt.timedelta(days=1)
         return nxt
+
+    def school_days_after(self, day: dt.date, n: int) -> dt.date:
+        """The `n`-th school day after `day` (`day` itself not counted)."""
+        for _step in range(n):
+            day = self.next_school_day(day)
+        return day

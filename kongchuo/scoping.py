@@ -104,6 +104,25 @@ class ScopedQuerySet(models.QuerySet):
         return qs if hidden is None else qs.exclude(hidden)
 
 
+def scope_covers_school(scope: Scope | None, school) -> bool:
+    """Whether a user of `scope` acts for `school` (writes that name a school: imports, forms):
+    the county for every school, a township for the schools under its oversight, a school for
+    itself. The write-side twin of `ScopedQuerySet.visible_to` (township_gov acts for none)."""
+    if scope is None:
+        return False
+    if scope.role == Role.COUNTY:
+        return True
+    if scope.role == Role.TOWNSHIP:
+        return school.township_id == scope.township_id and school.oversight == OVERSIGHT_TOWNSHIP
+    if scope.role == Role.SCHOOL:
+        return school.pk == scope.school_id
+    return False
+
+
+def covers_school(user, school) -> bool:
+    return scope_covers_school(scope_of(user), school)
+
+
 def access_object(queryset, user, **lookup):
     """Fetch one object the user may see; 404 whether it is missing or out of scope."""
     try:

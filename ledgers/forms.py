@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.formchoices import blank_required_choices
+from kongchuo.forms import style_fields
 from kongchuo.idnumbers import IdNumberError, birth_date_of, validate_id
 from kongchuo.schoolyear import Term, term_of, today
 from ledgers.models import (
@@ -35,24 +36,6 @@ ID_ERRORS = {
     "id_checksum": _("身份证件号校验位错误，请核对"),
     "id_birthdate": _("身份证件号中的出生日期无效"),
 }
-
-
-def style_fields(form: forms.BaseForm) -> None:
-    """Bootstrap classes and native date inputs on every field."""
-    for field in form.fields.values():
-        w = field.widget
-        if isinstance(field, forms.DateField):
-            field.widget = w = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        if isinstance(w, forms.HiddenInput):
-            continue
-        if isinstance(w, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
-            w.attrs["class"] = "form-check-input"
-        elif isinstance(w, forms.Select):
-            w.attrs["class"] = "form-select"
-        else:
-            w.attrs["class"] = "form-control"
-        if isinstance(w, forms.Textarea):
-            w.attrs["rows"] = 3
 
 
 class StudentChoiceField(forms.ModelChoiceField):
@@ -441,3 +424,27 @@ FORMS: dict[str, type[forms.BaseForm]] = {
     "home_teaching_visits": HomeTeachingVisitForm,
     "learning_support_notes": LearningSupportNoteForm,
 }
+
+
+class TransferOutOfCountyForm(forms.Form):
+    """转出县外: the receiving school's name and county are required; the 接收证明 may follow."""
+
+    student = forms.ModelChoiceField(queryset=Student.objects.none(), label=_("学生"))
+    effective_date = forms.DateField(label=_("转出日期"))
+    to_county = forms.CharField(label=_("接收学校所在县区"), max_length=60,
+                                help_text=_("例如：合肥市蜀山区"))
+    to_school_name = forms.CharField(label=_("接收学校名称"), max_length=80)
+    reason = forms.CharField(label=_("转学原因"), max_length=200)
+    approved_by = forms.CharField(label=_("审批人"), max_length=40)
+    proof = forms.FileField(label=_("接收证明"), required=False,
+                            help_text=_("接收学校出具的接收证明（图片或 PDF）；暂缺的，补交前该生列入“转出县外缺接收证明”名单"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["student"] = student_field(user)
+        style_fields(self)
+
+    def clean_effective_date(self):
+        day = self.cleaned_data["effective_date"]
+        _not_future(day)
+        return day

@@ -23,6 +23,7 @@ from ledgers.models import ReturnReport
 from students.imports import ID_LABELS, SchoolIndex
 from students.models import StatusChange, Student
 from students.services import StatusChangeRequest, student_changes_apply_bulk
+from students.transfers import transfers_out_record_bulk
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 
@@ -197,22 +198,33 @@ def changes_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     items = list(rows)
     if rows.duplicates:
         items = [r for r in items if not rows.is_duplicate(r)]
-    students = _visible_students(ctx, [r.id_number for r in items])
-    known: list[tuple[Any, int]] = []
+    students = _visible_students(ctx, [r.id_number for r in items], "status", "school_id")
+    known: list[tuple[Any, tuple]] = []
     for r in items:
         hit = students.get(r.id_number)
         if hit is None:
             ctx.reject(r.row, "id_number", "student_unknown")
         else:
-            known.append((r, hit[0]))
+            known.append((r, hit))
     on_file = set()
-    for batch in chunked(sorted({pk for _r, pk in known})):
+    for batch in chunked(sorted({hit[0] for _r, hit in known})):
         on_file.update(StatusChange.objects.filter(student_id__in=batch)
                        .values_list("student_id", "kind", "effective_date"))
     requests, unchanged, moved = [], 0, 0
-    for r, pk in known:
-        if (pk, r.kind, r.effective_date) in on_file:
+    for r, (pk, _id, status, school_id) in known:
+        # A 转出 to a school of the county is recorded as a pending transfer (转学中) that the
+        # receiving side confirms: its history row is the 转学申请 of that day.
+        kind = StatusChange.Kind.TRANSFER_REQUEST if _in_county_move(r) else r.kind
+        if (pk, kind, r.effective_date) in on_file:
             unchanged += 1
+            continue
+        if _in_county_move(r) and status == Student.Status.TRANSFERRING:
+            ctx.reject(r.row, "id_number", "value_invalid", hint_zh="该生已有待确认的转学",
+                       hint_en="a transfer of this child is already pending")
+            continue
+        if _in_county_move(r) and school_id == r.to_school.pk:
+            ctx.reject(r.row, "to_school", "value_invalid", hint_zh="该生已在去向学校",
+                       hint_en="the child is already at that school")
             continue
         to_school = r.to_school if not isinstance(r.to_school, str) else None
         moved += bool(to_school)
@@ -224,8 +236,15 @@ def changes_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
                       extra={"moved": moved}, payload=requests)
 
 
+def _in_county_move(row: Any) -> bool:
+    return row.kind == StatusChange.Kind.TRANSFER_OUT and not isinstance(row.to_school, str)
+
+
 def changes_apply(plan: ImportPlan, ctx: ImportContext) -> None:
-    student_changes_apply_bulk(changes=plan.payload, user=ctx.user, source="import")
+    moves = [c for c in plan.payload if c.kind == StatusChange.Kind.TRANSFER_OUT and c.to_school]
+    others = [c for c in plan.payload if not (c.kind == StatusChange.Kind.TRANSFER_OUT and c.to_school)]
+    student_changes_apply_bulk(changes=others, user=ctx.user, source="import")
+    transfers_out_record_bulk(user=ctx.user, changes=moves)
 
 
 def register_ledger_imports() -> None:
@@ -241,5 +260,6 @@ def register_ledger_imports() -> None:
         slug="status_changes", label=_("学籍变动"), fields=CHANGE_FIELDS,
         key=("id_number", "kind", "effective_date"), plan=changes_plan, apply=changes_apply,
         check_row=changes_check, prepare=changes_prepare, roles=STAFF,
-        description=_("学籍变动台账：转出、转入、休学、复学、请假、死亡、出国、中职就读，按变动日期记入学籍变动历史。"),
+        description=_("学籍变动台账：转出、转入、休学、复学、请假、死亡、出国、中职就读，按变动日期记入学籍变动历史；"
+                      "转出到本县学校记为待接收的转学（转学中），由接收学校确认。"),
         order=40, icon="bi-arrow-left-right"))

@@ -13,11 +13,12 @@ from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_o
 from ledgers.models import AidRecord, Deferral, HomeTeachingVisit, ReturnReport
 from ledgers.registry import KINDS, LedgerKind, school_id_of
 from students.models import StatusChange, Student
+from students.support import aid_priority
 
 EXPIRY_WARNING_DAYS = 10
 MIN_VISITS_PER_MONTH = 2
 AT_RISK_SCHOOL_DAYS = 3
-POOR = Q(is_poor=True) | Q(is_monitored=True) | Q(is_dibao=True) | Q(is_tekun=True)
+POOR = aid_priority()  # every support group that is a priority of aid (students.support)
 # Students who should be at school and therefore must report back / receive 两免一补.
 EXPECTED_AT_SCHOOL = (Student.Status.ENROLLED,)
 AID_ELIGIBLE = (Student.Status.ENROLLED, Student.Status.HOME_TEACHING, Student.Status.SUSPENDED)
@@ -333,3 +334,25 @@ def student_entries(user, student) -> list[dict]:
         if items:
             groups.append({"kind": kind, "items": items})
     return groups
+
+
+# --------------------------------------------------------------------------- 转出县外
+
+
+def transfers_without_proof(changes):
+    """转出县外 rows (a 转出 with no school of the county as destination) of children still
+    recorded 外县就读 by that 转出, with no file attached (the 接收证明): the worklist, and the
+    11–12月 feedback verification's 转出县外缺接收证明 rule. A later 转出 of the same child
+    supersedes an earlier one."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from ledgers.models import Attachment
+
+    proof = Attachment.objects.filter(content_type=ContentType.objects.get_for_model(StatusChange),
+                                      object_id=OuterRef("pk"))
+    later = StatusChange.objects.filter(student_id=OuterRef("student_id"),
+                                        kind=StatusChange.Kind.TRANSFER_OUT,
+                                        effective_date__gt=OuterRef("effective_date"))
+    return (changes.filter(kind=StatusChange.Kind.TRANSFER_OUT, to_school__isnull=True,
+                           student__status=Student.Status.OUT_OF_COUNTY)
+            .filter(~Exists(proof)).filter(~Exists(later)))

@@ -29,8 +29,9 @@ from ledgers.attachments import sniff_attachment
 from ledgers.models import Attachment, Deferral, ReturnReport
 from ledgers.registry import LedgerKind, kind_for_model, school_id_of
 from ledgers.selectors import can_review_deferral
-from students.models import StatusChange, Student
+from students.models import StatusChange, Student, TransferRequest
 from students.services import StaleEdit, student_change_status
+from students.transfers import transfer_request_create
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ __all__ = [
     "return_report_withdraw",
     "return_reports_mark",
     "status_change_record",
+    "transfer_out_of_county_record",
 ]
 
 # 学籍变动 kinds a school records in the ledger (the issue's five); the others come from
@@ -152,10 +154,20 @@ def status_change_record(*, user, student: Student, kind: str, effective_date: d
                          end_date: dt.date | None = None, to_school=None, to_county: str = "",
                          to_school_name: str = "", reason: str = "",
                          approved_by: str = "") -> StatusChange:
-    """学籍变动 through the one core service; the school records changes of its own students."""
+    """学籍变动 through the one core service; the school records changes of its own students.
+
+    A 转出 to a school of the county is not a move: it is a pending transfer (转出登记) the
+    receiving side confirms (students.transfers); the row returned is its 转学申请 history row.
+    """
     _check_student(student, _own_school_id(user))
     if kind not in STATUS_CHANGE_KINDS:
         raise ValidationError("不支持的变动类型 / unsupported kind of change")
+    if kind == StatusChange.Kind.TRANSFER_OUT and to_school is not None:
+        transfer = transfer_request_create(
+            user=user, student=student, to_school=to_school, direction=TransferRequest.Direction.OUT,
+            grade=student.grade, reason=reason, requested_on=effective_date)
+        return (StatusChange.objects.filter(student=student, kind=StatusChange.Kind.TRANSFER_REQUEST)
+                .order_by("-effective_date", "-pk").first()) or transfer  # type: ignore[return-value]
     if StatusChange.objects.filter(student=student, kind=kind, effective_date=effective_date).exists():
         raise ValidationError("该学生当天已登记过同类变动 / this change is already on file for that day")
     return student_change_status(
@@ -236,6 +248,25 @@ def deferral_review(*, deferral: Deferral, user, approve: bool, note: str,
     audit_record(action="deferral_review", user=user, obj=locked,
                  detail={"decision": locked.review})
     return locked
+
+
+@transaction.atomic
+def transfer_out_of_county_record(*, user, student: Student, effective_date: dt.date, to_county: str,
+                                  to_school_name: str, reason: str, approved_by: str,
+                                  proof=None) -> StatusChange:
+    """转出县外: the receiving school's name and county are required; the 接收证明 (acceptance
+    letter) is attached now or later on the entry's page — until then the child is on the
+    转出县外缺接收证明 worklist (ledgers.selectors.transfers_without_proof) and the 11–12月
+    feedback verification lists them."""
+    to_county, to_school_name = (to_county or "").strip(), (to_school_name or "").strip()
+    if not to_county or not to_school_name:
+        raise ValidationError("转出县外须填写接收学校名称和所在县区 / the receiving school and its county are required")
+    change = status_change_record(user=user, student=student, kind=StatusChange.Kind.TRANSFER_OUT,
+                                  effective_date=effective_date, to_county=to_county,
+                                  to_school_name=to_school_name, reason=reason, approved_by=approved_by)
+    if proof is not None:
+        attachment_add(entry=change, user=user, upload=proof)
+    return change
 
 
 # --------------------------------------------------------------------------- attachments

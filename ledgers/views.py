@@ -16,12 +16,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
 from kongchuo.idnumbers import mask_id, mask_phone
@@ -143,6 +144,19 @@ def _summary(kind: LedgerKind, request) -> list[dict]:
                         "month": f"{month:%Y年%m月}", "n": MIN_VISITS_PER_MONTH}, "value": n,
                     "tone": "danger" if n else "success",
                     "url": reverse("ledgers:home_teaching") + f"?month={month:%Y-%m}&below=1"})
+    elif kind.slug == "status_changes":
+        from ledgers.selectors import transfers_without_proof
+        from students.models import StatusChange, TransferRequest
+
+        n = cached_count(transfers_without_proof(StatusChange.objects.visible_to(user)))
+        out.append({"label": _("转出县外缺接收证明"), "value": n, "tone": "danger" if n else "success",
+                    "url": reverse("ledgers:transfers_missing_proof")})
+        n = TransferRequest.objects.visible_to(user).filter(state=TransferRequest.State.PENDING).count()
+        out.append({"label": _("县内转学待确认"), "value": n, "tone": "warning" if n else "secondary",
+                    "url": reverse("students:transfers")})
+        if _is_school(user):
+            out.append({"label": _("登记转出县外"), "value": "+", "tone": "primary",
+                        "url": reverse("ledgers:transfer_out_of_county")})
     elif kind.slug == "absences":
         n = cached_count(with_risk(entries_for(kind, user)).filter(at_risk=True))
         out.append({"label": _("连续缺课3天以上未说明原因"), "value": n,
@@ -271,6 +285,11 @@ def _status_change_new(request, kind: LedgerKind):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if change.kind == StatusChange.Kind.TRANSFER_REQUEST:
+                messages.success(request, _("已登记转出，学生状态为“转学中”，待接收学校确认接收"))
+                pending = change.student.transfers.filter(state="pending").first()
+                if pending is not None:
+                    return redirect("students:transfer", pending.pk)
             messages.success(request, _("学籍变动已登记，学生状态已更新"))
             return redirect("ledgers:detail", "status_changes", change.pk)
     return render(request, "ledgers/entry_form.html", {
@@ -723,3 +742,51 @@ def attachment_remove(request, pk: int):
     messages.success(request, _("已删除"))
     return redirect("ledgers:detail", kind.slug, entry.pk)
 
+
+
+# --------------------------------------------------------------------------- 转出县外
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def transfer_out_of_county(request):
+    """转出县外 with its 接收证明 (issue 16): one save, the letter uploaded with it or later."""
+    from ledgers.forms import TransferOutOfCountyForm
+    from ledgers.services import transfer_out_of_county_record
+
+    require_role(request.user, Role.SCHOOL)
+    form = TransferOutOfCountyForm(request.POST or None, request.FILES or None, user=request.user,
+                                   initial={**_student_initial(KINDS["status_changes"], request),
+                                            "effective_date": today()})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            change = transfer_out_of_county_record(
+                user=request.user, student=d["student"], effective_date=d["effective_date"],
+                to_county=d["to_county"], to_school_name=d["to_school_name"], reason=d["reason"],
+                approved_by=d["approved_by"], proof=d["proof"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if d["proof"] is None:
+                messages.warning(request, _("已登记转出县外；尚缺接收证明，请在本页补传，补传前该生列入缺接收证明名单"))
+            else:
+                messages.success(request, _("已登记转出县外，接收证明已上传"))
+            return redirect("ledgers:detail", "status_changes", change.pk)
+    return render(request, "ledgers/transfer_out_of_county.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_safe
+def transfers_missing_proof(request):
+    """转出县外缺接收证明: the children recorded 转出 out of the county with no letter attached."""
+    from ledgers.selectors import transfers_without_proof
+    from students.models import StatusChange
+
+    require_role(request.user, *STAFF)
+    qs = (transfers_without_proof(StatusChange.objects.visible_to(request.user))
+          .select_related("student", "from_school").order_by("-effective_date", "-pk"))
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "ledgers/transfers_missing_proof.html", {
+        "page": page, "can_write": _is_school(request.user)})

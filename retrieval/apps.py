@@ -44,6 +44,8 @@ def _register_workflow() -> None:
         MenuItem("首页", _("我的待办"), "retrieval:inbox", everyone, "bi-inbox", 1),
         MenuItem("排查预警", _("疑似辍学预警"), "retrieval:alerts", staff, "bi-exclamation-triangle", 40),
         MenuItem("排查预警", _("反馈名单核查"), "retrieval:feedback", staff, "bi-list-check", 42),
+        MenuItem("排查预警", _("帮扶对象未入学"), "retrieval:support_unenrolled", (Role.COUNTY, Role.TOWNSHIP),
+                 "bi-heart", 43),
         MenuItem("排查预警", _("规则质量"), "retrieval:rule_quality", (Role.COUNTY,), "bi-speedometer2", 44),
         MenuItem("劝返销号", _("劝返案件"), "retrieval:cases", everyone, "bi-person-walking", 50),
         MenuItem("劝返销号", _("待审批"), "retrieval:approvals", (Role.COUNTY, Role.TOWNSHIP),

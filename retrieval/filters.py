@@ -12,6 +12,7 @@ from kongchuo.scoping import scope_of
 from retrieval.cases import RetrievalCase
 from retrieval.models import Alert, Level
 from students.models import School
+from students.support import group_choices, in_group_or_listed
 
 
 def _style(filterset) -> None:
@@ -39,10 +40,11 @@ class AlertFilter(django_filters.FilterSet):
     level = django_filters.ChoiceFilter(label=_("处理层级"), choices=Level.choices[:3])
     school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none())
     period = django_filters.CharFilter(label=_("周期"), method="filter_period")
+    support = django_filters.ChoiceFilter(label=_("帮扶对象"), choices=group_choices, method="filter_support")
 
     class Meta:
         model = Alert
-        fields = ["q", "rule", "status", "level", "school", "period"]
+        fields = ["q", "rule", "status", "level", "school", "period", "support"]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,6 +63,9 @@ class AlertFilter(django_filters.FilterSet):
         value = (value or "").strip()
         return queryset.filter(period=period_code(value)) if value else queryset
 
+    def filter_support(self, queryset, name, value):
+        return queryset.filter(in_group_or_listed(value, student="student__", id_number="subject"))
+
 
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("姓名/证件后4位"), method="filter_q")
@@ -68,10 +73,11 @@ class CaseFilter(django_filters.FilterSet):
         ("active", _("未销号")), *RetrievalCase.Status.choices])
     reason = django_filters.ChoiceFilter(label=_("辍学原因"), choices=RetrievalCase.Reason.choices)
     school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none())
+    support = django_filters.ChoiceFilter(label=_("帮扶对象"), choices=group_choices, method="filter_support")
 
     class Meta:
         model = RetrievalCase
-        fields = ["q", "status", "reason", "school"]
+        fields = ["q", "status", "reason", "school", "support"]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,6 +86,9 @@ class CaseFilter(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         return _search(queryset, "id_number", value)
+
+    def filter_support(self, queryset, name, value):
+        return queryset.filter(in_group_or_listed(value, student="student__", id_number="id_number"))
 
     def filter_status(self, queryset, name, value):
         if value == "active":

@@ -72,6 +72,10 @@ class Alert(models.Model):
         ABSENCE = "absence", _("连续缺课")
         EXPIRY = "expiries", _("延缓/休学到期")
         OVERDUE = "overdue", _("劝返超期")
+        TRANSFER_UNRECEIVED = "transfer_unreceived", _("转出未接收")
+        ROSTER_MISSING = "roster_missing", _("新学期名册缺失")
+        SUPPORT_UNENROLLED = "support_unenrolled", _("帮扶对象未入学")
+        TRANSFER_PROOF = "transfer_proof", _("转出县外缺接收证明")
 
     # A grade-9 screening alert is a suspected 劝退 by the school it is routed to: the county
     # reviews it; the school and its township center school never see it (DESIGN.md §3).

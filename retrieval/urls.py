@@ -1,6 +1,6 @@
 from django.urls import path
 
-from retrieval import views
+from retrieval import views, views_worklists
 
 app_name = "retrieval"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("alerts/<int:pk>/dismiss/", views.alert_dismiss, name="alert_dismiss"),
     path("decisions/<int:pk>/review/", views.decision_review, name="decision_review"),
     path("quality/", views.rule_quality, name="rule_quality"),
+    path("support-unenrolled/", views_worklists.support_unenrolled, name="support_unenrolled"),
     # 劝返 cases
     path("cases/", views.case_list, name="cases"),
     path("cases/<int:pk>/", views.case_detail, name="case"),

@@ -7,11 +7,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from students.models import School, Student
+from students.support import SUPPORT_GROUPS
 
+# The support groups (students.support) by their flag, 残疾 by its category; then the two
+# other flags the roster carries.
 FLAG_CHOICES = [
-    ("is_poor", _("建档立卡/脱贫")), ("is_monitored", _("防返贫监测")), ("is_dibao", _("低保")),
-    ("is_tekun", _("特困供养")), ("disabled", _("残疾")), ("is_left_behind", _("留守儿童")),
-    ("is_migrant", _("随迁子女")),
+    *[(g.flag or "disabled", g.label) for g in SUPPORT_GROUPS],
+    ("is_left_behind", _("留守儿童")), ("is_migrant", _("随迁子女")),
 ]
 
 

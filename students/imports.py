@@ -37,11 +37,13 @@ from kongchuo.imports.bulk import (
     is_postgres,
     update_batch_size,
 )
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
+from kongchuo.schoolyear import Term, parse_term, term_of
+from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_covers_school
 from kongchuo.tabular import TabularError
 from students.models import CensusEntry, School, StatusChange, Student, SupportMark, Township
 from students.pinyin import name_initials
 from students.services import status_change_build
+from students.support import FLAG_OF_LIST
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 MISSING_SAMPLE = 20
@@ -115,14 +117,7 @@ class SchoolIndex:
 
 
 def school_in_scope(school: School, ctx: ImportContext) -> bool:
-    scope = ctx.scope
-    if scope.role == Role.COUNTY:
-        return True
-    if scope.role == Role.TOWNSHIP:
-        return school.township_id == scope.township_id and school.oversight == OVERSIGHT_TOWNSHIP
-    if scope.role == Role.SCHOOL:
-        return school.pk == scope.school_id
-    return False
+    return scope_covers_school(ctx.scope, school)
 
 
 def check_identity(row: Any, ctx: ImportContext) -> bool:
@@ -443,7 +438,20 @@ def roster_columns(ctx: ImportContext) -> list[str]:
     return cols
 
 
+def roster_term(ctx: ImportContext) -> Term:
+    """The term the roster is for (--term, else the term of the import's date)."""
+    raw = ctx.options.get("term")
+    if not raw:
+        return term_of(ctx.today)
+    try:
+        return parse_term(str(raw))
+    except ValueError as exc:
+        raise ImportRefused("option_invalid", f"学期格式应为 2024-spring 或 2024-autumn：{raw}",
+                            f"--term must look like 2024-spring: {raw}") from exc
+
+
 def roster_prepare(ctx: ImportContext) -> None:
+    ctx.state["term"] = roster_term(ctx)
     index = SchoolIndex.load()
     ctx.state["schools"] = index
     ctx.state["school_hits"] = {}
@@ -615,28 +623,72 @@ def _chunks(values: list, size: int = APPLY_CHUNK):
 
 
 def roster_missing(items: list[Any], rows: RowStream, ctx: ImportContext) -> tuple[int, list[dict]]:
-    """Students at school in the schools this file covers who are not in the file."""
+    """Students at school in the schools this file covers who are not in the file (kept in
+    ctx.state for the term's roster gaps: roster_gaps_record)."""
     covered = sorted({r.school_id for r in items})
-    in_file = {k[0] for k in rows.keys_seen}
-    count, sample = 0, []
     qs = (Student.objects.filter(school_id__in=covered, status__in=ACTIVE)
           .order_by("school_id", "grade", "class_name", "id")
-          .values_list("id_number", "name", "school__name", "grade"))
-    for id_number, name, school, grade in qs.iterator(chunk_size=5000):
+          .values_list("id", "school_id", "id_number", "name", "school__name", "grade"))
+    return roster_missing_collect(qs.iterator(chunk_size=5000), covered, rows, ctx)
+
+
+def roster_missing_collect(found, covered: list[int], rows: RowStream, ctx: ImportContext
+                           ) -> tuple[int, list[dict]]:
+    """Count and sample the (id, school id, ID number, name, school name, grade) rows of
+    `found` whose ID number is not in the file; remember them for roster_gaps_record."""
+    in_file = {k[0] for k in rows.keys_seen}
+    count, sample, missing = 0, [], []
+    for pk, school_id, id_number, name, school, grade in found:
         if id_number in in_file:
             continue
         count += 1
+        missing.append((pk, school_id))
         if len(sample) < MISSING_SAMPLE:
             sample.append({"name": name, "id_number": mask_id(id_number), "school": school,
                            "grade": grade})
+    ctx.state["roster_gaps"] = (covered, missing, in_file)
     return count, sample
+
+
+def roster_gaps_record(ctx: ImportContext) -> None:
+    """The term's roster gaps (RosterGap), written with the import: the first roster of the term
+    for a school lists its children missing from it; every roster of the term strikes off the
+    children it contains (a school may send its roster in parts). Set-based: a few queries
+    per import, chunked."""
+    from kongchuo.imports.bulk import chunked
+    from students.models import RosterGap, TermRoster
+
+    covered, missing, in_file = ctx.state.get("roster_gaps") or ([], [], set())
+    if not covered:
+        return
+    term = ctx.state["term"].code
+    known = set(TermRoster.objects.filter(term=term, school_id__in=covered)
+                .values_list("school_id", flat=True))
+    first = [pk for pk in covered if pk not in known]
+    TermRoster.objects.bulk_create([TermRoster(term=term, school_id=pk, first_job=ctx.job)
+                                    for pk in first], ignore_conflicts=True)
+    listed = [RosterGap(term=term, school_id=school_id, student_id=pk, job=ctx.job,
+                        found_on=ctx.today) for pk, school_id in missing if school_id in set(first)]
+    RosterGap.objects.bulk_create(listed, batch_size=1000, ignore_conflicts=True)
+    if known:
+        gaps = RosterGap.objects.filter(term=term, school_id__in=sorted(known)).values_list(
+            "pk", "student__id_number")
+        struck = [pk for pk, id_number in gaps if id_number in in_file]
+        for batch in chunked(struck):
+            RosterGap.objects.filter(pk__in=batch).delete()
 
 
 def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
     if is_postgres():
         from students.roster_pg import roster_apply_pg
 
-        return roster_apply_pg(plan, ctx)
+        roster_apply_pg(plan, ctx)
+    else:
+        _roster_apply_rows(plan, ctx)
+    roster_gaps_record(ctx)
+
+
+def _roster_apply_rows(plan: ImportPlan, ctx: ImportContext) -> None:
     p: RosterPayload = plan.payload
     now = timezone.now()
     initials = initials_for(ctx)
@@ -713,7 +765,9 @@ def census_prepare(ctx: ImportContext) -> None:
     ctx.state["town_cache"] = {}
 
 
-def census_check(row: Any, ctx: ImportContext) -> bool:
+def _township_cell(row: Any, ctx: ImportContext) -> Township | None:
+    """The row's 户籍乡镇 cell (name or code) as a Township, cached per import; None (and the
+    row rejected) when there is no such township."""
     cache = ctx.state["town_cache"]
     if row.township not in cache:
         cache[row.township] = ctx.state["schools"].township(row.township)
@@ -721,6 +775,12 @@ def census_check(row: Any, ctx: ImportContext) -> bool:
     if town is None:
         ctx.reject(row.row, "township", "value_invalid", hint_zh=f"户籍乡镇不存在“{row.township}”",
                    hint_en=f"no such township {row.township!r}")
+    return town
+
+
+def census_check(row: Any, ctx: ImportContext) -> bool:
+    town = _township_cell(row, ctx)
+    if town is None:
         return False
     if ctx.scope.role != Role.COUNTY and town.pk != ctx.scope.township_id:
         ctx.reject(row.row, "township", "value_invalid", hint_zh=f"“{town.name}”不在您的管辖范围内",
@@ -778,9 +838,13 @@ SUPPORT_LISTS = {
     "tekun": SupportMark.Kind.TEKUN, "特困": SupportMark.Kind.TEKUN, "特困供养": SupportMark.Kind.TEKUN,
     "disability": SupportMark.Kind.DISABILITY, "残疾": SupportMark.Kind.DISABILITY,
     "残疾儿童": SupportMark.Kind.DISABILITY,
+    "hardship": SupportMark.Kind.HARDSHIP, "家庭经济困难": SupportMark.Kind.HARDSHIP,
+    "经济困难": SupportMark.Kind.HARDSHIP, "困难家庭": SupportMark.Kind.HARDSHIP,
+    "orphan": SupportMark.Kind.ORPHAN, "孤儿": SupportMark.Kind.ORPHAN,
+    "unsupported": SupportMark.Kind.UNSUPPORTED, "事实无人抚养": SupportMark.Kind.UNSUPPORTED,
+    "事实无人抚养儿童": SupportMark.Kind.UNSUPPORTED,
 }
-SUPPORT_FLAG = {SupportMark.Kind.POOR: "is_poor", SupportMark.Kind.MONITORED: "is_monitored",
-                SupportMark.Kind.DIBAO: "is_dibao", SupportMark.Kind.TEKUN: "is_tekun"}
+SUPPORT_FLAG = FLAG_OF_LIST  # list kind → the student's flag (students.support)
 
 SUPPORT_FIELDS = (
     Field("name", ("姓名", "学生姓名", "儿童姓名"), F.text(max_length=40)),
@@ -789,6 +853,8 @@ SUPPORT_FIELDS = (
     Field("disability_grade", ("残疾等级", "残疾级别"), F.text(max_length=10), memo=True),
     Field("listed_on", ("认定日期", "纳入日期", "纳入时间", "认定时间"), F.date(), memo=True,
           note="空白时按导入日期"),
+    Field("township", ("户籍乡镇", "乡镇", "所在乡镇", "乡镇（街道）"), F.text(max_length=40), memo=True,
+          note="乡镇名称或9位乡镇代码；未入学儿童按此分派到乡镇"),
 )
 
 
@@ -796,11 +862,22 @@ def support_prepare(ctx: ImportContext) -> None:
     raw = str(ctx.options.get("list") or "").strip()
     kind = SUPPORT_LISTS.get(raw) or SUPPORT_LISTS.get(raw.lower())
     if kind is None:
-        choices = "poor（建档立卡/脱贫）、monitored（防返贫监测）、dibao（低保）、tekun（特困）、disability（残疾）"
+        choices = "、".join(f"{k.value}（{k.label}）" for k in SupportMark.Kind)
         raise ImportRefused("option_invalid", f"请用 --list 指定名单：{choices}",
-                            "--list NAME is required: poor, monitored, dibao, tekun or disability")
+                            "--list NAME is required: " + ", ".join(SupportMark.Kind.values))
+    ctx.state["schools"] = SchoolIndex.load()
+    ctx.state["town_cache"] = {}
     ctx.state["list"] = SupportMark.Kind(kind)
     ctx.state["source"] = str(ctx.options.get("source") or f"{SupportMark.Kind(kind).label}名单")[:120]
+
+
+def support_check(row: Any, ctx: ImportContext) -> bool:
+    """户籍乡镇 (optional) by name or code, as the census import reads it."""
+    if not row.township:
+        row.township = None
+        return True
+    row.township = _township_cell(row, ctx)
+    return row.township is not None
 
 
 def support_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
@@ -818,6 +895,7 @@ def support_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         student = students.get(r.id_number)
         values = {"name": r.name or (student.name if student else ""), "source": ctx.state["source"],
                   "student_id": student.pk if student else None,
+                  "township_id": r.township.pk if r.township else None,
                   "disability_category": r.disability_category or "",
                   "disability_grade": r.disability_grade or ""}
         mark = marks.get(r.id_number)
@@ -857,8 +935,8 @@ def support_apply(plan: ImportPlan, ctx: ImportContext) -> None:
     SupportMark.objects.bulk_create(creates, batch_size=batch_size_for(12))
     if updates:
         SupportMark.objects.bulk_update(updates, ["name", "source", "student", "listed_on", "job",
-                                                  "disability_category", "disability_grade"],
-                                        batch_size=update_batch_size(7))
+                                                  "disability_category", "disability_grade", "township"],
+                                        batch_size=update_batch_size(8))
     if flagged:
         now = timezone.now()
         for s in flagged:
@@ -886,9 +964,9 @@ def register_student_imports() -> None:
         plan=roster_plan, apply=roster_apply, check_row=roster_check, prepare=roster_prepare,
         warm_up=roster_warm_up,
         plan_in_transaction=roster_plan_in_transaction, reader_lines=roster_reader_lines,
-        roles=STAFF, computed=("school_id", "hukou_township_id"),
+        roles=STAFF, computed=("school_id", "hukou_township_id"), options=("term",),
         description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；已在本县其他学校的学生将转入，"
-                      "名册所含学校中未出现在文件里的学生会列出（不会删除）。"),
+                      "名册所含学校中未出现在文件里的学生会列出（不会删除），该学期首次导入时列入名册缺失名单。"),
         counts=("moved", "missing"), order=20, icon="bi-people"))
     register_kind(ImportKind(
         slug="census", label=_("户籍适龄儿童名单"), fields=CENSUS_FIELDS, key=("id_number",),
@@ -898,8 +976,10 @@ def register_student_imports() -> None:
         counts=("unmatched",), order=50, icon="bi-house-door"))
     register_kind(ImportKind(
         slug="support", label=_("资助帮扶名单"), fields=SUPPORT_FIELDS, key=("id_number",),
-        plan=support_plan, apply=support_apply, prepare=support_prepare, roles=(Role.COUNTY,),
+        plan=support_plan, apply=support_apply, prepare=support_prepare, check_row=support_check,
+        roles=(Role.COUNTY,),
         options=("list",), choices={"list": [(str(k), k.label) for k in SupportMark.Kind]},
-        description=_("建档立卡/脱贫、防返贫监测、低保、特困、残疾儿童名单：为学生设置标识并记录来源与日期。"),
+        description=_("建档立卡/脱贫、防返贫监测、低保、特困、残疾、家庭经济困难、孤儿、事实无人抚养名单："
+                      "为学生设置标识并记录来源与日期；查无学籍的适龄儿童按户籍乡镇列入“帮扶对象未入学”。"),
         counts=("unmatched",), order=60, icon="bi-heart"))
 

@@ -53,9 +53,38 @@ class StatusChangeQuerySet(ScopedQuerySet):
 
 
 class SupportMarkQuerySet(ScopedQuerySet):
-    """Support-list rows reach a school through their student; unmatched rows: county only."""
+    """Support-list rows reach a school through their student; a row of a child found in no
+    school reaches the township of its 户籍 (the list's 户籍乡镇, else a census row of the
+    township), else the county only."""
 
     school_path = "student__school"
+
+    def in_township(self, township_id: int):
+        from students.models import CensusEntry
+
+        census = CensusEntry.objects.filter(township_id=township_id).values("id_number")  # any year
+        return self.filter(
+            Q(student__school__township_id=township_id, student__school__oversight=OVERSIGHT_TOWNSHIP)
+            | Q(student__isnull=True, township_id=township_id)
+            | Q(student__isnull=True, township__isnull=True, id_number__in=census))
+
+
+class TransferRequestQuerySet(ScopedQuerySet):
+    """A transfer is seen by both sides: whoever sees the sending or the receiving school."""
+
+    school_path = "from_school"
+
+    def in_school(self, school_id: int):
+        return self.filter(Q(from_school_id=school_id) | Q(to_school_id=school_id))
+
+    def in_township(self, township_id: int):
+        return self.filter(
+            Q(from_school__township_id=township_id, from_school__oversight=OVERSIGHT_TOWNSHIP)
+            | Q(to_school__township_id=township_id, to_school__oversight=OVERSIGHT_TOWNSHIP))
+
+
+class RosterGapQuerySet(ScopedQuerySet):
+    school_path = "school"
 
 
 class CensusEntryQuerySet(models.QuerySet):

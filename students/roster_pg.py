@@ -23,7 +23,6 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kongchuo.idnumbers import mask_id
 from kongchuo.imports.base import ImportContext, ImportPlan, LineFormat, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_blocks, pg_copy_lines
 from students.models import StatusChange, Student
@@ -127,7 +126,7 @@ INLINE_INITIALS_BELOW = 10_000
 
 
 def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
-    from students.imports import ACTIVE, MISSING_SAMPLE, roster_columns
+    from students.imports import ACTIVE, roster_columns, roster_missing_collect
 
     cols = roster_columns(ctx)
     if ctx.in_transaction:
@@ -175,22 +174,16 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             label = Student.Status(status).label
             ctx.warn(row, "id_number", "status_not_enrolled",
                      f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
+        cur.execute(f"SELECT DISTINCT school_id FROM {STAGE} ORDER BY school_id")
+        covered = [pk for (pk,) in cur.fetchall()]
         cur.execute(
-            f"SELECT t.id_number, t.name, sc.name, t.grade FROM students_student t"
+            f"SELECT t.id, t.school_id, t.id_number, t.name, sc.name, t.grade FROM students_student t"
             f" JOIN students_school sc ON sc.id = t.school_id"
-            f" WHERE t.school_id IN (SELECT DISTINCT school_id FROM {STAGE})"
+            f" WHERE t.school_id = ANY(%s)"
             f" AND t.status = ANY(%s)"
             f" AND NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE s.id_number = t.id_number)"
-            f" ORDER BY t.school_id, t.grade, t.class_name, t.id", [active])
-        in_file = {k[0] for k in rows.keys_seen}
-        missing, sample = 0, []
-        for id_number, name, school, grade in cur.fetchall():
-            if id_number in in_file:
-                continue
-            missing += 1
-            if len(sample) < MISSING_SAMPLE:
-                sample.append({"name": name, "id_number": mask_id(id_number), "school": school,
-                               "grade": grade})
+            f" ORDER BY t.school_id, t.grade, t.class_name, t.id", [covered, active])
+        missing, sample = roster_missing_collect(cur.fetchall(), covered, rows, ctx)
     plan.created, plan.updated = created, updated
     plan.unchanged = total - created - updated
     plan.extra = {"moved": len(plan.payload.moves), "missing": missing, "missing_sample": sample}
@@ -559,6 +552,9 @@ def _direct_plan(rows: RowStream, ctx: ImportContext, cols: list[str]) -> Import
             if referencing:
                 cur.execute(f"SET CONSTRAINTS {_names(referencing)} IMMEDIATE")
                 cur.execute(f"SET CONSTRAINTS {_names(referencing)} DEFERRED")
+    with connection.cursor() as cur:  # every child of the table is of this file: none missing
+        cur.execute(f"SELECT DISTINCT school_id FROM {table} ORDER BY school_id")
+        ctx.state["roster_gaps"] = ([pk for (pk,) in cur.fetchall()], [], set())
     plan = ImportPlan(payload=PgPayload(cols, direct=dropped, direct_history=dropped_history, now=now))
     plan.created, plan.updated, plan.unchanged = created, 0, 0
     plan.extra = {"moved": 0, "missing": 0, "missing_sample": []}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.db.models import Exists, F, OuterRef, Q
+
 from kongchuo.scoping import Role, scope_of
 from students.counts import enrolled_by_school
-from students.models import School, Township
+from students.models import School, StatusChange, Student, Township, TransferRequest
 
 
 def with_enrolled(schools) -> list[School]:
@@ -51,6 +55,52 @@ def can_edit_responsibility(user, school: School) -> bool:
         and not school.is_center
     )
 
+
+# --------------------------------------------------------------------------- status on a day
+
+RESUME_KINDS = (StatusChange.Kind.RESUME, StatusChange.Kind.RETURNED)
+
+
+def absence_covering(day: dt.date, student: str = "pk"):
+    """A 请假 or 休学 covers `day`: it started on or before `day`, its end (if recorded) is not
+    before `day`, and no 复学/劝返复学 dated after its start and on or before `day` ended it."""
+    resumed = StatusChange.objects.filter(
+        student_id=OuterRef("student_id"), kind__in=RESUME_KINDS,
+        effective_date__gt=OuterRef("effective_date"), effective_date__lte=day)
+    return Exists(
+        StatusChange.objects.filter(
+            student_id=OuterRef(student),
+            kind__in=(StatusChange.Kind.LEAVE, StatusChange.Kind.SUSPEND),
+            effective_date__lte=day,
+        ).filter(Q(end_date__isnull=True) | Q(end_date__gte=day)).filter(~Exists(resumed))
+    )
+
+
+# --------------------------------------------------------------------------- roster gaps
+
+
+def roster_unexplained(gaps, day: dt.date):
+    """Roster gaps (RosterGap rows) not explained on `day`: the child is still at the school
+    the roster left them out of, still 在读 (a 转出, 转学中, 毕业, 休学, 辍学 … is a status change
+    that explains it), and no 请假/休学 covers the day."""
+    return (gaps.filter(student__school_id=F("school_id"), student__status=Student.Status.ENROLLED)
+            .filter(~absence_covering(day, student="student_id")))
+
+
+# --------------------------------------------------------------------------- transfers
+
+
+def existing_student(id_number: str) -> Student | None:
+    return Student.objects.select_related("school").filter(id_number=id_number).first()
+
+
+def transfers_for(user, *, state: str | None = None):
+    """The transfers the user's side sees (both schools' sides), newest first."""
+    qs = TransferRequest.objects.visible_to(user).select_related(
+        "student", "from_school", "to_school", "requested_by", "decided_by")
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-requested_at", "-id")
 
 # --------------------------------------------------------------------------- accounts
 

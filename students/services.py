@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from kongchuo.audit import audit_record
@@ -33,6 +33,10 @@ KIND_TO_STATUS = {
     StatusChange.Kind.CORRECTION: None,
     # Back to the status the child had before the mark (`restore_status`); 在读 if unknown.
     StatusChange.Kind.SUSPICION_VOID: Student.Status.ENROLLED,
+    # 转学中 until the other side answers; a refused or withdrawn request brings back the status
+    # the child had (`restore_status`). The move itself is a TRANSFER_OUT (students.transfers).
+    StatusChange.Kind.TRANSFER_REQUEST: Student.Status.TRANSFERRING,
+    StatusChange.Kind.TRANSFER_CANCEL: Student.Status.ENROLLED,
 }
 
 
@@ -41,7 +45,7 @@ class StaleEdit(Exception):
 
 
 def status_after(kind: str, *, to_school: School | None, restore_status: str = "") -> str | None:
-    if kind == StatusChange.Kind.SUSPICION_VOID and restore_status:
+    if kind in (StatusChange.Kind.SUSPICION_VOID, StatusChange.Kind.TRANSFER_CANCEL) and restore_status:
         return restore_status
     if kind == StatusChange.Kind.TRANSFER_OUT:
         # 转出 within the county moves the child (still 在读); elsewhere: 外县就读.
@@ -205,6 +209,168 @@ def user_create(
                  detail={"role": role, "username": username})
     return user
 
+
+# --------------------------------------------------------------------------- 学籍维护 (forms)
+
+#: What a school clerk edits on the student page (identity and contact); the ID number, and the
+#: sex and birth date it carries, are corrected by the township or the county (student_id_correct).
+EDITABLE_FIELDS = ("name", "student_number", "grade", "class_name", "hukou_address", "address",
+                   "guardian_name", "guardian_phone", "entry_month", "is_left_behind", "is_migrant")
+#: How a child without a record of the county arrives (新增学生).
+ARRIVALS = (StatusChange.Kind.ENROLL, StatusChange.Kind.TRANSFER_IN)
+
+
+def _link_support_marks(student: Student) -> list[str]:
+    """Support-list rows of this ID found in no school until now: link them and set the
+    student's flags (as the support import does for a known child); the flags set."""
+    from students.models import SupportMark
+    from students.support import FLAG_OF_LIST
+
+    marks = list(SupportMark.objects.filter(id_number=student.id_number, student__isnull=True))
+    flags = []
+    for mark in marks:
+        flag = FLAG_OF_LIST.get(mark.kind)
+        if flag and not getattr(student, flag):
+            setattr(student, flag, True)
+            flags.append(flag)
+        if mark.kind == SupportMark.Kind.DISABILITY and not student.disability_category:
+            student.disability_category = mark.disability_category or "未注明"
+            student.disability_grade = mark.disability_grade
+            flags += ["disability_category", "disability_grade"]
+    return flags
+
+
+def _relink_support_marks(student: Student) -> None:
+    from students.models import SupportMark
+
+    SupportMark.objects.filter(id_number=student.id_number, student__isnull=True).update(student=student)
+
+
+@transaction.atomic
+def student_enrol(*, user: User, row, arrival: str, reason: str = "") -> Student:
+    """A child new to the county (新生入学, or 转入 from another county), from a record that
+    passed the roster import's checks (kongchuo.imports.single.check_record): same rules, same
+    stored values. The caller has made sure the ID is not a child of the county already
+    (students.selectors.existing_student); the unique ID refuses a race."""
+    from students.pinyin import name_initials
+
+    if arrival not in ARRIVALS:
+        raise ValueError(arrival)
+    values = {f: getattr(row, f) for f in (
+        "grade", "class_name", "name", "sex", "birth_date", "student_number", "hukou_address",
+        "address", "guardian_name", "guardian_phone", "disability_category", "entry_month",
+        "is_poor", "is_dibao", "is_tekun", "is_left_behind", "is_migrant")}
+    values = {k: (v if v is not None else ("" if isinstance(Student._meta.get_field(k), models.CharField)
+                                           else Student._meta.get_field(k).get_default()))
+              for k, v in values.items()}
+    student = Student(id_number=row.id_number, school_id=row.school_id,
+                      hukou_township_id=row.hukou_township_id, status=Student.Status.ENROLLED,
+                      name_initials=name_initials(values["name"]) or "-", **values)
+    _link_support_marks(student)
+    student._history_user = user
+    student.full_clean(validate_unique=False, validate_constraints=False)
+    student.save()
+    _relink_support_marks(student)
+    StatusChange.objects.create(
+        student=student, kind=arrival, effective_date=timezone.localdate(), from_status="",
+        to_status=Student.Status.ENROLLED, to_school_id=row.school_id, reason=reason,
+        source="manual", created_by=user)
+    audit_record(action="student_create", user=user, obj=student,
+                 detail={"school": row.school_id, "arrival": arrival})
+    return student
+
+
+@transaction.atomic
+def student_update(*, user: User, student: Student, row, fields: list[str],
+                   expected_version: int | None) -> Student:
+    """Save the edited `fields` (of EDITABLE_FIELDS) from a record that passed the roster
+    checks, if nobody saved the student since `expected_version` (else StaleEdit). History
+    (django-simple-history) keeps every version; the audit names the fields, not the values."""
+    from students.pinyin import name_initials
+
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(sorted(unknown))
+    locked = Student.objects.select_for_update().get(pk=student.pk)
+    if expected_version is None or locked.version != expected_version:
+        raise StaleEdit
+    changed = []
+    for f in fields:
+        value = getattr(row, f)
+        if value is None and isinstance(Student._meta.get_field(f), models.CharField):
+            value = ""
+        if value is None and isinstance(Student._meta.get_field(f), models.BooleanField):
+            value = False
+        if getattr(locked, f) != value:
+            setattr(locked, f, value)
+            changed.append(f)
+    if "hukou_address" in changed and row.hukou_township_id != locked.hukou_township_id:
+        locked.hukou_township_id = row.hukou_township_id
+        changed.append("hukou_township")
+    if not changed:
+        return locked
+    if "name" in changed:
+        locked.name_initials = name_initials(locked.name) or "-"
+        changed.append("name_initials")
+    locked.version += 1
+    locked._history_user = user
+    locked.full_clean(validate_unique=False, validate_constraints=False)
+    locked.save(update_fields=[*changed, "version", "updated_at"])
+    audit_record(action="student_update", user=user, obj=locked,
+                 detail={"fields": [f for f in changed if f != "name_initials"]})
+    return locked
+
+
+class IdNumberTaken(Exception):
+    """The corrected ID number is already another child's."""
+
+
+@transaction.atomic
+def student_id_correct(*, user: User, student: Student, id_number: str, reason: str,
+                       expected_version: int | None) -> Student:
+    """Correct a child's 身份证件号 (township or county only, with a reason): the sex and birth
+    date follow the new number (GB 11643). History keeps the old value with the reason; the
+    audit keeps both numbers masked. Support-list rows of the new number found in no school
+    are linked to the child."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from kongchuo.idnumbers import birth_date_of, mask_id
+    from kongchuo.imports import fields as F
+    from kongchuo.scoping import covers_school, scope_of
+    from kongchuo.tabular import CellError
+
+    scope = scope_of(user)
+    if scope is None or scope.role not in (Role.COUNTY, Role.TOWNSHIP):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("更正身份证件号须填写理由 / a correction needs a reason", code="reason")
+    try:
+        new = F.id_number()(id_number)
+    except CellError as exc:
+        raise ValidationError(f"{exc.message_zh}（{exc.code}） / {exc.message_en}", code=exc.code) from exc
+    locked = Student.objects.select_for_update().select_related("school").get(pk=student.pk)
+    if not covers_school(user, locked.school):
+        raise PermissionDenied
+    if expected_version is None or locked.version != expected_version:
+        raise StaleEdit
+    if new == locked.id_number:
+        raise ValidationError("新证件号与原证件号相同 / the number is unchanged", code="unchanged")
+    if Student.objects.filter(id_number=new).exists():
+        raise IdNumberTaken
+    old = locked.id_number
+    locked.id_number = new
+    locked.birth_date = birth_date_of(new)
+    locked.sex = "M" if new[16] in "13579" else "F"
+    flags = _link_support_marks(locked)
+    locked.version += 1
+    locked._history_user = user
+    locked._change_reason = f"身份证件号更正：{reason}"[:100]
+    locked.save(update_fields=["id_number", "birth_date", "sex", *flags, "version", "updated_at"])
+    _relink_support_marks(locked)
+    audit_record(action="student_id_correct", user=user, obj=locked,
+                 detail={"old": mask_id(old), "new": mask_id(new), "reason": reason})
+    return locked
 
 # --------------------------------------------------------------------------- accounts
 

@@ -1,12 +1,24 @@
 from django.urls import path
 
-from students import account_views, views
+from students import account_views, views, views_records, views_transfers, views_worklists
 
 app_name = "students"
 urlpatterns = [
     path("", views.student_list, name="list"),
     path("<int:pk>/", views.student_detail, name="detail"),
     path("<int:pk>/reveal/", views.student_reveal, name="reveal"),
+    # 学籍维护
+    path("new/", views_records.student_new, name="new"),
+    path("<int:pk>/edit/", views_records.student_edit, name="edit"),
+    path("<int:pk>/id-number/", views_records.student_correct_id, name="correct_id"),
+    path("<int:pk>/transfer-out/", views_transfers.transfer_out, name="transfer_out"),
+    path("transfers/", views_transfers.transfer_list, name="transfers"),
+    path("transfers/<int:pk>/", views_transfers.transfer_detail, name="transfer"),
+    path("transfers/<int:pk>/confirm/", views_transfers.transfer_confirm_view, name="transfer_confirm"),
+    path("transfers/<int:pk>/refuse/", views_transfers.transfer_refuse_view, name="transfer_refuse"),
+    path("transfers/<int:pk>/withdraw/", views_transfers.transfer_withdraw_view, name="transfer_withdraw"),
+    path("roster-gaps/", views_worklists.roster_gaps, name="roster_gaps"),
+    path("roster-gaps/export/", views_worklists.roster_gaps_export, name="roster_gaps_export"),
     path("schools/", views.school_list, name="schools"),
     path("schools/mine/", views.my_school, name="my_school"),
     path("schools/<int:pk>/", views.school_detail, name="school"),

@@ -42,13 +42,21 @@ def student_detail(request, pk: int):
 
 
 def _render_student(request, student, *, revealed=None, reveal_form=None):
+    from kongchuo.scoping import covers_school
     from kongchuo.security.forms import RevealForm
     from kongchuo.security.services import can_reveal_personal_data
+    from students.support import SUPPORT_GROUPS
 
     changes = student.status_changes.select_related("from_school", "to_school", "created_by")
     can_reveal = can_reveal_personal_data(request.user)
+    scope = scope_of(request.user)
+    acts = covers_school(request.user, student.school)
     return render(request, "students/student_detail.html", {
         "student": student, "changes": changes,
+        "can_edit": acts, "can_correct_id": acts and scope.role in (Role.COUNTY, Role.TOWNSHIP),
+        "pending_transfer": student.transfers.filter(state="pending").first(),
+        "support_labels": [g.label for g in SUPPORT_GROUPS
+                           if g.flag and getattr(student, g.flag)],
         "sections": _student_sections(request, student),
         "can_reveal": can_reveal, "revealed": revealed or {},
         "reveal_form": reveal_form or (RevealForm() if can_reveal else None),

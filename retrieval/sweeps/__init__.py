@@ -11,7 +11,7 @@ from importlib import import_module
 #: Sweep names in calendar order; each is the module `retrieval.sweeps.<name>` exposing SWEEP.
 SWEEP_NAMES = (
     "return_check", "grade9_screening", "census", "feedback_verification", "home_teaching",
-    "aid_coverage", "absence", "expiries", "overdue",
+    "aid_coverage", "absence", "expiries", "overdue", "transfer_unreceived",
 )
 
 

@@ -1,14 +1,15 @@
 """资助覆盖 (each term): poor-family students with no aid record this term.
 
-Rule (issue 5, work plan §三(三)5): students flagged 建档立卡/脱贫, 防返贫监测, 低保 or 特困供养,
-在读 or 送教上门 on the as-of date, with no AidRecord for the term containing the as-of date.
+Rule (issue 5, work plan §三(三)5): students flagged 建档立卡/脱贫, 防返贫监测, 低保, 特困供养,
+家庭经济困难 (non-建档立卡 poor, incl. poor disabled children), 孤儿 or 事实无人抚养
+(students.support), 在读 or 送教上门 on the as-of date, with no AidRecord for the term containing the as-of date.
 Period = the term code. Goes to the county aid section (level county); the school stays on the
 alert so it can be fixed where the record is kept.
 """
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import JSONObject
 from django.utils.translation import gettext_lazy as _
 
@@ -26,9 +27,10 @@ from retrieval.sweeps.base import (
     text,
 )
 from students.models import Student
+from students.support import aid_priority
 
 DUE_DAYS = 15
-POOR = Q(is_poor=True) | Q(is_monitored=True) | Q(is_dibao=True) | Q(is_tekun=True)
+POOR = aid_priority()  # 建档立卡/脱贫, 监测, 低保, 特困, 家庭经济困难, 孤儿, 事实无人抚养
 COVERED = (Student.Status.ENROLLED, Student.Status.HOME_TEACHING)
 
 

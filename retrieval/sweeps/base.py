@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.scoping import OVERSIGHT_TOWNSHIP
 from students.models import School, StatusChange, Township
+from students.selectors import RESUME_KINDS, absence_covering  # noqa: F401 - used by the sweeps
 
 CANDIDATES = "kc_sweep_candidates"  # the temporary table of a rule's candidate alert rows
 DIRECT = "direct"  # the partition key of the county level (县直学校 and county-routed rows)
@@ -182,7 +183,6 @@ def annotate_alert(qs: models.QuerySet, **columns) -> models.QuerySet:
 
 # Kinds that do not move a student's status (请假 keeps the child 在读; a correction edits data).
 NON_STATUS_KINDS = (StatusChange.Kind.LEAVE, StatusChange.Kind.CORRECTION)
-RESUME_KINDS = (StatusChange.Kind.RESUME, StatusChange.Kind.RETURNED)
 ENTRY_KINDS = (StatusChange.Kind.ENROLL, StatusChange.Kind.TRANSFER_IN)
 
 
@@ -216,21 +216,6 @@ def status_was(qs: models.QuerySet, day: dt.date, statuses) -> models.QuerySet:
                     .values("student_id"))
     return qs.annotate(st=status_on(day)).filter(
         (~has_history & Q(status__in=statuses)) | (has_history & Q(st__in=statuses)))
-
-
-def absence_covering(day: dt.date, student: str = "pk"):
-    """A 请假 or 休学 covers `day`: it started on or before `day`, its end (if recorded) is not
-    before `day`, and no 复学/劝返复学 dated after its start and on or before `day` ended it."""
-    resumed = StatusChange.objects.filter(
-        student_id=OuterRef("student_id"), kind__in=RESUME_KINDS,
-        effective_date__gt=OuterRef("effective_date"), effective_date__lte=day)
-    return Exists(
-        StatusChange.objects.filter(
-            student_id=OuterRef(student),
-            kind__in=(StatusChange.Kind.LEAVE, StatusChange.Kind.SUSPEND),
-            effective_date__lte=day,
-        ).filter(Q(end_date__isnull=True) | Q(end_date__gte=day)).filter(~Exists(resumed))
-    )
 
 
 def due(ctx: Context, days: int):

@@ -14,14 +14,20 @@ born 1 Sep (Y−7) … 31 Aug (Y−6)) who are not such a student, i.e. not enro
 31 August; (b) primary graduates (status 毕业 in grade 6 on the as-of date) not enrolled in
 grade 7. Both periods = Y. Both routed to the township of the 户籍 (school empty, township set,
 level township): the census row's township, or the student's 户籍 township (else the school's).
+
+帮扶对象未入学 (rule ``support_unenrolled``, issue 16; the plan's 保障脱贫家庭子女全部入学): a child on
+any support list (students.SupportMark: 建档立卡/脱贫, 监测, 低保, 特困, 残疾, 家庭经济困难, 孤儿,
+事实无人抚养), of school age in Y by the birth date in the ID, accounted for nowhere by the census
+rule's own test (`not_accounted_for`). One alert per child (whatever the number of lists), period
+Y, routed to the list's 户籍乡镇, else the child's census township of Y, else the county.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import BigIntegerField, CharField, Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models import BigIntegerField, Case, CharField, Exists, F, OuterRef, Q, Subquery, When
+from django.db.models.functions import Cast, Coalesce, JSONObject, Substr
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.schoolyear import school_age_birth_range
@@ -38,7 +44,7 @@ from retrieval.sweeps.base import (
     status_was,
     text,
 )
-from students.models import CensusEntry, StatusChange, Student
+from students.models import CensusEntry, StatusChange, Student, SupportMark
 
 DUE_DAYS = 15
 
@@ -47,6 +53,8 @@ ACCOUNTED = (
     Student.Status.ENROLLED, Student.Status.SUSPENDED, Student.Status.HOME_TEACHING,
     Student.Status.DEFERRED, Student.Status.OUT_OF_COUNTY, Student.Status.VOCATIONAL,
     Student.Status.DECEASED, Student.Status.ABROAD, Student.Status.GRADUATED,
+    # Between two schools of the county: the 转出未接收 rule watches it, not the census.
+    Student.Status.TRANSFERRING,
 )
 
 
@@ -59,6 +67,18 @@ def entry_age_range(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year - 7, 9, 1), dt.date(year - 6, 8, 31)
 
 
+def not_accounted_for(qs, as_of: dt.date):
+    """Rows of `qs` (any model with an `id_number`) whose child is found nowhere they should
+    be on `as_of`: no student of the county with an ACCOUNTED status on that day, no approved
+    延缓入学 in force. The one rule of the census and of the support lists."""
+    accounted = status_was(Student.objects.filter(id_number=OuterRef("id_number")), as_of,
+                           ACCOUNTED)
+    deferred = Deferral.objects.filter(id_number=OuterRef("id_number"),
+                                       review=Deferral.Review.APPROVED,
+                                       start_date__lte=as_of, end_date__gte=as_of)
+    return qs.filter(~Exists(accounted)).filter(~Exists(deferred))
+
+
 def unaccounted(ctx: Context, partition: Partition | None, born: tuple[dt.date, dt.date]):
     """Census rows of the year, born in `born`, of children found nowhere they should be."""
     year = year_of(ctx)
@@ -67,12 +87,35 @@ def unaccounted(ctx: Context, partition: Partition | None, born: tuple[dt.date, 
         if partition.is_direct:
             return qs.none()
         qs = qs.filter(township_id=partition.township_id)
-    accounted = status_was(Student.objects.filter(id_number=OuterRef("id_number")), ctx.as_of,
-                           ACCOUNTED)
-    deferred = Deferral.objects.filter(id_number=OuterRef("id_number"),
-                                       review=Deferral.Review.APPROVED,
-                                       start_date__lte=ctx.as_of, end_date__gte=ctx.as_of)
-    return qs.filter(~Exists(accounted)).filter(~Exists(deferred))
+    return not_accounted_for(qs, ctx.as_of)
+
+
+def support_route(year: int):
+    """The township a support-list child is looked for in: the list's 户籍乡镇, else the
+    child's census row of `year`; none (the county) when neither is known. (The census of the
+    year: its (year, id_number) index answers each child with one probe.)"""
+    census = CensusEntry.objects.filter(year=year, id_number=OuterRef("id_number")).values("township_id")[:1]
+    return Coalesce(F("township_id"), Subquery(census), output_field=BigIntegerField())
+
+
+def support_unaccounted(as_of: dt.date, *, township_id: int | None = None, direct: bool = False,
+                        marks=None):
+    """Children on a support list (one row per child: their first list row) of school age in
+    the year of `as_of`, found in no school (not_accounted_for), annotated `route` (their
+    township id, or None). `township_id` / `direct` narrow to one township / to the county's;
+    `marks` is the list rows to start from (a user's `visible_to`; all of them by default)."""
+    lo, hi = school_age_birth_range(as_of.year)
+    first = SupportMark.objects.filter(id_number=OuterRef("id_number"), pk__lt=OuterRef("pk"))
+    base = SupportMark.objects.all() if marks is None else marks
+    qs = (base.filter(~Exists(first))
+          .annotate(born=Substr("id_number", 7, 8))
+          .filter(born__gte=f"{lo:%Y%m%d}", born__lte=f"{hi:%Y%m%d}")
+          .annotate(route=support_route(as_of.year)))
+    if township_id is not None:
+        qs = qs.filter(route=township_id)
+    elif direct:
+        qs = qs.filter(route__isnull=True)
+    return not_accounted_for(qs, as_of)
 
 
 def _census_rows(ctx: Context, qs, kind: str) -> Rows:
@@ -135,12 +178,38 @@ def build_entry(ctx: Context, partition: Partition) -> list[Rows]:
     return [grade1, grade7]
 
 
+def build_support(ctx: Context, partition: Partition) -> list[Rows]:
+    """帮扶对象未入学: support-list children of school age found in no school (the plan:
+    保障脱贫家庭子女全部入学). Routed like the census rule: the township of the 户籍."""
+    if partition.is_direct:
+        qs = support_unaccounted(ctx.as_of, direct=True)
+    else:
+        qs = support_unaccounted(ctx.as_of, township_id=partition.township_id)
+    student = Student.objects.filter(id_number=OuterRef("id_number"))
+    level = Case(When(route__isnull=True, then=text(Level.COUNTY)), default=text(Level.TOWNSHIP),
+                 output_field=CharField())
+    return [Rows(query=annotate_alert(
+        qs,
+        period=text(ctx.period),
+        subject=F("id_number"),
+        student_id=Subquery(student.values("pk")[:1], output_field=BigIntegerField()),
+        name=F("name"),
+        school_id=Cast(None, BigIntegerField()),
+        township_id=F("route"),
+        level=level,
+        detail=JSONObject(kind=text("support"), year=text(ctx.period), list=F("kind"),
+                          student_status=Subquery(student.values("status")[:1], output_field=CharField())),
+        due_date=due(ctx, DUE_DAYS),
+    ))]
+
+
 SWEEP = Sweep(
     name="census",
     label=_("适龄儿童摸排"),
     window=_("7–8月，每周"),
     period=lambda as_of: str(as_of.year),
-    findings=(Finding(Alert.Rule.CENSUS, build_census), Finding(Alert.Rule.ENTRY, build_entry)),
+    findings=(Finding(Alert.Rule.CENSUS, build_census), Finding(Alert.Rule.ENTRY, build_entry),
+              Finding(Alert.Rule.SUPPORT_UNENROLLED, build_support)),
 )
 
 

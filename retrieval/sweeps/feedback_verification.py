@@ -9,6 +9,11 @@ an answered item (a 核查结果 recorded) resolves its alert.
 
 Reminders: in November and December (the plan's year-end look-back), every open feedback alert
 past its due date is reminded once per run day (`Alert.reminded_on`, `Alert.reminders`).
+
+转出县外缺接收证明 (rule ``transfer_proof``, issue 16): in November and December the year-end
+verification also lists every child recorded 转出 out of the county without an attached
+接收证明 (ledgers.selectors.transfers_without_proof). Period = the year; routed to the child's
+school; attaching the letter resolves it at the next run.
 """
 
 from __future__ import annotations
@@ -17,9 +22,20 @@ from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, W
 from django.db.models.functions import Cast, Coalesce, Concat, JSONObject, Least, NullIf
 from django.utils.translation import gettext_lazy as _
 
+from ledgers.selectors import transfers_without_proof
 from retrieval.models import Alert, FeedbackItem, Level
-from retrieval.sweeps.base import Context, Finding, Partition, Rows, Sweep, annotate_alert, due, text
-from students.models import CensusEntry, School, Student
+from retrieval.sweeps.base import (
+    Context,
+    Finding,
+    Partition,
+    Rows,
+    Sweep,
+    annotate_alert,
+    due,
+    student_rows,
+    text,
+)
+from students.models import CensusEntry, School, StatusChange, Student
 
 DUE_DAYS = 10
 REMINDER_MONTHS = (11, 12)
@@ -79,12 +95,23 @@ def remind(ctx: Context, partition: Partition) -> dict:
     return {"reminded": reminded}
 
 
+def build_proof(ctx: Context, partition: Partition) -> list[Rows]:
+    if ctx.as_of.month not in REMINDER_MONTHS:
+        return []
+    qs = transfers_without_proof(StatusChange.objects.filter(partition.schools("student__school")))
+    detail = JSONObject(change=F("pk"), to_county=F("to_county"), to_school=F("to_school_name"),
+                        effective_date=Cast("effective_date", CharField()))
+    return [student_rows(qs, ctx, level=Level.SCHOOL, detail=detail, due_days=DUE_DAYS,
+                         prefix="student__")]
+
+
 SWEEP = Sweep(
     name="feedback_verification",
     label=_("反馈名单核查"),
     window=_("导入时；11–12月每周催办"),
     period=lambda as_of: str(as_of.year),
-    findings=(Finding(Alert.Rule.FEEDBACK, build, existing=lambda ctx: Q()),),
+    findings=(Finding(Alert.Rule.FEEDBACK, build, existing=lambda ctx: Q()),
+              Finding(Alert.Rule.TRANSFER_PROOF, build_proof)),
     prepare=prepare,
     after=remind,
 )

@@ -10,7 +10,7 @@ from kongchuo.imports.base import ImportRefused
 from kongchuo.imports.runner import import_run
 from ledgers.models import ReturnReport
 from retrieval.models import FeedbackBatch, FeedbackItem
-from students.models import CensusEntry, School, StatusChange, SupportMark, Township
+from students.models import CensusEntry, School, StatusChange, SupportMark, Township, TransferRequest
 from tests.factories import StudentFactory
 from tests.imports.conftest import new_id
 
@@ -214,7 +214,13 @@ def test_status_changes_follow_the_rules(county, files):
     assert r.errors == [] and (r.created, r.extra["moved"]) == (6, 1)
     for s in (county.s_a, county.s_a2, county.s_b, extra, dead, county.s_direct):
         s.refresh_from_db()
-    assert (county.s_a.school, county.s_a.status) == (county.b_primary, "enrolled")
+    # Issue 16: a 转出 to a school of the county is a transfer the receiving side confirms; the
+    # child is 转学中 on the sending school's roll until then.
+    assert (county.s_a.school, county.s_a.status) == (county.a_primary, "transferring")
+    transfer = TransferRequest.objects.get(student=county.s_a)
+    assert (transfer.direction, transfer.state, transfer.to_school, transfer.status_before,
+            transfer.requested_on) == ("out", "pending", county.b_primary, "enrolled", dt.date(2024, 2, 24))
+    assert StatusChange.objects.get(student=county.s_a).kind == "transfer_request"
     assert county.s_a2.status == "out_of_county" and county.s_a2.school == county.a_center
     assert county.s_b.status == "suspended" and extra.status == "enrolled"
     assert dead.status == "deceased" and county.s_direct.status == "vocational"
@@ -224,7 +230,7 @@ def test_status_changes_follow_the_rules(county, files):
     assert county.s_a.history.filter(history_change_reason="import").count() == 1
     again = import_run(kind="status_changes", path=path)
     assert (again.created, again.unchanged) == (0, 6)
-    assert StatusChange.objects.count() == 6
+    assert StatusChange.objects.count() == 6 and TransferRequest.objects.count() == 1
 
 
 def test_status_change_errors(county, files):

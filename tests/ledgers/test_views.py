@@ -105,10 +105,19 @@ def test_status_change_transfer_out_needs_a_destination(county, client_as):
     assert not StatusChange.objects.exists()
 
 
-def test_status_change_transfer_in_county_moves_the_child(county, client_as):
+def test_status_change_transfer_in_county_moves_the_child_once_received(county, client_as):
+    """Issue 16: a 转出 to a school of the county is 转学中 until the receiving school confirms."""
+    from students.models import TransferRequest
+
     response = client_as(county.school_a).post(reverse("ledgers:new", args=["status_changes"]), {
         "student": county.s_a.pk, "kind": "transfer_out", "effective_date": _d(today()),
         "to_school": county.b_primary.pk, "reason": "搬家", "approved_by": "王校长"})
+    transfer = TransferRequest.objects.get(student=county.s_a)
+    assert response.status_code == 302 and response.url == reverse("students:transfer", args=[transfer.pk])
+    county.s_a.refresh_from_db()
+    assert county.s_a.school == county.a_primary and county.s_a.status == "transferring"
+    response = client_as(county.school_b).post(reverse("students:transfer_confirm", args=[transfer.pk]),
+                                               {"version": transfer.version})
     assert response.status_code == 302
     county.s_a.refresh_from_db()
     assert county.s_a.school == county.b_primary and county.s_a.status == "enrolled"

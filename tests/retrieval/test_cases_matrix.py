@@ -79,6 +79,9 @@ ENTRIES = [
     Entry("retrieval:decision_review", _pk("decision_b"), allow={"township_b": POST},
           data=lambda c: {"verdict": "uphold"}),
     Entry("retrieval:rule_quality", allow={"county_user": SAFE}, read_only=True),
+    # Issue 16: the support-list children found in no school, per township.
+    Entry("retrieval:support_unenrolled",
+          allow=dict.fromkeys(("county_user", "township_a", "township_b"), SAFE), read_only=True),
     Entry("retrieval:cases", allow=dict.fromkeys(EVERYONE, SAFE), read_only=True),
     Entry("retrieval:case", _pk("case_b"), allow=dict.fromkeys(B, SAFE), read_only=True),
     Entry("retrieval:case_edit", _pk("case_esc"), allow=dict.fromkeys(B, SAFE | POST),

@@ -23,6 +23,7 @@ from retrieval.sweeps import SWEEP_NAMES
 from retrieval.sweeps.base import DIRECT
 from retrieval.sweeps.runner import sweep_run_create, sweep_run_start
 from retrieval.tasks import sweep_partition, sweep_scheduled
+from students.models import RosterGap, SupportMark, TransferRequest
 from tests.retrieval.sweepkit import census, change, new_id, run, snapshot, student
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ AS_OF = {
     "return_check": D(2026, 3, 2), "grade9_screening": D(2026, 5, 20), "census": D(2026, 7, 15),
     "feedback_verification": D(2026, 11, 20), "home_teaching": D(2026, 4, 3),
     "aid_coverage": D(2026, 3, 20), "absence": D(2026, 3, 12), "expiries": D(2026, 3, 2),
-    "overdue": D(2026, 3, 12),
+    "overdue": D(2026, 3, 12), "transfer_unreceived": D(2026, 3, 20),
 }
 
 
@@ -63,6 +64,19 @@ def rich(county):
                                 review="approved")
         census(t, D(2012, 6, 1), year=2026)
         census(t, D(2020, 6, 1), year=2026)
+        # Issue 16: a 转出 to this school not received (转出未接收), a child missing from the
+        # term's roster (名册缺失), a support-list child of the township in no school.
+        sender = county.b_center if school != county.b_center else county.a_center
+        leaving = student(sender, status="transferring")
+        TransferRequest.objects.create(
+            student=leaving, from_school=sender, to_school=school, direction="out",
+            status_before="enrolled", grade=4, reason="随父母", requested_on=D(2026, 3, 2),
+            requested_by=county.county_user)
+        RosterGap.objects.create(term="2026-spring", school=school, student=student(school),
+                                 found_on=D(2026, 2, 20))
+        SupportMark.objects.create(kind="poor", id_number=new_id(D(2013, 4, 4)), name="帮扶",
+                                   listed_on=D(2026, 1, 1),
+                                   township=None if school.oversight == "county" else t)
     grad = student(county.b_primary, birth=D(2014, 2, 2), grade=6, status="graduated")
     change(grad, "graduate", D(2026, 7, 1), to_status="graduated")
     batch = FeedbackBatch.objects.create(title="反馈", received_on=D(2026, 11, 1), due_date=D(2026, 11, 11))

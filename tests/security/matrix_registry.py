@@ -17,6 +17,7 @@ MATRIX_MODULES = (
     "tests.retrieval.test_cases_matrix",  # 劝返 workflow
     "tests.dashboards.test_dashboards_matrix",  # home pages, drill-downs, exports, cohorts
     "tests.imports.test_imports_matrix",  # imports
+    "tests.security.test_matrix_records",  # 学籍维护: new, edit, ID correction, transfers, worklists
 )
 
 # Patterns covered by a dedicated matrix test rather than an ENTRIES line (with where).

@@ -112,6 +112,13 @@ def workflow_rows(users, school) -> None:
                                  deadline=today + dt.timedelta(days=9))
     SupportMark.objects.create(kind="poor", id_number=kids[0].id_number, name=kids[0].name,
                                student=kids[0], source="县乡村振兴局", listed_on=today)
+    # Issue 16: a transfer (its reason, class and decision note are typed by clerks).
+    from students.transfers import transfer_request_create
+
+    leaving = school.students.filter(status="enrolled").order_by("-pk").first()
+    transfer_request_create(user=users["school"], student=leaving, direction="out", grade=leaving.grade,
+                            to_school=School.objects.exclude(pk=school.pk).order_by("pk").first(),
+                            class_name="3班", reason="随父母务工")
     contact = FamilyContact.objects.filter(student__school=school).first()
     if contact is not None:
         from django.core.files.uploadedfile import SimpleUploadedFile

@@ -68,7 +68,9 @@ def test_student_indexes_carry_what_the_dashboards_read():
                         " WHERE indrelid = 'students_student'::regclass")
             defs = {d.split(" USING btree ", 1)[1] for (d,) in cur.fetchall()}
             assert "(id_number) INCLUDE (status)" in defs
-            assert "(school_id, id) INCLUDE (status, grade, is_poor, is_monitored, is_dibao, is_tekun)" in defs
+            # Issue 16: every support group's flag the dashboards' aid figures read is carried too.
+            assert ("(school_id, id) INCLUDE (status, grade, is_poor, is_monitored, is_dibao, is_tekun,"
+                    " is_hardship, is_orphan, is_unsupported)") in defs
 
 
 def test_database_refuses_grade_out_of_range(county):

@@ -1,0 +1,72 @@
+"""One record through an import kind's own rules, for the forms that create what an import
+creates (新增学生 and the student edit: the roster kind).
+
+The record's values go through every field's cell parser and then the kind's `check_row`
+(birth date and sex against the ID, school in the user's scope, …), exactly as a row of a file
+would: one set of rules and one set of error codes, whichever way a child is entered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kongchuo.imports.base import ImportContext, Issue
+from kongchuo.imports.runner import current_lang, kind_for
+from kongchuo.schoolyear import today
+from kongchuo.tabular import CellError
+
+ROW = 1  # the record is reported as row 1 of a file that has only it
+
+
+@dataclass
+class RecordCheck:
+    """The parsed record (`row`, the kind's row type) or the issues that refused it, each with
+    the key of the field it concerns (`by_field`, in field order)."""
+
+    row: Any = None
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # column label -> field key
+
+    @property
+    def ok(self) -> bool:
+        return self.row is not None and not self.errors
+
+    def by_field(self, issues: list[Issue] | None = None) -> list[tuple[str, Issue]]:
+        return [(self.keys.get(i.column, ""), i) for i in (self.errors if issues is None else issues)]
+
+
+def check_record(slug: str, values: dict[str, Any], *, user, options: dict[str, Any] | None = None
+                 ) -> RecordCheck:
+    """Parse and check one record of import kind `slug` for `user` (ImportRefused when the user
+    may not import that kind). `values` maps field keys to cell values; a key that is absent or
+    blank counts as a column the file lacks (it never overwrites stored data)."""
+    kind, scope = kind_for(slug, user)
+    present = frozenset(k for k, v in values.items() if v not in (None, ""))
+    ctx = ImportContext(kind=kind, user=user, scope=scope, options=options or {},
+                        lang=current_lang(), today=today(), present=present)
+    if kind.prepare is not None:
+        kind.prepare(ctx)
+    result = RecordCheck(keys={ctx.label(f.key): f.key for f in kind.fields})
+    parsed: list[Any] = []
+    for f in kind.fields:
+        raw = values.get(f.key)
+        if f.key not in present or f.parse is None:
+            parsed.append(None if f.key not in present else raw)
+            if f.required and f.key not in present:
+                ctx.reject(ROW, f.key, "required_missing")
+            continue
+        try:
+            parsed.append(f.parse(raw))
+        except CellError as exc:
+            parsed.append(None)
+            ctx.reject_cell(ROW, f.key, exc)
+    if not ctx.errors:
+        row = kind.row_type(ROW, *parsed)
+        if kind.check_row is None or kind.check_row(row, ctx) is not False:
+            result.row = row
+    result.errors, result.warnings = ctx.errors, ctx.warnings
+    if result.errors:
+        result.row = None
+    return result
