@@ -11,7 +11,7 @@ COUNTED_MODELS = (
     "ledgers.HomeTeachingVisit", "ledgers.AidRecord",
     "retrieval.Alert", "retrieval.SweepRun", "retrieval.FeedbackItem", "retrieval.FeedbackBatch",
     "retrieval.RetrievalCase", "retrieval.PersuasionAttempt", "retrieval.Escalation",
-    "dashboards.CohortIntake", "kongchuo.Job",
+    "dashboards.CohortIntake", "dashboards.YearFigures", "kongchuo.Job", "kongchuo.SchoolYear",
 )
 
 
@@ -26,12 +26,12 @@ class DashboardsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from dashboards.cache import data_changed
-        from dashboards.demo import seed_cohort_intakes
+        from dashboards.demo import seed_cohort_intakes, seed_last_year
         from dashboards.home import dashboard_home
         from kongchuo import home
         from kongchuo.menu import MenuItem, register
         from kongchuo.scoping import Role
-        from kongchuo.seeding import register_seeder
+        from kongchuo.seeding import register_seeder, register_year_end_seeder
 
         for label in COUNTED_MODELS:
             model = self.apps.get_model(label)
@@ -50,7 +50,13 @@ class DashboardsConfig(AppConfig):
         from kongchuo.audit_wording import register_audit_values
 
         register_audit_values("metric", {key: m.label for key, m in METRICS.items()})
+        register_year_end_seeder(seed_last_year, order=50)
         register(
             MenuItem("统计分析", _("入学队列人数"), "dashboards:cohorts",
                      (Role.COUNTY, Role.TOWNSHIP), "bi-people-fill", 80),
+            MenuItem("统计分析", _("年度考核"), "dashboards:review", (Role.COUNTY, Role.TOWNSHIP),
+                     "bi-clipboard-data", 81),
+            MenuItem("系统管理", _("学年学期"), "dashboards:terms", (Role.COUNTY,), "bi-calendar3", 91),
+            MenuItem("系统管理", _("学年结转"), "dashboards:rollover", (Role.COUNTY,),
+                     "bi-arrow-right-circle", 92),
         )

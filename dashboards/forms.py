@@ -18,3 +18,22 @@ class IntakeUploadForm(forms.Form):
         if upload.size > settings.KONGCHUO_UPLOAD_MAX_BYTES:
             raise forms.ValidationError(_("文件过大 / file too large"))
         return upload
+
+
+class TermDatesForm(forms.Form):
+    """The opening days of one school year's two terms (blank: the default day)."""
+
+    year = forms.IntegerField(widget=forms.HiddenInput)
+    autumn_opens = forms.DateField(label=_("秋季学期开学日期"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}))
+    spring_opens = forms.DateField(label=_("春季学期开学日期"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}))
+
+
+class RolloverForm(forms.Form):
+    """Confirm a rollover (or its revert) after reading the preview."""
+
+    year = forms.IntegerField(widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=[("close", "close"), ("reopen", "reopen")], widget=forms.HiddenInput)
+    confirm = forms.BooleanField(label=_("我已核对以上预览"), required=True,
+                                 error_messages={"required": _("请先勾选“我已核对以上预览”")})

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from dashboards.cache import cached
 from dashboards.params import SEASONS, parse_params, year_choices
 from dashboards.selectors import dashboard_data, todo_figures, unit_level
+from dashboards.yearfigures import figure_text
 from kongchuo.scoping import Role
 from students.models import School
 
@@ -58,7 +59,7 @@ def dashboard_context(scope, p, data: dict) -> dict:
         "dash_todo_cached": cached_todo_items(data) if data["level"] == "school" else [],
         "dash_perms": {"cohorts": scope.role in (Role.COUNTY, Role.TOWNSHIP)},
         "dash_filters": {
-            "years": year_choices(p.today), "seasons": [(k, str(v)) for k, v in SEASONS],
+            "years": year_choices(p.current_year), "seasons": [(k, str(v)) for k, v in SEASONS],
             "kinds": [(k, str(v)) for k, v in School.Kind.choices],
             "townships": data["townships"] if scope.role == Role.COUNTY else [],
         },
@@ -70,12 +71,42 @@ def _link(fig: dict, *, figure: str = "", title: str = "") -> dict:
 
 
 def _card(icon: str, label: str, *, value=None, url: str = "", figure: str = "", unit: str = "",
-          target: str = "", warn: bool = False, sub: tuple = (), trio: tuple = ()) -> dict:
+          target: str = "", warn: bool = False, sub: tuple = (), trio: tuple = (),
+          last: str = "") -> dict:
     """One KPI card of `_kpi.html`: a headline value with a line of parts below it (text, or
-    a number linking to its list), or three linked numbers side by side (`trio`)."""
+    a number linking to its list), or three linked numbers side by side (`trio`); `last`: the
+    same figure of last school year, frozen at its rollover."""
     return {"icon": icon, "label": label, "v": value, "url": url, "figure": figure, "unit": unit,
-            "target": target, "warn": warn, "trio": trio,
+            "target": target, "warn": warn, "trio": trio, "last": last,
             "sub": [part if isinstance(part, dict) else {"t": part} for part in sub]}
+
+
+def _fmt(value, kind: str) -> str:
+    """A frozen figure as a card shows it (days with their unit)."""
+    text = figure_text(value, kind)
+    return _("%(n)s天") % {"n": text} if kind == "days" and value is not None else text
+
+
+def last_year_lines(data: dict) -> dict[str, str]:
+    """Last school year's frozen figures, one short line per card ("" if no year is frozen)."""
+    last = data.get("last_year")
+    if not last:
+        return {}
+    f = last["f"]
+    head = _("上学年")
+    return {
+        "in_school": f"{head}{_('在籍')} {_fmt(f.get('enrolled'), 'int')}",
+        "enrol": f"{head} {_fmt(f.get('enrol_rate'), 'rate')}",
+        "retention": f"{head} {_fmt(f.get('retention_rate'), 'rate')}",
+        "alerts": _("%(head)s 预警%(raised)s · 确认%(confirmed)s · 排除%(dismissed)s") % {
+            "head": head, "raised": _fmt(f.get("alerts_raised"), "int"),
+            "confirmed": _fmt(f.get("alerts_confirmed"), "int"),
+            "dismissed": _fmt(f.get("alerts_dismissed"), "int")},
+        "cases": f"{head}{_('劝返复学')} {_fmt(f.get('cases_returned'), 'int')}",
+        "median": f"{head} {_fmt(f.get('median_days'), 'days')}",
+        "ht": f"{head} {_fmt(f.get('ht_rate'), 'rate')}",
+        "aid": f"{head} {_fmt(f.get('aid_rate'), 'rate')}",
+    }
 
 
 def _trio_part(fig: dict, label: str, *, figure: str = "") -> dict:
@@ -87,8 +118,10 @@ def kpi_rows(data: dict) -> list[list[dict]]:
     dict for `dashboards/_kpi.html`: every number is a link to its list."""
     o, f = data["overall"], data["overall"]["f"]
     periods = data["periods"]
+    last = last_year_lines(data)
     top = [_card("bi-people", _("在校学生"), value=f["in_school"]["v"], url=f["in_school"]["url"],
-                 figure="in_school", sub=(_("含送教上门") + " ", _link(f["home_teaching"])))]
+                 figure="in_school", sub=(_("含送教上门") + " ", _link(f["home_teaching"])),
+                 last=last.get("in_school", ""))]
     if data["has_census"]:
         top.append(_card("bi-house", _("适龄儿童（户籍）"), value=f["census_total"]["v"],
                          url=f["census_total"]["url"], figure="census_total",
@@ -97,7 +130,8 @@ def kpi_rows(data: dict) -> list[list[dict]]:
                          figure="enrol", target=_("目标 100%"), warn=o["enrol"]["below"],
                          sub=(_link(f["census_in_school"]), " / ", _link(f["census_eligible"]),
                               " · " + _("未落实") + " ",
-                              _link(f["census_unaccounted"], figure="census_unaccounted"))))
+                              _link(f["census_unaccounted"], figure="census_unaccounted")),
+                         last=last.get("enrol", "")))
     retention = o["retention"]
     if retention["mode"] == "cohort":
         basis = (_("队列口径") + "：", _link(f["grad"]), " / ",
@@ -107,27 +141,31 @@ def kpi_rows(data: dict) -> list[list[dict]]:
         basis = (_("学年内估算") + "：1 − ", _link(f["dropouts"]), " / ", _link(f["roll_start"]))
     top += [
         _card("bi-shield-check", _("巩固率"), value=retention["pct"], url=retention["url"],
-              figure="retention", target=_("目标 ≥99%"), warn=retention["below"], sub=basis),
+              figure="retention", target=_("目标 ≥99%"), warn=retention["below"], sub=basis,
+              last=last.get("retention", "")),
         _card("bi-exclamation-triangle", _("疑似辍学预警"), trio=(
             _trio_part(f["alerts_open"], _("待核实"), figure="alerts_open"),
             _trio_part(f["alerts_confirmed"], _("已确认")),
-            _trio_part(f["alerts_dismissed"], _("已排除")))),
+            _trio_part(f["alerts_dismissed"], _("已排除"))), last=last.get("alerts", "")),
         _card("bi-person-walking", _("劝返"), trio=(
             _trio_part(f["cases_open"], _("劝返中"), figure="cases_open"),
             _trio_part(f["cases_returned"], _("已复学")),
-            _trio_part(f["cases_escalated"], _("已上报")))),
+            _trio_part(f["cases_escalated"], _("已上报"))), last=last.get("cases", "")),
     ]
     ht, aid = o["ht"], o["aid"]
     work = [
         _card("bi-stopwatch", _("销号用时（中位数）"), value=o["median_days"]["v"],
               url=o["median_days"]["url"], unit=_("天"),
-              sub=(_("本期销号") + " ", _link(f["cases_closed"]), " " + _("件"))),
+              sub=(_("本期销号") + " ", _link(f["cases_closed"]), " " + _("件")),
+              last=last.get("median", "")),
         _card("bi-house-heart", _("送教上门达标"), value=ht["pct"], url=ht["url"], figure="ht",
               target=periods["last_month"], warn=ht["v"] is not None and ht["v"] < 1,
-              sub=(_link(f["ht_ok"]), " / ", _link(f["home_teaching"]), " " + _("人≥2次"))),
+              sub=(_link(f["ht_ok"]), " / ", _link(f["home_teaching"]), " " + _("人≥2次")),
+              last=last.get("ht", "")),
         _card("bi-cash-coin", _("困难学生资助覆盖"), value=aid["pct"], url=aid["url"], figure="aid",
               warn=aid["v"] is not None and aid["v"] < 1,
-              sub=(f"{periods['aid_term']} · ", _link(f["aid_ok"]), " / ", _link(f["poor"]))),
+              sub=(f"{periods['aid_term']} · ", _link(f["aid_ok"]), " / ", _link(f["poor"])),
+              last=last.get("aid", "")),
         _card("bi-hourglass-split", _("即将到期"), trio=(
             _trio_part(f["deferral_expiring"], _("延缓入学")),
             _trio_part(f["susp_expiring"], _("休学")),
@@ -151,7 +189,7 @@ def _title(scope, p, data) -> str:
 
 
 def _period_label(p) -> str:
-    label = dict(year_choices(p.today)).get(p.year, str(p.year))
+    label = dict(year_choices(p.current_year)).get(p.year, str(p.year))
     if p.season:
         label += " " + str(dict(SEASONS)[p.season])
     return label

@@ -1,4 +1,5 @@
-"""Models of the dashboards app: cohort intake counts for the nine-year 巩固率 (DESIGN.md §5)."""
+"""Models of the dashboards app: cohort intake counts for the nine-year 巩固率 (DESIGN.md §5), and
+the figures of each closed school year, frozen at its rollover."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from dashboards.querysets import CohortIntakeQuerySet
+from dashboards.querysets import CohortIntakeQuerySet, YearFiguresQuerySet
 
 
 class CohortIntake(models.Model):
@@ -47,3 +48,38 @@ class CohortIntake(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.school_id} {self.grade1_count}"
+
+
+class YearFigures(models.Model):
+    """The figures of one unit (the county, a township, the county-direct schools, a school) for
+    a closed school year, frozen when the year-end rollover closed it (dashboards.yearfigures):
+    what the year-end review (回头看 / 年度考核) and next year's dashboards compare against.
+    `figures` holds the keys of `dashboards.yearfigures.FIGURES`; `unit` is "county", "direct",
+    "t<township id>" or "s<school id>"."""
+
+    class Level(models.TextChoices):
+        COUNTY = "county", _("全县")
+        TOWNSHIP = "township", _("乡镇")
+        DIRECT = "direct", _("县直学校")
+        SCHOOL = "school", _("学校")
+
+    year = models.PositiveSmallIntegerField(_("学年"))
+    unit = models.CharField(max_length=24)
+    level = models.CharField(_("层级"), max_length=10, choices=Level)
+    township = models.ForeignKey("students.Township", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+", db_index=False)
+    school = models.ForeignKey("students.School", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", db_index=False)
+    figures = models.JSONField(default=dict)
+    frozen_at = models.DateTimeField(_("冻结时间"))
+
+    objects = YearFiguresQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-year", "unit"]
+        verbose_name = _("学年统计（结转时冻结）")
+        verbose_name_plural = _("学年统计（结转时冻结）")
+        constraints = [models.UniqueConstraint(fields=["year", "unit"], name="one_year_figures_per_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.unit}"

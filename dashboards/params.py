@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import Term, school_year_of, term_of
+from kongchuo.schoolyear import Term, current_school_year, school_year_of, term_of, year_label
 from kongchuo.schoolyear import today as local_today
 
 SEASONS = (("", _("全学年")), ("autumn", _("秋季学期")), ("spring", _("春季学期")))
@@ -41,6 +41,9 @@ class Params:
     month: str = ""  # "YYYY-MM"
     run: int | None = None
     noschool: bool = False  # rows routed to a township (or the county) with no school
+    #: The county's current school year (`kongchuo.schoolyear.current_school_year`: the next
+    #: one once the rollover closed the calendar's); None: the calendar's.
+    current: int | None = None
 
     # ----------------------------------------------------------------- periods
 
@@ -111,8 +114,14 @@ class Params:
         return self.year
 
     @property
+    def current_year(self) -> int:
+        return self.current if self.current is not None else school_year_of(self.today or local_today())
+
+    @property
     def is_current_year(self) -> bool:
-        return self.year == school_year_of(self.today or local_today())
+        """The year still running: its grade-9 children at school are still to graduate. A year
+        closed by the rollover (or past) counts only its real 毕业 rows."""
+        return self.year == self.current_year
 
     @property
     def last_month(self) -> tuple[dt.date, dt.date]:
@@ -181,7 +190,7 @@ def parse_params(data, *, today: dt.date | None = None, kinds: set[str] | None =
     a hand-edited link still shows a page. Scoping is not decided here — every query goes
     through `visible_to`, so a township id outside the user's scope simply matches nothing."""
     day = today or local_today()
-    current = school_year_of(day)
+    current = current_school_year(day)
     year = _int(data.get("year"))
     if year is None or not (current - YEARS_BACK <= year <= current):
         year = current
@@ -202,10 +211,10 @@ def parse_params(data, *, today: dt.date | None = None, kinds: set[str] | None =
     return Params(year=year, season=season, township=township, direct=direct, kind=kind,
                   school=_int(data.get("school")), today=day,
                   rule=rule if _CODE.match(rule) else "", status=status if _CODE.match(status) else "",
-                  month=month, run=_int(data.get("run")), noschool=data.get("noschool") == "1")
+                  month=month, run=_int(data.get("run")), noschool=data.get("noschool") == "1",
+                  current=current)
 
 
-def year_choices(today: dt.date | None = None) -> list[tuple[int, str]]:
-    current = school_year_of(today or local_today())
-    return [(y, str(_("%(start)d—%(end)d学年") % {"start": y, "end": y + 1}))
-            for y in range(current, current - YEARS_BACK - 1, -1)]
+def year_choices(current: int) -> list[tuple[int, str]]:
+    """The school years a dashboard offers, newest first, from the current one."""
+    return [(y, year_label(y)) for y in range(current, current - YEARS_BACK - 1, -1)]

@@ -7,3 +7,18 @@ from kongchuo.scoping import ScopedQuerySet
 
 class CohortIntakeQuerySet(ScopedQuerySet):
     school_path = "school"
+
+
+class YearFiguresQuerySet(ScopedQuerySet):
+    """A school sees its own row; a township its schools' rows and its own; the county all
+    (county and county-direct rows are the county's)."""
+
+    school_path = "school"
+
+    def in_township(self, township_id: int):
+        from django.db.models import Q
+
+        from kongchuo.scoping import OVERSIGHT_TOWNSHIP
+
+        return self.filter(Q(school__township_id=township_id, school__oversight=OVERSIGHT_TOWNSHIP)
+                           | Q(school__isnull=True, level="township", township_id=township_id))

@@ -27,6 +27,7 @@ from dashboards.metrics import (
     day_start,
 )
 from dashboards.params import DIRECT, Params
+from kongchuo.schoolyear import year_label
 from kongchuo.scoping import OVERSIGHT_COUNTY, Role
 from retrieval.models import Alert, SweepRun
 from students.models import School, Township
@@ -281,6 +282,28 @@ def _sort_key(unit: dict) -> tuple:
     )
 
 
+def _last_year(user, scope, p: Params, level: str) -> dict | None:
+    """The frozen figures of the year before `p.year` for the unit the page shows (one query),
+    or None: no closed year before it, or a view no frozen unit matches (a school-kind filter)."""
+    from dashboards.models import YearFigures
+
+    if p.kind or p.noschool:
+        return None
+    if level == "school":
+        unit = f"s{p.school or scope.school_id}"
+    elif p.direct:
+        unit = DIRECT
+    elif p.township or scope.role == Role.TOWNSHIP:
+        unit = f"t{p.township or scope.township_id}"
+    else:
+        unit = "county"
+    row = (YearFigures.objects.visible_to(user).filter(year=p.year - 1, unit=unit)
+           .values("figures").first())
+    if row is None:
+        return None
+    return {"year": p.year - 1, "label": year_label(p.year - 1), "f": row["figures"]}
+
+
 def dashboard_data(user, scope, p: Params) -> dict:
     """Every figure of the page for `user`'s scope under filters `p` (plain, cacheable)."""
     schools = {s["id"]: s for s in School.objects.visible_to(user).order_by().values(
@@ -370,6 +393,7 @@ def dashboard_data(user, scope, p: Params) -> dict:
             "this_month": p.this_month[0].strftime("%Y-%m"),
             "cohort_year": p.cohort_year,
         },
+        "last_year": _last_year(user, scope, p, level),
         "generated_at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
     }
 

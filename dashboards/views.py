@@ -38,7 +38,7 @@ EXPORT_MAX_ROWS = 300_000
 
 def _filter_summary(p, user) -> list[str]:
     """The filters of a list, in words, for its heading and its export's title row."""
-    parts = [dict(year_choices(p.today)).get(p.year, str(p.year))]
+    parts = [dict(year_choices(p.current_year)).get(p.year, str(p.year))]
     if p.season:
         parts.append(str(dict(SEASONS)[p.season]))
     if p.month:

@@ -83,3 +83,33 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {'上课' if self.school_day else '放假'} {self.note}".strip()
+
+
+class SchoolYear(models.Model):
+    """A school year (1 September Y – 31 August Y+1, code Y) as the county keeps it: the opening
+    days of its two terms (`Y-autumn`, `Y+1-spring`) and whether it has been closed by the
+    year-end rollover (学年结转). A year without a row opens on the default days
+    (`kongchuo.schoolyear.Term.start`) and is open. Read through `kongchuo.schoolyear`."""
+
+    year = models.PositiveSmallIntegerField(_("学年"), unique=True)
+    autumn_opens = models.DateField(_("秋季学期开学日期"), null=True, blank=True)
+    spring_opens = models.DateField(_("春季学期开学日期"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结转时间"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("结转人"))
+    # The rollover's counts (the `rollover --json` keys), kept with the year it closed.
+    close_result = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("学年")
+        verbose_name_plural = _("学年")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(year__gte=2000) & models.Q(year__lte=2100),
+                                   name="school_year_2000_2100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}–{self.year + 1}"

@@ -1,9 +1,15 @@
 """Dates of the school year, from one place.
 
-Terms: spring runs Feb–Jul of year Y (`Y-spring`); autumn runs Sep of Y to Jan of Y+1
-(`Y-autumn`). August belongs to no term; for "the term containing a date" it counts as the
-autumn term about to start. School age for year Y: aged 6–15 on 31 August of Y, i.e. born
-1 Sep (Y−16) … 31 Aug (Y−6).
+School year Y (code `2024`) runs 1 September Y – 31 August Y+1 and has two terms: autumn
+(`Y-autumn`, Sep Y – Jan Y+1) and spring (`Y+1-spring`, Feb – Jul Y+1). August belongs to no
+term; for "the term containing a date" it counts as the autumn term about to start. Each term
+opens on the day the county sets (`kongchuo.models.SchoolYear`; default 1 September / 1
+February). School age for year Y: aged 6–15 on 31 August of Y, i.e. born 1 Sep (Y−16) … 31 Aug
+(Y−6).
+
+*The current school year* is the one the county's records are in: the calendar's
+(`school_year_of(today)`), or the next one once the calendar's year has been closed by the
+year-end rollover (学年结转, run in July or August: the children are then in their new grades).
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import re
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 _TERM = re.compile(r"^(\d{4})-(spring|autumn)$")
 
@@ -44,6 +51,20 @@ class Term:
             return dt.date(self.year, 7, 31)
         return dt.date(self.year + 1, 1, 31)
 
+    @property
+    def school_year(self) -> int:
+        """The school year the term belongs to (spring Y+1 belongs to year Y)."""
+        return self.year if self.season == "autumn" else self.year - 1
+
+    @property
+    def season_label(self) -> str:
+        return str(SEASON_LABELS[self.season])
+
+    @property
+    def full_label(self) -> str:
+        """"2026–2027学年 秋季学期": how the header and reports name a term."""
+        return f"{year_label(self.school_year)} {self.season_label}"
+
     def previous(self) -> Term:
         if self.season == "spring":
             return Term(self.year - 1, "autumn")
@@ -51,6 +72,47 @@ class Term:
 
     def __str__(self) -> str:
         return self.code
+
+
+SEASON_LABELS = {"autumn": _("秋季学期"), "spring": _("春季学期")}
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years SchoolYear rows and commands accept
+
+
+def year_label(year: int) -> str:
+    """"2024–2025学年" for school year 2024."""
+    return gettext("%(start)d–%(end)d学年") % {"start": year, "end": year + 1}
+
+
+def year_start(year: int) -> dt.date:
+    return dt.date(year, 9, 1)
+
+
+def year_end(year: int) -> dt.date:
+    return dt.date(year + 1, 8, 31)
+
+
+def year_terms(year: int) -> tuple[Term, Term]:
+    """The two terms of school year `year`: autumn Y, spring Y+1."""
+    return Term(year, "autumn"), Term(year + 1, "spring")
+
+
+def graduation_day(year: int) -> dt.date:
+    """The day school year `year`'s leavers graduate (毕业): 1 July Y+1."""
+    return dt.date(year + 1, 7, 1)
+
+
+def promotion_day(year: int) -> dt.date:
+    """The day the children of school year `year` start their next grade: 1 September Y+1."""
+    return dt.date(year + 1, 9, 1)
+
+
+def parse_year(text: str | int) -> int:
+    """A school-year code ("2024" → 2024) or ValueError with a bilingual message."""
+    raw = str(text).strip()
+    if not raw.isdigit() or not FIRST_YEAR <= int(raw) <= LAST_YEAR:
+        raise ValueError(f"学年应为 {FIRST_YEAR}–{LAST_YEAR} 的四位年份（2024 即 2024–2025学年）"
+                         f" / a school year is a year {FIRST_YEAR}–{LAST_YEAR} (2024 = 2024–2025): {raw!r}")
+    return int(raw)
 
 
 def parse_term(code: str) -> Term:
@@ -138,6 +200,82 @@ def school_age_birth_range(year: int) -> tuple[dt.date, dt.date]:
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+# ----------------------------------------------------------------------------- the county's years
+
+def last_closed_year() -> int | None:
+    """The latest school year closed by the rollover, or None (one small query)."""
+    from kongchuo.models import SchoolYear
+
+    return (SchoolYear.objects.filter(closed_at__isnull=False).order_by("-year")
+            .values_list("year", flat=True).first())
+
+
+def current_school_year(day: dt.date | None = None) -> int:
+    """The school year the county's records are in (see the module notes).
+
+    Only in July and August can it run ahead of the calendar's: a year is closed from its
+    graduation day (1 July) on, and from 1 September the calendar has caught up. So the other
+    ten months ask the database nothing (the header shows the year on every page)."""
+    day = day or today()
+    calendar = school_year_of(day)
+    if day.month not in (7, 8):
+        return calendar
+    closed = last_closed_year()
+    return closed + 1 if closed is not None and closed + 1 > calendar else calendar
+
+
+def current_term(day: dt.date | None = None) -> Term:
+    """The term running (or, in August, about to start) in the current school year."""
+    day = day or today()
+    year = current_school_year(day)
+    if year > school_year_of(day):  # closed early, in summer: the new year's autumn term
+        return Term(year, "autumn")
+    return term_of(day)
+
+
+def opening_window(term: Term) -> tuple[dt.date, dt.date]:
+    """The days a term's opening may be set to: autumn in August–September, spring in
+    February–March (so the term of each date, `term_of`, stays the term it opens)."""
+    if term.season == "autumn":
+        return dt.date(term.year, 8, 1), dt.date(term.year, 9, 30)
+    return dt.date(term.year, 2, 1), dt.date(term.year, 3, 31)
+
+
+def school_year_terms_set(*, year: int, autumn_opens: dt.date | None, spring_opens: dt.date | None,
+                          user=None, request=None):
+    """Set (or clear: the default applies) the opening days of school year `year`'s terms,
+    audited. ValueError (bilingual) for a day outside the term's window."""
+    from django.db import transaction
+
+    from kongchuo.audit import audit_record
+    from kongchuo.models import SchoolYear
+
+    for term, day in zip(year_terms(year), (autumn_opens, spring_opens), strict=True):
+        lo, hi = opening_window(term)
+        if day is not None and not lo <= day <= hi:
+            raise ValueError(f"{term.full_label}开学日期应在{lo.isoformat()}至{hi.isoformat()}之间 / "
+                             f"{term.code} must open between {lo.isoformat()} and {hi.isoformat()}")
+    with transaction.atomic():
+        record, _created = SchoolYear.objects.select_for_update().get_or_create(year=year)
+        before = {"autumn_opens": str(record.autumn_opens or ""), "spring_opens": str(record.spring_opens or "")}
+        record.autumn_opens, record.spring_opens = autumn_opens, spring_opens
+        record.save(update_fields=["autumn_opens", "spring_opens", "updated_at"])
+        audit_record(action="school_year_terms", user=user, request=request, obj=record,
+                     detail={"before": before, "after": {"autumn_opens": str(autumn_opens or ""),
+                                                         "spring_opens": str(spring_opens or "")}})
+    return record
+
+
+def term_opens(term: Term) -> dt.date:
+    """The day `term` opens: the county's date if set, else the default (1 Sep / 1 Feb)."""
+    from kongchuo.models import SchoolYear
+
+    field = "autumn_opens" if term.season == "autumn" else "spring_opens"
+    day = (SchoolYear.objects.filter(year=term.school_year).values_list(field, flat=True)
+           .first())
+    return day or term.start
 
 
 # ----------------------------------------------------------------------------- school days

@@ -177,6 +177,22 @@ def _chinese_date(value: dt.date | str) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class OfficialSheet:
+    """One sheet of an official-layout workbook (see `write_official_ledger`)."""
+
+    title: str
+    unit: str
+    fill_date: dt.date | str
+    columns: Sequence[LedgerColumn]
+    rows: Iterable[Mapping[str, Any]]
+    total_row: Mapping[str, Any] | None = None
+    footer: Sequence[str] = ("填表人：", "审核人：")
+    landscape: bool = True
+    sheet_name: str = "台账"
+    number_rows: bool = True  # the 序号 column, unless the rows bring their own
+
+
 def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date | str,
                           columns: Sequence[LedgerColumn], rows: Iterable[Mapping[str, Any]],
                           total_row: Mapping[str, Any] | None = None,
@@ -189,14 +205,32 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
     added as the first column, optional 合计 row, signature footer; A4, fit to one page wide,
     title and header repeated on every printed page, panes frozen under the header.
     """
+    write_official_workbook(out, [OfficialSheet(
+        title=title, unit=unit, fill_date=fill_date, columns=columns, rows=rows,
+        total_row=total_row, footer=footer, landscape=landscape, sheet_name=sheet_name,
+        number_rows=number_rows)])
+
+
+def write_official_workbook(out: Out, sheets: Sequence[OfficialSheet]) -> None:
+    """Several official-layout sheets in one workbook (a report with its annexes)."""
     wb = _workbook(out)
     fmt = _Formats(wb, border=1)
     plain = _Formats(wb)
     title_fmt = wb.add_format({"font_name": FONT, "font_size": 18, "bold": True, "align": "center",
                                "valign": "vcenter"})
     info_fmt = wb.add_format({"font_name": FONT, "font_size": 11, "valign": "vcenter"})
-    ws = wb.add_worksheet(sheet_name)
-    lead = 1 if number_rows else 0  # the 序号 column, unless the rows bring their own
+    for sheet in sheets:
+        _official_sheet(wb, sheet, fmt=fmt, plain=plain, title_fmt=title_fmt, info_fmt=info_fmt)
+    wb.close()
+
+
+def _official_sheet(wb: xlsxwriter.Workbook, sheet: OfficialSheet, *, fmt: _Formats, plain: _Formats,
+                    title_fmt, info_fmt) -> None:
+    title, unit, fill_date, columns = sheet.title, sheet.unit, sheet.fill_date, sheet.columns
+    rows, total_row, footer, landscape = sheet.rows, sheet.total_row, sheet.footer, sheet.landscape
+    ws = wb.add_worksheet(safe_sheet_name(sheet.sheet_name))
+    number_rows = sheet.number_rows
+    lead = 1 if number_rows else 0
     ncols = len(columns) + lead
     last = ncols - 1
 
@@ -271,7 +305,6 @@ def write_official_ledger(out: Out, *, title: str, unit: str, fill_date: dt.date
     ws.center_horizontally()
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.set_footer("&C第 &P 页，共 &N 页")
-    wb.close()
 
 
 # Column widths by what a header names: the values are streamed (constant_memory), not measured.
@@ -335,9 +368,11 @@ __all__ = [
     "ERROR_HEADER",
     "FONT",
     "LedgerColumn",
+    "OfficialSheet",
     "escape_formula",
     "write_error_workbook",
     "write_official_ledger",
     "write_official_table",
+    "write_official_workbook",
     "write_simple_table",
 ]

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import term_of, today
+from kongchuo.schoolyear import current_term, today
 from ledgers.forms import term_choices
 from ledgers.models import (
     Absence,
@@ -274,4 +274,4 @@ def month_of(value: str | None) -> dt.date:
 
 
 def default_term() -> str:
-    return term_of(today()).code
+    return current_term().code

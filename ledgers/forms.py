@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from kongchuo.formchoices import blank_required_choices
 from kongchuo.forms import style_fields
 from kongchuo.idnumbers import IdNumberError, birth_date_of, validate_id
-from kongchuo.schoolyear import Term, term_of, today
+from kongchuo.schoolyear import Term, current_term, term_of, today
 from ledgers.models import (
     Absence,
     AidRecord,
@@ -51,7 +51,7 @@ def student_field(user, *, required: bool = True) -> StudentChoiceField:
 
 
 def term_choices(around: dt.date | None = None, back: int = 4) -> list[tuple[str, str]]:
-    term = term_of(around or today())
+    term = term_of(around) if around else current_term()
     nxt = Term(term.year, "autumn") if term.season == "spring" else Term(term.year + 1, "spring")
     out = [nxt, term]
     for _i in range(back):
@@ -322,7 +322,7 @@ class AidForm(LedgerForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["term"] = forms.ChoiceField(label=_("学期"), choices=term_choices(),
-                                                initial=term_of(today()).code)
+                                                initial=current_term().code)
         style_fields(self)
 
     def clean_amount(self):
@@ -397,11 +397,11 @@ class ExportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["term"].choices = term_choices()
-        self.fields["term"].initial = term_of(today()).code
+        self.fields["term"].initial = current_term().code
         style_fields(self)
 
     def clean_term(self):
-        return self.cleaned_data.get("term") or term_of(today()).code
+        return self.cleaned_data.get("term") or current_term().code
 
     def clean(self):
         data = super().clean()

@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from kongchuo.imports import fields as F
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, chunked, fetch_in, history_create, update_batch_size
-from kongchuo.schoolyear import Term, parse_term, term_of
+from kongchuo.models import SchoolYear
+from kongchuo.schoolyear import Term, parse_term, school_year_of, term_of, year_label
 from kongchuo.scoping import Role
 from ledgers.models import ReturnReport
 from students.imports import ID_LABELS, SchoolIndex
@@ -145,13 +146,16 @@ CHANGE_KINDS = {
     "出国（境）": StatusChange.Kind.ABROAD, "出境": StatusChange.Kind.ABROAD,
     "中职就读": StatusChange.Kind.VOCATIONAL, "中职": StatusChange.Kind.VOCATIONAL,
     "外县就读": StatusChange.Kind.OUT_OF_COUNTY,
+    # The 留级 list for the year-end rollover (students/rollover.py): the child stays in the grade.
+    "留级": StatusChange.Kind.REPEAT, "重读": StatusChange.Kind.REPEAT,
 }
+REPEATERS = (Student.Status.ENROLLED, Student.Status.HOME_TEACHING)
 
 CHANGE_FIELDS = (
     Field("name", ("姓名", "学生姓名"), F.text(max_length=40)),
     Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
     Field("kind", ("变动类型", "异动类型", "变动类别"), F.choice(CHANGE_KINDS, required=True), required=True,
-          memo=True, note="转出、转入、休学、复学、请假、死亡、出国、中职就读"),
+          memo=True, note="转出、转入、休学、复学、请假、死亡、出国、中职就读、留级（学年结转时不升级）"),
     Field("effective_date", ("变动日期", "异动日期", "生效日期"), F.date(required=True), required=True,
           memo=True),
     Field("end_date", ("截止日期", "结束日期", "休学截止日期"), F.date(), memo=True,
@@ -167,6 +171,8 @@ CHANGE_FIELDS = (
 def changes_prepare(ctx: ImportContext) -> None:
     ctx.state["schools"] = SchoolIndex.load()
     ctx.state["county"] = F.norm_key(settings.KONGCHUO_COUNTY_NAME)
+    ctx.state["closed_years"] = set(SchoolYear.objects.filter(closed_at__isnull=False)
+                                    .values_list("year", flat=True))
 
 
 def changes_check(row: Any, ctx: ImportContext) -> bool:
@@ -176,6 +182,12 @@ def changes_check(row: Any, ctx: ImportContext) -> bool:
         return False
     if row.kind in (StatusChange.Kind.SUSPEND, StatusChange.Kind.LEAVE) and row.end_date is None:
         ctx.warn(row.row, "end_date", "end_date_missing", "未填写截止日期", "no end date")
+    if row.kind == StatusChange.Kind.REPEAT and school_year_of(row.effective_date) in ctx.state["closed_years"]:
+        year = school_year_of(row.effective_date)
+        ctx.reject(row.row, "effective_date", "value_invalid",
+                   hint_zh=f"{year_label(year)}已结转，留级名单须在结转前登记",
+                   hint_en=f"school year {year} is already rolled over")
+        return False
     if row.kind != StatusChange.Kind.TRANSFER_OUT:
         return True
     if not row.to_school and not row.to_county:
@@ -204,6 +216,9 @@ def changes_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         hit = students.get(r.id_number)
         if hit is None:
             ctx.reject(r.row, "id_number", "student_unknown")
+        elif r.kind == StatusChange.Kind.REPEAT and hit[2] not in REPEATERS:
+            ctx.reject(r.row, "kind", "value_invalid", hint_zh="只有在读或送教上门的学生可以留级",
+                       hint_en="only a child at school can repeat a grade")
         else:
             known.append((r, hit))
     on_file = set()
@@ -260,6 +275,6 @@ def register_ledger_imports() -> None:
         slug="status_changes", label=_("学籍变动"), fields=CHANGE_FIELDS,
         key=("id_number", "kind", "effective_date"), plan=changes_plan, apply=changes_apply,
         check_row=changes_check, prepare=changes_prepare, roles=STAFF,
-        description=_("学籍变动台账：转出、转入、休学、复学、请假、死亡、出国、中职就读，按变动日期记入学籍变动历史；"
+        description=_("学籍变动台账：转出、转入、休学、复学、请假、死亡、出国、中职就读、留级，按变动日期记入学籍变动历史；"
                       "转出到本县学校记为待接收的转学（转学中），由接收学校确认。"),
         order=40, icon="bi-arrow-left-right"))

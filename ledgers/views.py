@@ -28,7 +28,7 @@ from django_tables2 import RequestConfig
 from kongchuo.idnumbers import mask_id, mask_phone
 from kongchuo.menu import menu_section
 from kongchuo.models import Job
-from kongchuo.schoolyear import Term, parse_term, term_of, today
+from kongchuo.schoolyear import Term, current_term, parse_term, today
 from kongchuo.scoping import Role, access_object, require_role, scope_of
 from ledgers.attachments import ACCEPT, HELP
 from ledgers.exports import ExportScopeError, filename_for, scope_for_user
@@ -91,7 +91,7 @@ def _term_from(value: str | None) -> Term:
     allowed = {code for code, _label in term_choices(back=8)}
     if value and value in allowed:
         return parse_term(value)
-    return term_of(today())
+    return current_term()
 
 
 def _is_school(user) -> bool:
@@ -118,12 +118,12 @@ def _summary(kind: LedgerKind, request) -> list[dict]:
     user = request.user
     out: list[dict] = []
     if kind.slug == "returns":
-        term = term_of(today())
+        term = current_term()
         n = cached_count(not_reported(Student.objects.visible_to(user), term))
         out.append({"label": _("%(term)s未报到") % {"term": term.label}, "value": n, "tone": "danger" if n else "success",
                     "url": reverse("ledgers:returns_missing") + f"?term={term.code}"})
     elif kind.slug == "aid":
-        term = term_of(today())
+        term = current_term()
         n = cached_count(poor_without_aid(Student.objects.visible_to(user), term))
         out.append({"label": _("%(term)s困难学生未资助") % {"term": term.label}, "value": n,
                     "tone": "danger" if n else "success",

@@ -17,6 +17,10 @@ class StudentsConfig(AppConfig):
         from students.home import core_home
 
         register_home_provider(core_home)
+        from kongchuo.panels import register_student_panel
+        from students.panels import student_year_panel
+
+        register_student_panel(student_year_panel, order=5)
         register(
             MenuItem("首页", _("工作首页"), "home", everyone, "bi-house", 0),
             MenuItem("学生学籍", _("学生名册"), "students:list", staff, "bi-people", 10),

@@ -2,6 +2,10 @@
 
 Built set-based: every table is written with bulk_create in large batches, so 200,000 students
 seed in well under two minutes on PostgreSQL.
+
+`seed_demo` seeds the county as it was last school year, closes that year with the real
+rollover (a year-end seeder of the dashboards app), then enrols this year's newcomers
+(`seed_new_intake`): so the demo has a completed rollover and last year's frozen figures.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import random
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from kongchuo.idnumbers import make_id
+from kongchuo.imports.bulk import chunked, fetch_in
 from kongchuo.schoolyear import school_year_of, today
 from students.models import CensusEntry, LeadingGroupMember, School, StatusChange, Student, Township
 from students.pinyin import name_initials
@@ -82,7 +87,9 @@ def _phone(rng: random.Random) -> str:
     return f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
 
 
-def seed_county(*, students: int, seed: int, stdout=None) -> DemoResult:
+def seed_county(*, students: int, seed: int, stdout=None, year: int | None = None) -> DemoResult:
+    """The county in school year `year` (default: the current one): schools with their 对口初中,
+    students in that year's grades, that year's census."""
     rng = random.Random(seed)
     county_code = settings.KONGCHUO_COUNTY_CODE
     with transaction.atomic():
@@ -106,6 +113,7 @@ def seed_county(*, students: int, seed: int, stdout=None) -> DemoResult:
             s.clerk_phone = _phone(rng)
         School.objects.bulk_create(schools, batch_size=1000)
         schools = list(School.objects.select_related("township").order_by("code"))
+        _link_junior_schools(schools)
         LeadingGroupMember.objects.bulk_create([
             LeadingGroupMember(position="leader", name="傅云飞", title="县委教育工委书记、教育局局长", order=1),
             LeadingGroupMember(position="deputy", name=_name(rng), title="县教育局副局长", order=2),
@@ -115,54 +123,58 @@ def seed_county(*, students: int, seed: int, stdout=None) -> DemoResult:
             LeadingGroupMember(position="member", name=_name(rng), title="督导室主任", order=6),
             LeadingGroupMember(position="office", name=_name(rng), title="领导小组办公室（教育股）", order=7),
         ])
-        result = _seed_students(rng, schools, townships, students, stdout)
+        # The 户籍 list of the summer before school year Y is year Y's (the dashboards' census
+        # year); left alone, the calendar year's, as before.
+        result = _seed_students(rng, schools, townships, students, stdout,
+                                year if year is not None else school_year_of(today()),
+                                census_year=year if year is not None else today().year)
     return result
 
 
-def _seed_students(rng, schools, townships, total, stdout) -> DemoResult:
-    year = school_year_of(today())
-    slots = [(s, g) for s in schools for g in GRADES[s.kind]]
-    weights = [WEIGHT[s.kind] for s, _ in slots]
-    chosen = rng.choices(range(len(slots)), weights=weights, k=total)
-    used_ids: set[str] = set()
-    seq_by_birth: dict[dt.date, int] = {}
-    township_by_id = {t.id: t for t in townships}
-    rows: list[Student] = []
-    census: list[CensusEntry] = []
-    changes: list[tuple[int, str, str]] = []  # (row index, kind, reason)
-    for k, slot_index in enumerate(chosen):
-        school, grade = slots[slot_index]
+def _link_junior_schools(schools: list[School]) -> None:
+    """Each primary school and teaching point sends its graduates to its township's junior
+    school (对口初中)."""
+    juniors = {s.township_id: s for s in schools if s.kind == School.Kind.JUNIOR}
+    linked = []
+    for s in schools:
+        if s.kind in School.PRIMARY_ONLY and s.township_id in juniors:
+            s.junior_school = juniors[s.township_id]
+            linked.append(s)
+    School.objects.bulk_update(linked, ["junior_school"], batch_size=500)
+
+
+class _People:
+    """Makes demo children: unique ID numbers, names, families (one per seeding run)."""
+
+    def __init__(self, rng: random.Random, townships: list[Township], used_ids: set[str] | None = None):
+        self.rng = rng
+        self.townships = townships
+        self.used_ids = used_ids if used_ids is not None else set()
+        self.seq_by_birth: dict[dt.date, int] = {}
+
+    def child(self, school: School, grade: int, year: int, *, census_year: int) -> tuple[Student, CensusEntry | None]:
+        """A child in `grade` at `school` in school year `year`, and its census row."""
+        rng = self.rng
         age = 5 + grade + (1 if rng.random() < 0.08 else 0)  # age on 31 Aug of the school year
         start = dt.date(year - age - 1, 9, 1)
         birth = start + dt.timedelta(days=rng.randrange(365))
-        seq = seq_by_birth.get(birth, rng.randrange(0, 400))
+        seq = self.seq_by_birth.get(birth, rng.randrange(0, 400))
         while True:
             seq += 1
             id_number = make_id(county_area(), birth, seq)
-            if id_number not in used_ids:
+            if id_number not in self.used_ids:
                 break
-        seq_by_birth[birth] = seq
-        used_ids.add(id_number)
+        self.seq_by_birth[birth] = seq
+        self.used_ids.add(id_number)
         sex = "M" if int(id_number[16]) % 2 else "F"
         name = _name(rng)
         local = rng.random() < 0.96
-        hukou = school.township if local and school.oversight == "township" else rng.choice(townships)
-        status = Student.Status.ENROLLED
+        hukou = school.township if local and school.oversight == "township" else rng.choice(self.townships)
         disability = rng.choice(DISABILITY) if rng.random() < 0.01 else ""
-        r = rng.random()
         if school.kind == School.Kind.SPECIAL:
             disability = disability or rng.choice(DISABILITY)
-        if disability and rng.random() < 0.25:
-            status = Student.Status.HOME_TEACHING
-            changes.append((k, "home_teaching", "因残无法随班就读"))
-        elif r < 0.003:
-            status = Student.Status.SUSPENDED
-            changes.append((k, "suspend", "因病休学"))
-        elif r < 0.005:
-            status = Student.Status.OUT_OF_COUNTY
-            changes.append((k, "out_of_county", "随父母外出务工"))
         poor = rng.random() < 0.08
-        rows.append(Student(
+        student = Student(
             id_number=id_number, student_number=f"G{id_number}", name=name,
             name_initials=name_initials(name), sex=sex, birth_date=birth,
             hukou_township=hukou,
@@ -170,18 +182,43 @@ def _seed_students(rng, schools, townships, total, stdout) -> DemoResult:
             address=f"{school.township.name}{rng.choice(VILLAGES)}村",
             school=school, grade=grade, class_name=f"{rng.randint(1, 4)}班",
             entry_month=dt.date(year - (grade - 1 if grade <= 6 else grade - 7), 9, 1),
-            status=status, is_poor=poor, is_monitored=rng.random() < 0.01,
+            status=Student.Status.ENROLLED, is_poor=poor, is_monitored=rng.random() < 0.01,
             is_dibao=rng.random() < (0.25 if poor else 0.02), is_tekun=rng.random() < 0.003,
             disability_category=disability,
             disability_grade=rng.choice(["一级", "二级", "三级", "四级"]) if disability else "",
             is_left_behind=rng.random() < 0.2, is_migrant=rng.random() < 0.03,
             guardian_name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
             guardian_phone=_phone(rng),
-        ))
-        if hukou is not None and hukou.id in township_by_id:
-            census.append(CensusEntry(year=today().year, id_number=id_number, name=name, sex=sex,
-                                      birth_date=birth, township=hukou,
-                                      address=rows[-1].hukou_address))
+        )
+        census = CensusEntry(year=census_year, id_number=id_number, name=name, sex=sex,
+                             birth_date=birth, township=hukou, address=student.hukou_address)
+        return student, census
+
+
+def _seed_students(rng, schools, townships, total, stdout, year: int, *, census_year: int) -> DemoResult:
+    slots = [(s, g) for s in schools for g in GRADES[s.kind]]
+    weights = [WEIGHT[s.kind] for s, _ in slots]
+    chosen = rng.choices(range(len(slots)), weights=weights, k=total)
+    people = _People(rng, townships)
+    used_ids, seq_by_birth = people.used_ids, people.seq_by_birth
+    rows: list[Student] = []
+    census: list[CensusEntry] = []
+    changes: list[tuple[int, str, str]] = []  # (row index, kind, reason)
+    for k, slot_index in enumerate(chosen):
+        school, grade = slots[slot_index]
+        student, entry = people.child(school, grade, year, census_year=census_year)
+        r = rng.random()
+        if student.disability_category and rng.random() < 0.25:
+            student.status = Student.Status.HOME_TEACHING
+            changes.append((k, "home_teaching", "因残无法随班就读"))
+        elif r < 0.003:
+            student.status = Student.Status.SUSPENDED
+            changes.append((k, "suspend", "因病休学"))
+        elif r < 0.005:
+            student.status = Student.Status.OUT_OF_COUNTY
+            changes.append((k, "out_of_county", "随父母外出务工"))
+        rows.append(student)
+        census.append(entry)
     # A few children on the 户籍 list who are in no school: what the census sweep must find.
     for _ in range(max(3, total // 2000)):
         age = rng.randint(7, 14)
@@ -193,7 +230,7 @@ def _seed_students(rng, schools, townships, total, stdout) -> DemoResult:
             continue
         used_ids.add(id_number)
         t = rng.choice(townships)
-        census.append(CensusEntry(year=today().year, id_number=id_number, name=_name(rng),
+        census.append(CensusEntry(year=census_year, id_number=id_number, name=_name(rng),
                                   sex="M" if int(id_number[16]) % 2 else "F", birth_date=birth,
                                   township=t, address=f"{t.name}{rng.choice(VILLAGES)}村"))
     _bulk(Student, rows)
@@ -251,4 +288,72 @@ def create_demo_users(password: str) -> list[tuple[str, str]]:
         user_create(username=username, role=role, password=password, township=township,
                     school=school, section="教育股" if role == Role.COUNTY else "")
         out.append((username, label))
+    return out
+
+
+# ----------------------------------------------------------------------------- a new school year
+
+
+def seed_new_intake(rng: random.Random, *, year: int, stdout=None) -> dict:
+    """School year `year` begins after the rollover closed the one before: grade-1 entrants at
+    every school teaching grade 1 (about as many as its new grade 2), most primary graduates
+    enrolled in grade 7 at their 对口初中 (a few are not: the 两一 rule finds them), and the
+    year's 户籍 list (last year's children and the newcomers)."""
+    first_day = dt.date(year, 9, 1)
+    townships = list(Township.objects.order_by("code"))
+    people = _People(rng, townships, set(Student.objects.values_list("id_number", flat=True)))
+    grade2 = dict(Student.objects.filter(grade=2, status__in=("enrolled", "home_teaching"))
+                  .values_list("school_id").annotate(n=models.Count("pk")).values_list("school_id", "n"))
+    newcomers: list[Student] = []
+    census: list[CensusEntry] = []
+    for school in School.objects.select_related("township").order_by("code"):
+        if 1 not in GRADES[school.kind]:
+            continue
+        n = grade2.get(school.pk, 0)
+        for _k in range(max(0, n + rng.randint(-2, 2)) if n else 0):
+            child, entry = people.child(school, 1, year, census_year=year)
+            newcomers.append(child)
+            census.append(entry)
+    _bulk(Student, newcomers)
+    ids = dict(fetch_in(Student.objects.values_list("id_number", "id"), "id_number",
+                        [c.id_number for c in newcomers]))
+    _bulk(StatusChange, [StatusChange(
+        student_id=ids[c.id_number], kind=StatusChange.Kind.ENROLL, effective_date=first_day,
+        from_status="", to_status="enrolled", to_school_id=c.school_id, reason="一年级新生入学",
+        source="seed") for c in newcomers])
+    # Primary graduates into grade 7 at the expected junior school.
+    graduations = (StatusChange.objects.filter(kind=StatusChange.Kind.GRADUATE, source="rollover",
+                                               from_grade=6, to_school__isnull=False,
+                                               student__status="graduated")
+                   .order_by("student_id").values_list("student_id", "student__school_id", "to_school_id"))
+    moves, placed = [], {}
+    for student_id, primary_id, junior_id in graduations:
+        if rng.random() < 0.015:
+            continue  # not found in any grade 7
+        moves.append(StatusChange(
+            student_id=student_id, kind=StatusChange.Kind.TRANSFER_OUT, effective_date=first_day,
+            from_status="graduated", to_status="enrolled", from_school_id=primary_id,
+            to_school_id=junior_id, from_grade=6, to_grade=7, reason="小学毕业升入对口初中",
+            source="seed"))
+        placed[student_id] = junior_id
+    for batch in chunked(list(placed), 5000):
+        students = list(Student.objects.filter(pk__in=batch))
+        for st in students:
+            st.school_id, st.grade, st.status = placed[st.pk], 7, "enrolled"
+            st.class_name = f"{rng.randint(1, 6)}班"
+            st.entry_month = first_day
+            st.version += 1
+        Student.objects.bulk_update(students, ["school", "grade", "status", "class_name",
+                                               "entry_month", "version"], batch_size=1000)
+    _bulk(StatusChange, moves)
+    # This year's 户籍 list: last year's children again (a year older), and the newcomers.
+    last = CensusEntry.objects.filter(year=year - 1).values_list(
+        "id_number", "name", "sex", "birth_date", "township_id", "address")
+    census += [CensusEntry(year=year, id_number=i, name=n, sex=x, birth_date=b, township_id=t, address=a)
+               for i, n, x, b, t, a in last]
+    _bulk(CensusEntry, census)
+    out = {"grade1": len(newcomers), "grade7": len(placed), "census": len(census)}
+    if stdout is not None:
+        stdout.write(f"新学年 / new school year {year}: 一年级新生 {out['grade1']}, "
+                     f"升入七年级 {out['grade7']}, 户籍 {out['census']}")
     return out

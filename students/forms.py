@@ -165,6 +165,7 @@ class TransferDecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         style_fields(self)
 
+
 class AccountForm(forms.Form):
     """Create or edit an account. The choices are the actor's: a township center school sees
     the school role and its own schools only, so a forged id in the POST body is refused."""
@@ -229,3 +230,16 @@ class AccountForm(forms.Form):
         return {"first_name": d["first_name"], "phone": d.get("phone", ""),
                 "section": d.get("section", self.account.section if self.account else ""),
                 "role": d["role"], "township": d.get("township"), "school": d.get("school")}
+
+
+class JuniorSchoolForm(forms.Form):
+    junior_school = forms.ModelChoiceField(
+        label=_("对口初中"), required=False, empty_label=_("（未设置）"),
+        queryset=School.objects.filter(kind__in=School.TEACHES_GRADE_7).order_by("township__code", "code"),
+        widget=forms.Select(attrs={"class": "form-select"}))
+
+
+class RepeatForm(forms.Form):
+    reason = forms.CharField(label=_("留级原因"), max_length=200,
+                             widget=forms.TextInput(attrs={"class": "form-control",
+                                                           "placeholder": _("如：家长申请，学业未达标")}))

@@ -275,6 +275,8 @@ SCHOOL_FIELDS = (
     Field("principal_phone", ("校长电话", "校长联系电话"), F.text(max_length=20), text=True),
     Field("clerk_name", ("控辍保学专干", "专干姓名"), F.text(max_length=40)),
     Field("clerk_phone", ("专干电话", "专干联系电话"), F.text(max_length=20), text=True),
+    Field("junior_school", ("对口初中", "对口中学", "对口初中学校"), F.text(max_length=80), memo=True,
+          note="小学、教学点：小学毕业生升入的初中（学校名称或标识码；空白不修改）"),
 )
 
 
@@ -337,6 +339,8 @@ def schools_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
                                hint_en="one center school per township")
                     bad.add(x.row)
     keep = [r for r in keep if r.row not in bad]
+    juniors, bad = _junior_codes(keep, schools, ctx)
+    keep = [r for r in keep if r.row not in bad]
     creates, updates, unchanged = [], [], 0
     for r in keep:
         values = {"name": r.name, "kind": r.kind, "is_center": bool(r.is_center),
@@ -350,6 +354,11 @@ def schools_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             continue
         town = towns.get(r.township_code)
         changed = town is None or school.township_id != town.pk
+        junior = juniors.get(r.code)
+        if junior is not None and (school.junior_school_id is None
+                                   or schools.get(junior) is None
+                                   or schools[junior].pk != school.junior_school_id):
+            changed = True
         for f, v in values.items():
             if getattr(school, f) != v:
                 setattr(school, f, v)
@@ -360,11 +369,48 @@ def schools_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             unchanged += 1
     return ImportPlan(created=len(creates), updated=len(updates), unchanged=unchanged,
                       extra={"townships_created": len(new_towns), "townships_updated": len(changed_towns)},
-                      payload=(list(new_towns.values()), list(changed_towns.values()), creates, updates))
+                      payload=(list(new_towns.values()), list(changed_towns.values()), creates, updates,
+                               juniors))
+
+
+def _junior_codes(rows: list[Any], stored: dict[str, School],
+                  ctx: ImportContext) -> tuple[dict[str, str], set[int]]:
+    """对口初中 of the file's rows: school code → the junior school's code, found by code or by
+    name among the stored schools and the file's own rows (the file's version wins). A name
+    that is unknown or ambiguous, or a school that does not teach grade 7, rejects the row."""
+    kinds = {code: s.kind for code, s in stored.items()}
+    names: dict[str, set[str]] = {}
+    for code, s in stored.items():
+        names.setdefault(F.norm_key(s.name), set()).add(code)
+    for r in rows:
+        kinds[r.code] = r.kind
+        for codes in names.values():
+            codes.discard(r.code)
+        names.setdefault(F.norm_key(r.name), set()).add(r.code)
+    out: dict[str, str] = {}
+    bad: set[int] = set()
+    for r in rows:
+        value = (r.junior_school or "").strip() if "junior_school" in ctx.present else ""
+        if not value:
+            continue
+        found = {value} if value in kinds else names.get(F.norm_key(value), set())
+        if len(found) != 1:
+            ctx.reject(r.row, "junior_school", "school_unknown", hint_zh=f"“{value}”", hint_en=repr(value))
+            bad.add(r.row)
+            continue
+        code = next(iter(found))
+        if kinds[code] not in School.TEACHES_GRADE_7 or code == r.code:
+            ctx.reject(r.row, "junior_school", "value_invalid",
+                       hint_zh="对口初中须为本县开设七年级的学校（初中、九年一贯制、完全中学、特殊教育学校）",
+                       hint_en="the junior school must be a county school teaching grade 7")
+            bad.add(r.row)
+            continue
+        out[r.code] = code
+    return out, bad
 
 
 def schools_apply(plan: ImportPlan, ctx: ImportContext) -> None:
-    new_towns, changed_towns, creates, updates = plan.payload
+    new_towns, changed_towns, creates, updates, juniors = plan.payload
     Township.objects.bulk_create(new_towns)
     if changed_towns:
         Township.objects.bulk_update(changed_towns, ["name"])
@@ -378,6 +424,14 @@ def schools_apply(plan: ImportPlan, ctx: ImportContext) -> None:
         if batch:
             School.objects.bulk_update(batch, list(SCHOOL_VALUE_FIELDS), batch_size=200)
     School.objects.bulk_create([s for _c, s in creates], batch_size=500)
+    if juniors:  # 对口初中 last: it may name a school this file creates
+        ids = dict(School.objects.filter(code__in=[*juniors, *juniors.values()])
+                   .values_list("code", "pk"))
+        linked = []
+        for school in School.objects.filter(code__in=list(juniors)):
+            school.junior_school_id = ids[juniors[school.code]]
+            linked.append(school)
+        School.objects.bulk_update(linked, ["junior_school"], batch_size=500)
 
 
 # --------------------------------------------------------------------------- roster

@@ -84,6 +84,11 @@ class School(models.Model):
     principal_phone = models.CharField(_("校长电话"), max_length=20, blank=True)
     clerk_name = models.CharField(_("控辍保学专干"), max_length=40, blank=True)
     clerk_phone = models.CharField(_("专干电话"), max_length=20, blank=True)
+    # 对口初中: where this school's grade-6 leavers are expected in grade 7 (a primary school or
+    # teaching point); the 两一 rule looks for a missing primary graduate there.
+    junior_school = models.ForeignKey("self", verbose_name=_("对口初中"), null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="feeder_schools",
+                                      db_index=False)
 
     objects = SchoolQuerySet.as_manager()
 
@@ -101,6 +106,15 @@ class School(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    #: Kinds of school that teach grade 7: a grade-6 child there moves up in place (九年一贯制,
+    #: 完全中学 with primary grades, 特殊教育学校); elsewhere grade 6 ends with 小学毕业.
+    TEACHES_GRADE_7 = (Kind.JUNIOR, Kind.NINE_YEAR, Kind.COMPLETE, Kind.SPECIAL)
+    PRIMARY_ONLY = (Kind.PRIMARY, Kind.TEACHING_POINT)
+
+    @property
+    def teaches_grade_7(self) -> bool:
+        return self.kind in self.TEACHES_GRADE_7
 
 
 class Student(models.Model):
@@ -271,24 +285,36 @@ class StatusChange(models.Model):
         # child had before comes back); the move itself is a 转出 with its destination school.
         TRANSFER_REQUEST = "transfer_request", _("转学申请")
         TRANSFER_CANCEL = "transfer_cancel", _("撤销转学")
+        # The year-end rollover (学年结转): a child moved up a grade; a child kept in the grade
+        # (留级 list, recorded before the rollover). Neither changes the status.
+        PROMOTE = "promote", _("升级")
+        REPEAT = "repeat", _("留级")
 
-    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="status_changes")
+    # No index of its own on any foreign key: the unique (student, kind, effective_date) serves
+    # a child's history, nothing looks rows up by school or user (only a school's or user's
+    # deletion would, and those are protected), and each index costs every bulk write — the
+    # year-end rollover writes one row per child of the county (200,000) in one go.
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="status_changes",
+                                db_index=False)
     kind = models.CharField(_("变动类型"), max_length=16, choices=Kind)
     effective_date = models.DateField(_("变动日期"))
     end_date = models.DateField(_("截止日期"), null=True, blank=True)
     from_status = models.CharField(_("原状态"), max_length=16, choices=Student.Status, blank=True)
     to_status = models.CharField(_("新状态"), max_length=16, choices=Student.Status, blank=True)
     from_school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+", verbose_name=_("原学校"))
+                                    related_name="+", verbose_name=_("原学校"), db_index=False)
     to_school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+", verbose_name=_("去向学校"))
+                                  related_name="+", verbose_name=_("去向学校"), db_index=False)
     to_school_name = models.CharField(_("去向学校（县外）"), max_length=80, blank=True)
     to_county = models.CharField(_("去向县区"), max_length=60, blank=True)
+    # The grade before and after a change that moves it (升级 at the rollover); empty otherwise.
+    from_grade = models.PositiveSmallIntegerField(_("原年级"), null=True, blank=True)
+    to_grade = models.PositiveSmallIntegerField(_("新年级"), null=True, blank=True)
     reason = models.CharField(_("原因"), max_length=200, blank=True)
     approved_by = models.CharField(_("审批人"), max_length=40, blank=True)
     source = models.CharField(_("来源"), max_length=12, default="manual")  # manual/import/seed/sweep
     created_by = models.ForeignKey("students.User", null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="+")
+                                   on_delete=models.PROTECT, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = StatusChangeQuerySet.as_manager()

@@ -37,6 +37,9 @@ KIND_TO_STATUS = {
     # the child had (`restore_status`). The move itself is a TRANSFER_OUT (students.transfers).
     StatusChange.Kind.TRANSFER_REQUEST: Student.Status.TRANSFERRING,
     StatusChange.Kind.TRANSFER_CANCEL: Student.Status.ENROLLED,
+    # The rollover's kinds move the grade, not the status (students/rollover.py).
+    StatusChange.Kind.PROMOTE: None,
+    StatusChange.Kind.REPEAT: None,
 }
 
 
@@ -372,6 +375,7 @@ def student_id_correct(*, user: User, student: Student, id_number: str, reason: 
                  detail={"old": mask_id(old), "new": mask_id(new), "reason": reason})
     return locked
 
+
 # --------------------------------------------------------------------------- accounts
 
 # Letters and digits that cannot be mistaken for one another when read off a screen or paper.
@@ -490,3 +494,69 @@ def account_password_changed(*, user: User, request=None) -> None:
         user.must_change_password = False
         user.save(update_fields=["must_change_password"])
     audit_record(action="password_change", request=request, user=user, obj=user)
+# ----------------------------------------------------------------------------- school year
+
+
+@transaction.atomic
+def school_junior_school_set(*, school: School, junior: School | None, user: User | None,
+                             request=None) -> School:
+    """Name (or clear) the 对口初中 of a primary school or teaching point, audited."""
+    if junior is not None and (junior.kind not in School.TEACHES_GRADE_7 or junior.pk == school.pk):
+        raise ValueError("对口初中须为本县开设七年级的学校 / the junior school must teach grade 7")
+    before = school.junior_school_id
+    school.junior_school = junior
+    school.save(update_fields=["junior_school"])
+    audit_record(action="junior_school_set", request=request, user=user, obj=school,
+                 detail={"from": before, "to": junior.pk if junior else None})
+    return school
+
+
+def repeat_day(today: dt.date | None = None) -> dt.date:
+    """The date a 留级 recorded now carries: a day of the current (open) school year — today,
+    or the year's first day when the calendar's year is already closed (after an early
+    rollover in July or August)."""
+    from kongchuo.schoolyear import current_school_year, school_year_of, year_start
+    from kongchuo.schoolyear import today as local_today
+
+    day = today or local_today()
+    year = current_school_year(day)
+    return day if school_year_of(day) == year else year_start(year)
+
+
+def repeat_of_year(student: Student, year: int) -> StatusChange | None:
+    from kongchuo.schoolyear import year_end, year_start
+
+    return (student.status_changes.filter(kind=StatusChange.Kind.REPEAT,
+                                          effective_date__range=(year_start(year), year_end(year)))
+            .order_by("-effective_date").first())
+
+
+@transaction.atomic
+def student_repeat_record(*, student: Student, user: User | None, reason: str,
+                          request=None) -> StatusChange:
+    """Put a child on the current year's 留级 list: at the rollover the child keeps the grade."""
+    from kongchuo.schoolyear import school_year_of
+
+    day = repeat_day()
+    if student.status not in (Student.Status.ENROLLED, Student.Status.HOME_TEACHING):
+        raise ValueError("只有在读或送教上门的学生可以留级 / only a child at school can repeat a grade")
+    if repeat_of_year(student, school_year_of(day)) is not None:
+        raise ValueError("该生已在本学年留级名单中 / already on this year's repeat list")
+    change = student_change_status(student=student, kind=StatusChange.Kind.REPEAT,
+                                   effective_date=day, user=user, reason=reason)
+    audit_record(action="repeat_record", request=request, user=user, obj=student,
+                 detail={"date": day.isoformat()})
+    return change
+
+
+@transaction.atomic
+def student_repeat_withdraw(*, student: Student, user: User | None, request=None) -> None:
+    """Take a child off the current year's 留级 list (a year not yet closed), audited."""
+    from kongchuo.schoolyear import current_school_year
+
+    change = repeat_of_year(student, current_school_year())
+    if change is None:
+        raise ValueError("该生不在本学年留级名单中 / not on this year's repeat list")
+    audit_record(action="repeat_withdraw", request=request, user=user, obj=student,
+                 detail={"date": change.effective_date.isoformat(), "reason": change.reason})
+    change.delete()

@@ -13,9 +13,10 @@ from kongchuo.audit import audit_record
 from kongchuo.scoping import Role, access_object, require_role, scope_of
 from students.counts import CachedCountPaginator, enrolled_by_school
 from students.filters import SchoolFilter, StudentFilter
-from students.forms import LeadingGroupMemberForm, ResponsibilityForm
+from students.forms import JuniorSchoolForm, LeadingGroupMemberForm, RepeatForm, ResponsibilityForm
 from students.models import LeadingGroupMember, School, Student, Township
 from students.selectors import can_edit_responsibility, school_list_for, township_summary
+from students.services import school_junior_school_set, student_repeat_record, student_repeat_withdraw
 from students.tables import SchoolTable, StudentTable
 
 
@@ -130,10 +131,58 @@ def school_detail(request, pk: int):
             messages.success(request, _("责任人已保存"))
             return redirect("students:school", pk=school.pk)
     center = School.objects.filter(township=school.township, is_center=True).first()
+    primary = school.kind in School.PRIMARY_ONLY
     return render(request, "students/school_detail.html", {
         "school": school, "form": form, "editable": editable, "center": center,
         "n_students": school.students.filter(status=Student.Status.ENROLLED).count(),
+        "junior_form": JuniorSchoolForm(initial={"junior_school": school.junior_school_id})
+        if primary and editable else None,
+        "primary": primary,
     })
+
+
+@login_required
+@require_http_methods(["POST"])
+def school_junior(request, pk: int):
+    """Set the 对口初中 of a primary school or teaching point (whoever edits its responsibility)."""
+    school = access_object(School.objects.select_related("township"), request.user, pk=pk)
+    if not can_edit_responsibility(request.user, school) or school.kind not in School.PRIMARY_ONLY:
+        raise PermissionDenied
+    form = JuniorSchoolForm(request.POST)
+    if form.is_valid():
+        try:
+            school_junior_school_set(school=school, junior=form.cleaned_data["junior_school"],
+                                     user=request.user, request=request)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("对口初中已保存"))
+    else:
+        messages.error(request, _("请选择开设七年级的学校"))
+    return redirect("students:school", pk=school.pk)
+
+
+@login_required
+@require_http_methods(["POST"])
+def student_repeat(request, pk: int):
+    """Put the child on this year's 留级 list, or take it off (action=withdraw)."""
+    require_role(request.user, Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+    student = access_object(Student.objects.select_related("school"), request.user, pk=pk)
+    try:
+        if request.POST.get("action") == "withdraw":
+            student_repeat_withdraw(student=student, user=request.user, request=request)
+            messages.success(request, _("已移出本学年留级名单"))
+        else:
+            form = RepeatForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _("请填写留级原因"))
+                return redirect("students:detail", pk=student.pk)
+            student_repeat_record(student=student, user=request.user,
+                                  reason=form.cleaned_data["reason"], request=request)
+            messages.success(request, _("已列入本学年留级名单：学年结转时不升级"))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return redirect("students:detail", pk=student.pk)
 
 
 @login_required

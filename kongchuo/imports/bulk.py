@@ -89,11 +89,10 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
         cursor.executemany(sql, rows)
 
 
-def history_insert_select(model: type[models.Model], *, key: str, values: Sequence[Any], user,
-                          reason: str, history_type: str, when: dt.datetime) -> None:
-    """simple_history rows for the rows of `model` whose `key` column is in `values`, written
-    by INSERT … SELECT from the table itself (the rows as they are now, after the write):
-    what bulk_history_create would store, without a historical instance per row."""
+def _history_insert_sql(model: type[models.Model], *, user, reason: str, history_type: str,
+                        when: dt.datetime) -> tuple[str, list[Any]]:
+    """`INSERT INTO <history> (…) SELECT t.…, <date, type, user, reason> FROM <table> t`, to be
+    completed with a WHERE on `t`: the rows as they are now, as simple_history stores them."""
     hist = model.history.model  # type: ignore[attr-defined]
     qn = connection.ops.quote_name
     cols = [f.column for f in hist._meta.concrete_fields if not f.name.startswith("history_")]
@@ -101,14 +100,36 @@ def history_insert_select(model: type[models.Model], *, key: str, values: Sequen
                                        "history_change_reason"])
     source = ", ".join(f"t.{qn(c)}" for c in cols)
     date = models.DateTimeField().get_db_prep_save(when, connection)
-    user_id = getattr(user, "pk", None)
+    sql = (f"INSERT INTO {qn(hist._meta.db_table)} ({target}) SELECT {source}, %s, %s, %s, %s "
+           f"FROM {qn(model._meta.db_table)} t")
+    return sql, [date, history_type, getattr(user, "pk", None), reason]
+
+
+def history_insert_select(model: type[models.Model], *, key: str, values: Sequence[Any], user,
+                          reason: str, history_type: str, when: dt.datetime) -> None:
+    """simple_history rows for the rows of `model` whose `key` column is in `values`, written
+    by INSERT … SELECT from the table itself (the rows as they are now, after the write):
+    what bulk_history_create would store, without a historical instance per row."""
+    sql, params = _history_insert_sql(model, user=user, reason=reason, history_type=history_type,
+                                      when=when)
+    column = connection.ops.quote_name(key)
     with connection.cursor() as cursor:
         for batch in chunked(list(values), IN_CHUNK):
             marks = ", ".join(["%s"] * len(batch))
-            cursor.execute(
-                f"INSERT INTO {qn(hist._meta.db_table)} ({target}) SELECT {source}, %s, %s, %s, %s "
-                f"FROM {qn(model._meta.db_table)} t WHERE t.{qn(key)} IN ({marks})",
-                [date, history_type, user_id, reason, *batch])
+            cursor.execute(f"{sql} WHERE t.{column} IN ({marks})", [*params, *batch])
+
+
+def history_insert_for(model: type[models.Model], *, pks: models.QuerySet, user, reason: str,
+                       history_type: str, when: dt.datetime) -> int:
+    """history_insert_select for the rows whose primary key is in `pks` (a one-column
+    `values()` queryset): one statement however many rows, nothing read into Python."""
+    sql, params = _history_insert_sql(model, user=user, reason=reason, history_type=history_type,
+                                      when=when)
+    sub, sub_params = pks.order_by().query.sql_with_params()  # a set: no ORDER BY to sort
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} WHERE t.{pk} IN ({sub})", [*params, *sub_params])
+        return cursor.rowcount
 
 
 def is_postgres() -> bool:

@@ -9,12 +9,12 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.imports.base import ImportKind
-from kongchuo.schoolyear import term_of
+from kongchuo.schoolyear import current_term
 from kongchuo.schoolyear import today as school_today
 
 
 def _term_choices() -> list[tuple[str, str]]:
-    term = term_of(school_today())
+    term = current_term()
     out = []
     for _i in range(4):
         out.append((term.code, term.label))

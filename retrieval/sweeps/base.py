@@ -181,8 +181,11 @@ def annotate_alert(qs: models.QuerySet, **columns) -> models.QuerySet:
 
 # ----------------------------------------------------------------------------- status history
 
-# Kinds that do not move a student's status (请假 keeps the child 在读; a correction edits data).
-NON_STATUS_KINDS = (StatusChange.Kind.LEAVE, StatusChange.Kind.CORRECTION)
+# Kinds that do not move a student's status (请假 keeps the child 在读; a correction edits data;
+# 升级/留级 move or keep the grade at the year-end rollover). A 升级 row is dated 1 September
+# and may be written in July: read as a status it would hide a change recorded in between.
+NON_STATUS_KINDS = (StatusChange.Kind.LEAVE, StatusChange.Kind.CORRECTION,
+                    StatusChange.Kind.PROMOTE, StatusChange.Kind.REPEAT)
 ENTRY_KINDS = (StatusChange.Kind.ENROLL, StatusChange.Kind.TRANSFER_IN)
 
 

@@ -11,9 +11,14 @@ completed compulsory education; a primary graduate is the 两一 rule's business
 
 两一 entry gaps (rule ``entry``): (a) census children of primary entry age (aged 6 on 31 August:
 born 1 Sep (Y−7) … 31 Aug (Y−6)) who are not such a student, i.e. not enrolled in grade 1 by
-31 August; (b) primary graduates (status 毕业 in grade 6 on the as-of date) not enrolled in
-grade 7. Both periods = Y. Both routed to the township of the 户籍 (school empty, township set,
-level township): the census row's township, or the student's 户籍 township (else the school's).
+31 August; routed to the township of the 户籍 (school empty, township set, level township).
+(b) from the day the autumn term of Y opens (`kongchuo.schoolyear.term_opens`; the sweep runs in
+September too): primary graduates of school age — a 毕业 in grade 6, the year-end rollover's
+小学毕业 — found in no grade 7, i.e. still 毕业 on the as-of date (a junior school's roster moves
+a child it enrols to 在读), or 外县就读 without evidence (no 外县就读 record with its 在读证明, no
+acceptance letter attached to the transfer). Routed to the expected junior school (the 毕业
+row's 对口初中, else the primary school's; level school, then its township), or, with none
+known, to the township of the 户籍 (else the school's). Both periods = Y.
 
 帮扶对象未入学 (rule ``support_unenrolled``, issue 16; the plan's 保障脱贫家庭子女全部入学): a child on
 any support list (students.SupportMark: 建档立卡/脱贫, 监测, 低保, 特困, 残疾, 家庭经济困难, 孤儿,
@@ -26,12 +31,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import BigIntegerField, Case, CharField, Exists, F, OuterRef, Q, Subquery, When
+from django.db.models import BigIntegerField, Case, CharField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, JSONObject, Substr
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import school_age_birth_range
-from ledgers.models import Deferral
+from kongchuo.schoolyear import Term, school_age_birth_range, term_opens
+from ledgers.models import Attachment, Deferral, OutOfCountyRecord
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import (
     Context,
@@ -44,7 +49,7 @@ from retrieval.sweeps.base import (
     status_was,
     text,
 )
-from students.models import CensusEntry, StatusChange, Student, SupportMark
+from students.models import CensusEntry, School, StatusChange, Student, SupportMark
 
 DUE_DAYS = 15
 
@@ -146,36 +151,66 @@ def build_census(ctx: Context, partition: Partition) -> list[Rows]:
 def build_entry(ctx: Context, partition: Partition) -> list[Rows]:
     year = year_of(ctx)
     grade1 = _census_rows(ctx, unaccounted(ctx, partition, entry_age_range(year)), "grade1")
-    lo, hi = school_age_birth_range(year)
-    route = Coalesce(F("hukou_township_id"), F("school__township_id"))
+    if ctx.as_of < term_opens(Term(year, "autumn")):
+        return [grade1]  # a primary graduate is on holiday until the autumn term opens
+    return [grade1, _grade7_rows(ctx, partition)]
+
+
+def _out_of_county_evidence():
+    """A 外县就读 record with its 在读证明, or a file attached to the child's 外县就读 / 转出 row."""
+    from django.contrib.contenttypes.models import ContentType
+
+    letters = Attachment.objects.filter(
+        content_type=ContentType.objects.get_for_model(StatusChange),
+        object_id__in=StatusChange.objects.filter(
+            student_id=OuterRef(OuterRef("pk")),
+            kind__in=(StatusChange.Kind.OUT_OF_COUNTY, StatusChange.Kind.TRANSFER_OUT),
+        ).values("pk"))
+    record = OutOfCountyRecord.objects.filter(student_id=OuterRef("pk")).exclude(proof="")
+    return Exists(record) | Exists(letters)
+
+
+def _grade7_rows(ctx: Context, partition: Partition) -> Rows:
+    lo, hi = school_age_birth_range(year_of(ctx))
     # Cheap filters first: only a child with a 毕业 on file, or 毕业 now, can have been 毕业 on
     # the as-of date; the dated-status subqueries then run for those few.
-    graduated_ever = Q(status=Student.Status.GRADUATED) | Q(pk__in=StatusChange.objects.filter(
-        kind=StatusChange.Kind.GRADUATE).values("student_id"))
+    graduations = StatusChange.objects.filter(kind=StatusChange.Kind.GRADUATE)
+    graduated_ever = Q(status=Student.Status.GRADUATED) | Q(pk__in=graduations.values("student_id"))
+    last = graduations.filter(student_id=OuterRef("pk")).order_by("-effective_date", "-pk")
+    expected = Coalesce(Subquery(last.values("to_school_id")[:1]), F("school__junior_school_id"),
+                        output_field=BigIntegerField())
     graduates = (Student.objects.filter(grade=6, birth_date__range=(lo, hi)).filter(graduated_ever)
-                 .annotate(route=route))
-    # Routed to a township, never to the county level: the county partition has none.
-    if partition.is_direct:
-        graduates = graduates.none()
-    else:
-        graduates = graduates.filter(Q(hukou_township_id=partition.township_id) | Q(
-            hukou_township__isnull=True, school__township_id=partition.township_id))
-    graduates = status_was(graduates, ctx.as_of, Student.Status.GRADUATED)
-    grade7 = Rows(query=annotate_alert(
-        graduates,
+                 .annotate(expected=expected,
+                           route=Coalesce(F("hukou_township_id"), F("school__township_id"))))
+    # Routed to the expected junior school when there is one (that school's partition), else
+    # to a township (a township's partition; the county partition has none of those).
+    where = Q(expected__isnull=False, expected__in=partition.school_ids)
+    if not partition.is_direct:
+        where |= Q(expected__isnull=True, route=partition.township_id)
+    graduates = graduates.filter(where)
+    missing = status_was(graduates, ctx.as_of, Student.Status.GRADUATED)
+    unproven = (status_was(graduates, ctx.as_of, Student.Status.OUT_OF_COUNTY)
+                .filter(~_out_of_county_evidence()))
+    candidates = graduates.filter(Q(pk__in=missing.values("pk")) | Q(pk__in=unproven.values("pk")))
+    junior = School.objects.filter(pk=OuterRef("expected"))
+    return Rows(query=annotate_alert(
+        candidates,
         period=text(ctx.period),
         subject=F("id_number"),
         student_id=F("pk"),
         name=F("name"),
-        school_id=Cast(None, BigIntegerField()),
-        township_id=F("route"),
-        level=text(Level.TOWNSHIP),
+        school_id=F("expected"),
+        township_id=Coalesce(Subquery(junior.values("township_id")[:1]), F("route"),
+                             output_field=BigIntegerField()),
+        level=Case(When(expected__isnull=True, then=Value(Level.TOWNSHIP)),
+                   default=Value(Level.SCHOOL), output_field=CharField()),
         detail=JSONObject(kind=text("grade7"), year=text(ctx.period),
                           birth_date=Cast("birth_date", CharField()),
-                          student_status=text(Student.Status.GRADUATED)),
+                          student_status=F("status"),
+                          expected_school=Subquery(junior.values("name")[:1],
+                                                   output_field=CharField())),
         due_date=due(ctx, DUE_DAYS),
     ))
-    return [grade1, grade7]
 
 
 def build_support(ctx: Context, partition: Partition) -> list[Rows]:
@@ -206,7 +241,7 @@ def build_support(ctx: Context, partition: Partition) -> list[Rows]:
 SWEEP = Sweep(
     name="census",
     label=_("适龄儿童摸排"),
-    window=_("7–8月，每周"),
+    window=_("7–9月，每周（9月起含小学毕业生未升入七年级）"),
     period=lambda as_of: str(as_of.year),
     findings=(Finding(Alert.Rule.CENSUS, build_census), Finding(Alert.Rule.ENTRY, build_entry),
               Finding(Alert.Rule.SUPPORT_UNENROLLED, build_support)),

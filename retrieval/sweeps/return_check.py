@@ -1,6 +1,8 @@
 """返校核查 (Feb–Mar, Sep): every student 在读 on the as-of date who has not reported back.
 
-Rule (issue 5): term = the term containing as-of (`kongchuo.schoolyear.term_of`). Alert every
+Rule (issue 5): term = the term containing as-of (`kongchuo.schoolyear.term_of`); nothing is
+due before the day the county set for the term to open (`term_opens`, default 1 Feb / 1 Sep:
+issue 16). From that day, alert every
 student whose status on the as-of date is 在读 — read from the dated status history, so a change
 effective after as-of does not count — who has no 返校报到 (ReturnReport) for that term and no
 请假 or 休学 covering the as-of date. Period = the term code, e.g. ``2024-spring``. Routed to
@@ -20,7 +22,7 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import JSONObject
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import term_of
+from kongchuo.schoolyear import term_of, term_opens
 from ledgers.models import ReturnReport
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import (
@@ -54,6 +56,8 @@ def not_returned(ctx: Context, partition: Partition | None = None):
 
 def build(ctx: Context, partition: Partition) -> list[Rows]:
     term = term_of(ctx.as_of)
+    if ctx.as_of < term_opens(term):
+        return []  # the term has not opened: nobody is due back yet
     qs = not_returned(ctx, partition)
     # The filter above guarantees the status on the as-of date.
     detail = JSONObject(term=text(term.code), last_status=text(Student.Status.ENROLLED))

@@ -16,8 +16,10 @@ import pytest
 from django.urls import reverse
 
 from dashboards.metrics import METRICS, SOURCES, metric_rows
+from dashboards.models import YearFigures
 from dashboards.params import parse_params
-from tests.dashboards.conftest import TODAY
+from kongchuo.models import Job, SchoolYear
+from tests.dashboards.conftest import NOW, TODAY
 from tests.security.scoping_matrix import ALL, SAFE, Entry, check_entry
 from tests.xlsx_layout import assert_official, read_official
 
@@ -55,7 +57,37 @@ ENTRIES = [
     Entry("dashboards:cohorts", allow={"county_user": GP, **dict.fromkeys(STAFF[1:], SAFE)},
           read_only=True),
     Entry("dashboards:cohort_template", allow={"county_user": ALL}, read_only=True),
+    # The school year (issue 16): the county's pages; the year-end review for county and townships
+    # (a township sees its own whatever it forges).
+    Entry("dashboards:terms", allow={"county_user": SAFE | {"POST"}},
+          data=lambda c: {"year": 2026, "y2026-year": 2026, "y2026-autumn_opens": "2026-08-31"}),
+    Entry("dashboards:rollover", allow={"county_user": SAFE | {"POST"}},
+          data=lambda c: {"year": 2025, "action": "close"}, read_only=True),  # not ticked: refused
+    Entry("dashboards:rollover_job", lambda c: {"pk": _rollover_job(c)}, allow={"county_user": SAFE},
+          read_only=True),
+    *[Entry(name, allow=dict.fromkeys(("county_user", "township_a", "township_b"), SAFE),
+            query=lambda c: _closed_year(c) + f"&township={c.tb.pk}", read_only=True)
+      for name in ("dashboards:review", "dashboards:review_xlsx")],
 ]
+
+
+def _rollover_job(c) -> int:
+    return Job.objects.create(kind="school_year_close", created_by=c.county_user,
+                              params={"year": 2025, "action": "close"}).pk
+
+
+def _closed_year(c) -> str:
+    """School year 2025 closed, with figures frozen for the county, both townships and school
+    B's primary school: the review has something to show."""
+    SchoolYear.objects.get_or_create(year=2025, defaults={"closed_at": NOW})
+    for unit, level, township, school in (("county", "county", None, None),
+                                          (f"t{c.ta.pk}", "township", c.ta, None),
+                                          (f"t{c.tb.pk}", "township", c.tb, None),
+                                          (f"s{c.b_primary.pk}", "school", None, c.b_primary)):
+        YearFigures.objects.get_or_create(year=2025, unit=unit, defaults={
+            "level": level, "township": township, "school": school, "frozen_at": NOW,
+            "figures": {"enrol_rate": 0.99, "enrolled": 10}})
+    return "?year=2025"
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.url_name}-{i}" for i, e in enumerate(ENTRIES)])

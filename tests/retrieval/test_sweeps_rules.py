@@ -131,6 +131,7 @@ class TestReturnCheck:
 
 
 JULY = D(2026, 7, 15)  # census year 2026: school age = born 2010-09-01 … 2020-08-31
+SEPT = D(2026, 9, 10)  # the autumn term of 2026 has opened (default: 1 September)
 
 
 class TestCensus:
@@ -241,13 +242,17 @@ class TestCensus:
         assert "also" not in alert.detail and alert.status == Alert.Status.OPEN
 
     def test_primary_graduate_not_in_grade7_is_a_gap_routed_to_the_hukou(self, county):
+        """With no 对口初中 known, the gap goes to the township of the 户籍; it is a gap only
+        once the autumn term has opened (in July and August the child is on holiday)."""
         grad = student(county.a_primary, birth=D(2014, 3, 1), grade=6, status="graduated",
                        hukou=county.tb)
         change(grad, "graduate", D(2026, 7, 1), from_status="enrolled", to_status="graduated")
         moved_on = student(county.a_center, birth=D(2014, 3, 2), grade=7)
         not_yet = student(county.a_primary, birth=D(2014, 3, 3), grade=6, status="graduated")
-        change(not_yet, "graduate", D(2026, 7, 20), from_status="enrolled", to_status="graduated")
+        change(not_yet, "graduate", D(2026, 9, 20), from_status="enrolled", to_status="graduated")
         run("census", JULY)
+        assert grad.id_number not in alerts(Alert.Rule.ENTRY)
+        run("census", SEPT)
         entry = alerts(Alert.Rule.ENTRY)
         assert grad.id_number in entry
         a = entry[grad.id_number]

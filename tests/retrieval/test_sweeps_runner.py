@@ -337,7 +337,9 @@ def test_the_beat_schedule_is_in_the_database(db):
     assert set(tasks) == set(SWEEP_NAMES)
     rc = tasks["return_check"].crontab
     assert (rc.month_of_year, rc.hour, str(rc.timezone)) == ("2,3,9", "1", "Asia/Shanghai")
-    assert tasks["census"].crontab.month_of_year == "7,8"
+    # July–August, and September for the 两一 gap of primary graduates (migration 0006)
+    assert tasks["census"].crontab.month_of_year == "7,8,9"
+    assert tasks["census"].name == "排查 census：适龄儿童摸排（7–9月每周一）"
     assert all(t.enabled for t in tasks.values())
 
 

@@ -62,6 +62,14 @@ ENTRIES = [
     Entry("students:user_otp_reset", lambda c: {"pk": c.school_b.pk}, allow={"county_user": {"POST"}}),
     Entry("students:user_unlock", lambda c: {"pk": c.school_b.pk}, allow={"county_user": {"POST"}}),
     Entry("students:user_password", allow=dict.fromkeys(MANAGERS, SAFE), read_only=True),
+    # The school year (issue 16): the 留级 list on the student page; a primary school's 对口初中
+    # (the level above the school sets it).
+    Entry("students:repeat", lambda c: {"pk": c.s_b.pk},
+          allow=dict.fromkeys(("county_user", "township_b", "school_b"), {"POST"}),
+          data=lambda c: {"reason": "家长申请"}),
+    Entry("students:school_junior", lambda c: {"pk": c.b_primary.pk},
+          allow=dict.fromkeys(("county_user", "township_b"), {"POST"}),
+          data=lambda c: {"junior_school": c.b_center.pk}),
     Entry("audit_list", allow={"county_user": SAFE}, read_only=True),
 ]
 

@@ -25,7 +25,8 @@ def test_seed_demo_builds_a_county_and_demo_users():
     assert School.objects.filter(is_center=True).count() == 31
     assert School.objects.filter(oversight="county", kind="complete").exists()
     assert School.objects.filter(kind="special").exists()
-    assert Student.objects.count() == 800
+    # seeded as last school year, rolled over (graduates leave), this year's newcomers enrolled
+    assert 700 <= Student.objects.exclude(status="graduated").count() <= 900
     assert CensusEntry.objects.count() >= 800
     for username in ("demo_county", "demo_township", "demo_school", "demo_gov"):
         assert username in output
@@ -37,10 +38,29 @@ def test_seed_demo_builds_a_county_and_demo_users():
     assert User.objects.get(username="demo_gov").township == township_user.township
 
 
+def test_seed_demo_has_a_completed_rollover():
+    from dashboards.models import YearFigures
+    from kongchuo.models import SchoolYear
+
+    output = _seed()
+    last = school_year_of(today()) - 1
+    record = SchoolYear.objects.get(year=last)
+    assert record.closed_at is not None and record.close_result["promoted"] > 500
+    assert "上学年结转" in output
+    county = YearFigures.objects.get(year=last, unit="county").figures
+    assert county["alerts_raised"] > 0 and county["left_graduated_junior"] > 0
+    assert county["enrol_rate"] is not None and county["retention_rate"] is not None
+    assert Student.objects.filter(grade=1, status="enrolled").exists()  # this year's newcomers
+    assert Student.objects.filter(grade=7, status_changes__kind="transfer_out",
+                                  status_changes__reason="小学毕业升入对口初中").exists()
+    assert School.objects.filter(kind="primary", junior_school__isnull=False).exists()
+
+
 def test_seeded_students_are_consistent():
     _seed()
     year = school_year_of(today())
-    for s in Student.objects.all()[:300]:
+    at_school = Student.objects.filter(status="enrolled").exclude(status_changes__kind="repeat")
+    for s in at_school[:300]:
         assert validate_id(s.id_number) == s.id_number
         assert birth_date_of(s.id_number) == s.birth_date
         assert sex_of(s.id_number) == s.sex
@@ -61,6 +81,9 @@ def _wipe_demo():
         if (model._meta.app_label in ("students", "ledgers", "retrieval", "dashboards")
                 and not model._meta.proxy):
             model.objects.all()._raw_delete(connection.alias)
+    from kongchuo.models import SchoolYear
+
+    SchoolYear.objects.all()._raw_delete(connection.alias)
 
 
 def test_seed_is_deterministic():

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from kongchuo.schoolyear import parse_term, term_of, today
+from kongchuo.schoolyear import current_term, parse_term
 from ledgers.exports import ExportScopeError, scope_from_code
 from ledgers.registry import LEDGER_NAMES
 from ledgers.services import ledger_export
@@ -32,7 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name, scope, out, term, full, reason, **opts):
         try:
-            the_term = parse_term(term) if term else term_of(today())
+            the_term = parse_term(term) if term else current_term()
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         try:

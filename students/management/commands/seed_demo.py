@@ -4,8 +4,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from kongchuo.seeding import run_seeders
-from students.demo import create_demo_users, seed_county
+from kongchuo.schoolyear import school_year_of, today
+from kongchuo.seeding import run_seeders, run_year_end_seeders
+from students.demo import create_demo_users, seed_county, seed_new_intake
 from students.models import School, Student
 
 
@@ -29,7 +30,12 @@ class Command(BaseCommand):
         if students < 1:
             raise CommandError("--students must be positive")
         t0 = time.perf_counter()
-        result = seed_county(students=students, seed=seed, stdout=self.stdout)
+        # Last school year first, closed by the real rollover (its figures frozen), then this
+        # year's newcomers and this year's ledgers, alerts and cases: the demo shows both years.
+        last = school_year_of(today()) - 1
+        result = seed_county(students=students, seed=seed, stdout=self.stdout, year=last)
+        run_year_end_seeders(random.Random(seed + 2), self.stdout, last)
+        seed_new_intake(random.Random(seed + 3), year=last + 1, stdout=self.stdout)
         run_seeders(random.Random(seed + 1), self.stdout)
         users = create_demo_users(password)
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
