@@ -11,7 +11,7 @@
 set -euo pipefail
 APP="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 ENV_FILE="${KONGCHUO_ENV_FILE:-/etc/kongchuo/env}"
-say() { printf '\n--- %s\n' "$*"; }
+say() { printf '\n--- %s (%s)\n' "$*" "$(date +%T)"; }
 die() { echo "deploy/install.sh: $*" >&2; exit 1; }
 setting() { sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1; }
 
