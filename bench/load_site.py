@@ -207,12 +207,10 @@ def _free_port() -> int:
 
 
 def _procfile_web(port: int) -> str:
-    """The Procfile's web command, bound to loopback on `port` (never another interface)."""
+    """The Procfile's web command (run from ROOT); gunicorn.conf.py binds it to 127.0.0.1:$PORT."""
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.startswith("web:"):
-            command = line.split(":", 1)[1].strip()
-            command = re.sub(r"--bind\s+\S+", f"--bind 127.0.0.1:{port}", command)
-            return command.replace("gunicorn ", f"{ROOT / '.venv/bin/gunicorn'} ", 1)
+            return line.split(":", 1)[1].strip()
     sys.exit("Procfile has no web: line")
 
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from django_celery_beat.schedulers import DatabaseScheduler
 
 logger = get_logger(__name__)
-LOCK_KEY = "kongchuo:celery-beat"
+LOCK_KEY = "kongchuo:celery-beat"  # tests use their own key
 
 
 class LockedDatabaseScheduler(DatabaseScheduler):
@@ -45,12 +45,20 @@ class LockedDatabaseScheduler(DatabaseScheduler):
         lock = client.lock(LOCK_KEY, timeout=ttl, sleep=1.0, thread_local=False)
         me = f"{socket.gethostname()}:{os.getpid()}"
         if not lock.acquire(blocking=False, token=me):
-            holder = client.get(LOCK_KEY)
-            logger.warning("beat: another beat (%s) holds the lock; standing by",
-                           holder.decode() if holder else "?")
-            lock.acquire(blocking=True, token=me)
+            holder = (client.get(LOCK_KEY) or b"").decode()
+            taken = False
+            if holder == me:
+                # Our own host and pid: a previous run under this process id (a restart in a
+                # container or a pid namespace reuses it), gone since we are that pid now.
+                # Take the lock over at once instead of standing by behind ourselves.
+                client.delete(LOCK_KEY)
+                taken = lock.acquire(blocking=False, token=me)
+                holder = "" if taken else (client.get(LOCK_KEY) or b"").decode()
+            if not taken:
+                logger.warning("beat: another beat (%s) holds the lock; standing by", holder or "?")
+                lock.acquire(blocking=True, token=me)
         self._lock = lock
-        logger.warning("beat: %s holds the single-beat lock (ttl %ss)", me, ttl)
+        logger.info("beat: %s holds the single-beat lock (ttl %ss)", me, ttl)
 
     def tick(self, *args, **kwargs):
         self._lock_renew()

@@ -211,7 +211,7 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Date inputs show and read ISO dates first (kongchuo/formats/zh_Hans/formats.py).
 FORMAT_MODULE_PATH = ["kongchuo.formats"]
-TIME_ZONE = "Asia/Shanghai"
+TIME_ZONE = "Asia/Shanghai"  # = kongchuo.logtime.TIME_ZONE (log lines, gunicorn.conf.py)
 USE_I18N = True
 USE_TZ = True
 
@@ -261,6 +261,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # django-celery-beat's scheduler behind a Redis lock: exactly one beat sends (kongchuo/beat.py).
 CELERY_BEAT_SCHEDULER = "kongchuo.beat.LockedDatabaseScheduler"
 KONGCHUO_BEAT_LOCK_TTL = _int("KONGCHUO_BEAT_LOCK_TTL", 60)
+# Celery's own lines in the same layout as Django's (and the same zoned clock, kongchuo/logtime.py).
+CELERY_WORKER_LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = ("%(asctime)s %(levelname)s %(processName)s %(name)s "
+                                 "%(task_name)s[%(task_id)s] %(message)s")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Fixed periodic tasks (beat copies them into django-celery-beat's tables, where they stay editable).
@@ -282,6 +286,9 @@ if not DEBUG and not LOCAL_HTTP:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 31536000)
+    # /healthz answers over plain HTTP too (a monitor probing gunicorn on 127.0.0.1, or nginx's
+    # port 80), so a health check never loops on the redirect to https.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
@@ -311,7 +318,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "kongchuo.security.redact.RedactFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # One time zone with its offset in every line (kongchuo/logtime.py): 2026-03-02T08:15:04.123+08:00.
+    "formatters": {"plain": {"class": "kongchuo.logtime.ZonedFormatter",
+                             "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
                              "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
@@ -343,6 +352,9 @@ KONGCHUO_IMPORT_READER_MEMORY_MB = _int("KONGCHUO_IMPORT_READER_MEMORY_MB", 3072
 # process then only forwards it, and a second reader takes 0.4 s off on 2 cores), else 1
 # (the importing process and PostgreSQL fill the second core: a second reader cost 0.1–0.2 s).
 KONGCHUO_IMPORT_READER_PROCESSES = _int("KONGCHUO_IMPORT_READER_PROCESSES", 0)
+# Browser uploads up to this size are previewed and written within the request; bigger ones go
+# to the Celery worker (kongchuo/import_views.py).
+KONGCHUO_IMPORT_SYNC_BYTES = _int("KONGCHUO_IMPORT_SYNC_BYTES", 1024 * 1024)
 KONGCHUO_ATTACHMENT_MAX_BYTES = _int("KONGCHUO_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Export files hold children's personal data: deleted this many days after they were made.
 KONGCHUO_EXPORT_RETENTION_DAYS = _int("KONGCHUO_EXPORT_RETENTION_DAYS", 7)

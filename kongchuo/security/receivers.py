@@ -101,3 +101,9 @@ else:
                                dispatch_uid="kongchuo_redact_celery")
     after_setup_task_logger.connect(_redact_celery_handlers, weak=False,
                                     dispatch_uid="kongchuo_redact_celery_task")
+    # One clock in every line: Celery's handlers keep its layout, with the portal's zone and offset.
+    from kongchuo.logtime import zone_celery_handlers
+
+    after_setup_logger.connect(zone_celery_handlers, weak=False, dispatch_uid="kongchuo_zone_celery")
+    after_setup_task_logger.connect(zone_celery_handlers, weak=False,
+                                    dispatch_uid="kongchuo_zone_celery_task")
