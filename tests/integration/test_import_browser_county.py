@@ -30,6 +30,7 @@ ROWS = 36_000  # the issue's failing roster had 35,000
 CHANGED_EVERY = 100  # every 100th child: a new phone and class (1%)
 MOVED_EVERY = 100  # … and, offset by 50, at another school of the county
 NEW = 300  # children only in the second roster
+SCHOOLS = [(f"21341{k:05d}", f"名册{k}号小学") for k in range(5)]  # (code, name), made by `populated`
 
 
 @pytest.fixture
@@ -40,22 +41,22 @@ def shared_media(settings, tmp_path):
     return path
 
 
-def _child(i: int, schools: list, *, second: bool) -> list:
+def _child(i: int, *, second: bool) -> list:
     birth = dt.date(2013, 1, 1) + dt.timedelta(days=i % 1400)
     idn = make_id("341522", birth, 100 + i // 1400)
-    school = schools[i % len(schools)]
+    school = SCHOOLS[i % len(SCHOOLS)]
     phone, cls = f"138{i:08d}", f"{1 + i % 6}班"
     if second and i % CHANGED_EVERY == 0:
         phone, cls = f"139{i:08d}", "9班"
     if second and i % MOVED_EVERY == 50:
-        school = schools[(i + 1) % len(schools)]
+        school = SCHOOLS[(i + 1) % len(SCHOOLS)]
     grade = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"][i % 6]
-    return [i + 1, school.code, school.name, grade, cls, f"学生{i}", "男" if sex_of(idn) == "M" else "女",
+    return [i + 1, school[0], school[1], grade, cls, f"学生{i}", "男" if sex_of(idn) == "M" else "女",
             birth, "居民身份证", idn, "G" + idn, "安徽省霍邱县甲镇张庄村", "甲镇张庄村1号", "李四", phone,
             "否", "否", "否", "", "否", "否", "2021-09"]
 
 
-def _roster(path: Path, schools: list, *, second: bool) -> Path:
+def _roster(path: Path, *, second: bool) -> Path:
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
     ws = wb.add_worksheet("Sheet1")
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
@@ -64,7 +65,7 @@ def _roster(path: Path, schools: list, *, second: bool) -> Path:
         ws.write_string(1, c, label)
     numbers = range(ROWS + NEW) if second else range(ROWS)
     for r, i in enumerate(numbers, start=2):
-        for c, v in enumerate(_child(i, schools, second=second)):
+        for c, v in enumerate(_child(i, second=second)):
             if isinstance(v, int):
                 ws.write_number(r, c, v)
             elif isinstance(v, dt.date):
@@ -75,16 +76,24 @@ def _roster(path: Path, schools: list, *, second: bool) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def rosters(tmp_path_factory) -> tuple[Path, Path]:
+    """This term's roster and the next one's (written once for the module)."""
+    folder = tmp_path_factory.mktemp("rosters")
+    return _roster(folder / "first.xlsx", second=False), _roster(folder / "名册.xlsx", second=True)
+
+
 @pytest.fixture
-def populated(county, tmp_path):
+def populated(county, rosters):
     """The county's 36,000 children loaded set-based (the operator's import_file, COPY into
     the stage and one INSERT … SELECT), and the second term's roster to re-import."""
-    schools = [county.a_center, county.a_primary, county.b_center, county.b_primary, county.direct]
-    first = _roster(tmp_path / "first.xlsx", schools, second=False)
+    from students.models import School
+
+    for k, (code, name) in enumerate(SCHOOLS):
+        School.objects.create(code=code, name=name, kind="primary", township=county.ta if k < 3 else county.tb)
+    first, county.second = rosters
     loaded = import_run(kind="roster", path=first)
     assert loaded.written and loaded.created == ROWS
-    county.second = _roster(tmp_path / "名册.xlsx", schools, second=True)
-    county.schools = schools
     return county
 
 
@@ -140,8 +149,8 @@ def _assert_written(job: Job, county) -> None:
     assert Student.objects.filter(guardian_phone__startswith="139", class_name="9班").count() == len(
         [i for i in range(ROWS + NEW) if i % CHANGED_EVERY == 0])  # the changed, and new ones so written
     for i in (50, 150, ROWS - 50):  # moved children are at their new school
-        assert Student.objects.get(id_number=_child(i, county.schools, second=True)[9]).school == (
-            county.schools[(i + 1) % len(county.schools)])
+        assert Student.objects.get(id_number=_child(i, second=True)[9]).school.code == (
+            SCHOOLS[(i + 1) % len(SCHOOLS)][0])
     assert Student.history.filter(history_change_reason="import", history_type="~").count() == moved + changed
 
 
