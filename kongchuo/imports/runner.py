@@ -416,6 +416,7 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
     if run is not None:
         run.start()
         job.status, job.started_at, job.finished_at = Job.Status.RUNNING, run.started_at, None
+        job.heartbeat_at = run.started_at  # the success saves the whole row
         if job_progress:
             ctx.progress = progress = run.progress
     done = _Done()
