@@ -13,7 +13,7 @@ of its own to the same database (autocommit):
   (GREATEST): a retried job resumes its bar instead of restarting it.
 
 A job whose process dies (a killed worker, an OOM kill, a lost machine) stops its heartbeat;
-`jobs_watchdog` (a beat task, every WATCHDOG_EVERY seconds) fails every running job whose
+`jobs_watchdog` (a beat task, every 30 s: CELERY_BEAT_SCHEDULE) fails every running job whose
 heartbeat is older than KONGCHUO_JOB_STALL_SECONDS, with a reason the user can read. Nothing is
 half-written by such a death: imports write in one transaction, which the server rolls back
 when the connection goes.
@@ -39,7 +39,6 @@ from kongchuo.models import Job
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0  # the page polls every second: progress is written as often
-WATCHDOG_EVERY = 30.0  # seconds between watchdog runs (CELERY_BEAT_SCHEDULE)
 RUNNING, PENDING, FAILED = Job.Status.RUNNING.value, Job.Status.PENDING.value, Job.Status.FAILED.value
 
 STALLED_MESSAGE = ("后台任务中断：处理进程已停止响应（超过 {seconds} 秒无心跳，可能已重启或被终止），"
@@ -207,20 +206,23 @@ def stall_seconds() -> int:
 
 
 def jobs_fail_stalled(*, now: dt.datetime | None = None) -> list[int]:
-    """Fail every running job whose heartbeat is older than KONGCHUO_JOB_STALL_SECONDS; the
-    ids failed. A job whose row is locked is being written by a live transaction (its success
+    """Fail every running job whose heartbeat is older than KONGCHUO_JOB_STALL_SECONDS (or,
+    never having had one, that started before that: a job left running by a version without
+    heartbeats); the ids failed. A job whose row is locked is being written by a live transaction (its success
     commits with its data) and is left alone (SKIP LOCKED); the UPDATE repeats the condition,
     so a job that finished meanwhile is not touched."""
     from django.db import transaction
+    from django.db.models import Q
 
     seconds = stall_seconds()
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=seconds)
+    stalled = Q(status=RUNNING) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
     with transaction.atomic():
-        stale = list(Job.objects.select_for_update(skip_locked=True)
-                     .filter(status=RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True))
+        stale = list(Job.objects.select_for_update(skip_locked=True).filter(stalled)
+                     .order_by("pk").values_list("pk", flat=True))
         if not stale:
             return []
-        Job.objects.filter(pk__in=stale, status=RUNNING, heartbeat_at__lt=cutoff).update(
+        Job.objects.filter(stalled, pk__in=stale).update(
             status=FAILED, message=STALLED_MESSAGE.format(seconds=seconds), finished_at=timezone.now())
     log.warning("jobs watchdog: failed %d stalled job(s): %s", len(stale), stale)
     return stale

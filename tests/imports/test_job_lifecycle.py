@@ -154,15 +154,17 @@ def test_the_watchdog_fails_running_jobs_whose_heartbeat_stopped(settings):
     old = now - dt.timedelta(seconds=61)
     stalled = Job.objects.create(kind="import:roster", status="running", heartbeat_at=old, progress=44)
     alive = Job.objects.create(kind="import:roster", status="running", heartbeat_at=now)
-    legacy = Job.objects.create(kind="refresh_name_initials", status="running")  # no heartbeat: left alone
+    # left running by a version without heartbeats: failed once started long enough ago
+    legacy = Job.objects.create(kind="import:roster", status="running", started_at=old)
+    legacy_young = Job.objects.create(kind="import:roster", status="running", started_at=now)
     done = Job.objects.create(kind="ledger_export", status="succeeded", heartbeat_at=old)
     queued = Job.objects.create(kind="ledger_export", status="pending", heartbeat_at=old)
-    assert jobs_watchdog() == [stalled.pk]
+    assert jobs_watchdog() == [stalled.pk, legacy.pk]
     stalled.refresh_from_db()
     assert stalled.status == "failed" and stalled.finished_at is not None
     assert stalled.message == STALLED_MESSAGE.format(seconds=60)
     assert stalled.message.startswith("后台任务中断") and "请重新提交" in stalled.message
-    assert [j.status for j in Job.objects.filter(pk__in=[alive.pk, legacy.pk, done.pk, queued.pk])
+    assert [j.status for j in Job.objects.filter(pk__in=[alive.pk, legacy_young.pk, done.pk, queued.pk])
             .order_by("pk")] == ["running", "running", "succeeded", "pending"]
     assert jobs_fail_stalled() == []  # idempotent
 
