@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from dashboards.models import YearFigures
 from dashboards.yearfigures import year_figures_freeze
+from kongchuo.jobs import JobRun, job_claim
 from kongchuo.models import Job
 from kongchuo.schoolyear import today as local_today
 from kongchuo.schoolyear import year_end
@@ -64,12 +65,13 @@ def year_close_job_run(job_id: int) -> Job | None:
     """Run the close or reopen kept on Job `job_id` (claimed by a conditional UPDATE: a second
     delivery finds it claimed and does nothing). The job ends succeeded with the counts, or
     failed with the reason; the year's own lock and `already_done` make a repeat harmless."""
-    claimed = Job.objects.filter(pk=job_id, kind=JOB_KIND, status=Job.Status.PENDING).update(
-        status=Job.Status.RUNNING, started_at=timezone.now())
-    if not claimed:
+    if not job_claim(job_id, kind_prefix=JOB_KIND):
         return None
     job = Job.objects.get(pk=job_id)
     year, action = job.params["year"], job.params["action"]
+    run = JobRun(job_id)  # the heartbeat: a worker killed mid-close leaves no job running
+    run.start()
+    job.status, job.started_at = Job.Status.RUNNING, run.started_at
     try:
         if action == "close":
             result = school_year_close(year=year, user=job.created_by)
@@ -80,11 +82,12 @@ def year_close_job_run(job_id: int) -> Job | None:
         job.result = {"children": exc.children}
     except Exception as exc:
         job.status, job.message = Job.Status.FAILED, f"{type(exc).__name__}: {exc}"
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "message", "finished_at"])
+        run.fail(job.message)  # on a fresh connection: this one may be what failed
         raise
     else:
         job.status, job.result, job.progress = Job.Status.SUCCEEDED, result.as_json(), 100
+    finally:
+        run.close()
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "message", "result", "progress", "finished_at"])
     return job

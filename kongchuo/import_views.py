@@ -264,6 +264,8 @@ def _job_context(request, job: Job) -> dict:
         "one_time_output": bool(kind and kind.one_time_output and phase == "written"
                                 and job.created_by_id == request.user.pk),
         "output_ready": bool(job.output.name),
+        # failed for another reason than the file or its rows: the worker or the connection
+        "broke_off": job.status == Job.Status.FAILED and phase not in ("rejected", "refused"),
     }
 
 

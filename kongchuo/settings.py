@@ -275,6 +275,8 @@ CELERY_BEAT_SCHEDULE = {
     "security-purge-export-files": {"task": "security.purge_export_files", "schedule": 24 * 3600.0},
     # A sweep whose worker died as a whole is sent again (retrieval/sweeps/runner.py).
     "retrieval-sweep-watchdog": {"task": "retrieval.sweep_watchdog", "schedule": 60.0},
+    # A running import or export whose heartbeat stopped (its worker died) is marked failed.
+    "jobs-watchdog": {"task": "kongchuo.jobs_watchdog", "schedule": 30.0},
 }
 
 # Security headers. Production (DJANGO_DEBUG=0) passes `check --deploy` without warnings.
@@ -362,6 +364,9 @@ KONGCHUO_EXPORT_RETENTION_DAYS = _int("KONGCHUO_EXPORT_RETENTION_DAYS", 7)
 # transaction (a window to kill a worker mid-sweep). Always 0 in production.
 # A running sweep none of whose partitions moved for this long is dispatched again.
 KONGCHUO_SWEEP_STALL_SECONDS = _int("KONGCHUO_SWEEP_STALL_SECONDS", 600)
+# A running job (import, export) whose heartbeat (every second) stopped for this long is
+# marked failed by the jobs watchdog (kongchuo/jobs.py; beat runs it every 30 s).
+KONGCHUO_JOB_STALL_SECONDS = _int("KONGCHUO_JOB_STALL_SECONDS", 60)
 KONGCHUO_SWEEP_PARTITION_DELAY_MS = _int("KONGCHUO_SWEEP_PARTITION_DELAY_MS", 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

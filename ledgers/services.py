@@ -22,6 +22,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from kongchuo.audit import audit_record
+from kongchuo.jobs import JobRun, job_claim
 from kongchuo.models import Job
 from kongchuo.schoolyear import Term, today
 from kongchuo.scoping import Role, scope_of
@@ -414,14 +415,15 @@ def ledger_export_job_run(job_id: int) -> Job | None:
     from kongchuo.schoolyear import parse_term
     from ledgers.exports import filename_for, scope_from_code
 
-    now = timezone.now()
-    if not Job.objects.filter(pk=job_id, kind=EXPORT_JOB_KIND, status=Job.Status.PENDING).update(
-            status=Job.Status.RUNNING, started_at=now):
+    if not job_claim(job_id, kind_prefix=EXPORT_JOB_KIND):
         return None
     job = Job.objects.select_related("created_by").get(pk=job_id)
     params = job.params
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
+    run = JobRun(job_id)
+    run.start()  # the heartbeat: a worker killed mid-export leaves no job running
+    job.status, job.started_at = Job.Status.RUNNING, run.started_at
     try:
         scope = scope_from_code(params["scope"])
         term = parse_term(params["term"])
@@ -437,8 +439,14 @@ def ledger_export_job_run(job_id: int) -> Job | None:
     except Exception as exc:
         log.exception("ledger export job %s failed", job_id)
         job.status = Job.Status.FAILED
-        job.message = f"导出失败 / export failed: {type(exc).__name__}"
+        job.message = (f"导出失败（{type(exc).__name__}），请重新导出；如多次失败，请联系管理员。"
+                       f" / Export failed ({type(exc).__name__}); export again, and if it keeps failing,"
+                       " contact the administrator.")
+        run.fail(job.message)  # on a fresh connection: this one may be what failed
+        job.finished_at = timezone.now()
+        return job
     finally:
+        run.close()
         os.unlink(path)
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "progress", "result", "message", "output", "finished_at"])

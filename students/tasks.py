@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from kongchuo.jobs import JobRun
 from kongchuo.models import Job
 from students.models import Student
 from students.pinyin import name_initials
@@ -19,7 +20,8 @@ def refresh_name_initials(job_id: int) -> dict:
     Idempotent: only rows whose initials are empty are touched, and writing the same initials
     twice changes nothing, so a retried or duplicated delivery is harmless.
     """
-    Job.objects.filter(pk=job_id).update(status=Job.Status.RUNNING, started_at=timezone.now())
+    run = JobRun(job_id)  # running, with a heartbeat (kongchuo/jobs.py)
+    run.start()
     updated = 0
     try:
         while True:
@@ -30,9 +32,10 @@ def refresh_name_initials(job_id: int) -> dict:
                 students_initials_write([(pk, name_initials(name) or "-") for pk, name in batch])
             updated += len(batch)
     except Exception as exc:
-        Job.objects.filter(pk=job_id).update(status=Job.Status.FAILED, message=str(exc)[:500],
-                                             finished_at=timezone.now())
+        run.fail(str(exc)[:500])  # on a fresh connection: this one may be what failed
         raise
+    finally:
+        run.close()
     Job.objects.filter(pk=job_id).update(status=Job.Status.SUCCEEDED, progress=100,
                                          result={"updated": updated}, finished_at=timezone.now())
     return {"updated": updated}

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import DatabaseError, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 
 from kongchuo.audit import audit_record
@@ -41,6 +41,7 @@ from kongchuo.imports.base import (
 from kongchuo.imports.bulk import sqlite_full_batches
 from kongchuo.imports.fields import TRIMMED, FailedParse, memoize
 from kongchuo.imports.reader import ChildReader, reader_wanted
+from kongchuo.jobs import JobRun, job_claim
 from kongchuo.models import Job
 from kongchuo.schoolyear import today as school_today
 from kongchuo.scoping import Role, Scope, scope_of
@@ -384,12 +385,15 @@ def kind_for(slug: str, user) -> tuple[ImportKind, Scope]:
 def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any] | None = None,
                dry_run: bool = False, skip_invalid: bool = False, job: Job | None = None,
                filename: str = "", request=None, lang: str | None = None,
-               progress: Callable[[int], None] | None = None) -> ImportResult:
+               progress: Callable[[int], None] | None = None,
+               job_progress: bool = False) -> ImportResult:
     """Run one import of `path` as `kind` for `user` (None: the operator, county scope).
 
     Raises ImportRefused for an unknown kind, a kind the user may not import, or bad options;
     everything about the file itself ends up in the result (file_error, errors, warnings).
-    `job`, when given, receives the outcome; the caller owns its creation.
+    `job`, when given, receives the outcome; the caller owns its creation. Its status and
+    progress (`job_progress`) go through kongchuo.jobs.JobRun, never on the connection that
+    streams the rows; a failure is recorded on a fresh connection.
     """
     started = time.perf_counter()
     kind_obj, scope = kind_for(kind, user)
@@ -408,8 +412,13 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
     result = ImportResult(kind=kind, dry_run=dry_run, skip_invalid=skip_invalid,
                           job_id=job.pk if job else None)
     result.checksum = ctx.checksum = (job.checksum if job and job.checksum else file_sha256(path))
-    if job is not None:
-        _job_started(job)
+    run = JobRun(job.pk) if job is not None else None
+    if run is not None:
+        run.start()
+        job.status, job.started_at, job.finished_at = Job.Status.RUNNING, run.started_at, None
+        job.heartbeat_at = run.started_at  # the success saves the whole row
+        if job_progress:
+            ctx.progress = progress = run.progress
     done = _Done()
     ctx.writing = not dry_run
     try:
@@ -439,14 +448,17 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
             return done.finished
         return _finish(result, ctx, job, request, started)
     except Exception as exc:
-        if job is not None:
-            _job_failed(job, exc)
+        if run is not None:
+            run.fail(import_failure_message(exc))
+        _drop_if_dead()  # the audit row below goes through a new connection, not the dead one
         audit_record(action="import", user=user, request=request, object_type="kongchuo.job",
                      object_id=str(job.pk) if job else "", outcome="failed",
                      detail={"kind": kind, "filename": ctx.filename, "checksum": result.checksum,
                              "error": type(exc).__name__})
         raise
     finally:
+        if run is not None:
+            run.close()
         if done.reader is not None:
             done.reader.close()
         if done.plan is not None and done.plan.cleanup is not None:
@@ -480,16 +492,8 @@ def _validate_and_plan(done: _Done, kind_obj: ImportKind, rows: SheetRows | None
     # A plan that may write (the roster's direct bulk load) runs inside the write's
     # transaction; every outcome but a write rolls it back.
     with transaction.atomic() if ctx.in_transaction else contextlib.nullcontext():
-        side = None
-        if ctx.in_transaction and job is not None and progress is not None:
-            ctx.progress = side = _progress_reporter(job, side=True)
-            done.progress_after_plan = progress
-        try:
-            _plan_and_write(done, kind_obj, _StreamWithDuplicates(stream, validator, lines=lines),
-                            validator, ctx, result, job, request, started, dry_run, skip_invalid)
-        finally:
-            if side is not None:
-                side.close()  # type: ignore[attr-defined]
+        _plan_and_write(done, kind_obj, _StreamWithDuplicates(stream, validator, lines=lines),
+                        validator, ctx, result, job, request, started, dry_run, skip_invalid)
         if ctx.in_transaction and (not result.written or done.applied_before):
             transaction.set_rollback(True)
 
@@ -535,9 +539,6 @@ class _Done:
     reader: ChildReader | None = None  # the reader process, closed (killed if alive) at the end
     finished: ImportResult | None = None  # the result, when _finish already ran (a write)
     applied_before: bool = False
-    # The progress reporter once the plan is done: the write locks the Job row, which the
-    # side connection of a plan inside the transaction must not wait for.
-    progress_after_plan: Callable[[int], None] | None = None
 
 
 def _job_applied_before(job: Job | None) -> None:
@@ -555,9 +556,6 @@ def _plan_and_write(done: _Done, kind_obj: ImportKind, stream: RowStream,
     except TabularError as exc:  # raised while iterating (row cap)
         result.file_error = (exc.code, exc.message_zh, exc.message_en)
         return
-    finally:
-        if done.progress_after_plan is not None:
-            ctx.progress = done.progress_after_plan
     ctx.progress(75)
     result.rows = validator.count
     result.created, result.updated = plan.created, plan.updated
@@ -649,15 +647,6 @@ def issues_from_job(job: Job, key: str = "issues") -> list[Issue]:
     return [Issue(*item) for item in (job.result or {}).get(key, [])]
 
 
-def _job_started(job: Job) -> None:
-    job.status = Job.Status.RUNNING
-    job.started_at = timezone.now()
-    job.finished_at = None
-    job.progress = 1
-    Job.objects.filter(pk=job.pk).update(status=job.status, started_at=job.started_at,
-                                         finished_at=None, progress=1)
-
-
 def _job_record(job: Job, result: ImportResult, lang: str, outcome: str) -> None:
     data = result.as_json(lang, limit=0)
     data.pop("errors")
@@ -681,10 +670,26 @@ def _job_record(job: Job, result: ImportResult, lang: str, outcome: str) -> None
     job.save()  # a real save: the dashboards' cache listens for Job saves after bulk writes
 
 
-def _job_failed(job: Job, exc: BaseException) -> None:
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.FAILED, finished_at=timezone.now(),
-        message=f"导入失败，数据未改动 / import failed, nothing was written ({type(exc).__name__})")
+def import_failure_message(exc: BaseException) -> str:
+    """What the job page says when an import broke off (Chinese first): what happened, that
+    nothing was written (the write is one transaction), and what to do."""
+    from django.db import InterfaceError, OperationalError
+
+    name = type(exc).__name__
+    if isinstance(exc, (InterfaceError, OperationalError)):
+        return (f"导入失败：数据库连接中断（{name}），数据未改动。请重新确认导入；如多次失败，请联系管理员。"
+                f" / Import failed: the database connection broke off ({name}); nothing was written."
+                " Confirm the import again; if it keeps failing, contact the administrator.")
+    return (f"导入失败（{name}），数据未改动。请重新确认导入或重新上传；如多次失败，请联系管理员。"
+            f" / Import failed ({name}); nothing was written. Confirm the import again or upload the"
+            " file again; if it keeps failing, contact the administrator.")
+
+
+def _drop_if_dead() -> None:
+    """Close the default connection if it died (outside a transaction): the next query opens
+    a new one instead of failing on the dead one."""
+    if not connection.in_atomic_block and connection.connection is not None and not connection.is_usable():
+        connection.close()
 
 
 def import_job_create(*, kind: str, user, source: str | Path | IO[bytes], filename: str,
@@ -717,50 +722,23 @@ def import_job_run(job: Job, *, write: bool, skip_invalid: bool = False,
                    progress: bool = False, request=None) -> ImportResult:
     """Run (preview or write) the import kept on `job` as the user who uploaded it."""
     params = job.params or {}
-    reporter = _progress_reporter(job) if progress else None
     return import_run(kind=params["kind"], path=job.file.path, user=job.created_by,
                       options=params.get("options") or {}, dry_run=not write,
                       skip_invalid=skip_invalid, job=job, filename=params.get("filename", ""),
-                      request=request, progress=reporter)
-
-
-def _progress_reporter(job: Job, *, side: bool = False) -> Callable[[int], None]:
-    """Writes the Job's progress at most twice a second. `side`: through a connection of its
-    own (autocommit), for a plan running inside the import's transaction, whose own writes
-    nobody sees before it commits."""
-    last = [0.0, -1]
-    table = Job._meta.db_table
-    if side:
-        other = connections.create_connection("default")
-
-    def report(pct: int) -> None:
-        now = time.monotonic()
-        if pct != last[1] and (now - last[0] > 0.5 or pct >= 95):
-            last[0], last[1] = now, pct
-            if not side:
-                Job.objects.filter(pk=job.pk).update(progress=max(1, min(pct, 99)))
-                return
-            try:
-                with other.cursor() as cur:
-                    cur.execute(f"UPDATE {table} SET progress = %s WHERE id = %s",
-                                [max(1, min(pct, 99)), job.pk])
-            except DatabaseError:  # progress is advice: never fail the import over it
-                log.warning("import progress not recorded", exc_info=True)
-
-    def close() -> None:
-        if side:
-            other.close()
-    report.close = close  # type: ignore[attr-defined]
-    return report
+                      request=request, job_progress=progress)
 
 
 def import_job_claim(job_id: int, *, write: bool) -> Job | None:
-    """The job to run, or None when this delivery has nothing left to do."""
+    """The job to run, or None when this delivery has nothing left to do: only a pending job
+    (import_job_start) is taken, by a conditional UPDATE, so a second delivery of the task, or
+    one arriving after the watchdog failed the job, does nothing (the user submits again)."""
     job = Job.objects.filter(pk=job_id, kind__startswith=JOB_PREFIX).select_related("created_by").first()
     if job is None or not job.file:
         return None
     phase = (job.result or {}).get("phase")
     if phase == "written" or (not write and phase == "dry_run"):
+        return None
+    if not job_claim(job_id, kind_prefix=JOB_PREFIX):
         return None
     return job
 

@@ -15,13 +15,16 @@ log = logging.getLogger(__name__)
 def import_job_task(self, job_id: int, write: bool = False, skip_invalid: bool = False) -> dict:
     """Preview (write=False) or write the import kept on Job `job_id`.
 
-    Idempotent: the write runs in one transaction that first locks the Job row and returns at
-    once if the job is already marked written, and every kind upserts on natural keys (ID
-    number, ID + year, student + term, student + kind + date, the file checksum for feedback
-    lists), so a redelivered or retried task finds nothing left to do and creates no duplicate.
-    A failed run rolls back completely (nothing half-written) and can simply run again.
+    Idempotent: only a pending job is taken (a conditional UPDATE to running), the write runs
+    in one transaction that first locks the Job row and returns at once if the job is already
+    marked written, and every kind upserts on natural keys (ID number, ID + year, student +
+    term, student + kind + date, the file checksum for feedback lists), so a redelivered or
+    retried task finds nothing left to do and creates no duplicate. A failed run rolls back
+    completely (nothing half-written); a lost connection puts the job back to pending (its
+    progress kept) for the retry.
     """
     from kongchuo.imports.runner import import_job_claim, import_job_run
+    from kongchuo.jobs import job_requeue
 
     job = import_job_claim(job_id, write=write)
     if job is None:
@@ -30,6 +33,10 @@ def import_job_task(self, job_id: int, write: bool = False, skip_invalid: bool =
         result = import_job_run(job, write=write, skip_invalid=skip_invalid, progress=True)
     except (OperationalError, InterfaceError) as exc:
         if self.request.retries < self.max_retries:
+            attempt = self.request.retries + 1
+            job_requeue(job_id, f"数据库连接中断，{self.default_retry_delay} 秒后自动重试（第 {attempt} 次）"
+                                f" / the database connection broke off; retrying in"
+                                f" {self.default_retry_delay} s (attempt {attempt})")
             raise self.retry(exc=exc) from exc
         raise
     return {"job": job_id, "exit": result.exit_code, "written": result.written}

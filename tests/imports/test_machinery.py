@@ -45,7 +45,10 @@ def test_a_failed_import_leaves_the_database_as_it_was(county, files, monkeypatc
     assert job.status == "failed" and "未改动" in job.message
     assert AuditEvent.objects.filter(action="import", outcome="failed", object_id=str(job.pk)).exists()
     monkeypatch.setattr(kind, "apply", real_apply)
-    # The re-run after the failure writes once, and a redelivery of the same task is a no-op.
+    # The re-run after the failure (the user confirms again: pending) writes once, and a
+    # redelivery of the same task is a no-op.
+    assert import_job_task.run(job.pk, write=True) == {"job": job.pk, "skipped": True}  # failed: not taken
+    Job.objects.filter(pk=job.pk).update(status="pending")
     result = import_job_task.run(job.pk, write=True)
     assert result["written"] is True
     assert import_job_task.run(job.pk, write=True) == {"job": job.pk, "skipped": True}

@@ -423,15 +423,19 @@ def test_a_roster_sent_as_text_is_read_again_when_the_plan_wants_rows(county, fi
 
 @pytest.mark.django_db(transaction=True)
 def test_progress_of_a_plan_inside_the_transaction_is_seen_before_it_commits():
-    """A direct load's Celery job writes its progress through a connection of its own: the
-    import's transaction is open for the whole parse, and the page polling the Job must see it."""
+    """A direct load's Celery job writes its progress through a connection of its own (the
+    job's heartbeat): the import's transaction is open for the whole parse, and the page
+    polling the Job must see it."""
+    import time
+
     from django.db import connections
 
-    from kongchuo.imports.runner import _progress_reporter
+    from kongchuo.jobs import JobRun
     from kongchuo.models import Job
 
     job = Job.objects.create(kind="import:roster", progress=1)
-    report = _progress_reporter(job, side=True)
+    run = JobRun(job.pk)
+    run.start()
     watcher = connections.create_connection("default")
 
     def seen() -> tuple:
@@ -439,19 +443,25 @@ def test_progress_of_a_plan_inside_the_transaction_is_seen_before_it_commits():
             cur.execute(f"SELECT progress, (SELECT count(*) FROM {Job._meta.db_table}) FROM"
                         f" {Job._meta.db_table} WHERE id = %s", [job.pk])
             return cur.fetchone()
+
+    def progress_seen(pct: int) -> tuple:
+        deadline = time.monotonic() + 10
+        while (now := seen())[0] != pct and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return now
     try:
         if PG:  # the only database with a direct load (SQLite: one writer at a time)
             with transaction.atomic():
                 Job.objects.create(kind="import:roster", message="uncommitted")
-                report(40)
-                during = seen()
+                run.progress(40)
+                during = progress_seen(40)
                 transaction.set_rollback(True)
         else:
-            report(40)
-            during = (40, 1)
+            run.progress(40)
+            during = progress_seen(40)
         after = seen()
     finally:
-        report.close()  # type: ignore[attr-defined]
+        run.close()
         watcher.close()
     assert during == (40, 1)  # the job created in the open transaction is not seen yet
     assert after == (40, 1)  # the progress stays: it was not rolled back with the import
