@@ -181,7 +181,8 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             ctx.warn(row, "id_number", "status_not_enrolled",
                      f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
         cur.execute(f"SELECT DISTINCT school_id FROM {STAGE} ORDER BY school_id")
-        covered = [pk for (pk,) in cur.fetchall()]
+        # the schools of rows that left the stage as asks are covered too (as on SQLite)
+        covered = sorted({pk for (pk,) in cur.fetchall()} | {a.school_id for a in plan.payload.asks})
         cur.execute(
             f"SELECT t.id, t.school_id, t.id_number, t.name, sc.name, t.grade FROM students_student t"
             f" JOIN students_school sc ON sc.id = t.school_id"
