@@ -1119,7 +1119,8 @@ def register_student_imports() -> None:
         warm_up=roster_warm_up,
         plan_in_transaction=roster_plan_in_transaction, reader_lines=roster_reader_lines,
         roles=STAFF, computed=("school_id", "hukou_township_id"), options=("term",),
-        description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；已在本县其他学校的学生将转入，"
+        description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；管辖范围内其他学校的学生将转入，"
+                      "管辖范围以外学校的学生生成转学申请、由该校确认，"
                       "名册所含学校中未出现在文件里的学生会列出（不会删除），该学期首次导入时列入名册缺失名单。"),
         counts=("moved", "missing", "transfers"), order=20, icon="bi-people"))
     register_kind(ImportKind(
