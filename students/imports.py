@@ -515,7 +515,7 @@ def roster_prepare(ctx: ImportContext) -> None:
     ctx.state["hukou_cache"] = {}
     # The schools whose children this import may update (None: the county's, every school);
     # an existing child of any other school named in the file is asked for, never written
-    # (roster_outside), unless the row is a primary graduate's grade-7 intake.
+    # (roster_asks_apply), unless the row is a primary graduate's grade-7 intake.
     schools = index.by_code.values()
     ctx.state["inside"] = None if ctx.is_county else {s.pk for s in schools if school_in_scope(s, ctx)}
     ctx.state["grade7"] = {s.pk for s in schools if s.kind in School.TEACHES_GRADE_7}
