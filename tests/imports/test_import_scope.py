@@ -159,3 +159,21 @@ def test_township_census_row_never_moves_another_townships_entry(county, files):
     r = import_run(kind="census", path=named, user=county.county_user, options={"year": 2026})
     entry.refresh_from_db()
     assert (r.updated, entry.township_id) == (1, county.ta.pk)
+
+
+def test_job_page_names_the_requests_once_written(county, files, client_as):
+    """The preview page shows no 转学申请 figure (it would always be 0); the written job's does."""
+    from django.urls import reverse
+
+    from kongchuo.imports.runner import import_job_create, import_job_run
+
+    path = files.roster("r.xlsx", [roster_row(1, county.a_primary, id_number=county.s_b.id_number,
+                                              grade="四年级")])
+    job = import_job_create(kind="roster", user=county.school_a, source=path, filename="r.xlsx")
+    import_job_run(job, write=False)
+    client = client_as(county.school_a)
+    page = client.get(reverse("imports:job", args=[job.pk])).content.decode()
+    assert "转学申请（待对方学校确认）" not in page and county.s_b.name not in page
+    import_job_run(job, write=True)
+    page = client.get(reverse("imports:job", args=[job.pk])).content.decode()
+    assert "转学申请（待对方学校确认）" in page and county.s_b.name not in page
