@@ -245,7 +245,8 @@ def _job_context(request, job: Job) -> dict:
     can_confirm = (not running and job.created_by_id == request.user.pk
                    and phase in ("dry_run", "rejected"))
     extra_counts = [(key, result.get(key, 0)) for key in (kind.counts if kind else ())
-                    if isinstance(result.get(key, 0), int)]
+                    if isinstance(result.get(key, 0), int)
+                    and (phase == "written" or key not in _WRITTEN_ONLY)]
     file_error = result.get("file_error")
     return {
         "job": job, "kind": kind, "row": _job_row(job), "result": result, "phase": phase,
@@ -273,4 +274,8 @@ _COUNT_LABELS = {
     "moved": gettext_lazy("转入（从本县其他学校）"), "missing": gettext_lazy("名册中缺少"),
     "unmatched": gettext_lazy("未匹配到在校学生"), "matched": gettext_lazy("匹配到学生"),
     "townships_created": gettext_lazy("新增乡镇"), "townships_updated": gettext_lazy("更新乡镇"),
+    "transfers": gettext_lazy("转学申请（待对方学校确认）"),
+    "elsewhere": gettext_lazy("已列入其他乡镇户籍名单（未导入）"),
 }
+# Counts known only once the rows are written (the preview would always say 0): shown after.
+_WRITTEN_ONLY = {"transfers", "elsewhere"}

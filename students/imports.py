@@ -513,6 +513,12 @@ def roster_prepare(ctx: ImportContext) -> None:
     ctx.state["hukou_re"] = re.compile("|".join(re.escape(t.name) for t in names)) if names else None
     ctx.state["town_by_name"] = {t.name: t.pk for t in names}
     ctx.state["hukou_cache"] = {}
+    # The schools whose children this import may update (None: the county's, every school);
+    # an existing child of any other school named in the file is asked for, never written
+    # (roster_asks_apply), unless the row is a primary graduate's grade-7 intake.
+    schools = index.by_code.values()
+    ctx.state["inside"] = None if ctx.is_county else {s.pk for s in schools if school_in_scope(s, ctx)}
+    ctx.state["grade7"] = {s.pk for s in schools if s.kind in School.TEACHES_GRADE_7}
 
 
 def roster_warm_up(ctx: ImportContext) -> None:
@@ -571,12 +577,19 @@ def _school_hit(key: tuple[str, str], ctx: ImportContext) -> tuple:
     if school is None:
         if not code and not name:
             return None, column, "required_missing", "", ""
-        shown = code or name
-        return None, column, "school_unknown", f"“{shown}”", repr(shown)
+        return None, column, "school_unknown", *school_unknown_hint(code or name, ctx)
     if not school_in_scope(school, ctx):
-        return (None, column, "school_unknown", f"“{school.name}”不在您的管辖范围内",
-                f"{school.code} is outside your scope")
+        return None, column, "school_unknown", *school_unknown_hint(code or name, ctx)
     return school.pk, column, "", warn_zh, warn_en
+
+
+def school_unknown_hint(shown: str, ctx: ImportContext) -> tuple[str, str]:
+    """The hint of a `school_unknown` row: for an importer below the county, a school of the
+    county outside its scope and a school that does not exist read exactly alike (the file's
+    own code or name, never the stored name: no oracle for the county's school codes)."""
+    if ctx.is_county:
+        return f"“{shown}”", repr(shown)
+    return f"“{shown}”不在您的管辖范围内", f"{shown} is outside your scope"
 
 
 @dataclass
@@ -588,6 +601,28 @@ class RosterPayload:
     cols: list[str]
     new_rows: list[Any]
     changed: dict[int, tuple[Any, dict[str, Any]]]
+    asks: list[RosterAsk] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RosterAsk:
+    """A row naming an existing child of a school outside the importer's scope: counted in
+    the preview exactly as a new child (no oracle), written as a 转入申请 that the child's
+    school confirms (students.transfers.transfers_in_request_bulk), never as a move."""
+
+    row: int
+    student_id: int
+    school_id: int  # the receiving school (the row's, in the importer's scope)
+    grade: int
+    class_name: str
+
+
+def roster_is_intake(status: str, grade: int, name: str, r: Any, ctx: ImportContext) -> bool:
+    """A primary graduate's September intake: a child 毕业 from grade 6 (小学毕业: enrolled
+    nowhere since the rollover) may be enrolled by any school of the county teaching grade 7,
+    into grade 7, when the file names the child as the record does. Never an enrolled child."""
+    return (status == Student.Status.GRADUATED and grade == 6 and r.grade == 7
+            and r.school_id in ctx.state["grade7"] and name == r.name)
 
 
 APPLY_CHUNK = 2000
@@ -635,8 +670,11 @@ def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         items = [r for r in items if not rows.is_duplicate(r)]
     cols = roster_columns(ctx)
     only = ["id", "id_number", "status", "school_id", *cols]
+    inside = ctx.state.get("inside")
+    at_grade, at_name = 4 + cols.index("grade"), 4 + cols.index("name")
     new_rows: list[Any] = []
     changed: dict[int, tuple[Any, dict[str, Any]]] = {}
+    asks: list[RosterAsk] = []
     unchanged = moved = 0
     for chunk in _chunks(items, IN_CHUNK):  # the stored rows of one chunk at a time
         existing = {v[1]: v for v in Student.objects.filter(
@@ -645,6 +683,10 @@ def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             old = existing.get(r.id_number)
             if old is None:
                 new_rows.append(r)
+                continue
+            if inside is not None and old[3] not in inside and not roster_is_intake(
+                    old[2], old[at_grade], old[at_name], r, ctx):
+                asks.append(RosterAsk(r.row, old[0], r.school_id, r.grade, r.class_name or ""))
                 continue
             diff = {}
             for i, c in enumerate(cols, start=4):
@@ -660,9 +702,9 @@ def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             else:
                 unchanged += 1
     missing, sample = roster_missing(items, rows, ctx)
-    return ImportPlan(created=len(new_rows), updated=len(changed), unchanged=unchanged,
+    return ImportPlan(created=len(new_rows) + len(asks), updated=len(changed), unchanged=unchanged,
                       extra={"moved": moved, "missing": missing, "missing_sample": sample},
-                      payload=RosterPayload(cols, new_rows, changed))
+                      payload=RosterPayload(cols, new_rows, changed, asks))
 
 
 def _warn_status(ctx: ImportContext, row: int, status: str) -> None:
@@ -733,13 +775,40 @@ def roster_gaps_record(ctx: ImportContext) -> None:
 
 
 def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
+    asks = plan.payload.asks
+    plan.created -= len(asks)  # the preview counted them as new children (no oracle)
     if is_postgres():
         from students.roster_pg import roster_apply_pg
 
         roster_apply_pg(plan, ctx)
     else:
         _roster_apply_rows(plan, ctx)
+    roster_asks_apply(plan, asks, ctx)
     roster_gaps_record(ctx)
+
+
+def roster_asks_apply(plan: ImportPlan, asks: list[RosterAsk], ctx: ImportContext) -> None:
+    """The rows naming children of schools outside the importer's scope become 转入申请 to
+    the child's school (which confirms): counted as `transfers` (and `skipped`: the child's
+    record is not written). A child who cannot be asked for (a transfer pending, deceased, a
+    transfer step today) is only skipped, with a warning."""
+    plan.extra["transfers"] = 0
+    if not asks:
+        return
+    from students.transfers import transfers_in_request_bulk
+
+    schools = {s.pk: s for s in School.objects.filter(pk__in={a.school_id for a in asks})}
+    made, refused = transfers_in_request_bulk(
+        user=ctx.user, reason=str(_("学籍名册导入：该生学籍在本县其他学校")),
+        asks=[(a.student_id, schools[a.school_id], a.grade, a.class_name) for a in asks])
+    plan.skipped += len(asks)
+    plan.extra["transfers"] = len(made)
+    for a in asks:
+        if a.student_id in refused:
+            ctx.warn(a.row, "id_number", "transfer_not_requested",
+                     "未导入：该生学籍在本县其他学校，且已有待确认的转学或当前不能转学，请联系该校",
+                     "not imported: the child is on another county school's roll and cannot be "
+                     "asked for now (a transfer pending); contact that school")
 
 
 def _roster_apply_rows(plan: ImportPlan, ctx: ImportContext) -> None:
@@ -852,11 +921,18 @@ def census_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     existing = {e.id_number: e for e in fetch_in(CensusEntry.objects.filter(year=year), "id_number",
                                                  [r.id_number for r in items])}
     creates, updates, unchanged = [], [], 0
+    # A township writes only its own census rows: a child on another township's list this
+    # year is counted as a new row (as an unknown ID would be) and never written (census_apply).
+    elsewhere: list[int] = []
+    own = None if ctx.is_county else ctx.scope.township_id
     for r in items:
         values = {"name": r.name, "sex": r.sex, "birth_date": r.birth_date, "township_id": r.township.pk}
         if "address" in ctx.present and r.address:
             values["address"] = r.address
         entry = existing.get(r.id_number)
+        if entry is not None and own is not None and entry.township_id != own:
+            elsewhere.append(r.row)
+            continue
         if entry is None:
             creates.append(CensusEntry(year=year, id_number=r.id_number, **values))
             continue
@@ -868,17 +944,41 @@ def census_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         else:
             unchanged += 1
     known = _ids_of_students([r.id_number for r in items])
-    unmatched = sum(1 for r in items if r.id_number not in known)
-    return ImportPlan(created=len(creates), updated=len(updates), unchanged=unchanged,
-                      extra={"unmatched": unmatched, "year": year}, payload=(creates, updates))
+    hidden = set(elsewhere)
+    unmatched = sum(1 for r in items if r.id_number not in known or r.row in hidden)
+    return ImportPlan(created=len(creates) + len(elsewhere), updated=len(updates), unchanged=unchanged,
+                      extra={"unmatched": unmatched, "year": year},
+                      payload=(creates, updates, elsewhere))
 
 
 def census_apply(plan: ImportPlan, ctx: ImportContext) -> None:
-    creates, updates = plan.payload
+    creates, updates, elsewhere = plan.payload
+    if elsewhere:
+        census_elsewhere_report(plan, elsewhere, ctx)
     CensusEntry.objects.bulk_create(creates, batch_size=batch_size_for(8))
     if updates:
         CensusEntry.objects.bulk_update(updates, ["name", "sex", "birth_date", "township", "address"],
                                         batch_size=update_batch_size(5))
+
+
+def census_elsewhere_report(plan: ImportPlan, rows: list[int], ctx: ImportContext) -> None:
+    """Rows naming children on another township's census list this year: not written (the
+    other township's row is its own), skipped with a warning each, and an audit event for
+    the county, which settles where the child's 户籍 is (the job keeps the upload)."""
+    from kongchuo.audit import audit_record
+
+    plan.created -= len(rows)
+    plan.skipped += len(rows)
+    plan.extra["elsewhere"] = len(rows)
+    for row in rows:
+        ctx.warn(row, "id_number", "census_elsewhere",
+                 "未导入：该儿童本年度已列入其他乡镇的户籍名单，请联系县教育局核实户籍所在地",
+                 "not imported: the child is on another township's census list this year; "
+                 "the county bureau settles where the child is registered")
+    audit_record(action="census_elsewhere", user=ctx.user, object_type="kongchuo.job",
+                 object_id=str(getattr(ctx.job, "pk", "") or ""),
+                 detail={"year": ctx.state["year"], "rows": rows[:200], "count": len(rows),
+                         "township": ctx.scope.township_id})
 
 
 # --------------------------------------------------------------------------- support lists
@@ -1019,15 +1119,16 @@ def register_student_imports() -> None:
         warm_up=roster_warm_up,
         plan_in_transaction=roster_plan_in_transaction, reader_lines=roster_reader_lines,
         roles=STAFF, computed=("school_id", "hukou_township_id"), options=("term",),
-        description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；已在本县其他学校的学生将转入，"
+        description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；管辖范围内其他学校的学生将转入，"
+                      "管辖范围以外学校的学生生成转学申请、由该校确认，"
                       "名册所含学校中未出现在文件里的学生会列出（不会删除），该学期首次导入时列入名册缺失名单。"),
-        counts=("moved", "missing"), order=20, icon="bi-people"))
+        counts=("moved", "missing", "transfers"), order=20, icon="bi-people"))
     register_kind(ImportKind(
         slug="census", label=_("户籍适龄儿童名单"), fields=CENSUS_FIELDS, key=("id_number",),
         plan=census_plan, apply=census_apply, check_row=census_check, prepare=census_prepare,
         roles=(Role.COUNTY, Role.TOWNSHIP), options=("year",),
         description=_("公安户籍适龄儿童名单：按身份证件号和年度记录各乡镇的适龄人口。"),
-        counts=("unmatched",), order=50, icon="bi-house-door"))
+        counts=("unmatched", "elsewhere"), order=50, icon="bi-house-door"))
     register_kind(ImportKind(
         slug="support", label=_("资助帮扶名单"), fields=SUPPORT_FIELDS, key=("id_number",),
         plan=support_plan, apply=support_apply, prepare=support_prepare, check_row=support_check,

@@ -51,6 +51,8 @@ class PgPayload:
     direct: _Dropped | None = None  # the rows were copied straight into students_student (bulk)
     direct_history: _Dropped | None = None  # … and the history table's indexes were dropped too
     now: Any = None  # their created_at and updated_at, and their history rows' history_date
+    asks: list = field(default_factory=list)  # students.imports.RosterAsk: rows naming children
+    # of schools outside the importer's scope (removed from the stage, asked for in apply)
 
 
 def _merge_expr(col: str) -> str:
@@ -159,11 +161,15 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
                 cur.execute(f"DELETE FROM {STAGE} WHERE id_number = ANY(%s)", [batch])
         # Statistics, not an index: every join with the stage is a hash join over all of it.
         cur.execute(f"ANALYZE {STAGE} (id_number, school_id)")
+        if ctx.state.get("inside") is not None:
+            plan.payload.asks = _outside_rows(cur, ctx)
         cur.execute(
             f"SELECT count(*) FILTER (WHERE t.id IS NULL),"
             f" count(*) FILTER (WHERE t.id IS NOT NULL AND {_changed(cols)}),"
             f" count(*) FROM {STAGE} s LEFT JOIN students_student t ON t.id_number = s.id_number")
         created, updated, total = cur.fetchone()
+        asked = len(plan.payload.asks)  # counted as new children, as an unknown ID would be
+        created, total = created + asked, total + asked
         cur.execute(f"SELECT t.id, s.school_id FROM {STAGE} s JOIN students_student t"
                     f" ON t.id_number = s.id_number WHERE t.school_id <> s.school_id ORDER BY t.id")
         plan.payload.moves = list(cur.fetchall())
@@ -175,7 +181,8 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             ctx.warn(row, "id_number", "status_not_enrolled",
                      f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
         cur.execute(f"SELECT DISTINCT school_id FROM {STAGE} ORDER BY school_id")
-        covered = [pk for (pk,) in cur.fetchall()]
+        # the schools of rows that left the stage as asks are covered too (as on SQLite)
+        covered = sorted({pk for (pk,) in cur.fetchall()} | {a.school_id for a in plan.payload.asks})
         cur.execute(
             f"SELECT t.id, t.school_id, t.id_number, t.name, sc.name, t.grade FROM students_student t"
             f" JOIN students_school sc ON sc.id = t.school_id"
@@ -188,6 +195,31 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     plan.unchanged = total - created - updated
     plan.extra = {"moved": len(plan.payload.moves), "missing": missing, "missing_sample": sample}
     return plan
+
+
+def _outside_rows(cur, ctx: ImportContext) -> list:
+    """The staged rows naming existing children of schools outside the importer's scope (but
+    a primary graduate's grade-7 intake: students.imports.roster_is_intake), as RosterAsks;
+    they leave the stage, so nothing of them is written or counted as a move or an update.
+    Not run for the county (its scope is every school)."""
+    from types import SimpleNamespace
+
+    from students.imports import RosterAsk, roster_is_intake
+
+    cur.execute(f"SELECT s.row, t.id, s.school_id, s.grade, s.class_name, s.id_number, s.name,"
+                f" t.status, t.grade, t.name FROM {STAGE} s JOIN students_student t"
+                f" ON t.id_number = s.id_number WHERE NOT (t.school_id = ANY(%s)) ORDER BY s.row",
+                [sorted(ctx.state["inside"])])
+    asks, ids = [], []
+    for row, pk, school_id, grade, class_name, id_number, name, status, old_grade, old_name in cur.fetchall():
+        r = SimpleNamespace(grade=grade, school_id=school_id, name=name)
+        if roster_is_intake(status, old_grade, old_name, r, ctx):
+            continue
+        asks.append(RosterAsk(row, pk, school_id, grade, class_name or ""))
+        ids.append(id_number)
+    for batch in chunked(ids):
+        cur.execute(f"DELETE FROM {STAGE} WHERE id_number = ANY(%s)", [batch])
+    return asks
 
 
 def _drop_stage() -> None:

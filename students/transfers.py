@@ -237,3 +237,47 @@ def transfers_out_record_bulk(*, user: User | None, changes: list) -> list[Trans
     audit_record(action="transfer_request", user=user, object_type="students.transferrequest",
                  detail={"direction": "out", "source": "import", "count": len(transfers)})
     return transfers
+
+
+@transaction.atomic
+def transfers_in_request_bulk(*, user: User | None, asks: list[tuple[int, School, int, str]],
+                              reason: str) -> tuple[list[TransferRequest], set[int]]:
+    """转入申请 for many children at once (the roster import naming children of schools outside
+    the importer's scope): (student id, receiving school, grade, class) each. Same rules as
+    transfer_request_create, set-based: a child 转学中, deceased, with a pending request or with
+    a transfer step on file today is not asked for. Returns the requests made and the ids of
+    the children refused. The sending side confirms (may_answer); the child is 转学中 until then.
+    """
+    from kongchuo.imports.bulk import chunked
+    from students.services import StatusChangeRequest, student_changes_apply_bulk
+
+    if not asks:
+        return [], set()
+    ids = sorted({a[0] for a in asks})
+    day = today()
+    before: dict[int, tuple] = {}
+    refused: set[int] = set()
+    for batch in chunked(ids):
+        before.update((v[0], v[1:]) for v in Student.objects.select_for_update().filter(pk__in=batch)
+                      .order_by("pk").values_list("pk", "status", "school_id"))
+        refused.update(TransferRequest.objects.filter(student_id__in=batch, state=TransferRequest.State.PENDING)
+                       .values_list("student_id", flat=True))
+        refused.update(StatusChange.objects.filter(student_id__in=batch, kind__in=_SAME_DAY_KINDS,
+                                                   effective_date=day).values_list("student_id", flat=True))
+    refused.update(pk for pk, (status, _school) in before.items() if status in NOT_TRANSFERABLE)
+    wanted = [a for a in asks if a[0] not in refused and a[0] in before and a[1].pk != before[a[0]][1]]
+    refused.update(a[0] for a in asks if a not in wanted)
+    changes = [StatusChangeRequest(student_id=pk, kind=StatusChange.Kind.TRANSFER_REQUEST,
+                                   effective_date=day, to_school=school, reason=reason)
+               for pk, school, _grade, _class in wanted]
+    student_changes_apply_bulk(changes=changes, user=user, source="import")
+    transfers = [TransferRequest(
+        student_id=pk, from_school_id=before[pk][1], to_school=school,
+        direction=TransferRequest.Direction.IN, status_before=before[pk][0], grade=grade,
+        class_name=class_name or "", reason=reason, requested_on=day, requested_by=user)
+        for pk, school, grade, class_name in wanted]
+    TransferRequest.objects.bulk_create(transfers, batch_size=1000)
+    if transfers:
+        audit_record(action="transfer_request", user=user, object_type="students.transferrequest",
+                     detail={"direction": "in", "source": "import", "count": len(transfers)})
+    return transfers, refused

@@ -23,7 +23,7 @@ from kongchuo.imports import fields as F
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in
 from kongchuo.scoping import Role
-from students.imports import school_in_scope
+from students.imports import school_in_scope, school_unknown_hint
 from students.models import School, User
 
 USER_FIELDS = (
@@ -45,10 +45,10 @@ def users_prepare(ctx: ImportContext) -> None:
 def users_check(row, ctx: ImportContext) -> bool:
     school = ctx.state["schools"].get(row.school_code)
     if school is None or not school_in_scope(school, ctx):
-        hint = (f"“{row.school_code}”" if school is None
-                else f"“{school.name}”不在您的管辖范围内")
-        ctx.reject(row.row, "school_code", "school_unknown", hint_zh=hint,
-                   hint_en=row.school_code or "")
+        # Unknown and outside the importer's scope read alike (the file's code, never the
+        # stored name): no oracle for the county's school codes.
+        hint_zh, hint_en = school_unknown_hint(row.school_code or "", ctx)
+        ctx.reject(row.row, "school_code", "school_unknown", hint_zh=hint_zh, hint_en=hint_en)
         return False
     row.username = (row.username or row.school_code).strip()
     if not all(c.isalnum() or c in "_.@-" for c in row.username) or len(row.username) < 3:

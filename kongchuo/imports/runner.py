@@ -578,7 +578,11 @@ def _plan_and_write(done: _Done, kind_obj: ImportKind, stream: RowStream,
                 return
         with sqlite_full_batches():
             kind_obj.apply(plan, ctx)
-        result.extra.update({k: v for k, v in plan.extra.items() if k not in kind_obj.counts})
+        # A kind may say after writing what its rows became (rows the preview counted as new
+        # that were written as something else: the roster's transfer requests).
+        result.created, result.updated = plan.created, plan.updated
+        result.unchanged, result.skipped = plan.unchanged, plan.skipped
+        result.extra.update(plan.extra)
         result.written = True
         ctx.progress(95)
         done.finished = _finish(result, ctx, job, request, started)  # the Job row and audit commit with the data
