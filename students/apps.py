@@ -21,6 +21,10 @@ class StudentsConfig(AppConfig):
         from students.panels import student_year_panel
 
         register_student_panel(student_year_panel, order=5)
+        from kongchuo.seeding import register_seeder
+        from students.demo import seed_school_year_work
+
+        register_seeder(seed_school_year_work, order=40)
         register(
             MenuItem("首页", _("工作首页"), "home", everyone, "bi-house", 0),
             MenuItem("学生学籍", _("学生名册"), "students:list", staff, "bi-people", 10),
