@@ -58,8 +58,14 @@ def _scope_name(code) -> str:
 
 def _register_audit_wording() -> None:
     from kongchuo.audit_wording import register_audit_values
+    from students.models import Student, TransferRequest
 
     register_audit_values("scope", _scope_name)
+    register_audit_values("source", {"import": _("批量导入")})
+    register_audit_values("direction", {"in": _("转入学校申请"), "out": _("原学校转出登记")})
+    register_audit_values("arrival", {"enroll": _("新生入学"), "transfer_in": _("转入")})
+    register_audit_values("fields", {f.name: f.verbose_name for f in Student._meta.concrete_fields})
+    register_audit_values("state", dict(TransferRequest.State.choices))
 
 
 def _register_imports() -> None:
