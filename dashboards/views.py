@@ -57,8 +57,10 @@ def _filter_summary(p, user) -> list[str]:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def drilldown(request, metric: str):
-    """The rows behind one figure: same scope, same filters, same condition as the number."""
+    """The rows behind one figure: same scope, same filters, same condition as the number.
+    POST (the page's 导出 Excel form, CSRF-checked) exports those rows, audited; a GET only reads."""
     require_role(request.user, *STAFF)
     menu_section(request, "home")  # a figure of the home page, listed
     m = METRICS.get(metric)
@@ -66,7 +68,7 @@ def drilldown(request, metric: str):
         raise Http404
     p = parse_params(request.GET, kinds=set(School.Kind.values))
     rows = listing_rows(m.source, metric_rows(m, request.user, p))
-    if request.GET.get("format") == "xlsx":
+    if request.method == "POST":
         return _export(request, m, p, rows)
     table = table_for(m.source, rows)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
@@ -75,7 +77,6 @@ def drilldown(request, metric: str):
         total_people = metric_rows(m, request.user, p).aggregate(n=Sum("grade1_count"))["n"] or 0
     query = request.GET.copy()
     query.pop("page", None)
-    query["format"] = "xlsx"
     return render(request, "dashboards/drilldown.html", {
         "metric": m, "help": HELP.get(m.key, ""), "table": table, "summary": _filter_summary(p, request.user),
         "export_query": query.urlencode(), "params": p, "total_people": total_people,

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dashboards.forms import RolloverForm, TermDatesForm
 from dashboards.tasks import school_year_job
@@ -233,9 +233,10 @@ def review(request):
 
 
 @login_required
-@require_safe
+@require_POST
 def review_xlsx(request):
-    """The same review as an xlsx in the official layout (three sheets), audited."""
+    """The same review as an xlsx in the official layout (three sheets), audited: a POST (the
+    page's 导出Excel button, CSRF-checked) with the page's choices in the query string."""
     import tempfile
 
     from django.http import FileResponse, Http404

@@ -41,6 +41,12 @@ ACTIONS = {
     "account_unlock": _("解除登录锁定"), "account_import": _("批量创建账号"),
     "password_change": _("修改密码"), "import_output_download": _("下载初始密码表"),
     "census_elsewhere": _("户籍名单导入：其他乡镇已列入的儿童未导入"),
+    # the school year (issue 16)
+    "rollover": _("学年结转"), "rollover_revert": _("撤销学年结转"), "school_year_terms": _("设置学期日期"),
+    "student_create": _("新增学生"), "student_update": _("修改学生信息"), "student_id_correct": _("更正身份证件号"),
+    "repeat_record": _("登记留级"), "repeat_withdraw": _("撤销留级"), "junior_school_set": _("设置对口初中"),
+    "transfer_request": _("提出转学"), "transfer_confirm": _("确认转学"), "transfer_refused": _("拒绝转学"),
+    "transfer_withdrawn": _("撤回转学"),
 }
 OUTCOMES = {"ok": _("成功"), "failed": _("失败"), "denied": _("拒绝"), "locked": _("锁定"),
             # imports
@@ -65,6 +71,12 @@ FIELDS = {
     "townships_created": _("新增乡镇"), "townships_updated": _("更新乡镇"), "error": _("错误"),
     "ledger": _("台账"), "scope": _("范围"), "full": _("完整证件号"), "source": _("方式"),
     "transfers": _("生成转学申请"), "elsewhere": _("已列入其他乡镇户籍名单"),
+    # the school year: rollover counts, records, transfers
+    "year": _("年度"), "students": _("学生数"), "promoted": _("升级"), "graduated_primary": _("小学毕业"),
+    "graduated_junior": _("初中毕业"), "held_back": _("不升级"), "repeated": _("留级"),
+    "already_done": _("此前已结转"), "school": _("学校编号"), "arrival": _("来源"), "old": _("原证件号"),
+    "new": _("新证件号"), "from": _("原对口初中编号"), "to": _("新对口初中编号"), "date": _("日期"),
+    "direction": _("发起方"), "count": _("人数"), "from_school": _("原学校编号"), "to_school": _("转入学校编号"),
 }
 # Keys whose value is for machines (a checksum, a query string): not worth a clerk's attention.
 HIDDEN = {"checksum", "filters"}

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +32,7 @@ from retrieval.cases import (
 )
 from retrieval.models import Alert, FeedbackItem, Level
 from retrieval.selectors import alert_label, cases_needing_attempt
+from students.models import TransferRequest
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 REVIEWERS = (Role.COUNTY, Role.TOWNSHIP)
@@ -133,6 +134,17 @@ def _feedback(user, as_of):
     return items.order_by("due_date", "pk")
 
 
+def _transfers(user, as_of):
+    """转学 waiting for this school's answer (it did not ask): confirm or refuse. The school
+    answers; its township and the county may, but it is not their to-do."""
+    D = TransferRequest.Direction
+    sid = user.school_id
+    return (TransferRequest.objects.visible_to(user)
+            .filter(state=TransferRequest.State.PENDING)
+            .filter(Q(direction=D.IN, from_school_id=sid) | Q(direction=D.OUT, to_school_id=sid))
+            .select_related("student", "from_school", "to_school").order_by("requested_on", "pk"))
+
+
 def _rectifications(user, as_of):
     orders = RectificationOrder.objects.visible_to(user).select_related("finding")
     if scope_of(user).role == Role.COUNTY:
@@ -199,6 +211,9 @@ PENDING: tuple[Pending, ...] = (
             lambda e: e.case.name, _case_of_url, lambda e: e.deadline, "danger"),
     Pending("feedback", _("待核查的反馈名单"), STAFF, _feedback, lambda i: i.name,
             lambda i: reverse("retrieval:feedback_item", args=[i.pk]), lambda i: i.due_date),
+    Pending("transfers", _("待确认的转学"), (Role.SCHOOL,), _transfers,
+            lambda t: f"{t.student.name} · {t.from_school.name} → {t.to_school.name}",
+            lambda t: reverse("students:transfer", args=[t.pk]), lambda t: t.requested_on),
     Pending("rectifications", _("待整改的督查问题"), STAFF, _rectifications,
             lambda o: o.finding.get_kind_display(),
             lambda o: reverse("retrieval:rectification", args=[o.pk]), lambda o: o.deadline),

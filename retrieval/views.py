@@ -601,11 +601,13 @@ def _masked_original(item: FeedbackItem) -> list[tuple[str, object]]:
 
 
 @login_required
-@require_safe
+@require_POST
 def feedback_export(request, pk: int):
+    """The batch in its original layout with the answers: a POST (CSRF-checked), audited;
+    ids=full (county only) for the version reported upwards."""
     require_role(request.user, *STAFF)
     batch = access_object(FeedbackBatch.objects, request.user, pk=pk)
-    full_ids = request.GET.get("ids") == "full"
+    full_ids = request.POST.get("ids") == "full"
     if full_ids and scope_of(request.user).role != Role.COUNTY:
         raise PermissionDenied
     items = (FeedbackItem.objects.visible_to(request.user).filter(batch=batch)

@@ -21,6 +21,10 @@ class StudentsConfig(AppConfig):
         from students.panels import student_year_panel
 
         register_student_panel(student_year_panel, order=5)
+        from kongchuo.seeding import register_seeder
+        from students.demo import seed_school_year_work
+
+        register_seeder(seed_school_year_work, order=40)
         register(
             MenuItem("首页", _("工作首页"), "home", everyone, "bi-house", 0),
             MenuItem("学生学籍", _("学生名册"), "students:list", staff, "bi-people", 10),
@@ -54,8 +58,14 @@ def _scope_name(code) -> str:
 
 def _register_audit_wording() -> None:
     from kongchuo.audit_wording import register_audit_values
+    from students.models import Student, TransferRequest
 
     register_audit_values("scope", _scope_name)
+    register_audit_values("source", {"import": _("批量导入")})
+    register_audit_values("direction", {"in": _("转入学校申请"), "out": _("原学校转出登记")})
+    register_audit_values("arrival", {"enroll": _("新生入学"), "transfer_in": _("转入")})
+    register_audit_values("fields", {f.name: f.verbose_name for f in Student._meta.concrete_fields})
+    register_audit_values("state", dict(TransferRequest.State.choices))
 
 
 def _register_imports() -> None:

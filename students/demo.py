@@ -19,9 +19,21 @@ from django.db import connection, models, transaction
 
 from kongchuo.idnumbers import make_id
 from kongchuo.imports.bulk import chunked, fetch_in
-from kongchuo.schoolyear import school_year_of, today
-from students.models import CensusEntry, LeadingGroupMember, School, StatusChange, Student, Township
+from kongchuo.schoolyear import school_age_birth_range, school_year_of, term_of, today
+from students.models import (
+    CensusEntry,
+    LeadingGroupMember,
+    RosterGap,
+    School,
+    StatusChange,
+    Student,
+    SupportMark,
+    TermRoster,
+    Township,
+    TransferRequest,
+)
 from students.pinyin import name_initials
+from students.services import student_change_status
 
 TOWNSHIPS = [
     "城关镇", "新店镇", "石店镇", "马店镇", "孟集镇", "花园镇", "户胡镇", "冯井镇", "白莲乡", "周集镇",
@@ -357,3 +369,88 @@ def seed_new_intake(rng: random.Random, *, year: int, stdout=None) -> dict:
         stdout.write(f"新学年 / new school year {year}: 一年级新生 {out['grade1']}, "
                      f"升入七年级 {out['grade7']}, 户籍 {out['census']}")
     return out
+
+
+# ----------------------------------------------------------------------------- the year's worklists
+
+
+def seed_school_year_work(rng: random.Random, stdout=None) -> dict:
+    """What the school year's pages show in a demo: 转学 requests waiting for the other school
+    (one the demo school must answer, one it waits on), children missing from this term's
+    roster (名册缺失) at a few schools, and children on a support list found in no school
+    (帮扶对象未入学). Runs before the demo sweeps, which then raise their alerts."""
+    day = today()
+    first = Township.objects.order_by("code").first()
+    if first is None:
+        return {}
+    # The school demo_school works for (create_demo_users), and schools of its kind (the
+    # same grades) in its township and in another.
+    demo = (School.objects.filter(township=first, oversight="township", is_center=False)
+            .order_by("code").first())
+    if demo is None:
+        return {}
+    same_kind = School.objects.filter(kind=demo.kind).exclude(pk=demo.pk).order_by("code")
+    neighbour = same_kind.filter(township=first).first() or same_kind.first()
+    if neighbour is None:
+        return {}
+    elsewhere = same_kind.exclude(township=first).exclude(pk=neighbour.pk).first()
+
+    def pupils(school, n, skip=()):
+        return list(Student.objects.filter(school=school, status=Student.Status.ENROLLED)
+                    .exclude(pk__in=skip).order_by("pk")[:n])
+
+    transfers = 0
+    asks = [(pupils(neighbour, 1), demo, TransferRequest.Direction.OUT, "随父母迁居，就近入学"),
+            (pupils(demo, 1, skip=[]), neighbour, TransferRequest.Direction.OUT, "家庭搬迁")]
+    if elsewhere is not None:
+        asks.append((pupils(elsewhere, 1), demo, TransferRequest.Direction.IN, "随祖父母生活，转回户籍地就读"))
+    with transaction.atomic():
+        for found, to_school, direction, reason in asks:
+            if not found:
+                continue
+            child = found[0]
+            before = child.status
+            student_change_status(student=child, kind=StatusChange.Kind.TRANSFER_REQUEST,
+                                  effective_date=day, to_school=to_school, reason=reason, user=None,
+                                  source="seed")
+            TransferRequest.objects.create(
+                student=child, from_school=child.school, to_school=to_school, direction=direction,
+                status_before=before, grade=child.grade, class_name=child.class_name, reason=reason,
+                requested_on=day)
+            transfers += 1
+
+        # This term's roster came in without a few children still on the school's books.
+        term = term_of(day)
+        found_on = min(max(term.start, day - dt.timedelta(days=20)), day)
+        gaps = []
+        for school in [demo, neighbour, *School.objects.exclude(township=first).order_by("code")[:2]]:
+            TermRoster.objects.get_or_create(term=term.code, school=school)
+            taken = set(TransferRequest.objects.values_list("student_id", flat=True))
+            gaps += [RosterGap(term=term.code, school=school, student=s, found_on=found_on)
+                     for s in pupils(school, rng.randint(2, 3), skip=taken)]
+        RosterGap.objects.bulk_create(gaps, ignore_conflicts=True)
+
+        # Support-list children (民政/扶贫 lists) of school age found in no school.
+        lo, hi = school_age_birth_range(day.year)
+        used = set(Student.objects.values_list("id_number", flat=True))
+        marks = []
+        kinds = [SupportMark.Kind.POOR, SupportMark.Kind.DIBAO, SupportMark.Kind.DISABILITY,
+                 SupportMark.Kind.MONITORED]
+        for i, township in enumerate([first, first, first, *Township.objects.order_by("code")[1:3]]):
+            birth = lo + dt.timedelta(days=rng.randrange((hi - lo).days))
+            seq = rng.randrange(500, 900)
+            while make_id(county_area(), birth, seq) in used:
+                seq += 1
+            id_number = make_id(county_area(), birth, seq)
+            used.add(id_number)
+            marks.append(SupportMark(
+                kind=kinds[i % len(kinds)], id_number=id_number, name=_name(rng), township=township,
+                source="县民政局低保名单" if kinds[i % len(kinds)] == SupportMark.Kind.DIBAO else "县乡村振兴局监测名单",
+                listed_on=day - dt.timedelta(days=rng.randrange(30, 300)),
+                disability_category=rng.choice(DISABILITY) if kinds[i % len(kinds)] == SupportMark.Kind.DISABILITY else "",
+                disability_grade="二级" if kinds[i % len(kinds)] == SupportMark.Kind.DISABILITY else ""))
+        SupportMark.objects.bulk_create(marks)
+    counts = {"transfers": transfers, "roster_gaps": len(gaps), "support_unenrolled": len(marks)}
+    if stdout is not None:
+        stdout.write(f"演示学年事项 / demo school-year work: {counts}")
+    return counts

@@ -253,7 +253,7 @@ class Student(models.Model):
 STATUS_CHANGE_SOURCES = {
     "manual": _("手工录入"), "import": _("批量导入"), "seed": _("演示数据"), "sweep": _("排查"),
     "ledger": _("工作台账"), "alert": _("预警确认"), "retrieval": _("劝返销号"),
-    "feedback": _("反馈名单核查"), "cli": _("命令行"),
+    "feedback": _("反馈名单核查"), "cli": _("命令行"), "rollover": _("学年升级"), "transfer": _("转学"),
 }
 
 
@@ -334,6 +334,14 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.effective_date}"
+
+    @property
+    def recorded_by(self) -> str:
+        """Who recorded the change, as the timeline says it: the person's name, else where it
+        came from in words (an unknown source code is never shown)."""
+        if self.created_by_id:
+            return self.created_by.get_full_name() or self.created_by.username
+        return str(STATUS_CHANGE_SOURCES.get(self.source, ""))
 
 
 class CensusEntry(models.Model):

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from kongchuo.audit import audit_record
 from kongchuo.idnumbers import mask_id
@@ -67,9 +67,10 @@ def roster_gaps(request):
 
 
 @login_required
-@require_safe
+@require_POST
 def roster_gaps_export(request):
-    """The worklist in the official layout (IDs masked), audited as every export is."""
+    """The worklist in the official layout (IDs masked), audited as every export is: a POST
+    (the page's form, CSRF-checked) with the page's filters in the query string."""
     require_role(request.user, *STAFF)
     term = _term(request)
     user = request.user

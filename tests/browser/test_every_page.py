@@ -1,6 +1,8 @@
 """Every page each role can reach, on a phone (390×844) and a desktop, as a person meets it.
 
-The demo county (`seed_demo`'s own seeders, small) plus a walk through the 劝返 workflow, so the
+The demo county as `seed_demo` builds it (small): last school year closed by the real rollover,
+this year's newcomers, the apps' seeders (ledgers, a 转学 waiting for each side, 名册缺失, support-list
+children in no school, the demo sweeps' alerts); plus a walk through the 劝返 workflow, so the
 pages of each state exist: a case escalated to the township government and answered, a case
 closed (销号), a case waiting for 销号 approval, a dismissal waiting for review, a feedback list,
 a supervision visit with a rectification order, a roster import with a bad row. Each demo role
@@ -16,19 +18,18 @@ of the main pages; a plain test run writes them to a temporary folder.
 from __future__ import annotations
 
 import datetime as dt
-import random
+import io
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from kongchuo.schoolyear import term_of, today
-from kongchuo.seeding import run_seeders
 from retrieval import services
 from retrieval.cases import ClosureRequest, RetrievalCase
 from retrieval.models import Alert
-from students.demo import create_demo_users, seed_county
 from students.models import Student, User
 from tests.browser.crawl import crawl, shape
 from tests.browser.pages import PASSWORD, login, shot
@@ -44,11 +45,16 @@ DESKTOP = 1440
 PICTURES = {
     "demo_county": {"/": "home", "/retrieval/sweeps/": "sweeps", "/retrieval/alerts/N/": "alert",
                     "/retrieval/cases/N/": "case", "/audit/": "audit", "/dashboards/list/alerts_open/":
-                    "drilldown", "/imports/jobs/N/": "import_job", "/retrieval/supervision/N/": "supervision"},
-    "demo_township": {"/": "home", "/retrieval/approvals/": "approvals", "/students/schools/": "schools"},
+                    "drilldown", "/imports/jobs/N/": "import_job", "/retrieval/supervision/N/": "supervision",
+                    "/dashboards/years/rollover/": "rollover", "/dashboards/years/review/": "review",
+                    "/dashboards/years/terms/": "years", "/retrieval/support-unenrolled/": "support_unenrolled"},
+    "demo_township": {"/": "home", "/retrieval/approvals/": "approvals", "/students/schools/": "schools",
+                      "/students/transfers/": "transfers", "/students/roster-gaps/": "roster_gaps"},
     "demo_school": {"/": "home", "/retrieval/inbox/": "inbox", "/ledgers/home_teaching/": "home_teaching",
                     "/ledgers/family_contact/new/": "family_contact_form", "/students/N/": "student",
-                    "/retrieval/cases/N/": "case"},
+                    "/retrieval/cases/N/": "case", "/students/transfers/N/": "transfer",
+                    "/students/roster-gaps/": "roster_gaps", "/students/new/": "student_new",
+                    "/students/N/edit/": "student_edit"},
     "demo_gov": {"/": "home", "/retrieval/cases/N/": "case"},
 }
 
@@ -150,9 +156,7 @@ def _county_export(user: User) -> str:
 
 @pytest.fixture
 def tour(tmp_path):
-    seed_county(students=5000, seed=11)
-    run_seeders(random.Random(12), None)
-    create_demo_users(PASSWORD)
+    call_command("seed_demo", students=5000, seed=11, password=PASSWORD, stdout=io.StringIO())
     users = {u.username: u for u in User.objects.filter(username__in=ROLES).select_related("school")}
     pages = _walk_the_workflow(users)
     pages["import_job"] = _import_with_a_bad_row(users["demo_school"], tmp_path)

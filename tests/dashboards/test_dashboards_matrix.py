@@ -48,10 +48,10 @@ ENTRIES = [
     Entry("home", allow=dict.fromkeys(EVERYONE, ALL), query=forged_filters, read_only=True),
     *[Entry("dashboards:list", lambda c, m=m: {"metric": m}, allow=dict.fromkeys(STAFF, ALL),
             query=forged_filters, read_only=True) for m in SAMPLE_METRICS],
-    # The export is one code path for every metric (the list's rows, written out): two sources
-    # here; test_township_exports_hold_no_row_of_another_scope exports every metric.
-    *[Entry("dashboards:list", lambda c, m=m: {"metric": m}, allow=dict.fromkeys(STAFF, ALL),
-            query=lambda c: forged_filters(c) + "&format=xlsx", read_only=True)
+    # The export (a POST to the list, its filters in the query string) is one code path for every
+    # metric: two sources here; test_township_exports_hold_no_row_of_another_scope exports every metric.
+    *[Entry("dashboards:list", lambda c, m=m: {"metric": m}, allow=dict.fromkeys(STAFF, GP),
+            query=forged_filters, read_only=True)
       for m in ("in_school", "alerts_open")],
     # Listing is for every level; importing (POST) only for the county — with no file here.
     Entry("dashboards:cohorts", allow={"county_user": GP, **dict.fromkeys(STAFF[1:], SAFE)},
@@ -65,9 +65,9 @@ ENTRIES = [
           data=lambda c: {"year": 2025, "action": "close"}, read_only=True),  # not ticked: refused
     Entry("dashboards:rollover_job", lambda c: {"pk": _rollover_job(c)}, allow={"county_user": SAFE},
           read_only=True),
-    *[Entry(name, allow=dict.fromkeys(("county_user", "township_a", "township_b"), SAFE),
+    *[Entry(name, allow=dict.fromkeys(("county_user", "township_a", "township_b"), methods),
             query=lambda c: _closed_year(c) + f"&township={c.tb.pk}", read_only=True)
-      for name in ("dashboards:review", "dashboards:review_xlsx")],
+      for name, methods in (("dashboards:review", SAFE), ("dashboards:review_xlsx", {"POST"}))],
 ]
 
 
@@ -193,7 +193,7 @@ def test_township_exports_hold_no_row_of_another_scope(hand, client_as):
     client = client_as(c.township_a)
     checked = 0
     for key, m in METRICS.items():
-        response = client.get(reverse("dashboards:list", args=[key]), {"format": "xlsx"})
+        response = client.post(reverse("dashboards:list", args=[key]))
         assert response.status_code == 200, key
         doc = read_official(b"".join(response.streaming_content))
         assert_official(doc)

@@ -84,7 +84,9 @@ def test_drilldown_masks_ids(hand, client_as):
 
 def test_export_matches_list_and_is_audited(hand, client_as):
     client = client_as(hand.county_user)
-    response = client.get(reverse(LIST, args=["in_school"]), {"format": "xlsx"})
+    assert "xlsx" not in client.get(reverse(LIST, args=["in_school"]), {"format": "xlsx"})["Content-Type"]
+    assert not AuditEvent.objects.filter(action="dashboard_export").exists()  # a GET only reads
+    response = client.post(reverse(LIST, args=["in_school"]))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     doc = read_official(b"".join(response.streaming_content))
@@ -100,7 +102,7 @@ def test_export_matches_list_and_is_audited(hand, client_as):
 
 
 def test_export_forbidden_for_gov(hand, client_as):
-    response = client_as(hand.gov_a).get(reverse(LIST, args=["in_school"]), {"format": "xlsx"})
+    response = client_as(hand.gov_a).post(reverse(LIST, args=["in_school"]))
     assert response.status_code == 403
 
 

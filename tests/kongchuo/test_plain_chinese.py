@@ -101,6 +101,34 @@ def test_audit_rows_read_as_words():
         "排查：适龄儿童摸排；基准日期：2026年7月15日；范围：—"
 
 
+@pytest.mark.parametrize("action", ["rollover", "rollover_revert", "transfer_request", "transfer_confirm",
+                                    "transfer_refused", "transfer_withdrawn", "student_create",
+                                    "student_update", "student_id_correct", "repeat_record",
+                                    "junior_school_set", "school_year_terms"])
+def test_school_year_actions_have_words(action):
+    assert action_label(action) != action
+
+
+def test_school_year_audit_details_read_as_words():
+    """The rollover's counts, a transfer's side and source, a record's changed fields: the audit
+    page showed already_done, graduated_junior, promoted … as they are."""
+    import re
+
+    from students.rollover import RolloverResult
+
+    details = [RolloverResult(year=2025, students=10, promoted=8, graduated_primary=1, graduated_junior=1,
+                              held_back=0, repeated=0).as_json(),
+               {"direction": "out", "source": "import", "count": 3},
+               {"student": 1, "from_school": 2, "to_school": 3},
+               {"school": 4, "arrival": "transfer_in"},
+               {"fields": ["guardian_phone", "class_name"]},
+               {"from": 1, "to": 2}, {"date": "2026-12-01", "reason": "x"}]
+    for detail in details:
+        text = detail_text(detail)
+        assert not re.search(r"[a-z]{2,}", text.replace("：x", "")), text
+    assert "升级：8" in detail_text(details[0]) and "批量导入" in detail_text(details[1])
+
+
 @pytest.mark.django_db
 def test_the_run_now_date_is_iso_and_today():
     """排查任务's 立即运行 sent "2026/12/07" (Django's zh_Hans input format), which a date input

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 import tracemalloc
 
 import openpyxl
@@ -162,14 +161,11 @@ def test_official_ledger_reads_back_through_the_import_engine(tmp_path):
 def test_official_ledger_is_constant_memory(tmp_path):
     """Rows are streamed: Python memory stays flat however long the ledger is."""
     tracemalloc.start()
-    started = time.perf_counter()
     write_official_ledger(tmp_path / "big.xlsx", title="t", unit="u", fill_date=dt.date(2024, 1, 1),
                           columns=COLUMNS, rows=_ledger_rows(2000))
-    elapsed = time.perf_counter() - started
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 20 * 1024 * 1024, peak
-    assert elapsed < 30
     ws = openpyxl.load_workbook(tmp_path / "big.xlsx", read_only=True).active
     assert ws.max_row == 4 + 2000 + 2
 

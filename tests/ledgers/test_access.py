@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from kongchuo.models import AuditEvent
 from ledgers.registry import KINDS, LEDGER_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -138,11 +139,11 @@ def test_manual_anonymous(entries, client):
 def test_export_and_template(county, entries, client_as, slug, view, who, expected):
     client, url = client_as(getattr(county, who)), reverse(f"ledgers:{view}", args=[slug])
     if who == "county_user" and view == "export":  # the whole county: written by the worker
-        assert client.get(url)["Location"] == reverse(f"ledgers:{slug}")  # queued by POST only
+        assert client.get(url).status_code == 405  # queued by POST only
         response = client.post(url)
         assert response.status_code == 302 and "/ledgers/exports/" in response["Location"]
         return
-    response = client.get(url)
+    response = (client.post if view == "export" else client.get)(url)  # an export is a POST
     assert response.status_code == expected
     if expected == 200:
         assert response["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -154,20 +155,27 @@ def test_export_anonymous(client, view):
     assert _login_redirect(client.get(reverse(f"ledgers:{view}", args=["aid"])))
 
 
+def test_export_is_never_a_get(county, client_as):
+    """Exporting children's data takes the list's POST form; a GET (a link, a prefetch) exports
+    nothing and leaves no audit row."""
+    response = client_as(county.school_a).get(reverse("ledgers:export", args=["aid"]))
+    assert response.status_code == 405 and not AuditEvent.objects.filter(action="export").exists()
+
+
 def test_sub_logs_have_no_export(county, client_as):
     url = reverse("ledgers:export", args=["home_teaching_visits"])
-    assert client_as(county.county_user).get(url).status_code == 404
+    assert client_as(county.county_user).post(url).status_code == 404
 
 
 def test_export_of_foreign_school_is_404(county, client_as):
-    url = reverse("ledgers:export", args=["aid"]) + f"?school={county.b_primary.pk}"
-    assert client_as(county.township_a).get(url).status_code == 404
+    url = reverse("ledgers:export", args=["aid"])
+    assert client_as(county.township_a).post(url, {"school": county.b_primary.pk}).status_code == 404
 
 
 @pytest.mark.parametrize("who", ["township_a", "school_a"])
 def test_full_export_is_county_only(county, client_as, who):
-    url = reverse("ledgers:export", args=["aid"]) + "?full=on&reason=核查"
-    assert client_as(getattr(county, who)).get(url).status_code == 403
+    url = reverse("ledgers:export", args=["aid"])
+    assert client_as(getattr(county, who)).post(url, {"full": "on", "reason": "核查"}).status_code == 403
 
 
 @pytest.mark.parametrize("who,expected", [

@@ -134,7 +134,7 @@ def test_cli_refuses_bad_arguments(db, tmp_path, args):
 
 
 def test_browser_export_masks_and_audits(county, entries, client_as):
-    response = client_as(county.school_a).get(reverse("ledgers:export", args=["deferrals"]))
+    response = client_as(county.school_a).post(reverse("ledgers:export", args=["deferrals"]))
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     ws = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
@@ -147,19 +147,20 @@ def test_browser_export_masks_and_audits(county, entries, client_as):
 
 def test_browser_full_export_for_county_needs_a_reason(county, entries, client_as):
     c = client_as(county.county_user)
-    url = reverse("ledgers:export", args=["deferrals"]) + f"?school={county.a_primary.pk}&full=on"
-    no_reason = c.get(url)
+    url = reverse("ledgers:export", args=["deferrals"])
+    form = {"school": county.a_primary.pk, "full": "on"}
+    no_reason = c.post(url, form)
     assert no_reason.status_code == 302 and no_reason["Location"] == reverse("ledgers:deferrals")
     assert not AuditEvent.objects.filter(action="export").exists()
-    ok = c.get(url + "&reason=复核")
+    ok = c.post(url, {**form, "reason": "复核"})
     ws = openpyxl.load_workbook(io.BytesIO(b"".join(ok.streaming_content))).active
     assert entries.a["deferrals"].id_number in _cells(ws)
     assert AuditEvent.objects.filter(action="export_full", user=county.county_user).count() == 1
 
 
 def test_browser_export_can_narrow_to_one_school(county, entries, client_as):
-    url = reverse("ledgers:export", args=["aid"]) + f"?school={county.b_primary.pk}"
-    response = client_as(county.county_user).get(url)
+    url = reverse("ledgers:export", args=["aid"])
+    response = client_as(county.county_user).post(url, {"school": county.b_primary.pk})
     ws = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     assert county.s_b.name in _cells(ws) and county.s_a.name not in _cells(ws)
     assert county.b_primary.name in _rows(ws)[0][0]

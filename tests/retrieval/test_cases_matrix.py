@@ -109,7 +109,7 @@ ENTRIES = [
     Entry("retrieval:feedback_batch", lambda c: {"pk": c.item_b.batch_id}, allow=dict.fromkeys(B, SAFE),
           read_only=True),
     Entry("retrieval:feedback_export", lambda c: {"pk": c.item_b.batch_id},
-          allow=dict.fromkeys(B, SAFE), read_only=True),
+          allow=dict.fromkeys(B, POST), read_only=True),
     Entry("retrieval:feedback_item", _pk("item_b"), allow=dict.fromkeys(B, SAFE | POST),
           data=lambda c: {"version": c.item_b.version, "result": "in_school", "explanation": "在校",
                           "verified_on": today().isoformat()}),

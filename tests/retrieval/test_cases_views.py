@@ -62,6 +62,8 @@ PAGES = {
     "rectifications":  [200, 200, 200, 200, 200, 403, 403, 403],
     "rectification":   [200, 200, 404, 200, 404, 403, 403, 403],
 }
+# Exports of children's data are POSTs (CSRF-checked, audited); a GET is refused.
+POSTED = {"feedback_export"}
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
@@ -70,14 +72,14 @@ def test_page_per_role(wf, client, page):
     got = []
     for role in ROLES:
         client.force_login(getattr(wf, role))
-        got.append(client.get(url).status_code)
+        got.append((client.post if page in POSTED else client.get)(url).status_code)
         client.logout()
     assert got == PAGES[page], dict(zip(ROLES, got, strict=True))
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_page_anonymous_redirects_to_login(wf, client, page):
-    response = client.get(_url(wf, page))
+    response = (client.post if page in POSTED else client.get)(_url(wf, page))
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
 
@@ -118,9 +120,10 @@ def test_evidence_served_with_sandbox_headers(wf, client_as):
 
 
 def test_full_id_export_only_for_county(wf, client_as):
-    url = _url(wf, "feedback_export") + "?ids=full"
-    assert client_as(wf.school_a).get(url).status_code == 403
-    assert client_as(wf.county_user).get(url).status_code == 200
+    url = _url(wf, "feedback_export")
+    assert client_as(wf.school_a).post(url, {"ids": "full"}).status_code == 403
+    assert client_as(wf.county_user).post(url, {"ids": "full"}).status_code == 200
+    assert client_as(wf.county_user).get(url).status_code == 405  # never a GET
 
 
 # --------------------------------------------------------------------------- actions

@@ -16,7 +16,8 @@ from ledgers.models import Deferral
 from retrieval import services
 from retrieval.inbox import inbox_for
 from retrieval.models import Alert
-from tests.factories import UserFactory
+from students.transfers import transfer_request_create
+from tests.factories import StudentFactory, UserFactory
 from tests.retrieval.casefactories import AlertFactory, png
 
 ROLES = ("school_a", "township_a", "county_user", "gov_a")
@@ -28,7 +29,8 @@ SECTION = re.compile(
 
 @pytest.fixture
 def busy(wf):
-    """The workflow fixture plus reminders and a deferral waiting for township A's review."""
+    """The workflow fixture plus reminders, a deferral waiting for township A's review and a
+    转学 from school B waiting for school A's answer."""
     c = wf
     AlertFactory(student=c.s_a, rule=Alert.Rule.HOME_TEACHING, period="2026-11")
     AlertFactory(student=c.s_a, rule=Alert.Rule.AID, period="2026-autumn", level="county")
@@ -37,6 +39,9 @@ def busy(wf):
     Deferral.objects.create(school=c.a_primary, id_number="341522201803070016", name="甲",
                             birth_date=dt.date(2018, 3, 7), guardian_name="乙", reason="病",
                             certificate="证明", start_date=day, end_date=day + dt.timedelta(days=90))
+    mover = StudentFactory(school=c.b_primary, hukou_township=c.b_primary.township, grade=3)
+    transfer_request_create(user=c.school_b, student=mover, to_school=c.a_primary, direction="out",
+                            grade=3, reason="随父母迁居")
     return c
 
 
@@ -71,6 +76,9 @@ def test_the_fixture_makes_every_number_non_trivial(busy):
     assert counts["reviews"] == 1 and counts["deferrals"] == 1 and counts["to_escalate"] == 0
     county = {s.key: s.count for s in inbox_for(busy.county_user, today())}
     assert county["closures"] == 1 and county["reminders"] == 2
+    school = {s.key: s.count for s in inbox_for(busy.school_a, today())}
+    assert school["transfers"] == 1  # school B's 转出 to school A: A confirms or refuses
+    assert {s.key: s.count for s in inbox_for(busy.school_b, today())}["transfers"] == 0  # B asked: B waits
 
 
 def test_reminders_are_not_suspected_dropouts(busy):

@@ -81,7 +81,7 @@ def test_export_in_issuer_layout_plus_answer_columns(county, client_as):
     FeedbackItemFactory(batch=batch, student=county.s_b, row=5)
     services.feedback_answer(item=a, user=county.school_a, version=a.version, result="in_school",
                              explanation="每日到校", verified_on=today(), files=[pdf("考勤表.pdf")])
-    response = client_as(county.county_user).get(reverse("retrieval:feedback_export", args=[batch.pk]))
+    response = client_as(county.county_user).post(reverse("retrieval:feedback_export", args=[batch.pk]))
     assert response.status_code == 200
     doc = read_official(response.content)
     assert_official(doc, numbered=False)  # the issuer's own 序号 column numbers the rows
@@ -98,8 +98,8 @@ def test_export_in_issuer_layout_plus_answer_columns(county, client_as):
     assert rows[2][3] == mask_id(county.s_b.id_number) and rows[2][7] is None
     assert AuditEvent.objects.filter(action="feedback_export", detail__full_ids=False).exists()
 
-    full = client_as(county.county_user).get(
-        reverse("retrieval:feedback_export", args=[batch.pk]) + "?ids=full")
+    full = client_as(county.county_user).post(
+        reverse("retrieval:feedback_export", args=[batch.pk]), {"ids": "full"})
     assert _sheet(full.content)["D4"].value == county.s_a.id_number
     assert AuditEvent.objects.filter(action="feedback_export", detail__full_ids=True).exists()
 
@@ -108,7 +108,7 @@ def test_school_exports_only_its_rows(county, client_as):
     batch = FeedbackBatchFactory()
     FeedbackItemFactory(batch=batch, student=county.s_a)
     FeedbackItemFactory(batch=batch, student=county.s_b)
-    ws = _sheet(client_as(county.school_a).get(
+    ws = _sheet(client_as(county.school_a).post(
         reverse("retrieval:feedback_export", args=[batch.pk])).content)
     names = [r[2] for r in ws.iter_rows(min_row=4, values_only=True) if r[2]]
     assert names == [county.s_a.name]

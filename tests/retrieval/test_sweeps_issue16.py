@@ -173,7 +173,8 @@ def test_the_roster_gap_worklist_and_its_export(county, roll, tmp_path, client_a
     c = client_as(county.school_a)
     page = c.get(reverse("students:roster_gaps") + "?term=2026-spring")
     assert [g.student for g in page.context["page"].object_list] == [roll.gone]
-    response = c.get(reverse("students:roster_gaps_export") + "?term=2026-spring")
+    assert c.get(reverse("students:roster_gaps_export") + "?term=2026-spring").status_code == 405
+    response = c.post(reverse("students:roster_gaps_export") + "?term=2026-spring")
     assert response.status_code == 200
     path = tmp_path / "gaps.xlsx"
     path.write_bytes(b"".join(response.streaming_content))

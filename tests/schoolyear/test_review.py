@@ -61,7 +61,9 @@ def test_a_township_sees_its_schools_and_its_rank_only(reviewed, client_as):
 
 def test_the_xlsx_is_in_the_official_layout(reviewed, client_as):
     y = reviewed
-    response = client_as(y.county_user).get(reverse("dashboards:review_xlsx") + f"?year={YEAR}")
+    client = client_as(y.county_user)
+    assert client.get(reverse("dashboards:review_xlsx") + f"?year={YEAR}").status_code == 405
+    response = client.post(reverse("dashboards:review_xlsx") + f"?year={YEAR}")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert book.sheetnames == ["年度考核", "结转事项", "事项明细"]
@@ -88,4 +90,4 @@ def test_the_xlsx_is_in_the_official_layout(reviewed, client_as):
 def test_no_closed_year_yet(two_towns, client_as):
     html = client_as(two_towns.county_user).get(reverse("dashboards:review")).content.decode()
     assert "尚无已结转的学年" in html
-    assert client_as(two_towns.county_user).get(reverse("dashboards:review_xlsx")).status_code == 404
+    assert client_as(two_towns.county_user).post(reverse("dashboards:review_xlsx")).status_code == 404

@@ -78,8 +78,9 @@ def entries_for_slug(slug: str) -> list[Entry]:
         out.append(Entry(f"ledgers:{slug}", allow=dict.fromkeys(STAFF, ALL), read_only=True))
         # ?school= school B: township A and school A get 404, B's levels the school's sheet.
         # (the export form POSTs its fields: the forged school goes in the body as well)
-        for name in ("ledgers:export", "ledgers:template"):
-            out.append(Entry(name, lambda c, s=slug: {"slug": s}, allow=dict.fromkeys(B, ALL),
+        # The export is a POST only (children's data; audited), the empty template any method.
+        for name, methods in (("ledgers:export", POST), ("ledgers:template", ALL)):
+            out.append(Entry(name, lambda c, s=slug: {"slug": s}, allow=dict.fromkeys(B, methods),
                              query=_export_query, data=_export_form, read_only=True))
     if slug in SUB:  # a visit / note hangs under school B's plan: school A gets 404
         out.append(Entry("ledgers:new", lambda c, s=slug: {"slug": s}, allow={"school_b": GP},
@@ -115,9 +116,9 @@ OTHER = [
     Entry("ledgers:attachment", lambda c: {"pk": c.attachment_b.pk}, allow=dict.fromkeys(B, ALL),
           read_only=True),
     Entry("ledgers:attachment_delete", lambda c: {"pk": c.attachment_b.pk}, allow={"school_b": POST}),
-    # Each level's own export; the county's (whole county) is queued as a Job, from a POST only:
-    # a county GET must not write (it did before the matrix: GET queued the job).
-    Entry("ledgers:export", lambda c: {"slug": "aid"}, allow=dict.fromkeys(STAFF, GP),
+    # Each level's own export; the county's (whole county) is queued as a Job. A POST only: a GET
+    # must not write (it did before the matrix: GET queued the job) nor export.
+    Entry("ledgers:export", lambda c: {"slug": "aid"}, allow=dict.fromkeys(STAFF, POST),
           writers=frozenset({"county_user"})),
 ]
 
@@ -188,10 +189,11 @@ A_MARKER = {"deferrals": "甲延缓", "publicity": "甲镇家长会", "family_co
 
 def _export_cells(client, slug: str, query: str = "") -> set[str]:
     import io
+    from urllib.parse import parse_qsl
 
     import openpyxl
 
-    response = client.get(reverse("ledgers:export", args=[slug]) + query)
+    response = client.post(reverse("ledgers:export", args=[slug]), dict(parse_qsl(query.lstrip("?"))))
     assert response.status_code == 200, (slug, response.status_code)
     wb = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     return {str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)

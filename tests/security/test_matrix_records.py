@@ -59,7 +59,7 @@ ENTRIES = [
     Entry("students:transfer_withdraw", _transfer, allow=dict.fromkeys(B, {"POST"}), data=_forged,
           writers=frozenset({"county_user", "township_b", "school_b"})),
     Entry("students:roster_gaps", allow=dict.fromkeys(STAFF, SAFE), read_only=True, query=_gap),
-    Entry("students:roster_gaps_export", allow=dict.fromkeys(STAFF, SAFE), read_only=True, query=_gap),
+    Entry("students:roster_gaps_export", allow=dict.fromkeys(STAFF, {"POST"}), read_only=True, query=_gap),
     Entry("ledgers:transfer_out_of_county", allow=dict.fromkeys(("school_a", "school_b"), GP), data=_forged),
     Entry("ledgers:transfers_missing_proof", allow=dict.fromkeys(STAFF, SAFE), read_only=True),
 ]

@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from kongchuo.idnumbers import birth_date_of, sex_of, validate_id
 from kongchuo.schoolyear import school_year_of, today
@@ -54,6 +55,36 @@ def test_seed_demo_has_a_completed_rollover():
     assert Student.objects.filter(grade=7, status_changes__kind="transfer_out",
                                   status_changes__reason="小学毕业升入对口初中").exists()
     assert School.objects.filter(kind="primary", junior_school__isnull=False).exists()
+
+
+def test_seed_demo_shows_the_school_years_work(client):
+    """The school-year pages are not empty in the demo: a 转学 the demo school must answer and
+    one it waits on, this term's 名册缺失 at the demo school, support-list children found in no
+    school in the demo township (and the alerts the demo sweeps raised on them)."""
+    from retrieval.models import Alert
+    from students.models import RosterGap, SupportMark, TransferRequest
+    from students.selectors import roster_unexplained
+    from students.transfers import answering_school
+
+    _seed()
+    school_user = User.objects.get(username="demo_school")
+    township_user = User.objects.get(username="demo_township")
+    pending = TransferRequest.objects.filter(state="pending")
+    assert any(answering_school(t) == school_user.school for t in pending)
+    assert any(answering_school(t) != school_user.school and school_user.school in (t.from_school, t.to_school)
+               for t in pending)
+    assert all(t.student.status == "transferring" for t in pending)
+    gaps = roster_unexplained(RosterGap.objects.visible_to(school_user), today())
+    assert gaps.count() >= 2
+    client.force_login(school_user)
+    page = client.get(reverse("students:roster_gaps")).content.decode()
+    assert gaps.first().student.name in page
+    marks = SupportMark.objects.filter(township=township_user.township, student__isnull=True)
+    assert marks.count() >= 3
+    assert Alert.objects.filter(rule=Alert.Rule.SUPPORT_UNENROLLED, subject__in=marks.values("id_number")).exists()
+    client.force_login(township_user)
+    page = client.get(reverse("retrieval:support_unenrolled")).content.decode()
+    assert marks.first().name in page
 
 
 def test_seeded_students_are_consistent():
