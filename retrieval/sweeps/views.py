@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -15,7 +19,7 @@ from retrieval.models import SweepRun
 from retrieval.sweeps import get_sweep
 from retrieval.sweeps.base import DIRECT, DIRECT_LABEL, SweepError
 from retrieval.sweeps.forms import SweepRunForm
-from retrieval.sweeps.runner import sweep_run_start
+from retrieval.sweeps.runner import partition_last_alive, sweep_run_start
 from retrieval.sweeps.selectors import created_alerts, sweep_overview
 from students.models import Township
 
@@ -75,7 +79,7 @@ def sweep_run(request, pk: int):
     """The run's progress; htmx polls the same URL for the progress fragment while it runs."""
     require_role(request.user, Role.COUNTY)
     run = get_object_or_404(SweepRun.objects.select_related("triggered_by"), pk=pk)
-    entries = sorted(run.per_township.items(), key=lambda kv: (kv[0] == "direct", kv[0]))
+    entries = partition_rows(run)
     done = sum(1 for _k, v in entries if v.get("state") in ("done", "failed"))
     context = {"run": run, "entries": entries, "done": done, "total": len(entries),
                "label": _label(run.sweep), "trigger_label": TRIGGERS.get(run.trigger, run.trigger),
@@ -85,6 +89,28 @@ def sweep_run(request, pk: int):
     context["alerts"] = created_alerts(run)
     context["alert_url"] = _alert_url_prefix()
     return render(request, "retrieval/sweeps_run.html", context)
+
+
+def partition_rows(run: SweepRun) -> list[tuple[str, dict]]:
+    """The run's partitions in page order, each with `shown`: its state as the page words it —
+    `interrupted` (已中断) for a running partition silent longer than the watchdog's threshold
+    (its worker died; the watchdog sends it again) — and its times as datetimes."""
+    now = timezone.now()
+    stall = dt.timedelta(seconds=settings.KONGCHUO_SWEEP_STALL_SECONDS)
+    rows = []
+    for key, entry in sorted(run.per_township.items(), key=lambda kv: (kv[0] == "direct", kv[0])):
+        e = dict(entry)
+        last = partition_last_alive(entry, run.started_at)
+        e["shown"] = entry.get("state") or "pending"
+        if (e["shown"] == "running" and run.status == SweepRun.Status.RUNNING
+                and now - last >= stall):
+            e["shown"] = "interrupted"
+            e["silent_since"] = last
+        for stamp in ("resumed_at", "lost_at"):
+            if entry.get(stamp):
+                e[stamp] = dt.datetime.fromisoformat(entry[stamp])
+        rows.append((key, e))
+    return rows
 
 
 def _township_names(codes) -> dict[str, str]:
