@@ -71,7 +71,7 @@ def shape_of(crontab: CrontabSchedule) -> Shape:
     time = dt.time(int(hour), int(minute)) if simple_time else dt.time(2, 0)
     frequency = "weekly" if dow != "*" else "monthly" if dom != "*" else "daily"
     custom = (not simple_time or months is None or weekdays is None or days is None
-              or (dom != "*" and dow != "*") or (days is not None and max(days) > 28))
+              or (dom != "*" and dow != "*") or (dom != "*" and days is not None and max(days) > 28))
     return Shape(months=months or MONTHS, frequency=frequency,
                  weekdays=tuple(sorted({d % 7 for d in weekdays or ()})) if dow != "*" else (),
                  days=days if dom != "*" and days else (), time=time, custom=custom)

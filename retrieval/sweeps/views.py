@@ -37,14 +37,7 @@ def _list_context(form: SweepRunForm) -> dict:
         r.trigger_label = TRIGGERS.get(r.trigger, r.trigger)
         r.sweep_label = _label(r.sweep)
         r.scope_label = _scope_label(r.township_code, townships)
-    return {"sweeps": sweep_overview(), "form": form, "runs": runs, "admin_url": _admin_url()}
-
-
-def _admin_url() -> str:
-    try:
-        return reverse("admin:django_celery_beat_periodictask_changelist")
-    except NoReverseMatch:
-        return ""
+    return {"sweeps": sweep_overview(), "form": form, "runs": runs}
 
 
 @login_required
