@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -19,8 +15,8 @@ from retrieval.models import SweepRun
 from retrieval.sweeps import get_sweep
 from retrieval.sweeps.base import DIRECT, DIRECT_LABEL, SweepError
 from retrieval.sweeps.forms import SweepRunForm
-from retrieval.sweeps.runner import partition_last_alive, sweep_run_start
-from retrieval.sweeps.selectors import created_alerts, sweep_overview
+from retrieval.sweeps.runner import sweep_run_start
+from retrieval.sweeps.selectors import created_alerts, partition_rows, sweep_overview
 from students.models import Township
 
 RECENT_RUNS = 20
@@ -82,28 +78,6 @@ def sweep_run(request, pk: int):
     context["alerts"] = created_alerts(run)
     context["alert_url"] = _alert_url_prefix()
     return render(request, "retrieval/sweeps_run.html", context)
-
-
-def partition_rows(run: SweepRun) -> list[tuple[str, dict]]:
-    """The run's partitions in page order, each with `shown`: its state as the page words it —
-    `interrupted` (已中断) for a running partition silent longer than the watchdog's threshold
-    (its worker died; the watchdog sends it again) — and its times as datetimes."""
-    now = timezone.now()
-    stall = dt.timedelta(seconds=settings.KONGCHUO_SWEEP_STALL_SECONDS)
-    rows = []
-    for key, entry in sorted(run.per_township.items(), key=lambda kv: (kv[0] == "direct", kv[0])):
-        e = dict(entry)
-        last = partition_last_alive(entry, run.started_at)
-        e["shown"] = entry.get("state") or "pending"
-        if (e["shown"] == "running" and run.status == SweepRun.Status.RUNNING
-                and now - last >= stall):
-            e["shown"] = "interrupted"
-            e["silent_since"] = last
-        for stamp in ("resumed_at", "lost_at"):
-            if entry.get(stamp):
-                e[stamp] = dt.datetime.fromisoformat(entry[stamp])
-        rows.append((key, e))
-    return rows
 
 
 def _township_names(codes) -> dict[str, str]:

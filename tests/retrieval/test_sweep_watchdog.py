@@ -215,3 +215,20 @@ def test_the_run_page_shows_interrupted_and_resent_partitions(pupils, county, cl
     assert "已中断" not in html and 'data-resumed="1"' in html and "已重发 1 次" in html
     assert "最后响应" in html
     assert client_as(county.township_a).get(reverse("retrieval:sweep_run", args=[r.pk])).status_code == 403
+
+
+def test_the_county_home_warns_of_an_interrupted_run_and_shows_the_months_sweeps(
+        pupils, county, client_as, django_capture_on_commit_callbacks):
+    r = sweep_run_create(sweep="return_check", as_of=AS_OF)
+    first, second, third = _two_running(r)
+    client = client_as(county.county_user)
+    html = client.get("/").content.decode()
+    assert 'id="home-sweeps"' in html and f'data-run="{r.pk}"' not in html  # all beating
+    _set(r.pk, second, beat=_ago(90))
+    html = client.get("/").content.decode()
+    assert f'data-run="{r.pk}"' in html and "1 个分区已中断，将自动重发" in html
+    with django_capture_on_commit_callbacks(execute=False):
+        sweep_runs_resume(stalled_after=MINUTE)
+    html = client.get("/").content.decode()
+    assert "1 个分区已重发" in html and "已中断" not in html
+    assert 'id="home-sweeps"' not in client_as(county.township_a).get("/").content.decode()
