@@ -57,7 +57,7 @@ class SweepScheduleForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["days"].widget.attrs.update(inputmode="numeric", placeholder="3")
+        self.fields["days"].widget.attrs["inputmode"] = "numeric"
         for name in ("days", "time"):
             self.fields[name].widget.attrs["class"] = "form-control form-control-sm"
         for name in ("enabled", "months", "frequency", "weekdays"):
