@@ -120,7 +120,7 @@ def sweep_schedule_set(*, task_id: int, enabled: bool, shape: Shape, user=None,
     """Point a sweep's beat row at the schedule `shape` (a CrontabSchedule row shared by every
     task with the same fields, never edited in place) and enable or disable it; audited with
     the schedule before and after, in words. Beat picks the change up at its next tick."""
-    task = (PeriodicTask.objects.select_for_update().select_related("crontab")
+    task = (PeriodicTask.objects.select_for_update(of=("self",)).select_related("crontab")
             .get(pk=task_id, task=SCHEDULED_TASK))
     before = {"enabled": task.enabled, "schedule": words(task.crontab) if task.crontab else ""}
     crontab, _created = CrontabSchedule.objects.get_or_create(**shape.cron(), timezone=settings.TIME_ZONE)
