@@ -20,4 +20,5 @@ class KongchuoConfig(AppConfig):
         register(
             MenuItem("数据导入", _("导入数据"), "imports:index", staff, "bi-upload", 70),
             MenuItem("数据导入", _("导入记录"), "imports:history", staff, "bi-clock-history", 71),
+            MenuItem("系统管理", _("校历调整"), "school_calendar", (Role.COUNTY,), "bi-calendar-x", 91),
         )

@@ -22,7 +22,8 @@ ACTIONS = {
     "reveal_id": _("查看完整证件号/电话"), "export": _("导出"), "export_full": _("导出（完整证件号）"),
     "export_purge": _("清理过期导出文件"), "orphan_files_purge": _("清理无主上传文件"),
     "import": _("导入"), "import_errors_download": _("下载导入错误清单"),
-    "sweep_run": _("排查运行"), "sweep_resume": _("排查续跑"),
+    "sweep_run": _("排查运行"), "sweep_resume": _("排查分区重发"), "sweep_schedule": _("修改排查计划"),
+    "calendar_day_set": _("登记校历调整"), "calendar_day_delete": _("删除校历调整"),
     "otp_setup": _("绑定动态口令"), "otp_verify": _("动态口令验证"), "otp_failed": _("动态口令错误"),
     "user_create": _("新建用户"), "user_deactivate": _("停用用户"),
     "leading_group_add": _("增加领导小组成员"), "leading_group_remove": _("移出领导小组成员"),
@@ -53,7 +54,7 @@ OUTCOMES = {"ok": _("成功"), "failed": _("失败"), "denied": _("拒绝"), "lo
             "written": _("已导入"), "dry_run": _("预检完成"), "refused": _("文件无法读取"),
             "rejected": _("有错误，未导入")}
 # Objects that are not a model of the portal's own wording (their model has no Chinese name).
-OBJECTS = {"kongchuo.job": _("后台任务")}
+OBJECTS = {"kongchuo.job": _("后台任务"), "django_celery_beat.periodictask": _("排查计划")}
 FIELDS = {
     "kind": _("类型"), "filename": _("文件"), "file": _("文件"), "name": _("文件"), "title": _("标题"),
     "field": _("字段"), "fields": _("修改项"), "reason": _("原因"), "jobs": _("任务数"), "days": _("天数"),
@@ -77,6 +78,8 @@ FIELDS = {
     "already_done": _("此前已结转"), "school": _("学校编号"), "arrival": _("来源"), "old": _("原证件号"),
     "new": _("新证件号"), "from": _("原对口初中编号"), "to": _("新对口初中编号"), "date": _("日期"),
     "direction": _("发起方"), "count": _("人数"), "from_school": _("原学校编号"), "to_school": _("转入学校编号"),
+    "partitions": _("分区"), "idle_s": _("无响应秒数"), "schedule": _("运行计划"), "enabled": _("启用"),
+    "dates": _("日期"), "school_day": _("上课"), "note": _("说明"),
 }
 # Keys whose value is for machines (a checksum, a query string): not worth a clerk's attention.
 HIDDEN = {"checksum", "filters"}

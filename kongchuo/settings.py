@@ -274,7 +274,7 @@ CELERY_BEAT_SCHEDULE = {
     "security-prune-sessions": {"task": "security.prune_sessions", "schedule": 24 * 3600.0},
     "security-purge-export-files": {"task": "security.purge_export_files", "schedule": 24 * 3600.0},
     # A sweep whose worker died as a whole is sent again (retrieval/sweeps/runner.py).
-    "retrieval-sweep-watchdog": {"task": "retrieval.sweep_watchdog", "schedule": 60.0},
+    "retrieval-sweep-watchdog": {"task": "retrieval.sweep_watchdog", "schedule": 30.0},
     # A running import or export whose heartbeat stopped (its worker died) is marked failed.
     "jobs-watchdog": {"task": "kongchuo.jobs_watchdog", "schedule": 30.0},
 }
@@ -360,13 +360,16 @@ KONGCHUO_IMPORT_SYNC_BYTES = _int("KONGCHUO_IMPORT_SYNC_BYTES", 1024 * 1024)
 KONGCHUO_ATTACHMENT_MAX_BYTES = _int("KONGCHUO_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Export files hold children's personal data: deleted this many days after they were made.
 KONGCHUO_EXPORT_RETENTION_DAYS = _int("KONGCHUO_EXPORT_RETENTION_DAYS", 7)
-# Fault injection for the sweep reliability tests: each partition waits this long inside its
-# transaction (a window to kill a worker mid-sweep). Always 0 in production.
-# A running sweep none of whose partitions moved for this long is dispatched again.
-KONGCHUO_SWEEP_STALL_SECONDS = _int("KONGCHUO_SWEEP_STALL_SECONDS", 600)
+# A running sweep partition beats every HEARTBEAT seconds; one silent for STALL seconds (its
+# worker died) is sent again by the watchdog (every 30 s), so within STALL + 30 s of the death.
+# Derived from partition times measured at county scale (docs/sweeps.md, "Recovery").
+KONGCHUO_SWEEP_HEARTBEAT_SECONDS = _int("KONGCHUO_SWEEP_HEARTBEAT_SECONDS", 10)
+KONGCHUO_SWEEP_STALL_SECONDS = _int("KONGCHUO_SWEEP_STALL_SECONDS", 60)
 # A running job (import, export) whose heartbeat (every second) stopped for this long is
 # marked failed by the jobs watchdog (kongchuo/jobs.py; beat runs it every 30 s).
 KONGCHUO_JOB_STALL_SECONDS = _int("KONGCHUO_JOB_STALL_SECONDS", 60)
+# Fault injection for the sweep reliability tests: each partition waits this long inside its
+# transaction (a window to kill a worker mid-sweep). Always 0 in production.
 KONGCHUO_SWEEP_PARTITION_DELAY_MS = _int("KONGCHUO_SWEEP_PARTITION_DELAY_MS", 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

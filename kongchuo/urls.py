@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from kongchuo import audit_views, views
+from kongchuo import audit_views, calendar_views, views
 from kongchuo.security.admin import KongchuoAdminSite
 from students import account_views
 
@@ -19,6 +19,8 @@ urlpatterns = [
          name="password_change"),
     path("accounts/otp/", include("kongchuo.security.urls")),
     path("audit/", audit_views.audit_list, name="audit_list"),
+    path("calendar/", calendar_views.school_calendar, name="school_calendar"),
+    path("calendar/<str:day>/delete/", calendar_views.school_calendar_delete, name="school_calendar_delete"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("students/", include("students.urls")),
     path("ledgers/", include("ledgers.urls")),

@@ -95,10 +95,11 @@ def sweep_scheduled(self, sweep: str) -> int | None:
 
 @shared_task(name="retrieval.sweep_watchdog", ignore_result=True)
 def sweep_watchdog() -> list[int]:
-    """Every minute (beat): dispatch again the runs stalled for KONGCHUO_SWEEP_STALL_SECONDS.
+    """Every 30 s (beat): send again the partitions silent for KONGCHUO_SWEEP_STALL_SECONDS
+    (their heartbeat stopped: the worker died), see `sweep_runs_resume`.
 
-    Idempotent: resuming stamps the run's waiting partitions, and partitions themselves are
-    idempotent (see `sweep_partition`).
+    Idempotent: resending stamps the partitions (a second check within the window leaves them
+    alone), and partitions themselves are idempotent (see `sweep_partition`).
     """
     import datetime as dt
 

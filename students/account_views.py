@@ -24,6 +24,7 @@ from students.selectors import (
     account_has_otp,
     account_locked,
     accounts_visible_to,
+    locked_usernames,
 )
 
 MANAGERS = (Role.COUNTY, Role.TOWNSHIP)
@@ -60,7 +61,13 @@ def user_list(request):
         qs = qs.filter(is_active=False)
     elif state == "first_login":
         qs = qs.filter(must_change_password=True)
+    elif state == "locked":
+        qs = qs.filter(username__in=locked_usernames())
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    locked = set(locked_usernames().filter(username__in=[u.username for u in page])
+                 .values_list("username", flat=True))
+    for u in page:
+        u.is_locked = u.username in locked
     return render(request, "students/user_list.html", {
         "page": page, "q": q, "role": role, "state": state, "is_county": scope.is_county,
         "roles": Role.choices if scope.is_county else [(Role.SCHOOL.value, Role.SCHOOL.label)],

@@ -139,6 +139,16 @@ def account_locked(user) -> bool:
         username=user.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT).exists()
 
 
+def locked_usernames():
+    """User names locked out by django-axes (too many failed logins) on any address: a
+    subquery, for the account list's 已锁定 filter and badges."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    return (AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT)
+            .values("username"))
+
+
 def account_has_otp(user) -> bool:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from collections import Counter
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -117,17 +118,24 @@ def sweep_run_now(*, sweep: str, as_of: dt.date, township: str | None = None, us
 
 
 def sweep_runs_resume(*, stalled_after: dt.timedelta) -> list[int]:
-    """Send again the unfinished partitions of runs that have stalled; returns the run ids.
+    """Send again the lost partitions of running runs; returns the ids of the runs concerned.
 
     A worker killed as a whole (OOM, a host reboot) takes its unacknowledged messages with it
-    until Redis' visibility timeout (hours) gives them back. A run none of whose partitions has
-    moved for `stalled_after` is dispatched again: partitions are idempotent (done-marks under the
-    run's row lock, alerts ON CONFLICT DO NOTHING), so a partition that was in fact still running
-    is computed once. Each resumed run's waiting partitions are stamped, so the next check leaves
-    it alone for another `stalled_after`. Runs older than STALE_AFTER are left to be failed.
-    """
-    from retrieval.tasks import sweep_dispatch
+    until Redis' visibility timeout (hours) gives them back. Two signs tell a lost partition:
 
+    - 已中断: a partition `running` whose heartbeat (`beat`, written every
+      KONGCHUO_SWEEP_HEARTBEAT_SECONDS by the process computing it, see `_Heartbeat`) or start
+      (`at`) is older than `stalled_after`: the process that held it is gone;
+    - a run none of whose partitions has shown life for `stalled_after`: its dispatch or its
+      queued messages were lost too, so its `pending` partitions go again as well.
+
+    Each lost partition is set back to `pending` with its re-send count and time (`resumed`,
+    `resumed_at`) and the time its last sign of life was seen (`lost_at`), so the run page shows
+    重发 and the next check leaves it alone for another `stalled_after`. Partitions are
+    idempotent (done-marks under the run's row lock, alerts ON CONFLICT), so a partition whose
+    first holder was in fact still alive is computed once. Runs older than STALE_AFTER are left
+    to be failed.
+    """
     now = timezone.now()
     resumed = []
     with transaction.atomic():
@@ -135,22 +143,101 @@ def sweep_runs_resume(*, stalled_after: dt.timedelta) -> list[int]:
             status=SweepRun.Status.RUNNING, started_at__gte=now - STALE_AFTER,
             started_at__lt=now - stalled_after)
         for run in runs:
-            waiting = {k: v for k, v in run.per_township.items() if v.get("state") in ("pending", "running")}
-            last = max((dt.datetime.fromisoformat(v["at"]) for v in run.per_township.values() if v.get("at")),
-                       default=run.started_at)
-            if not waiting or now - last < stalled_after:
+            entries = run.per_township
+            alive = {k: partition_last_alive(v, run.started_at) for k, v in entries.items()}
+            lost = sorted(k for k, v in entries.items()
+                          if v.get("state") == "running" and now - alive[k] >= stalled_after)
+            last = max(alive.values(), default=run.started_at)
+            if now - last >= stalled_after:
+                lost = sorted({*lost, *(k for k, v in entries.items() if v.get("state") == "pending")})
+            if not lost:
                 continue
-            for entry in waiting.values():
-                entry["at"] = now.isoformat()
-                entry["resumed"] = entry.get("resumed", 0) + 1
+            started = any(v.get("attempts") for v in entries.values())
+            for key in lost:
+                entry = entries[key]
+                entry.update(state="pending", at=now.isoformat(), resumed_at=now.isoformat(),
+                             resumed=entry.get("resumed", 0) + 1, lost_at=alive[key].isoformat())
             run.save(update_fields=["per_township"])
+            idle = int((now - min(alive[k] for k in lost)).total_seconds())
             audit_record(action="sweep_resume", obj=run, detail={
-                "sweep": run.sweep, "partitions": sorted(waiting), "idle_s": int((now - last).total_seconds())})
-            log.warning("sweep run %s stalled for %ss: dispatching %s again", run.pk,
-                        int((now - last).total_seconds()), ", ".join(sorted(waiting)))
-            sweep_dispatch.delay_on_commit(run.pk)
+                "sweep": run.sweep, "partitions": lost, "idle_s": idle})
+            log.warning("sweep run %s: partitions %s silent for %ss, sending them again", run.pk,
+                        ", ".join(lost), idle)
+            transaction.on_commit(_resend(run.pk, lost if started else None))
             resumed.append(run.pk)
     return resumed
+
+
+def _resend(run_id: int, keys: list[str] | None):
+    """The partitions `keys` as tasks again; None: the whole dispatch (no partition ever started,
+    so the run's prepare step may not have run either)."""
+    from celery import group
+
+    from retrieval.tasks import sweep_dispatch, sweep_partition
+
+    if keys is None:
+        return lambda: sweep_dispatch.delay(run_id)
+    return lambda: group(sweep_partition.si(run_id, key) for key in keys).apply_async()
+
+
+def partition_last_alive(entry: dict, default: dt.datetime) -> dt.datetime:
+    """The last sign of life of a partition entry: its heartbeat or its last state change."""
+    stamps = [dt.datetime.fromisoformat(entry[k]) for k in ("at", "beat") if entry.get(k)]
+    return max(stamps, default=default)
+
+
+def partition_heartbeat(run_id: int, key: str, *, worker: str) -> bool:
+    """Stamp `beat` on the partition `key` while `worker` holds it running; False when it no
+    longer does (done, failed, or sent to another worker). Its own short transaction: call it
+    outside the partition's (see `_Heartbeat`)."""
+    with transaction.atomic():
+        run = SweepRun.objects.select_for_update().only("per_township").get(pk=run_id)
+        entry = run.per_township.get(key, {})
+        if entry.get("state") != "running" or entry.get("by") != worker:
+            return False
+        entry["beat"] = timezone.now().isoformat()
+        run.save(update_fields=["per_township"])
+    return True
+
+
+class _Heartbeat:
+    """Beats for one running partition every `interval` seconds from a thread, which has its
+    own database connection: the partition's work is one long transaction, whose writes nobody
+    sees before it commits. The thread dies with the process, so a killed worker's partition
+    falls silent and the watchdog sends it again. Off (a no-op) on SQLite, whose single writer
+    the partition's transaction holds, and with an interval of 0."""
+
+    def __init__(self, run_id: int, key: str, worker: str, interval: float):
+        self.args = (run_id, key)
+        self.worker = worker
+        self.interval = interval
+        self.stop = threading.Event()
+        self.thread = None
+        if interval > 0 and connection.vendor == "postgresql":
+            self.thread = threading.Thread(target=self._loop, daemon=True,
+                                           name=f"sweep-heartbeat-{run_id}-{key}")
+
+    def __enter__(self):
+        if self.thread is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        try:
+            while not self.stop.wait(self.interval):
+                try:
+                    if not partition_heartbeat(*self.args, worker=self.worker):
+                        return
+                except DatabaseError as exc:  # the next beat tries again; the work goes on
+                    log.warning("sweep run %s partition %s: heartbeat failed (%s)", *self.args,
+                                type(exc).__name__)
+        finally:
+            connections.close_all()  # this thread's connection only
 
 
 def context_for(run: SweepRun) -> Context:
@@ -195,8 +282,9 @@ def partition_run(run_id: int, key: str, *, worker: str = "") -> dict | None:
     partition = partition_for(key)
     _mark(run_id, key, state="running", by=worker)
     started = time.perf_counter()
+    beating = _Heartbeat(run_id, key, worker, settings.KONGCHUO_SWEEP_HEARTBEAT_SECONDS)
     try:
-        with transaction.atomic():
+        with beating, transaction.atomic():
             counts = partition_compute(spec, context_for(run), partition)
             delay = settings.KONGCHUO_SWEEP_PARTITION_DELAY_MS
             if delay:  # fault-injection window for the reliability tests (0 in production)
@@ -227,6 +315,7 @@ def _mark(run_id: int, key: str, **values) -> None:
         if entry.get("state") == "done":
             return
         entry.update(values)
+        entry.pop("beat", None)  # a previous holder's
         entry["at"] = timezone.now().isoformat()
         entry["attempts"] = entry.get("attempts", 0) + 1
         run.save(update_fields=["per_township"])

@@ -16,7 +16,7 @@ from retrieval.sweeps import get_sweep
 from retrieval.sweeps.base import DIRECT, DIRECT_LABEL, SweepError
 from retrieval.sweeps.forms import SweepRunForm
 from retrieval.sweeps.runner import sweep_run_start
-from retrieval.sweeps.selectors import created_alerts, sweep_overview
+from retrieval.sweeps.selectors import created_alerts, partition_rows, sweep_overview
 from students.models import Township
 
 RECENT_RUNS = 20
@@ -33,14 +33,7 @@ def _list_context(form: SweepRunForm) -> dict:
         r.trigger_label = TRIGGERS.get(r.trigger, r.trigger)
         r.sweep_label = _label(r.sweep)
         r.scope_label = _scope_label(r.township_code, townships)
-    return {"sweeps": sweep_overview(), "form": form, "runs": runs, "admin_url": _admin_url()}
-
-
-def _admin_url() -> str:
-    try:
-        return reverse("admin:django_celery_beat_periodictask_changelist")
-    except NoReverseMatch:
-        return ""
+    return {"sweeps": sweep_overview(), "form": form, "runs": runs}
 
 
 @login_required
@@ -75,7 +68,7 @@ def sweep_run(request, pk: int):
     """The run's progress; htmx polls the same URL for the progress fragment while it runs."""
     require_role(request.user, Role.COUNTY)
     run = get_object_or_404(SweepRun.objects.select_related("triggered_by"), pk=pk)
-    entries = sorted(run.per_township.items(), key=lambda kv: (kv[0] == "direct", kv[0]))
+    entries = partition_rows(run)
     done = sum(1 for _k, v in entries if v.get("state") in ("done", "failed"))
     context = {"run": run, "entries": entries, "done": done, "total": len(entries),
                "label": _label(run.sweep), "trigger_label": TRIGGERS.get(run.trigger, run.trigger),

@@ -1,5 +1,7 @@
-"""Sweeps on real workers (Redis broker, PostgreSQL): a worker killed mid-sweep, and two workers
-sharing a partitioned sweep, end with exactly the alerts an uninterrupted in-process run gives.
+"""Sweeps on real workers (Redis broker, PostgreSQL): a worker child killed mid-sweep, a whole
+worker killed mid-sweep (its partitions' heartbeats stop, the watchdog re-sends them), and two
+workers sharing a partitioned sweep, end with exactly the alerts an uninterrupted in-process run
+gives.
 """
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -14,8 +17,9 @@ import pytest
 from kongchuo.idnumbers import make_id
 from retrieval.models import Alert, SweepRun
 from retrieval.sweeps.runner import sweep_run_now, sweep_run_start
+from retrieval.tasks import sweep_watchdog
 from students.models import CensusEntry
-from tests.factories import SchoolFactory, StudentFactory, TownshipFactory
+from tests.factories import SchoolFactory, StudentFactory, TownshipFactory, UserFactory
 from tests.integration.conftest import stop_worker
 
 pytestmark = pytest.mark.integration
@@ -137,3 +141,69 @@ def test_two_workers_give_the_same_alerts_as_one(celery_worker_factory):
     sweep_run_now(sweep="return_check", as_of=AS_OF)
     sweep_run_now(sweep="census", as_of=dt.date(2026, 7, 15))
     assert _snapshot() == two_workers  # and the same as in-process
+
+
+# Heartbeats in seconds: the production defaults (10 s beats, 60 s threshold, watchdog every
+# 30 s) scaled down to keep the test near 40 s. Each partition takes longer than the threshold,
+# so a partition that beats must never be re-sent however long it runs.
+BEAT, STALL, WATCHDOG_EVERY, PARTITION_MS = 1, 4, 1.0, 6000
+
+
+def test_whole_worker_killed_its_partitions_are_resent_after_their_heartbeats_stop(
+        celery_worker_factory, settings, client):
+    """Runs in about 60 s: kill, 已中断 on the run page, the watchdog re-sends only the two
+    partitions the dead worker held, a fresh worker ends the run, alerts exact."""
+    from django.urls import reverse
+
+    _county()
+    settings.KONGCHUO_SWEEP_STALL_SECONDS = STALL
+    env = {"KONGCHUO_SWEEP_HEARTBEAT_SECONDS": BEAT, "KONGCHUO_SWEEP_PARTITION_DELAY_MS": PARTITION_MS}
+    doomed = celery_worker_factory("beatkill", concurrency=2, **env)
+    run = sweep_run_start(sweep="return_check", as_of=AS_OF, trigger="manual")
+
+    def held():
+        entries = SweepRun.objects.get(pk=run.pk).per_township
+        keys = sorted(k for k, v in entries.items() if v.get("state") == "running" and v.get("beat"))
+        return keys if len(keys) == 2 else None
+
+    lost = _wait_for(held, timeout=60)  # both children are working and have beaten once
+    assert lost, doomed.log_path.read_text()
+    pool = [int(x) for x in subprocess.run(["pgrep", "-P", str(doomed.pid)], capture_output=True,
+                                           text=True).stdout.split()]
+    for pid in [doomed.pid, *pool]:  # the whole worker at once, as a crash would
+        os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    doomed.wait(timeout=10)
+
+    client.force_login(UserFactory(username="ops_county", role="county"))
+    page = reverse("retrieval:sweep_run", args=[run.pk])
+    shown = _wait_for(lambda: client.get(page).content.decode().count("已中断") == 2, timeout=STALL + 10)
+    assert shown, SweepRun.objects.get(pk=run.pk).per_township
+
+    fresh = celery_worker_factory("beatfresh", concurrency=2, **env)
+    # It takes the queued partitions first. (Were the run silent as a whole, with no worker alive
+    # for the threshold, the watchdog would re-send the queued ones too: harmless duplicates.)
+    assert _wait_for(lambda: any(v.get("by", "").startswith(fresh.node) for v in
+                                 SweepRun.objects.get(pk=run.pk).per_township.values()), timeout=30)
+
+    def watchdog():  # what beat does every 30 s in production
+        sweep_watchdog()
+        r = _finished(run.pk)
+        time.sleep(WATCHDOG_EVERY)
+        return r
+
+    ended = _wait_for(watchdog, timeout=120, every=0)
+    recovered = time.monotonic() - killed
+    assert ended and ended.status == SweepRun.Status.SUCCEEDED, fresh.log_path.read_text()
+    resent = {k: v for k, v in ended.per_township.items() if v.get("resumed")}
+    assert sorted(resent) == lost, ended.per_township  # the fresh worker's beating partitions: never
+    assert all(v["resumed"] == 1 and v["by"].startswith(fresh.node) for v in resent.values())
+    html = client.get(page).content.decode()
+    assert "已中断" not in html and html.count("已重发 1 次") == 2
+    print(f"recovery: kill → run succeeded in {recovered:.1f} s "
+          f"(heartbeat {BEAT} s, threshold {STALL} s, partitions {PARTITION_MS} ms)")
+    after = _snapshot()
+    assert Alert.objects.count() == len({(r[0], r[1], r[2]) for r in after})  # no duplicates
+    assert ended.created == len(after)
+    stop_worker(fresh)
+    assert after == _uninterrupted("return_check", AS_OF)

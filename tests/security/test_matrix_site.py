@@ -21,6 +21,7 @@ What each role gets, as the entries state it:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -75,7 +76,26 @@ ENTRIES = [
           data=lambda c: {"sweep": "no_such_sweep", "township": c.tb.code}),
     Entry("retrieval:sweep_run", lambda c: {"pk": c.run_b.pk}, allow={"county_user": SAFE},
           read_only=True),
+    # 排查计划 and 校历调整 (issue 19): the county's, no admin needed
+    Entry("retrieval:sweep_schedule", allow={"county_user": SAFE}, read_only=True),
+    Entry("retrieval:sweep_schedule_edit", lambda c: {"pk": _scheduled_sweep()}, allow={"county_user": GP},
+          data=lambda c: {"enabled": "on", "months": ["1", "2"], "frequency": "daily", "time": "03:05"}),
+    Entry("school_calendar", allow={"county_user": GP},
+          data=lambda c: {"kind": "holiday", "first": "2026-10-05", "note": "国庆"}),
+    Entry("school_calendar_delete", lambda c: {"day": _holiday()}, allow={"county_user": POST}),
 ]
+
+
+def _scheduled_sweep() -> int:
+    from django_celery_beat.models import PeriodicTask
+
+    return PeriodicTask.objects.filter(task="retrieval.tasks.sweep_scheduled").order_by("pk").first().pk
+
+
+def _holiday() -> str:
+    from kongchuo.models import CalendarDay
+
+    return CalendarDay.objects.get_or_create(date=dt.date(2026, 10, 6), defaults={"note": "国庆"})[0].date.isoformat()
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.url_name}-{i}" for i, e in enumerate(ENTRIES)])
@@ -85,7 +105,8 @@ def test_site_matrix(entry, site):
 
 @pytest.mark.parametrize("url_name,method", [
     ("retrieval:sweep_list", "get"), ("retrieval:sweep_start", "post"), ("retrieval:sweep_run", "get"),
-    ("students:county", "post"),
+    ("students:county", "post"), ("retrieval:sweep_schedule", "get"), ("school_calendar", "get"),
+    ("school_calendar", "post"),
 ])
 def test_sweep_control_and_user_management_answer_403(site, url_name, method, client_as):
     """Item 3: roles that do not own sweep control or user management get 403, not a page."""
