@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.idnumbers import mask_ids_in_text
 from kongchuo.schoolyear import period_label
 from kongchuo.scoping import Role
 
@@ -120,7 +121,7 @@ def detail_text(detail: dict) -> str:
         if key in HIDDEN or isinstance(value, dict):
             continue
         parts.append(f"{FIELDS.get(key, key)}：{_value(key, value)}")
-    return "；".join(parts)
+    return mask_ids_in_text("；".join(parts))  # a reason or filter typed with an ID in it
 
 
 register_audit_values("role", dict(Role.choices))
