@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from kongchuo.security.admin import ChildRecordAdmin
+
 from students.models import CensusEntry, LeadingGroupMember, School, StatusChange, Student, Township, User
 
 
@@ -20,26 +22,29 @@ class SchoolAdmin(ImportExportModelAdmin):
 
 
 @admin.register(Student)
-class StudentAdmin(SimpleHistoryAdmin):
+class StudentAdmin(ChildRecordAdmin, SimpleHistoryAdmin):
     list_display = ["name", "school", "grade", "class_name", "status"]
     list_filter = ["status", "grade"]
     search_fields = ["name", "student_number"]
     raw_id_fields = ["school", "hukou_township"]
-    exclude = ["id_number"]  # support staff never see full IDs here
+    # Support staff never see full IDs here; a 全国学籍号 is "G" + the ID, so it is shown masked
+    # and changed in the portal (学籍维护), not here.
+    exclude = ["id_number", "student_number"]
+    readonly_fields = ["masked_student_number"]
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(ChildRecordAdmin, admin.ModelAdmin):
     list_display = ["student", "kind", "effective_date", "end_date", "source"]
     list_filter = ["kind", "source"]
     raw_id_fields = ["student", "from_school", "to_school", "created_by"]
 
 
 @admin.register(CensusEntry)
-class CensusEntryAdmin(admin.ModelAdmin):
+class CensusEntryAdmin(ChildRecordAdmin, admin.ModelAdmin):
     list_display = ["year", "name", "township"]
     list_filter = ["year"]
     exclude = ["id_number"]
