@@ -4,7 +4,6 @@ from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from kongchuo.security.admin import ChildRecordAdmin
-
 from students.models import CensusEntry, LeadingGroupMember, School, StatusChange, Student, Township, User
 
 
