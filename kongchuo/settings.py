@@ -330,6 +330,10 @@ KONGCHUO_COUNTY_CODE = os.environ.get("KONGCHUO_COUNTY_CODE", "341522")
 # 48 MB: a county-wide 学籍 roster of 200,000 rows is ~25 MB as xlsx (uploads stream to a temp file).
 KONGCHUO_UPLOAD_MAX_BYTES = _int("KONGCHUO_UPLOAD_MAX_BYTES", 48 * 1024 * 1024)
 KONGCHUO_IMPORT_MAX_ROWS = _int("KONGCHUO_IMPORT_MAX_ROWS", 500_000)
+# Per-role caps under it (rows of one file, counted from the sheet XML before it is parsed):
+# a school's roster is a few thousand rows, a township's 10,000–30,000.
+KONGCHUO_IMPORT_MAX_ROWS_SCHOOL = _int("KONGCHUO_IMPORT_MAX_ROWS_SCHOOL", 20_000)
+KONGCHUO_IMPORT_MAX_ROWS_TOWNSHIP = _int("KONGCHUO_IMPORT_MAX_ROWS_TOWNSHIP", 100_000)
 # Workbooks this big (bytes) are parsed and validated by a forked reader process while the
 # importing process runs the safety pre-scan (kongchuo/imports/reader.py); -1 turns it off.
 # 512 KB is ~4,000 roster rows: below it, the fork costs about what it saves.
