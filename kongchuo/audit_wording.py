@@ -41,7 +41,7 @@ ACTIONS = {
     "account_password_reset": _("重置密码"), "account_otp_reset": _("解除动态口令绑定"),
     "account_unlock": _("解除登录锁定"), "account_import": _("批量创建账号"),
     "password_change": _("修改密码"), "import_output_download": _("下载初始密码表"),
-    "admin_view": _("后台查看学生记录"),
+    "admin_view": _("后台查看学生记录"), "login_spray_block": _("同一地址尝试过多用户名，已限制登录"),
 }
 OUTCOMES = {"ok": _("成功"), "failed": _("失败"), "denied": _("拒绝"), "locked": _("锁定"),
             # imports
@@ -65,7 +65,7 @@ FIELDS = {
     "missing": _("名册中缺少"), "matched": _("匹配到学生"), "unmatched": _("未匹配到学生"),
     "townships_created": _("新增乡镇"), "townships_updated": _("更新乡镇"), "error": _("错误"),
     "ledger": _("台账"), "scope": _("范围"), "full": _("完整证件号"), "source": _("方式"),
-    "view": _("页面"), "q": _("搜索"),
+    "view": _("页面"), "q": _("搜索"), "usernames": _("失败的用户名数"),
 }
 # Keys whose value is for machines (a checksum, a query string): not worth a clerk's attention.
 HIDDEN = {"checksum", "filters"}

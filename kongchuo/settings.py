@@ -159,7 +159,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "students.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "kongchuo.security.spray.SprayAwareAxesBackend",  # axes' backend + the per-address name count
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -200,6 +200,13 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # AXES_IPWARE_* settings would be ignored; one function decides for axes and the audit log.
 KONGCHUO_PROXY_COUNT = _int("PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "kongchuo.security.ip.client_ip"
+# Password spraying (kongchuo/security/spray.py): more than 10 user names failing from one
+# address within 15 minutes (and not signed in since: a typo corrected is not counted) refuses
+# that address, for 30 minutes, for every name that has not signed in from it within 90 days.
+KONGCHUO_SPRAY_MAX_USERNAMES = _int("KONGCHUO_SPRAY_MAX_USERNAMES", 10)
+KONGCHUO_SPRAY_WINDOW_MINUTES = _int("KONGCHUO_SPRAY_WINDOW_MINUTES", 15)
+KONGCHUO_SPRAY_COOLOFF_MINUTES = _int("KONGCHUO_SPRAY_COOLOFF_MINUTES", 30)
+KONGCHUO_SPRAY_KNOWN_DAYS = _int("KONGCHUO_SPRAY_KNOWN_DAYS", 90)
 
 # Second factor (django-otp TOTP) for county users and the admin site. On by default in
 # production; off in the debug quick start so the demo logins need no authenticator app.

@@ -57,3 +57,16 @@ class PortalUserAdmin(UserAdmin):
     fieldsets = (*UserAdmin.fieldsets, ("控辍保学", {"fields": ("role", "township", "school", "section", "phone")}))
     list_display = ["username", "first_name", "role", "township", "school", "is_active"]
     list_filter = ["role", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        # A password support staff typed (a new account) is the owner's to replace at first
+        # login, before any second-factor secret is shown (issue 15).
+        if not change:
+            obj.must_change_password = True
+        super().save_model(request, obj, form, change)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and getattr(response, "status_code", None) == 302 and str(id) != str(request.user.pk):
+            User.objects.filter(pk=id).update(must_change_password=True)  # someone else's: a reset
+        return response
