@@ -159,3 +159,25 @@ def test_audit_page_masks_ids_in_reasons(county, client_as):
     response = client_as(county.county_user).get(reverse("audit_list"))
     assert response.status_code == 200
     assert not leaked(response.content.decode(), [NOTE_ID])
+
+
+def test_every_dashboard_list_and_export_masks_ids_typed_into_free_text(county, client_as, feedback):
+    """The drill-down lists show and export free text (a deferral's reason, a census address,
+    the issuer's problem text, an intake note): every one, page and xlsx, masked by shape."""
+    from dashboards.metrics import METRICS
+    from tests.ledgers.conftest import make_entries
+
+    item, ids = feedback
+    type(item).objects.filter(pk=item.pk).update(problem=f"疑似辍学{quirks(NOTE_ID)[1]}"[:80])
+    entries = make_entries(county.a_primary, county.s_a)
+    _fill_free_text(entries["deferrals"], quirks(NOTE_ID)[0][:30])
+    client = client_as(county.county_user)
+    for metric in sorted(METRICS):
+        url = reverse("dashboards:list", args=[metric])
+        page = client.get(url)
+        assert page.status_code == 200, metric
+        assert not leaked(page.content.decode(), ids), metric
+        export = client.get(url + "?format=xlsx")
+        if export.status_code == 200 and export.get("Content-Type", "").startswith("application/vnd"):
+            content = b"".join(export.streaming_content) if export.streaming else export.content
+            assert not leaked(_cells_text(content), ids), metric
