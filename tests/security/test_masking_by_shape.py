@@ -102,6 +102,10 @@ def test_feedback_item_page_masks_every_id_shape(county, client_as, feedback, wh
     body = response.content.decode()
     assert not leaked(body, ids), who
     assert mask_id(GUARDIAN_ID) in body and mask_id(NOTE_ID) in body
+    # The batch's list shows the issuer's problem text.
+    type(item).objects.filter(pk=item.pk).update(problem=f"疑似辍学{quirks(NOTE_ID)[2]}"[:80])
+    listing = client_as(getattr(county, who)).get(reverse("retrieval:feedback_batch", args=[item.batch_id]))
+    assert listing.status_code == 200 and not leaked(listing.content.decode(), ids), who
 
 
 @pytest.mark.parametrize("who", ["school_a", "township_a", "county_user"])
