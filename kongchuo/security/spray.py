@@ -53,6 +53,19 @@ def _window() -> int:
     return settings.KONGCHUO_SPRAY_WINDOW_MINUTES * 60
 
 
+def _cooloff() -> int:
+    return settings.KONGCHUO_SPRAY_COOLOFF_MINUTES * 60
+
+
+def _block_started(block_key: str, now: float) -> float | None:
+    """When the address's running block began, or None. The time is in the value (the key's
+    expiry only frees the cache): a block ends by the clock the application reads."""
+    started = cache.get(block_key)
+    if started is None or now - float(started) >= _cooloff():
+        return None
+    return float(started)
+
+
 def spray_failure_note(*, request, username) -> bool:
     """Record a failed login; returns whether the address is (now) blocked."""
     ip = client_ip(request)
@@ -64,9 +77,9 @@ def spray_failure_note(*, request, username) -> bool:
     failed[_name(username)] = now
     cache.set(fail_key, failed, _window())
     if len(failed) > settings.KONGCHUO_SPRAY_MAX_USERNAMES:
-        # add, not set: the cool-off runs from the first refusal, as axes' does.
-        started = cache.add(block_key, now, settings.KONGCHUO_SPRAY_COOLOFF_MINUTES * 60)
-        if started:
+        # The cool-off runs from the first refusal, as axes' does: a running block is kept.
+        if _block_started(block_key, now) is None:
+            cache.set(block_key, now, _cooloff())
             from kongchuo.audit import audit_record
 
             audit_record(action="login_spray_block", request=request, outcome="locked",
@@ -95,7 +108,7 @@ def spray_refused(*, request, username) -> bool:
     if not ip:
         return False
     _fail, block_key = _keys(ip)
-    if cache.get(block_key) is None:
+    if _block_started(block_key, time.time()) is None:
         return False
     return cache.get(_known_key(ip, _name(username))) is None
 
