@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.params import bounded_int
 from kongchuo.schoolyear import Term, current_school_year, school_year_of, term_of, year_label
 from kongchuo.schoolyear import today as local_today
 
@@ -178,11 +179,7 @@ class Params:
 
 
 def _int(raw: str | None) -> int | None:
-    try:
-        value = int(raw or "")
-    except ValueError:
-        return None
-    return value if value > 0 else None
+    return bounded_int(raw)
 
 
 def parse_params(data, *, today: dt.date | None = None, kinds: set[str] | None = None) -> Params:

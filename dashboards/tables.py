@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import mask_id
+from kongchuo.idnumbers import mask_id, mask_ids_in_value
 from retrieval.wording import alert_period
 from students.models import Student
 
@@ -200,7 +200,7 @@ class _ColumnFromSpec(tables.Column):
         super().__init__(verbose_name=col.label, empty_values=(), orderable=False)
 
     def render(self, record):
-        value = self.col.value(record)
+        value = mask_ids_in_value(self.col.value(record))  # addresses, reasons, notes: by shape
         if value in (None, ""):
             return "—"
         url = self.col.link(record) if self.col.link else ""
@@ -223,7 +223,9 @@ def export_headers(source: str) -> list[str]:
 
 
 def export_values(source: str, row) -> list:
-    return [c.value(row) for c in LISTINGS[source]["cols"]]
+    """One export row; an ID typed into a free-text column (an address, a reason, a note) is
+    masked by shape like the ID column (issue 15)."""
+    return [mask_ids_in_value(c.value(row)) for c in LISTINGS[source]["cols"]]
 
 
 def export_text_columns(source: str) -> list[int]:

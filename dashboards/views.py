@@ -27,6 +27,7 @@ from dashboards.tables import (
 )
 from kongchuo.audit import audit_record
 from kongchuo.menu import menu_section
+from kongchuo.params import query_int
 from kongchuo.schoolyear import period_label, today
 from kongchuo.scoping import Role, require_role
 from retrieval.models import Alert
@@ -142,16 +143,16 @@ def cohorts(request):
                 return redirect("dashboards:cohorts")
     years = list(CohortIntake.objects.visible_to(request.user).order_by("-year")
                  .values("year").annotate(n=Sum("grade1_count")).values_list("year", "n"))
-    year = request.GET.get("year", "")
+    year = query_int(request.GET, "year")
     intakes = (CohortIntake.objects.visible_to(request.user)
                .select_related("school", "school__township").order_by("-year", "school__code"))
-    if year.isdigit():
-        intakes = intakes.filter(year=int(year))
+    if year:
+        intakes = intakes.filter(year=year)
     table = table_for("intake", intakes)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(request, "dashboards/cohorts.html", {
         "form": form, "can_import": can_import, "result": result, "table": table,
-        "years": years, "year": year,
+        "years": years, "year": str(year or ""),
     })
 
 

@@ -17,6 +17,7 @@ from dashboards.forms import RolloverForm, TermDatesForm
 from dashboards.tasks import school_year_job
 from dashboards.yearclose import JOB_KIND, year_close_job_create
 from kongchuo.models import Job, SchoolYear
+from kongchuo.params import query_int
 from kongchuo.schoolyear import (
     current_school_year,
     graduation_day,
@@ -138,17 +139,14 @@ def rollover(request):
             job = year_close_job_create(year=year, action=action, user=request.user)
             enqueue_on_commit(school_year_job, job.pk)
         return redirect(f"{reverse('dashboards:rollover')}?year={year}&job={job.pk}")
-    try:
-        year = int(request.GET.get("year") or default_year(day))
-    except ValueError:
-        year = default_year(day)
+    year = query_int(request.GET, "year") or default_year(day)
     year = min(max(year, day.year - 12), day.year + 1)
     preview = rollover_preview(year, today=day)
     record = SchoolYear.objects.filter(year=year).select_related("closed_by").first()
     job = None
-    job_id = request.GET.get("job", "")
-    if job_id.isdigit():
-        job = Job.objects.filter(pk=int(job_id), kind=JOB_KIND, created_by=request.user).first()
+    job_id = query_int(request.GET, "job")
+    if job_id:
+        job = Job.objects.filter(pk=job_id, kind=JOB_KIND, created_by=request.user).first()
     counts = [(key, label, tone, getattr(preview.result, key)) for key, label, tone in (
         ("students", _("在籍学生"), ""), ("promoted", _("升级"), "text-primary"),
         ("graduated_primary", _("小学毕业"), ""), ("graduated_junior", _("初中毕业"), ""),
@@ -182,16 +180,10 @@ def _review_context(request):
     years = closed_years()
     if not years:
         return None, years
-    try:
-        year = int(request.GET.get("year") or years[0])
-    except ValueError:
-        year = years[0]
+    year = query_int(request.GET, "year")
     if year not in years:
         year = years[0]
-    try:
-        township_id = int(request.GET.get("township") or 0)
-    except ValueError:
-        township_id = 0
+    township_id = query_int(request.GET, "township") or 0
     township = visible_township(request.user, township_id)
     review = review_data(year=year, township=township, today=today())
     return {"review": review, "year": year, "years": [(y, year_label(y)) for y in years],

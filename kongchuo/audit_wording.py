@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.idnumbers import mask_ids_in_text
 from kongchuo.schoolyear import period_label
 from kongchuo.scoping import Role
 
@@ -48,6 +49,7 @@ ACTIONS = {
     "repeat_record": _("登记留级"), "repeat_withdraw": _("撤销留级"), "junior_school_set": _("设置对口初中"),
     "transfer_request": _("提出转学"), "transfer_confirm": _("确认转学"), "transfer_refused": _("拒绝转学"),
     "transfer_withdrawn": _("撤回转学"),
+    "admin_view": _("后台查看学生记录"), "login_spray_block": _("同一地址尝试过多用户名，已限制登录"),
 }
 OUTCOMES = {"ok": _("成功"), "failed": _("失败"), "denied": _("拒绝"), "locked": _("锁定"),
             # imports
@@ -80,6 +82,7 @@ FIELDS = {
     "direction": _("发起方"), "count": _("人数"), "from_school": _("原学校编号"), "to_school": _("转入学校编号"),
     "partitions": _("分区"), "idle_s": _("无响应秒数"), "schedule": _("运行计划"), "enabled": _("启用"),
     "dates": _("日期"), "school_day": _("上课"), "note": _("说明"),
+    "view": _("页面"), "q": _("搜索"), "usernames": _("失败的用户名数"),
 }
 # Keys whose value is for machines (a checksum, a query string): not worth a clerk's attention.
 HIDDEN = {"checksum", "filters"}
@@ -137,7 +140,7 @@ def detail_text(detail: dict) -> str:
         if key in HIDDEN or isinstance(value, dict):
             continue
         parts.append(f"{FIELDS.get(key, key)}：{_value(key, value)}")
-    return "；".join(parts)
+    return mask_ids_in_text("；".join(parts))  # a reason or filter typed with an ID in it
 
 
 register_audit_values("role", dict(Role.choices))

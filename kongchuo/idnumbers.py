@@ -128,6 +128,45 @@ def mask_id(id_number: str | None) -> str:
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
 
 
+# An ID as people type it into free text or a cell: 17 digits and a check character, digits
+# possibly full-width (any Unicode decimal digit), spaces (U+3000 too) between them, a lower-case
+# or full-width x; not part of a longer run of digits. A leading apostrophe stays outside the
+# match (it shows nothing). Matched spans are normalised with `normalize_id`, the importer's own
+# rule, before masking, so a quirk the importer accepts is a quirk the mask catches.
+_ID_IN_TEXT = re.compile(r"(?<!\d)(?:\d\s*){17}[\dXxＸｘ](?!\d)")
+# A cell Excel stored as a number: 15+ digits is an ID that lost its last digits (or a
+# card number), never a count the portal needs to show.
+_LONG_NUMBER = 10**14
+
+
+def mask_ids_in_text(text: str | None) -> str:
+    """Every ID-shaped run inside `text` masked as `mask_id` does ("学籍号 G341522********123X").
+
+    By shape, not by equality: the caller need not know which ID to look for, and a guardian's
+    ID, a note's ID and a 全国学籍号 ("G" + the ID) are masked alike.
+    """
+    if not text or len(text) < 18:  # too short for 18 digits: the common case, no regex
+        return "" if text is None else text
+    return _ID_IN_TEXT.sub(lambda m: mask_id(normalize_id(m.group(0))), text)
+
+
+def mask_ids_in_value(value: object) -> object:
+    """`mask_ids_in_text` for a cell of any type: text is masked in place; an integer or float of
+    15 or more digits (an ID Excel kept as a number) becomes its masked text; others pass."""
+    if isinstance(value, str):
+        return mask_ids_in_text(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(value, float) and value != value:  # NaN
+        return value
+    if abs(value) >= _LONG_NUMBER:
+        try:
+            return mask_id(str(int(value)))
+        except (OverflowError, ValueError):  # inf
+            return value
+    return value
+
+
 def mask_phone(phone: str | None) -> str:
     """138****0000."""
     if not phone:

@@ -159,7 +159,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "students.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "kongchuo.security.spray.SprayAwareAxesBackend",  # axes' backend + the per-address name count
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -200,6 +200,13 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # AXES_IPWARE_* settings would be ignored; one function decides for axes and the audit log.
 KONGCHUO_PROXY_COUNT = _int("PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "kongchuo.security.ip.client_ip"
+# Password spraying (kongchuo/security/spray.py): more than 10 user names failing from one
+# address within 15 minutes (and not signed in since: a typo corrected is not counted) refuses
+# that address, for 30 minutes, for every name that has not signed in from it within 90 days.
+KONGCHUO_SPRAY_MAX_USERNAMES = _int("KONGCHUO_SPRAY_MAX_USERNAMES", 10)
+KONGCHUO_SPRAY_WINDOW_MINUTES = _int("KONGCHUO_SPRAY_WINDOW_MINUTES", 15)
+KONGCHUO_SPRAY_COOLOFF_MINUTES = _int("KONGCHUO_SPRAY_COOLOFF_MINUTES", 30)
+KONGCHUO_SPRAY_KNOWN_DAYS = _int("KONGCHUO_SPRAY_KNOWN_DAYS", 90)
 
 # Second factor (django-otp TOTP) for county users and the admin site. On by default in
 # production; off in the debug quick start so the demo logins need no authenticator app.
@@ -341,6 +348,10 @@ KONGCHUO_COUNTY_CODE = os.environ.get("KONGCHUO_COUNTY_CODE", "341522")
 # 48 MB: a county-wide 学籍 roster of 200,000 rows is ~25 MB as xlsx (uploads stream to a temp file).
 KONGCHUO_UPLOAD_MAX_BYTES = _int("KONGCHUO_UPLOAD_MAX_BYTES", 48 * 1024 * 1024)
 KONGCHUO_IMPORT_MAX_ROWS = _int("KONGCHUO_IMPORT_MAX_ROWS", 500_000)
+# Per-role caps under it (rows of one file, counted from the sheet XML before it is parsed):
+# a school's roster is a few thousand rows, a township's 10,000–30,000.
+KONGCHUO_IMPORT_MAX_ROWS_SCHOOL = _int("KONGCHUO_IMPORT_MAX_ROWS_SCHOOL", 20_000)
+KONGCHUO_IMPORT_MAX_ROWS_TOWNSHIP = _int("KONGCHUO_IMPORT_MAX_ROWS_TOWNSHIP", 100_000)
 # Workbooks this big (bytes) are parsed and validated by a forked reader process while the
 # importing process runs the safety pre-scan (kongchuo/imports/reader.py); -1 turns it off.
 # 512 KB is ~4,000 roster rows: below it, the fork costs about what it saves.

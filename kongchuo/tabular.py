@@ -328,12 +328,15 @@ def read_rows(path: str | os.PathLike[str], kind_hint: str | None = None, *, she
 
 def prescan(path: str | os.PathLike[str], kind: str, sheet: str | None = None, *,
             max_rows: int = MAX_ROWS, max_cells: int = MAX_CELLS,
-            max_uncompressed: int = MAX_UNCOMPRESSED) -> str | None:
+            max_uncompressed: int = MAX_UNCOMPRESSED, rows_counted: bool = False) -> str | None:
     """The checks calamine must not parse a workbook without (bounded inflation, CRCs, the
     real cell extent against the row cap and the cell budget); the sheet to read (xlsx: the
     first visible worksheet unless `sheet` names one; xls: None, every sheet is measured).
-    `kind` is what sniff_upload returned for the file: "xlsx" or "xls"."""
+    `kind` is what sniff_upload returned for the file: "xlsx" or "xls". The rows are counted
+    first (sheet_row_guard) unless the caller just did (`rows_counted`)."""
     if kind == "xlsx":
+        if not rows_counted:
+            sheet_row_guard(path, kind, sheet, max_rows=max_rows, max_uncompressed=max_uncompressed)
         return _xlsx_prescan(path, sheet, max_rows, max_cells, max_uncompressed)
     _xls_prescan(path, max_rows, max_cells)
     return sheet
@@ -515,7 +518,7 @@ class _ExtentScanner:
 
 
 def _inflate(fh: IO[bytes], info: zipfile.ZipInfo, budget: list[int],
-             sink: Callable[[bytes], None] | None) -> None:
+             sink: Callable[[bytes], None] | None, *, check_crc: bool = True) -> None:
     """Inflate one member with a hard output bound; verify declared size and CRC.
 
     The declared size is not trusted: output beyond it (or beyond the shared budget) is a bomb
@@ -541,7 +544,8 @@ def _inflate(fh: IO[bytes], info: zipfile.ZipInfo, budget: list[int],
         budget[0] -= len(out)
         if produced > info.file_size or budget[0] < 0:
             raise TabularError("file_unsafe")
-        crc = zlib.crc32(out, crc)
+        if check_crc:
+            crc = zlib.crc32(out, crc)
         if sink is not None and out:
             sink(out)
 
@@ -564,7 +568,7 @@ def _inflate(fh: IO[bytes], info: zipfile.ZipInfo, budget: list[int],
         emit(out)
         if decomp.eof or (not out and not pending and remaining == 0):
             break
-    if produced != info.file_size or crc != info.CRC:
+    if produced != info.file_size or (check_crc and crc != info.CRC):
         raise TabularError("file_type")
 
 
@@ -577,6 +581,106 @@ def _xml_children(data: bytes, local_name: str) -> list[dict[str, str]]:
     return found
 
 
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+
+
+def _sheet_part(fh: IO[bytes], infos: dict[str, zipfile.ZipInfo], sheet: str | None,
+                budget: list[int]) -> tuple[str | None, str | None]:
+    """(sheet name, zip member of its XML): `sheet`, else the first visible worksheet, read from
+    the workbook part and its relationships (both inflated under `budget`)."""
+
+    def member(name: str) -> bytes:
+        if infos[name].file_size > 8 * MB:  # workbook parts are a few KB
+            raise TabularError("file_unsafe")
+        parts: list[bytes] = []
+        _inflate(fh, infos[name], budget, parts.append)
+        return b"".join(parts)
+
+    if "xl/workbook.xml" not in infos:
+        raise TabularError("file_type")
+    sheets = _xml_children(member("xl/workbook.xml"), "sheet")
+    rels = _xml_children(member(_WORKBOOK_RELS), "Relationship") if _WORKBOOK_RELS in infos else []
+    targets = {r.get("Id"): r for r in rels}
+    for s in sheets:
+        rel = targets.get(s.get("id"), {})
+        is_ws = rel.get("Type", "").endswith("/worksheet")
+        visible = s.get("state", "visible") == "visible"
+        if (sheet is not None and s.get("name") == sheet) or (sheet is None and is_ws and visible):
+            target = rel.get("Target", "")
+            return s.get("name"), target.lstrip("/") if target.startswith("/") else "xl/" + target
+    if sheet is not None:
+        raise TabularError("sheet_not_found", name=sheet)
+    return None, None
+
+
+# ---- the row cap, from the sheet XML stream (issue 15): count rows while inflating, before
+# anything parses the sheet. One bytes.count a 1 MB chunk (no copies, no regex): a 300 MB sheet
+# is counted in about the time zlib takes to inflate it, in a few MB of memory. The extent scan
+# below is a regex pass and calamine holds the whole sheet: neither may meet an over-long
+# sheet first. What is counted is the end of a row element, "row>": `</row>` (and a prefixed
+# `</x:row>`) once a row; a bare `<row>` start tag counts too (twice a row: over, never under).
+_ROW_END = b"row>"
+_SEAM = len(_ROW_END) - 1
+# Bytes of sheet XML allowed per permitted row before the rows are even counted: a real roster
+# row is ~700 bytes (200,000 rows = 140 MB); 4 KB leaves room for wide sheets and long notes.
+ROW_BYTES_BUDGET = 4096
+_MIN_SHEET_BYTES = 64 * MB
+
+
+class _RowCounter:
+    def __init__(self, max_rows: int, max_bytes: int) -> None:
+        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.rows = 0
+        self.bytes = 0
+        self.tail = b""  # the last bytes of the previous chunk: a match may straddle two
+
+    def feed(self, chunk: bytes) -> None:
+        self.bytes += len(chunk)
+        if self.bytes > self.max_bytes:
+            raise TabularError("too_many_rows", limit=self.max_rows,
+                               hint_zh=f"工作表数据量超过 {self.max_bytes // MB} MB",
+                               hint_en=f"the sheet holds more than {self.max_bytes // MB} MB of data")
+        head = chunk[:_SEAM]
+        self.rows += ((self.tail + head).count(_ROW_END) - self.tail.count(_ROW_END) - head.count(_ROW_END)
+                      + chunk.count(_ROW_END))
+        self.tail = chunk[-_SEAM:] if len(chunk) >= _SEAM else (self.tail + chunk)[-_SEAM:]
+        if self.rows > self.max_rows:
+            raise TabularError("too_many_rows", limit=self.max_rows)
+
+
+def sheet_row_guard(path: str | os.PathLike[str], kind: str, sheet: str | None = None, *,
+                    max_rows: int = MAX_ROWS, max_uncompressed: int = MAX_UNCOMPRESSED) -> int:
+    """Refuse a workbook whose sheet has more than `max_rows` rows (too_many_rows), counted
+    from its XML while it is inflated in 1 MB chunks, before any parser sees it; returns the
+    count. The sheet's XML may hold at most ROW_BYTES_BUDGET bytes per permitted row (at least
+    64 MB), so a sheet of few but enormous rows is refused as early. xls (65,536 rows at most,
+    measured by prescan) and csv (counted as read) pass. Only TabularError escapes."""
+    if kind != "xlsx":
+        return 0
+    max_bytes = min(max_uncompressed, max(_MIN_SHEET_BYTES, max_rows * ROW_BYTES_BUDGET))
+    budget = [max_uncompressed]
+    try:
+        with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+            _chosen, part = _sheet_part(fh, infos, sheet, budget)
+            parts = [part] if part in infos else [n for n in infos if n.startswith("xl/worksheets/")
+                                                  and n.endswith(".xml")]
+            most = 0
+            for name in parts:
+                counter = _RowCounter(max_rows, max_bytes)
+                # The CRC is left to prescan, which inflates every member anyway.
+                _inflate(fh, infos[name], budget, counter.feed, check_crc=False)
+                most = max(most, counter.rows)
+            return most
+    except TabularError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, struct.error, zlib.error,
+            SafeET.ParseError, UnicodeDecodeError) as exc:  # type: ignore[attr-defined]
+        raise TabularError("file_type") from exc
+    except Exception as exc:  # defusedxml refusals (entities, DTDs) and anything odd
+        raise TabularError("file_unsafe") from exc
+
+
 def _xlsx_prescan(path: str | os.PathLike[str], sheet: str | None, max_rows: int, max_cells: int,
                   max_uncompressed: int) -> str | None:
     """Verify every member and measure the chosen sheet; return that sheet's name."""
@@ -584,34 +688,10 @@ def _xlsx_prescan(path: str | os.PathLike[str], sheet: str | None, max_rows: int
     try:
         with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
             infos = {i.filename: i for i in zf.infolist()}
-
-            def member(name: str) -> bytes:
-                if infos[name].file_size > 8 * MB:  # workbook parts are a few KB
-                    raise TabularError("file_unsafe")
-                parts: list[bytes] = []
-                _inflate(fh, infos[name], budget, parts.append)
-                return b"".join(parts)
-
-            if "xl/workbook.xml" not in infos:
-                raise TabularError("file_type")
-            sheets = _xml_children(member("xl/workbook.xml"), "sheet")
-            rels_name = "xl/_rels/workbook.xml.rels"
-            rels = _xml_children(member(rels_name), "Relationship") if rels_name in infos else []
-            targets = {r.get("Id"): r for r in rels}
-            chosen, part = None, None
-            for s in sheets:
-                rel = targets.get(s.get("id"), {})
-                is_ws = rel.get("Type", "").endswith("/worksheet")
-                visible = s.get("state", "visible") == "visible"
-                if (sheet is not None and s.get("name") == sheet) or (sheet is None and is_ws and visible):
-                    chosen, target = s.get("name"), rel.get("Target", "")
-                    part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-                    break
-            if sheet is not None and chosen is None:
-                raise TabularError("sheet_not_found", name=sheet)
+            chosen, part = _sheet_part(fh, infos, sheet, budget)
             scanned = {part} if part in infos else {n for n in infos if n.startswith("xl/worksheets/")}
             for name, info in infos.items():
-                if name in ("xl/workbook.xml", rels_name):
+                if name in ("xl/workbook.xml", _WORKBOOK_RELS):
                     continue
                 scanner = _ExtentScanner(max_rows, max_cells) if name in scanned else None
                 _inflate(fh, info, budget, scanner.feed if scanner else None)

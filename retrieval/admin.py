@@ -3,6 +3,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from kongchuo.security.admin import ChildRecordAdmin
 from retrieval.cases import (
     AlertDecision,
     ClosureRequest,
@@ -16,13 +17,13 @@ from retrieval.cases import (
 )
 
 
-class NoDeleteAdmin(admin.ModelAdmin):
+class NoDeleteAdmin(ChildRecordAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(RetrievalCase)
-class RetrievalCaseAdmin(SimpleHistoryAdmin):
+class RetrievalCaseAdmin(ChildRecordAdmin, SimpleHistoryAdmin):
     list_display = ["name", "school", "status", "reason", "placement", "closure_category", "opened_at"]
     list_filter = ["status", "reason", "closure_category"]
     search_fields = ["name"]
@@ -49,7 +50,7 @@ class PersuasionAttemptAdmin(NoDeleteAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(SimpleHistoryAdmin):
+class EscalationAdmin(ChildRecordAdmin, SimpleHistoryAdmin):
     list_display = ["case", "township", "deadline", "status", "measure"]
     list_filter = ["status", "measure"]
     raw_id_fields = ["case", "escalated_by", "answered_by"]
@@ -89,7 +90,7 @@ class SupervisionFindingAdmin(NoDeleteAdmin):
 
 
 @admin.register(RectificationOrder)
-class RectificationOrderAdmin(SimpleHistoryAdmin):
+class RectificationOrderAdmin(ChildRecordAdmin, SimpleHistoryAdmin):
     list_display = ["finding", "school", "deadline", "status"]
     list_filter = ["status"]
     raw_id_fields = ["finding", "school", "township", "issued_by", "reported_by", "closed_by"]

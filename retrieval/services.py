@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from kongchuo.audit import audit_record
-from kongchuo.idnumbers import mask_id
+from kongchuo.idnumbers import mask_ids_in_value
 from kongchuo.schoolyear import today as local_today
 from kongchuo.scoping import Role
 from ledgers.models import AidRecord
@@ -623,8 +623,9 @@ def feedback_export(*, batch: FeedbackBatch, user: User, out: IO[bytes] | str,
                     items: Iterable[FeedbackItem], full_ids: bool = False) -> int:
     """Write the batch back in the issuer's own column layout plus the answer columns.
 
-    `items` come scoped from the view. ID numbers are masked unless `full_ids` (county users
-    returning the list to the province); either way the export is audited.
+    `items` come scoped from the view. Every ID-shaped value (any cell, the explanation, the
+    evidence names) is masked unless `full_ids` (county users returning the list to the
+    province); either way the export is audited.
     """
     from kongchuo.xlsxout import write_official_table
 
@@ -643,8 +644,6 @@ def feedback_export(*, batch: FeedbackBatch, user: User, out: IO[bytes] | str,
                     value = item.original[col]
                 else:
                     value = getattr(item, fallback[col]) if col in fallback else ""
-                if not full_ids and isinstance(value, str) and value.strip().upper() == item.id_number:
-                    value = mask_id(item.id_number)
                 values.append(value)
             values += [
                 item.get_result_display() if item.result else "",
@@ -653,7 +652,8 @@ def feedback_export(*, batch: FeedbackBatch, user: User, out: IO[bytes] | str,
                 (item.verified_by.get_full_name() or item.verified_by.username) if item.verified_by else "",
                 item.verified_on,
             ]
-            yield values
+            # By shape: the issuer's every cell, the answer and the evidence names (issue 15).
+            yield values if full_ids else [mask_ids_in_value(v) for v in values]
 
     # The official layout; the issuer's own 序号 column, if it has one, numbers the rows.
     write_official_table(out, title=f"{batch.title}（核查结果）", unit=user.scope_label,

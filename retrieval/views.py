@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.idnumbers import mask_id
+from kongchuo.idnumbers import mask_id, mask_ids_in_value
 from kongchuo.schoolyear import today
 from kongchuo.scoping import Role, access_object, require_role, scope_of
 from retrieval import selectors as sel
@@ -589,15 +589,10 @@ def feedback_item(request, pk: int):
 
 
 def _masked_original(item: FeedbackItem) -> list[tuple[str, object]]:
-    """The row as issued, in the issuer's column order, with the child's ID number masked."""
+    """The row as issued, in the issuer's column order, every ID-shaped value masked (the
+    child's, a guardian's, one inside a note), whatever quirks the issuer typed it with."""
     labels = item.batch.columns or list(item.original)
-    out = []
-    for label in labels:
-        value = item.original.get(label, "")
-        if isinstance(value, str) and value.strip().upper() == item.id_number:
-            value = mask_id(item.id_number)
-        out.append((label, value))
-    return out
+    return [(label, mask_ids_in_value(item.original.get(label, ""))) for label in labels]
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from kongchuo.idnumbers import birth_date_of, mask_id
+from kongchuo.params import query_int
 from kongchuo.schoolyear import today
 from kongchuo.scoping import Role, require_role
 from retrieval.models import Alert
@@ -26,9 +27,9 @@ def support_unenrolled(request):
     scope = require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
     day = today()
     township = None
-    raw = request.GET.get("township") or ""
-    if scope.is_county and raw.isdigit() and len(raw) < 12:
-        township = Township.objects.filter(pk=int(raw)).first()
+    township_id = query_int(request.GET, "township")
+    if scope.is_county and township_id:
+        township = Township.objects.filter(pk=township_id).first()
     qs = support_unaccounted(day, marks=SupportMark.objects.visible_to(request.user),
                              township_id=township.pk if township else None)
     qs = qs.select_related("township").order_by("route", "name", "pk")

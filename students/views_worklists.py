@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from kongchuo.audit import audit_record
 from kongchuo.idnumbers import mask_id
+from kongchuo.params import query_int
 from kongchuo.schoolyear import Term, parse_term, term_of, today
 from kongchuo.scoping import Role, require_role, scope_of
 from kongchuo.xlsxout import LedgerColumn, write_official_ledger
@@ -38,9 +39,9 @@ def _term(request) -> Term:
 
 def _gaps(request, term: Term):
     qs = RosterGap.objects.visible_to(request.user).filter(term=term.code)
-    school = request.GET.get("school") or ""
-    if school.isdigit() and len(school) < 12:
-        qs = qs.filter(school_id=int(school))
+    school = query_int(request.GET, "school")
+    if school:
+        qs = qs.filter(school_id=school)
     return (roster_unexplained(qs, today())
             .select_related("school", "student")
             .order_by("school__township__code", "school__code", "student__grade",

@@ -26,6 +26,15 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _spray_state_per_test(settings):
+    """Each test counts failed user names per address afresh (kongchuo/security/spray.py keeps
+    them in the cache, which outlives a test's transaction)."""
+    import uuid
+
+    settings.KONGCHUO_SPRAY_KEY_PREFIX = f"spray-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -57,6 +57,7 @@ from kongchuo.tabular import (
     open_sheet,
     prescan,
     read_rows,
+    sheet_row_guard,
     sniff_upload,
 )
 
@@ -503,9 +504,12 @@ def _open(path: str | Path, fmt: str, kind_obj: ImportKind, ctx: ImportContext,
     """(rows, header, sheet height) read here, or (None, header, height) with `done.reader`
     parsing and validating the rows in a child process while this one pre-scans the file (and
     formatting them as the kind's reader_lines asks, unless `lines` is False)."""
-    max_rows = settings.KONGCHUO_IMPORT_MAX_ROWS
+    max_rows = import_max_rows(ctx.user)
     reader = None
     if reader_wanted(path, fmt):
+        # Counted before the reader forks: calamine in the child holds the whole sheet, and an
+        # over-long one must cost a second of inflating, not a gigabyte (issue 15).
+        sheet_row_guard(path, fmt, max_rows=max_rows)
         line_format = kind_obj.reader_lines(ctx) if lines and kind_obj.reader_lines else None
         try:
             reader = done.reader = ChildReader(path, fmt, kind_obj, ctx, max_rows=max_rows,
@@ -516,7 +520,7 @@ def _open(path: str | Path, fmt: str, kind_obj: ImportKind, ctx: ImportContext,
     if reader is None:
         rows = read_rows(path, fmt, max_rows=max_rows, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
         return rows, find_header(rows, kind_obj.columns()), rows.height
-    chosen = prescan(path, fmt, max_rows=max_rows)  # beside the child's parse; it is killed if this fails
+    chosen = prescan(path, fmt, max_rows=max_rows, rows_counted=True)  # beside the child's parse; it is killed if this fails
     if kind_obj.warm_up is not None:
         kind_obj.warm_up(ctx)
     try:
@@ -531,6 +535,19 @@ def _open(path: str | Path, fmt: str, kind_obj: ImportKind, ctx: ImportContext,
         rows = open_sheet(path, fmt, chosen, max_rows=max_rows)
         return rows, find_header(rows, kind_obj.columns()), rows.height
     return None, header, height
+
+
+def import_max_rows(user) -> int:
+    """Rows one file may hold, by the importer's role: a school's roster is a few thousand rows,
+    a township's a few tens of thousands, the county's (and the operator's, user None) the
+    whole county. KONGCHUO_IMPORT_MAX_ROWS_SCHOOL / _TOWNSHIP / KONGCHUO_IMPORT_MAX_ROWS."""
+    cap = settings.KONGCHUO_IMPORT_MAX_ROWS
+    scope = scope_of(user) if user is not None else None
+    if scope is None or scope.role == Role.COUNTY:
+        return cap
+    if scope.role == Role.SCHOOL:
+        return min(cap, settings.KONGCHUO_IMPORT_MAX_ROWS_SCHOOL)
+    return min(cap, settings.KONGCHUO_IMPORT_MAX_ROWS_TOWNSHIP)  # township, township_gov
 
 
 @dataclass

@@ -17,6 +17,7 @@ from kongchuo.audit import audit_record
 from kongchuo.middleware import SessionTimeoutMiddleware
 from kongchuo.security.redact import RedactFilter
 from kongchuo.security.services import user_session_forget, user_session_remember, user_sessions_end
+from kongchuo.security.spray import spray_failure_note, spray_success_note
 
 User = get_user_model()
 
@@ -33,6 +34,8 @@ def on_login(sender, request, user, **kwargs):
     if session is not None:
         session[SessionTimeoutMiddleware.KEY] = int(time.time())
     user_session_remember(user=user, session_key=_session_key(request))
+    if request is not None:
+        spray_success_note(request=request, username=user.get_username())
     audit_record(action="login", user=user, request=request)
 
 
@@ -57,6 +60,8 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
     # Django has already replaced the password in `credentials` with stars.
     audit_record(action="login_failed", request=request, outcome="failed",
                  detail=_attempted_name(credentials.get("username")))
+    if request is not None:
+        spray_failure_note(request=request, username=credentials.get("username"))
 
 
 @receiver(user_locked_out, dispatch_uid="kongchuo_security_lockout")

@@ -10,10 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
-from kongchuo.idnumbers import mask_id, mask_phone
+from kongchuo.idnumbers import mask_ids_in_text, mask_phone
 
-# 17 digits + a check character, not part of a longer digit run (GB 11643 shape).
-_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 # Mainland mobile numbers: 11 digits starting 13–19, not part of a longer digit run.
 _PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 # key=value / "key": "value" pairs whose value is a secret.
@@ -28,7 +26,7 @@ def redact(text: str) -> str:
     if not text:
         return text
     text = _SECRET.sub(lambda m: f"{m['key']}{m['sep']}***", text)
-    text = _ID.sub(lambda m: mask_id(m.group(0).upper()), text)
+    text = mask_ids_in_text(text)  # by shape, with the importer's quirks (issue 15)
     return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
 
 

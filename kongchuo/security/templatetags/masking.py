@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import template
 
+from kongchuo.idnumbers import mask_ids_in_text
 from kongchuo.security.redact import redact
 
 register = template.Library()
@@ -16,3 +17,10 @@ register = template.Library()
 @register.filter
 def mask_ids(value) -> str:
     return redact(str(value)) if value not in (None, "") else ""
+
+
+@register.filter
+def mask_id_shapes(value) -> str:
+    """Free text a user typed or uploaded (notes, reasons, file names): every ID-shaped run
+    masked by shape (`kongchuo.idnumbers.mask_ids_in_text`); phones and the rest left as typed."""
+    return mask_ids_in_text(str(value)) if value not in (None, "") else ""

@@ -52,6 +52,13 @@ class Command(BaseCommand):
                 raise CommandError("密码不符合要求 / weak password: " + " ".join(exc.messages)) from exc
         user = user_create(username=username, role=role, password=password, township=t, school=s,
                            first_name=name)
+        if password:
+            # The operator typed this password, so the owner chooses their own at first login,
+            # before any second-factor secret is shown (issue 15: a never-used account must
+            # not show its TOTP secret to whoever holds the password it was created with).
+            user.must_change_password = True
+            user.save(update_fields=["must_change_password"])
         self.stdout.write(self.style.SUCCESS(
             f"已创建用户 / created {user.username} ({role}{' · ' + user.scope_label if user.scope_label else ''})"
-            + ("" if password else "；未设置密码 / no password set (use --password-stdin)")))
+            + ("；首次登录须修改密码 / the password must be changed at first login" if password
+               else "；未设置密码 / no password set (use --password-stdin)")))
