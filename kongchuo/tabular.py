@@ -18,6 +18,7 @@ Security notes (why the reading path looks paranoid):
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -648,6 +649,20 @@ class _RowCounter:
             raise TabularError("too_many_rows", limit=self.max_rows)
 
 
+@contextlib.contextmanager
+def _zip_refusals() -> Iterator[None]:
+    """A damaged or hostile xlsx container read by hand: only TabularError escapes."""
+    try:
+        yield
+    except TabularError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, struct.error, zlib.error,
+            SafeET.ParseError, UnicodeDecodeError) as exc:  # type: ignore[attr-defined]
+        raise TabularError("file_type") from exc
+    except Exception as exc:  # defusedxml refusals (entities, DTDs) and anything odd
+        raise TabularError("file_unsafe") from exc
+
+
 def sheet_row_guard(path: str | os.PathLike[str], kind: str, sheet: str | None = None, *,
                     max_rows: int = MAX_ROWS, max_uncompressed: int = MAX_UNCOMPRESSED) -> int:
     """Refuse a workbook whose sheet has more than `max_rows` rows (too_many_rows), counted
@@ -659,51 +674,35 @@ def sheet_row_guard(path: str | os.PathLike[str], kind: str, sheet: str | None =
         return 0
     max_bytes = min(max_uncompressed, max(_MIN_SHEET_BYTES, max_rows * ROW_BYTES_BUDGET))
     budget = [max_uncompressed]
-    try:
-        with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
-            _chosen, part = _sheet_part(fh, infos, sheet, budget)
-            parts = [part] if part in infos else [n for n in infos if n.startswith("xl/worksheets/")
-                                                  and n.endswith(".xml")]
-            most = 0
-            for name in parts:
-                counter = _RowCounter(max_rows, max_bytes)
-                # The CRC is left to prescan, which inflates every member anyway.
-                _inflate(fh, infos[name], budget, counter.feed, check_crc=False)
-                most = max(most, counter.rows)
-            return most
-    except TabularError:
-        raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, struct.error, zlib.error,
-            SafeET.ParseError, UnicodeDecodeError) as exc:  # type: ignore[attr-defined]
-        raise TabularError("file_type") from exc
-    except Exception as exc:  # defusedxml refusals (entities, DTDs) and anything odd
-        raise TabularError("file_unsafe") from exc
+    with _zip_refusals(), open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        _chosen, part = _sheet_part(fh, infos, sheet, budget)
+        parts = [part] if part in infos else [n for n in infos if n.startswith("xl/worksheets/")
+                                              and n.endswith(".xml")]
+        most = 0
+        for name in parts:
+            counter = _RowCounter(max_rows, max_bytes)
+            # The CRC is left to prescan, which inflates every member anyway.
+            _inflate(fh, infos[name], budget, counter.feed, check_crc=False)
+            most = max(most, counter.rows)
+        return most
 
 
 def _xlsx_prescan(path: str | os.PathLike[str], sheet: str | None, max_rows: int, max_cells: int,
                   max_uncompressed: int) -> str | None:
     """Verify every member and measure the chosen sheet; return that sheet's name."""
     budget = [max_uncompressed]
-    try:
-        with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
-            chosen, part = _sheet_part(fh, infos, sheet, budget)
-            scanned = {part} if part in infos else {n for n in infos if n.startswith("xl/worksheets/")}
-            for name, info in infos.items():
-                if name in ("xl/workbook.xml", _WORKBOOK_RELS):
-                    continue
-                scanner = _ExtentScanner(max_rows, max_cells) if name in scanned else None
-                _inflate(fh, info, budget, scanner.feed if scanner else None)
-                if scanner:
-                    scanner.feed(b">")  # flush the carried tail
-    except TabularError:
-        raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, struct.error, zlib.error,
-            SafeET.ParseError, UnicodeDecodeError) as exc:  # type: ignore[attr-defined]
-        raise TabularError("file_type") from exc
-    except Exception as exc:  # defusedxml refusals (entities, DTDs) and anything odd
-        raise TabularError("file_unsafe") from exc
+    with _zip_refusals(), open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        chosen, part = _sheet_part(fh, infos, sheet, budget)
+        scanned = {part} if part in infos else {n for n in infos if n.startswith("xl/worksheets/")}
+        for name, info in infos.items():
+            if name in ("xl/workbook.xml", _WORKBOOK_RELS):
+                continue
+            scanner = _ExtentScanner(max_rows, max_cells) if name in scanned else None
+            _inflate(fh, info, budget, scanner.feed if scanner else None)
+            if scanner:
+                scanner.feed(b">")  # flush the carried tail
     return chosen
 
 
