@@ -71,10 +71,11 @@ def _beat(tmp_path, name: str) -> tuple[subprocess.Popen, object]:
     log = tmp_path / f"beat-{name}.log"
     env = _worker_env()
     env["KONGCHUO_BEAT_LOCK_TTL"] = "3"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "kongchuo", "beat", "-l", "info",
-         "--pidfile", str(tmp_path / f"beat-{name}.pid")],
-        cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    with open(log, "w") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "kongchuo", "beat", "-l", "info",
+             "--pidfile", str(tmp_path / f"beat-{name}.pid")],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     proc.log_path = log
     return proc
 
