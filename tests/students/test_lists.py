@@ -7,6 +7,7 @@ tests hold them to what django-tables2, Django's widgets and a per-school COUNT 
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django import forms
@@ -164,9 +165,13 @@ def test_township_page_counts_only_its_township_schools(county, client_as):
 
 # --------------------------------------------------------------------------- cached counts
 
+# The counters the tests below set are unique to this run: the cache is Redis under CI, and it
+# outlives a run, so a fixed counter would find the figures an earlier run stored.
+RUN = uuid.uuid4().hex
+
 
 def test_cached_value_is_reused_while_the_tables_are_unchanged(monkeypatch):
-    version = {"v": "1"}
+    version = {"v": f"{RUN}-1"}
     monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": version["v"])
     calls = []
 
@@ -176,13 +181,13 @@ def test_cached_value_is_reused_while_the_tables_are_unchanged(monkeypatch):
 
     assert cached("test-reuse", ["students_student"], compute) == 1
     assert cached("test-reuse", ["students_student"], compute) == 1
-    version["v"] = "2"  # a row of the table was written
+    version["v"] = f"{RUN}-2"  # a row of the table was written
     assert cached("test-reuse", ["students_student"], compute) == 2
     assert len(calls) == 2
 
 
 def test_small_quick_counts_are_not_cached(county, monkeypatch):
-    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": "fixed")
+    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": f"{RUN}-fixed")
     qs = Student.objects.filter(school=county.a_primary)
     assert cached_count(qs) == 1
     StudentFactory(school=county.a_primary)  # the counter is frozen above: only size decides
@@ -190,18 +195,18 @@ def test_small_quick_counts_are_not_cached(county, monkeypatch):
 
 
 def test_large_counts_are_cached_under_the_counter(county, monkeypatch):
-    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": "frozen")
+    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": f"{RUN}-frozen")
     monkeypatch.setattr(counts, "CACHE_MIN_ROWS", 1)
     qs = Student.objects.filter(school=county.b_primary)
     assert cached_count(qs) == 1
     StudentFactory(school=county.b_primary)
     assert cached_count(qs) == 1  # same counter: the cached figure
-    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": "moved")
+    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": f"{RUN}-moved")
     assert cached_count(qs) == 2
 
 
 def test_empty_querysets_count_zero(county, monkeypatch):
-    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": "any")
+    monkeypatch.setattr(counts, "change_counter", lambda tables, using="default": f"{RUN}-any")
     assert cached_count(Student.objects.none()) == 0
     assert cached_count(Student.objects.filter(pk__in=[])) == 0
 
