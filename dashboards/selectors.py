@@ -9,11 +9,14 @@ can be cached (see `dashboards.cache`) and rendered without touching the databas
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Aggregate, Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -28,9 +31,9 @@ from dashboards.metrics import (
 )
 from dashboards.params import DIRECT, Params
 from kongchuo.schoolyear import year_label
-from kongchuo.scoping import OVERSIGHT_COUNTY, Role
+from kongchuo.scoping import OVERSIGHT_COUNTY, Role, Scope
 from retrieval.models import Alert, SweepRun
-from students.models import School, Township
+from students.models import School, Township, User
 
 RETENTION_TARGET = 0.99
 ENROLMENT_TARGET = 1.0
@@ -46,7 +49,7 @@ for _metric in METRICS.values():
 # --------------------------------------------------------------------------- units
 
 
-def unit_level(scope, p: Params) -> str:
+def unit_level(scope: Scope, p: Params) -> str:
     """What the ranking table lists: townships (county overview), the schools of a township,
     or nothing (one school's own page)."""
     if scope.role == Role.SCHOOL or p.school:
@@ -83,11 +86,12 @@ class _Units:
 # --------------------------------------------------------------------------- queries
 
 
-def _grouped_counts(source: str, user, p: Params, units: _Units) -> tuple[dict, dict]:
+def _grouped_counts(source: str, user: User, p: Params, units: _Units) -> tuple[dict, dict]:
     """One grouped query for all figures of `source`: (totals, per unit). A school's to-do
     items are not among them: `todo_figures` counts them live for one school."""
     metrics = [m for m in _GROUPED[source] if not m.todo and not m.derived]
     qs = SOURCES[source].rows(user, p).order_by()
+    ann: dict[str, Aggregate]
     if source == "intake":
         ann = {f: Sum(f) for f in INTAKE_FIELDS}
     else:
@@ -114,7 +118,7 @@ def _grouped_counts(source: str, user, p: Params, units: _Units) -> tuple[dict, 
     return totals, per_unit
 
 
-def _case_durations(user, p: Params, units: _Units) -> dict[str, list[float]]:
+def _case_durations(user: User, p: Params, units: _Units) -> dict[str, list[float]]:
     """Days from opening to 销号 of the cases closed in the period, per unit and in total."""
     metric = METRICS["cases_closed"]
     rows = (SOURCES["cases"].rows(user, p).filter(metric.where(p)).order_by()
@@ -127,7 +131,7 @@ def _case_durations(user, p: Params, units: _Units) -> dict[str, list[float]]:
     return out
 
 
-def _rule_rows(user, p: Params) -> list[dict]:
+def _rule_rows(user: User, p: Params) -> list[dict]:
     alerts = SOURCES["alerts"].rows(user, p).filter(METRICS["alerts_all"].where(p))
     rows = (alerts.order_by().values("rule").annotate(
         total=Count("pk"),
@@ -139,17 +143,17 @@ def _rule_rows(user, p: Params) -> list[dict]:
     return list(rows)
 
 
-def _trend(user, p: Params) -> tuple[dict, dict]:
+def _trend(user: User, p: Params) -> tuple[dict, dict]:
     """Suspected-dropout alerts raised and resolved (confirmed, dismissed or cleared) per month."""
     alerts = SOURCES["alerts"].rows(user, p).filter(rule__in=sorted(Alert.SUSPECTED_RULES)).order_by()
     start = day_start(p.period_start)
-    end = day_start(p.period_end) + timezone.timedelta(days=1)
+    end = day_start(p.period_end) + dt.timedelta(days=1)
     raised = (alerts.filter(raised_at__gte=start, raised_at__lt=end)
               .annotate(m=TruncMonth("raised_at")).values("m").annotate(n=Count("pk")))
     closed = (alerts.filter(closed_at__gte=start, closed_at__lt=end).exclude(status=Alert.Status.OPEN)
               .annotate(m=TruncMonth("closed_at")).values("m").annotate(n=Count("pk")))
 
-    def by_month(rows) -> dict:
+    def by_month(rows: Iterable[Mapping[str, Any]]) -> dict:
         return {(r["m"].year, r["m"].month): r["n"] for r in rows if r["m"] is not None}
 
     return by_month(raised), by_month(closed)
@@ -161,7 +165,7 @@ def _sweep_label(name: str) -> str:
     return str(get_sweep(name).label) if name in SWEEP_NAMES else name
 
 
-def _last_sweeps(user, p: Params, township_code: str | None) -> list[dict]:
+def _last_sweeps(user: User, p: Params, township_code: str | None) -> list[dict]:
     """The latest run of each sweep over the user's area (the county, or for a township the
     county-wide runs and its own), with the alerts it raised that this user may see."""
     runs_qs = SweepRun.objects.all()
@@ -175,15 +179,13 @@ def _last_sweeps(user, p: Params, township_code: str | None) -> list[dict]:
     counts = dict(SOURCES["alerts"].rows(user, p).order_by()
                   .filter(sweep_run_id__in=latest)
                   .values("sweep_run_id").annotate(n=Count("pk")).values_list("sweep_run_id", "n"))
-    for r in runs:
-        r["alerts"] = counts.get(r["pk"], 0)
-    return runs
+    return [{**r, "alerts": counts.get(r["pk"], 0)} for r in runs]
 
 
 # --------------------------------------------------------------------------- payload
 
 
-def _fig(value, url: str) -> dict:
+def _fig(value: object, url: str) -> dict:
     return {"v": value, "url": url}
 
 
@@ -198,12 +200,12 @@ def _pct(rate: float | None) -> str:
 
 
 class _Links:
-    def __init__(self):
+    def __init__(self) -> None:
         self.base = {key: reverse("dashboards:list", args=[key]) for key in METRICS}
         self.home = reverse("home")
         self._queries: dict[Params, str] = {}
 
-    def list(self, key: str, p: Params, **extra) -> str:
+    def list(self, key: str, p: Params, **extra: Any) -> str:
         if extra:
             return f"{self.base[key]}?{p.query(**extra)}"
         query = self._queries.get(p)
@@ -282,7 +284,7 @@ def _sort_key(unit: dict) -> tuple:
     )
 
 
-def _last_year(user, scope, p: Params, level: str) -> dict | None:
+def _last_year(user: User, scope: Scope, p: Params, level: str) -> dict | None:
     """The frozen figures of the year before `p.year` for the unit the page shows (one query),
     or None: no closed year before it, or a view no frozen unit matches (a school-kind filter)."""
     from dashboards.models import YearFigures
@@ -304,7 +306,7 @@ def _last_year(user, scope, p: Params, level: str) -> dict | None:
     return {"year": p.year - 1, "label": year_label(p.year - 1), "f": row["figures"]}
 
 
-def dashboard_data(user, scope, p: Params) -> dict:
+def dashboard_data(user: User, scope: Scope, p: Params) -> dict:
     """Every figure of the page for `user`'s scope under filters `p` (plain, cacheable)."""
     schools = {s["id"]: s for s in School.objects.visible_to(user).order_by().values(
         "id", "name", "township_id", "oversight", "kind", "is_center")}
@@ -398,7 +400,7 @@ def dashboard_data(user, scope, p: Params) -> dict:
     }
 
 
-def todo_figures(user, p: Params) -> dict[str, dict]:
+def todo_figures(user: User, p: Params) -> dict[str, dict]:
     """One school's to-do counts (alerts to answer, attempts due, 送教 visits missing this
     month, returns not ticked), counted live on every view — three small queries over one
     school — so a tick or a decision shows at once, even one written by a bulk path that

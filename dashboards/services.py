@@ -44,7 +44,7 @@ class IntakeImportResult:
         return not self.errors
 
 
-def _count(value, *, required: bool) -> int:
+def _count(value: object, *, required: bool) -> int:
     text = parse_text(value, required=required)
     if not text:
         return 0
@@ -59,7 +59,7 @@ def _count(value, *, required: bool) -> int:
     return int(number)
 
 
-def _year(value) -> int:
+def _year(value: object) -> int:
     year = _count(value, required=True)
     if not 2000 <= year <= 2100:
         raise CellError("value_invalid", hint_zh=f"入学年份“{year}”不在2000–2100之间",

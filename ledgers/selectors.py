@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, Value, When
+from django.db import models
+from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
 
 from kongchuo.idnumbers import mask_id, mask_phone
 from kongchuo.schoolyear import Term
 from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
-from ledgers.models import AidRecord, Deferral, HomeTeachingVisit, ReturnReport
+from ledgers.models import Absence, AidRecord, Deferral, HomeTeachingPlan, HomeTeachingVisit, ReturnReport
 from ledgers.registry import KINDS, LedgerKind, school_id_of
-from students.models import StatusChange, Student
+from students.models import StatusChange, Student, User
 from students.support import aid_priority
 
 EXPIRY_WARNING_DAYS = 10
@@ -41,18 +43,20 @@ RELATED = {
 }
 
 
-def entries_for(kind: LedgerKind, user):
+def entries_for(kind: LedgerKind, user: User) -> QuerySet[Any]:
     """The scoped queryset every page, panel and browser export of `kind` starts from."""
-    return kind.model.objects.visible_to(user).select_related(*RELATED[kind.slug])
+    # The registry types the model as Model; every ledger model's manager is a scoped one.
+    manager = kind.model.objects  # type: ignore[attr-defined]
+    return manager.visible_to(user).select_related(*RELATED[kind.slug])
 
 
-def can_write(user) -> bool:
+def can_write(user: User) -> bool:
     """Ledger entries are kept by the school that holds the child (DESIGN.md §2)."""
     scope = scope_of(user)
     return scope is not None and scope.role == Role.SCHOOL
 
 
-def can_edit_entry(user, kind: LedgerKind, entry) -> bool:
+def can_edit_entry(user: User, kind: LedgerKind, entry: Any) -> bool:
     scope = scope_of(user)
     if scope is None or scope.role != Role.SCHOOL or not kind.editable:
         return False
@@ -61,14 +65,14 @@ def can_edit_entry(user, kind: LedgerKind, entry) -> bool:
     return school_id_of(entry, kind.school_path) == scope.school_id
 
 
-def can_attach(user, kind: LedgerKind, entry) -> bool:
+def can_attach(user: User, kind: LedgerKind, entry: models.Model) -> bool:
     """Evidence may be added by the owning school even to append-only or reviewed entries."""
     scope = scope_of(user)
     return (scope is not None and scope.role == Role.SCHOOL
             and school_id_of(entry, kind.school_path) == scope.school_id)
 
 
-def can_review_deferral(user, deferral: Deferral) -> bool:
+def can_review_deferral(user: User, deferral: Deferral) -> bool:
     """The township center school reviews its township's schools; the county reviews the
     county-direct schools, which have no township above them."""
     scope = scope_of(user)
@@ -80,7 +84,7 @@ def can_review_deferral(user, deferral: Deferral) -> bool:
     return scope.role == Role.COUNTY and school.oversight == OVERSIGHT_COUNTY
 
 
-def reviewable_deferrals(user):
+def reviewable_deferrals(user: User) -> QuerySet[Deferral]:
     scope = scope_of(user)
     qs = Deferral.objects.visible_to(user).filter(review=Deferral.Review.PENDING)
     if scope is None:
@@ -103,7 +107,7 @@ def deferral_expiry(deferral: Deferral, today: dt.date) -> str:
     return ""
 
 
-def expiring_deferrals(qs, today: dt.date):
+def expiring_deferrals(qs: QuerySet[Deferral], today: dt.date) -> QuerySet[Deferral]:
     return qs.filter(review=Deferral.Review.APPROVED, end_date__gte=today,
                      end_date__lte=today + dt.timedelta(days=EXPIRY_WARNING_DAYS))
 
@@ -118,18 +122,18 @@ def as_of_in(term: Term) -> dt.date:
     return min(max(today(), term.start), term.end)
 
 
-def leave_covering(day: dt.date, student_ref: str = "pk"):
+def leave_covering(day: dt.date, student_ref: str = "pk") -> QuerySet[StatusChange]:
     """A 请假 on file for the child that covers `day` (an open-ended one counts)."""
     return StatusChange.objects.filter(
         student=OuterRef(student_ref), kind=StatusChange.Kind.LEAVE, effective_date__lte=day,
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
 
 
-def _leave_in_term(term: Term):
+def _leave_in_term(term: Term) -> QuerySet[StatusChange]:
     return leave_covering(as_of_in(term))
 
 
-def not_reported(students, term: Term):
+def not_reported(students: QuerySet[Student], term: Term) -> QuerySet[Student]:
     """Children expected back this term with no 返校报到 and not on leave now (a leave that
     has ended no longer excuses a child who has still not reported).
 
@@ -140,7 +144,7 @@ def not_reported(students, term: Term):
             .exclude(Exists(reported)).exclude(Exists(_leave_in_term(term))))
 
 
-def class_roll(school_id: int, term: Term):
+def class_roll(school_id: int, term: Term) -> QuerySet[Student, dict[str, Any]]:
     """Per class of a school: how many are expected and how many have reported this term."""
     reported = ReturnReport.objects.filter(student=OuterRef("pk"), term=term.code)
     return (Student.objects.filter(school_id=school_id, status__in=EXPECTED_AT_SCHOOL)
@@ -150,7 +154,7 @@ def class_roll(school_id: int, term: Term):
             .order_by("grade", "class_name"))
 
 
-def class_students(school_id: int, grade: int, class_name: str, term: Term):
+def class_students(school_id: int, grade: int, class_name: str, term: Term) -> QuerySet[Student]:
     report = ReturnReport.objects.filter(student=OuterRef("pk"), term=term.code)
     return (Student.objects.filter(school_id=school_id, grade=grade, class_name=class_name,
                                    status__in=EXPECTED_AT_SCHOOL)
@@ -161,7 +165,7 @@ def class_students(school_id: int, grade: int, class_name: str, term: Term):
 # --------------------------------------------------------------------------- 资助
 
 
-def poor_without_aid(students, term: Term):
+def poor_without_aid(students: QuerySet[Student], term: Term) -> QuerySet[Student]:
     """建档立卡/脱贫/监测/低保/特困 children in school with no aid record this term."""
     aided = AidRecord.objects.filter(student=OuterRef("pk"), term=term.code)
     return students.filter(POOR, status__in=AID_ELIGIBLE).exclude(Exists(aided))
@@ -176,7 +180,7 @@ def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
     return first, nxt - dt.timedelta(days=1)
 
 
-def with_month_visits(plans, month: dt.date):
+def with_month_visits(plans: QuerySet[HomeTeachingPlan], month: dt.date) -> QuerySet[HomeTeachingPlan]:
     first, last = month_bounds(month)
     return plans.annotate(
         month_visits=Count("visits", filter=Q(visits__visit_date__range=(first, last))),
@@ -186,7 +190,7 @@ def with_month_visits(plans, month: dt.date):
     )
 
 
-def visits_of(plan):
+def visits_of(plan: HomeTeachingPlan) -> QuerySet[HomeTeachingVisit]:
     return HomeTeachingVisit.objects.filter(plan=plan).select_related("created_by").order_by(
         "visit_date", "pk")
 
@@ -202,7 +206,7 @@ def covered_by_leave() -> Exists:
         effective_date__lte=OuterRef("start_date"), end_date__gte=OuterRef("end_date")))
 
 
-def with_risk(absences):
+def with_risk(absences: QuerySet[Absence]) -> QuerySet[Absence]:
     """An unexplained run of ≥ 3 school days not fully covered by a 请假 makes the child at risk."""
     return absences.annotate(on_leave=covered_by_leave()).annotate(at_risk=Case(
         When(explained=False, school_days__gte=AT_RISK_SCHOOL_DAYS, on_leave=False, then=Value(True)),
@@ -224,10 +228,10 @@ _HIDDEN = {"updated_at", "version", "created_at", "created_by"}
 _ACTIONS = {"+": "新增", "~": "修改", "-": "删除"}
 
 
-def _display(model, name: str, value, related: dict) -> str:
+def _display(model: type[models.Model], name: str, value: object, related: dict) -> str:
     if value is None or value == "":
         return "—"
-    f = model._meta.get_field(name)
+    f = cast(models.Field, model._meta.get_field(name))  # a history row holds concrete columns only
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if f.is_relation:
@@ -241,7 +245,7 @@ def _display(model, name: str, value, related: dict) -> str:
     return str(value)
 
 
-def entry_history(entry) -> list[HistoryRow]:
+def entry_history(entry: Any) -> list[HistoryRow]:
     """Each save of the entry, newest first, with the fields it changed (old → new, by whom)."""
     records = list(entry.history.select_related("history_user").order_by("history_date", "history_id"))
     model = type(entry)
@@ -277,7 +281,7 @@ def entry_history(entry) -> list[HistoryRow]:
 # --------------------------------------------------------------------------- student page
 
 
-def entry_summary(kind: LedgerKind, e) -> str:
+def entry_summary(kind: LedgerKind, e: Any) -> str:
     """One line per entry for the student page."""
     from kongchuo.schoolyear import parse_term
 
@@ -310,7 +314,7 @@ def entry_summary(kind: LedgerKind, e) -> str:
     return str(e)
 
 
-def student_entries(user, student) -> list[dict]:
+def student_entries(user: User, student: Student) -> list[dict]:
     """Every ledger entry about one student the user may see, grouped by ledger (one query per
     ledger, at most 20 entries each)."""
     # The status timeline is on the student page already; sub-logs show under their plan.
@@ -339,7 +343,7 @@ def student_entries(user, student) -> list[dict]:
 # --------------------------------------------------------------------------- 转出县外
 
 
-def transfers_without_proof(changes):
+def transfers_without_proof(changes: QuerySet[StatusChange]) -> QuerySet[StatusChange]:
     """转出县外 rows (a 转出 with no school of the county as destination) of children still
     recorded 外县就读 by that 转出, with no file attached (the 接收证明): the worklist, and the
     11–12月 feedback verification's 转出县外缺接收证明 rule. A later 转出 of the same child

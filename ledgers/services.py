@@ -12,13 +12,15 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.db import IntegrityError, models, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from kongchuo.audit import audit_record
@@ -30,9 +32,13 @@ from ledgers.attachments import sniff_attachment
 from ledgers.models import Attachment, Deferral, ReturnReport
 from ledgers.registry import LedgerKind, kind_for_model, school_id_of
 from ledgers.selectors import can_review_deferral
-from students.models import StatusChange, Student, TransferRequest
+from students.models import School, StatusChange, Student, TransferRequest, User
 from students.services import StaleEdit, student_change_status
 from students.transfers import transfer_request_create
+
+if TYPE_CHECKING:  # for annotations only: the export modules load xlsxwriter
+    from kongchuo.xlsxout import Out
+    from ledgers.exports import ExportScope
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +73,7 @@ _STATUS_OF_LEDGER = {
 }
 
 
-def _own_school_id(user) -> int:
+def _own_school_id(user: User) -> int:
     scope = scope_of(user)
     if scope is None or scope.role != Role.SCHOOL:
         raise PermissionDenied("只有学校账号可以登记台账 / only school accounts keep ledgers")
@@ -79,7 +85,7 @@ def _check_student(student: Student | None, school_id: int) -> None:
         raise PermissionDenied("该学生不属于本校 / the student is not in your school")
 
 
-def _sync_status(*, kind: LedgerKind, entry, user) -> None:
+def _sync_status(*, kind: LedgerKind, entry: Any, user: User) -> None:
     spec = _STATUS_OF_LEDGER.get(kind.slug)
     if spec is None:
         return
@@ -94,7 +100,7 @@ def _sync_status(*, kind: LedgerKind, entry, user) -> None:
 
 
 @transaction.atomic
-def ledger_entry_create(*, kind: LedgerKind, user, values: dict[str, Any]) -> models.Model:
+def ledger_entry_create(*, kind: LedgerKind, user: User, values: dict[str, Any]) -> models.Model:
     """Create an entry of `kind` for the user's own school.
 
     `values` are model field values (a ModelForm's cleaned_data). Sub-log entries carry their
@@ -103,7 +109,7 @@ def ledger_entry_create(*, kind: LedgerKind, user, values: dict[str, Any]) -> mo
     if not kind.editable:
         raise PermissionDenied
     school_id = _own_school_id(user)
-    entry = kind.model(**values)
+    entry: Any = kind.model(**values)  # one of the ledger models: their fields differ
     if kind.parent:
         _check_student(getattr(entry, kind.parent_field).student, school_id)
     elif kind.student_path is None:
@@ -112,7 +118,7 @@ def ledger_entry_create(*, kind: LedgerKind, user, values: dict[str, Any]) -> mo
     else:
         _check_student(entry.student, school_id)
     entry.created_by = user
-    entry._history_user = user
+    entry._history_user = user  # django-simple-history's author hook
     entry.full_clean()
     entry.save()
     _sync_status(kind=kind, entry=entry, user=user)
@@ -120,7 +126,7 @@ def ledger_entry_create(*, kind: LedgerKind, user, values: dict[str, Any]) -> mo
 
 
 @transaction.atomic
-def ledger_entry_update(*, entry, user, expected_version: int | None,
+def ledger_entry_update(*, entry: models.Model, user: User, expected_version: int | None,
                         values: dict[str, Any]) -> models.Model:
     """Apply `values` if nobody saved the entry since `expected_version`; else StaleEdit.
 
@@ -131,8 +137,9 @@ def ledger_entry_update(*, entry, user, expected_version: int | None,
     if kind is None or not kind.editable:
         raise PermissionDenied
     school_id = _own_school_id(user)
-    locked = (kind.model.objects.select_for_update(of=("self",)).in_school(school_id)
-              .filter(pk=entry.pk).first())
+    # The registry types the model as Model; every ledger model's manager is a scoped one.
+    manager = kind.model.objects  # type: ignore[attr-defined]
+    locked = manager.select_for_update(of=("self",)).in_school(school_id).filter(pk=entry.pk).first()
     if locked is None:
         raise PermissionDenied
     if expected_version is None or locked.version != expected_version:
@@ -151,9 +158,9 @@ def ledger_entry_update(*, entry, user, expected_version: int | None,
 
 
 @transaction.atomic
-def status_change_record(*, user, student: Student, kind: str, effective_date: dt.date,
-                         end_date: dt.date | None = None, to_school=None, to_county: str = "",
-                         to_school_name: str = "", reason: str = "",
+def status_change_record(*, user: User, student: Student, kind: str, effective_date: dt.date,
+                         end_date: dt.date | None = None, to_school: School | None = None,
+                         to_county: str = "", to_school_name: str = "", reason: str = "",
                          approved_by: str = "") -> StatusChange:
     """学籍变动 through the one core service; the school records changes of its own students.
 
@@ -178,7 +185,7 @@ def status_change_record(*, user, student: Student, kind: str, effective_date: d
 
 
 @transaction.atomic
-def return_reports_mark(*, user, term: Term, student_ids: Iterable[int],
+def return_reports_mark(*, user: User, term: Term, student_ids: Iterable[int],
                         reported_on: dt.date) -> int:
     """Mark the ticked children of a class as reported back; returns how many were new.
 
@@ -205,7 +212,7 @@ def return_reports_mark(*, user, term: Term, student_ids: Iterable[int],
 
 
 @transaction.atomic
-def return_report_withdraw(*, report: ReturnReport, user, expected_version: int | None) -> None:
+def return_report_withdraw(*, report: ReturnReport, user: User, expected_version: int | None) -> None:
     """Undo a mistaken tick: the report goes (its history keeps a "deleted" row) and the child is
     back on the not-reported list. Only the owning school, only the version the clerk saw."""
     school_id = _own_school_id(user)
@@ -222,7 +229,7 @@ def return_report_withdraw(*, report: ReturnReport, user, expected_version: int 
 
 
 @transaction.atomic
-def deferral_review(*, deferral: Deferral, user, approve: bool, note: str,
+def deferral_review(*, deferral: Deferral, user: User, approve: bool, note: str,
                     expected_version: int | None) -> Deferral:
     """Approve or reject a pending 延缓入学 application (township center school; county for
     county-direct schools). An approved application of a known student sets 延缓入学."""
@@ -252,9 +259,9 @@ def deferral_review(*, deferral: Deferral, user, approve: bool, note: str,
 
 
 @transaction.atomic
-def transfer_out_of_county_record(*, user, student: Student, effective_date: dt.date, to_county: str,
-                                  to_school_name: str, reason: str, approved_by: str,
-                                  proof=None) -> StatusChange:
+def transfer_out_of_county_record(*, user: User, student: Student, effective_date: dt.date,
+                                  to_county: str, to_school_name: str, reason: str, approved_by: str,
+                                  proof: File | None = None) -> StatusChange:
     """转出县外: the receiving school's name and county are required; the 接收证明 (acceptance
     letter) is attached now or later on the entry's page — until then the child is on the
     转出县外缺接收证明 worklist (ledgers.selectors.transfers_without_proof) and the 11–12月
@@ -273,7 +280,7 @@ def transfer_out_of_county_record(*, user, student: Student, effective_date: dt.
 # --------------------------------------------------------------------------- attachments
 
 
-def _owner_of_attached(entry) -> int | None:
+def _owner_of_attached(entry: models.Model) -> int | None:
     kind = kind_for_model(type(entry))
     if kind is None:
         return None
@@ -281,7 +288,7 @@ def _owner_of_attached(entry) -> int | None:
 
 
 @transaction.atomic
-def attachment_add(*, entry, user, upload) -> Attachment:
+def attachment_add(*, entry: models.Model, user: User, upload: File) -> Attachment:
     """Store an evidence file for `entry` after checking its bytes (type, size)."""
     if _owner_of_attached(entry) != _own_school_id(user):
         raise PermissionDenied
@@ -309,7 +316,7 @@ def attachment_add(*, entry, user, upload) -> Attachment:
 
 
 @transaction.atomic
-def attachment_delete(*, attachment: Attachment, user) -> None:
+def attachment_delete(*, attachment: Attachment, user: User) -> None:
     entry = attachment.content_type.get_object_for_this_type(pk=attachment.object_id)
     if _owner_of_attached(entry) != _own_school_id(user):
         raise PermissionDenied
@@ -324,18 +331,19 @@ def attachment_delete(*, attachment: Attachment, user) -> None:
 
 
 class _Counted:
-    def __init__(self, rows) -> None:
+    def __init__(self, rows: Iterable[Any]) -> None:
         self.rows = rows
         self.n = 0
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         for row in self.rows:
             self.n += 1
             yield row
 
 
-def ledger_export(*, name: str, out, scope, term: Term | None, user=None, request=None,
-                  full: bool = False, reason: str = "", source: str = "web") -> int:
+def ledger_export(*, name: str, out: Out, scope: ExportScope, term: Term | None,
+                  user: User | None = None, request: HttpRequest | None = None, full: bool = False,
+                  reason: str = "", source: str = "web") -> int:
     """Write ledger `name` for `scope` in the official layout to `out`; returns the row count.
 
     Browser exports read through the user's `visible_to` narrowed to `scope`; the CLI (user is
@@ -352,7 +360,7 @@ def ledger_export(*, name: str, out, scope, term: Term | None, user=None, reques
         if not reason.strip():
             raise ValidationError("导出完整证件号须填写理由 / a full export needs a reason")
 
-    def scoped(model):
+    def scoped(model: Any) -> models.QuerySet:
         qs = model.objects.all() if user is None else model.objects.visible_to(user)
         return scope.apply(qs)
 
@@ -381,7 +389,7 @@ EXPORT_JOB_KIND = "ledger_export"
 
 
 @transaction.atomic
-def ledger_export_job_start(*, user, name: str, scope, term: Term, full: bool = False,
+def ledger_export_job_start(*, user: User, name: str, scope: ExportScope, term: Term, full: bool = False,
                             reason: str = "") -> Job:
     """Queue a big export (the whole county) for the worker; the page polls the Job.
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils.functional import Promise
 
 from kongchuo.scoping import Role, scope_of
 from students.counts import enrolled_by_school
-from students.models import School, StatusChange, Student, Township, TransferRequest
+from students.models import RosterGap, School, StatusChange, Student, Township, TransferRequest, User
 
 
-def with_enrolled(schools) -> list[School]:
+def with_enrolled(schools: Iterable[School]) -> list[School]:
     """The schools, each with `n_students` (enrolled) from one cached GROUP BY over students.
 
     Annotating Count("students") joined and grouped all 200,000 students by every school and
@@ -20,18 +22,20 @@ def with_enrolled(schools) -> list[School]:
     counts = enrolled_by_school()
     # Labels translated once per list, not per row: get_FOO_display() rebuilds the choices
     # dict (hashing lazy translations) on every call, ~40 µs × 2 × 276 schools.
-    kinds, oversights = dict(School.Kind.choices), dict(School.Oversight.choices)
-    kinds = {k: str(v) for k, v in kinds.items()}
-    oversights = {k: str(v) for k, v in oversights.items()}
+    kinds = {k: str(v) for k, v in School.Kind.choices}
+    oversights = {k: str(v) for k, v in School.Oversight.choices}
     out = list(schools)
+    # Display attributes for the list templates, set on the instances: not model fields, so
+    # the stubs do not know them.
     for school in out:
-        school.n_students = counts.get(school.pk, 0)
-        school.kind_label = kinds.get(school.kind, school.kind)
-        school.oversight_label = oversights.get(school.oversight, school.oversight)
+        school.n_students = counts.get(school.pk, 0)  # type: ignore[attr-defined]
+        school.kind_label = kinds.get(school.kind, school.kind)  # type: ignore[attr-defined]
+        school.oversight_label = (  # type: ignore[attr-defined]
+            oversights.get(school.oversight, school.oversight))
     return out
 
 
-def school_list_for(user, **filters) -> list[School]:
+def school_list_for(user: User, **filters: object) -> list[School]:
     return with_enrolled(School.objects.visible_to(user).filter(**filters).select_related("township"))
 
 
@@ -41,7 +45,7 @@ def township_summary(township: Township) -> dict:
     return {"schools": len(ids), "students": sum(counts.get(pk, 0) for pk in ids)}
 
 
-def can_edit_responsibility(user, school: School) -> bool:
+def can_edit_responsibility(user: User, school: School) -> bool:
     """The level above edits: county for center and county-direct schools, township for the rest."""
     scope = scope_of(user)
     if scope is None:
@@ -61,7 +65,7 @@ def can_edit_responsibility(user, school: School) -> bool:
 RESUME_KINDS = (StatusChange.Kind.RESUME, StatusChange.Kind.RETURNED)
 
 
-def absence_covering(day: dt.date, student: str = "pk"):
+def absence_covering(day: dt.date, student: str = "pk") -> Exists:
     """A 请假 or 休学 covers `day`: it started on or before `day`, its end (if recorded) is not
     before `day`, and no 复学/劝返复学 dated after its start and on or before `day` ended it."""
     resumed = StatusChange.objects.filter(
@@ -79,7 +83,7 @@ def absence_covering(day: dt.date, student: str = "pk"):
 # --------------------------------------------------------------------------- roster gaps
 
 
-def roster_unexplained(gaps, day: dt.date):
+def roster_unexplained(gaps: QuerySet[RosterGap], day: dt.date) -> QuerySet[RosterGap]:
     """Roster gaps (RosterGap rows) not explained on `day`: the child is still at the school
     the roster left them out of, still 在读 (a 转出, 转学中, 毕业, 休学, 辍学 … is a status change
     that explains it), and no 请假/休学 covers the day."""
@@ -94,7 +98,7 @@ def existing_student(id_number: str) -> Student | None:
     return Student.objects.select_related("school").filter(id_number=id_number).first()
 
 
-def transfers_for(user, *, state: str | None = None):
+def transfers_for(user: User, *, state: str | None = None) -> QuerySet[TransferRequest]:
     """The transfers the user's side sees (both schools' sides), newest first."""
     qs = TransferRequest.objects.visible_to(user).select_related(
         "student", "from_school", "to_school", "requested_by", "decided_by")
@@ -105,12 +109,10 @@ def transfers_for(user, *, state: str | None = None):
 # --------------------------------------------------------------------------- accounts
 
 
-def accounts_visible_to(user):
+def accounts_visible_to(user: User) -> QuerySet[User]:
     """The accounts a user manages in the browser: the county every account (but the support
     staff's superusers); a township center school the school accounts of the schools it
     oversees. Everyone else none. Views fetch single accounts through this (404 otherwise)."""
-    from students.models import User
-
     scope = scope_of(user)
     qs = User.objects.select_related("township", "school").filter(is_superuser=False)
     if scope is None:
@@ -122,7 +124,7 @@ def accounts_visible_to(user):
     return qs.none()
 
 
-def account_roles_for(user) -> list[tuple[str, str]]:
+def account_roles_for(user: User) -> list[tuple[str, str | Promise]]:
     """Roles a user may give an account it creates or edits."""
     scope = scope_of(user)
     if scope is not None and scope.role == Role.COUNTY:
@@ -130,7 +132,7 @@ def account_roles_for(user) -> list[tuple[str, str]]:
     return [(Role.SCHOOL.value, Role.SCHOOL.label)]
 
 
-def account_locked(user) -> bool:
+def account_locked(user: User) -> bool:
     """Locked out by django-axes (too many failed logins) on any address."""
     from axes.models import AccessAttempt
     from django.conf import settings
@@ -139,7 +141,7 @@ def account_locked(user) -> bool:
         username=user.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT).exists()
 
 
-def locked_usernames():
+def locked_usernames() -> QuerySet:
     """User names locked out by django-axes (too many failed logins) on any address: a
     subquery, for the account list's 已锁定 filter and badges."""
     from axes.models import AccessAttempt
@@ -149,7 +151,7 @@ def locked_usernames():
             .values("username"))
 
 
-def account_has_otp(user) -> bool:
+def account_has_otp(user: User) -> bool:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

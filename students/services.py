@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db import connection, models, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from kongchuo.audit import audit_record
@@ -14,7 +16,7 @@ from kongchuo.scoping import Role
 from students.models import School, StatusChange, Student, Township, User
 
 # Which status each kind of change leads to; None keeps the current status.
-KIND_TO_STATUS = {
+KIND_TO_STATUS: dict[str, str | None] = {
     StatusChange.Kind.ENROLL: Student.Status.ENROLLED,
     StatusChange.Kind.TRANSFER_IN: Student.Status.ENROLLED,
     StatusChange.Kind.LEAVE: None,  # 请假 is a dated absence, the child stays 在读
@@ -249,8 +251,16 @@ def _relink_support_marks(student: Student) -> None:
     SupportMark.objects.filter(id_number=student.id_number, student__isnull=True).update(student=student)
 
 
+def _blank_value(name: str) -> object:
+    """What a blank cell stores in the student field `name`: "" for text, else the default."""
+    field = Student._meta.get_field(name)
+    if isinstance(field, models.CharField):
+        return ""
+    return cast(models.Field, field).get_default()  # a concrete column, never a relation's reverse
+
+
 @transaction.atomic
-def student_enrol(*, user: User, row, arrival: str, reason: str = "") -> Student:
+def student_enrol(*, user: User, row: Any, arrival: str, reason: str = "") -> Student:
     """A child new to the county (新生入学, or 转入 from another county), from a record that
     passed the roster import's checks (kongchuo.imports.single.check_record): same rules, same
     stored values. The caller has made sure the ID is not a child of the county already
@@ -263,14 +273,12 @@ def student_enrol(*, user: User, row, arrival: str, reason: str = "") -> Student
         "grade", "class_name", "name", "sex", "birth_date", "student_number", "hukou_address",
         "address", "guardian_name", "guardian_phone", "disability_category", "entry_month",
         "is_poor", "is_dibao", "is_tekun", "is_left_behind", "is_migrant")}
-    values = {k: (v if v is not None else ("" if isinstance(Student._meta.get_field(k), models.CharField)
-                                           else Student._meta.get_field(k).get_default()))
-              for k, v in values.items()}
+    values = {k: (v if v is not None else _blank_value(k)) for k, v in values.items()}
     student = Student(id_number=row.id_number, school_id=row.school_id,
                       hukou_township_id=row.hukou_township_id, status=Student.Status.ENROLLED,
                       name_initials=name_initials(values["name"]) or "-", **values)
     _link_support_marks(student)
-    student._history_user = user
+    student._history_user = user  # type: ignore[attr-defined]  # django-simple-history's author hook
     student.full_clean(validate_unique=False, validate_constraints=False)
     student.save()
     _relink_support_marks(student)
@@ -284,7 +292,7 @@ def student_enrol(*, user: User, row, arrival: str, reason: str = "") -> Student
 
 
 @transaction.atomic
-def student_update(*, user: User, student: Student, row, fields: list[str],
+def student_update(*, user: User, student: Student, row: Any, fields: list[str],
                    expected_version: int | None) -> Student:
     """Save the edited `fields` (of EDITABLE_FIELDS) from a record that passed the roster
     checks, if nobody saved the student since `expected_version` (else StaleEdit). History
@@ -390,8 +398,8 @@ def account_password_generate() -> str:
 
 
 @transaction.atomic
-def account_create(*, actor: User, request=None, username: str, role: str, first_name: str = "",
-                   phone: str = "", section: str = "", township: Township | None = None,
+def account_create(*, actor: User, request: HttpRequest | None = None, username: str, role: str,
+                   first_name: str = "", phone: str = "", section: str = "", township: Township | None = None,
                    school: School | None = None) -> tuple[User, str]:
     """A new account with a generated password the owner must change at first login.
     Precondition: the caller checked `actor` may create this role in this scope (the forms
@@ -411,7 +419,8 @@ ACCOUNT_EDITABLE = ("first_name", "phone", "section", "role", "township", "schoo
 
 
 @transaction.atomic
-def account_update(*, actor: User, request=None, user: User, **values) -> list[str]:
+def account_update(*, actor: User, request: HttpRequest | None = None, user: User,
+                   **values: object) -> list[str]:
     """Edit an account's name, phone, section and scope; returns the changed fields."""
     changed = []
     for name, value in values.items():
@@ -435,7 +444,7 @@ def account_update(*, actor: User, request=None, user: User, **values) -> list[s
 
 
 @transaction.atomic
-def account_set_active(*, actor: User, request=None, user: User, active: bool) -> None:
+def account_set_active(*, actor: User, request: HttpRequest | None = None, user: User, active: bool) -> None:
     """Activate or deactivate an account; a deactivated one is logged out everywhere (the
     security receivers end its sessions on the save)."""
     if user.pk == actor.pk and not active:
@@ -447,7 +456,7 @@ def account_set_active(*, actor: User, request=None, user: User, active: bool) -
 
 
 @transaction.atomic
-def account_password_reset(*, actor: User, request=None, user: User) -> str:
+def account_password_reset(*, actor: User, request: HttpRequest | None = None, user: User) -> str:
     """A new one-time password (returned: show it once); the owner is logged out and must
     change it at the next login."""
     from kongchuo.security.services import user_sessions_end
@@ -462,7 +471,7 @@ def account_password_reset(*, actor: User, request=None, user: User) -> str:
 
 
 @transaction.atomic
-def account_otp_reset(*, actor: User, request=None, user: User) -> int:
+def account_otp_reset(*, actor: User, request: HttpRequest | None = None, user: User) -> int:
     """Remove the account's authenticator (lost phone): it enrols a new one at its next login.
     Returns how many devices were removed; the owner is logged out."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -477,7 +486,7 @@ def account_otp_reset(*, actor: User, request=None, user: User) -> int:
 
 
 @transaction.atomic
-def account_unlock(*, actor: User, request=None, user: User) -> int:
+def account_unlock(*, actor: User, request: HttpRequest | None = None, user: User) -> int:
     """Clear django-axes' failed-login records of the account (any address); returns how many."""
     from axes.utils import reset
 
@@ -488,7 +497,7 @@ def account_unlock(*, actor: User, request=None, user: User) -> int:
 
 
 @transaction.atomic
-def account_password_changed(*, user: User, request=None) -> None:
+def account_password_changed(*, user: User, request: HttpRequest | None = None) -> None:
     """The owner chose their own password: the forced change is done."""
     if user.must_change_password:
         user.must_change_password = False
@@ -499,7 +508,7 @@ def account_password_changed(*, user: User, request=None) -> None:
 
 @transaction.atomic
 def school_junior_school_set(*, school: School, junior: School | None, user: User | None,
-                             request=None) -> School:
+                             request: HttpRequest | None = None) -> School:
     """Name (or clear) the 对口初中 of a primary school or teaching point, audited."""
     if junior is not None and (junior.kind not in School.TEACHES_GRADE_7 or junior.pk == school.pk):
         raise ValueError("对口初中须为本县开设七年级的学校 / the junior school must teach grade 7")
@@ -533,7 +542,7 @@ def repeat_of_year(student: Student, year: int) -> StatusChange | None:
 
 @transaction.atomic
 def student_repeat_record(*, student: Student, user: User | None, reason: str,
-                          request=None) -> StatusChange:
+                          request: HttpRequest | None = None) -> StatusChange:
     """Put a child on the current year's 留级 list: at the rollover the child keeps the grade."""
     from kongchuo.schoolyear import school_year_of
 
@@ -550,7 +559,8 @@ def student_repeat_record(*, student: Student, user: User | None, reason: str,
 
 
 @transaction.atomic
-def student_repeat_withdraw(*, student: Student, user: User | None, request=None) -> None:
+def student_repeat_withdraw(*, student: Student, user: User | None,
+                            request: HttpRequest | None = None) -> None:
     """Take a child off the current year's 留级 list (a year not yet closed), audited."""
     from kongchuo.schoolyear import current_school_year
 
