@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from retrieval.services import inbox_digest_send
+from retrieval.inbox import inbox_digest_send
 
 
 class Command(BaseCommand):
