@@ -14,10 +14,7 @@ from kongchuo.scoping import Role, require_role
 from retrieval.alerts.forms import ReviewForm
 from retrieval.cases.forms import ClosureDecisionForm
 from retrieval.inbox import BY_KEY, inbox_for, inbox_total, pending_for, pending_title
-from retrieval.models import (
-    ClosureRequest,
-    RetrievalCase,
-)
+from retrieval.models import ClosureRequest, RetrievalCase
 from retrieval.web import EVERYONE
 
 

@@ -6,10 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from retrieval.forms import DateInput, EvidenceField, StyledForm, date_not_future
-from retrieval.models import (
-    DismissReason,
-    RetrievalCase,
-)
+from retrieval.models import DismissReason, RetrievalCase
 
 
 class ConfirmForm(StyledForm):

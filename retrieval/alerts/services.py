@@ -28,14 +28,7 @@ from retrieval.models import (
     DismissReason,
     RetrievalCase,
 )
-from retrieval.workflow import (
-    WorkflowError,
-    level_above,
-    level_of,
-    not_future,
-    require_scope,
-    row_lock,
-)
+from retrieval.workflow import WorkflowError, level_above, level_of, not_future, require_scope, row_lock
 from students.models import Student, User
 
 

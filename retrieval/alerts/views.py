@@ -30,14 +30,9 @@ from retrieval.alerts.selectors import (
     overturned_counts,
     rule_totals,
 )
-from retrieval.alerts.selectors import (
-    rule_quality as rule_quality_rows,
-)
+from retrieval.alerts.selectors import rule_quality as rule_quality_rows
 from retrieval.alerts.tables import AlertTable
-from retrieval.models import (
-    Alert,
-    AlertDecision,
-)
+from retrieval.models import Alert, AlertDecision
 from retrieval.sweeps.census import support_unaccounted
 from retrieval.web import STAFF, fail, submit
 from retrieval.wording import alert_evidence, alert_label, looks_like_id

@@ -10,11 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from kongchuo.schoolyear import today
 from retrieval.cases.selectors import ESCALATION_DAYS
 from retrieval.forms import DateInput, EvidenceField, StyledForm, VersionedForm, date_not_future
-from retrieval.models import (
-    Escalation,
-    PersuasionAttempt,
-    RetrievalCase,
-)
+from retrieval.models import Escalation, PersuasionAttempt, RetrievalCase
 from students.models import School
 
 

@@ -38,12 +38,7 @@ from retrieval.cases.selectors import (
 )
 from retrieval.cases.tables import CaseTable
 from retrieval.inbox import closure_approvers_hint
-from retrieval.models import (
-    Alert,
-    ClosureRequest,
-    Escalation,
-    RetrievalCase,
-)
+from retrieval.models import Alert, ClosureRequest, Escalation, RetrievalCase
 from retrieval.web import EVERYONE, STAFF, stale, submit, through
 from retrieval.workflow import WorkflowError
 from students.services import StaleEdit

@@ -7,9 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kongchuo.schoolyear import today
 from retrieval.forms import DateInput, EvidenceField, VersionedForm, date_not_future
-from retrieval.models import (
-    FeedbackItem,
-)
+from retrieval.models import FeedbackItem
 
 
 class FeedbackAnswerForm(VersionedForm):

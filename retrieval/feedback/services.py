@@ -23,14 +23,7 @@ from retrieval.cases.services import case_open_or_join
 from retrieval.evidence.services import evidence_save
 from retrieval.feedback.selectors import can_answer_feedback
 from retrieval.models import Alert, AlertDecision, FeedbackBatch, FeedbackItem, RetrievalCase
-from retrieval.workflow import (
-    WorkflowError,
-    check_version,
-    level_of,
-    not_future,
-    require_scope,
-    row_lock,
-)
+from retrieval.workflow import WorkflowError, check_version, level_of, not_future, require_scope, row_lock
 from students.models import User
 
 FEEDBACK_NEEDS_EVIDENCE = frozenset({

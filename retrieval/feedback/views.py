@@ -24,11 +24,7 @@ from kongchuo.scoping import Role, access_object, require_role, scope_of
 from retrieval.feedback import services
 from retrieval.feedback.forms import FeedbackAnswerForm
 from retrieval.feedback.selectors import can_answer_feedback
-from retrieval.models import (
-    Evidence,
-    FeedbackBatch,
-    FeedbackItem,
-)
+from retrieval.models import Evidence, FeedbackBatch, FeedbackItem
 from retrieval.web import STAFF, stale
 from retrieval.workflow import WorkflowError
 from students.services import StaleEdit

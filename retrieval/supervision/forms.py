@@ -9,10 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kongchuo.schoolyear import today
 from retrieval.forms import DateInput, EvidenceField, StyledForm, VersionedForm, date_not_future
-from retrieval.models import (
-    SupervisionFinding,
-    SupervisionSample,
-)
+from retrieval.models import SupervisionFinding, SupervisionSample
 from retrieval.wording import alert_label
 from students.models import School, Township
 

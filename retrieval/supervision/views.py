@@ -12,12 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from kongchuo.schoolyear import today
 from kongchuo.scoping import Role, access_object, require_role, scope_of
-from retrieval.models import (
-    RectificationOrder,
-    SupervisionFinding,
-    SupervisionSample,
-    SupervisionVisit,
-)
+from retrieval.models import RectificationOrder, SupervisionFinding, SupervisionSample, SupervisionVisit
 from retrieval.supervision import services
 from retrieval.supervision.forms import (
     FindingForm,
