@@ -43,6 +43,8 @@ CASE_EDITABLE = ("dropout_date", "reason", "reason_note", "teacher_name", "head_
 
 
 def case_lock(case: RetrievalCase, version: int | None, user) -> RetrievalCase:
+    """The case locked for a step, re-scoped for `user`, at the version the form was opened with
+    (None: any). Every step on a case or its child rows locks the case first."""
     case = row_lock(RetrievalCase, case.pk)
     require_scope(RetrievalCase.objects, user, case.pk)
     check_version(case, version)
@@ -51,6 +53,9 @@ def case_lock(case: RetrievalCase, version: int | None, user) -> RetrievalCase:
 
 def case_open_or_join(*, user, student, id_number, name, school, township, reason, dropout_date,
                        note, source) -> RetrievalCase:
+    """The child's active case, or a new one (marking the student 疑似辍学). Called inside the
+    step that found the dropout (a confirmed alert, a 确属辍学 feedback answer), which holds the
+    transaction and has checked the user may take it; the child's active case is locked."""
     existing = (RetrievalCase.objects.select_for_update().order_by("pk")
                 .filter(id_number=id_number).exclude(status=RetrievalCase.Status.CLOSED).first())
     if existing is not None:
