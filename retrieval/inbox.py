@@ -280,13 +280,6 @@ def approvals_total(sections: list[InboxSection]) -> int:
     return sum(s.count for s in sections if BY_KEY[s.key].approval)
 
 
-def closure_approvers_hint(closure: ClosureRequest) -> str:
-    """Who may approve a pending 销号 request, in words for the case page."""
-    if closure.approver_level == Level.COUNTY:
-        return str(_("县教育局其他账号（申请人本人不能审批）"))
-    return str(_("乡镇中心学校（申请人本人不能审批）"))
-
-
 def inbox_digest_send(*, as_of: dt.date | None = None) -> int:
     """E-mail each active user with an address a summary of what is due at their scope
     (console backend by default). Returns the number of mails sent."""
@@ -307,5 +300,5 @@ def inbox_digest_send(*, as_of: dt.date | None = None) -> int:
 
 
 __all__ = ["BY_KEY", "PENDING", "InboxSection", "Pending", "approvals_total",
-           "closure_approvers_hint", "deferrals_to_review", "inbox_digest_send", "inbox_for", "inbox_total",
+           "deferrals_to_review", "inbox_digest_send", "inbox_for", "inbox_total",
            "pending_for", "section_of"]

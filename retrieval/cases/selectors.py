@@ -71,6 +71,13 @@ def can_decide_closure(user, closure: ClosureRequest) -> bool:
             and closure.requested_by_id != user.pk)
 
 
+def closure_approvers_hint(closure: ClosureRequest) -> str:
+    """Who may approve a pending 销号 request, in words for the case page."""
+    if closure.approver_level == Level.COUNTY:
+        return str(_("县教育局其他账号（申请人本人不能审批）"))
+    return str(_("乡镇中心学校（申请人本人不能审批）"))
+
+
 def case_next_step(case: RetrievalCase, *, has_failed_attempt: bool, pending_escalation=None,
                    pending_closure=None) -> dict | None:
     """What happens next on a case and who must act, in words for the case page

@@ -35,9 +35,9 @@ from retrieval.cases.selectors import (
     case_counts,
     case_next_step,
     case_timeline,
+    closure_approvers_hint,
 )
 from retrieval.cases.tables import CaseTable
-from retrieval.inbox import closure_approvers_hint
 from retrieval.models import Alert, ClosureRequest, Escalation, RetrievalCase
 from retrieval.web import EVERYONE, STAFF, stale, submit, through
 from retrieval.workflow import WorkflowError
