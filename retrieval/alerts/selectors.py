@@ -113,7 +113,7 @@ def rule_quality(*, since: dt.date | None = None) -> list[dict]:
     for r in rows:
         decided = r["confirmed"] + r["dismissed"]
         out.append({**r, "rule_label": labels.get(r["rule"], r["rule"]),
-                    "tname": r["tname"] or "县直/未定位",
+                    "tname": r["tname"] or str(_("县直/未定位")),
                     "false_rate": (r["dismissed"] / decided) if decided else None})
     return out
 
