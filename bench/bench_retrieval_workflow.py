@@ -49,8 +49,7 @@ def populate(n_alerts: int) -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from retrieval.cases import AlertDecision, Escalation, PersuasionAttempt, RetrievalCase
-    from retrieval.models import Alert
+    from retrieval.models import Alert, AlertDecision, Escalation, PersuasionAttempt, RetrievalCase
     from students.models import Student, User
 
     rng = random.Random(5)
@@ -130,10 +129,9 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from retrieval.cases import RetrievalCase
+    from retrieval.cases.selectors import overdue_cases
     from retrieval.inbox import inbox_for
-    from retrieval.models import Alert
-    from retrieval.selectors import overdue_cases
+    from retrieval.models import Alert, RetrievalCase
     from students.models import Student, User
 
     students = Student.objects.count()

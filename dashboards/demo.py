@@ -57,8 +57,7 @@ def seed_last_year(rng, stdout, year: int) -> None:
     from dashboards.yearclose import school_year_close
     from ledgers.models import AidRecord
     from ledgers.selectors import AID_ELIGIBLE, POOR
-    from retrieval.cases import RetrievalCase
-    from retrieval.models import Alert
+    from retrieval.models import Alert, RetrievalCase
     from students.models import StatusChange, User
 
     archive, _created = User.objects.get_or_create(

@@ -46,9 +46,8 @@ from kongchuo.schoolyear import school_age_birth_range
 from kongchuo.scoping import OVERSIGHT_COUNTY
 from ledgers.models import AidRecord, Deferral, HomeTeachingVisit, ReturnReport
 from ledgers.selectors import AID_ELIGIBLE, EXPIRY_WARNING_DAYS, MIN_VISITS_PER_MONTH, POOR
-from retrieval.cases import Escalation, PersuasionAttempt, RetrievalCase
-from retrieval.models import Alert, FeedbackItem
-from retrieval.selectors import ATTEMPT_INTERVAL_DAYS
+from retrieval.cases.selectors import ATTEMPT_INTERVAL_DAYS
+from retrieval.models import Alert, Escalation, FeedbackItem, PersuasionAttempt, RetrievalCase
 from students.models import CensusEntry, School, StatusChange, Student
 
 S = Student.Status
@@ -277,7 +276,7 @@ def _dropout_rules() -> Q:
 
 def _attempt_due(p: Params) -> Q:
     """Open (not escalated) cases with no persuasion attempt in the last 7 days — the same
-    rule as `retrieval.selectors.cases_needing_attempt`."""
+    rule as `retrieval.cases.selectors.cases_needing_attempt`."""
     cutoff = p.as_of - dt.timedelta(days=ATTEMPT_INTERVAL_DAYS)
     recent = _ids(PersuasionAttempt.objects.filter(attempted_on__gt=cutoff), "case_id")
     any_attempt = _ids(PersuasionAttempt.objects.all(), "case_id")

@@ -26,7 +26,7 @@ from kongchuo.schoolyear import parse_term, year_label
 from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP
 from kongchuo.xlsxout import LedgerColumn, OfficialSheet
 from ledgers.models import Deferral
-from retrieval.cases import RetrievalCase
+from retrieval.models import RetrievalCase
 from students.models import RosterGap, School, Student, Township
 from students.selectors import roster_unexplained
 

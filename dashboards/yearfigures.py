@@ -32,7 +32,7 @@ from kongchuo.schoolyear import year_end, year_start, year_terms
 from kongchuo.scoping import OVERSIGHT_COUNTY, Role
 from ledgers.models import AidRecord, HomeTeachingPlan, HomeTeachingVisit
 from ledgers.selectors import AID_ELIGIBLE, MIN_VISITS_PER_MONTH, POOR
-from retrieval.cases import RectificationOrder, SupervisionFinding
+from retrieval.models import RectificationOrder, SupervisionFinding
 from students.models import School, StatusChange, Student, Township, User
 
 K = StatusChange.Kind

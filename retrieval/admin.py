@@ -4,7 +4,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from kongchuo.security.admin import ChildRecordAdmin
-from retrieval.cases import (
+from retrieval.models import (
     AlertDecision,
     ClosureRequest,
     Escalation,

@@ -17,8 +17,7 @@ class RetrievalConfig(AppConfig):
 def _register_audit_wording() -> None:
     """The codes this app writes into audit details, in words (kongchuo/audit_wording.py)."""
     from kongchuo.audit_wording import register_audit_values
-    from retrieval.cases import DismissReason, Escalation, RetrievalCase
-    from retrieval.models import FeedbackItem
+    from retrieval.models import DismissReason, Escalation, FeedbackItem, RetrievalCase
     from retrieval.sweeps import all_sweeps
 
     register_audit_values("sweep", {s.name: s.label for s in all_sweeps()})

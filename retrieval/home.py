@@ -9,10 +9,9 @@ from django.utils.translation import gettext as _
 
 from kongchuo.schoolyear import today
 from kongchuo.scoping import Role
-from retrieval import selectors as sel
-from retrieval.cases import RetrievalCase
+from retrieval.cases import selectors as case_selectors
 from retrieval.inbox import approvals_total, inbox_for, inbox_total
-from retrieval.models import Alert
+from retrieval.models import Alert, RetrievalCase
 
 
 def retrieval_home(request, scope, ctx) -> None:
@@ -30,7 +29,7 @@ def retrieval_home(request, scope, ctx) -> None:
     if scope.role == Role.TOWNSHIP_GOV:
         cards = [card("escalations", "bi-bell"), card("gov_late", "bi-alarm")]
     else:
-        counts = sel.case_counts(user)
+        counts = case_selectors.case_counts(user)
         cards = [
             card("alerts", "bi-exclamation-triangle"),
             {"label": _("劝返中案件"), "key": "cases_active",

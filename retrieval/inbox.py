@@ -16,23 +16,29 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.schoolyear import today
 from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
 from ledgers.models import Deferral
-from retrieval.cases import (
+from retrieval.cases.selectors import cases_needing_attempt
+from retrieval.models import (
+    Alert,
     AlertDecision,
     ClosureRequest,
     Escalation,
+    FeedbackItem,
+    Level,
     PersuasionAttempt,
     RectificationOrder,
     RetrievalCase,
 )
-from retrieval.models import Alert, FeedbackItem, Level
-from retrieval.selectors import alert_label, cases_needing_attempt
-from students.models import TransferRequest
+from retrieval.wording import alert_label
+from students.models import TransferRequest, User
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 REVIEWERS = (Role.COUNTY, Role.TOWNSHIP)
@@ -274,13 +280,25 @@ def approvals_total(sections: list[InboxSection]) -> int:
     return sum(s.count for s in sections if BY_KEY[s.key].approval)
 
 
-def closure_approvers_hint(closure: ClosureRequest) -> str:
-    """Who may approve a pending 销号 request, in words for the case page."""
-    if closure.approver_level == Level.COUNTY:
-        return str(_("县教育局其他账号（申请人本人不能审批）"))
-    return str(_("乡镇中心学校（申请人本人不能审批）"))
+def inbox_digest_send(*, as_of: dt.date | None = None) -> int:
+    """E-mail each active user with an address a summary of what is due at their scope
+    (console backend by default). Returns the number of mails sent."""
+    as_of = as_of or today()
+    sent = 0
+    users = User.objects.filter(is_active=True).exclude(email="").exclude(role="").select_related(
+        "school", "township")
+    for user in users:
+        sections = [s for s in inbox_for(user, as_of, items=0) if s.count]
+        if not sections:
+            continue
+        body = "\n".join(f"{s.title}：{s.count}" for s in sections)
+        subject = _("%(county)s控辍保学平台待办（%(day)s）") % {
+            "county": settings.KONGCHUO_COUNTY_NAME, "day": f"{as_of:%Y-%m-%d}"}
+        send_mail(str(subject), body, None, [user.email])
+        sent += 1
+    return sent
 
 
 __all__ = ["BY_KEY", "PENDING", "InboxSection", "Pending", "approvals_total",
-           "closure_approvers_hint", "deferrals_to_review", "inbox_for", "inbox_total",
+           "deferrals_to_review", "inbox_digest_send", "inbox_for", "inbox_total",
            "pending_for", "section_of"]

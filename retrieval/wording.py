@@ -1,4 +1,4 @@
-"""What an alert says to a clerk: its period and its evidence as Chinese sentences.
+"""What an alert says to a clerk: its name, its period and its evidence as Chinese sentences.
 
 A sweep stores the facts behind an alert in `Alert.detail` (JSON keyed for machines:
 ``{"start": "2026-12-01", "school_days": 4}``). The pages never show those keys: each rule's
@@ -161,3 +161,21 @@ def alert_period(alert: Alert) -> str:
     if alert.rule == Alert.Rule.FEEDBACK:
         return _("上级反馈名单")
     return period_label(alert.period)
+
+
+def looks_like_id(subject: str) -> bool:
+    """Whether an alert's subject is a child's ID number (not "school:CODE" or "row:N")."""
+    return len(subject) == 18 and subject[:17].isdigit()
+
+
+def alert_label(alert: Alert) -> str:
+    """What to call an alert on a page: the child's name, else its subject with any ID masked."""
+    if alert.name:
+        return alert.name
+    return mask_id(alert.subject) if looks_like_id(alert.subject) else alert.subject
+
+
+def alert_id_masked(alert: Alert) -> str:
+    """The ID-number column of an alert: masked, or a dash when the subject is not a child's
+    ID (a school's grade-9 drop "school:CODE", a feedback row "row:N": alert_label names it)."""
+    return mask_id(alert.subject) if looks_like_id(alert.subject) else "—"

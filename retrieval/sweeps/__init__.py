@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from django.utils.translation import gettext as _
+
+from retrieval.sweeps.base import SweepError
+
 #: Sweep names in calendar order; each is the module `retrieval.sweeps.<name>` exposing SWEEP.
 SWEEP_NAMES = (
     "return_check", "grade9_screening", "census", "feedback_verification", "home_teaching",
@@ -16,10 +20,9 @@ SWEEP_NAMES = (
 
 
 def get_sweep(name: str):
-    from retrieval.sweeps.base import SweepError
-
     if name not in SWEEP_NAMES:
-        raise SweepError(f"未知排查 / unknown sweep: {name!r}（可选 / one of: {', '.join(SWEEP_NAMES)}）")
+        raise SweepError(_("未知排查：%(name)s（可选：%(names)s）")
+                         % {"name": repr(name), "names": ", ".join(SWEEP_NAMES)})
     return import_module(f"retrieval.sweeps.{name}").SWEEP
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.scoping import OVERSIGHT_TOWNSHIP
@@ -33,7 +34,7 @@ DIRECT = "direct"  # the partition key of the county level (县直学校 and cou
 
 
 class SweepError(ValueError):
-    """A bad request for a sweep (unknown name, township or date); the message is bilingual."""
+    """A bad request for a sweep (unknown name, township or date); the message is for the user."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def partition_for(key: str) -> Partition:
         return Partition(DIRECT, None, str(DIRECT_LABEL), _school_ids().get(DIRECT, ()))
     township = Township.objects.filter(code=key).first()
     if township is None:
-        raise SweepError(f"未知乡镇代码 / unknown township code: {key}")
+        raise SweepError(gettext("未知乡镇代码：%(code)s") % {"code": key})
     ids = tuple(School.objects.filter(township=township, oversight=OVERSIGHT_TOWNSHIP)
                 .order_by("pk").values_list("pk", flat=True))
     return Partition(township.code, township.pk, township.name, ids)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import BigIntegerField, Case, CharField, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, JSONObject, Substr
 from django.utils.translation import gettext_lazy as _
@@ -158,8 +159,6 @@ def build_entry(ctx: Context, partition: Partition) -> list[Rows]:
 
 def _out_of_county_evidence():
     """A 外县就读 record with its 在读证明, or a file attached to the child's 外县就读 / 转出 row."""
-    from django.contrib.contenttypes.models import ContentType
-
     letters = Attachment.objects.filter(
         content_type=ContentType.objects.get_for_model(StatusChange),
         object_id__in=StatusChange.objects.filter(

@@ -8,6 +8,8 @@ the townships the demo leaves without return reports.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from kongchuo.schoolyear import today
 from retrieval.sweeps.runner import sweep_run_now
 from students.models import Township
@@ -25,4 +27,4 @@ def seed_demo_alerts(rng, stdout=None) -> None:
     for name in COUNTY_WIDE:
         runs.append(sweep_run_now(sweep=name, as_of=as_of, trigger="seed"))
     if stdout is not None:
-        stdout.write("演示预警 / demo alerts: " + ", ".join(f"{r.sweep} {r.created}" for r in runs))
+        stdout.write(_("演示预警：%(runs)s") % {"runs": ", ".join(f"{r.sweep} {r.created}" for r in runs)})

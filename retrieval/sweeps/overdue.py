@@ -2,14 +2,11 @@
 deadline — raised to the next level.
 
 The cases are part of the 劝返 workflow (`retrieval.cases`); which ones are overdue is decided
-there, by `retrieval.selectors.overdue_cases(as_of)` (one dict per overdue case, with the level
+there, by `retrieval.cases.selectors.overdue_cases(as_of)` (one dict per overdue case, with the level
 the alert must go to; set-based, two queries). One alert per case and kind: period
 ``case<id>-na`` (no attempt) or ``case<id>-esc`` (escalation unanswered), subject = the child's
 身份证件号. When the case is worked again the alert resolves; if it lapses again the same alert
 re-opens. The run's own period is the as-of date.
-
-Without the workflow module (an older deployment), alerts left open past their due date are
-raised a level instead (period ``alert<id>``).
 """
 
 from __future__ import annotations
@@ -20,7 +17,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.scoping import OVERSIGHT_TOWNSHIP
-from retrieval.models import Alert, Level
+from retrieval.cases import selectors as case_selectors
+from retrieval.models import Alert
 from retrieval.sweeps.base import DIRECT, Context, Finding, Partition, Rows, Sweep
 from students.models import School, Township
 
@@ -29,37 +27,14 @@ KIND_CODE = {"no_attempt": "na", "escalation_unanswered": "esc"}
 
 
 def _overdue_source(as_of: dt.date) -> list[dict]:
-    try:
-        from retrieval.selectors import overdue_cases
-    except ImportError:
-        return _overdue_alerts(as_of)
     rows = []
-    for r in overdue_cases(as_of):
+    for r in case_selectors.overdue_cases(as_of):
         rows.append({
             "period": f"case{r['case_id']}-{KIND_CODE.get(r['kind'], r['kind'][:3])}",
             "subject": r["id_number"], "student_id": r["student_id"], "name": r["name"],
             "school_id": r["school_id"], "township_id": r["township_id"], "level": r["level"],
             "detail": {"kind": r["kind"], "case": r["case_id"], "since": r["since"]},
         })
-    return rows
-
-
-def _overdue_alerts(as_of: dt.date) -> list[dict]:
-    late = (Alert.objects.filter(status=Alert.Status.OPEN, due_date__lt=as_of)
-            .exclude(rule=Alert.Rule.OVERDUE)
-            .values("pk", "rule", "subject", "student_id", "name", "school_id", "township_id",
-                    "level", "due_date", "school__oversight"))
-    rows = []
-    for a in late:
-        if a["level"] == Level.SCHOOL and a["school__oversight"] == OVERSIGHT_TOWNSHIP:
-            level = Level.TOWNSHIP
-        else:
-            level = Level.COUNTY
-        rows.append({"period": f"alert{a['pk']}", "subject": a["subject"],
-                     "student_id": a["student_id"], "name": a["name"], "school_id": a["school_id"],
-                     "township_id": a["township_id"], "level": level,
-                     "detail": {"kind": "alert_overdue", "alert": a["pk"], "rule": a["rule"],
-                                "since": a["due_date"]}})
     return rows
 
 

@@ -19,6 +19,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from kongchuo.audit import audit_record
 from kongchuo.crontab import cron_label
+from retrieval.sweeps import all_sweeps
 from retrieval.sweeps.selectors import SCHEDULED_TASK, _sweep_of
 
 MONTHS = tuple(range(1, 13))
@@ -79,8 +80,6 @@ def shape_of(crontab: CrontabSchedule) -> Shape:
 
 def schedule_rows() -> list[dict]:
     """Every scheduled sweep's beat row with its words (one query, plus the sweeps' labels)."""
-    from retrieval.sweeps import all_sweeps
-
     labels = {s.name: s.label for s in all_sweeps()}
     order = {s.name: i for i, s in enumerate(all_sweeps())}
     rows = []

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from retrieval.models import Alert, SweepRun
-from retrieval.selectors import alert_id_masked
 from retrieval.sweeps import all_sweeps
 from retrieval.sweeps.runner import STALE_AFTER, partition_last_alive
+from retrieval.wording import alert_id_masked
 
 SCHEDULED_TASK = "retrieval.tasks.sweep_scheduled"
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.home import register_home_provider
+from kongchuo.menu import MenuItem, register
+from kongchuo.schoolyear import today
+from kongchuo.scoping import Role
+from kongchuo.seeding import register_seeder
+from retrieval.sweeps.demo import seed_demo_alerts
+from retrieval.sweeps.schedule import schedule_rows, year_calendar
+from retrieval.sweeps.selectors import runs_in_trouble
+
 
 def sweeps_home(request, scope, ctx) -> None:
     """The county home's 自动排查 block: this month's scheduled sweeps in words, and any running
     sweep with a partition interrupted (its worker died) or re-sent. Two queries."""
-    from kongchuo.schoolyear import today
-    from kongchuo.scoping import Role
-    from retrieval.sweeps.schedule import schedule_rows, year_calendar
-    from retrieval.sweeps.selectors import runs_in_trouble
-
     if scope.role != Role.COUNTY:
         return
     month = today().month
@@ -22,12 +26,6 @@ def sweeps_home(request, scope, ctx) -> None:
 
 
 def register_sweeps_ui() -> None:
-    from kongchuo.home import register_home_provider
-    from kongchuo.menu import MenuItem, register
-    from kongchuo.scoping import Role
-    from kongchuo.seeding import register_seeder
-    from retrieval.sweeps.demo import seed_demo_alerts
-
     register(MenuItem("排查预警", _("排查任务"), "retrieval:sweep_list", (Role.COUNTY,),
                       "bi-calendar2-check", 30),
              MenuItem("排查预警", _("排查计划"), "retrieval:sweep_schedule", (Role.COUNTY,),

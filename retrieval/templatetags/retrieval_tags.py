@@ -16,9 +16,7 @@ def who(user) -> str:
 @register.filter
 def alert_label(alert) -> str:
     """The child's name, else the alert's subject with any ID number masked."""
-    from retrieval.selectors import alert_label as label
-
-    return label(alert)
+    return wording.alert_label(alert)
 
 
 @register.filter

@@ -20,8 +20,7 @@ from django.utils import timezone
 
 from kongchuo.schoolyear import school_year_of, today
 from kongchuo.seeding import run_seeders
-from retrieval.cases import PersuasionAttempt, RetrievalCase
-from retrieval.models import Alert
+from retrieval.models import Alert, PersuasionAttempt, RetrievalCase
 from students.demo import seed_county
 from students.models import School, Student, Township
 from tests.browser.pages import login, shot

@@ -27,9 +27,10 @@ from django.test import Client
 from django.urls import reverse
 
 from kongchuo.schoolyear import term_of, today
-from retrieval import services
-from retrieval.cases import ClosureRequest, RetrievalCase
-from retrieval.models import Alert
+from retrieval.alerts import services as alert_services
+from retrieval.cases import services as case_services
+from retrieval.models import Alert, ClosureRequest, RetrievalCase
+from retrieval.supervision import services as supervision_services
 from students.models import Student, User
 from tests.browser.crawl import crawl, shape
 from tests.browser.pages import PASSWORD, login, shot
@@ -79,36 +80,36 @@ def _walk_the_workflow(users: dict[str, User]) -> dict[str, str]:
     pages = {}
 
     # Escalated to the township government, which answered.
-    decision = services.alert_confirm(alert=_alert(pupils[0]), user=school_user, reason="weary")
+    decision = alert_services.alert_confirm(alert=_alert(pupils[0]), user=school_user, reason="weary")
     escalated = RetrievalCase.objects.get(pk=decision.case_id)
-    services.case_add_attempt(case=escalated, user=school_user, attempted_on=on, people="班主任王老师",
+    case_services.case_add_attempt(case=escalated, user=school_user, attempted_on=on, people="班主任王老师",
                               method="home_visit", result="家长拒绝送返", outcome="failed")
     escalated.refresh_from_db()
-    esc = services.case_escalate(case=escalated, user=township_user, version=escalated.version,
+    esc = case_services.case_escalate(case=escalated, user=township_user, version=escalated.version,
                                  note="三次家访劝返无效", deadline=on + dt.timedelta(days=15))
-    services.escalation_answer(escalation=esc, user=gov_user, measure="notice", measure_date=on,
+    case_services.escalation_answer(escalation=esc, user=gov_user, measure="notice", measure_date=on,
                                note="已送达限期复学通知书", notice_number="城政控辍〔2026〕1号")
     pages["escalated"] = reverse("retrieval:case", args=[escalated.pk])
     pages["notice"] = reverse("retrieval:case_notice", args=[escalated.pk])
 
     # Back in school and struck off (销号), and one waiting for approval.
     for n, decide in ((1, True), (2, False)):
-        decision = services.alert_confirm(alert=_alert(pupils[n]), user=school_user, reason="learning")
+        decision = alert_services.alert_confirm(alert=_alert(pupils[n]), user=school_user, reason="learning")
         case = RetrievalCase.objects.get(pk=decision.case_id)
-        services.case_place(case=case, user=school_user, version=case.version, placement="regular",
+        case_services.case_place(case=case, user=school_user, version=case.version, placement="regular",
                             placement_date=on, placement_school=school)
         case.refresh_from_db()
-        closure = services.case_request_closure(case=case, user=school_user, version=case.version,
+        closure = case_services.case_request_closure(case=case, user=school_user, version=case.version,
                                                 category="returned", note="已返校就读", effective_date=on,
                                                 files=[png("返校照片.png")])
         if decide:
-            services.closure_decide(closure=ClosureRequest.objects.get(pk=closure.pk), user=township_user,
+            case_services.closure_decide(closure=ClosureRequest.objects.get(pk=closure.pk), user=township_user,
                                     approve=True, note="同意销号")
         pages[f"case_{'closed' if decide else 'pending'}"] = reverse("retrieval:case", args=[case.pk])
 
     # A dismissal waiting for the township's review; an open alert.
     dismissed = _alert(pupils[3])
-    services.alert_dismiss(alert=dismissed, user=school_user, reason="in_school", note="在校就读",
+    alert_services.alert_dismiss(alert=dismissed, user=school_user, reason="in_school", note="在校就读",
                            files=[pdf("在读证明.pdf")])
     pages["dismissed"] = reverse("retrieval:alert", args=[dismissed.pk])
     pages["open_alert"] = reverse("retrieval:alert", args=[_alert(pupils[4]).pk])
@@ -119,12 +120,12 @@ def _walk_the_workflow(users: dict[str, User]) -> dict[str, str]:
     pages["feedback_item"] = reverse("retrieval:feedback_item", args=[item.pk])
 
     # A supervision visit: a sample drawn, a finding, a rectification order to the school.
-    visit = services.visit_plan(user=county_user, title="控辍保学专项督查", section="督导室", planned_on=on,
+    visit = supervision_services.visit_plan(user=county_user, title="控辍保学专项督查", section="督导室", planned_on=on,
                                 township=school.township)
-    services.visit_draw_sample(visit=visit, user=county_user, n_cases=2, n_alerts=2, seed=1)
-    finding = services.finding_record(visit=visit, user=county_user, kind="ledger",
+    supervision_services.visit_draw_sample(visit=visit, user=county_user, n_cases=2, n_alerts=2, seed=1)
+    finding = supervision_services.finding_record(visit=visit, user=county_user, kind="ledger",
                                       description="送教上门记录不全", school=school)
-    order = services.rectification_issue(finding=finding, user=county_user, requirement="补齐送教记录",
+    order = supervision_services.rectification_issue(finding=finding, user=county_user, requirement="补齐送教记录",
                                          deadline=on + dt.timedelta(days=20))
     pages["visit"] = reverse("retrieval:visit", args=[visit.pk])
     pages["rectification"] = reverse("retrieval:rectification", args=[order.pk])

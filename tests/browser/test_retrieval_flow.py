@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from retrieval.cases import AlertDecision, Escalation, RetrievalCase
-from retrieval.models import Alert
+from retrieval.models import Alert, AlertDecision, Escalation, RetrievalCase
 from students.models import Student
 from tests.browser.pages import login, shot
 from tests.retrieval.casefactories import PDF, PNG, AlertFactory
@@ -170,8 +169,8 @@ def test_feedback_answer_and_supervision_in_browser(county, live_server, browser
     import datetime as dt
 
     from kongchuo.schoolyear import today
-    from retrieval import services
-    from retrieval.cases import RectificationOrder, SupervisionFinding
+    from retrieval.alerts import services as alert_services
+    from retrieval.models import RectificationOrder, SupervisionFinding
     from tests.factories import StudentFactory
     from tests.retrieval.casefactories import FeedbackBatchFactory, FeedbackItemFactory
 
@@ -182,7 +181,7 @@ def test_feedback_answer_and_supervision_in_browser(county, live_server, browser
     FeedbackItemFactory(batch=batch, student=c.s_b)
     for i in range(4):
         child = StudentFactory(school=c.a_primary, is_poor=(i == 0), name=f"样本{i}")
-        services.alert_dismiss(alert=AlertFactory(student=child), user=c.county_user,
+        alert_services.alert_dismiss(alert=AlertFactory(student=child), user=c.county_user,
                                reason="in_school", note="在校就读")
     proof = tmp_path / "考勤记录.pdf"
     proof.write_bytes(PDF)

@@ -15,8 +15,15 @@ from django.core.cache import cache
 
 from dashboards.models import CohortIntake
 from ledgers.models import AidRecord, Deferral, HomeTeachingPlan, HomeTeachingVisit, ReturnReport
-from retrieval.cases import Escalation, PersuasionAttempt, RetrievalCase
-from retrieval.models import Alert, FeedbackBatch, FeedbackItem, SweepRun
+from retrieval.models import (
+    Alert,
+    Escalation,
+    FeedbackBatch,
+    FeedbackItem,
+    PersuasionAttempt,
+    RetrievalCase,
+    SweepRun,
+)
 from students.models import StatusChange
 from tests.factories import CensusEntryFactory, StudentFactory
 

@@ -160,8 +160,7 @@ def test_township_and_school_lists_hold_exactly_their_own_rows(hand, key):
 
 def _other_side_names(c) -> set[str]:
     """Names of children, alerts and cases outside township A (township B and county-direct)."""
-    from retrieval.cases import RetrievalCase
-    from retrieval.models import Alert
+    from retrieval.models import Alert, RetrievalCase
     from students.models import CensusEntry, Student
 
     names = set(Student.objects.exclude(school__township=c.ta, school__oversight="township")

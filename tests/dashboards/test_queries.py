@@ -13,8 +13,7 @@ from django.urls import reverse
 from dashboards.params import parse_params
 from dashboards.selectors import dashboard_data
 from kongchuo.scoping import scope_of
-from retrieval.cases import RetrievalCase
-from retrieval.models import Alert
+from retrieval.models import Alert, RetrievalCase
 from tests.dashboards.conftest import TODAY
 from tests.factories import CensusEntryFactory, SchoolFactory, StudentFactory, TownshipFactory
 

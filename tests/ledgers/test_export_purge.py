@@ -86,13 +86,13 @@ def test_files_a_rolled_back_upload_left_behind_are_purged(county):
     from django.db import transaction
 
     from kongchuo.security.services import orphan_files_purge
-    from retrieval import services
+    from retrieval.alerts import services as alert_services
     from tests.retrieval.casefactories import AlertFactory, png
 
-    kept = services.alert_dismiss(alert=AlertFactory(student=county.s_a), user=county.school_a,
+    kept = alert_services.alert_dismiss(alert=AlertFactory(student=county.s_a), user=county.school_a,
                                   reason="transferred", note="转学", files=[png()]).evidence.get()
     with pytest.raises(RuntimeError), transaction.atomic():
-        decision = services.alert_dismiss(alert=AlertFactory(student=county.s_a, period="2025-autumn"),
+        decision = alert_services.alert_dismiss(alert=AlertFactory(student=county.s_a, period="2025-autumn"),
                                           user=county.school_a, reason="transferred", note="转学",
                                           files=[png("lost.png")])
         lost_path = decision.evidence.get().file.path

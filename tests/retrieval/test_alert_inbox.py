@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from retrieval import services
-from retrieval.selectors import rule_quality, rule_totals
+from retrieval.alerts import services as alert_services
+from retrieval.alerts.selectors import rule_quality, rule_totals
 from tests.factories import StudentFactory
 from tests.retrieval.casefactories import AlertFactory
 
@@ -52,7 +52,7 @@ def test_alert_list_query_budget_does_not_grow(county, client_as, django_assert_
 def test_case_list_query_budget_does_not_grow(county, client_as, django_assert_max_num_queries):
     client = client_as(county.county_user)
     for _ in range(2):
-        services.alert_confirm(alert=AlertFactory(student=StudentFactory(school=county.a_primary)),
+        alert_services.alert_confirm(alert=AlertFactory(student=StudentFactory(school=county.a_primary)),
                                user=county.county_user)
     url = reverse("retrieval:cases")
     client.get(url)
@@ -60,7 +60,7 @@ def test_case_list_query_budget_does_not_grow(county, client_as, django_assert_m
         client.get(url)
     few = len(ctx.captured_queries)
     for _ in range(20):
-        services.alert_confirm(alert=AlertFactory(student=StudentFactory(school=county.b_primary)),
+        alert_services.alert_confirm(alert=AlertFactory(student=StudentFactory(school=county.b_primary)),
                                user=county.county_user)
     with django_assert_max_num_queries(few):
         assert "共 22 条" in client.get(url).content.decode()
@@ -104,9 +104,9 @@ def test_rule_quality_counts_and_false_alarm_rate(county, client_as):
     a2 = AlertFactory(student=c.s_a2)
     a3 = AlertFactory(student=c.s_b)
     AlertFactory(student=c.s_b, rule="absence", period="2026-03")
-    services.alert_confirm(alert=a1, user=c.school_a)
-    services.alert_dismiss(alert=a2, user=c.township_a, reason="in_school", note="在校")
-    services.alert_dismiss(alert=a3, user=c.school_b, reason="in_school", note="在校")
+    alert_services.alert_confirm(alert=a1, user=c.school_a)
+    alert_services.alert_dismiss(alert=a2, user=c.township_a, reason="in_school", note="在校")
+    alert_services.alert_dismiss(alert=a3, user=c.school_b, reason="in_school", note="在校")
     rows = {(r["rule"], r["tname"]): r for r in rule_quality()}
     ta = rows[("return_check", "甲镇")]
     assert (ta["total"], ta["confirmed"], ta["dismissed"], ta["false_rate"]) == (2, 1, 1, 0.5)

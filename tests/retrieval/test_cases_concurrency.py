@@ -8,8 +8,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from retrieval import services
-from retrieval.cases import AlertDecision, RetrievalCase
+from retrieval import workflow
+from retrieval.alerts import services as alert_services
+from retrieval.models import AlertDecision, RetrievalCase
 from tests.retrieval.casefactories import AlertFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,11 +49,11 @@ def _postgres_only():
 def test_same_alert_confirmed_and_dismissed_at_once(county):
     alert = AlertFactory(student=county.s_a)
     results = _race(
-        lambda: services.alert_confirm(alert=alert, user=county.school_a),
-        lambda: services.alert_dismiss(alert=alert, user=county.township_a, reason="in_school", note="在校"),
+        lambda: alert_services.alert_confirm(alert=alert, user=county.school_a),
+        lambda: alert_services.alert_dismiss(alert=alert, user=county.township_a, reason="in_school", note="在校"),
     )
     errors = [r for r in results if isinstance(r, Exception)]
-    assert len(errors) == 1 and isinstance(errors[0], services.WorkflowError), results
+    assert len(errors) == 1 and isinstance(errors[0], workflow.WorkflowError), results
     assert AlertDecision.objects.filter(alert=alert).count() == 1
 
 
@@ -60,8 +61,8 @@ def test_two_alerts_of_one_child_confirmed_at_once_make_one_case(county):
     a1 = AlertFactory(student=county.s_a)
     a2 = AlertFactory(student=county.s_a, rule="absence", period="2026-03")
     results = _race(
-        lambda: services.alert_confirm(alert=a1, user=county.school_a),
-        lambda: services.alert_confirm(alert=a2, user=county.township_a),
+        lambda: alert_services.alert_confirm(alert=a1, user=county.school_a),
+        lambda: alert_services.alert_confirm(alert=a2, user=county.township_a),
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     case = RetrievalCase.objects.get()

@@ -11,7 +11,9 @@ import datetime as dt
 import pytest
 
 from kongchuo.schoolyear import today
-from retrieval import services
+from retrieval.alerts import services as alert_services
+from retrieval.cases import services as case_services
+from retrieval.supervision import services as supervision_services
 from tests.retrieval.casefactories import AlertFactory, FeedbackItemFactory, png
 from tests.security.scoping_matrix import SAFE, Entry, check_entry
 
@@ -29,27 +31,27 @@ B = ("county_user", "township_b", "school_b")
 def bside(county):
     c = county
     c.alert_b = AlertFactory(student=c.s_b)
-    c.decision_b = services.alert_dismiss(alert=AlertFactory(student=c.s_b, period="2025-autumn"),
+    c.decision_b = alert_services.alert_dismiss(alert=AlertFactory(student=c.s_b, period="2025-autumn"),
                                           user=c.school_b, reason="transferred", note="转学",
                                           files=[png()])
     c.evidence_b = c.decision_b.evidence.get()
-    c.case_b = services.alert_confirm(alert=AlertFactory(student=c.s_b, rule="absence", period="2026-03"),
+    c.case_b = alert_services.alert_confirm(alert=AlertFactory(student=c.s_b, rule="absence", period="2026-03"),
                                       user=c.school_b).case
-    c.closure_b = services.case_request_closure(case=c.case_b, user=c.school_b, version=c.case_b.version,
+    c.closure_b = case_services.case_request_closure(case=c.case_b, user=c.school_b, version=c.case_b.version,
                                                 category="abroad", note="出国", effective_date=today(),
                                                 files=[png()])
     other = StudentFactory_b(c)
-    c.case_esc = services.alert_confirm(alert=AlertFactory(student=other), user=c.school_b).case
-    services.case_add_attempt(case=c.case_esc, user=c.school_b, attempted_on=today(), people="班主任",
+    c.case_esc = alert_services.alert_confirm(alert=AlertFactory(student=other), user=c.school_b).case
+    case_services.case_add_attempt(case=c.case_esc, user=c.school_b, attempted_on=today(), people="班主任",
                               method="phone", result="拒绝", outcome="failed")
-    c.escalation_b = services.case_escalate(case=c.case_esc, user=c.township_b, version=c.case_esc.version,
+    c.escalation_b = case_services.case_escalate(case=c.case_esc, user=c.township_b, version=c.case_esc.version,
                                             note="无效", deadline=today() + dt.timedelta(days=9))
     c.item_b = FeedbackItemFactory(student=c.s_b)
-    c.visit = services.visit_plan(user=c.county_user, title="乙镇督查", section="督导室", planned_on=today(),
+    c.visit = supervision_services.visit_plan(user=c.county_user, title="乙镇督查", section="督导室", planned_on=today(),
                                   township=c.tb)
-    c.finding_b = services.finding_record(visit=c.visit, user=c.county_user, kind="ledger",
+    c.finding_b = supervision_services.finding_record(visit=c.visit, user=c.county_user, kind="ledger",
                                           description="台账缺失", school=c.b_primary)
-    c.order_b = services.rectification_issue(finding=c.finding_b, user=c.county_user, requirement="补台账",
+    c.order_b = supervision_services.rectification_issue(finding=c.finding_b, user=c.county_user, requirement="补台账",
                                              deadline=today() + dt.timedelta(days=9))
     return c
 
@@ -139,7 +141,7 @@ def test_retrieval_scoping_matrix(entry, bside):
 
 
 def test_sample_check_matrix(bside):
-    (sample,) = services.visit_draw_sample(visit=bside.visit, user=bside.county_user, n_cases=0, n_alerts=1)
+    (sample,) = supervision_services.visit_draw_sample(visit=bside.visit, user=bside.county_user, n_cases=0, n_alerts=1)
     bside.sample = sample
     check_entry(Entry("retrieval:sample_check", _pk("sample"), allow={"county_user": POST},
                       data=lambda c: {"result": "ok"}), bside, methods=METHODS)

@@ -8,9 +8,10 @@ import pytest
 import time_machine
 
 from kongchuo.schoolyear import today
-from retrieval import services
+from retrieval.alerts import services as alert_services
+from retrieval.cases import services as case_services
+from retrieval.cases.selectors import overdue_case_ids, overdue_cases
 from retrieval.inbox import inbox_for
-from retrieval.selectors import overdue_case_ids, overdue_cases
 from tests.retrieval.casefactories import AlertFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
 
 def _case(student, user):
-    return services.alert_confirm(alert=AlertFactory(student=student), user=user).case
+    return alert_services.alert_confirm(alert=AlertFactory(student=student), user=user).case
 
 
 def test_no_attempt_for_seven_days_boundary(county):
@@ -30,7 +31,7 @@ def test_no_attempt_for_seven_days_boundary(county):
     assert overdue_case_ids(opened + dt.timedelta(days=7))["no_attempt"] == [case.pk]
     # An attempt resets the clock; one dated after as-of does not count for that day.
     with time_machine.travel(T0 + dt.timedelta(days=5), tick=False):
-        services.case_add_attempt(case=case, user=county.school_a, attempted_on=dt.date(2026, 3, 7),
+        case_services.case_add_attempt(case=case, user=county.school_a, attempted_on=dt.date(2026, 3, 7),
                                   people="李老师", method="phone", result="未接通", outcome="continuing")
     assert overdue_case_ids(dt.date(2026, 3, 13))["no_attempt"] == []
     assert overdue_case_ids(dt.date(2026, 3, 14))["no_attempt"] == [case.pk]
@@ -44,16 +45,16 @@ def test_no_attempt_for_seven_days_boundary(county):
 def test_escalation_unanswered_past_deadline(county):
     with time_machine.travel(T0, tick=False):
         case = _case(county.s_a, county.school_a)
-        services.case_add_attempt(case=case, user=county.school_a, attempted_on=today(), people="李老师",
+        case_services.case_add_attempt(case=case, user=county.school_a, attempted_on=today(), people="李老师",
                                   method="home_visit", result="拒绝", outcome="failed")
-        esc = services.case_escalate(case=case, user=county.township_a, version=case.version, note="无效",
+        esc = case_services.case_escalate(case=case, user=county.township_a, version=case.version, note="无效",
                                      deadline=dt.date(2026, 3, 12))
     # Escalated cases are no longer 'no attempt' cases; the government's deadline counts.
     assert overdue_case_ids(dt.date(2026, 3, 12)) == {"no_attempt": [], "escalation_unanswered": []}
     assert overdue_case_ids(dt.date(2026, 3, 13))["escalation_unanswered"] == [case.pk]
     assert overdue_cases(dt.date(2026, 3, 13))[0]["level"] == "county"
     with time_machine.travel(T0 + dt.timedelta(days=12), tick=False):
-        services.escalation_answer(escalation=esc, user=county.gov_a, measure="talk",
+        case_services.escalation_answer(escalation=esc, user=county.gov_a, measure="talk",
                                    measure_date=today(), note="已约谈监护人")
     assert overdue_case_ids(dt.date(2026, 3, 20))["escalation_unanswered"] == []
 
@@ -102,7 +103,7 @@ def test_inbox_per_role(wf):
 
 
 def test_inbox_shows_failed_cases_waiting_for_escalation(wf):
-    services.case_add_attempt(case=wf.case_b, user=wf.school_b, attempted_on=today(), people="班主任",
+    case_services.case_add_attempt(case=wf.case_b, user=wf.school_b, attempted_on=today(), people="班主任",
                               method="phone", result="拒绝返校", outcome="failed")
     assert _counts(wf.township_b)["to_escalate"] == 1
     assert _counts(wf.township_a)["to_escalate"] == 0

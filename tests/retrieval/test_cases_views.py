@@ -12,16 +12,17 @@ import pytest
 from django.urls import reverse
 
 from kongchuo.schoolyear import today
-from retrieval.cases import (
+from retrieval.models import (
+    Alert,
     AlertDecision,
     ClosureRequest,
     Escalation,
+    FeedbackItem,
     PersuasionAttempt,
     RectificationOrder,
     RetrievalCase,
     SupervisionFinding,
 )
-from retrieval.models import Alert, FeedbackItem
 from tests.retrieval.casefactories import pdf, png
 
 pytestmark = pytest.mark.django_db
@@ -229,9 +230,9 @@ def test_case_attempt_allowed_forbidden_anonymous(wf, client, client_as):
 
 
 def test_case_escalate_allowed_forbidden_anonymous(wf, client, client_as):
-    from retrieval import services
+    from retrieval.cases import services as case_services
 
-    services.case_add_attempt(case=wf.case_b, user=wf.school_b, attempted_on=today(), people="班主任",
+    case_services.case_add_attempt(case=wf.case_b, user=wf.school_b, attempted_on=today(), people="班主任",
                               method="home_visit", result="拒绝", outcome="failed")
     url = reverse("retrieval:case_escalate", args=[wf.case_b.pk])
     data = {"version": wf.case_b.version, "deadline": (today() + dt.timedelta(days=15)).isoformat(),
@@ -363,9 +364,9 @@ def test_supervision_actions_county_only(wf, client, client_as):
 
 
 def test_sample_check_county_only(wf, client_as):
-    from retrieval import services
+    from retrieval.supervision import services as supervision_services
 
-    samples = services.visit_draw_sample(visit=wf.visit, user=wf.county_user, n_cases=5, n_alerts=5)
+    samples = supervision_services.visit_draw_sample(visit=wf.visit, user=wf.county_user, n_cases=5, n_alerts=5)
     assert samples  # the dismissed alert at least
     url = reverse("retrieval:sample_check", args=[samples[0].pk])
     assert client_as(wf.township_a).post(url, {"result": "ok"}).status_code == 403

@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from kongchuo.schoolyear import today
 from ledgers.models import Deferral
-from retrieval import services
+from retrieval.alerts import services as alert_services
+from retrieval.cases import services as case_services
 from retrieval.inbox import inbox_for
 from retrieval.models import Alert
 from students.transfers import transfer_request_create
@@ -101,7 +102,7 @@ def test_own_closure_request_is_not_offered_to_its_author(busy, client_as):
     c = busy
     author = c.county_user
     case = c.case_b
-    services.case_request_closure(case=case, user=author, version=case.version,
+    case_services.case_request_closure(case=case, user=author, version=case.version,
                                   category="elsewhere", note="外地就读", effective_date=today(),
                                   files=[png()])
     body = client_as(author).get(reverse("retrieval:approvals")).content.decode()
@@ -121,18 +122,18 @@ def test_own_closure_request_is_not_offered_to_its_author(busy, client_as):
 def test_county_direct_school_is_told_to_escalate_its_failed_case(county):
     """A county-direct school reports to the township government itself: its inbox says so;
     a township school's inbox does not (its center school does that)."""
-    from retrieval.selectors import can_escalate
+    from retrieval.cases.selectors import can_escalate
 
     direct_user = UserFactory(username="u_direct", role="school", school=county.direct)
-    case = services.alert_confirm(alert=AlertFactory(student=county.s_direct), user=direct_user,
+    case = alert_services.alert_confirm(alert=AlertFactory(student=county.s_direct), user=direct_user,
                                   reason="weary").case
-    services.case_add_attempt(case=case, user=direct_user, attempted_on=today(), people="李老师",
+    case_services.case_add_attempt(case=case, user=direct_user, attempted_on=today(), people="李老师",
                               method="home_visit", result="不同意", outcome="failed")
     assert can_escalate(direct_user, case)
     assert {s.key: s.count for s in inbox_for(direct_user, today())}["to_escalate"] == 1
-    township_case = services.alert_confirm(alert=AlertFactory(student=county.s_a),
+    township_case = alert_services.alert_confirm(alert=AlertFactory(student=county.s_a),
                                            user=county.school_a, reason="weary").case
-    services.case_add_attempt(case=township_case, user=county.school_a, attempted_on=today(),
+    case_services.case_add_attempt(case=township_case, user=county.school_a, attempted_on=today(),
                               people="王老师", method="home_visit", result="不同意", outcome="failed")
     assert {s.key: s.count for s in inbox_for(county.school_a, today())}["to_escalate"] == 0
     assert {s.key: s.count for s in inbox_for(county.township_a, today())}["to_escalate"] == 1
@@ -144,7 +145,7 @@ def test_case_page_says_what_happens_next_and_who_acts(wf, client_as):
     assert 'id="next-step"' in page and "属地政府" in page  # escalated: the government acts
     page = client_as(c.school_b).get(reverse("retrieval:case", args=[c.case_b.pk])).content.decode()
     assert 'id="next-step"' in page and "每7天至少劝返一次" in page
-    services.case_add_attempt(case=c.case_b, user=c.school_b, attempted_on=today(), people="李老师",
+    case_services.case_add_attempt(case=c.case_b, user=c.school_b, attempted_on=today(), people="李老师",
                               method="home_visit", result="不同意", outcome="failed")
     page = client_as(c.school_b).get(reverse("retrieval:case", args=[c.case_b.pk])).content.decode()
     assert "劝返无效：须上报属地政府" in page and "乡镇中心学校" in page

@@ -10,11 +10,10 @@ from django.urls import reverse
 
 from kongchuo.schoolyear import today
 from kongchuo.scoping import scope_of
-from retrieval import services
-from retrieval.cases import AlertDecision, Evidence
+from retrieval.alerts import services as alert_services
 from retrieval.home import retrieval_home, student_panel
 from retrieval.inbox import inbox_for
-from retrieval.models import Alert
+from retrieval.models import Alert, AlertDecision, Evidence
 from tests.retrieval.casefactories import AlertFactory, pdf
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +131,7 @@ def test_dashboard_alert_counts(g9):
 
 def test_county_decision_and_its_evidence_stay_county_only(g9, client_as):
     c = g9
-    decision = services.alert_dismiss(alert=c.g9, user=c.county_user, reason="transferred",
+    decision = alert_services.alert_dismiss(alert=c.g9, user=c.county_user, reason="transferred",
                                       note="转往县城", files=[pdf()])
     evidence = decision.evidence.get()
     assert not AlertDecision.objects.visible_to(c.school_a).filter(pk=decision.pk).exists()
@@ -147,7 +146,7 @@ def test_case_from_a_confirmed_grade9_alert_is_worked_without_the_accusation(g9,
     """The county confirms: the school must bring the child back, so it sees the case, but not
     the alert it came from, nor its rule in the case's history."""
     c = g9
-    case = services.alert_confirm(alert=c.g9, user=c.county_user, reason="learning",
+    case = alert_services.alert_confirm(alert=c.g9, user=c.county_user, reason="learning",
                                   note="核实属实").case
     url = reverse("retrieval:case", args=[case.pk])
     body = client_as(c.school_a).get(url).content.decode()

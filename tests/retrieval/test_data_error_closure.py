@@ -9,8 +9,9 @@ import pytest
 from django.core.cache import cache
 
 from kongchuo.schoolyear import today
-from retrieval import services
-from retrieval.selectors import case_counts
+from retrieval.alerts import services as alert_services
+from retrieval.cases import services as case_services
+from retrieval.cases.selectors import case_counts
 from retrieval.sweeps.base import RESUME_KINDS, absence_covering, status_was
 from students.models import StatusChange, Student
 from students.services import student_change_status
@@ -22,12 +23,12 @@ K = StatusChange.Kind
 
 
 def _close_as_data_error(c, student):
-    case = services.alert_confirm(alert=AlertFactory(student=student, rule="absence", period="2026-03"),
+    case = alert_services.alert_confirm(alert=AlertFactory(student=student, rule="absence", period="2026-03"),
                                   user=c.school_a, reason="weary").case
-    closure = services.case_request_closure(case=case, user=c.school_a, version=case.version,
+    closure = case_services.case_request_closure(case=case, user=c.school_a, version=case.version,
                                             category="data_error", note="缺课记录录错了学生",
                                             effective_date=today(), files=[png()])
-    services.closure_decide(closure=closure, user=c.township_a, approve=True)
+    case_services.closure_decide(closure=closure, user=c.township_a, approve=True)
     case.refresh_from_db()
     student.refresh_from_db()
     return case

@@ -12,9 +12,11 @@ from django.urls import reverse
 from kongchuo.idnumbers import mask_id
 from kongchuo.models import AuditEvent
 from kongchuo.schoolyear import today
-from retrieval import services
-from retrieval.cases import RetrievalCase
-from retrieval.models import FeedbackItem
+from retrieval import workflow
+from retrieval.alerts import services as alert_services
+from retrieval.feedback import services as feedback_services
+from retrieval.models import FeedbackItem, RetrievalCase
+from students import services as student_services
 from tests.retrieval.casefactories import FeedbackBatchFactory, FeedbackItemFactory, pdf
 from tests.xlsx_layout import assert_official, read_official
 
@@ -27,19 +29,19 @@ def _sheet(content: bytes):
 
 def test_answer_needs_explanation_and_proof_for_some_results(county):
     item = FeedbackItemFactory(student=county.s_a)
-    with pytest.raises(services.WorkflowError, match="核查说明"):
-        services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
+    with pytest.raises(workflow.WorkflowError, match="核查说明"):
+        feedback_services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
                                  explanation=" ", verified_on=today())
-    with pytest.raises(services.WorkflowError, match="证明材料"):
-        services.feedback_answer(item=item, user=county.school_a, version=item.version,
+    with pytest.raises(workflow.WorkflowError, match="证明材料"):
+        feedback_services.feedback_answer(item=item, user=county.school_a, version=item.version,
                                  result="out_of_county", explanation="在合肥就读", verified_on=today())
-    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="out_of_county",
+    feedback_services.feedback_answer(item=item, user=county.school_a, version=item.version, result="out_of_county",
                              explanation="在合肥就读", verified_on=today(), files=[pdf("学籍证明.pdf")])
     item.refresh_from_db()
     assert item.result == "out_of_county" and item.verified_by == county.school_a
     assert item.verified_on == today() and item.evidence.count() == 1
     # Re-answering keeps the earlier answer in the audit trail.
-    services.feedback_answer(item=item, user=county.township_a, version=item.version, result="in_school",
+    feedback_services.feedback_answer(item=item, user=county.township_a, version=item.version, result="in_school",
                              explanation="已转回本校", verified_on=today())
     events = AuditEvent.objects.filter(action="feedback_answer", object_id=str(item.pk)).order_by("at", "pk")
     assert [e.detail["result"] for e in events] == ["out_of_county", "in_school"]
@@ -49,16 +51,16 @@ def test_answer_needs_explanation_and_proof_for_some_results(county):
 def test_stale_answer_refused(county):
     item = FeedbackItemFactory(student=county.s_a)
     v = item.version
-    services.feedback_answer(item=item, user=county.school_a, version=v, result="in_school",
+    feedback_services.feedback_answer(item=item, user=county.school_a, version=v, result="in_school",
                              explanation="在校", verified_on=today())
-    with pytest.raises(services.StaleEdit):
-        services.feedback_answer(item=item, user=county.township_a, version=v, result="dropout",
+    with pytest.raises(student_services.StaleEdit):
+        feedback_services.feedback_answer(item=item, user=county.township_a, version=v, result="dropout",
                                  explanation="辍学", verified_on=today())
 
 
 def test_dropout_answer_opens_a_case(county):
     item = FeedbackItemFactory(student=county.s_a)
-    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="dropout",
+    feedback_services.feedback_answer(item=item, user=county.school_a, version=item.version, result="dropout",
                              explanation="已离校外出", verified_on=today())
     case = RetrievalCase.objects.get(student=county.s_a)
     assert case.source == "feedback" and case.school == county.a_primary
@@ -69,7 +71,7 @@ def test_dropout_answer_opens_a_case(county):
 def test_items_of_other_schools_cannot_be_answered(county):
     item = FeedbackItemFactory(student=county.s_b)
     with pytest.raises(PermissionDenied):
-        services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
+        feedback_services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
                                  explanation="x", verified_on=today())
 
 
@@ -79,7 +81,7 @@ def test_export_in_issuer_layout_plus_answer_columns(county, client_as):
     a.original["备注"] = "=HYPERLINK(\"http://x\")"
     a.save()
     FeedbackItemFactory(batch=batch, student=county.s_b, row=5)
-    services.feedback_answer(item=a, user=county.school_a, version=a.version, result="in_school",
+    feedback_services.feedback_answer(item=a, user=county.school_a, version=a.version, result="in_school",
                              explanation="每日到校", verified_on=today(), files=[pdf("考勤表.pdf")])
     response = client_as(county.county_user).post(reverse("retrieval:feedback_export", args=[batch.pk]))
     assert response.status_code == 200
@@ -121,7 +123,7 @@ def test_unmatched_rows_go_to_township_then_county(county):
     to_county = FeedbackItemFactory(batch=batch, township=None, school=None)
     assert set(FeedbackItem.objects.visible_to(county.township_a)) == {to_township}
     assert not FeedbackItem.objects.visible_to(county.school_a).exists()
-    services.feedback_answer(item=to_county, user=county.county_user, version=1, result="data_error",
+    feedback_services.feedback_answer(item=to_county, user=county.county_user, version=1, result="data_error",
                              explanation="查无此人", verified_on=today())
     from retrieval.inbox import inbox_for
 
@@ -146,7 +148,7 @@ def test_answer_settles_the_rows_verification_alert(county):
     item = FeedbackItemFactory(student=county.s_a)
     alert = _feedback_alert(item)
     other = _feedback_alert(FeedbackItemFactory(student=county.s_a2))
-    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
+    feedback_services.feedback_answer(item=item, user=county.school_a, version=item.version, result="in_school",
                              explanation="在校", verified_on=today())
     alert.refresh_from_db()
     other.refresh_from_db()
@@ -157,7 +159,7 @@ def test_answer_settles_the_rows_verification_alert(county):
 def test_dropout_answer_confirms_the_alert_into_the_case(county):
     item = FeedbackItemFactory(student=county.s_a)
     alert = _feedback_alert(item)
-    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="dropout",
+    feedback_services.feedback_answer(item=item, user=county.school_a, version=item.version, result="dropout",
                              explanation="已外出务工", verified_on=today())
     alert.refresh_from_db()
     case = RetrievalCase.objects.get()
@@ -168,21 +170,21 @@ def test_dropout_answer_confirms_the_alert_into_the_case(county):
 def test_dropout_answer_for_a_child_with_no_student_opens_a_township_case(county):
     item = FeedbackItemFactory(student=None, school=None, township=county.ta, id_number="341522201301015678",
                                name="无学籍儿童")
-    services.feedback_answer(item=item, user=county.township_a, version=item.version, result="dropout",
+    feedback_services.feedback_answer(item=item, user=county.township_a, version=item.version, result="dropout",
                              explanation="未入学", verified_on=today())
     case = RetrievalCase.objects.get()
     assert case.student is None and case.township == county.ta and case.name == "无学籍儿童"
 
 
 def test_feedback_alert_is_answered_on_its_row_not_decided(county, client_as):
+    from retrieval.alerts.selectors import can_decide_alert
     from retrieval.inbox import inbox_for
-    from retrieval.selectors import can_decide_alert
 
     item = FeedbackItemFactory(student=county.s_a)
     alert = _feedback_alert(item)
     assert not can_decide_alert(county.school_a, alert)
     with pytest.raises(PermissionDenied):
-        services.alert_dismiss(alert=alert, user=county.school_a, reason="in_school", note="x")
+        alert_services.alert_dismiss(alert=alert, user=county.school_a, reason="in_school", note="x")
     body = client_as(county.school_a).get(reverse("retrieval:alert", args=[alert.pk])).content.decode()
     assert reverse("retrieval:feedback_item", args=[item.pk]) in body and 'id="dismiss-form"' not in body
     sections = {s.key: s.count for s in inbox_for(county.school_a, today())}

@@ -7,7 +7,7 @@ import importlib
 import pytest
 from django.apps import apps
 
-from retrieval import services
+from retrieval.alerts import services as alert_services
 from retrieval.models import Alert
 
 merge = importlib.import_module("retrieval.migrations.0006_merge_census_entry_alerts").merge
@@ -42,7 +42,7 @@ def test_open_pair_becomes_the_census_alert_with_both_reasons(county):
 @pytest.mark.django_db
 def test_the_alert_being_worked_carries_the_child(county):
     census, entry = _pair(county, "341522202008310022")
-    services.alert_confirm(alert=entry, user=county.township_a, reason="weary")
+    alert_services.alert_confirm(alert=entry, user=county.township_a, reason="weary")
     merge(apps, None)
     census.refresh_from_db()
     entry.refresh_from_db()

@@ -12,6 +12,13 @@ from django import forms
 from kongchuo.formchoices import blank_required_choices
 from ledgers import forms as ledger_forms
 from retrieval import forms as retrieval_forms
+from retrieval.alerts import forms as alert_forms
+from retrieval.cases import forms as case_forms
+from retrieval.feedback import forms as feedback_forms
+from retrieval.supervision import forms as supervision_forms
+
+# Every module of the retrieval app that defines forms (one per sub-domain).
+RETRIEVAL_FORM_MODULES = (alert_forms, case_forms, feedback_forms, supervision_forms)
 
 
 def _judgements(form) -> dict:
@@ -36,14 +43,15 @@ def _assert_starts_empty(form, keep=()) -> int:
 
 def test_every_retrieval_form_starts_with_no_answer():
     checked = 0
-    for _name, cls in inspect.getmembers(retrieval_forms, inspect.isclass):
-        if issubclass(cls, retrieval_forms.StyledForm) and cls.__module__ == retrieval_forms.__name__:
-            checked += _assert_starts_empty(cls())
+    for module in RETRIEVAL_FORM_MODULES:
+        for _name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, retrieval_forms.StyledForm) and cls.__module__ == module.__name__:
+                checked += _assert_starts_empty(cls())
     assert checked >= 10  # reason, method, outcome, placement, measure, category, verdicts …
 
 
 def test_confirm_form_refuses_a_missing_reason():
-    form = retrieval_forms.ConfirmForm(data={"note": "已核实"})
+    form = alert_forms.ConfirmForm(data={"note": "已核实"})
     assert not form.is_valid() and "reason" in form.errors
     assert 'value="" selected' in str(form["reason"]) or "selected" not in str(form["reason"])
 

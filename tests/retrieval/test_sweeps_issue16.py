@@ -273,7 +273,7 @@ def test_out_of_county_transfers_without_a_letter_are_listed_in_november(county,
 
 
 def test_alerts_cases_and_lists_filter_by_the_support_groups(county, client_as):
-    from retrieval.cases import RetrievalCase
+    from retrieval.models import RetrievalCase
 
     Student.objects.filter(pk=county.s_a.pk).update(is_hardship=True)
     listed = _mark("orphan", D(2014, 4, 4), township=county.ta)

@@ -558,7 +558,7 @@ class TestExpiries:
 
 class TestOverdue:
     def test_overdue_cases_from_the_workflow_are_raised_a_level(self, county, monkeypatch):
-        import retrieval.selectors as selectors
+        from retrieval.cases import selectors as case_selectors
 
         rows = [
             {"kind": "no_attempt", "case_id": 7, "id_number": county.s_a.id_number, "name": "甲",
@@ -568,7 +568,7 @@ class TestOverdue:
              "name": "直", "student_id": county.s_direct.pk, "school_id": county.direct.pk,
              "township_id": county.ta.pk, "since": D(2026, 3, 5), "level": "county"},
         ]
-        monkeypatch.setattr(selectors, "overdue_cases", lambda as_of: rows)
+        monkeypatch.setattr(case_selectors, "overdue_cases", lambda as_of: rows)
         r = run("overdue", D(2026, 3, 12))
         found = {a.period: a for a in Alert.objects.filter(rule="overdue")}
         assert set(found) == {"case7-na", "case8-esc"}
@@ -576,7 +576,7 @@ class TestOverdue:
         assert found["case8-esc"].level == "county"
         assert found["case7-na"].detail == {"kind": "no_attempt", "case": 7, "since": "2026-03-01"}
         assert r.per_township["direct"]["created"] == 1
-        monkeypatch.setattr(selectors, "overdue_cases", lambda as_of: rows[1:])
+        monkeypatch.setattr(case_selectors, "overdue_cases", lambda as_of: rows[1:])
         r = run("overdue", D(2026, 3, 13))
         assert r.resolved == 1
         assert Alert.objects.get(period="case7-na").status == "resolved"

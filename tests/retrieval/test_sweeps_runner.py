@@ -244,14 +244,14 @@ def test_json_census_alerts_have_no_school(county):
 
 
 def test_plain_output(county):
-    assert "created 4" in _cli("return_check", "--as-of", "2026-03-02")
+    assert "新增 4" in _cli("return_check", "--as-of", "2026-03-02")
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["nonsense", "--as-of", "2026-03-02"], "未知排查 / unknown sweep"),
+    (["nonsense", "--as-of", "2026-03-02"], "未知排查"),
     (["return_check", "--as-of", "2026-13-02"], "日期格式应为 YYYY-MM-DD / the date must look like"),
     (["return_check", "--as-of", "yesterday"], "日期格式应为 YYYY-MM-DD"),
-    (["return_check", "--as-of", "2026-03-02", "--township", "999999999"], "未知乡镇代码 / unknown township"),
+    (["return_check", "--as-of", "2026-03-02", "--township", "999999999"], "未知乡镇代码"),
 ])
 def test_cli_refuses_bad_input(county, args, message):
     with pytest.raises(CommandError, match=message):

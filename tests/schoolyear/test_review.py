@@ -15,7 +15,7 @@ from dashboards.yearclose import school_year_close
 from kongchuo.idnumbers import mask_id
 from kongchuo.models import AuditEvent
 from ledgers.models import Deferral
-from retrieval.cases import RetrievalCase
+from retrieval.models import RetrievalCase
 from tests.schoolyear.conftest import JULY, YEAR
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from kongchuo.idnumbers import mask_id
 from kongchuo.models import AuditEvent
-from retrieval.cases import RetrievalCase
+from retrieval.models import RetrievalCase
 
 pytestmark = pytest.mark.django_db
 

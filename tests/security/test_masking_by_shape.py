@@ -110,11 +110,11 @@ def test_feedback_item_page_masks_every_id_shape(county, client_as, feedback, wh
 
 @pytest.mark.parametrize("who", ["school_a", "township_a", "county_user"])
 def test_feedback_export_masks_every_id_shape(county, client_as, feedback, who):
-    from retrieval import services
+    from retrieval.feedback import services as feedback_services
     from tests.retrieval.casefactories import pdf
 
     item, ids = feedback
-    services.feedback_answer(item=item, user=county.school_a, version=item.version, result="out_of_county",
+    feedback_services.feedback_answer(item=item, user=county.school_a, version=item.version, result="out_of_county",
                              explanation=f"已在外县就读，证件号 {quirks(item.id_number)[1]}",
                              verified_on=dt.date.today(), files=[pdf(f"{item.id_number.lower()}学籍证明.pdf")])
     response = client_as(getattr(county, who)).post(reverse("retrieval:feedback_export",

@@ -83,32 +83,34 @@ def workflow_rows(users, school) -> None:
     """One of everything the 劝返 workflow and supervision keep, through their services."""
     from ledgers.models import FamilyContact
     from ledgers.services import attachment_add
-    from retrieval import services
+    from retrieval.alerts import services as alert_services
+    from retrieval.cases import services as case_services
+    from retrieval.supervision import services as supervision_services
     from students.models import SupportMark
     from tests.retrieval.casefactories import AlertFactory, FeedbackItemFactory, png
 
     today = dt.date.today()
     kids = list(school.students.filter(status="enrolled").order_by("pk")[:4])
-    services.alert_dismiss(alert=AlertFactory(student=kids[0], period="2025-autumn"), user=users["school"],
+    alert_services.alert_dismiss(alert=AlertFactory(student=kids[0], period="2025-autumn"), user=users["school"],
                            reason="transferred", note="转学", files=[png()])
-    case = services.alert_confirm(alert=AlertFactory(student=kids[1], rule="absence", period="2026-03"),
+    case = alert_services.alert_confirm(alert=AlertFactory(student=kids[1], rule="absence", period="2026-03"),
                                   user=users["school"]).case
-    services.case_add_attempt(case=case, user=users["school"], attempted_on=today, people="班主任",
+    case_services.case_add_attempt(case=case, user=users["school"], attempted_on=today, people="班主任",
                               method="phone", result="拒绝", outcome="failed")
     case.refresh_from_db()
-    services.case_escalate(case=case, user=users["township"], version=case.version, note="无效",
+    case_services.case_escalate(case=case, user=users["township"], version=case.version, note="无效",
                            deadline=today + dt.timedelta(days=9))
-    other = services.alert_confirm(alert=AlertFactory(student=kids[2]), user=users["school"]).case
-    services.case_request_closure(case=other, user=users["school"], version=other.version,
+    other = alert_services.alert_confirm(alert=AlertFactory(student=kids[2]), user=users["school"]).case
+    case_services.case_request_closure(case=other, user=users["school"], version=other.version,
                                   category="abroad", note="出国", effective_date=today, files=[png()])
     FeedbackItemFactory(student=kids[3])
-    visit = services.visit_plan(user=users["county"], title="督查", section="督导室", planned_on=today,
+    visit = supervision_services.visit_plan(user=users["county"], title="督查", section="督导室", planned_on=today,
                                 township=school.township)
-    services.visit_draw_sample(visit=visit, user=users["county"])  # the dismissed alert above
-    services.visit_plan(user=users["county"], title="全县督查", section="督导室", planned_on=today)
-    finding = services.finding_record(visit=visit, user=users["county"], kind="ledger",
+    supervision_services.visit_draw_sample(visit=visit, user=users["county"])  # the dismissed alert above
+    supervision_services.visit_plan(user=users["county"], title="全县督查", section="督导室", planned_on=today)
+    finding = supervision_services.finding_record(visit=visit, user=users["county"], kind="ledger",
                                       description="台账缺失", school=school)
-    services.rectification_issue(finding=finding, user=users["county"], requirement="补台账",
+    supervision_services.rectification_issue(finding=finding, user=users["county"], requirement="补台账",
                                  deadline=today + dt.timedelta(days=9))
     SupportMark.objects.create(kind="poor", id_number=kids[0].id_number, name=kids[0].name,
                                student=kids[0], source="县乡村振兴局", listed_on=today)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from retrieval.sweeps import SWEEP_NAMES
 from retrieval.sweeps.base import SweepError
@@ -33,14 +34,15 @@ class Command(BaseCommand):
         except SweepError as exc:
             raise CommandError(str(exc)) from exc
         if run.status != run.Status.SUCCEEDED:
-            raise CommandError(f"排查失败 / sweep failed: {run.message}")
+            raise CommandError(_("排查失败：%(message)s") % {"message": run.message})
         if json:
             self.stdout.write(_dumps(run_summary(run)))
             return
         self.stdout.write(self.style.SUCCESS(
-            f"{run.sweep} {run.as_of} ({run.period}): 新增 created {run.created}, "
-            f"已有 already open {run.already_open}, 解除 resolved {run.resolved} "
-            f"in {run.duration_ms} ms"))
+            _("%(sweep)s %(as_of)s（%(period)s）：新增 %(created)s，已有 %(already_open)s，"
+              "解除 %(resolved)s，用时 %(ms)s 毫秒")
+            % {"sweep": run.sweep, "as_of": run.as_of, "period": run.period, "created": run.created,
+               "already_open": run.already_open, "resolved": run.resolved, "ms": run.duration_ms}))
         for key, entry in run.per_township.items():
             self.stdout.write(f"  {key:<10} {entry.get('label', ''):<12} "
                               f"+{entry.get('created', 0)} ={entry.get('already_open', 0)} "

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
-from retrieval.services import inbox_digest_send
+from retrieval.inbox import inbox_digest_send
 
 
 class Command(BaseCommand):
@@ -21,6 +22,6 @@ class Command(BaseCommand):
             try:
                 day = dt.date.fromisoformat(as_of)
             except ValueError as exc:
-                raise CommandError(f"--as-of 应为 YYYY-MM-DD / must be YYYY-MM-DD: {as_of!r}") from exc
+                raise CommandError(_("--as-of 应为 YYYY-MM-DD：%(value)s") % {"value": repr(as_of)}) from exc
         sent = inbox_digest_send(as_of=day)
         self.stdout.write(f"sent {sent}")

@@ -1,4 +1,5 @@
-"""Multi-model reads of the 劝返 workflow: who may do what, inboxes, overdue cases, rule quality.
+"""Reads of the 劝返 case: who may take which step, what happens next, overdue cases, counts
+and the case's timeline.
 
 For the `overdue` sweep: call `overdue_cases(as_of)` (one dict per overdue case, with the level
 the alert must go to) or `overdue_case_ids(as_of)` (just the ids, by kind). Both are set-based:
@@ -10,121 +11,20 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Count, Max, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import mask_id
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
-from retrieval.cases import (
-    AlertDecision,
-    ClosureRequest,
-    Escalation,
-    RectificationOrder,
-    RetrievalCase,
-    SupervisionFinding,
-)
-from retrieval.models import Alert, FeedbackItem, Level
+from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role
+from retrieval.models import AlertDecision, ClosureRequest, Escalation, Level, RetrievalCase
 from retrieval.wording import alert_period
+from retrieval.workflow import STAFF_ROLES, level_above_school, level_of
 
 ATTEMPT_INTERVAL_DAYS = 7  # an active case needs a persuasion attempt at least weekly
 ESCALATION_DAYS = 15  # default deadline for the township government
-STAFF_ROLES = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
-
-# Rules whose alerts are about a child possibly out of school: confirming one opens a case.
-# The others (送教次数不足, 资助未覆盖, 劝返超期, school-level findings) are acknowledged only.
-DROPOUT_RULES = frozenset({
-    Alert.Rule.RETURN_CHECK, Alert.Rule.GRADE9, Alert.Rule.CENSUS, Alert.Rule.ENTRY,
-    Alert.Rule.FEEDBACK, Alert.Rule.ABSENCE, Alert.Rule.EXPIRY,
-})
-
-# --------------------------------------------------------------------------- levels
-
-
-def level_of(user) -> str | None:
-    scope = scope_of(user)
-    return scope.role if scope is not None else None
-
-
-def level_above_school(school) -> str:
-    """The level that reviews a school's decisions: its township center school, or the county
-    for a county-direct school."""
-    if school is not None and school.oversight == OVERSIGHT_TOWNSHIP:
-        return Level.TOWNSHIP
-    return Level.COUNTY
-
-
-def level_above(level: str, school=None) -> str:
-    if level == Level.SCHOOL:
-        return level_above_school(school)
-    return Level.COUNTY
-
-
-def alert_opens_case(alert: Alert) -> bool:
-    return alert.rule in DROPOUT_RULES and bool(alert.student_id or _looks_like_id(alert.subject))
-
-
-def _looks_like_id(subject: str) -> bool:
-    return len(subject) == 18 and subject[:17].isdigit()
-
-
-def alert_label(alert: Alert) -> str:
-    """What to call an alert on a page: the child's name, else its subject with any ID masked."""
-    if alert.name:
-        return alert.name
-    return mask_id(alert.subject) if _looks_like_id(alert.subject) else alert.subject
-
-
-def alert_also_reasons(alert: Alert) -> list[str]:
-    """The other rules of the same sweep that hold for this child (one alert per child per
-    sweep carries every reason: retrieval.sweeps.runner.merge_into_siblings), as labels."""
-    labels = dict(Alert.Rule.choices)
-    out = []
-    for reason in (alert.detail or {}).get("also", []):
-        label = str(labels.get(reason.get("rule"), reason.get("rule", "")))
-        kind = {"grade1": _("适龄未入一年级"), "grade7": _("小学毕业未入初一")}.get(reason.get("kind"))
-        out.append(f"{label}（{kind}）" if kind else label)
-    return out
-
-
-def alert_id_masked(alert: Alert) -> str:
-    """The ID-number column of an alert: masked, or a dash when the subject is not a child's
-    ID (a school's grade-9 drop "school:CODE", a feedback row "row:N": alert_label names it)."""
-    return mask_id(alert.subject) if _looks_like_id(alert.subject) else "—"
-
 
 # --------------------------------------------------------------------------- permissions
 # Each predicate assumes the object was fetched through `visible_to(user)` (scope already
 # checked); it decides only whether this user's level may take the step now.
-
-
-def feedback_item_id(alert: Alert) -> int | None:
-    """A feedback_verification alert stands for one FeedbackItem: it is answered there (核查结果),
-    not confirmed or dismissed here, so the two never disagree."""
-    if alert.rule != Alert.Rule.FEEDBACK:
-        return None
-    item = (alert.detail or {}).get("item")
-    return item if isinstance(item, int) else None
-
-
-def can_decide_alert(user, alert: Alert) -> bool:
-    if alert.status != Alert.Status.OPEN or feedback_item_id(alert) is not None:
-        return False
-    level = level_of(user)
-    if level == Role.COUNTY:
-        return True
-    if level == Role.TOWNSHIP:
-        # The center school may act for a school with no account of its own (教学点).
-        return alert.level in (Level.SCHOOL, Level.TOWNSHIP)
-    if level == Role.SCHOOL:
-        return alert.level == Level.SCHOOL and alert.school_id == user.school_id
-    return False
-
-
-def can_review_decision(user, decision: AlertDecision) -> bool:
-    return (decision.review_status == AlertDecision.Review.PENDING
-            and level_of(user) == decision.review_level
-            and decision.decided_by_id != user.pk)
 
 
 def can_work_case(user, case: RetrievalCase) -> bool:
@@ -171,13 +71,11 @@ def can_decide_closure(user, closure: ClosureRequest) -> bool:
             and closure.requested_by_id != user.pk)
 
 
-def can_answer_feedback(user, item: FeedbackItem) -> bool:
-    return level_of(user) in STAFF_ROLES
-
-
-def can_report_rectification(user, order: RectificationOrder) -> bool:
-    return order.status == RectificationOrder.Status.OPEN and level_of(user) in (
-        Role.SCHOOL, Role.TOWNSHIP)
+def closure_approvers_hint(closure: ClosureRequest) -> str:
+    """Who may approve a pending 销号 request, in words for the case page."""
+    if closure.approver_level == Level.COUNTY:
+        return str(_("县教育局其他账号（申请人本人不能审批）"))
+    return str(_("乡镇中心学校（申请人本人不能审批）"))
 
 
 def case_next_step(case: RetrievalCase, *, has_failed_attempt: bool, pending_escalation=None,
@@ -207,23 +105,6 @@ def case_next_step(case: RetrievalCase, *, has_failed_attempt: bool, pending_esc
     return {"who": school, "what": _("每7天至少劝返一次并登记；劝返成功后登记安置并申请销号，"
                                      "劝返无效则登记“劝返无效”，由%(above)s上报属地政府。")
             % {"above": above}}
-
-
-def alert_next_step(alert: Alert, pending_review=None) -> dict | None:
-    """What happens next on an alert and who must act ({"who", "what"}); None when done."""
-    if pending_review is not None:
-        return {"who": Level(pending_review.review_level).label,
-                "what": _("复核学校的排除申请：同意排除，或驳回重新核实。")}
-    if alert.status != Alert.Status.OPEN:
-        return None
-    if feedback_item_id(alert) is not None:
-        return {"who": Level(alert.level).label, "what": _("在反馈名单核查页填写核查结果并上传证明。")}
-    if alert.rule in Alert.REMINDER_RULES:
-        return {"who": Level(alert.level).label,
-                "what": _("工作提醒：按提醒补登台账或办理；办结后下次排查自动解除。")}
-    return {"who": Level(alert.level).label,
-            "what": _("核实孩子是否在校：确属辍学的确认并立案劝返；不属辍学的填写原因、上传证明后排除，"
-                      "由上一级复核。")}
 
 
 # --------------------------------------------------------------------------- overdue
@@ -298,70 +179,6 @@ def cases_needing_attempt(queryset, as_of: dt.date):
     )
 
 
-# --------------------------------------------------------------------------- rule quality
-
-
-def rule_quality(*, since: dt.date | None = None) -> list[dict]:
-    """Per rule and township: alerts raised, confirmed, dismissed (upheld or pending review)
-    and still open, with the false-alarm rate = dismissed ÷ (confirmed + dismissed)."""
-    qs = Alert.objects.all()
-    if since:
-        qs = qs.filter(raised_at__date__gte=since)
-    rows = (
-        qs.annotate(tid=Coalesce("school__township_id", "township_id"),
-                    tname=Coalesce("school__township__name", "township__name"))
-        .values("rule", "tid", "tname")
-        .annotate(total=Count("pk"),
-                  confirmed=Count("pk", filter=Q(status=Alert.Status.CONFIRMED)),
-                  dismissed=Count("pk", filter=Q(status=Alert.Status.DISMISSED)),
-                  open=Count("pk", filter=Q(status=Alert.Status.OPEN)),
-                  resolved=Count("pk", filter=Q(status=Alert.Status.RESOLVED)))
-        .order_by("rule", "tname")
-    )
-    labels = dict(Alert.Rule.choices)
-    out = []
-    for r in rows:
-        decided = r["confirmed"] + r["dismissed"]
-        out.append({**r, "rule_label": labels.get(r["rule"], r["rule"]),
-                    "tname": r["tname"] or "县直/未定位",
-                    "false_rate": (r["dismissed"] / decided) if decided else None})
-    return out
-
-
-def overturned_counts() -> dict[str, int]:
-    """Per rule: dismissals a reviewer overturned (a school's wrong 'not a dropout')."""
-    rows = (AlertDecision.objects.filter(review_status=AlertDecision.Review.OVERTURNED)
-            .values("alert__rule").annotate(n=Count("pk")))
-    return {r["alert__rule"]: r["n"] for r in rows}
-
-
-def rule_totals(rows: list[dict]) -> list[dict]:
-    """Collapse `rule_quality` rows to one per rule."""
-    totals: dict[str, dict] = {}
-    for r in rows:
-        t = totals.setdefault(r["rule"], {"rule": r["rule"], "rule_label": r["rule_label"],
-                                          "total": 0, "confirmed": 0, "dismissed": 0, "open": 0,
-                                          "resolved": 0})
-        for k in ("total", "confirmed", "dismissed", "open", "resolved"):
-            t[k] += r[k]
-    for t in totals.values():
-        decided = t["confirmed"] + t["dismissed"]
-        t["false_rate"] = t["dismissed"] / decided if decided else None
-    return list(totals.values())
-
-
-# --------------------------------------------------------------------------- supervision
-
-
-def teacher_conduct_counts() -> list[dict]:
-    """Findings that a teacher's conduct drove a child out, per township (规范办学行为)."""
-    return list(
-        SupervisionFinding.objects.filter(kind=SupervisionFinding.Kind.TEACHER_CONDUCT)
-        .annotate(tname=Coalesce("school__township__name", "township__name"))
-        .values("tname").annotate(n=Count("pk")).order_by("-n", "tname")
-    )
-
-
 # --------------------------------------------------------------------------- figures
 
 
@@ -420,12 +237,3 @@ def case_timeline(case: RetrievalCase, user) -> list[dict]:
         if e.get("date") == timezone.localtime(e["at"]).date():
             e["date"] = None
     return events
-
-
-__all__ = [
-    "ATTEMPT_INTERVAL_DAYS", "DROPOUT_RULES", "ESCALATION_DAYS", "alert_opens_case",
-    "can_answer_escalation", "can_answer_feedback", "can_decide_alert", "can_decide_closure",
-    "can_escalate", "can_request_closure", "can_review_decision", "can_work_case",
-    "case_counts", "case_next_step", "case_timeline", "closure_approver_level", "overdue_case_ids",
-    "overdue_cases", "rule_quality",
-]
