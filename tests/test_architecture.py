@@ -21,7 +21,6 @@ KNOWN_CYCLES: list[frozenset[str]] = [
     frozenset({"students.models", "students.querysets"}),
     frozenset({"students.imports", "students.roster_pg"}),
     frozenset({"ledgers.services", "ledgers.tasks"}),
-    frozenset({"retrieval.cases", "retrieval.models"}),
     frozenset({"retrieval.sweeps.runner", "retrieval.tasks"}),
 ]
 
