@@ -35,6 +35,18 @@ def _spray_state_per_test(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts and ends in the default language. A request through LocaleMiddleware
+    activates its language in the thread and nothing deactivates it, so a test that switched to
+    English would otherwise leave English to every later test of the run."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
