@@ -13,6 +13,7 @@ from kongchuo.scoping import Role
 from retrieval.models import Alert, AlertDecision, Level
 from retrieval.wording import looks_like_id
 from retrieval.workflow import level_of
+from students.models import User
 
 # Rules whose alerts are about a child possibly out of school: confirming one opens a case.
 # The others (送教次数不足, 资助未覆盖, 劝返超期, school-level findings) are acknowledged only.
@@ -51,7 +52,7 @@ def feedback_item_id(alert: Alert) -> int | None:
     return item if isinstance(item, int) else None
 
 
-def can_decide_alert(user, alert: Alert) -> bool:
+def can_decide_alert(user: User, alert: Alert) -> bool:
     if alert.status != Alert.Status.OPEN or feedback_item_id(alert) is not None:
         return False
     level = level_of(user)
@@ -65,13 +66,13 @@ def can_decide_alert(user, alert: Alert) -> bool:
     return False
 
 
-def can_review_decision(user, decision: AlertDecision) -> bool:
+def can_review_decision(user: User, decision: AlertDecision) -> bool:
     return (decision.review_status == AlertDecision.Review.PENDING
             and level_of(user) == decision.review_level
             and decision.decided_by_id != user.pk)
 
 
-def alert_next_step(alert: Alert, pending_review=None) -> dict | None:
+def alert_next_step(alert: Alert, pending_review: AlertDecision | None = None) -> dict | None:
     """What happens next on an alert and who must act ({"who", "what"}); None when done."""
     if pending_review is not None:
         return {"who": Level(pending_review.review_level).label,

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,10 +30,10 @@ from retrieval.models import (
     RetrievalCase,
 )
 from retrieval.workflow import WorkflowError, level_above, level_of, not_future, require_scope, row_lock
-from students.models import Student, User
+from students.models import School, Student, Township, User
 
 
-def _alert_route(alert: Alert):
+def _alert_route(alert: Alert) -> tuple[School | None, Township | None]:
     school = alert.school
     return school, (school.township if school else alert.township)
 
@@ -49,6 +50,8 @@ def alert_confirm(*, alert: Alert, user: User, reason: str = RetrievalCase.Reaso
     if not can_decide_alert(user, alert):
         raise PermissionDenied
     not_future(dropout_date, _("辍学日期"))
+    level = level_of(user)
+    assert level is not None  # can_decide_alert admits staff levels only
     case = None
     if alert_opens_case(alert):
         student = alert.student
@@ -66,7 +69,7 @@ def alert_confirm(*, alert: Alert, user: User, reason: str = RetrievalCase.Reaso
         case.alerts.add(alert)
     decision = AlertDecision.objects.create(
         alert=alert, kind=AlertDecision.Kind.CONFIRM, note=note, decided_by=user,
-        decided_level=level_of(user), case=case)
+        decided_level=level, case=case)
     alert.status = Alert.Status.CONFIRMED
     alert.closed_at = timezone.now()
     alert.save(update_fields=["status", "closed_at"])
@@ -77,7 +80,7 @@ def alert_confirm(*, alert: Alert, user: User, reason: str = RetrievalCase.Reaso
 
 @transaction.atomic
 def alert_dismiss(*, alert: Alert, user: User, reason: str, note: str = "",
-                  files: Sequence = ()) -> AlertDecision:
+                  files: Sequence[UploadedFile] = ()) -> AlertDecision:
     """Dismiss an alert with a typed reason and evidence. A school's dismissal waits for its
     township center school (the county for a county-direct school); a township's for the
     county; the county's stands."""
@@ -95,6 +98,7 @@ def alert_dismiss(*, alert: Alert, user: User, reason: str, note: str = "",
     if reason in DISMISS_NEEDS_NOTE and not note.strip():
         raise WorkflowError(_("请填写说明"))
     level = level_of(user)
+    assert level is not None  # can_decide_alert admits staff levels only
     needs_review = level != Role.COUNTY
     decision = AlertDecision.objects.create(
         alert=alert, kind=AlertDecision.Kind.DISMISS, reason=reason, note=note.strip(),

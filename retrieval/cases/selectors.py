@@ -9,8 +9,9 @@ two queries whatever the county's size.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,21 +19,31 @@ from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role
 from retrieval.models import AlertDecision, ClosureRequest, Escalation, Level, RetrievalCase
 from retrieval.wording import alert_period
 from retrieval.workflow import STAFF_ROLES, level_above_school, level_of
+from students.models import User
+
+if TYPE_CHECKING:  # a typing-only helper of django-stubs (a dev dependency)
+    from django_stubs_ext import WithAnnotations
 
 ATTEMPT_INTERVAL_DAYS = 7  # an active case needs a persuasion attempt at least weekly
 ESCALATION_DAYS = 15  # default deadline for the township government
+
+
+class LastAttempt(TypedDict):
+    """The annotation the attempt-overdue querysets carry (the latest attempt's day)."""
+
+    last_attempt: dt.date | None
 
 # --------------------------------------------------------------------------- permissions
 # Each predicate assumes the object was fetched through `visible_to(user)` (scope already
 # checked); it decides only whether this user's level may take the step now.
 
 
-def can_work_case(user, case: RetrievalCase) -> bool:
+def can_work_case(user: User, case: RetrievalCase) -> bool:
     """Edit the case, record attempts and placement: school, township and county staff."""
     return case.is_active and level_of(user) in STAFF_ROLES
 
 
-def can_escalate(user, case: RetrievalCase) -> bool:
+def can_escalate(user: User, case: RetrievalCase) -> bool:
     """The center school (or a county-direct school itself, or the county) reports a failed
     persuasion to the township government (work plan §三(三)1)."""
     if case.status != RetrievalCase.Status.OPEN or case.township_id is None:
@@ -44,13 +55,13 @@ def can_escalate(user, case: RetrievalCase) -> bool:
             and level_above_school(case.school) == Level.COUNTY)
 
 
-def can_answer_escalation(user, escalation: Escalation) -> bool:
+def can_answer_escalation(user: User, escalation: Escalation) -> bool:
     return (escalation.status == Escalation.Status.PENDING
             and level_of(user) == Role.TOWNSHIP_GOV
             and user.township_id == escalation.township_id)
 
 
-def can_request_closure(user, case: RetrievalCase) -> bool:
+def can_request_closure(user: User, case: RetrievalCase) -> bool:
     return case.status in (RetrievalCase.Status.OPEN, RetrievalCase.Status.ESCALATED) and (
         level_of(user) in STAFF_ROLES)
 
@@ -65,7 +76,7 @@ def closure_approver_level(case: RetrievalCase, requester_level: str) -> str:
     return Level.COUNTY
 
 
-def can_decide_closure(user, closure: ClosureRequest) -> bool:
+def can_decide_closure(user: User, closure: ClosureRequest) -> bool:
     return (closure.status == ClosureRequest.Status.PENDING
             and level_of(user) == closure.approver_level
             and closure.requested_by_id != user.pk)
@@ -78,12 +89,13 @@ def closure_approvers_hint(closure: ClosureRequest) -> str:
     return str(_("乡镇中心学校（申请人本人不能审批）"))
 
 
-def case_next_step(case: RetrievalCase, *, has_failed_attempt: bool, pending_escalation=None,
-                   pending_closure=None) -> dict | None:
+def case_next_step(case: RetrievalCase, *, has_failed_attempt: bool,
+                   pending_escalation: Escalation | None = None,
+                   pending_closure: ClosureRequest | None = None) -> dict | None:
     """What happens next on a case and who must act, in words for the case page
     ({"who": ..., "what": ...}); None once the case is closed."""
     S = RetrievalCase.Status
-    school = case.school.name if case.school_id else _("户籍所在乡镇中心学校")
+    school = case.school.name if case.school is not None else _("户籍所在乡镇中心学校")
     above = (_("县教育局") if level_above_school(case.school) == Level.COUNTY
              else _("乡镇中心学校"))
     if case.status == S.CLOSED:
@@ -110,7 +122,7 @@ def case_next_step(case: RetrievalCase, *, has_failed_attempt: bool, pending_esc
 # --------------------------------------------------------------------------- overdue
 
 
-def _no_attempt_cases(as_of: dt.date):
+def _no_attempt_cases(as_of: dt.date) -> QuerySet[WithAnnotations[RetrievalCase, LastAttempt]]:
     cutoff = as_of - dt.timedelta(days=ATTEMPT_INTERVAL_DAYS)
     return (
         RetrievalCase.objects.filter(status=RetrievalCase.Status.OPEN, opened_at__date__lte=as_of)
@@ -121,7 +133,7 @@ def _no_attempt_cases(as_of: dt.date):
     )
 
 
-def _unanswered_escalations(as_of: dt.date):
+def _unanswered_escalations(as_of: dt.date) -> QuerySet[Escalation]:
     return Escalation.objects.filter(
         status=Escalation.Status.PENDING, deadline__lt=as_of,
         case__status=RetrievalCase.Status.ESCALATED,
@@ -155,21 +167,22 @@ def overdue_cases(as_of: dt.date) -> list[dict]:
                     "name": r["name"], "student_id": r["student_id"], "school_id": r["school_id"],
                     "township_id": r["township_id"], "since": since, "level": level})
     seen: set[int] = set()
-    for r in _unanswered_escalations(as_of).order_by("deadline").values(
+    for e in _unanswered_escalations(as_of).order_by("deadline").values(
             "case_id", "case__id_number", "case__name", "case__student_id", "case__school_id",
             "case__township_id", "deadline"):
-        if r["case_id"] in seen:
+        if e["case_id"] in seen:
             continue
-        seen.add(r["case_id"])
-        out.append({"kind": "escalation_unanswered", "case_id": r["case_id"],
-                    "id_number": r["case__id_number"], "name": r["case__name"],
-                    "student_id": r["case__student_id"], "school_id": r["case__school_id"],
-                    "township_id": r["case__township_id"], "since": r["deadline"],
+        seen.add(e["case_id"])
+        out.append({"kind": "escalation_unanswered", "case_id": e["case_id"],
+                    "id_number": e["case__id_number"], "name": e["case__name"],
+                    "student_id": e["case__student_id"], "school_id": e["case__school_id"],
+                    "township_id": e["case__township_id"], "since": e["deadline"],
                     "level": Level.COUNTY})
     return out
 
 
-def cases_needing_attempt(queryset, as_of: dt.date):
+def cases_needing_attempt(queryset: QuerySet[RetrievalCase], as_of: dt.date,
+                          ) -> QuerySet[WithAnnotations[RetrievalCase, LastAttempt]]:
     """Active, non-escalated cases of `queryset` due a persuasion attempt by `as_of`."""
     cutoff = as_of - dt.timedelta(days=ATTEMPT_INTERVAL_DAYS)
     return (
@@ -182,7 +195,7 @@ def cases_needing_attempt(queryset, as_of: dt.date):
 # --------------------------------------------------------------------------- figures
 
 
-def case_counts(user) -> dict[str, int]:
+def case_counts(user: User) -> dict[str, int]:
     return RetrievalCase.objects.visible_to(user).aggregate(
         open=Count("pk", filter=Q(status=RetrievalCase.Status.OPEN)),
         escalated=Count("pk", filter=Q(status=RetrievalCase.Status.ESCALATED)),
@@ -193,7 +206,7 @@ def case_counts(user) -> dict[str, int]:
     )
 
 
-def case_timeline(case: RetrievalCase, user) -> list[dict]:
+def case_timeline(case: RetrievalCase, user: User) -> list[dict]:
     """Every dated, signed step of a case that `user` may see, in the order it was recorded.
     `at` is when the step was signed; `date` (if any) is the day it happened, which may be
     earlier (a visit logged the next morning). A confirmation of an alert the user may not see
@@ -233,7 +246,7 @@ def case_timeline(case: RetrievalCase, user) -> list[dict]:
                            "kind": _("销号审批") + "·" + c.get_status_display(),
                            "text": c.decision_note})
     events.sort(key=lambda e: e["at"])
-    for e in events:  # show the day it happened only where it differs from the signing day
-        if e.get("date") == timezone.localtime(e["at"]).date():
-            e["date"] = None
+    for event in events:  # show the day it happened only where it differs from the signing day
+        if event.get("date") == timezone.localtime(event["at"]).date():
+            event["date"] = None
     return events

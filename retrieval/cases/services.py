@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,14 +37,14 @@ from retrieval.workflow import (
     row_lock,
     version_bump,
 )
-from students.models import School, StatusChange, Student, User
+from students.models import School, StatusChange, Student, Township, User
 from students.services import student_change_status
 
 CASE_EDITABLE = ("dropout_date", "reason", "reason_note", "teacher_name", "head_teacher_name",
                  "village_cadre_name", "township_official_name")
 
 
-def case_lock(case: RetrievalCase, version: int | None, user) -> RetrievalCase:
+def case_lock(case: RetrievalCase, version: int | None, user: User) -> RetrievalCase:
     """The case locked for a step, re-scoped for `user`, at the version the form was opened with
     (None: any). Every step on a case or its child rows locks the case first."""
     case = row_lock(RetrievalCase, case.pk)
@@ -51,8 +53,9 @@ def case_lock(case: RetrievalCase, version: int | None, user) -> RetrievalCase:
     return case
 
 
-def case_open_or_join(*, user, student, id_number, name, school, township, reason, dropout_date,
-                       note, source) -> RetrievalCase:
+def case_open_or_join(*, user: User, student: Student | None, id_number: str, name: str,
+                       school: School | None, township: Township | None, reason: str,
+                       dropout_date: dt.date | None, note: str, source: str) -> RetrievalCase:
     """The child's active case, or a new one (marking the student 疑似辍学). Called inside the
     step that found the dropout (a confirmed alert, a 确属辍学 feedback answer), which holds the
     transaction and has checked the user may take it; the child's active case is locked."""
@@ -68,7 +71,7 @@ def case_open_or_join(*, user, student, id_number, name, school, township, reaso
                 student=student, id_number=id_number, name=name, school=school, township=township,
                 grade=student.grade if student else None, reason=reason, reason_note=note,
                 dropout_date=dropout_date, source=source, opened_by=user)
-            case._history_user = user
+            case._history_user = user  # type: ignore[attr-defined]  # django-simple-history's author hook
             case.save()
     except IntegrityError:
         # Someone opened this child's case a moment ago (one active case per child).
@@ -86,7 +89,7 @@ def case_open_or_join(*, user, student, id_number, name, school, township, reaso
 
 
 @transaction.atomic
-def case_update(*, case: RetrievalCase, user: User, version: int, **fields) -> RetrievalCase:
+def case_update(*, case: RetrievalCase, user: User, version: int, **fields: Any) -> RetrievalCase:
     """Edit the case's facts (dropout date, reason, responsible people)."""
     case = case_lock(case, version, user)
     if not can_work_case(user, case):
@@ -121,7 +124,7 @@ def case_add_attempt(*, case: RetrievalCase, user: User, attempted_on: dt.date, 
 
 
 # Placement → the status change it applies to the student.
-PLACEMENT_KIND = {
+PLACEMENT_KIND: dict[str, str] = {
     RetrievalCase.Placement.REGULAR: StatusChange.Kind.RETURNED,
     RetrievalCase.Placement.HOME_TEACHING: StatusChange.Kind.HOME_TEACHING,
     RetrievalCase.Placement.SPECIAL_SCHOOL: StatusChange.Kind.TRANSFER_OUT,
@@ -150,10 +153,10 @@ def case_place(*, case: RetrievalCase, user: User, version: int, placement: str,
     if placement == RetrievalCase.Placement.TRANSFER and placement_school is None and not (
             to_county.strip() and to_school_name.strip()):
         raise WorkflowError(_("转学须填写转入学校"))
-    if case.student_id:
+    if case.student is not None:
         kind = PLACEMENT_KIND[placement]
         to_school = placement_school if kind == StatusChange.Kind.TRANSFER_OUT else None
-        if StatusChange.objects.filter(student_id=case.student_id, kind=kind,
+        if StatusChange.objects.filter(student=case.student, kind=kind,
                                        effective_date=placement_date).exists():
             raise WorkflowError(_("该学生当天已有相同的学籍变动"))
         student_change_status(
@@ -184,9 +187,10 @@ def case_escalate(*, case: RetrievalCase, user: User, version: int, note: str,
         raise WorkflowError(_("办理期限须晚于今天"))
     if not note.strip():
         raise WorkflowError(_("请填写情况说明"))
+    assert case.township_id is not None  # can_escalate refuses a case with no township
     escalation = Escalation(case=case, township_id=case.township_id, note=note.strip(),
                             deadline=deadline, escalated_by=user)
-    escalation._history_user = user
+    escalation._history_user = user  # type: ignore[attr-defined]  # django-simple-history's author hook
     escalation.save()
     case.status = RetrievalCase.Status.ESCALATED
     version_bump(case, ["status", "updated_at"], user)
@@ -197,7 +201,7 @@ def case_escalate(*, case: RetrievalCase, user: User, version: int, note: str,
 @transaction.atomic
 def escalation_answer(*, escalation: Escalation, user: User, measure: str, measure_date: dt.date,
                       note: str, notice_number: str = "", return_by: dt.date | None = None,
-                      files: Sequence = ()) -> Escalation:
+                      files: Sequence[UploadedFile] = ()) -> Escalation:
     """The township government records the legal measure it took."""
     case = case_lock(escalation.case, None, user)
     escalation = row_lock(Escalation, escalation.pk)
@@ -216,7 +220,7 @@ def escalation_answer(*, escalation: Escalation, user: User, measure: str, measu
     escalation.status = Escalation.Status.ANSWERED
     escalation.answered_by = user
     escalation.answered_at = timezone.now()
-    escalation._history_user = user
+    escalation._history_user = user  # type: ignore[attr-defined]  # django-simple-history's author hook
     escalation.save()
     evidence_save(files, user=user, school=case.school, township=case.township, case=case,
                    escalation=escalation)
@@ -226,7 +230,8 @@ def escalation_answer(*, escalation: Escalation, user: User, measure: str, measu
 
 @transaction.atomic
 def case_request_closure(*, case: RetrievalCase, user: User, version: int, category: str,
-                         note: str, effective_date: dt.date, files: Sequence = ()) -> ClosureRequest:
+                         note: str, effective_date: dt.date,
+                         files: Sequence[UploadedFile] = ()) -> ClosureRequest:
     """Ask for 销号. Needs evidence, and approval a level up (see
     `selectors.closure_approver_level`)."""
     case = case_lock(case, version, user)
@@ -244,6 +249,7 @@ def case_request_closure(*, case: RetrievalCase, user: User, version: int, categ
     if category == RetrievalCase.Closure.RETURNED and not case.placement:
         raise WorkflowError(_("“已复学”销号须先登记安置"))
     level = level_of(user)
+    assert level is not None  # can_request_closure admits staff levels only
     closure = ClosureRequest.objects.create(
         case=case, category=category, note=note.strip(), effective_date=effective_date,
         requested_by=user, requested_level=level,
@@ -260,7 +266,7 @@ def case_request_closure(*, case: RetrievalCase, user: User, version: int, categ
 # 已复学 was applied by the placement. 信息错误 withdraws the 疑似辍学 mark with a row of its
 # own kind (the child never left: no 复学 row, no return counted anywhere); 超龄 and 失踪失联
 # leave the child out of school, so the student becomes 辍学 rather than staying 疑似 for ever.
-CLOSURE_KIND = {
+CLOSURE_KIND: dict[str, str] = {
     RetrievalCase.Closure.DATA_ERROR: StatusChange.Kind.SUSPICION_VOID,
     RetrievalCase.Closure.DEFERRED: StatusChange.Kind.DEFER,
     RetrievalCase.Closure.ABROAD: StatusChange.Kind.ABROAD,
@@ -331,7 +337,8 @@ def closure_decide(*, closure: ClosureRequest, user: User, approve: bool,
 
 
 @transaction.atomic
-def case_add_evidence(*, case: RetrievalCase, user: User, files: Sequence) -> list[Evidence]:
+def case_add_evidence(*, case: RetrievalCase, user: User,
+                      files: Sequence[UploadedFile]) -> list[Evidence]:
     """Attach proof to the case itself (e.g. 复学证明 ahead of the closure request)."""
     case = case_lock(case, None, user)
     if not can_work_case(user, case):

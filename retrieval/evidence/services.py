@@ -11,11 +11,13 @@ import secrets
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+from django.db import models
 from django.utils.translation import gettext as _
 
 from retrieval.models import Evidence
 from retrieval.workflow import WorkflowError
+from students.models import School, Township, User
 
 MAX_FILES = 5
 
@@ -26,7 +28,7 @@ _MAGIC = (
 )
 
 
-def evidence_sniff(upload) -> str:
+def evidence_sniff(upload: File[bytes]) -> str:
     """The file's real type from its first bytes (the name and the browser's claim are not
     trusted); refuses anything but JPEG, PNG and PDF, and anything over the size limit."""
     limit = settings.KONGCHUO_ATTACHMENT_MAX_BYTES
@@ -43,7 +45,8 @@ def evidence_sniff(upload) -> str:
     raise WorkflowError(_("证明材料只能是 JPG、PNG 图片或 PDF 文件"))
 
 
-def evidence_save(files: Sequence, *, user, school=None, township=None, **parents) -> list[Evidence]:
+def evidence_save(files: Sequence[File[bytes]], *, user: User, school: School | None = None,
+                  township: Township | None = None, **parents: models.Model) -> list[Evidence]:
     """Store `files` as evidence of the step named by `parents` (decision=, case=, …), routed
     to `school` / `township` so the scoped queryset decides who may download them. The caller
     holds the transaction and has checked the user may take the step."""

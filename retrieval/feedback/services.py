@@ -7,10 +7,11 @@ See `retrieval.workflow` for what every step shares (atomic, locked, re-scoped, 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +35,8 @@ FEEDBACK_NEEDS_EVIDENCE = frozenset({
 
 @transaction.atomic
 def feedback_answer(*, item: FeedbackItem, user: User, version: int, result: str,
-                    explanation: str, verified_on: dt.date, files: Sequence = ()) -> FeedbackItem:
+                    explanation: str, verified_on: dt.date,
+                    files: Sequence[UploadedFile] = ()) -> FeedbackItem:
     """The verified answer to one row of a province/city feedback list. A 确属辍学 answer
     opens (or joins) the child's 劝返 case."""
     item = row_lock(FeedbackItem, item.pk)
@@ -77,6 +79,8 @@ def feedback_answer(*, item: FeedbackItem, user: User, version: int, result: str
 def _feedback_alerts_settle(*, item: FeedbackItem, user: User, case: RetrievalCase | None) -> None:
     """The answer settles the row's open verification alert at once (the sweep would on its next
     run): confirmed and joined to the case for 确属辍学, resolved otherwise."""
+    level = level_of(user)
+    assert level is not None  # can_answer_feedback admits staff levels only
     alerts = list(Alert.objects.select_for_update().order_by("pk").filter(
         rule=Alert.Rule.FEEDBACK, status=Alert.Status.OPEN, detail__item=item.pk))
     now = timezone.now()
@@ -88,7 +92,7 @@ def _feedback_alerts_settle(*, item: FeedbackItem, user: User, case: RetrievalCa
             case.alerts.add(alert)
             AlertDecision.objects.create(alert=alert, kind=AlertDecision.Kind.CONFIRM, case=case,
                                          note=item.explanation, decided_by=user,
-                                         decided_level=level_of(user))
+                                         decided_level=level)
 
 
 ANSWER_COLUMNS = ("核查结果", "核查说明", "证明材料", "核查人", "核查日期")
@@ -108,7 +112,7 @@ def feedback_export(*, batch: FeedbackBatch, user: User, out: IO[bytes] | str,
                 "问题类型": "problem"}
     n = 0
 
-    def rows():
+    def rows() -> Iterator[list[object]]:
         nonlocal n
         for item in items:
             n += 1

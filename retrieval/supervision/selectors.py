@@ -8,9 +8,10 @@ from django.db.models.functions import Coalesce
 from kongchuo.scoping import Role
 from retrieval.models import RectificationOrder, SupervisionFinding
 from retrieval.workflow import level_of
+from students.models import User
 
 
-def can_report_rectification(user, order: RectificationOrder) -> bool:
+def can_report_rectification(user: User, order: RectificationOrder) -> bool:
     return order.status == RectificationOrder.Status.OPEN and level_of(user) in (
         Role.SCHOOL, Role.TOWNSHIP)
 

@@ -10,10 +10,12 @@ import datetime as dt
 import random
 import secrets
 from collections.abc import Sequence
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,12 +41,14 @@ from retrieval.workflow import (
     row_lock,
     version_bump,
 )
-from students.models import School, Student, User
+from students.models import School, Student, Township, User
+
+_M = TypeVar("_M", bound=Model)
 
 
 @transaction.atomic
-def visit_plan(*, user: User, title: str, section: str, planned_on: dt.date, township=None,
-               school=None) -> SupervisionVisit:
+def visit_plan(*, user: User, title: str, section: str, planned_on: dt.date,
+               township: Township | None = None, school: School | None = None) -> SupervisionVisit:
     require_county(user)
     if not title.strip() or not section.strip():
         raise WorkflowError(_("请填写督查事项和股室"))
@@ -55,7 +59,8 @@ def visit_plan(*, user: User, title: str, section: str, planned_on: dt.date, tow
         school=school, planned_by=user)
 
 
-def _visit_scope(qs, visit: SupervisionVisit, school_field="school", township_field="township"):
+def _visit_scope(qs: QuerySet[_M], visit: SupervisionVisit, school_field: str = "school",
+                 township_field: str = "township") -> QuerySet[_M]:
     if visit.school_id:
         return qs.filter(**{f"{school_field}_id": visit.school_id})
     if visit.township_id:
@@ -71,7 +76,7 @@ def _weighted_draw(rows: list[dict], n: int, rng: random.Random) -> list[dict]:
     return [r for _, r in keyed[:n]]
 
 
-def _population(qs, student_path: str) -> list[dict]:
+def _population(qs: QuerySet[Model], student_path: str) -> list[dict]:
     aid = AidRecord.objects.filter(student_id=OuterRef(f"{student_path}_id"))
     rows = []
     for r in (qs.annotate(aid=Exists(aid))
@@ -156,6 +161,7 @@ def finding_record(*, visit: SupervisionVisit, user: User, kind: str, descriptio
     township = None
     if sample is not None:
         subject = sample.case if sample.case_id else sample.alert
+        assert subject is not None  # a sample is a case or an alert (sample_is_case_or_alert)
         student = subject.student
         school = school or subject.school
         township = subject.township
@@ -180,14 +186,14 @@ def rectification_issue(*, finding: SupervisionFinding, user: User, requirement:
         raise WorkflowError(_("问题未指明单位，无法下发整改"))
     order = RectificationOrder(finding=finding, school=finding.school, township=finding.township,
                                requirement=requirement.strip(), deadline=deadline, issued_by=user)
-    order._history_user = user
+    order._history_user = user  # type: ignore[attr-defined]  # django-simple-history's author hook
     order.save()
     return order
 
 
 @transaction.atomic
 def rectification_report(*, order: RectificationOrder, user: User, version: int, report: str,
-                         files: Sequence = ()) -> RectificationOrder:
+                         files: Sequence[UploadedFile] = ()) -> RectificationOrder:
     order = row_lock(RectificationOrder, order.pk)
     require_scope(RectificationOrder.objects, user, order.pk)
     check_version(order, version)

@@ -36,7 +36,7 @@ def sweep_overview() -> list[dict]:
     return rows
 
 
-def _sweep_of(task) -> str:
+def _sweep_of(task: PeriodicTask) -> str:
     try:
         return json.loads(task.kwargs or "{}").get("sweep", "")
     except ValueError:
