@@ -92,7 +92,7 @@ def _export(request, m, p, rows) -> FileResponse:
 
     count = rows.count()
     if count > EXPORT_MAX_ROWS:
-        messages.error(request, _("导出行数超过上限，请缩小筛选范围 / too many rows to export; narrow the filters"))
+        messages.error(request, _("导出行数超过上限，请缩小筛选范围"))
         return redirect(request.path + "?" + p.query())
     title = f"{m.label}（{'，'.join(_filter_summary(p, request.user))}）"
     fd, path = tempfile.mkstemp(suffix=".xlsx")

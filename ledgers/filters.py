@@ -27,9 +27,10 @@ from ledgers.models import (
 from ledgers.registry import LedgerKind
 from ledgers.services import STATUS_CHANGE_KINDS
 from students.filters import FLAG_CHOICES, FastSelect
+from students.forms import grade_label
 from students.models import School, StatusChange, Student
 
-GRADES = [(i, f"{i}年级") for i in range(1, 10)]
+GRADES = [(grade, grade_label(grade)) for grade in range(1, 10)]
 YES_NO = [("1", _("是")), ("0", _("否"))]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.formchoices import blank_required_choices
@@ -40,7 +41,8 @@ ID_ERRORS = {
 
 class StudentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Student) -> str:
-        return f"{obj.name}（{obj.grade}年级{obj.class_name} · 证件尾号{obj.id_number[-4:]}）"
+        return gettext("%(name)s（%(grade)s年级%(class_name)s · 证件尾号%(tail)s）") % {
+            "name": obj.name, "grade": obj.grade, "class_name": obj.class_name, "tail": obj.id_number[-4:]}
 
 
 def student_field(user, *, required: bool = True) -> StudentChoiceField:

@@ -21,7 +21,9 @@ from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
@@ -84,7 +86,7 @@ from students.models import STATUS_CHANGE_SOURCES, School, StatusChange, Student
 from students.tables import StudentTable
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
-STALE_MESSAGE = "该记录在您打开后已被他人修改并保存，您的修改没有保存。请查看下方当前内容，刷新后重新填写。 / Someone else saved this record after you opened it; your changes were not saved."
+STALE_MESSAGE = gettext_lazy("该记录在您打开后已被他人修改并保存，您的修改没有保存。请查看下方当前内容，刷新后重新填写。")
 
 
 def _term_from(value: str | None) -> Term:
@@ -141,7 +143,7 @@ def _summary(kind: LedgerKind, request) -> list[dict]:
         n = cached_count(with_month_visits(HomeTeachingPlan.objects.visible_to(user), month).filter(
             below_minimum=True))
         out.append({"label": _("%(month)s送教不足%(n)s次") % {
-                        "month": f"{month:%Y年%m月}", "n": MIN_VISITS_PER_MONTH}, "value": n,
+                        "month": date_format(month, _("Y年m月")), "n": MIN_VISITS_PER_MONTH}, "value": n,
                     "tone": "danger" if n else "success",
                     "url": reverse("ledgers:home_teaching") + f"?month={month:%Y-%m}&below=1"})
     elif kind.slug == "status_changes":
@@ -352,7 +354,7 @@ def _value(entry, f) -> str:
     if f.is_relation:
         return str(getattr(entry, f.name))
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if isinstance(value, dt.date):
         return f"{value:%Y-%m-%d}"
     if f.name == "id_number":
@@ -455,7 +457,7 @@ def deferral_review_view(request, pk: int):
         deferral_review(deferral=deferral, user=request.user, approve=d["decision"] == "approve",
                         note=d["review_note"], expected_version=d["version"])
     except StaleEdit:
-        messages.error(request, _("该申请已被他人审核或修改，请查看最新内容 / already reviewed or changed"))
+        messages.error(request, _("该申请已被他人审核或修改，请查看最新内容"))
     except ValidationError as exc:
         form.add_error("review_note", exc)
         return _render_detail(request, kind, deferral, review_form=form, status=400)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.utils.translation import gettext
 
 from kongchuo.idnumbers import make_id
 from kongchuo.imports.bulk import chunked, fetch_in
@@ -366,8 +367,8 @@ def seed_new_intake(rng: random.Random, *, year: int, stdout=None) -> dict:
     _bulk(CensusEntry, census)
     out = {"grade1": len(newcomers), "grade7": len(placed), "census": len(census)}
     if stdout is not None:
-        stdout.write(f"新学年 / new school year {year}: 一年级新生 {out['grade1']}, "
-                     f"升入七年级 {out['grade7']}, 户籍 {out['census']}")
+        stdout.write(gettext("新学年（%(year)d）：一年级新生 %(grade1)d，升入七年级 %(grade7)d，户籍 %(census)d")
+                     % {"year": year, **out})
     return out
 
 
@@ -452,5 +453,5 @@ def seed_school_year_work(rng: random.Random, stdout=None) -> dict:
         SupportMark.objects.bulk_create(marks)
     counts = {"transfers": transfers, "roster_gaps": len(gaps), "support_unenrolled": len(marks)}
     if stdout is not None:
-        stdout.write(f"演示学年事项 / demo school-year work: {counts}")
+        stdout.write(gettext("演示学年事项：%(counts)s") % {"counts": counts})
     return counts

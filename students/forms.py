@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.forms import style_fields
@@ -33,7 +35,15 @@ class LeadingGroupMemberForm(forms.ModelForm):
 # The values stay text here: the roster import's own parsers and checks judge them
 # (kongchuo.imports.single.check_record), so a form and a file give the same errors.
 
-GRADES = [("", "—— 请选择 ——")] + [(str(g), f"{g}年级") for g in range(1, 10)]
+
+
+def _grade_label(grade: int) -> str:
+    return gettext("%(grade)s年级") % {"grade": grade}
+
+
+# Choices are built at import, before any request has chosen a language: label them lazily.
+grade_label = lazy(_grade_label, str)
+GRADES = [("", _("—— 请选择 ——"))] + [(str(grade), grade_label(grade)) for grade in range(1, 10)]
 SEXES = [("", _("按身份证件号")), ("男", _("男")), ("女", _("女"))]
 
 
@@ -172,7 +182,7 @@ class AccountForm(forms.Form):
 
     username = forms.RegexField(
         label=_("用户名"), regex=r"^[A-Za-z0-9_.@-]{3,150}$", max_length=150,
-        error_messages={"invalid": _("用户名为3–150位字母、数字或 _ . @ - / letters, digits, _ . @ -")})
+        error_messages={"invalid": _("用户名为3–150位字母、数字或 _ . @ -")})
     first_name = forms.CharField(label=_("姓名"), max_length=150)
     phone = forms.CharField(label=_("电话"), max_length=20, required=False)
     role = forms.ChoiceField(label=_("角色"))
@@ -211,7 +221,7 @@ class AccountForm(forms.Form):
 
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(_("用户名已存在 / this user name is taken"))
+            raise forms.ValidationError(_("用户名已存在"))
         return username
 
     def clean(self):
@@ -220,9 +230,9 @@ class AccountForm(forms.Form):
         data = super().clean()
         role = data.get("role")
         if role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and not data.get("township"):
-            self.add_error("township", _("请选择乡镇 / choose the township"))
+            self.add_error("township", _("请选择乡镇"))
         if role == Role.SCHOOL and not data.get("school"):
-            self.add_error("school", _("请选择学校 / choose the school"))
+            self.add_error("school", _("请选择学校"))
         return data
 
     def values(self) -> dict:

@@ -36,6 +36,7 @@ from django.db import connection, models, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from kongchuo.audit import audit_record
@@ -179,31 +180,28 @@ def run_rows(year: int) -> models.QuerySet:
 
 
 def refusal_reason(year: int, *, today: dt.date, revert: bool = False) -> str:
-    """Why closing (or reopening) `year` may not happen now; "" if it may. Bilingual."""
+    """Why closing (or reopening) `year` may not happen now; "" if it may."""
     label = year_label(year)
     closed = SchoolYear.objects.filter(year=year, closed_at__isnull=False).exists()
     last = last_closed_year()
     if revert:
         if not closed:
-            return f"{label}尚未结转，无可撤销 / school year {year} has not been rolled over"
+            return gettext("%(year)s尚未结转，无可撤销") % {"year": label}
         if last is not None and last > year:
-            return (f"{year_label(last)}已结转，请先撤销该学年 / school year {last} is closed "
-                    f"after it: revert that first")
+            return gettext("%(later)s已结转，请先撤销该学年") % {"later": year_label(last)}
         return ""
     if closed:
         return ""  # already done: not a refusal
     if last is not None and last > year:
-        return (f"{year_label(last)}已结转，不能再结转更早的学年 / a later school year ({last}) "
-                f"is already closed")
+        return gettext("%(later)s已结转，不能再结转更早的学年") % {"later": year_label(last)}
     if last is not None and year > last + 1:
-        return (f"请先结转{year_label(last + 1)} / close school year {last + 1} first")
+        return gettext("请先结转%(earlier)s") % {"earlier": year_label(last + 1)}
     if today < graduation_day(year):
         day = graduation_day(year)
-        return (f"{label}尚未结束：{day.year}年{day.month}月{day.day}日（毕业日）起方可结转 / school "
-                f"year {year} may be closed from {day.isoformat()} (its graduation day)")
+        return gettext("%(year)s尚未结束：%(day)s（毕业日）起方可结转") % {
+            "year": label, "day": date_format(day, gettext("Y年n月j日"))}
     if year < school_year_of(today) - 1:
-        return (f"{label}已过去一年以上，学籍已不是该学年的状态，不能结转 / school year {year} "
-                f"ended more than a year ago: the rolls are no longer that year's")
+        return gettext("%(year)s已过去一年以上，学籍已不是该学年的状态，不能结转") % {"year": label}
     return ""
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from students.models import Student
@@ -43,15 +44,15 @@ class StudentTable(tables.Table):
     def render_flags(self, record):
         labels = []
         if record.is_poor:
-            labels.append("建档")
+            labels.append(gettext("建档"))
         if record.is_dibao:
-            labels.append("低保")
+            labels.append(gettext("低保"))
         if record.is_tekun:
-            labels.append("特困")
+            labels.append(gettext("特困"))
         if record.disability_category:
-            labels.append("残疾")
+            labels.append(gettext("残疾"))
         if record.is_left_behind:
-            labels.append("留守")
+            labels.append(gettext("留守"))
         return " ".join(labels) or "—"
 
     def cell_rows(self):
