@@ -22,7 +22,7 @@ from kongchuo.schoolyear import today as local_today
 from kongchuo.scoping import Role, covers_school, scope_of
 from kongchuo.security.services import user_sessions_end
 from kongchuo.tabular import CellError, parse_id
-from students.models import School, StatusChange, Student, SupportMark, Township, User
+from students.models import LeadingGroupMember, School, StatusChange, Student, SupportMark, Township, User
 from students.pinyin import name_initials
 from students.support import FLAG_OF_LIST
 
@@ -482,6 +482,50 @@ def account_password_changed(*, user: User, request=None) -> None:
         user.must_change_password = False
         user.save(update_fields=["must_change_password"])
     audit_record(action="password_change", request=request, user=user, obj=user)
+
+
+# --------------------------------------------------------------------------- schools and county
+
+RESPONSIBILITY_FIELDS = ("principal_name", "principal_phone", "clerk_name", "clerk_phone")
+
+
+@transaction.atomic
+def school_responsibility_update(*, school: School, user: User, request=None,
+                                 **values: str) -> list[str]:
+    """Save a school's 责任人 (principal and clerk, names and phones), audited with the names of
+    the fields that changed (returned). Precondition: the caller checked `user` may edit them
+    (students.selectors.can_edit_responsibility)."""
+    unknown = set(values) - set(RESPONSIBILITY_FIELDS)
+    if unknown:
+        raise TypeError(sorted(unknown))
+    locked = School.objects.select_for_update().get(pk=school.pk)
+    changed = [name for name in RESPONSIBILITY_FIELDS
+               if name in values and getattr(locked, name) != values[name]]
+    for name, value in values.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=list(values))
+    audit_record(action="responsibility_update", request=request, user=user, obj=locked,
+                 detail={"fields": changed})
+    return changed
+
+
+@transaction.atomic
+def leading_group_member_add(*, user: User, request=None, position: str, name: str, title: str = "",
+                             phone: str = "", order: int = 0) -> LeadingGroupMember:
+    """Add a member to the county's 领导小组, audited. County users only (the caller checks)."""
+    member = LeadingGroupMember.objects.create(position=position, name=name, title=title, phone=phone,
+                                               order=order)
+    audit_record(action="leading_group_add", request=request, user=user, obj=member)
+    return member
+
+
+@transaction.atomic
+def leading_group_member_remove(*, user: User, request=None, member: LeadingGroupMember) -> None:
+    """Remove a member of the 领导小组; the audit row names who it was before the row goes."""
+    audit_record(action="leading_group_remove", request=request, user=user, obj=member)
+    member.delete()
+
+
 # ----------------------------------------------------------------------------- school year
 
 

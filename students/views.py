@@ -3,20 +3,25 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.audit import audit_record
 from kongchuo.scoping import Role, access_object, require_role, scope_of
 from students.counts import CachedCountPaginator, enrolled_by_school
 from students.filters import SchoolFilter, StudentFilter
 from students.forms import JuniorSchoolForm, LeadingGroupMemberForm, RepeatForm, ResponsibilityForm
 from students.models import LeadingGroupMember, School, Student, Township
 from students.selectors import can_edit_responsibility, school_list_for, township_summary
-from students.services import school_junior_school_set, student_repeat_record, student_repeat_withdraw
+from students.services import (
+    leading_group_member_add,
+    leading_group_member_remove,
+    school_junior_school_set,
+    school_responsibility_update,
+    student_repeat_record,
+    student_repeat_withdraw,
+)
 from students.tables import SchoolTable, StudentTable
 
 
@@ -124,10 +129,8 @@ def school_detail(request, pk: int):
         if not editable:
             raise PermissionDenied
         if form.is_valid():
-            with transaction.atomic():
-                form.save()
-                audit_record(action="responsibility_update", request=request, obj=school,
-                             detail={"fields": form.changed_data})
+            school_responsibility_update(school=school, user=request.user, request=request,
+                                         **{name: form.cleaned_data[name] for name in form.Meta.fields})
             messages.success(request, _("责任人已保存"))
             return redirect("students:school", pk=school.pk)
     center = School.objects.filter(township=school.township, is_center=True).first()
@@ -206,9 +209,7 @@ def county_detail(request):
     require_role(request.user, Role.COUNTY)
     form = LeadingGroupMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            member = form.save()
-            audit_record(action="leading_group_add", request=request, obj=member)
+        leading_group_member_add(user=request.user, request=request, **form.cleaned_data)
         messages.success(request, _("已添加领导小组成员"))
         return redirect("students:county")
     return render(request, "students/county_detail.html", {
@@ -222,15 +223,8 @@ def county_detail(request):
 @require_http_methods(["POST"])
 def leading_group_remove(request, pk: int):
     require_role(request.user, Role.COUNTY)
-    member = access_object_county(pk)
-    with transaction.atomic():
-        audit_record(action="leading_group_remove", request=request, obj=member)
-        member.delete()
+    member = get_object_or_404(LeadingGroupMember, pk=pk)  # county-wide: no scoping below it
+    leading_group_member_remove(user=request.user, request=request, member=member)
     messages.success(request, _("已移除"))
     return redirect("students:county")
 
-
-def access_object_county(pk: int) -> LeadingGroupMember:
-    from django.shortcuts import get_object_or_404
-
-    return get_object_or_404(LeadingGroupMember, pk=pk)
