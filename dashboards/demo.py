@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from dashboards.models import CohortIntake
 from dashboards.params import COHORT_SPAN
+from dashboards.yearclose import school_year_close
 from kongchuo.schoolyear import school_year_of, today
-from students.models import Student
+from ledgers.models import AidRecord
+from ledgers.selectors import AID_ELIGIBLE, POOR
+from retrieval.cases import RetrievalCase
+from retrieval.models import Alert
+from students.models import StatusChange, Student, User
 
 
 def seed_cohort_intakes(rng, stdout, school_year: int | None = None) -> None:
@@ -51,17 +59,6 @@ def seed_last_year(rng, stdout, year: int) -> None:
     """The demo county's previous school year `year`, closed: a 留级 list, the spring term's
     return-check alerts (mostly dismissed, some confirmed and brought back by 劝返), the spring
     term's aid, then the real rollover, which freezes the year's figures."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from dashboards.yearclose import school_year_close
-    from ledgers.models import AidRecord
-    from ledgers.selectors import AID_ELIGIBLE, POOR
-    from retrieval.cases import RetrievalCase
-    from retrieval.models import Alert
-    from students.models import StatusChange, User
-
     archive, _created = User.objects.get_or_create(
         username="demo_archive", defaults={"role": "county", "first_name": "往年记录"})
     if _created:

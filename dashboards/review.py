@@ -22,8 +22,9 @@ from dashboards.models import YearFigures
 from dashboards.yearfigures import COUNTY, DIRECT, FIGURES, LEFT_KEYS
 from dashboards.yearfigures import figure_text as fmt
 from kongchuo.idnumbers import mask_id
+from kongchuo.models import SchoolYear
 from kongchuo.schoolyear import parse_term, year_label
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP
+from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
 from kongchuo.xlsxout import LedgerColumn, OfficialSheet
 from ledgers.models import Deferral
 from retrieval.cases import RetrievalCase
@@ -138,8 +139,6 @@ class Review:
 
 
 def closed_years() -> list[int]:
-    from kongchuo.models import SchoolYear
-
     return list(SchoolYear.objects.filter(closed_at__isnull=False).order_by("-year")
                 .values_list("year", flat=True))
 
@@ -267,8 +266,6 @@ def township_choices(year: int) -> list[tuple[int, str]]:
 
 def visible_township(user, township_id: int | None) -> Township | None:
     """The township a user may review: a township user its own; the county any (or none)."""
-    from kongchuo.scoping import Role, scope_of
-
     scope = scope_of(user)
     if scope.role == Role.TOWNSHIP:
         return Township.objects.get(pk=scope.township_id)

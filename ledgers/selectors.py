@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, Value, When
 
 from kongchuo.idnumbers import mask_id, mask_phone
-from kongchuo.schoolyear import Term
+from kongchuo.schoolyear import Term, parse_term, today
 from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
-from ledgers.models import AidRecord, Deferral, HomeTeachingVisit, ReturnReport
+from ledgers.models import AidRecord, Attachment, Deferral, HomeTeachingVisit, ReturnReport
 from ledgers.registry import KINDS, LedgerKind, school_id_of
 from students.models import StatusChange, Student
 from students.support import aid_priority
@@ -113,8 +114,6 @@ def expiring_deferrals(qs, today: dt.date):
 
 def as_of_in(term: Term) -> dt.date:
     """Today, held inside the term (its end for a past term, its start for a coming one)."""
-    from kongchuo.schoolyear import today
-
     return min(max(today(), term.start), term.end)
 
 
@@ -279,8 +278,6 @@ def entry_history(entry) -> list[HistoryRow]:
 
 def entry_summary(kind: LedgerKind, e) -> str:
     """One line per entry for the student page."""
-    from kongchuo.schoolyear import parse_term
-
     def term_label(code: str) -> str:
         try:
             return parse_term(code).label
@@ -344,10 +341,6 @@ def transfers_without_proof(changes):
     recorded 外县就读 by that 转出, with no file attached (the 接收证明): the worklist, and the
     11–12月 feedback verification's 转出县外缺接收证明 rule. A later 转出 of the same child
     supersedes an earlier one."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from ledgers.models import Attachment
-
     proof = Attachment.objects.filter(content_type=ContentType.objects.get_for_model(StatusChange),
                                       object_id=OuterRef("pk"))
     later = StatusChange.objects.filter(student_id=OuterRef("student_id"),

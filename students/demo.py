@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from kongchuo.idnumbers import make_id
 from kongchuo.imports.bulk import chunked, fetch_in
 from kongchuo.schoolyear import school_age_birth_range, school_year_of, term_of, today
+from kongchuo.scoping import Role
 from students.models import (
     CensusEntry,
     LeadingGroupMember,
@@ -32,9 +33,10 @@ from students.models import (
     TermRoster,
     Township,
     TransferRequest,
+    User,
 )
 from students.pinyin import name_initials
-from students.services import student_change_status
+from students.services import student_change_status, user_create
 
 TOWNSHIPS = [
     "城关镇", "新店镇", "石店镇", "马店镇", "孟集镇", "花园镇", "户胡镇", "冯井镇", "白莲乡", "周集镇",
@@ -281,10 +283,6 @@ DEMO_USERS = ("demo_county", "demo_township", "demo_school", "demo_gov")
 
 
 def create_demo_users(password: str) -> list[tuple[str, str]]:
-    from kongchuo.scoping import Role
-    from students.models import User
-    from students.services import user_create
-
     first = Township.objects.order_by("code").first()
     center = School.objects.get(township=first, is_center=True)
     other = (School.objects.filter(township=first, oversight="township", is_center=False)

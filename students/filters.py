@@ -6,7 +6,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from students.models import School, Student
+from students.models import School, Student, Township
 from students.support import SUPPORT_GROUPS
 
 # The support groups (students.support) by their flag, 残疾 by its category; then the two
@@ -32,9 +32,9 @@ def _attrs_html(attrs: dict) -> str:
 class FastSelect(forms.Select):
     """A <select> rendered in Python, byte for byte what Django's templates render.
 
-    Django renders every <option> through two template includes (~40 µs each): the county's
-    276 schools in the roster filter cost ~11 ms of CPU on every list page. Same context
-    (`get_context`), same markup, no templates.
+    Django renders every <option> through two template includes, and the county's few hundred
+    schools in the roster filter made that a visible share of every list page's CPU (figures:
+    docs/performance.md). Same context (`get_context`), same markup, no templates.
     """
 
     def render(self, name, value, attrs=None, renderer=None):
@@ -103,8 +103,6 @@ class SchoolFilter(django_filters.FilterSet):
         fields = ["q", "township", "kind", "oversight", "missing"]
 
     def __init__(self, *args, user=None, **kwargs):
-        from students.models import Township
-
         super().__init__(*args, **kwargs)
         self.filters["township"].queryset = Township.objects.filter(
             pk__in=School.objects.visible_to(user).values("township_id"))

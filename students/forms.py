@@ -5,8 +5,11 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.formchoices import blank_required_choices
 from kongchuo.forms import style_fields
-from students.models import LeadingGroupMember, School, Township
+from kongchuo.scoping import Role, covers_school, scope_of
+from students.models import LeadingGroupMember, School, Township, User
+from students.selectors import account_roles_for
 
 
 class ResponsibilityForm(forms.ModelForm):
@@ -48,8 +51,6 @@ SEXES = [("", _("按身份证件号")), ("男", _("男")), ("女", _("女"))]
 
 
 def _schools_for(user):
-    from kongchuo.scoping import covers_school
-
     return [s for s in School.objects.visible_to(user).select_related("township")
             .order_by("township__code", "code") if covers_school(user, s)]
 
@@ -194,10 +195,6 @@ class AccountForm(forms.Form):
     section = forms.CharField(label=_("股室（站）"), max_length=40, required=False)
 
     def __init__(self, *args, actor, account=None, **kwargs):
-        from kongchuo.formchoices import blank_required_choices
-        from kongchuo.scoping import Role, scope_of
-        from students.selectors import account_roles_for
-
         super().__init__(*args, **kwargs)
         self.account = account
         self.fields["role"].choices = account_roles_for(actor)
@@ -217,16 +214,12 @@ class AccountForm(forms.Form):
         blank_required_choices(self)
 
     def clean_username(self) -> str:
-        from students.models import User
-
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(_("用户名已存在"))
         return username
 
     def clean(self):
-        from kongchuo.scoping import Role
-
         data = super().clean()
         role = data.get("role")
         if role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and not data.get("township"):

@@ -56,13 +56,13 @@ from kongchuo.schoolyear import today as local_today
 from kongchuo.scoping import OVERSIGHT_COUNTY
 from students.models import School, StatusChange, Student
 
-S = Student.Status
-K = StatusChange.Kind
+Status = Student.Status
+Kind = StatusChange.Kind
 
-MOVING = (S.ENROLLED, S.HOME_TEACHING)
+MOVING = (Status.ENROLLED, Status.HOME_TEACHING)
 # A child 转学中 keeps its grade until the receiving school confirms (the request names the
 # grade it joins): the preview lists it as held back, so the county can settle transfers first.
-HELD = (S.SUSPENDED, S.SUSPECTED, S.DROPPED_OUT, S.DEFERRED, S.TRANSFERRING)
+HELD = (Status.SUSPENDED, Status.SUSPECTED, Status.DROPPED_OUT, Status.DEFERRED, Status.TRANSFERRING)
 ON_ROLL = MOVING + HELD
 SOURCE = "rollover"
 MOVES = ("promoted", "graduated_primary", "graduated_junior", "repeated", "held_back")
@@ -143,7 +143,7 @@ def year_range(year: int) -> tuple[dt.date, dt.date]:
 
 def repeat_list(year: int) -> models.QuerySet:
     """Ids of the children on school year `year`'s 留级 list."""
-    return (StatusChange.objects.filter(kind=K.REPEAT, effective_date__range=year_range(year))
+    return (StatusChange.objects.filter(kind=Kind.REPEAT, effective_date__range=year_range(year))
             .values("student_id"))
 
 
@@ -172,7 +172,7 @@ def _move_case(year: int) -> Case:
 def run_rows(year: int) -> models.QuerySet:
     """The status-history rows a rollover of `year` wrote (what a revert removes)."""
     return StatusChange.objects.filter(
-        source=SOURCE, kind__in=(K.PROMOTE, K.GRADUATE),
+        source=SOURCE, kind__in=(Kind.PROMOTE, Kind.GRADUATE),
         effective_date__in=(promotion_day(year), graduation_day(year)))
 
 
@@ -317,7 +317,7 @@ def rollover_apply(*, year: int, user=None, today: dt.date | None = None) -> Rol
     }
     promoted = _insert_changes(
         Student.objects.filter(status__in=ON_ROLL).filter(rules["promoted"]),
-        student_id=F("pk"), kind=_const(K.PROMOTE.value, models.CharField()),
+        student_id=F("pk"), kind=_const(Kind.PROMOTE.value, models.CharField()),
         effective_date=_const(promotion_day(year), models.DateField()), to_status=F("status"),
         # the child stays at the school: neither school is named (see `common`)
         from_school_id=_const(None, models.BigIntegerField()),
@@ -326,16 +326,16 @@ def rollover_apply(*, year: int, user=None, today: dt.date | None = None) -> Rol
         **common)
     primary = _insert_changes(
         Student.objects.filter(status__in=ON_ROLL).filter(rules["graduated_primary"]),
-        student_id=F("pk"), kind=_const(K.GRADUATE.value, models.CharField()),
+        student_id=F("pk"), kind=_const(Kind.GRADUATE.value, models.CharField()),
         effective_date=_const(graduation_day(year), models.DateField()),
-        to_status=_const(S.GRADUATED.value, models.CharField()), from_school_id=F("school_id"),
+        to_status=_const(Status.GRADUATED.value, models.CharField()), from_school_id=F("school_id"),
         to_school_id=F("school__junior_school_id"), to_grade=F("grade"),
         reason=_const(f"{label}小学毕业", models.CharField()), **common)
     junior = _insert_changes(
         Student.objects.filter(status__in=ON_ROLL).filter(rules["graduated_junior"]),
-        student_id=F("pk"), kind=_const(K.GRADUATE.value, models.CharField()),
+        student_id=F("pk"), kind=_const(Kind.GRADUATE.value, models.CharField()),
         effective_date=_const(graduation_day(year), models.DateField()),
-        to_status=_const(S.GRADUATED.value, models.CharField()), from_school_id=F("school_id"),
+        to_status=_const(Status.GRADUATED.value, models.CharField()), from_school_id=F("school_id"),
         to_school_id=_const(None, models.BigIntegerField()), to_grade=F("grade"),
         reason=_const(f"{label}初中毕业（完成义务教育）", models.CharField()), **common)
     rows = run_rows(year)
@@ -426,7 +426,7 @@ def rollover_revert(*, year: int, user=None, dry_run: bool = False) -> RolloverR
     counts = defaultdict(int)
     for kind, from_grade, n in (rows.order_by().values_list("kind", "from_grade")
                                 .annotate(n=Count("pk"))):
-        key = ("promoted" if kind == K.PROMOTE else
+        key = ("promoted" if kind == Kind.PROMOTE else
                "graduated_junior" if from_grade == 9 else "graduated_primary")
         counts[key] += n
     result = RolloverResult(year=year, promoted=counts["promoted"],

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kongchuo.scoping import Role, scope_of
 from students.counts import enrolled_by_school
-from students.models import School, StatusChange, Student, Township, TransferRequest
+from students.models import School, StatusChange, Student, Township, TransferRequest, User
 
 
 def with_enrolled(schools) -> list[School]:
     """The schools, each with `n_students` (enrolled) from one cached GROUP BY over students.
 
     Annotating Count("students") joined and grouped all 200,000 students by every school and
-    township column on each view of the school list (~350 ms on the demo county).
+    township column on each view of the school list.
     """
     counts = enrolled_by_school()
     # Labels translated once per list, not per row: get_FOO_display() rebuilds the choices
-    # dict (hashing lazy translations) on every call, ~40 µs × 2 × 276 schools.
+    # dict (hashing lazy translations) on every call, twice for each school of the county.
     kinds, oversights = dict(School.Kind.choices), dict(School.Oversight.choices)
     kinds = {k: str(v) for k, v in kinds.items()}
     oversights = {k: str(v) for k, v in oversights.items()}
@@ -109,8 +112,6 @@ def accounts_visible_to(user):
     """The accounts a user manages in the browser: the county every account (but the support
     staff's superusers); a township center school the school accounts of the schools it
     oversees. Everyone else none. Views fetch single accounts through this (404 otherwise)."""
-    from students.models import User
-
     scope = scope_of(user)
     qs = User.objects.select_related("township", "school").filter(is_superuser=False)
     if scope is None:
@@ -132,9 +133,6 @@ def account_roles_for(user) -> list[tuple[str, str]]:
 
 def account_locked(user) -> bool:
     """Locked out by django-axes (too many failed logins) on any address."""
-    from axes.models import AccessAttempt
-    from django.conf import settings
-
     return AccessAttempt.objects.filter(
         username=user.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT).exists()
 
@@ -142,14 +140,9 @@ def account_locked(user) -> bool:
 def locked_usernames():
     """User names locked out by django-axes (too many failed logins) on any address: a
     subquery, for the account list's 已锁定 filter and badges."""
-    from axes.models import AccessAttempt
-    from django.conf import settings
-
     return (AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT)
             .values("username"))
 
 
 def account_has_otp(user) -> bool:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

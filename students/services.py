@@ -184,8 +184,9 @@ def student_changes_apply_bulk(
 
 
 def students_initials_write(pairs: list[tuple[int, str]]) -> None:
-    """Set name_initials for (student id, initials) pairs in one statement (a county has
-    200,000 names: bulk_update's CASE per row costs ~20× more). name_initials has no history."""
+    """Set name_initials for (student id, initials) pairs in one statement: a county has
+    200,000 names, and bulk_update's CASE per row costs far more (figures: docs/performance.md).
+    name_initials has no history."""
     if not pairs:
         return
     with connection.cursor() as cur:

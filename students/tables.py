@@ -60,8 +60,8 @@ class StudentTable(tables.Table):
         students/_student_table.html (the header labels the cell when rows stack on phones).
 
         The same cells django-tables2 renders, computed directly: its per-cell machinery
-        (accessor resolution, signature inspection, attrs, a translation lookup per cell) cost
-        ~8 ms of CPU for 20 rows × 8 columns on every roster page. Empty values get the table's
+        (accessor resolution, signature inspection, attrs, a translation lookup per cell) is paid
+        for every cell of every roster page (figures: docs/performance.md). Empty values get the table's
         default, as django-tables2 does; a column without a renderer here falls back to it.
         """
         cells = {

@@ -8,7 +8,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.panels import panels_for_student
+from kongchuo.scoping import Role, access_object, covers_school, require_role, scope_of
+from kongchuo.security.forms import RevealForm
+from kongchuo.security.services import can_reveal_personal_data, personal_data_reveal
 from students.counts import CachedCountPaginator, enrolled_by_school
 from students.filters import SchoolFilter, StudentFilter
 from students.forms import JuniorSchoolForm, LeadingGroupMemberForm, RepeatForm, ResponsibilityForm
@@ -22,6 +25,7 @@ from students.services import (
     student_repeat_record,
     student_repeat_withdraw,
 )
+from students.support import SUPPORT_GROUPS
 from students.tables import SchoolTable, StudentTable
 
 
@@ -48,11 +52,6 @@ def student_detail(request, pk: int):
 
 
 def _render_student(request, student, *, revealed=None, reveal_form=None):
-    from kongchuo.scoping import covers_school
-    from kongchuo.security.forms import RevealForm
-    from kongchuo.security.services import can_reveal_personal_data
-    from students.support import SUPPORT_GROUPS
-
     changes = student.status_changes.select_related("from_school", "to_school", "created_by")
     can_reveal = can_reveal_personal_data(request.user)
     scope = scope_of(request.user)
@@ -76,9 +75,6 @@ def student_reveal(request, pk: int):
 
     Out of scope → 404 (like every object); in scope without the right → 403 (audited too).
     """
-    from kongchuo.security.forms import RevealForm
-    from kongchuo.security.services import can_reveal_personal_data, personal_data_reveal
-
     student = access_object(Student.objects.select_related("school__township", "hukou_township"),
                             request.user, pk=pk)
     if not can_reveal_personal_data(request.user):
@@ -94,8 +90,6 @@ def student_reveal(request, pk: int):
 
 def _student_sections(request, student):
     """Blocks the higher apps contribute to the student page (ledgers, alerts, cases)."""
-    from kongchuo.panels import panels_for_student
-
     return panels_for_student(request, student)
 
 
