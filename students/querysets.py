@@ -62,8 +62,9 @@ class SupportMarkQuerySet(ScopedQuerySet):
     school_path = "student__school"
 
     def in_township(self, township_id: int):
-        # Looked up through the app registry: the models module imports this one.
-        census = apps.get_model("students", "CensusEntry").objects.filter(township_id=township_id).values("id_number")  # any year
+        # Through the app registry: students.models imports this module, not the reverse.
+        census_entries = apps.get_model("students", "CensusEntry").objects
+        census = census_entries.filter(township_id=township_id).values("id_number")  # any year
         return self.filter(
             Q(student__school__township_id=township_id, student__school__oversight=OVERSIGHT_TOWNSHIP)
             | Q(student__isnull=True, township_id=township_id)

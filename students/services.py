@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from axes.utils import reset as axes_reset
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kongchuo.audit import audit_record
 from kongchuo.idnumbers import birth_date_of, mask_id
 from kongchuo.imports.bulk import chunked, history_create, update_batch_size
+from kongchuo.imports.runner import current_lang
 from kongchuo.schoolyear import current_school_year, school_year_of, year_end, year_start
 from kongchuo.schoolyear import today as local_today
 from kongchuo.scoping import Role, covers_school, scope_of
@@ -347,10 +348,8 @@ def student_id_correct(*, user: User, student: Student, id_number: str, reason: 
     try:
         new = parse_id(id_number)
     except CellError as exc:
-        # The import engine words its cell errors in both languages; show the active one.
-        lang = "en" if (translation.get_language() or "").startswith("en") else "zh"
         raise ValidationError(gettext("%(problem)s（%(code)s）") % {
-            "problem": exc.message(lang), "code": exc.code}, code=exc.code) from exc
+            "problem": exc.message(current_lang()), "code": exc.code}, code=exc.code) from exc
     locked = Student.objects.select_for_update().select_related("school").get(pk=student.pk)
     if not covers_school(user, locked.school):
         raise PermissionDenied
