@@ -6,6 +6,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from students.forms import grade_label
 from students.models import School, Student, Township
 from students.support import SUPPORT_GROUPS
 
@@ -58,7 +59,7 @@ class StudentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("姓名/拼音/证件后4位"), method="filter_q")
     school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none(),
                                               widget=FastSelect)
-    grade = django_filters.ChoiceFilter(label=_("年级"), choices=[(i, f"{i}年级") for i in range(1, 10)],
+    grade = django_filters.ChoiceFilter(label=_("年级"), choices=[(grade, grade_label(grade)) for grade in range(1, 10)],
                                         widget=FastSelect)
     class_name = django_filters.CharFilter(label=_("班级"))
     status = django_filters.ChoiceFilter(label=_("状态"), choices=Student.Status.choices, widget=FastSelect)

@@ -417,10 +417,9 @@ def rollover_revert(*, year: int, user=None, dry_run: bool = False) -> RolloverR
         raise RolloverRefused(reason)
     names, total = _named(touched_after(year))
     if total:
-        more = f"等{total}名" if total > len(names) else f"{total}名"
-        raise RolloverRefused(
-            f"结转后{more}学生的学籍已有新变动，不能撤销：{'、'.join(names)} / {total} children "
-            f"changed after the rollover; it cannot be reverted", children=names)
+        message = (gettext("结转后等%(total)d名学生的学籍已有新变动，不能撤销：%(names)s") if total > len(names)
+                   else gettext("结转后%(total)d名学生的学籍已有新变动，不能撤销：%(names)s"))
+        raise RolloverRefused(message % {"total": total, "names": "、".join(names)}, children=names)
     rows = run_rows(year)
     now = timezone.now()
     counts = defaultdict(int)
