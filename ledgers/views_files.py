@@ -19,15 +19,10 @@ from kongchuo.models import Job
 from kongchuo.schoolyear import parse_term, today
 from kongchuo.scoping import Role, access_object, require_role, scope_of
 from ledgers.exports import ExportScopeError, filename_for, scope_for_user
-from ledgers.forms import (
-    AttachmentForm,
-    ExportForm,
-)
+from ledgers.forms import AttachmentForm, ExportForm
 from ledgers.models import Attachment
 from ledgers.registry import KINDS, LEDGER_NAMES, kind_for_model
-from ledgers.selectors import (
-    can_attach,
-)
+from ledgers.selectors import can_attach
 from ledgers.services import (
     EXPORT_JOB_KIND,
     attachment_add,
@@ -35,11 +30,7 @@ from ledgers.services import (
     ledger_export,
     ledger_export_job_start,
 )
-from ledgers.views import (
-    STAFF,
-    entry_for_user,
-    ledger_kind,
-)
+from ledgers.views import STAFF, entry_for_user, ledger_kind
 from students.models import School
 
 # --------------------------------------------------------------------------- exports

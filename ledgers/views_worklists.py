@@ -16,10 +16,7 @@ from django_tables2 import RequestConfig
 
 from kongchuo.schoolyear import parse_term, today
 from kongchuo.scoping import Role, require_role
-from ledgers.forms import (
-    TransferOutOfCountyForm,
-    term_choices,
-)
+from ledgers.forms import TransferOutOfCountyForm, term_choices
 from ledgers.registry import KINDS
 from ledgers.selectors import (
     can_edit_entry,
