@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from dashboards.models import CohortIntake
 from dashboards.params import COHORT_SPAN
+from dashboards.yearclose import school_year_close
 from kongchuo.schoolyear import school_year_of, today
-from students.models import Student
+from ledgers.models import AidRecord
+from ledgers.selectors import AID_ELIGIBLE, POOR
+from retrieval.models import Alert, RetrievalCase
+from students.models import StatusChange, Student, User
 
 
 def seed_cohort_intakes(rng, stdout, school_year: int | None = None) -> None:
@@ -40,7 +48,7 @@ def seed_cohort_intakes(rng, stdout, school_year: int | None = None) -> None:
                                  note="演示数据（学籍档案）", source="seed"))
     CohortIntake.objects.bulk_create(rows, batch_size=1000)
     if stdout is not None:
-        stdout.write(f"入学队列人数 / cohort intakes: {len(rows)} schools, {year}")
+        stdout.write(gettext("入学队列人数：%(year)d学年，%(schools)d 所学校") % {"year": year, "schools": len(rows)})
 
 
 # ----------------------------------------------------------------------------- last school year
@@ -50,16 +58,6 @@ def seed_last_year(rng, stdout, year: int) -> None:
     """The demo county's previous school year `year`, closed: a 留级 list, the spring term's
     return-check alerts (mostly dismissed, some confirmed and brought back by 劝返), the spring
     term's aid, then the real rollover, which freezes the year's figures."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from dashboards.yearclose import school_year_close
-    from ledgers.models import AidRecord
-    from ledgers.selectors import AID_ELIGIBLE, POOR
-    from retrieval.models import Alert, RetrievalCase
-    from students.models import StatusChange, User
-
     archive, _created = User.objects.get_or_create(
         username="demo_archive", defaults={"role": "county", "first_name": "往年记录"})
     if _created:
@@ -111,6 +109,10 @@ def seed_last_year(rng, stdout, year: int) -> None:
     seed_cohort_intakes(rng, stdout, school_year=year)  # last year's 巩固率 by its cohort
     result = school_year_close(year=year, user=archive, today=dt.date(year + 1, 8, 20))
     if stdout is not None:
-        stdout.write(f"上学年结转 / last year closed ({year}): 升级 {result.promoted}, "
-                     f"小学毕业 {result.graduated_primary}, 初中毕业 {result.graduated_junior}, "
-                     f"不升级 {result.held_back}, 留级 {result.repeated}; 预警 {len(created)}, 劝返 {len(cases)}")
+        stdout.write(gettext(
+            "上学年结转（%(year)d）：升级 %(promoted)d，小学毕业 %(graduated_primary)d，"
+            "初中毕业 %(graduated_junior)d，不升级 %(held_back)d，留级 %(repeated)d；"
+            "预警 %(alerts)d，劝返 %(cases)d") % {
+            "year": year, "promoted": result.promoted, "graduated_primary": result.graduated_primary,
+            "graduated_junior": result.graduated_junior, "held_back": result.held_back,
+            "repeated": result.repeated, "alerts": len(created), "cases": len(cases)})

@@ -16,7 +16,7 @@ class IntakeUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.KONGCHUO_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(_("文件过大 / file too large"))
+            raise forms.ValidationError(_("文件过大"))
         return upload
 
 

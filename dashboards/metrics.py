@@ -36,7 +36,7 @@ from functools import reduce
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,20 +50,20 @@ from retrieval.cases.selectors import ATTEMPT_INTERVAL_DAYS
 from retrieval.models import Alert, Escalation, FeedbackItem, PersuasionAttempt, RetrievalCase
 from students.models import CensusEntry, School, StatusChange, Student
 
-S = Student.Status
-K = StatusChange.Kind
+Status = Student.Status
+Kind = StatusChange.Kind
 
 # 转学中: between two schools of the county, on the sending school's roll until confirmed.
-IN_SCHOOL_NOW = (S.ENROLLED, S.HOME_TEACHING, S.TRANSFERRING)  # at a county school today (在校)
-ROLL = (S.ENROLLED, S.SUSPENDED, S.HOME_TEACHING, S.SUSPECTED, S.TRANSFERRING)  # on the roll today
-LEFT = (S.TRANSFERRED, S.OUT_OF_COUNTY, S.VOCATIONAL, S.GRADUATED, S.DECEASED, S.ABROAD,
-        S.DROPPED_OUT)
-LEAVE_KINDS = (K.TRANSFER_OUT, K.OUT_OF_COUNTY, K.VOCATIONAL, K.GRADUATE, K.DEATH, K.ABROAD,
-               K.DROPOUT)
+IN_SCHOOL_NOW = (Status.ENROLLED, Status.HOME_TEACHING, Status.TRANSFERRING)  # at a county school today (在校)
+ROLL = (Status.ENROLLED, Status.SUSPENDED, Status.HOME_TEACHING, Status.SUSPECTED, Status.TRANSFERRING)  # on the roll today
+LEFT = (Status.TRANSFERRED, Status.OUT_OF_COUNTY, Status.VOCATIONAL, Status.GRADUATED, Status.DECEASED, Status.ABROAD,
+        Status.DROPPED_OUT)
+LEAVE_KINDS = (Kind.TRANSFER_OUT, Kind.OUT_OF_COUNTY, Kind.VOCATIONAL, Kind.GRADUATE, Kind.DEATH, Kind.ABROAD,
+               Kind.DROPOUT)
 # Census reconciliation: what a child on the 户籍 list with a 学籍 here is doing.
-CENSUS_LOCAL = (S.ENROLLED, S.SUSPENDED, S.HOME_TEACHING, S.GRADUATED)
-CENSUS_OUT_OF_COUNTY = (S.OUT_OF_COUNTY,)
-CENSUS_VOCATIONAL = (S.VOCATIONAL,)
+CENSUS_LOCAL = (Status.ENROLLED, Status.SUSPENDED, Status.HOME_TEACHING, Status.GRADUATED)
+CENSUS_OUT_OF_COUNTY = (Status.OUT_OF_COUNTY,)
+CENSUS_VOCATIONAL = (Status.VOCATIONAL,)
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -179,8 +179,6 @@ def _changes_in_year(p: Params, **filters) -> QuerySet:
 
 def _visits_ok(first: dt.date, last: dt.date) -> QuerySet:
     """Children with at least MIN_VISITS_PER_MONTH 送教 visits between first and last."""
-    from django.db.models import Count
-
     return (HomeTeachingVisit.objects.filter(visit_date__range=(first, last))
             .values("plan__student_id").annotate(n=Count("pk")).filter(n__gte=MIN_VISITS_PER_MONTH)
             .values("plan__student_id"))
@@ -198,7 +196,7 @@ def _cohort_window(p: Params) -> Q:
 def graduating(p: Params) -> Q:
     """Grade-9 students of school year Y who graduated (a 毕业 change dated in Y) or, in the
     running school year, are still at school to graduate."""
-    q = Q(status=S.GRADUATED) & Q(pk__in=_changes_in_year(p, kind=K.GRADUATE))
+    q = Q(status=Status.GRADUATED) & Q(pk__in=_changes_in_year(p, kind=Kind.GRADUATE))
     if p.is_current_year:
         q |= Q(status__in=IN_SCHOOL_NOW)
     return Q(grade=9) & q
@@ -219,11 +217,11 @@ def _returns_missing(p: Params) -> Q:
     """返校报到 not ticked: 在读 children with no report this term, no leave on file for the
     term, who were not newly enrolled or transferred in after the term began."""
     term = p.current_term
-    leave = (StatusChange.objects.filter(kind=K.LEAVE, effective_date__lte=term.end)
+    leave = (StatusChange.objects.filter(kind=Kind.LEAVE, effective_date__lte=term.end)
              .filter(Q(end_date__isnull=True) | Q(end_date__gte=term.start)))
-    joined = StatusChange.objects.filter(kind__in=(K.ENROLL, K.TRANSFER_IN),
+    joined = StatusChange.objects.filter(kind__in=(Kind.ENROLL, Kind.TRANSFER_IN),
                                          effective_date__gt=term.start)
-    return (Q(status=S.ENROLLED) & _absent(ReturnReport.objects.filter(term=term.code))
+    return (Q(status=Status.ENROLLED) & _absent(ReturnReport.objects.filter(term=term.code))
             & _absent(leave) & _absent(joined))
 
 
@@ -233,7 +231,7 @@ def _aid_ids(p: Params) -> QuerySet:
 
 def _suspensions_expiring(p: Params) -> QuerySet:
     until = p.as_of + dt.timedelta(days=EXPIRY_WARNING_DAYS)
-    return _ids(StatusChange.objects.filter(kind=K.SUSPEND, end_date__range=(p.as_of, until)))
+    return _ids(StatusChange.objects.filter(kind=Kind.SUSPEND, end_date__range=(p.as_of, until)))
 
 
 # --------------------------------------------------------------------------- alert / case sets
@@ -290,7 +288,7 @@ def _attempt_due(p: Params) -> Q:
 def _deferred_sets(p: Params) -> tuple[QuerySet, QuerySet]:
     """Deferred (延缓入学): a student record so marked or an approved deferral covering the day."""
     day = p.as_of
-    return (Student.objects.filter(status=S.DEFERRED),
+    return (Student.objects.filter(status=Status.DEFERRED),
             Deferral.objects.filter(review=Deferral.Review.APPROVED, start_date__lte=day,
                                     end_date__gte=day))
 
@@ -358,7 +356,7 @@ def census_counts(user, p: Params) -> dict[int, dict[str, int]]:
         for tid, status, on_ledger, n in cursor.fetchall():
             counts = out.setdefault(tid, dict.fromkeys(keys, 0))
             counts["census_total"] += n
-            if on_ledger or status == S.DEFERRED:
+            if on_ledger or status == Status.DEFERRED:
                 counts["census_deferred"] += n
             elif status in CENSUS_LOCAL:
                 counts["census_local"] += n
@@ -395,14 +393,14 @@ def _m(key, source, label, where, aggregate=True, todo=False, derived=None) -> M
 METRICS: dict[str, Metric] = {m.key: m for m in (
     # students
     _m("in_school", "students", _("在校学生"), lambda p: Q(status__in=IN_SCHOOL_NOW)),
-    _m("home_teaching", "students", _("送教上门学生"), lambda p: Q(status=S.HOME_TEACHING)),
+    _m("home_teaching", "students", _("送教上门学生"), lambda p: Q(status=Status.HOME_TEACHING)),
     _m("ht_ok", "students", _("上月送教达标"),
-       lambda p: Q(status=S.HOME_TEACHING) & Q(pk__in=_visits_ok(*p.last_month))),
+       lambda p: Q(status=Status.HOME_TEACHING) & Q(pk__in=_visits_ok(*p.last_month))),
     _m("ht_short_last", "students", _("上月送教不足"),
-       lambda p: Q(status=S.HOME_TEACHING) & ~Q(pk__in=_visits_ok(*p.last_month)),
+       lambda p: Q(status=Status.HOME_TEACHING) & ~Q(pk__in=_visits_ok(*p.last_month)),
        derived=("home_teaching", "ht_ok")),
     _m("ht_short", "students", _("本月送教不足2次"),
-       lambda p: Q(status=S.HOME_TEACHING) & ~Q(pk__in=_visits_ok(*p.this_month)), todo=True),
+       lambda p: Q(status=Status.HOME_TEACHING) & ~Q(pk__in=_visits_ok(*p.this_month)), todo=True),
     _m("poor", "students", _("困难家庭在校学生"), lambda p: POOR & Q(status__in=AID_ELIGIBLE)),
     _m("aid_ok", "students", _("已资助"),
        lambda p: POOR & Q(status__in=AID_ELIGIBLE) & Q(pk__in=_aid_ids(p))),
@@ -411,20 +409,20 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
        & _absent(AidRecord.objects.filter(term=p.aid_term.code)),
        derived=("poor", "aid_ok")),
     _m("susp_expiring", "students", _("休学即将到期"),
-       lambda p: Q(status=S.SUSPENDED) & Q(pk__in=_suspensions_expiring(p))),
+       lambda p: Q(status=Status.SUSPENDED) & Q(pk__in=_suspensions_expiring(p))),
     _m("returns_missing", "students", _("未返校报到"), _returns_missing, todo=True),
     _m("grad", "students", _("应届九年级毕业生"), graduating),
     _m("cohort_in", "students", _("县外转入"),
        lambda p: graduating(p) & Q(pk__in=_ids(StatusChange.objects.filter(
-           kind=K.TRANSFER_IN, from_school__isnull=True)))),
+           kind=Kind.TRANSFER_IN, from_school__isnull=True)))),
     _m("cohort_out", "students", _("转出县外/外县就读"),
-       lambda p: _leavers(p, Q(kind=K.TRANSFER_OUT, to_school__isnull=True) | Q(kind=K.OUT_OF_COUNTY),
-                          (S.OUT_OF_COUNTY, S.TRANSFERRED))),
-    _m("cohort_death", "students", _("死亡"), lambda p: _leavers(p, Q(kind=K.DEATH), (S.DECEASED,))),
-    _m("cohort_abroad", "students", _("出国"), lambda p: _leavers(p, Q(kind=K.ABROAD), (S.ABROAD,))),
+       lambda p: _leavers(p, Q(kind=Kind.TRANSFER_OUT, to_school__isnull=True) | Q(kind=Kind.OUT_OF_COUNTY),
+                          (Status.OUT_OF_COUNTY, Status.TRANSFERRED))),
+    _m("cohort_death", "students", _("死亡"), lambda p: _leavers(p, Q(kind=Kind.DEATH), (Status.DECEASED,))),
+    _m("cohort_abroad", "students", _("出国"), lambda p: _leavers(p, Q(kind=Kind.ABROAD), (Status.ABROAD,))),
     _m("roll_start", "students", _("学年初在籍学生"), _roll_start),
     _m("dropouts", "students", _("本学年确认辍学"),
-       lambda p: Q(status=S.DROPPED_OUT) & Q(pk__in=_changes_in_year(p, kind=K.DROPOUT))),
+       lambda p: Q(status=Status.DROPPED_OUT) & Q(pk__in=_changes_in_year(p, kind=Kind.DROPOUT))),
     # alerts (suspected dropouts) and all open work items
     _m("alerts_open", "alerts", _("疑似辍学待核实"),
        lambda p: _dropout_rules() & Q(status=Alert.Status.OPEN) & _by_period_end("raised_at", p)),

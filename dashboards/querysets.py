@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kongchuo.scoping import ScopedQuerySet
+from django.db.models import Q
+
+from kongchuo.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
 
 
 class CohortIntakeQuerySet(ScopedQuerySet):
@@ -16,9 +18,5 @@ class YearFiguresQuerySet(ScopedQuerySet):
     school_path = "school"
 
     def in_township(self, township_id: int):
-        from django.db.models import Q
-
-        from kongchuo.scoping import OVERSIGHT_TOWNSHIP
-
         return self.filter(Q(school__township_id=township_id, school__oversight=OVERSIGHT_TOWNSHIP)
                            | Q(school__isnull=True, level="township", township_id=township_id))

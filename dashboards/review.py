@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from dashboards.models import YearFigures
 from dashboards.yearfigures import COUNTY, DIRECT, FIGURES, LEFT_KEYS
 from dashboards.yearfigures import figure_text as fmt
 from kongchuo.idnumbers import mask_id
+from kongchuo.models import SchoolYear
 from kongchuo.schoolyear import parse_term, year_label
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP
+from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
 from kongchuo.xlsxout import LedgerColumn, OfficialSheet
 from ledgers.models import Deferral
 from retrieval.models import RetrievalCase
@@ -69,7 +71,8 @@ def _open_cases(day: dt.date) -> list[dict]:
           .values("name", "id_number", "school_id", "township_id", "status", "opened_at"))
     return [{"name": r["name"], "id_masked": mask_id(r["id_number"]), "school_id": r["school_id"],
              "township_id": r["township_id"],
-             "note": f"{labels.get(r['status'], r['status'])}，{r['opened_at']:%Y-%m-%d}立案"}
+             "note": _("%(status)s，%(day)s立案") % {"status": labels.get(r["status"], r["status"]),
+                                                      "day": f"{r['opened_at']:%Y-%m-%d}"}}
             for r in qs]
 
 
@@ -82,7 +85,7 @@ def _expired_deferrals(day: dt.date) -> list[dict]:
           .order_by("school_id", "end_date")
           .values("name", "id_number", "school_id", "school__township_id", "end_date"))
     return [{"name": r["name"], "id_masked": mask_id(r["id_number"]), "school_id": r["school_id"],
-             "township_id": r["school__township_id"], "note": f"{r['end_date']:%Y-%m-%d}到期"}
+             "township_id": r["school__township_id"], "note": _("%(day)s到期") % {"day": f"{r['end_date']:%Y-%m-%d}"}}
             for r in qs]
 
 
@@ -99,9 +102,9 @@ def _roster_gaps(day: dt.date) -> list[dict]:
 
 
 OPEN_ITEMS: list[OpenItem] = [
-    OpenItem("open_cases", "未销号劝返案件", _open_cases),
-    OpenItem("expired_deferrals", "延缓入学已到期未入学", _expired_deferrals),
-    OpenItem("roster_gaps", "名册缺失未说明", _roster_gaps),
+    OpenItem("open_cases", gettext_lazy("未销号劝返案件"), _open_cases),
+    OpenItem("expired_deferrals", gettext_lazy("延缓入学已到期未入学"), _expired_deferrals),
+    OpenItem("roster_gaps", gettext_lazy("名册缺失未说明"), _roster_gaps),
 ]
 
 
@@ -138,8 +141,6 @@ class Review:
 
 
 def closed_years() -> list[int]:
-    from kongchuo.models import SchoolYear
-
     return list(SchoolYear.objects.filter(closed_at__isnull=False).order_by("-year")
                 .values_list("year", flat=True))
 
@@ -183,13 +184,13 @@ def review_data(*, year: int, township: Township | None, today: dt.date) -> Revi
                      and school["oversight"] == OVERSIGHT_TOWNSHIP)
                     or (school is None and d["township_id"] == township.pk)):
                 continue
-            details.append({**d, "kind": item.label, "unit": unit_key,
+            details.append({**d, "key": item.key, "kind": str(item.label), "unit": unit_key,
                             "school": school["name"] if school else ""})
     total = ReviewRow(unit=total_unit, label=total_label, this=this.get(total_unit, {}),
                       last=last.get(total_unit))
     by_unit = {r.unit: r for r in rows}
     for d in details:
-        key = next(i.key for i in OPEN_ITEMS if i.label == d["kind"])
+        key = d["key"]
         total.open[key] = total.open.get(key, 0) + 1
         if d["unit"] in by_unit:
             by_unit[d["unit"]].open[key] = by_unit[d["unit"]].open.get(key, 0) + 1
@@ -206,7 +207,7 @@ def review_data(*, year: int, township: Township | None, today: dt.date) -> Revi
     title = _("%(year)s控辍保学工作回头看（年度考核）统计表") % {"year": year_label(year)}
     return Review(year=year, title=title, unit_label=unit_label,
                   level="county" if township is None else "township", rows=rows, total=total,
-                  rank_of=rank_of, open_items=[(i.key, i.label) for i in OPEN_ITEMS],
+                  rank_of=rank_of, open_items=[(i.key, str(i.label)) for i in OPEN_ITEMS],
                   details=details)
 
 
@@ -267,8 +268,6 @@ def township_choices(year: int) -> list[tuple[int, str]]:
 
 def visible_township(user, township_id: int | None) -> Township | None:
     """The township a user may review: a township user its own; the county any (or none)."""
-    from kongchuo.scoping import Role, scope_of
-
     scope = scope_of(user)
     if scope.role == Role.TOWNSHIP:
         return Township.objects.get(pk=scope.township_id)

@@ -29,10 +29,12 @@ from dashboards.metrics import (
     census_counts,
     day_start,
 )
+from dashboards.models import YearFigures
 from dashboards.params import DIRECT, Params
 from kongchuo.schoolyear import year_label
 from kongchuo.scoping import OVERSIGHT_COUNTY, Role, Scope
 from retrieval.models import Alert, SweepRun
+from retrieval.sweeps import SWEEP_NAMES, get_sweep
 from students.models import School, Township, User
 
 RETENTION_TARGET = 0.99
@@ -160,8 +162,6 @@ def _trend(user: User, p: Params) -> tuple[dict, dict]:
 
 
 def _sweep_label(name: str) -> str:
-    from retrieval.sweeps import SWEEP_NAMES, get_sweep
-
     return str(get_sweep(name).label) if name in SWEEP_NAMES else name
 
 
@@ -287,8 +287,6 @@ def _sort_key(unit: dict) -> tuple:
 def _last_year(user: User, scope: Scope, p: Params, level: str) -> dict | None:
     """The frozen figures of the year before `p.year` for the unit the page shows (one query),
     or None: no closed year before it, or a view no frozen unit matches (a school-kind filter)."""
-    from dashboards.models import YearFigures
-
     if p.kind or p.noschool:
         return None
     if level == "school":

@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from dashboards.models import CohortIntake
+from dashboards.tasks import school_year_job
+from dashboards.yearclose import year_close_job_create
 from kongchuo.audit import audit_record
+from kongchuo.models import Job
 from kongchuo.scoping import Role, scope_of
+from kongchuo.security.outbox import enqueue_on_commit
 from kongchuo.tabular import CellError, Column, TabularError, find_header, iter_records, parse_text, read_rows
 from students.models import School
 
@@ -146,3 +150,12 @@ def cohort_intakes_import(*, user, path: str | os.PathLike[str], filename: str =
                  object_type="dashboards.cohortintake",
                  detail={"file": filename[:120], "created": result.created, "updated": result.updated})
     return result
+
+
+@transaction.atomic
+def school_year_job_start(*, year: int, action: str, user) -> Job:
+    """Queue the close (or reopen) of school year `year` for the worker; the page polls the Job.
+    Precondition: `user` is a county user (the view checks)."""
+    job = year_close_job_create(year=year, action=action, user=user)
+    enqueue_on_commit(school_year_job, job.pk)
+    return job

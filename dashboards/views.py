@@ -30,6 +30,7 @@ from kongchuo.menu import menu_section
 from kongchuo.params import query_int
 from kongchuo.schoolyear import period_label, today
 from kongchuo.scoping import Role, require_role
+from kongchuo.xlsxout import write_official_table
 from retrieval.models import Alert
 from students.models import School, Township
 
@@ -64,51 +65,49 @@ def drilldown(request, metric: str):
     POST (the page's 导出 Excel form, CSRF-checked) exports those rows, audited; a GET only reads."""
     require_role(request.user, *STAFF)
     menu_section(request, "home")  # a figure of the home page, listed
-    m = METRICS.get(metric)
-    if m is None:
+    the_metric = METRICS.get(metric)
+    if the_metric is None:
         raise Http404
-    p = parse_params(request.GET, kinds=set(School.Kind.values))
-    rows = listing_rows(m.source, metric_rows(m, request.user, p))
+    params = parse_params(request.GET, kinds=set(School.Kind.values))
+    rows = listing_rows(the_metric.source, metric_rows(the_metric, request.user, params))
     if request.method == "POST":
-        return _export(request, m, p, rows)
-    table = table_for(m.source, rows)
+        return _export(request, the_metric, params, rows)
+    table = table_for(the_metric.source, rows)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     total_people = None
-    if m.source == "intake":
-        total_people = metric_rows(m, request.user, p).aggregate(n=Sum("grade1_count"))["n"] or 0
+    if the_metric.source == "intake":
+        total_people = metric_rows(the_metric, request.user, params).aggregate(n=Sum("grade1_count"))["n"] or 0
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "dashboards/drilldown.html", {
-        "metric": m, "help": HELP.get(m.key, ""), "table": table, "summary": _filter_summary(p, request.user),
-        "export_query": query.urlencode(), "params": p, "total_people": total_people,
-        "home_query": p.query(rule=None, status=None, month=None, run=None),
-        "rule_label": Alert.Rule(p.rule).label if p.rule in Alert.Rule.values else p.rule,
-        "status_label": Alert.Status(p.status).label if p.status in Alert.Status.values else p.status,
+        "metric": the_metric, "help": HELP.get(the_metric.key, ""), "table": table, "summary": _filter_summary(params, request.user),
+        "export_query": query.urlencode(), "params": params, "total_people": total_people,
+        "home_query": params.query(rule=None, status=None, month=None, run=None),
+        "rule_label": Alert.Rule(params.rule).label if params.rule in Alert.Rule.values else params.rule,
+        "status_label": Alert.Status(params.status).label if params.status in Alert.Status.values else params.status,
     })
 
 
-def _export(request, m, p, rows) -> FileResponse:
-    from kongchuo.xlsxout import write_official_table
-
+def _export(request, the_metric, params, rows) -> FileResponse:
     count = rows.count()
     if count > EXPORT_MAX_ROWS:
-        messages.error(request, _("导出行数超过上限，请缩小筛选范围 / too many rows to export; narrow the filters"))
-        return redirect(request.path + "?" + p.query())
-    title = f"{m.label}（{'，'.join(_filter_summary(p, request.user))}）"
+        messages.error(request, _("导出行数超过上限，请缩小筛选范围"))
+        return redirect(request.path + "?" + params.query())
+    title = f"{the_metric.label}（{'，'.join(_filter_summary(params, request.user))}）"
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
         write_official_table(
-            path, title=f"{title[:-1]}，{_('数据截至')}{p.as_of:%Y-%m-%d}）",
-            unit=request.user.scope_label, fill_date=today(), headers=export_headers(m.source),
-            rows=(export_values(m.source, r) for r in rows.iterator(chunk_size=2000)),
-            sheet_name=str(m.label), text_columns=export_text_columns(m.source))
+            path, title=f"{title[:-1]}，{_('数据截至')}{params.as_of:%Y-%m-%d}）",
+            unit=request.user.scope_label, fill_date=today(), headers=export_headers(the_metric.source),
+            rows=(export_values(the_metric.source, r) for r in rows.iterator(chunk_size=2000)),
+            sheet_name=str(the_metric.label), text_columns=export_text_columns(the_metric.source))
         fh = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
     finally:
         os.unlink(path)
     audit_record(action="dashboard_export", request=request,
-                 detail={"metric": m.key, "filters": p.query(), "rows": count, "title": title[:150]})
-    filename = f"{m.label}_{today():%Y%m%d}.xlsx"
+                 detail={"metric": the_metric.key, "filters": params.query(), "rows": count, "title": title[:150]})
+    filename = f"{the_metric.label}_{today():%Y%m%d}.xlsx"
     return FileResponse(fh, as_attachment=True, filename=filename,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

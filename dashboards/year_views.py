@@ -3,19 +3,32 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import OrderedDict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dashboards.forms import RolloverForm, TermDatesForm
-from dashboards.tasks import school_year_job
-from dashboards.yearclose import JOB_KIND, year_close_job_create
+from dashboards.review import (
+    COMPARED,
+    FIGURE,
+    SHOWN,
+    closed_years,
+    fmt,
+    review_data,
+    review_sheets,
+    township_choices,
+    visible_township,
+)
+from dashboards.services import school_year_job_start
+from dashboards.yearclose import JOB_KIND
+from kongchuo.audit import audit_record
 from kongchuo.models import Job, SchoolYear
 from kongchuo.params import query_int
 from kongchuo.schoolyear import (
@@ -29,7 +42,7 @@ from kongchuo.schoolyear import (
     year_terms,
 )
 from kongchuo.scoping import Role, require_role
-from kongchuo.security.outbox import enqueue_on_commit
+from kongchuo.xlsxout import write_official_workbook
 from students.models import Student
 from students.rollover import GRADE_NAMES, rollover_preview
 
@@ -135,9 +148,7 @@ def rollover(request):
             year = form.cleaned_data.get("year") or default_year(day)
             return redirect(f"{reverse('dashboards:rollover')}?year={year}")
         year, action = form.cleaned_data["year"], form.cleaned_data["action"]
-        with transaction.atomic():
-            job = year_close_job_create(year=year, action=action, user=request.user)
-            enqueue_on_commit(school_year_job, job.pk)
+        job = school_year_job_start(year=year, action=action, user=request.user)
         return redirect(f"{reverse('dashboards:rollover')}?year={year}&job={job.pk}")
     year = query_int(request.GET, "year") or default_year(day)
     year = min(max(year, day.year - 12), day.year + 1)
@@ -175,8 +186,6 @@ def rollover_job(request, pk: int):
 
 
 def _review_context(request):
-    from dashboards.review import closed_years, review_data, township_choices, visible_township
-
     years = closed_years()
     if not years:
         return None, years
@@ -194,8 +203,6 @@ def _review_context(request):
 @require_safe
 def review(request):
     """The year-end review (回头看 / 年度考核) of a closed school year: printable (A4) page."""
-    from dashboards.review import COMPARED, FIGURE, SHOWN, fmt
-
     scope = require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
     ctx, _years = _review_context(request)
     if ctx is None:
@@ -229,14 +236,6 @@ def review(request):
 def review_xlsx(request):
     """The same review as an xlsx in the official layout (three sheets), audited: a POST (the
     page's 导出Excel button, CSRF-checked) with the page's choices in the query string."""
-    import tempfile
-
-    from django.http import FileResponse, Http404
-
-    from dashboards.review import review_sheets
-    from kongchuo.audit import audit_record
-    from kongchuo.xlsxout import write_official_workbook
-
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
     ctx, _years = _review_context(request)
     if ctx is None:

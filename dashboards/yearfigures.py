@@ -35,7 +35,7 @@ from ledgers.selectors import AID_ELIGIBLE, MIN_VISITS_PER_MONTH, POOR
 from retrieval.models import RectificationOrder, SupervisionFinding
 from students.models import School, StatusChange, Student, Township, User
 
-K = StatusChange.Kind
+Kind = StatusChange.Kind
 COUNTY, DIRECT = "county", "direct"
 TEACHING_MONTHS = (9, 10, 11, 12, 1, 2, 3, 4, 5, 6)  # 送教 months: July and August are holidays
 
@@ -132,22 +132,22 @@ def _roll_up(per: dict[str, dict], parents: dict[str, tuple[str, ...]]) -> dict[
 def _left(year: int, schools: dict[int, dict]) -> dict[str, dict]:
     """Children who left a school during the year, by reason (one grouped query)."""
     rows = (StatusChange.objects.filter(effective_date__range=(year_start(year), year_end(year)),
-                                        kind__in=(K.TRANSFER_OUT, K.OUT_OF_COUNTY, K.VOCATIONAL,
-                                                  K.GRADUATE, K.DEATH, K.ABROAD, K.DROPOUT))
+                                        kind__in=(Kind.TRANSFER_OUT, Kind.OUT_OF_COUNTY, Kind.VOCATIONAL,
+                                                  Kind.GRADUATE, Kind.DEATH, Kind.ABROAD, Kind.DROPOUT))
             .exclude(from_school__isnull=True).order_by()
             .values("from_school_id", "kind", "from_grade")
             .annotate(n=Count("student_id", distinct=True),
                       in_county=Count("student_id", distinct=True,
                                       filter=Q(to_school__isnull=False))))
-    keys = {K.OUT_OF_COUNTY: "left_out_of_county", K.VOCATIONAL: "left_vocational",
-            K.DEATH: "left_death", K.ABROAD: "left_abroad", K.DROPOUT: "left_dropout"}
+    keys = {Kind.OUT_OF_COUNTY: "left_out_of_county", Kind.VOCATIONAL: "left_vocational",
+            Kind.DEATH: "left_death", Kind.ABROAD: "left_abroad", Kind.DROPOUT: "left_dropout"}
     per: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     for r in rows:
         unit = per[f"s{r['from_school_id']}"]
-        if r["kind"] == K.TRANSFER_OUT:
+        if r["kind"] == Kind.TRANSFER_OUT:
             unit["left_transfer"] += r["in_county"]
             unit["left_out_of_county"] += r["n"] - r["in_county"]
-        elif r["kind"] == K.GRADUATE:
+        elif r["kind"] == Kind.GRADUATE:
             primary = r["from_grade"] == 6 or (
                 r["from_grade"] is None and schools.get(r["from_school_id"], {}).get("kind")
                 in School.PRIMARY_ONLY)

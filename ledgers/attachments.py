@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import IO
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.uploads import PHOTO_OR_PDF_ACCEPT
@@ -17,20 +18,15 @@ MB = 1024 * 1024
 _PDF_TAIL = 4096
 
 
-def _reject(zh: str, en: str, code: str) -> ValidationError:
-    return ValidationError(f"{zh} / {en}", code=code)
-
-
 def sniff_attachment(fh: IO[bytes], *, size: int, max_bytes: int) -> str:
-    """Return the MIME type judged from content or raise ValidationError (Chinese / English).
+    """Return the MIME type judged from content or raise ValidationError (with a code).
 
     Leaves the file position at 0.
     """
     if size <= 0:
-        raise _reject("文件为空", "the file is empty", "empty")
+        raise ValidationError(gettext("文件为空"), code="empty")
     if size > max_bytes:
-        raise _reject(f"文件过大（上限 {max_bytes // MB} MB）",
-                      f"file too large (limit {max_bytes // MB} MB)", "too_large")
+        raise ValidationError(gettext("文件过大（上限 %(mb)s MB）") % {"mb": max_bytes // MB}, code="too_large")
     fh.seek(0)
     head = fh.read(32)
     mime = ""
@@ -44,12 +40,11 @@ def sniff_attachment(fh: IO[bytes], *, size: int, max_bytes: int) -> str:
         fh.seek(max(size - _PDF_TAIL, 0))
         if b"%%EOF" not in fh.read(_PDF_TAIL):
             fh.seek(0)
-            raise _reject("PDF 文件不完整或已损坏", "the PDF is truncated or damaged", "damaged")
+            raise ValidationError(gettext("PDF 文件不完整或已损坏"), code="damaged")
         mime = "application/pdf"
     fh.seek(0)
     if not mime:
-        raise _reject("仅支持 JPG、PNG、WebP 图片或 PDF 文件",
-                      "only JPG, PNG, WebP images or PDF files are accepted", "file_type")
+        raise ValidationError(gettext("仅支持 JPG、PNG、WebP 图片或 PDF 文件"), code="file_type")
     return mime
 
 

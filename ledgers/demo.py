@@ -13,6 +13,7 @@ import random
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kongchuo.idnumbers import make_id
 from kongchuo.schoolyear import Term, term_of, today
@@ -75,7 +76,8 @@ def seed_ledgers(rng: random.Random, stdout=None) -> None:
             schools = list(School.objects.filter(township=township, oversight="township").order_by("code"))
             counts.update(_first_township(rng, term, schools, some_day, last_day))
     if stdout is not None:
-        stdout.write("演示台账 / demo ledgers: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        stdout.write(gettext("演示台账：%(counts)s") % {
+            "counts": ", ".join(f"{name} {count}" for name, count in counts.items())})
 
 
 def _home_teaching(rng: random.Random, last_day: dt.date) -> int:

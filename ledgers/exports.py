@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from kongchuo.idnumbers import mask_id, mask_ids_in_value, mask_phone
 from kongchuo.schoolyear import Term
@@ -104,8 +105,7 @@ def scope_from_code(code: str) -> ExportScope:
     school = School.objects.select_related("township").filter(code=code).first()
     if school is not None:
         return ExportScope("school", school=school)
-    raise ExportScopeError(f"未知的范围代码 / unknown scope code: {code!r} "
-                           "(use `county`, a township code or a school code)")
+    raise ExportScopeError(gettext("未知的范围代码“%(code)s”（应为 county、乡镇代码或学校标识码）") % {"code": code})
 
 
 def scope_for_user(user, *, school: School | None = None) -> ExportScope:

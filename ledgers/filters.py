@@ -25,11 +25,13 @@ from ledgers.models import (
     VocationalRecord,
 )
 from ledgers.registry import LedgerKind
+from ledgers.selectors import expiring_deferrals
 from ledgers.services import STATUS_CHANGE_KINDS
 from students.filters import FLAG_CHOICES, FastSelect
+from students.forms import grade_label
 from students.models import School, StatusChange, Student
 
-GRADES = [(i, f"{i}年级") for i in range(1, 10)]
+GRADES = [(grade, grade_label(grade)) for grade in range(1, 10)]
 YES_NO = [("1", _("是")), ("0", _("否"))]
 
 
@@ -57,8 +59,8 @@ class LedgerFilter(django_filters.FilterSet):
         for name in ("date_from", "date_to"):
             self.filters[name] = self.filters.pop(name)
         for f in self.form.fields.values():
-            sel = isinstance(f.widget, forms.Select)
-            f.widget.attrs["class"] = "form-select form-select-sm" if sel else "form-control form-control-sm"
+            is_select = isinstance(f.widget, forms.Select)
+            f.widget.attrs["class"] = "form-select form-select-sm" if is_select else "form-control form-control-sm"
 
     # Student-based ledgers search through the student (name, pinyin initials, ID last 4).
     def _student(self, suffix: str) -> str:
@@ -155,8 +157,6 @@ class DeferralFilter(LedgerFilter):
         return queryset.filter(name__contains=value)
 
     def filter_expiring(self, queryset, name, value):
-        from ledgers.selectors import expiring_deferrals
-
         day = today()
         if value == "soon":
             return expiring_deferrals(queryset, day)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.formchoices import blank_required_choices
 from kongchuo.forms import style_fields
 from kongchuo.idnumbers import IdNumberError, birth_date_of, validate_id
-from kongchuo.schoolyear import Term, current_term, term_of, today
+from kongchuo.schoolyear import SchoolCalendar, Term, current_term, term_of, today
 from ledgers.models import (
     Absence,
     AidRecord,
@@ -40,7 +41,8 @@ ID_ERRORS = {
 
 class StudentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Student) -> str:
-        return f"{obj.name}（{obj.grade}年级{obj.class_name} · 证件尾号{obj.id_number[-4:]}）"
+        return gettext("%(name)s（%(grade)s年级%(class_name)s · 证件尾号%(tail)s）") % {
+            "name": obj.name, "grade": obj.grade, "class_name": obj.class_name, "tail": obj.id_number[-4:]}
 
 
 def student_field(user, *, required: bool = True) -> StudentChoiceField:
@@ -344,8 +346,6 @@ class FamilyContactForm(LedgerForm):
 def school_days_between(start: dt.date, end: dt.date) -> int:
     """School days in [start, end]: Monday–Friday, with the county's calendar exceptions
     (校历调整: weekday holidays off, make-up weekend days on)."""
-    from kongchuo.schoolyear import SchoolCalendar
-
     calendar = SchoolCalendar.load(start, end)
     days = (end - start).days + 1
     return sum(1 for i in range(days) if calendar.is_school_day(start + dt.timedelta(days=i)))

@@ -6,13 +6,23 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.utils.translation import gettext, pgettext_lazy
 
 from kongchuo.idnumbers import mask_id, mask_phone
-from kongchuo.schoolyear import Term
+from kongchuo.schoolyear import Term, parse_term, today
 from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
-from ledgers.models import Absence, AidRecord, Deferral, HomeTeachingPlan, HomeTeachingVisit, ReturnReport
+from ledgers.models import (
+    Absence,
+    AidRecord,
+    Attachment,
+    Deferral,
+    HomeTeachingPlan,
+    HomeTeachingVisit,
+    ReturnReport,
+)
 from ledgers.registry import KINDS, LedgerKind, school_id_of
 from students.models import StatusChange, Student, User
 from students.support import aid_priority
@@ -117,8 +127,6 @@ def expiring_deferrals(qs: QuerySet[Deferral], today: dt.date) -> QuerySet[Defer
 
 def as_of_in(term: Term) -> dt.date:
     """Today, held inside the term (its end for a past term, its start for a coming one)."""
-    from kongchuo.schoolyear import today
-
     return min(max(today(), term.start), term.end)
 
 
@@ -225,7 +233,8 @@ class HistoryRow:
 
 
 _HIDDEN = {"updated_at", "version", "created_at", "created_by"}
-_ACTIONS = {"+": "新增", "~": "修改", "-": "删除"}
+_ACTIONS = {"+": pgettext_lazy("history", "新增"), "~": pgettext_lazy("history", "修改"),
+            "-": pgettext_lazy("history", "删除")}
 
 
 def _display(model: type[models.Model], name: str, value: object, related: dict) -> str:
@@ -237,7 +246,7 @@ def _display(model: type[models.Model], name: str, value: object, related: dict)
     if f.is_relation:
         return related.get((name, value), f"#{value}")
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return gettext("是") if value else gettext("否")
     if name == "id_number":
         return mask_id(str(value))
     if name.endswith("phone"):
@@ -270,8 +279,8 @@ def entry_history(entry: Any) -> list[HistoryRow]:
         user = rec.history_user
         rows.append(HistoryRow(
             at=rec.history_date,
-            user=(user.get_full_name() or user.username) if user else "系统",
-            action=_ACTIONS.get(rec.history_type, rec.history_type),
+            user=(user.get_full_name() or user.username) if user else gettext("系统"),
+            action=str(_ACTIONS.get(rec.history_type, rec.history_type)),
             changes=[(str(model._meta.get_field(n).verbose_name), _display(model, n, o, related),
                       _display(model, n, v, related)) for n, o, v in changes],
         ))
@@ -283,8 +292,6 @@ def entry_history(entry: Any) -> list[HistoryRow]:
 
 def entry_summary(kind: LedgerKind, e: Any) -> str:
     """One line per entry for the student page."""
-    from kongchuo.schoolyear import parse_term
-
     def term_label(code: str) -> str:
         try:
             return parse_term(code).label
@@ -293,24 +300,31 @@ def entry_summary(kind: LedgerKind, e: Any) -> str:
 
     slug = kind.slug
     if slug == "returns":
-        return f"{term_label(e.term)} {e.reported_on:%Y-%m-%d} 已报到"
+        return gettext("%(term)s %(day)s 已报到") % {"term": term_label(e.term), "day": f"{e.reported_on:%Y-%m-%d}"}
     if slug == "vocational":
         return f"{e.start_date:%Y-%m-%d} {e.school_name} {e.major}".strip()
     if slug == "out_of_county":
         return f"{e.start_date:%Y-%m-%d} {e.county} {e.school_name}"
     if slug == "deferrals":
-        return f"{e.start_date:%Y-%m-%d} 至 {e.end_date:%Y-%m-%d} {e.get_review_display()}"
+        return gettext("%(start)s 至 %(end)s %(review)s") % {
+            "start": f"{e.start_date:%Y-%m-%d}", "end": f"{e.end_date:%Y-%m-%d}", "review": e.get_review_display()}
     if slug == "home_teaching":
-        return f"{e.start_date:%Y-%m-%d} 起 · 送教 {e.n_visits} 次 · {e.teachers}"
+        return gettext("%(start)s 起 · 送教 %(visits)s 次 · %(teachers)s") % {
+            "start": f"{e.start_date:%Y-%m-%d}", "visits": e.n_visits, "teachers": e.teachers}
     if slug == "learning_support":
-        return f"{e.start_date:%Y-%m-%d} 起 · {e.teacher} · {'帮扶中' if e.active else '已结束'}"
+        return gettext("%(start)s 起 · %(teacher)s · %(state)s") % {
+            "start": f"{e.start_date:%Y-%m-%d}", "teacher": e.teacher,
+            "state": gettext("帮扶中") if e.active else gettext("已结束")}
     if slug == "aid":
-        return f"{term_label(e.term)} {e.get_kind_display()} {e.amount}元"
+        return gettext("%(term)s %(kind)s %(amount)s元") % {
+            "term": term_label(e.term), "kind": e.get_kind_display(), "amount": e.amount}
     if slug == "family_contact":
         return f"{e.contact_date:%Y-%m-%d} {e.get_kind_display()} {e.staff}"
     if slug == "absences":
-        state = "已说明原因" if e.explained else "未说明原因"
-        return f"{e.start_date:%Y-%m-%d} 至 {e.end_date:%Y-%m-%d} 缺课{e.school_days}天 {state}"
+        state = gettext("已说明原因") if e.explained else gettext("未说明原因")
+        return gettext("%(start)s 至 %(end)s 缺课%(days)s天 %(state)s") % {
+            "start": f"{e.start_date:%Y-%m-%d}", "end": f"{e.end_date:%Y-%m-%d}", "days": e.school_days,
+            "state": state}
     return str(e)
 
 
@@ -348,10 +362,6 @@ def transfers_without_proof(changes: QuerySet[StatusChange]) -> QuerySet[StatusC
     recorded 外县就读 by that 转出, with no file attached (the 接收证明): the worklist, and the
     11–12月 feedback verification's 转出县外缺接收证明 rule. A later 转出 of the same child
     supersedes an earlier one."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from ledgers.models import Attachment
-
     proof = Attachment.objects.filter(content_type=ContentType.objects.get_for_model(StatusChange),
                                       object_id=OuterRef("pk"))
     later = StatusChange.objects.filter(student_id=OuterRef("student_id"),

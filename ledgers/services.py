@@ -22,6 +22,7 @@ from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kongchuo.audit import audit_record
 from kongchuo.jobs import JobRun, job_claim
@@ -76,13 +77,13 @@ _STATUS_OF_LEDGER = {
 def _own_school_id(user: User) -> int:
     scope = scope_of(user)
     if scope is None or scope.role != Role.SCHOOL:
-        raise PermissionDenied("只有学校账号可以登记台账 / only school accounts keep ledgers")
+        raise PermissionDenied(gettext("只有学校账号可以登记台账"))
     return scope.school_id  # type: ignore[return-value]
 
 
 def _check_student(student: Student | None, school_id: int) -> None:
     if student is not None and student.school_id != school_id:
-        raise PermissionDenied("该学生不属于本校 / the student is not in your school")
+        raise PermissionDenied(gettext("该学生不属于本校"))
 
 
 def _sync_status(*, kind: LedgerKind, entry: Any, user: User) -> None:
@@ -145,7 +146,7 @@ def ledger_entry_update(*, entry: models.Model, user: User, expected_version: in
     if expected_version is None or locked.version != expected_version:
         raise StaleEdit
     if kind.slug == "deferrals" and locked.review != Deferral.Review.PENDING:
-        raise PermissionDenied("已审核的申请不能修改 / a reviewed application cannot be edited")
+        raise PermissionDenied(gettext("已审核的申请不能修改"))
     for name, value in values.items():
         setattr(locked, name, value)
     if kind.student_path == "student" or (kind.student_path is None and hasattr(locked, "student")):
@@ -169,7 +170,7 @@ def status_change_record(*, user: User, student: Student, kind: str, effective_d
     """
     _check_student(student, _own_school_id(user))
     if kind not in STATUS_CHANGE_KINDS:
-        raise ValidationError("不支持的变动类型 / unsupported kind of change")
+        raise ValidationError(gettext("不支持的变动类型"))
     if kind == StatusChange.Kind.TRANSFER_OUT and to_school is not None:
         transfer = transfer_request_create(
             user=user, student=student, to_school=to_school, direction=TransferRequest.Direction.OUT,
@@ -177,7 +178,7 @@ def status_change_record(*, user: User, student: Student, kind: str, effective_d
         return (StatusChange.objects.filter(student=student, kind=StatusChange.Kind.TRANSFER_REQUEST)
                 .order_by("-effective_date", "-pk").first()) or transfer  # type: ignore[return-value]
     if StatusChange.objects.filter(student=student, kind=kind, effective_date=effective_date).exists():
-        raise ValidationError("该学生当天已登记过同类变动 / this change is already on file for that day")
+        raise ValidationError(gettext("该学生当天已登记过同类变动"))
     return student_change_status(
         student=student, kind=kind, effective_date=effective_date, end_date=end_date,
         to_school=to_school, to_county=to_county, to_school_name=to_school_name, reason=reason,
@@ -199,7 +200,7 @@ def return_reports_mark(*, user: User, term: Term, student_ids: Iterable[int],
         return 0
     own = set(Student.objects.filter(school_id=school_id, pk__in=wanted).values_list("pk", flat=True))
     if len(own) != len(wanted):
-        raise PermissionDenied("名单中有非本校学生 / some children are not in your school")
+        raise PermissionDenied(gettext("名单中有非本校学生"))
     done = set(ReturnReport.objects.filter(term=term.code, student_id__in=wanted)
                .values_list("student_id", flat=True))
     new = [ReturnReport(student_id=pk, term=term.code, reported_on=reported_on, created_by=user)
@@ -240,7 +241,7 @@ def deferral_review(*, deferral: Deferral, user: User, approve: bool, note: str,
         raise StaleEdit
     note = (note or "").strip()
     if not approve and not note:
-        raise ValidationError("驳回时必须填写理由 / a rejection needs a reason")
+        raise ValidationError(gettext("驳回时必须填写理由"))
     locked.review = Deferral.Review.APPROVED if approve else Deferral.Review.REJECTED
     locked.reviewed_by = user
     locked.reviewed_at = timezone.now()
@@ -268,7 +269,7 @@ def transfer_out_of_county_record(*, user: User, student: Student, effective_dat
     feedback verification lists them."""
     to_county, to_school_name = (to_county or "").strip(), (to_school_name or "").strip()
     if not to_county or not to_school_name:
-        raise ValidationError("转出县外须填写接收学校名称和所在县区 / the receiving school and its county are required")
+        raise ValidationError(gettext("转出县外须填写接收学校名称和所在县区"))
     change = status_change_record(user=user, student=student, kind=StatusChange.Kind.TRANSFER_OUT,
                                   effective_date=effective_date, to_county=to_county,
                                   to_school_name=to_school_name, reason=reason, approved_by=approved_by)
@@ -356,9 +357,9 @@ def ledger_export(*, name: str, out: Out, scope: ExportScope, term: Term | None,
 
     if full:
         if user is not None and getattr(scope_of(user), "role", None) != Role.COUNTY:
-            raise PermissionDenied("只有县级用户可以导出完整证件号 / full IDs are for county users only")
+            raise PermissionDenied(gettext("只有县级用户可以导出完整证件号"))
         if not reason.strip():
-            raise ValidationError("导出完整证件号须填写理由 / a full export needs a reason")
+            raise ValidationError(gettext("导出完整证件号须填写理由"))
 
     def scoped(model: Any) -> models.QuerySet:
         qs = model.objects.all() if user is None else model.objects.visible_to(user)
@@ -399,9 +400,9 @@ def ledger_export_job_start(*, user: User, name: str, scope: ExportScope, term: 
     from ledgers.tasks import ledger_export_job_task
 
     if full and getattr(scope_of(user), "role", None) != Role.COUNTY:
-        raise PermissionDenied("只有县级用户可以导出完整证件号 / full IDs are for county users only")
+        raise PermissionDenied(gettext("只有县级用户可以导出完整证件号"))
     if full and not reason.strip():
-        raise ValidationError("导出完整证件号须填写理由 / a full export needs a reason")
+        raise ValidationError(gettext("导出完整证件号须填写理由"))
     job = Job.objects.create(kind=EXPORT_JOB_KIND, created_by=user, params={
         "ledger": name, "scope": scope.code, "term": term.code, "full": full, "reason": reason.strip()})
     enqueue_on_commit(ledger_export_job_task, job.pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.idnumbers import mask_id
@@ -184,10 +185,10 @@ LearningSupportTable = _table("LearningSupportTable", "learning_support", {
 
 class _AidBase(_ReturnBase):
     def render_flags(self, record):
-        s = record.student
-        labels = [label for flag, label in (("is_poor", "建档"), ("is_monitored", "监测"),
-                                            ("is_dibao", "低保"), ("is_tekun", "特困"))
-                  if getattr(s, flag)]
+        student = record.student
+        labels = [gettext(label) for flag, label in (("is_poor", "建档"), ("is_monitored", "监测"),
+                                                     ("is_dibao", "低保"), ("is_tekun", "特困"))
+                  if getattr(student, flag)]
         return " ".join(labels) or "—"
 
 

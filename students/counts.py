@@ -1,8 +1,8 @@
 """Counts for the list pages, cached while the tables they count are unchanged (issue 7, item 18).
 
 A list page shows "共 N 条" and page links, so its paginator COUNTs the user's whole scope on
-every view: for the county that is 200,000 students, 25–60 ms of PostgreSQL CPU per page view
-on a 2-core server, the largest cost of the roster page. Here a count is kept in the Django
+every view: for the county that is 200,000 students, the largest cost of the roster page on a
+small server (figures: docs/performance.md). Here a count is kept in the Django
 cache (Redis in production) under a key made of the query's SQL and parameters and of a *change
 counter* of the tables it reads: the sum of PostgreSQL's per-table insert/update/delete
 counters (`pg_stat_get_tuples_*`) plus this transaction's own (`pg_stat_get_xact_tuples_*`).
@@ -26,12 +26,15 @@ import logging
 import re
 import time
 
+from django.apps import apps
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Count
 from django.utils.functional import cached_property
+
+from students.models import Student
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +54,6 @@ FROM unnest(%s::regclass[]) AS t
 
 @functools.cache
 def _model_tables() -> frozenset[str]:
-    from django.apps import apps
-
     return frozenset(model._meta.db_table for model in apps.get_models(include_auto_created=True))
 
 
@@ -119,8 +120,6 @@ def cached_count(queryset, tables=None) -> int:
 def enrolled_by_school() -> dict[int, int]:
     """{school id: enrolled students} for the whole county: one GROUP BY, cached; callers pick
     the schools their user may see (the figures of other schools are never shown)."""
-    from students.models import Student
-
     def compute():
         rows = (Student.objects.filter(status=Student.Status.ENROLLED).order_by()
                 .values_list("school_id").annotate(n=Count("id")))

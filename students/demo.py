@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.utils.translation import gettext
 
 from kongchuo.idnumbers import make_id
 from kongchuo.imports.bulk import chunked, fetch_in
 from kongchuo.schoolyear import school_age_birth_range, school_year_of, term_of, today
+from kongchuo.scoping import Role
 from students.models import (
     CensusEntry,
     LeadingGroupMember,
@@ -31,9 +33,10 @@ from students.models import (
     TermRoster,
     Township,
     TransferRequest,
+    User,
 )
 from students.pinyin import name_initials
-from students.services import student_change_status
+from students.services import student_change_status, user_create
 
 TOWNSHIPS = [
     "城关镇", "新店镇", "石店镇", "马店镇", "孟集镇", "花园镇", "户胡镇", "冯井镇", "白莲乡", "周集镇",
@@ -280,10 +283,6 @@ DEMO_USERS = ("demo_county", "demo_township", "demo_school", "demo_gov")
 
 
 def create_demo_users(password: str) -> list[tuple[str, str]]:
-    from kongchuo.scoping import Role
-    from students.models import User
-    from students.services import user_create
-
     first = Township.objects.order_by("code").first()
     center = School.objects.get(township=first, is_center=True)
     other = (School.objects.filter(township=first, oversight="township", is_center=False)
@@ -366,8 +365,8 @@ def seed_new_intake(rng: random.Random, *, year: int, stdout=None) -> dict:
     _bulk(CensusEntry, census)
     out = {"grade1": len(newcomers), "grade7": len(placed), "census": len(census)}
     if stdout is not None:
-        stdout.write(f"新学年 / new school year {year}: 一年级新生 {out['grade1']}, "
-                     f"升入七年级 {out['grade7']}, 户籍 {out['census']}")
+        stdout.write(gettext("新学年（%(year)d）：一年级新生 %(grade1)d，升入七年级 %(grade7)d，户籍 %(census)d")
+                     % {"year": year, **out})
     return out
 
 
@@ -452,5 +451,5 @@ def seed_school_year_work(rng: random.Random, stdout=None) -> dict:
         SupportMark.objects.bulk_create(marks)
     counts = {"transfers": transfers, "roster_gaps": len(gaps), "support_unenrolled": len(marks)}
     if stdout is not None:
-        stdout.write(f"演示学年事项 / demo school-year work: {counts}")
+        stdout.write(gettext("演示学年事项：%(counts)s") % {"counts": counts})
     return counts

@@ -6,7 +6,8 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from students.models import School, Student
+from students.forms import grade_label
+from students.models import School, Student, Township
 from students.support import SUPPORT_GROUPS
 
 # The support groups (students.support) by their flag, 残疾 by its category; then the two
@@ -32,9 +33,9 @@ def _attrs_html(attrs: dict) -> str:
 class FastSelect(forms.Select):
     """A <select> rendered in Python, byte for byte what Django's templates render.
 
-    Django renders every <option> through two template includes (~40 µs each): the county's
-    276 schools in the roster filter cost ~11 ms of CPU on every list page. Same context
-    (`get_context`), same markup, no templates.
+    Django renders every <option> through two template includes, and the county's few hundred
+    schools in the roster filter made that a visible share of every list page's CPU (figures:
+    docs/performance.md). Same context (`get_context`), same markup, no templates.
     """
 
     def render(self, name, value, attrs=None, renderer=None):
@@ -58,7 +59,7 @@ class StudentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("姓名/拼音/证件后4位"), method="filter_q")
     school = django_filters.ModelChoiceFilter(label=_("学校"), queryset=School.objects.none(),
                                               widget=FastSelect)
-    grade = django_filters.ChoiceFilter(label=_("年级"), choices=[(i, f"{i}年级") for i in range(1, 10)],
+    grade = django_filters.ChoiceFilter(label=_("年级"), choices=[(grade, grade_label(grade)) for grade in range(1, 10)],
                                         widget=FastSelect)
     class_name = django_filters.CharFilter(label=_("班级"))
     status = django_filters.ChoiceFilter(label=_("状态"), choices=Student.Status.choices, widget=FastSelect)
@@ -103,8 +104,6 @@ class SchoolFilter(django_filters.FilterSet):
         fields = ["q", "township", "kind", "oversight", "missing"]
 
     def __init__(self, *args, user=None, **kwargs):
-        from students.models import Township
-
         super().__init__(*args, **kwargs)
         self.filters["township"].queryset = Township.objects.filter(
             pk__in=School.objects.visible_to(user).values("township_id"))

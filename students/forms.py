@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.formchoices import blank_required_choices
 from kongchuo.forms import style_fields
-from students.models import LeadingGroupMember, School, Township
+from kongchuo.scoping import Role, covers_school, scope_of
+from students.models import LeadingGroupMember, School, Township, User
+from students.selectors import account_roles_for
 
 
 class ResponsibilityForm(forms.ModelForm):
@@ -33,13 +38,19 @@ class LeadingGroupMemberForm(forms.ModelForm):
 # The values stay text here: the roster import's own parsers and checks judge them
 # (kongchuo.imports.single.check_record), so a form and a file give the same errors.
 
-GRADES = [("", "—— 请选择 ——")] + [(str(g), f"{g}年级") for g in range(1, 10)]
+
+
+def _grade_label(grade: int) -> str:
+    return gettext("%(grade)s年级") % {"grade": grade}
+
+
+# Choices are built at import, before any request has chosen a language: label them lazily.
+grade_label = lazy(_grade_label, str)
+GRADES = [("", _("—— 请选择 ——"))] + [(str(grade), grade_label(grade)) for grade in range(1, 10)]
 SEXES = [("", _("按身份证件号")), ("男", _("男")), ("女", _("女"))]
 
 
 def _schools_for(user):
-    from kongchuo.scoping import covers_school
-
     return [s for s in School.objects.visible_to(user).select_related("township")
             .order_by("township__code", "code") if covers_school(user, s)]
 
@@ -172,7 +183,7 @@ class AccountForm(forms.Form):
 
     username = forms.RegexField(
         label=_("用户名"), regex=r"^[A-Za-z0-9_.@-]{3,150}$", max_length=150,
-        error_messages={"invalid": _("用户名为3–150位字母、数字或 _ . @ - / letters, digits, _ . @ -")})
+        error_messages={"invalid": _("用户名为3–150位字母、数字或 _ . @ -")})
     first_name = forms.CharField(label=_("姓名"), max_length=150)
     phone = forms.CharField(label=_("电话"), max_length=20, required=False)
     role = forms.ChoiceField(label=_("角色"))
@@ -184,10 +195,6 @@ class AccountForm(forms.Form):
     section = forms.CharField(label=_("股室（站）"), max_length=40, required=False)
 
     def __init__(self, *args, actor, account=None, **kwargs):
-        from kongchuo.formchoices import blank_required_choices
-        from kongchuo.scoping import Role, scope_of
-        from students.selectors import account_roles_for
-
         super().__init__(*args, **kwargs)
         self.account = account
         self.fields["role"].choices = account_roles_for(actor)
@@ -207,22 +214,18 @@ class AccountForm(forms.Form):
         blank_required_choices(self)
 
     def clean_username(self) -> str:
-        from students.models import User
-
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(_("用户名已存在 / this user name is taken"))
+            raise forms.ValidationError(_("用户名已存在"))
         return username
 
     def clean(self):
-        from kongchuo.scoping import Role
-
         data = super().clean()
         role = data.get("role")
         if role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and not data.get("township"):
-            self.add_error("township", _("请选择乡镇 / choose the township"))
+            self.add_error("township", _("请选择乡镇"))
         if role == Role.SCHOOL and not data.get("school"):
-            self.add_error("school", _("请选择学校 / choose the school"))
+            self.add_error("school", _("请选择学校"))
         return data
 
     def values(self) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from kongchuo.scoping import Role
 from students.models import School, Student
@@ -23,11 +24,11 @@ def core_home(request, scope, ctx) -> None:
     )
     url = reverse("students:list")
     ctx["cards"] += [
-        {"label": "在读学生", "value": agg["enrolled"], "url": f"{url}?status=enrolled", "icon": "bi-people"},
-        {"label": "休学", "value": agg["suspended"], "url": f"{url}?status=suspended", "icon": "bi-pause-circle"},
-        {"label": "困难家庭学生", "value": agg["poor"], "url": f"{url}?flag=is_poor", "icon": "bi-heart"},
-        {"label": "残疾学生", "value": agg["disabled"], "url": f"{url}?flag=disabled", "icon": "bi-universal-access"},
+        {"label": gettext("在读学生"), "value": agg["enrolled"], "url": f"{url}?status=enrolled", "icon": "bi-people"},
+        {"label": gettext("休学"), "value": agg["suspended"], "url": f"{url}?status=suspended", "icon": "bi-pause-circle"},
+        {"label": gettext("困难家庭学生"), "value": agg["poor"], "url": f"{url}?flag=is_poor", "icon": "bi-heart"},
+        {"label": gettext("残疾学生"), "value": agg["disabled"], "url": f"{url}?flag=disabled", "icon": "bi-universal-access"},
     ]
     if scope.role in (Role.COUNTY, Role.TOWNSHIP):
-        ctx["cards"].append({"label": "学校", "value": School.objects.visible_to(request.user).count(),
+        ctx["cards"].append({"label": gettext("学校"), "value": School.objects.visible_to(request.user).count(),
                              "url": reverse("students:schools"), "icon": "bi-building"})

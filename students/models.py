@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from kongchuo.idnumbers import mask_id, mask_phone
 from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
 from students.querysets import (
     CensusEntryQuerySet,
@@ -203,8 +204,8 @@ class Student(models.Model):
                                    name="student_grade_1_9"),
             # ^[0-9]{17}[0-9X]$ without a regular expression: 18 characters, and what is left
             # after the leading ASCII digits is nothing or one X. PostgreSQL checks every row
-            # a COPY writes: with the regex a county's 200,000 rows cost 0.19 s more (0.97 →
-            # 0.78 s of COPY, medians of 6), and SQLite called back into Python for each.
+            # a COPY writes, and a regex made a county's load measurably slower (figures:
+            # docs/performance.md); SQLite called back into Python for each row.
             models.CheckConstraint(condition=Q(Exact(Length("id_number"), 18))
                                    & Q(In(LeftTrim("id_number", "0123456789"), ["", "X"])),
                                    name="student_id_number_shape"),
@@ -216,8 +217,7 @@ class Student(models.Model):
             # index alone (an index-only scan, in school order): every column their figures
             # test is in it. Needs the visibility map, i.e. (auto)vacuum. Keyed by (school,
             # id) with the rest carried: a key column after the varchar status made every
-            # comparison of the build walk the tuple (0.31 s → 0.10 s for 200,000 students,
-            # same size, same plan).
+            # comparison of the build walk the tuple (same size, same plan, a slower build).
             models.Index(fields=["school", "id"], name="student_school_figures",
                          include=["status", "grade", "is_poor", "is_monitored", "is_dibao", "is_tekun",
                                   "is_hardship", "is_orphan", "is_unsupported"]),
@@ -238,14 +238,10 @@ class Student(models.Model):
 
     @property
     def id_masked(self) -> str:
-        from kongchuo.idnumbers import mask_id
-
         return mask_id(self.id_number)
 
     @property
     def guardian_phone_masked(self) -> str:
-        from kongchuo.idnumbers import mask_phone
-
         return mask_phone(self.guardian_phone)
 
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.apps import apps
 from django.db.models import Q
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, ScopedQuerySet, scope_of
+from kongchuo.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
 
 
-class TownshipQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        scope = scope_of(user)
-        if scope is None:
-            return self.none()
-        if scope.role == Role.COUNTY:
-            return self.all()
-        if scope.role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV):
-            return self.filter(pk=scope.township_id)
-        return self.filter(schools__pk=scope.school_id)
+class TownshipQuerySet(ScopedQuerySet):
+    """A township is seen by its own staff and government whatever the oversight of its schools,
+    and by each school inside it."""
+
+    def in_school(self, school_id: int):
+        return self.filter(schools__pk=school_id)
+
+    def in_township(self, township_id: int):
+        return self.filter(pk=township_id)
+
+    def for_township_gov(self, township_id: int):
+        return self.filter(pk=township_id)
 
 
 class SchoolQuerySet(ScopedQuerySet):
@@ -60,9 +62,9 @@ class SupportMarkQuerySet(ScopedQuerySet):
     school_path = "student__school"
 
     def in_township(self, township_id: int):
-        from students.models import CensusEntry
-
-        census = CensusEntry.objects.filter(township_id=township_id).values("id_number")  # any year
+        # Through the app registry: students.models imports this module, not the reverse.
+        census_entries = apps.get_model("students", "CensusEntry").objects
+        census = census_entries.filter(township_id=township_id).values("id_number")  # any year
         return self.filter(
             Q(student__school__township_id=township_id, student__school__oversight=OVERSIGHT_TOWNSHIP)
             | Q(student__isnull=True, township_id=township_id)
@@ -87,13 +89,15 @@ class RosterGapQuerySet(ScopedQuerySet):
     school_path = "school"
 
 
-class CensusEntryQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        scope = scope_of(user)
-        if scope is None:
-            return self.none()
-        if scope.role == Role.COUNTY:
-            return self.all()
-        if scope.role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV):
-            return self.filter(township_id=scope.township_id)
+class CensusEntryQuerySet(ScopedQuerySet):
+    """Census rows belong to a township, not a school: schools never see them, the township's
+    staff and government do."""
+
+    def in_school(self, school_id: int):
         return self.none()
+
+    def in_township(self, township_id: int):
+        return self.filter(township_id=township_id)
+
+    def for_township_gov(self, township_id: int):
+        return self.filter(township_id=township_id)

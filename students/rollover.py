@@ -36,6 +36,7 @@ from django.db import connection, models, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from kongchuo.audit import audit_record
@@ -55,13 +56,13 @@ from kongchuo.schoolyear import today as local_today
 from kongchuo.scoping import OVERSIGHT_COUNTY
 from students.models import School, StatusChange, Student
 
-S = Student.Status
-K = StatusChange.Kind
+Status = Student.Status
+Kind = StatusChange.Kind
 
-MOVING = (S.ENROLLED, S.HOME_TEACHING)
+MOVING = (Status.ENROLLED, Status.HOME_TEACHING)
 # A child 转学中 keeps its grade until the receiving school confirms (the request names the
 # grade it joins): the preview lists it as held back, so the county can settle transfers first.
-HELD = (S.SUSPENDED, S.SUSPECTED, S.DROPPED_OUT, S.DEFERRED, S.TRANSFERRING)
+HELD = (Status.SUSPENDED, Status.SUSPECTED, Status.DROPPED_OUT, Status.DEFERRED, Status.TRANSFERRING)
 ON_ROLL = MOVING + HELD
 SOURCE = "rollover"
 MOVES = ("promoted", "graduated_primary", "graduated_junior", "repeated", "held_back")
@@ -142,7 +143,7 @@ def year_range(year: int) -> tuple[dt.date, dt.date]:
 
 def repeat_list(year: int) -> models.QuerySet:
     """Ids of the children on school year `year`'s 留级 list."""
-    return (StatusChange.objects.filter(kind=K.REPEAT, effective_date__range=year_range(year))
+    return (StatusChange.objects.filter(kind=Kind.REPEAT, effective_date__range=year_range(year))
             .values("student_id"))
 
 
@@ -171,7 +172,7 @@ def _move_case(year: int) -> Case:
 def run_rows(year: int) -> models.QuerySet:
     """The status-history rows a rollover of `year` wrote (what a revert removes)."""
     return StatusChange.objects.filter(
-        source=SOURCE, kind__in=(K.PROMOTE, K.GRADUATE),
+        source=SOURCE, kind__in=(Kind.PROMOTE, Kind.GRADUATE),
         effective_date__in=(promotion_day(year), graduation_day(year)))
 
 
@@ -179,31 +180,28 @@ def run_rows(year: int) -> models.QuerySet:
 
 
 def refusal_reason(year: int, *, today: dt.date, revert: bool = False) -> str:
-    """Why closing (or reopening) `year` may not happen now; "" if it may. Bilingual."""
+    """Why closing (or reopening) `year` may not happen now; "" if it may."""
     label = year_label(year)
     closed = SchoolYear.objects.filter(year=year, closed_at__isnull=False).exists()
     last = last_closed_year()
     if revert:
         if not closed:
-            return f"{label}尚未结转，无可撤销 / school year {year} has not been rolled over"
+            return gettext("%(year)s尚未结转，无可撤销") % {"year": label}
         if last is not None and last > year:
-            return (f"{year_label(last)}已结转，请先撤销该学年 / school year {last} is closed "
-                    f"after it: revert that first")
+            return gettext("%(later)s已结转，请先撤销该学年") % {"later": year_label(last)}
         return ""
     if closed:
         return ""  # already done: not a refusal
     if last is not None and last > year:
-        return (f"{year_label(last)}已结转，不能再结转更早的学年 / a later school year ({last}) "
-                f"is already closed")
+        return gettext("%(later)s已结转，不能再结转更早的学年") % {"later": year_label(last)}
     if last is not None and year > last + 1:
-        return (f"请先结转{year_label(last + 1)} / close school year {last + 1} first")
+        return gettext("请先结转%(earlier)s") % {"earlier": year_label(last + 1)}
     if today < graduation_day(year):
         day = graduation_day(year)
-        return (f"{label}尚未结束：{day.year}年{day.month}月{day.day}日（毕业日）起方可结转 / school "
-                f"year {year} may be closed from {day.isoformat()} (its graduation day)")
+        return gettext("%(year)s尚未结束：%(day)s（毕业日）起方可结转") % {
+            "year": label, "day": date_format(day, gettext("Y年n月j日"))}
     if year < school_year_of(today) - 1:
-        return (f"{label}已过去一年以上，学籍已不是该学年的状态，不能结转 / school year {year} "
-                f"ended more than a year ago: the rolls are no longer that year's")
+        return gettext("%(year)s已过去一年以上，学籍已不是该学年的状态，不能结转") % {"year": label}
     return ""
 
 
@@ -319,7 +317,7 @@ def rollover_apply(*, year: int, user=None, today: dt.date | None = None) -> Rol
     }
     promoted = _insert_changes(
         Student.objects.filter(status__in=ON_ROLL).filter(rules["promoted"]),
-        student_id=F("pk"), kind=_const(K.PROMOTE.value, models.CharField()),
+        student_id=F("pk"), kind=_const(Kind.PROMOTE.value, models.CharField()),
         effective_date=_const(promotion_day(year), models.DateField()), to_status=F("status"),
         # the child stays at the school: neither school is named (see `common`)
         from_school_id=_const(None, models.BigIntegerField()),
@@ -328,16 +326,16 @@ def rollover_apply(*, year: int, user=None, today: dt.date | None = None) -> Rol
         **common)
     primary = _insert_changes(
         Student.objects.filter(status__in=ON_ROLL).filter(rules["graduated_primary"]),
-        student_id=F("pk"), kind=_const(K.GRADUATE.value, models.CharField()),
+        student_id=F("pk"), kind=_const(Kind.GRADUATE.value, models.CharField()),
         effective_date=_const(graduation_day(year), models.DateField()),
-        to_status=_const(S.GRADUATED.value, models.CharField()), from_school_id=F("school_id"),
+        to_status=_const(Status.GRADUATED.value, models.CharField()), from_school_id=F("school_id"),
         to_school_id=F("school__junior_school_id"), to_grade=F("grade"),
         reason=_const(f"{label}小学毕业", models.CharField()), **common)
     junior = _insert_changes(
         Student.objects.filter(status__in=ON_ROLL).filter(rules["graduated_junior"]),
-        student_id=F("pk"), kind=_const(K.GRADUATE.value, models.CharField()),
+        student_id=F("pk"), kind=_const(Kind.GRADUATE.value, models.CharField()),
         effective_date=_const(graduation_day(year), models.DateField()),
-        to_status=_const(S.GRADUATED.value, models.CharField()), from_school_id=F("school_id"),
+        to_status=_const(Status.GRADUATED.value, models.CharField()), from_school_id=F("school_id"),
         to_school_id=_const(None, models.BigIntegerField()), to_grade=F("grade"),
         reason=_const(f"{label}初中毕业（完成义务教育）", models.CharField()), **common)
     rows = run_rows(year)
@@ -419,16 +417,15 @@ def rollover_revert(*, year: int, user=None, dry_run: bool = False) -> RolloverR
         raise RolloverRefused(reason)
     names, total = _named(touched_after(year))
     if total:
-        more = f"等{total}名" if total > len(names) else f"{total}名"
-        raise RolloverRefused(
-            f"结转后{more}学生的学籍已有新变动，不能撤销：{'、'.join(names)} / {total} children "
-            f"changed after the rollover; it cannot be reverted", children=names)
+        message = (gettext("结转后等%(total)d名学生的学籍已有新变动，不能撤销：%(names)s") if total > len(names)
+                   else gettext("结转后%(total)d名学生的学籍已有新变动，不能撤销：%(names)s"))
+        raise RolloverRefused(message % {"total": total, "names": "、".join(names)}, children=names)
     rows = run_rows(year)
     now = timezone.now()
     counts = defaultdict(int)
     for kind, from_grade, n in (rows.order_by().values_list("kind", "from_grade")
                                 .annotate(n=Count("pk"))):
-        key = ("promoted" if kind == K.PROMOTE else
+        key = ("promoted" if kind == Kind.PROMOTE else
                "graduated_junior" if from_grade == 9 else "graduated_primary")
         counts[key] += n
     result = RolloverResult(year=year, promoted=counts["promoted"],

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kongchuo.scoping import Role, scope_of
 from students.counts import enrolled_by_school
@@ -17,11 +20,11 @@ def with_enrolled(schools: Iterable[School]) -> list[School]:
     """The schools, each with `n_students` (enrolled) from one cached GROUP BY over students.
 
     Annotating Count("students") joined and grouped all 200,000 students by every school and
-    township column on each view of the school list (~350 ms on the demo county).
+    township column on each view of the school list.
     """
     counts = enrolled_by_school()
     # Labels translated once per list, not per row: get_FOO_display() rebuilds the choices
-    # dict (hashing lazy translations) on every call, ~40 µs × 2 × 276 schools.
+    # dict (hashing lazy translations) on every call, twice for each school of the county.
     kinds = {k: str(v) for k, v in School.Kind.choices}
     oversights = {k: str(v) for k, v in School.Oversight.choices}
     out = list(schools)
@@ -134,9 +137,6 @@ def account_roles_for(user: User) -> list[tuple[str, str | Promise]]:
 
 def account_locked(user: User) -> bool:
     """Locked out by django-axes (too many failed logins) on any address."""
-    from axes.models import AccessAttempt
-    from django.conf import settings
-
     return AccessAttempt.objects.filter(
         username=user.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT).exists()
 
@@ -144,14 +144,9 @@ def account_locked(user: User) -> bool:
 def locked_usernames() -> QuerySet:
     """User names locked out by django-axes (too many failed logins) on any address: a
     subquery, for the account list's 已锁定 filter and badges."""
-    from axes.models import AccessAttempt
-    from django.conf import settings
-
     return (AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT)
             .values("username"))
 
 
 def account_has_otp(user: User) -> bool:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

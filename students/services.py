@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from axes.utils import reset as axes_reset
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kongchuo.audit import audit_record
-from kongchuo.scoping import Role
-from students.models import School, StatusChange, Student, Township, User
+from kongchuo.idnumbers import birth_date_of, mask_id
+from kongchuo.imports.bulk import chunked, history_create, update_batch_size
+from kongchuo.imports.runner import current_lang
+from kongchuo.schoolyear import current_school_year, school_year_of, year_end, year_start
+from kongchuo.schoolyear import today as local_today
+from kongchuo.scoping import Role, covers_school, scope_of
+from kongchuo.security.services import user_sessions_end
+from kongchuo.tabular import CellError, parse_id
+from students.models import LeadingGroupMember, School, StatusChange, Student, SupportMark, Township, User
+from students.pinyin import name_initials
+from students.support import FLAG_OF_LIST
 
 # Which status each kind of change leads to; None keeps the current status.
 KIND_TO_STATUS: dict[str, str | None] = {
@@ -140,8 +154,6 @@ def student_changes_apply_bulk(
     simple_history rows in bulk. The caller has checked that no change is already on file
     (the unique (student, kind, effective_date) constraint refuses a duplicate).
     """
-    from kongchuo.imports.bulk import chunked, history_create, update_batch_size
-
     if not changes:
         return []
     ids = sorted({c.student_id for c in changes})
@@ -175,8 +187,9 @@ def student_changes_apply_bulk(
 
 
 def students_initials_write(pairs: list[tuple[int, str]]) -> None:
-    """Set name_initials for (student id, initials) pairs in one statement (a county has
-    200,000 names: bulk_update's CASE per row costs ~20× more). name_initials has no history."""
+    """Set name_initials for (student id, initials) pairs in one statement: a county has
+    200,000 names, and bulk_update's CASE per row costs far more (figures: docs/performance.md).
+    name_initials has no history."""
     if not pairs:
         return
     with connection.cursor() as cur:
@@ -196,11 +209,11 @@ def user_create(
     created_by: User | None = None,
 ) -> User:
     if role not in Role.values:
-        raise ValueError(f"未知角色 / unknown role: {role}")
+        raise ValueError(gettext("未知角色：%(role)s") % {"role": role})
     if role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and township is None:
-        raise ValueError("乡镇角色需要 --township / township roles need --township CODE")
+        raise ValueError(gettext("乡镇角色需要 --township CODE"))
     if role == Role.SCHOOL and school is None:
-        raise ValueError("学校角色需要 --school / the school role needs --school CODE")
+        raise ValueError(gettext("学校角色需要 --school CODE"))
     user = User(username=username, role=role, first_name=first_name, section=section,
                 township=township if role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) else None,
                 school=school if role == Role.SCHOOL else None)
@@ -228,9 +241,6 @@ ARRIVALS = (StatusChange.Kind.ENROLL, StatusChange.Kind.TRANSFER_IN)
 def _link_support_marks(student: Student) -> list[str]:
     """Support-list rows of this ID found in no school until now: link them and set the
     student's flags (as the support import does for a known child); the flags set."""
-    from students.models import SupportMark
-    from students.support import FLAG_OF_LIST
-
     marks = list(SupportMark.objects.filter(id_number=student.id_number, student__isnull=True))
     flags = []
     for mark in marks:
@@ -246,8 +256,6 @@ def _link_support_marks(student: Student) -> list[str]:
 
 
 def _relink_support_marks(student: Student) -> None:
-    from students.models import SupportMark
-
     SupportMark.objects.filter(id_number=student.id_number, student__isnull=True).update(student=student)
 
 
@@ -265,8 +273,6 @@ def student_enrol(*, user: User, row: Any, arrival: str, reason: str = "") -> St
     passed the roster import's checks (kongchuo.imports.single.check_record): same rules, same
     stored values. The caller has made sure the ID is not a child of the county already
     (students.selectors.existing_student); the unique ID refuses a race."""
-    from students.pinyin import name_initials
-
     if arrival not in ARRIVALS:
         raise ValueError(arrival)
     values = {f: getattr(row, f) for f in (
@@ -297,8 +303,6 @@ def student_update(*, user: User, student: Student, row: Any, fields: list[str],
     """Save the edited `fields` (of EDITABLE_FIELDS) from a record that passed the roster
     checks, if nobody saved the student since `expected_version` (else StaleEdit). History
     (django-simple-history) keeps every version; the audit names the fields, not the values."""
-    from students.pinyin import name_initials
-
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(sorted(unknown))
@@ -343,30 +347,25 @@ def student_id_correct(*, user: User, student: Student, id_number: str, reason: 
     date follow the new number (GB 11643). History keeps the old value with the reason; the
     audit keeps both numbers masked. Support-list rows of the new number found in no school
     are linked to the child."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-
-    from kongchuo.idnumbers import birth_date_of, mask_id
-    from kongchuo.imports import fields as F
-    from kongchuo.scoping import covers_school, scope_of
-    from kongchuo.tabular import CellError
-
     scope = scope_of(user)
     if scope is None or scope.role not in (Role.COUNTY, Role.TOWNSHIP):
         raise PermissionDenied
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("更正身份证件号须填写理由 / a correction needs a reason", code="reason")
+        raise ValidationError(gettext("更正身份证件号须填写理由"), code="reason")
     try:
-        new = F.id_number()(id_number)
+        new = parse_id(id_number)
     except CellError as exc:
-        raise ValidationError(f"{exc.message_zh}（{exc.code}） / {exc.message_en}", code=exc.code) from exc
+        raise ValidationError(gettext("%(problem)s（%(code)s）") % {
+            "problem": exc.message(current_lang()), "code": exc.code}, code=exc.code) from exc
+    assert new is not None  # parse_id refuses a blank number when required (the default)
     locked = Student.objects.select_for_update().select_related("school").get(pk=student.pk)
     if not covers_school(user, locked.school):
         raise PermissionDenied
     if expected_version is None or locked.version != expected_version:
         raise StaleEdit
     if new == locked.id_number:
-        raise ValidationError("新证件号与原证件号相同 / the number is unchanged", code="unchanged")
+        raise ValidationError(gettext("新证件号与原证件号相同"), code="unchanged")
     if Student.objects.filter(id_number=new).exists():
         raise IdNumberTaken
     old = locked.id_number
@@ -392,8 +391,6 @@ _PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789" 
 
 def account_password_generate() -> str:
     """A one-time password (4 groups of 4, ~95 bits): shown once, changed at first login."""
-    import secrets
-
     return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4))
 
 
@@ -448,7 +445,7 @@ def account_set_active(*, actor: User, request: HttpRequest | None = None, user:
     """Activate or deactivate an account; a deactivated one is logged out everywhere (the
     security receivers end its sessions on the save)."""
     if user.pk == actor.pk and not active:
-        raise ValueError("不能停用自己的账号 / you cannot deactivate your own account")
+        raise ValueError(gettext("不能停用自己的账号"))
     user.is_active = active
     user.save(update_fields=["is_active"])
     audit_record(action="account_activate" if active else "account_deactivate", request=request,
@@ -459,8 +456,6 @@ def account_set_active(*, actor: User, request: HttpRequest | None = None, user:
 def account_password_reset(*, actor: User, request: HttpRequest | None = None, user: User) -> str:
     """A new one-time password (returned: show it once); the owner is logged out and must
     change it at the next login."""
-    from kongchuo.security.services import user_sessions_end
-
     password = account_password_generate()
     user.set_password(password)
     user.must_change_password = True
@@ -474,10 +469,6 @@ def account_password_reset(*, actor: User, request: HttpRequest | None = None, u
 def account_otp_reset(*, actor: User, request: HttpRequest | None = None, user: User) -> int:
     """Remove the account's authenticator (lost phone): it enrols a new one at its next login.
     Returns how many devices were removed; the owner is logged out."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from kongchuo.security.services import user_sessions_end
-
     removed, _ = TOTPDevice.objects.filter(user=user).delete()
     user_sessions_end(user_ids=[user.pk])
     audit_record(action="account_otp_reset", request=request, user=actor, obj=user,
@@ -488,9 +479,7 @@ def account_otp_reset(*, actor: User, request: HttpRequest | None = None, user: 
 @transaction.atomic
 def account_unlock(*, actor: User, request: HttpRequest | None = None, user: User) -> int:
     """Clear django-axes' failed-login records of the account (any address); returns how many."""
-    from axes.utils import reset
-
-    cleared = reset(username=user.username)
+    cleared = axes_reset(username=user.username)
     audit_record(action="account_unlock", request=request, user=actor, obj=user,
                  detail={"attempts": cleared})
     return cleared
@@ -503,6 +492,50 @@ def account_password_changed(*, user: User, request: HttpRequest | None = None) 
         user.must_change_password = False
         user.save(update_fields=["must_change_password"])
     audit_record(action="password_change", request=request, user=user, obj=user)
+
+
+# --------------------------------------------------------------------------- schools and county
+
+RESPONSIBILITY_FIELDS = ("principal_name", "principal_phone", "clerk_name", "clerk_phone")
+
+
+@transaction.atomic
+def school_responsibility_update(*, school: School, user: User, request: HttpRequest | None = None,
+                                 **values: str) -> list[str]:
+    """Save a school's 责任人 (principal and clerk, names and phones), audited with the names of
+    the fields that changed (returned). Precondition: the caller checked `user` may edit them
+    (students.selectors.can_edit_responsibility)."""
+    unknown = set(values) - set(RESPONSIBILITY_FIELDS)
+    if unknown:
+        raise TypeError(sorted(unknown))
+    locked = School.objects.select_for_update().get(pk=school.pk)
+    changed = [name for name in RESPONSIBILITY_FIELDS
+               if name in values and getattr(locked, name) != values[name]]
+    for name, value in values.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=list(values))
+    audit_record(action="responsibility_update", request=request, user=user, obj=locked,
+                 detail={"fields": changed})
+    return changed
+
+
+@transaction.atomic
+def leading_group_member_add(*, user: User, request: HttpRequest | None = None, position: str, name: str, title: str = "",
+                             phone: str = "", order: int = 0) -> LeadingGroupMember:
+    """Add a member to the county's 领导小组, audited. County users only (the caller checks)."""
+    member = LeadingGroupMember.objects.create(position=position, name=name, title=title, phone=phone,
+                                               order=order)
+    audit_record(action="leading_group_add", request=request, user=user, obj=member)
+    return member
+
+
+@transaction.atomic
+def leading_group_member_remove(*, user: User, request: HttpRequest | None = None, member: LeadingGroupMember) -> None:
+    """Remove a member of the 领导小组; the audit row names who it was before the row goes."""
+    audit_record(action="leading_group_remove", request=request, user=user, obj=member)
+    member.delete()
+
+
 # ----------------------------------------------------------------------------- school year
 
 
@@ -511,7 +544,7 @@ def school_junior_school_set(*, school: School, junior: School | None, user: Use
                              request: HttpRequest | None = None) -> School:
     """Name (or clear) the 对口初中 of a primary school or teaching point, audited."""
     if junior is not None and (junior.kind not in School.TEACHES_GRADE_7 or junior.pk == school.pk):
-        raise ValueError("对口初中须为本县开设七年级的学校 / the junior school must teach grade 7")
+        raise ValueError(gettext("对口初中须为本县开设七年级的学校"))
     before = school.junior_school_id
     school.junior_school = junior
     school.save(update_fields=["junior_school"])
@@ -524,17 +557,12 @@ def repeat_day(today: dt.date | None = None) -> dt.date:
     """The date a 留级 recorded now carries: a day of the current (open) school year — today,
     or the year's first day when the calendar's year is already closed (after an early
     rollover in July or August)."""
-    from kongchuo.schoolyear import current_school_year, school_year_of, year_start
-    from kongchuo.schoolyear import today as local_today
-
     day = today or local_today()
     year = current_school_year(day)
     return day if school_year_of(day) == year else year_start(year)
 
 
 def repeat_of_year(student: Student, year: int) -> StatusChange | None:
-    from kongchuo.schoolyear import year_end, year_start
-
     return (student.status_changes.filter(kind=StatusChange.Kind.REPEAT,
                                           effective_date__range=(year_start(year), year_end(year)))
             .order_by("-effective_date").first())
@@ -544,13 +572,11 @@ def repeat_of_year(student: Student, year: int) -> StatusChange | None:
 def student_repeat_record(*, student: Student, user: User | None, reason: str,
                           request: HttpRequest | None = None) -> StatusChange:
     """Put a child on the current year's 留级 list: at the rollover the child keeps the grade."""
-    from kongchuo.schoolyear import school_year_of
-
     day = repeat_day()
     if student.status not in (Student.Status.ENROLLED, Student.Status.HOME_TEACHING):
-        raise ValueError("只有在读或送教上门的学生可以留级 / only a child at school can repeat a grade")
+        raise ValueError(gettext("只有在读或送教上门的学生可以留级"))
     if repeat_of_year(student, school_year_of(day)) is not None:
-        raise ValueError("该生已在本学年留级名单中 / already on this year's repeat list")
+        raise ValueError(gettext("该生已在本学年留级名单中"))
     change = student_change_status(student=student, kind=StatusChange.Kind.REPEAT,
                                    effective_date=day, user=user, reason=reason)
     audit_record(action="repeat_record", request=request, user=user, obj=student,
@@ -562,11 +588,9 @@ def student_repeat_record(*, student: Student, user: User | None, reason: str,
 def student_repeat_withdraw(*, student: Student, user: User | None,
                             request: HttpRequest | None = None) -> None:
     """Take a child off the current year's 留级 list (a year not yet closed), audited."""
-    from kongchuo.schoolyear import current_school_year
-
     change = repeat_of_year(student, current_school_year())
     if change is None:
-        raise ValueError("该生不在本学年留级名单中 / not on this year's repeat list")
+        raise ValueError(gettext("该生不在本学年留级名单中"))
     audit_record(action="repeat_withdraw", request=request, user=user, obj=student,
                  detail={"date": change.effective_date.isoformat(), "reason": change.reason})
     change.delete()

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from students.models import SupportMark
+
 
 @dataclass(frozen=True)
 class SupportGroup:
@@ -62,8 +64,6 @@ def in_group_or_listed(key: str, *, student: str, id_number: str) -> Q:
     """Rows (alerts, cases) about a child of group `key`: by the linked student's flag (at
     `student`, e.g. "student__"), or by the child's ID (the field `id_number`) on that support
     list, which also finds the children of a list who are no students of the county."""
-    from students.models import SupportMark
-
     listed = SupportMark.objects.filter(kind=key).values("id_number")
     return in_group(key, student) | Q(**{f"{id_number}__in": listed})
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from students.models import Student
@@ -43,15 +44,15 @@ class StudentTable(tables.Table):
     def render_flags(self, record):
         labels = []
         if record.is_poor:
-            labels.append("建档")
+            labels.append(gettext("建档"))
         if record.is_dibao:
-            labels.append("低保")
+            labels.append(gettext("低保"))
         if record.is_tekun:
-            labels.append("特困")
+            labels.append(gettext("特困"))
         if record.disability_category:
-            labels.append("残疾")
+            labels.append(gettext("残疾"))
         if record.is_left_behind:
-            labels.append("留守")
+            labels.append(gettext("留守"))
         return " ".join(labels) or "—"
 
     def cell_rows(self):
@@ -59,8 +60,8 @@ class StudentTable(tables.Table):
         students/_student_table.html (the header labels the cell when rows stack on phones).
 
         The same cells django-tables2 renders, computed directly: its per-cell machinery
-        (accessor resolution, signature inspection, attrs, a translation lookup per cell) cost
-        ~8 ms of CPU for 20 rows × 8 columns on every roster page. Empty values get the table's
+        (accessor resolution, signature inspection, attrs, a translation lookup per cell) is paid
+        for every cell of every roster page (figures: docs/performance.md). Empty values get the table's
         default, as django-tables2 does; a column without a renderer here falls back to it.
         """
         cells = {

@@ -24,6 +24,7 @@ withdrew a mistaken request sends the right one the next day).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,10 +33,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kongchuo.audit import audit_record
+from kongchuo.imports.bulk import chunked
 from kongchuo.schoolyear import today
 from kongchuo.scoping import covers_school
 from students.models import School, StatusChange, Student, TransferRequest, User
-from students.services import StaleEdit, student_change_status
+from students.services import (
+    StaleEdit,
+    StatusChangeRequest,
+    student_change_status,
+    student_changes_apply_bulk,
+)
 
 #: How far back a clerk may date a transfer (a 转出 recorded a few days late).
 BACKDATE_DAYS = 60
@@ -213,11 +220,6 @@ def transfers_out_record_bulk(*, user: User | None, changes: list) -> list[Trans
     with a `to_school`): each becomes a pending 转出登记, the child 转学中 (set-based: the same
     history rows as transfer_request_create, written in bulk). The caller has rejected the rows
     of children already 转学中 or already at that school."""
-    import dataclasses
-
-    from kongchuo.imports.bulk import chunked
-    from students.services import student_changes_apply_bulk
-
     if not changes:
         return []
     before: dict[int, tuple] = {}
@@ -248,9 +250,6 @@ def transfers_in_request_bulk(*, user: User | None, asks: list[tuple[int, School
     a transfer step on file today is not asked for. Returns the requests made and the ids of
     the children refused. The sending side confirms (may_answer); the child is 转学中 until then.
     """
-    from kongchuo.imports.bulk import chunked
-    from students.services import StatusChangeRequest, student_changes_apply_bulk
-
     if not asks:
         return [], set()
     ids = sorted({a[0] for a in asks})

@@ -3,20 +3,29 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.audit import audit_record
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.panels import panels_for_student
+from kongchuo.scoping import Role, access_object, covers_school, require_role, scope_of
+from kongchuo.security.forms import RevealForm
+from kongchuo.security.services import can_reveal_personal_data, personal_data_reveal
 from students.counts import CachedCountPaginator, enrolled_by_school
 from students.filters import SchoolFilter, StudentFilter
 from students.forms import JuniorSchoolForm, LeadingGroupMemberForm, RepeatForm, ResponsibilityForm
 from students.models import LeadingGroupMember, School, Student, Township
 from students.selectors import can_edit_responsibility, school_list_for, township_summary
-from students.services import school_junior_school_set, student_repeat_record, student_repeat_withdraw
+from students.services import (
+    leading_group_member_add,
+    leading_group_member_remove,
+    school_junior_school_set,
+    school_responsibility_update,
+    student_repeat_record,
+    student_repeat_withdraw,
+)
+from students.support import SUPPORT_GROUPS
 from students.tables import SchoolTable, StudentTable
 
 
@@ -43,11 +52,6 @@ def student_detail(request, pk: int):
 
 
 def _render_student(request, student, *, revealed=None, reveal_form=None):
-    from kongchuo.scoping import covers_school
-    from kongchuo.security.forms import RevealForm
-    from kongchuo.security.services import can_reveal_personal_data
-    from students.support import SUPPORT_GROUPS
-
     changes = student.status_changes.select_related("from_school", "to_school", "created_by")
     can_reveal = can_reveal_personal_data(request.user)
     scope = scope_of(request.user)
@@ -71,9 +75,6 @@ def student_reveal(request, pk: int):
 
     Out of scope → 404 (like every object); in scope without the right → 403 (audited too).
     """
-    from kongchuo.security.forms import RevealForm
-    from kongchuo.security.services import can_reveal_personal_data, personal_data_reveal
-
     student = access_object(Student.objects.select_related("school__township", "hukou_township"),
                             request.user, pk=pk)
     if not can_reveal_personal_data(request.user):
@@ -89,8 +90,6 @@ def student_reveal(request, pk: int):
 
 def _student_sections(request, student):
     """Blocks the higher apps contribute to the student page (ledgers, alerts, cases)."""
-    from kongchuo.panels import panels_for_student
-
     return panels_for_student(request, student)
 
 
@@ -124,10 +123,8 @@ def school_detail(request, pk: int):
         if not editable:
             raise PermissionDenied
         if form.is_valid():
-            with transaction.atomic():
-                form.save()
-                audit_record(action="responsibility_update", request=request, obj=school,
-                             detail={"fields": form.changed_data})
+            school_responsibility_update(school=school, user=request.user, request=request,
+                                         **{name: form.cleaned_data[name] for name in form.Meta.fields})
             messages.success(request, _("责任人已保存"))
             return redirect("students:school", pk=school.pk)
     center = School.objects.filter(township=school.township, is_center=True).first()
@@ -206,9 +203,7 @@ def county_detail(request):
     require_role(request.user, Role.COUNTY)
     form = LeadingGroupMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            member = form.save()
-            audit_record(action="leading_group_add", request=request, obj=member)
+        leading_group_member_add(user=request.user, request=request, **form.cleaned_data)
         messages.success(request, _("已添加领导小组成员"))
         return redirect("students:county")
     return render(request, "students/county_detail.html", {
@@ -222,15 +217,8 @@ def county_detail(request):
 @require_http_methods(["POST"])
 def leading_group_remove(request, pk: int):
     require_role(request.user, Role.COUNTY)
-    member = access_object_county(pk)
-    with transaction.atomic():
-        audit_record(action="leading_group_remove", request=request, obj=member)
-        member.delete()
+    member = get_object_or_404(LeadingGroupMember, pk=pk)  # county-wide: no scoping below it
+    leading_group_member_remove(user=request.user, request=request, member=member)
     messages.success(request, _("已移除"))
     return redirect("students:county")
 
-
-def access_object_county(pk: int) -> LeadingGroupMember:
-    from django.shortcuts import get_object_or_404
-
-    return get_object_or_404(LeadingGroupMember, pk=pk)

@@ -12,11 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from kongchuo.imports.fields import norm_key
+from kongchuo.imports.runner import current_lang
 from kongchuo.imports.single import check_record
-from kongchuo.scoping import Role, access_object, covers_school, require_role
+from kongchuo.scoping import Role, access_object, covers_school, require_role, scope_of
 from students.forms import IdCorrectionForm, StudentEditForm, StudentNewForm
 from students.models import StatusChange, Student, TransferRequest
 from students.selectors import existing_student
@@ -31,13 +33,13 @@ from students.services import (
 from students.transfers import transfer_request_create
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
-STALE = _("该学生信息在您打开后已被他人修改并保存，您的修改没有保存。请查看当前内容后重新填写。")
+STALE = gettext_lazy("该学生信息在您打开后已被他人修改并保存，您的修改没有保存。请查看当前内容后重新填写。")
 # Form field of each roster field a record check may name (the rest go above the form).
 FORM_FIELD = {"school_code": "school", "school_name": "school"}
 
 
 def _issue_text(issue) -> str:
-    return f"{issue.message_zh}（{issue.code}）"
+    return _("%(problem)s（%(code)s）") % {"problem": issue.message(current_lang()), "code": issue.code}
 
 
 def _apply_issues(form, check) -> None:
@@ -147,8 +149,6 @@ def _current_values(student: Student) -> dict:
 
 
 def _may_correct_id(user, student: Student) -> bool:
-    from kongchuo.scoping import scope_of
-
     scope = scope_of(user)
     return (scope is not None and scope.role in (Role.COUNTY, Role.TOWNSHIP)
             and covers_school(user, student.school))

@@ -81,21 +81,21 @@ def _render_detail(request, t: TransferRequest, *, form=None, status: int = 200)
 
 def _decide(request, pk: int, action, done: str):
     require_role(request.user, *STAFF)
-    t = _transfer(request, pk)
+    transfer = _transfer(request, pk)
     form = TransferDecisionForm(request.POST)
     if not form.is_valid():
-        return _render_detail(request, t, form=form, status=400)
+        return _render_detail(request, transfer, form=form, status=400)
     d = form.cleaned_data
     try:
-        action(user=request.user, transfer=t, expected_version=d["version"], note=d["note"])
+        action(user=request.user, transfer=transfer, expected_version=d["version"], note=d["note"])
     except StaleEdit:
         messages.error(request, _("该转学已被他人处理或修改，请查看最新状态"))
     except ValidationError as exc:
         form.add_error("note", exc)
-        return _render_detail(request, t, form=form, status=400)
+        return _render_detail(request, transfer, form=form, status=400)
     else:
         messages.success(request, done)
-    return redirect("students:transfer", t.pk)
+    return redirect("students:transfer", transfer.pk)
 
 
 @login_required
@@ -129,7 +129,7 @@ def transfer_out(request, pk: int):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            t = transfer_request_create(
+            transfer = transfer_request_create(
                 user=request.user, student=student, to_school=d["to_school"],
                 direction=TransferRequest.Direction.OUT, grade=int(d["grade"]), reason=d["reason"],
                 requested_on=d["requested_on"])
@@ -137,7 +137,7 @@ def transfer_out(request, pk: int):
             form.add_error(None, exc)
         else:
             messages.success(request, _("已登记转出，待%(school)s确认接收；10个教学日内未接收将列为疑似辍学。")
-                             % {"school": t.to_school.name})
-            return redirect("students:transfer", t.pk)
+                             % {"school": transfer.to_school.name})
+            return redirect("students:transfer", transfer.pk)
     return render(request, "students/transfer_out.html", {"student": student, "form": form},
                   status=400 if form.errors else 200)

@@ -245,7 +245,9 @@ def test_png_and_pdf_are_stored_under_media_with_a_random_name(county, entries):
 def test_uploads_are_judged_by_content(county, entries, name, data):
     with pytest.raises(ValidationError) as exc:
         attachment_add(entry=entries.a["publicity"], user=county.school_a, upload=_upload(name, data))
-    assert "/" in exc.value.messages[0]  # Chinese / English
+    # A coded refusal worded in the default language (Chinese; English through the catalog).
+    assert exc.value.code in ("empty", "damaged", "file_type")
+    assert any("\u4e00" <= char <= "\u9fff" for char in exc.value.messages[0])
     assert not Attachment.objects.exists()
 
 

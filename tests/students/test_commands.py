@@ -131,7 +131,7 @@ def test_seed_refuses_a_non_empty_database_unless_if_empty():
         _seed(50)
     out = io.StringIO()
     call_command("seed_demo", students=50, if_empty=True, stdout=out)
-    assert "skipped" in out.getvalue()
+    assert "跳过演示数据" in out.getvalue()
 
 
 def test_add_user_roles(county, monkeypatch):

@@ -15,6 +15,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import translation
+from django.utils.translation import gettext
 
 from dashboards.yearclose import RolloverRefused, RolloverResult, school_year_close, school_year_reopen
 from kongchuo.schoolyear import parse_year, year_label
@@ -22,7 +23,7 @@ from students.rollover import rollover_preview
 
 
 class Command(BaseCommand):
-    help = "学年结转 / close school year YYYY–YYYY+1: promote, graduate, hold back (or --revert it)"
+    help = "Close school year YYYY–YYYY+1 (学年结转): promote, graduate, hold back (or --revert it)"
 
     def add_arguments(self, parser):
         parser.add_argument("--year", required=True, help="学年 YYYY (2024 = 2024–2025学年)")
@@ -60,23 +61,22 @@ class Command(BaseCommand):
             self.stdout.write(_dumps({**RolloverResult(year=year).as_json(), "error": str(exc),
                                       "children": exc.children}))
         else:
-            self.stderr.write(f"未执行 / refused: {exc}")
+            self.stderr.write(gettext("未执行：%(reason)s") % {"reason": exc})
 
     def _report(self, r: RolloverResult, *, revert: bool, dry_run: bool) -> None:
         label = year_label(r.year)
         if r.already_done:
-            head = f"{label}已结转，未做任何改动 / already rolled over: nothing changed"
+            head = gettext("%(year)s已结转，未做任何改动")
         elif revert:
-            head = (f"{label}结转{'可' if dry_run else '已'}撤销 / rollover "
-                    f"{'can be reverted (dry run)' if dry_run else 'reverted'}")
+            head = gettext("%(year)s结转可撤销（预览，未写入）") if dry_run else gettext("%(year)s结转已撤销")
         else:
-            head = f"{label}结转{'预览（未写入）' if dry_run else '完成'} / " \
-                   f"{'dry run: nothing written' if dry_run else 'rolled over'}"
-        self.stdout.write(self.style.SUCCESS(head))
-        self.stdout.write(
-            f"  学生 students {r.students} · 升级 promoted {r.promoted} · 小学毕业 graduated_primary "
-            f"{r.graduated_primary} · 初中毕业 graduated_junior {r.graduated_junior} · 不升级 held_back "
-            f"{r.held_back} · 留级 repeated {r.repeated}")
+            head = gettext("%(year)s结转预览（未写入）") if dry_run else gettext("%(year)s结转完成")
+        self.stdout.write(self.style.SUCCESS(head % {"year": label}))
+        self.stdout.write(gettext(
+            "  学生 %(students)d · 升级 %(promoted)d · 小学毕业 %(graduated_primary)d · "
+            "初中毕业 %(graduated_junior)d · 不升级 %(held_back)d · 留级 %(repeated)d") % {
+            "students": r.students, "promoted": r.promoted, "graduated_primary": r.graduated_primary,
+            "graduated_junior": r.graduated_junior, "held_back": r.held_back, "repeated": r.repeated})
 
 
 def _dumps(obj) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from kongchuo.schoolyear import current_term, parse_term
 from ledgers.exports import ExportScopeError, scope_from_code
@@ -41,13 +42,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         path = Path(out)
         if path.suffix.lower() != ".xlsx":
-            raise CommandError("输出文件应以 .xlsx 结尾 / --out must end in .xlsx")
+            raise CommandError(gettext("输出文件应以 .xlsx 结尾"))
         if not path.parent.exists():
-            raise CommandError(f"目录不存在 / directory does not exist: {path.parent}")
+            raise CommandError(gettext("目录不存在：%(path)s") % {"path": path.parent})
         try:
-            n = ledger_export(name=name, out=str(path), scope=the_scope, term=the_term, full=full,
+            rows = ledger_export(name=name, out=str(path), scope=the_scope, term=the_term, full=full,
                               reason=reason, source="cli")
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(self.style.SUCCESS(
-            f"已导出 / exported {name} ({the_scope.code}, {the_term.code}): {n} 行 rows → {path}"))
+            gettext("已导出 %(name)s（%(scope)s，%(term)s）：%(rows)d 行 → %(path)s") % {
+                "name": name, "scope": the_scope.code, "term": the_term.code, "rows": rows, "path": path}))

@@ -3,6 +3,7 @@ import sys
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from kongchuo.scoping import Role
 from students.models import School, Township, User
@@ -23,34 +24,34 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, role, township, school, password_stdin, name, **opts):
         if User.objects.filter(username=username).exists():
-            raise CommandError(f"用户已存在 / user exists: {username}")
+            raise CommandError(gettext("用户已存在：%(username)s") % {"username": username})
         if role in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and not township:
-            raise CommandError("该角色需要 --township CODE / this role needs --township CODE")
+            raise CommandError(gettext("该角色需要 --township CODE"))
         if role == Role.SCHOOL and not school:
-            raise CommandError("学校角色需要 --school CODE / the school role needs --school CODE")
+            raise CommandError(gettext("学校角色需要 --school CODE"))
         if role == Role.COUNTY and (township or school):
-            raise CommandError("县级角色不带 --township/--school / county users take no scope")
+            raise CommandError(gettext("县级角色不带 --township/--school"))
         if role not in (Role.TOWNSHIP, Role.TOWNSHIP_GOV) and township:
-            raise CommandError("--township 仅用于 township/township_gov")
+            raise CommandError(gettext("--township 仅用于 township/township_gov"))
         if role != Role.SCHOOL and school:
-            raise CommandError("--school 仅用于 school 角色")
-        t = s = None
+            raise CommandError(gettext("--school 仅用于 school 角色"))
+        the_township = the_school = None
         if township:
-            t = Township.objects.filter(code=township).first()
-            if t is None:
-                raise CommandError(f"未知乡镇代码 / unknown township code: {township}")
+            the_township = Township.objects.filter(code=township).first()
+            if the_township is None:
+                raise CommandError(gettext("未知乡镇代码：%(code)s") % {"code": township})
         if school:
-            s = School.objects.filter(code=school).first()
-            if s is None:
-                raise CommandError(f"未知学校标识码 / unknown school code: {school}")
+            the_school = School.objects.filter(code=school).first()
+            if the_school is None:
+                raise CommandError(gettext("未知学校标识码：%(code)s") % {"code": school})
         password = None
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
             try:
                 validate_password(password, User(username=username))
             except ValidationError as exc:
-                raise CommandError("密码不符合要求 / weak password: " + " ".join(exc.messages)) from exc
-        user = user_create(username=username, role=role, password=password, township=t, school=s,
+                raise CommandError(gettext("密码不符合要求：%(problems)s") % {"problems": " ".join(exc.messages)}) from exc
+        user = user_create(username=username, role=role, password=password, township=the_township, school=the_school,
                            first_name=name)
         if password:
             # The operator typed this password, so the owner chooses their own at first login,
@@ -58,7 +59,8 @@ class Command(BaseCommand):
             # not show its TOTP secret to whoever holds the password it was created with).
             user.must_change_password = True
             user.save(update_fields=["must_change_password"])
-        self.stdout.write(self.style.SUCCESS(
-            f"已创建用户 / created {user.username} ({role}{' · ' + user.scope_label if user.scope_label else ''})"
-            + ("；首次登录须修改密码 / the password must be changed at first login" if password
-               else "；未设置密码 / no password set (use --password-stdin)")))
+        scope = f"{role} · {user.scope_label}" if user.scope_label else role
+        created = gettext("已创建用户 %(username)s（%(scope)s）") % {"username": user.username, "scope": scope}
+        then = (gettext("；首次登录须修改密码") if password
+                else gettext("；未设置密码（可用 --password-stdin 设置）"))
+        self.stdout.write(self.style.SUCCESS(created + then))

@@ -3,6 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.utils.translation import gettext
 
 from kongchuo.schoolyear import school_year_of, today
 from kongchuo.seeding import run_seeders, run_year_end_seeders
@@ -23,12 +24,11 @@ class Command(BaseCommand):
     def handle(self, *args, students, seed, password, if_empty, **opts):
         if School.objects.exists() or Student.objects.exists():
             if if_empty:
-                self.stdout.write("数据库已有数据，跳过演示数据 / database not empty, demo seed skipped")
+                self.stdout.write(gettext("数据库已有数据，跳过演示数据"))
                 return
-            raise CommandError("数据库已有学校或学生数据，请使用空数据库 / the database already holds "
-                               "schools or students; seed an empty database")
+            raise CommandError(gettext("数据库已有学校或学生数据，请使用空数据库"))
         if students < 1:
-            raise CommandError("--students must be positive")
+            raise CommandError(gettext("--students 须为正数"))
         t0 = time.perf_counter()
         # Last school year first, closed by the real rollover (its figures frozen), then this
         # year's newcomers and this year's ledgers, alerts and cases: the demo shows both years.
@@ -45,9 +45,10 @@ class Command(BaseCommand):
                 cursor.execute("VACUUM ANALYZE")
         took = time.perf_counter() - t0
         self.stdout.write(self.style.SUCCESS(
-            f"演示县已生成 / demo county seeded: {result.townships} 乡镇, {result.schools} 学校, "
-            f"{result.students} 学生, {result.census} 户籍儿童, {result.status_changes} 学籍变动 "
-            f"in {took:.1f}s"))
-        self.stdout.write(f"演示账号 / demo logins (password: {password}):")
+            gettext("演示县已生成：%(townships)d 个乡镇，%(schools)d 所学校，%(students)d 名学生，"
+                    "%(census)d 名户籍儿童，%(changes)d 条学籍变动，用时 %(seconds).1f 秒") % {
+                "townships": result.townships, "schools": result.schools, "students": result.students,
+                "census": result.census, "changes": result.status_changes, "seconds": took}))
+        self.stdout.write(gettext("演示账号（密码：%(password)s）：") % {"password": password})
         for username, label in users:
             self.stdout.write(f"  {username:<14} {label}")
