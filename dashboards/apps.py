@@ -28,9 +28,9 @@ class DashboardsConfig(AppConfig):
         from dashboards.cache import data_changed
         from dashboards.demo import seed_cohort_intakes, seed_last_year
         from dashboards.home import dashboard_home
-        from kongchuo import home
-        from kongchuo.menu import MenuItem, register
-        from kongchuo.scoping import Role
+        from kongchuo.access.scoping import Role
+        from kongchuo.portal import home
+        from kongchuo.portal.menu import MenuItem, register
         from kongchuo.seeding import register_seeder, register_year_end_seeder
 
         for label in COUNTED_MODELS:
@@ -47,7 +47,7 @@ class DashboardsConfig(AppConfig):
         home.register_home_provider(dashboard_home)
         register_seeder(seed_cohort_intakes, order=50)
         from dashboards.metrics import METRICS
-        from kongchuo.audit_wording import register_audit_values
+        from kongchuo.access.audit_wording import register_audit_values
 
         register_audit_values("metric", {key: m.label for key, m in METRICS.items()})
         register_year_end_seeder(seed_last_year, order=50)

@@ -6,7 +6,7 @@ from django.db.models import Count, Q
 
 from dashboards.models import CohortIntake
 from dashboards.params import COHORT_SPAN
-from kongchuo.schoolyear import school_year_of, today
+from kongchuo.calendar.schoolyear import school_year_of, today
 from students.models import Student
 
 

@@ -1,8 +1,8 @@
-"""Scoped querysets of the dashboards app; see kongchuo.scoping."""
+"""Scoped querysets of the dashboards app; see kongchuo.access.scoping."""
 
 from __future__ import annotations
 
-from kongchuo.scoping import ScopedQuerySet
+from kongchuo.access.scoping import ScopedQuerySet
 
 
 class CohortIntakeQuerySet(ScopedQuerySet):
@@ -18,7 +18,7 @@ class YearFiguresQuerySet(ScopedQuerySet):
     def in_township(self, township_id: int):
         from django.db.models import Q
 
-        from kongchuo.scoping import OVERSIGHT_TOWNSHIP
+        from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP
 
         return self.filter(Q(school__township_id=township_id, school__oversight=OVERSIGHT_TOWNSHIP)
                            | Q(school__isnull=True, level="township", township_id=township_id))

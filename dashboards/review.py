@@ -2,7 +2,7 @@
 for the county (its townships ranked, the county-direct schools, the county) or for one township
 (its schools), with the figures frozen at the rollover, last year's beside them, and the open
 items the new year inherits. One reader for the printable page and the xlsx in the official
-layout (`kongchuo.xlsxout.write_official_workbook`).
+layout (`kongchuo.portal.xlsxout.write_official_workbook`).
 
 Open items are counted live (today): open and escalated 劝返 cases, approved 延缓入学 whose end
 has passed with the child in no school. More kinds register in `OPEN_ITEMS` (a counter per
@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 from dashboards.models import YearFigures
 from dashboards.yearfigures import COUNTY, DIRECT, FIGURES, LEFT_KEYS
 from dashboards.yearfigures import figure_text as fmt
-from kongchuo.idnumbers import mask_id
-from kongchuo.schoolyear import parse_term, year_label
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP
-from kongchuo.xlsxout import LedgerColumn, OfficialSheet
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP
+from kongchuo.calendar.schoolyear import parse_term, year_label
+from kongchuo.portal.xlsxout import LedgerColumn, OfficialSheet
 from ledgers.models import Deferral
 from retrieval.cases import RetrievalCase
 from students.models import RosterGap, School, Student, Township
@@ -267,7 +267,7 @@ def township_choices(year: int) -> list[tuple[int, str]]:
 
 def visible_township(user, township_id: int | None) -> Township | None:
     """The township a user may review: a township user its own; the county any (or none)."""
-    from kongchuo.scoping import Role, scope_of
+    from kongchuo.access.scoping import Role, scope_of
 
     scope = scope_of(user)
     if scope.role == Role.TOWNSHIP:

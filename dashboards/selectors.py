@@ -27,8 +27,8 @@ from dashboards.metrics import (
     day_start,
 )
 from dashboards.params import DIRECT, Params
-from kongchuo.schoolyear import year_label
-from kongchuo.scoping import OVERSIGHT_COUNTY, Role
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, Role
+from kongchuo.calendar.schoolyear import year_label
 from retrieval.models import Alert, SweepRun
 from students.models import School, Township
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from dashboards.models import CohortIntake
-from kongchuo.audit import audit_record
-from kongchuo.scoping import Role, scope_of
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role, scope_of
 from kongchuo.tabular import CellError, Column, TabularError, find_header, iter_records, parse_text, read_rows
 from students.models import School
 

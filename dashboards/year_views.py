@@ -16,9 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from dashboards.forms import RolloverForm, TermDatesForm
 from dashboards.tasks import school_year_job
 from dashboards.yearclose import JOB_KIND, year_close_job_create
-from kongchuo.models import Job, SchoolYear
-from kongchuo.params import query_int
-from kongchuo.schoolyear import (
+from kongchuo.access.params import query_int
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.schoolyear import (
     current_school_year,
     graduation_day,
     school_year_of,
@@ -28,7 +28,7 @@ from kongchuo.schoolyear import (
     year_label,
     year_terms,
 )
-from kongchuo.scoping import Role, require_role
+from kongchuo.models import Job, SchoolYear
 from kongchuo.security.outbox import enqueue_on_commit
 from students.models import Student
 from students.rollover import GRADE_NAMES, rollover_preview
@@ -234,8 +234,8 @@ def review_xlsx(request):
     from django.http import FileResponse, Http404
 
     from dashboards.review import review_sheets
-    from kongchuo.audit import audit_record
-    from kongchuo.xlsxout import write_official_workbook
+    from kongchuo.access.audit import audit_record
+    from kongchuo.portal.xlsxout import write_official_workbook
 
     require_role(request.user, Role.COUNTY, Role.TOWNSHIP)
     ctx, _years = _review_context(request)

@@ -8,11 +8,11 @@ class KongchuoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kongchuo.audit_wording import register_audit_values
+        from kongchuo.access.audit_wording import register_audit_values
+        from kongchuo.access.scoping import Role
         from kongchuo.imports import tasks  # noqa: F401 - registers the import task with Celery
         from kongchuo.imports.base import all_kinds
-        from kongchuo.menu import MenuItem, register
-        from kongchuo.scoping import Role
+        from kongchuo.portal.menu import MenuItem, register
 
         register_audit_values("kind", lambda slug: next(
             (str(k.label) for k in all_kinds() if k.slug == slug), str(slug)))

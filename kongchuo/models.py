@@ -92,7 +92,7 @@ class SchoolYear(models.Model):
     """A school year (1 September Y – 31 August Y+1, code Y) as the county keeps it: the opening
     days of its two terms (`Y-autumn`, `Y+1-spring`) and whether it has been closed by the
     year-end rollover (学年结转). A year without a row opens on the default days
-    (`kongchuo.schoolyear.Term.start`) and is open. Read through `kongchuo.schoolyear`."""
+    (`kongchuo.calendar.schoolyear.Term.start`) and is open. Read through `kongchuo.calendar.schoolyear`."""
 
     year = models.PositiveSmallIntegerField(_("学年"), unique=True)
     autumn_opens = models.DateField(_("秋季学期开学日期"), null=True, blank=True)

@@ -8,9 +8,9 @@ class LedgersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kongchuo.menu import MenuItem, register
-        from kongchuo.panels import register_student_panel
-        from kongchuo.scoping import Role
+        from kongchuo.access.scoping import Role
+        from kongchuo.portal.menu import MenuItem, register
+        from kongchuo.portal.panels import register_student_panel
         from kongchuo.seeding import register_seeder
         from ledgers.demo import seed_ledgers
         from ledgers.panels import student_ledger_panel
@@ -22,7 +22,7 @@ class LedgersConfig(AppConfig):
             for kind in KINDS.values() if kind.in_menu
         ])
         register_student_panel(student_ledger_panel, order=20)
-        from kongchuo.audit_wording import register_audit_values
+        from kongchuo.access.audit_wording import register_audit_values
         from ledgers.models import Deferral
 
         register_audit_values("decision", dict(Deferral.Review.choices))

@@ -14,8 +14,8 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
-from kongchuo.idnumbers import make_id
-from kongchuo.schoolyear import Term, term_of, today
+from kongchuo.access.idnumbers import make_id
+from kongchuo.calendar.schoolyear import Term, term_of, today
 from ledgers.models import (
     Absence,
     AidRecord,

@@ -8,10 +8,10 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.formchoices import blank_required_choices
-from kongchuo.forms import style_fields
-from kongchuo.idnumbers import IdNumberError, birth_date_of, validate_id
-from kongchuo.schoolyear import Term, current_term, term_of, today
+from kongchuo.access.idnumbers import IdNumberError, birth_date_of, validate_id
+from kongchuo.calendar.schoolyear import Term, current_term, term_of, today
+from kongchuo.portal.formchoices import blank_required_choices
+from kongchuo.portal.forms import style_fields
 from ledgers.models import (
     Absence,
     AidRecord,
@@ -344,7 +344,7 @@ class FamilyContactForm(LedgerForm):
 def school_days_between(start: dt.date, end: dt.date) -> int:
     """School days in [start, end]: Monday–Friday, with the county's calendar exceptions
     (校历调整: weekday holidays off, make-up weekend days on)."""
-    from kongchuo.schoolyear import SchoolCalendar
+    from kongchuo.calendar.schoolyear import SchoolCalendar
 
     calendar = SchoolCalendar.load(start, end)
     days = (end - start).days + 1

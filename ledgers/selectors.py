@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, Value, When
 
-from kongchuo.idnumbers import mask_id, mask_phone
-from kongchuo.schoolyear import Term
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.access.idnumbers import mask_id, mask_phone
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.calendar.schoolyear import Term
 from ledgers.models import AidRecord, Deferral, HomeTeachingVisit, ReturnReport
 from ledgers.registry import KINDS, LedgerKind, school_id_of
 from students.models import StatusChange, Student
@@ -113,7 +113,7 @@ def expiring_deferrals(qs, today: dt.date):
 
 def as_of_in(term: Term) -> dt.date:
     """Today, held inside the term (its end for a past term, its start for a coming one)."""
-    from kongchuo.schoolyear import today
+    from kongchuo.calendar.schoolyear import today
 
     return min(max(today(), term.start), term.end)
 
@@ -279,7 +279,7 @@ def entry_history(entry) -> list[HistoryRow]:
 
 def entry_summary(kind: LedgerKind, e) -> str:
     """One line per entry for the student page."""
-    from kongchuo.schoolyear import parse_term
+    from kongchuo.calendar.schoolyear import parse_term
 
     def term_label(code: str) -> str:
         try:

@@ -21,11 +21,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role, scope_of
+from kongchuo.calendar.schoolyear import Term, today
 from kongchuo.jobs import JobRun, job_claim
 from kongchuo.models import Job
-from kongchuo.schoolyear import Term, today
-from kongchuo.scoping import Role, scope_of
 from ledgers.attachments import sniff_attachment
 from ledgers.models import Attachment, Deferral, ReturnReport
 from ledgers.registry import LedgerKind, kind_for_model, school_id_of
@@ -343,7 +343,7 @@ def ledger_export(*, name: str, out, scope, term: Term | None, user=None, reques
     user (or the operator at the CLI) may ask for, with a reason; both are audited.
     `term=None` writes the empty template (no rows, no audit: it holds no personal data).
     """
-    from kongchuo.xlsxout import write_official_ledger
+    from kongchuo.portal.xlsxout import write_official_ledger
     from ledgers.exports import build_sheet, ledger_title
 
     if full:
@@ -412,7 +412,7 @@ def ledger_export_job_run(job_id: int) -> Job | None:
 
     from django.core.files import File
 
-    from kongchuo.schoolyear import parse_term
+    from kongchuo.calendar.schoolyear import parse_term
     from ledgers.exports import filename_for, scope_from_code
 
     if not job_claim(job_id, kind_prefix=EXPORT_JOB_KIND):

@@ -25,11 +25,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.idnumbers import mask_id, mask_phone
-from kongchuo.menu import menu_section
+from kongchuo.access.idnumbers import mask_id, mask_phone
+from kongchuo.access.scoping import Role, access_object, require_role, scope_of
+from kongchuo.calendar.schoolyear import Term, current_term, parse_term, today
 from kongchuo.models import Job
-from kongchuo.schoolyear import Term, current_term, parse_term, today
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.portal.menu import menu_section
 from ledgers.attachments import ACCEPT, HELP
 from ledgers.exports import ExportScopeError, filename_for, scope_for_user
 from ledgers.filters import filter_for, month_of

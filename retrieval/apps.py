@@ -15,8 +15,8 @@ class RetrievalConfig(AppConfig):
 
 
 def _register_audit_wording() -> None:
-    """The codes this app writes into audit details, in words (kongchuo/audit_wording.py)."""
-    from kongchuo.audit_wording import register_audit_values
+    """The codes this app writes into audit details, in words (kongchuo/access/audit_wording.py)."""
+    from kongchuo.access.audit_wording import register_audit_values
     from retrieval.cases import DismissReason, Escalation, RetrievalCase
     from retrieval.models import FeedbackItem
     from retrieval.sweeps import all_sweeps
@@ -32,10 +32,10 @@ def _register_audit_wording() -> None:
 
 def _register_workflow() -> None:
     """Menu, home cards and the student-page panel of the 劝返 workflow."""
-    from kongchuo.home import register_home_provider
-    from kongchuo.menu import MenuItem, register
-    from kongchuo.panels import register_student_panel
-    from kongchuo.scoping import Role
+    from kongchuo.access.scoping import Role
+    from kongchuo.portal.home import register_home_provider
+    from kongchuo.portal.menu import MenuItem, register
+    from kongchuo.portal.panels import register_student_panel
     from retrieval.home import retrieval_home, student_panel
 
     staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)

@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kongchuo.scoping import Role, scope_of
+from kongchuo.access.scoping import Role, scope_of
 from retrieval.models import Level
 from retrieval.querysets import RoutedQuerySet
 
@@ -25,7 +25,7 @@ USER = settings.AUTH_USER_MODEL
 
 class CaseQuerySet(RoutedQuerySet):
     """劝返 cases. The township government sees ONLY the cases escalated to it — this method
-    is the one place that rule lives (kongchuo.scoping leaves `for_township_gov` empty)."""
+    is the one place that rule lives (kongchuo.access.scoping leaves `for_township_gov` empty)."""
 
     def for_township_gov(self, township_id: int):
         escalated = Escalation.objects.filter(case=OuterRef("pk"), township_id=township_id)
@@ -258,7 +258,7 @@ class RetrievalCase(models.Model):
 
     @property
     def id_masked(self) -> str:
-        from kongchuo.idnumbers import mask_id
+        from kongchuo.access.idnumbers import mask_id
 
         return mask_id(self.id_number)
 

@@ -7,8 +7,8 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import period_code
-from kongchuo.scoping import scope_of
+from kongchuo.access.scoping import scope_of
+from kongchuo.calendar.schoolyear import period_code
 from retrieval.cases import RetrievalCase
 from retrieval.models import Alert, Level
 from students.models import School

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import period_label
+from kongchuo.calendar.schoolyear import period_label
 from retrieval.querysets import AlertQuerySet, FeedbackBatchQuerySet, FeedbackItemQuerySet
 
 

@@ -1,10 +1,10 @@
-"""Scoped querysets of alerts and cases; see kongchuo.scoping."""
+"""Scoped querysets of alerts and cases; see kongchuo.access.scoping."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
 
 
 class RoutedQuerySet(ScopedQuerySet):
@@ -50,7 +50,7 @@ class FeedbackBatchQuerySet(ScopedQuerySet):
     """Batches are county documents; lower levels reach their items, not the batch."""
 
     def visible_to(self, user):
-        from kongchuo.scoping import Role, scope_of
+        from kongchuo.access.scoping import Role, scope_of
 
         scope = scope_of(user)
         if scope is None:

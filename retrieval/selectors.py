@@ -14,8 +14,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import mask_id
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
 from retrieval.cases import (
     AlertDecision,
     ClosureRequest,

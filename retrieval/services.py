@@ -23,10 +23,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from kongchuo.audit import audit_record
-from kongchuo.idnumbers import mask_ids_in_value
-from kongchuo.schoolyear import today as local_today
-from kongchuo.scoping import Role
+from kongchuo.access.audit import audit_record
+from kongchuo.access.idnumbers import mask_ids_in_value
+from kongchuo.access.scoping import Role
+from kongchuo.calendar.schoolyear import today as local_today
 from ledgers.models import AidRecord
 from retrieval import selectors as sel
 from retrieval.cases import (
@@ -627,7 +627,7 @@ def feedback_export(*, batch: FeedbackBatch, user: User, out: IO[bytes] | str,
     evidence names) is masked unless `full_ids` (county users returning the list to the
     province); either way the export is audited.
     """
-    from kongchuo.xlsxout import write_official_table
+    from kongchuo.portal.xlsxout import write_official_table
 
     columns = list(batch.columns) or ["序号", "姓名", "身份证件号", "学校名称", "问题类型"]
     fallback = {"序号": "seq", "姓名": "name", "身份证件号": "id_number", "学校名称": "school_name",

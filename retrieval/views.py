@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.idnumbers import mask_id, mask_ids_in_value
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.access.idnumbers import mask_id, mask_ids_in_value
+from kongchuo.access.scoping import Role, access_object, require_role, scope_of
+from kongchuo.calendar.schoolyear import today
 from retrieval import selectors as sel
 from retrieval import services
 from retrieval.cases import (

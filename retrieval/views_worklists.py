@@ -12,10 +12,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from kongchuo.idnumbers import birth_date_of, mask_id
-from kongchuo.params import query_int
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role, require_role
+from kongchuo.access.idnumbers import birth_date_of, mask_id
+from kongchuo.access.params import query_int
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.schoolyear import today
 from retrieval.models import Alert
 from retrieval.sweeps.census import support_unaccounted
 from students.models import SupportMark, Township

@@ -8,16 +8,16 @@ class StudentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kongchuo.menu import MenuItem, register
-        from kongchuo.scoping import Role
+        from kongchuo.access.scoping import Role
+        from kongchuo.portal.menu import MenuItem, register
 
         everyone = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL, Role.TOWNSHIP_GOV)
         staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
-        from kongchuo.home import register_home_provider
+        from kongchuo.portal.home import register_home_provider
         from students.home import core_home
 
         register_home_provider(core_home)
-        from kongchuo.panels import register_student_panel
+        from kongchuo.portal.panels import register_student_panel
         from students.panels import student_year_panel
 
         register_student_panel(student_year_panel, order=5)
@@ -57,7 +57,7 @@ def _scope_name(code) -> str:
 
 
 def _register_audit_wording() -> None:
-    from kongchuo.audit_wording import register_audit_values
+    from kongchuo.access.audit_wording import register_audit_values
     from students.models import Student, TransferRequest
 
     register_audit_values("scope", _scope_name)

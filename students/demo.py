@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, models, transaction
 
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
+from kongchuo.calendar.schoolyear import school_age_birth_range, school_year_of, term_of, today
 from kongchuo.imports.bulk import chunked, fetch_in
-from kongchuo.schoolyear import school_age_birth_range, school_year_of, term_of, today
 from students.models import (
     CensusEntry,
     LeadingGroupMember,
@@ -280,7 +280,7 @@ DEMO_USERS = ("demo_county", "demo_township", "demo_school", "demo_gov")
 
 
 def create_demo_users(password: str) -> list[tuple[str, str]]:
-    from kongchuo.scoping import Role
+    from kongchuo.access.scoping import Role
     from students.models import User
     from students.services import user_create
 

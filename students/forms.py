@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.forms import style_fields
+from kongchuo.portal.forms import style_fields
 from students.models import LeadingGroupMember, School, Township
 
 
@@ -38,7 +38,7 @@ SEXES = [("", _("按身份证件号")), ("男", _("男")), ("女", _("女"))]
 
 
 def _schools_for(user):
-    from kongchuo.scoping import covers_school
+    from kongchuo.access.scoping import covers_school
 
     return [s for s in School.objects.visible_to(user).select_related("township")
             .order_by("township__code", "code") if covers_school(user, s)]
@@ -184,8 +184,8 @@ class AccountForm(forms.Form):
     section = forms.CharField(label=_("股室（站）"), max_length=40, required=False)
 
     def __init__(self, *args, actor, account=None, **kwargs):
-        from kongchuo.formchoices import blank_required_choices
-        from kongchuo.scoping import Role, scope_of
+        from kongchuo.access.scoping import Role, scope_of
+        from kongchuo.portal.formchoices import blank_required_choices
         from students.selectors import account_roles_for
 
         super().__init__(*args, **kwargs)
@@ -215,7 +215,7 @@ class AccountForm(forms.Form):
         return username
 
     def clean(self):
-        from kongchuo.scoping import Role
+        from kongchuo.access.scoping import Role
 
         data = super().clean()
         role = data.get("role")

@@ -1,12 +1,12 @@
 """Home-page figures of the core app, placeholder level: the dashboards app replaces them
-(`kongchuo.home.unregister_home_provider(core_home)` in DashboardsConfig.ready)."""
+(`kongchuo.portal.home.unregister_home_provider(core_home)` in DashboardsConfig.ready)."""
 
 from __future__ import annotations
 
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 from students.models import School, Student
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
 from students.querysets import (
     CensusEntryQuerySet,
     RosterGapQuerySet,
@@ -238,13 +238,13 @@ class Student(models.Model):
 
     @property
     def id_masked(self) -> str:
-        from kongchuo.idnumbers import mask_id
+        from kongchuo.access.idnumbers import mask_id
 
         return mask_id(self.id_number)
 
     @property
     def guardian_phone_masked(self) -> str:
-        from kongchuo.idnumbers import mask_phone
+        from kongchuo.access.idnumbers import mask_phone
 
         return mask_phone(self.guardian_phone)
 

@@ -1,11 +1,11 @@
-"""Scoped querysets of the core models; see kongchuo.scoping for the rules."""
+"""Scoped querysets of the core models; see kongchuo.access.scoping for the rules."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, ScopedQuerySet, scope_of
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, Role, ScopedQuerySet, scope_of
 
 
 class TownshipQuerySet(models.QuerySet):

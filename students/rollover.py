@@ -38,11 +38,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from kongchuo.audit import audit_record
-from kongchuo.idnumbers import mask_id
-from kongchuo.imports.bulk import history_insert_for
-from kongchuo.models import SchoolYear
-from kongchuo.schoolyear import (
+from kongchuo.access.audit import audit_record
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.access.scoping import OVERSIGHT_COUNTY
+from kongchuo.calendar.schoolyear import (
     graduation_day,
     last_closed_year,
     promotion_day,
@@ -51,8 +50,9 @@ from kongchuo.schoolyear import (
     year_label,
     year_start,
 )
-from kongchuo.schoolyear import today as local_today
-from kongchuo.scoping import OVERSIGHT_COUNTY
+from kongchuo.calendar.schoolyear import today as local_today
+from kongchuo.imports.bulk import history_insert_for
+from kongchuo.models import SchoolYear
 from students.models import School, StatusChange, Student
 
 S = Student.Status

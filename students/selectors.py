@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import Exists, F, OuterRef, Q
 
-from kongchuo.scoping import Role, scope_of
+from kongchuo.access.scoping import Role, scope_of
 from students.counts import enrolled_by_school
 from students.models import School, StatusChange, Student, Township, TransferRequest
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from kongchuo.audit import audit_record
-from kongchuo.scoping import Role
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role
 from students.models import School, StatusChange, Student, Township, User
 
 # Which status each kind of change leads to; None keeps the current status.
@@ -337,9 +337,9 @@ def student_id_correct(*, user: User, student: Student, id_number: str, reason: 
     are linked to the child."""
     from django.core.exceptions import PermissionDenied, ValidationError
 
-    from kongchuo.idnumbers import birth_date_of, mask_id
+    from kongchuo.access.idnumbers import birth_date_of, mask_id
+    from kongchuo.access.scoping import covers_school, scope_of
     from kongchuo.imports import fields as F
-    from kongchuo.scoping import covers_school, scope_of
     from kongchuo.tabular import CellError
 
     scope = scope_of(user)
@@ -515,8 +515,8 @@ def repeat_day(today: dt.date | None = None) -> dt.date:
     """The date a 留级 recorded now carries: a day of the current (open) school year — today,
     or the year's first day when the calendar's year is already closed (after an early
     rollover in July or August)."""
-    from kongchuo.schoolyear import current_school_year, school_year_of, year_start
-    from kongchuo.schoolyear import today as local_today
+    from kongchuo.calendar.schoolyear import current_school_year, school_year_of, year_start
+    from kongchuo.calendar.schoolyear import today as local_today
 
     day = today or local_today()
     year = current_school_year(day)
@@ -524,7 +524,7 @@ def repeat_day(today: dt.date | None = None) -> dt.date:
 
 
 def repeat_of_year(student: Student, year: int) -> StatusChange | None:
-    from kongchuo.schoolyear import year_end, year_start
+    from kongchuo.calendar.schoolyear import year_end, year_start
 
     return (student.status_changes.filter(kind=StatusChange.Kind.REPEAT,
                                           effective_date__range=(year_start(year), year_end(year)))
@@ -535,7 +535,7 @@ def repeat_of_year(student: Student, year: int) -> StatusChange | None:
 def student_repeat_record(*, student: Student, user: User | None, reason: str,
                           request=None) -> StatusChange:
     """Put a child on the current year's 留级 list: at the rollover the child keeps the grade."""
-    from kongchuo.schoolyear import school_year_of
+    from kongchuo.calendar.schoolyear import school_year_of
 
     day = repeat_day()
     if student.status not in (Student.Status.ENROLLED, Student.Status.HOME_TEACHING):
@@ -552,7 +552,7 @@ def student_repeat_record(*, student: Student, user: User | None, reason: str,
 @transaction.atomic
 def student_repeat_withdraw(*, student: Student, user: User | None, request=None) -> None:
     """Take a child off the current year's 留级 list (a year not yet closed), audited."""
-    from kongchuo.schoolyear import current_school_year
+    from kongchuo.calendar.schoolyear import current_school_year
 
     change = repeat_of_year(student, current_school_year())
     if change is None:

@@ -31,9 +31,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kongchuo.audit import audit_record
-from kongchuo.schoolyear import today
-from kongchuo.scoping import covers_school
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import covers_school
+from kongchuo.calendar.schoolyear import today
 from students.models import School, StatusChange, Student, TransferRequest, User
 from students.services import StaleEdit, student_change_status
 

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.audit import audit_record
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role, access_object, require_role, scope_of
 from students.counts import CachedCountPaginator, enrolled_by_school
 from students.filters import SchoolFilter, StudentFilter
 from students.forms import JuniorSchoolForm, LeadingGroupMemberForm, RepeatForm, ResponsibilityForm
@@ -43,7 +43,7 @@ def student_detail(request, pk: int):
 
 
 def _render_student(request, student, *, revealed=None, reveal_form=None):
-    from kongchuo.scoping import covers_school
+    from kongchuo.access.scoping import covers_school
     from kongchuo.security.forms import RevealForm
     from kongchuo.security.services import can_reveal_personal_data
     from students.support import SUPPORT_GROUPS
@@ -89,7 +89,7 @@ def student_reveal(request, pk: int):
 
 def _student_sections(request, student):
     """Blocks the higher apps contribute to the student page (ledgers, alerts, cases)."""
-    from kongchuo.panels import panels_for_student
+    from kongchuo.portal.panels import panels_for_student
 
     return panels_for_student(request, student)
 

@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from kongchuo.access.scoping import Role, access_object, covers_school, require_role
 from kongchuo.imports.fields import norm_key
 from kongchuo.imports.single import check_record
-from kongchuo.scoping import Role, access_object, covers_school, require_role
 from students.forms import IdCorrectionForm, StudentEditForm, StudentNewForm
 from students.models import StatusChange, Student, TransferRequest
 from students.selectors import existing_student
@@ -147,7 +147,7 @@ def _current_values(student: Student) -> dict:
 
 
 def _may_correct_id(user, student: Student) -> bool:
-    from kongchuo.scoping import scope_of
+    from kongchuo.access.scoping import scope_of
 
     scope = scope_of(user)
     return (scope is not None and scope.role in (Role.COUNTY, Role.TOWNSHIP)

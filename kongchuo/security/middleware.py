@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 
 # Views (namespaced names) a user waiting for the second factor may still reach.
 OTP_EXEMPT_VIEWS = {

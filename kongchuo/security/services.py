@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
 from kongchuo.security.models import UserSession
 
 
@@ -51,7 +51,7 @@ def can_reveal_personal_data(user) -> bool:
     A role rule rather than a Django permission: roles are how the portal grants everything else,
     and `students` owns the Student model whose Meta would carry a custom permission.
     """
-    from kongchuo.scoping import Role, scope_of
+    from kongchuo.access.scoping import Role, scope_of
 
     scope = scope_of(user)
     return scope is not None and scope.role == Role.COUNTY

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
 from kongchuo.security.forms import TokenForm
 from kongchuo.security.middleware import is_otp_verified
 from kongchuo.security.services import otp_device_pending, otp_device_verify

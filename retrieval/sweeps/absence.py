@@ -24,7 +24,7 @@ from itertools import groupby
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import SchoolCalendar, term_of
+from kongchuo.calendar.schoolyear import SchoolCalendar, term_of
 from ledgers.models import Absence
 from ledgers.selectors import covered_by_leave
 from retrieval.models import Alert, Level

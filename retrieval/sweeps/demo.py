@@ -8,7 +8,7 @@ the townships the demo leaves without return reports.
 
 from __future__ import annotations
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.sweeps.runner import sweep_run_now
 from students.models import Township
 

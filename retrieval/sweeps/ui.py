@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 def sweeps_home(request, scope, ctx) -> None:
     """The county home's 自动排查 block: this month's scheduled sweeps in words, and any running
     sweep with a partition interrupted (its worker died) or re-sent. Two queries."""
-    from kongchuo.schoolyear import today
-    from kongchuo.scoping import Role
+    from kongchuo.access.scoping import Role
+    from kongchuo.calendar.schoolyear import today
     from retrieval.sweeps.schedule import schedule_rows, year_calendar
     from retrieval.sweeps.selectors import runs_in_trouble
 
@@ -22,9 +22,9 @@ def sweeps_home(request, scope, ctx) -> None:
 
 
 def register_sweeps_ui() -> None:
-    from kongchuo.home import register_home_provider
-    from kongchuo.menu import MenuItem, register
-    from kongchuo.scoping import Role
+    from kongchuo.access.scoping import Role
+    from kongchuo.portal.home import register_home_provider
+    from kongchuo.portal.menu import MenuItem, register
     from kongchuo.seeding import register_seeder
     from retrieval.sweeps.demo import seed_demo_alerts
 

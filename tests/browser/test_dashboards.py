@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
-from kongchuo.schoolyear import school_year_of, today
+from kongchuo.calendar.schoolyear import school_year_of, today
 from kongchuo.seeding import run_seeders
 from retrieval.cases import PersuasionAttempt, RetrievalCase
 from retrieval.models import Alert

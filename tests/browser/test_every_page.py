@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from kongchuo.schoolyear import term_of, today
+from kongchuo.calendar.schoolyear import term_of, today
 from retrieval import services
 from retrieval.cases import ClosureRequest, RetrievalCase
 from retrieval.models import Alert

@@ -169,7 +169,7 @@ def test_feedback_answer_and_supervision_in_browser(county, live_server, browser
     school A reports back and the county accepts it."""
     import datetime as dt
 
-    from kongchuo.schoolyear import today
+    from kongchuo.calendar.schoolyear import today
     from retrieval import services
     from retrieval.cases import RectificationOrder, SupervisionFinding
     from tests.factories import StudentFactory

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kongchuo import home
+from kongchuo.portal import home
 from students.home import core_home
 
 

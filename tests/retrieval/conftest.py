@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval import services
 from tests.factories import UserFactory
 from tests.retrieval.casefactories import AlertFactory, FeedbackItemFactory, pdf, png

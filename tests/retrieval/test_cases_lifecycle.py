@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval import services
 from retrieval.cases import AlertDecision, ClosureRequest, Escalation, RetrievalCase
 from retrieval.models import Alert

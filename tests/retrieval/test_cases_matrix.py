@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval import services
 from tests.retrieval.casefactories import AlertFactory, FeedbackItemFactory, png
 from tests.security.scoping_matrix import SAFE, Entry, check_entry

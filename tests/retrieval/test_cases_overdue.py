@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval import services
 from retrieval.inbox import inbox_for
 from retrieval.selectors import overdue_case_ids, overdue_cases

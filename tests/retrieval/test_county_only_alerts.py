@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
-from kongchuo.schoolyear import today
-from kongchuo.scoping import scope_of
+from kongchuo.access.scoping import scope_of
+from kongchuo.calendar.schoolyear import today
 from retrieval import services
 from retrieval.cases import AlertDecision, Evidence
 from retrieval.home import retrieval_home, student_panel

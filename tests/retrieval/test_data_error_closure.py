@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval import services
 from retrieval.selectors import case_counts
 from retrieval.sweeps.base import RESUME_KINDS, absence_covering, status_was
@@ -71,7 +71,7 @@ def test_no_return_is_counted(county):
     from dashboards.metrics import METRICS, metric_rows
     from dashboards.params import parse_params
     from dashboards.selectors import dashboard_data
-    from kongchuo.scoping import scope_of
+    from kongchuo.access.scoping import scope_of
 
     c = county
     _close_as_data_error(c, c.s_a)

@@ -9,9 +9,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from kongchuo.idnumbers import mask_id
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.calendar.schoolyear import today
 from kongchuo.models import AuditEvent
-from kongchuo.schoolyear import today
 from retrieval import services
 from retrieval.cases import RetrievalCase
 from retrieval.models import FeedbackItem

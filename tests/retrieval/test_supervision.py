@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval import services
 from retrieval.cases import RectificationOrder, SupervisionSample
 from retrieval.selectors import teacher_conduct_counts

@@ -28,7 +28,7 @@ import pytest
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, reverse
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.models import SweepRun
 from tests.security.scoping_matrix import (
     ALL,

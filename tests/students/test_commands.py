@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from kongchuo.idnumbers import birth_date_of, sex_of, validate_id
-from kongchuo.schoolyear import school_year_of, today
+from kongchuo.access.idnumbers import birth_date_of, sex_of, validate_id
+from kongchuo.calendar.schoolyear import school_year_of, today
 from students.models import CensusEntry, School, Student, Township, User
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from kongchuo.schoolyear import current_term, parse_term
+from kongchuo.calendar.schoolyear import current_term, parse_term
 from ledgers.exports import ExportScopeError, scope_from_code
 from ledgers.registry import LEDGER_NAMES
 from ledgers.services import ledger_export

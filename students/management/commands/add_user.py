@@ -4,7 +4,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 from students.models import School, Township, User
 from students.services import user_create
 

@@ -4,7 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from kongchuo.schoolyear import school_year_of, today
+from kongchuo.calendar.schoolyear import school_year_of, today
 from kongchuo.seeding import run_seeders, run_year_end_seeders
 from students.demo import create_demo_users, seed_county, seed_new_intake
 from students.models import School, Student

@@ -1,6 +1,6 @@
 """校历调整: the county's exceptions to the Monday–Friday school week (CalendarDay rows), kept on a
 county page instead of the admin. The absence sweep counts school days with them
-(`kongchuo.schoolyear.SchoolDays`).
+(`kongchuo.calendar.schoolyear.SchoolDays`).
 
 Only exceptions are stored: a weekday holiday (放假) or a make-up weekend day (调休上课). A range
 (the National Day week) is entered at once; the days it covers that are already what was asked
@@ -13,7 +13,7 @@ import datetime as dt
 
 from django.db import transaction
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
 from kongchuo.models import CalendarDay
 
 MAX_RANGE_DAYS = 31

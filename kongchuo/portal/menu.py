@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.scoping import scope_of
+from kongchuo.access.scoping import scope_of
 
 
 @dataclass(frozen=True)

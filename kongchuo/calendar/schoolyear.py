@@ -249,7 +249,7 @@ def school_year_terms_set(*, year: int, autumn_opens: dt.date | None, spring_ope
     audited. ValueError (bilingual) for a day outside the term's window."""
     from django.db import transaction
 
-    from kongchuo.audit import audit_record
+    from kongchuo.access.audit import audit_record
     from kongchuo.models import SchoolYear
 
     for term, day in zip(year_terms(year), (autumn_opens, spring_opens), strict=True):

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import mask_ids_in_text
-from kongchuo.schoolyear import period_label
-from kongchuo.scoping import Role
+from kongchuo.access.idnumbers import mask_ids_in_text
+from kongchuo.access.scoping import Role
+from kongchuo.calendar.schoolyear import period_label
 
 ACTIONS = {
     "login": _("登录"), "logout": _("退出"), "login_failed": _("登录失败"), "lockout": _("账号锁定"),
