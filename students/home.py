@@ -1,5 +1,5 @@
 """Home-page figures of the core app, placeholder level: the dashboards app replaces them
-(`kongchuo.portal.home.unregister_home_provider(core_home)` in DashboardsConfig.ready)."""
+(`plugins.unregister("home_card", core_home)` in DashboardsConfig.ready)."""
 
 from __future__ import annotations
 

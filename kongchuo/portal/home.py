@@ -1,25 +1,12 @@
-"""Home-page blocks per role. Apps register providers; the dashboards issue fills them in."""
+"""The home page's cards and blocks, filled in by the apps' "home_card" plug-ins (kongchuo.plugins)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-_PROVIDERS: list[Callable] = []
-
-
-def register_home_provider(func: Callable) -> None:
-    if func not in _PROVIDERS:
-        _PROVIDERS.append(func)
-
-
-def unregister_home_provider(func: Callable) -> None:
-    """Drop a provider another app superseded (e.g. placeholder cards); absent: nothing to do."""
-    if func in _PROVIDERS:
-        _PROVIDERS.remove(func)
+from kongchuo import plugins
 
 
 def home_context(request, scope) -> dict:
     ctx: dict = {"scope": scope, "cards": [], "blocks": []}
-    for provider in _PROVIDERS:
-        provider(request, scope, ctx)
+    for card in plugins.items("home_card"):
+        card(request, scope, ctx)
     return ctx

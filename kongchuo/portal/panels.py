@@ -1,25 +1,15 @@
-"""Student-page panels contributed by higher apps (ledgers, retrieval) without students importing them.
+"""The student page's panels contributed by apps above the one that owns the page.
 
-An app registers `func(request, student) -> dict | None` in its AppConfig.ready(); each dict has
-`title` and `template` (+ context). Lower apps never import higher ones; the page asks.
+Each app registers `func(request, student) -> dict | None` in the "student_panel" slot
+(kongchuo.plugins); each dict has `title` and `template` (+ context). A lower app never imports a
+higher one: the page asks the registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-_PANELS: list[tuple[int, Callable]] = []
-
-
-def register_student_panel(func: Callable, order: int = 100) -> None:
-    if all(f is not func for _, f in _PANELS):
-        _PANELS.append((order, func))
+from kongchuo import plugins
 
 
 def panels_for_student(request, student) -> list[dict]:
-    out = []
-    for _, func in sorted(_PANELS, key=lambda p: p[0]):
-        panel = func(request, student)
-        if panel:
-            out.append(panel)
-    return out
+    panels = (panel(request, student) for panel in plugins.items("student_panel"))
+    return [panel for panel in panels if panel]

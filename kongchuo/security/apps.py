@@ -11,8 +11,10 @@ class SecurityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from kongchuo import plugins
         from kongchuo.access.scoping import Role
-        from kongchuo.portal.menu import MenuItem, register
+        from kongchuo.plugins import MenuItem
         from kongchuo.security import receivers  # noqa: F401 - connects the signal receivers
 
-        register(MenuItem("系统管理", _("审计日志"), "audit_list", (Role.COUNTY,), "bi-journal-text", 95))
+        plugins.register("menu_item",
+                         MenuItem("系统管理", _("审计日志"), "audit_list", (Role.COUNTY,), "bi-journal-text", 95))

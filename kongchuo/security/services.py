@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 
+from kongchuo import plugins
 from kongchuo.access.audit import audit_record
 from kongchuo.security.models import UserSession
 
@@ -49,7 +50,7 @@ def can_reveal_personal_data(user) -> bool:
     """Who may see a full ID number or phone: county staff (the bureau answers for the data).
 
     A role rule rather than a Django permission: roles are how the portal grants everything else,
-    and `students` owns the Student model whose Meta would carry a custom permission.
+    and the core app owns the Student model whose Meta would carry a custom permission.
     """
     from kongchuo.access.scoping import Role, scope_of
 
@@ -152,12 +153,9 @@ def export_files_purge(*, days: int, dry_run: bool = False) -> int:
     return len(rows)
 
 
-# Folders under MEDIA_ROOT whose every file belongs to a row of a model (label, folder).
-OWNED_FILE_FOLDERS = (("retrieval.evidence", "retrieval/evidence"), ("ledgers.attachment", "ledgers/attachments"))
-
-
 def orphan_files_purge(*, older_than_hours: int = 24, dry_run: bool = False) -> int:
-    """Delete evidence and attachment files that no row refers to; returns how many.
+    """Delete files that no row refers to in the folders the apps own (plug-in slot
+    "file_folder": evidence, attachments); returns how many.
 
     A file is written before its row; when the transaction around them rolls back (a failed
     save, a stale version, a crash) the row is gone and the file stays behind, holding a child's
@@ -168,17 +166,15 @@ def orphan_files_purge(*, older_than_hours: int = 24, dry_run: bool = False) -> 
     import os
     import time
 
-    from django.apps import apps
     from django.conf import settings
 
     root = str(settings.MEDIA_ROOT)
     cutoff = time.time() - older_than_hours * 3600
     removed = 0
-    for label, folder in OWNED_FILE_FOLDERS:
+    for model, folder in plugins.items("file_folder"):
         base = os.path.join(root, folder)
         if not os.path.isdir(base):
             continue
-        model = apps.get_model(label)
         in_use = set(model._base_manager.values_list("file", flat=True).iterator(chunk_size=5000))
         for dirpath, _dirs, files in os.walk(base):
             for name in files:

@@ -22,15 +22,15 @@ def sweeps_home(request, scope, ctx) -> None:
 
 
 def register_sweeps_ui() -> None:
+    from kongchuo import plugins
     from kongchuo.access.scoping import Role
-    from kongchuo.portal.home import register_home_provider
-    from kongchuo.portal.menu import MenuItem, register
-    from kongchuo.seeding import register_seeder
+    from kongchuo.plugins import MenuItem
     from retrieval.sweeps.demo import seed_demo_alerts
 
-    register(MenuItem("排查预警", _("排查任务"), "retrieval:sweep_list", (Role.COUNTY,),
-                      "bi-calendar2-check", 30),
-             MenuItem("排查预警", _("排查计划"), "retrieval:sweep_schedule", (Role.COUNTY,),
-                      "bi-calendar-week", 31))
-    register_seeder(seed_demo_alerts, order=500)
-    register_home_provider(sweeps_home)
+    plugins.register("menu_item",
+                     MenuItem("排查预警", _("排查任务"), "retrieval:sweep_list", (Role.COUNTY,),
+                              "bi-calendar2-check", 30),
+                     MenuItem("排查预警", _("排查计划"), "retrieval:sweep_schedule", (Role.COUNTY,),
+                              "bi-calendar-week", 31))
+    plugins.register("seeder", seed_demo_alerts, order=500)
+    plugins.register("home_card", sweeps_home)
