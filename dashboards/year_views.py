@@ -22,12 +22,12 @@ from kongchuo.calendar.schoolyear import (
     current_school_year,
     graduation_day,
     school_year_of,
-    school_year_terms_set,
     term_opens,
     today,
     year_label,
     year_terms,
 )
+from kongchuo.calendar.services import school_year_terms_set
 from kongchuo.models import Job, SchoolYear
 from kongchuo.security.outbox import enqueue_on_commit
 from students.models import Student

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class KongchuoConfig(AppConfig):
     name = "kongchuo"
-    verbose_name = "控辍保学平台"
+    verbose_name = _("控辍保学平台")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -1,6 +1,7 @@
-"""校历调整: the county's exceptions to the Monday–Friday school week (CalendarDay rows), kept on a
+"""Writes of the school calendar: the opening days of a school year's terms (SchoolYear rows) and
+校历调整, the county's exceptions to the Monday–Friday school week (CalendarDay rows), kept on a
 county page instead of the admin. The absence sweep counts school days with them
-(`kongchuo.calendar.schoolyear.SchoolDays`).
+(`kongchuo.calendar.schoolyear.SchoolCalendar`).
 
 Only exceptions are stored: a weekday holiday (放假) or a make-up weekend day (调休上课). A range
 (the National Day week) is entered at once; the days it covers that are already what was asked
@@ -12,32 +13,32 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kongchuo.access.audit import audit_record
-from kongchuo.models import CalendarDay
+from kongchuo.calendar.schoolyear import opening_window, year_terms
+from kongchuo.models import CalendarDay, SchoolYear
 
 MAX_RANGE_DAYS = 31
 
 
 class CalendarError(ValueError):
-    """Bad input for a calendar change; the message is bilingual (Chinese first)."""
+    """Bad input for a calendar change; the message is in the user's language."""
 
 
 def calendar_days_in(first: dt.date, last: dt.date, *, school_day: bool) -> list[dt.date]:
     """The days of first..last that would be exceptions: weekdays for a holiday, weekend days
     for make-up school days. CalendarError when the range is backwards, too long, or holds none."""
     if last < first:
-        raise CalendarError("结束日期早于开始日期 / the end date is before the start date")
+        raise CalendarError(_("结束日期早于开始日期"))
     if (last - first).days >= MAX_RANGE_DAYS:
-        raise CalendarError(f"一次最多登记{MAX_RANGE_DAYS}天 / at most {MAX_RANGE_DAYS} days at a time")
+        raise CalendarError(_("一次最多登记%(n)s天") % {"n": MAX_RANGE_DAYS})
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     picked = [d for d in days if (d.weekday() >= 5) == school_day]
     if not picked:
         if school_day:
-            raise CalendarError("周一至周五本来就上课，调休上课只需登记周六、周日 / "
-                                "Monday–Friday are school days already: a make-up day is a Saturday or Sunday")
-        raise CalendarError("周六、周日本来就不上课，放假只需登记周一至周五 / "
-                            "weekends are no school days already: a holiday is a weekday")
+            raise CalendarError(_("周一至周五本来就上课，调休上课只需登记周六、周日"))
+        raise CalendarError(_("周六、周日本来就不上课，放假只需登记周一至周五"))
     return picked
 
 
@@ -67,3 +68,23 @@ def calendar_day_delete(*, day: dt.date, user=None, request=None) -> bool:
         "dates": [day.isoformat()], "school_day": row.school_day, "note": row.note})
     row.delete()
     return True
+
+
+def school_year_terms_set(*, year: int, autumn_opens: dt.date | None, spring_opens: dt.date | None,
+                          user=None, request=None):
+    """Set (or clear: the default applies) the opening days of school year `year`'s terms,
+    audited. ValueError (in the user's language) for a day outside the term's window."""
+    for term, day in zip(year_terms(year), (autumn_opens, spring_opens), strict=True):
+        lo, hi = opening_window(term)
+        if day is not None and not lo <= day <= hi:
+            raise ValueError(_("%(term)s开学日期应在%(first)s至%(last)s之间")
+                             % {"term": term.full_label, "first": lo.isoformat(), "last": hi.isoformat()})
+    with transaction.atomic():
+        record, _created = SchoolYear.objects.select_for_update().get_or_create(year=year)
+        before = {"autumn_opens": str(record.autumn_opens or ""), "spring_opens": str(record.spring_opens or "")}
+        record.autumn_opens, record.spring_opens = autumn_opens, spring_opens
+        record.save(update_fields=["autumn_opens", "spring_opens", "updated_at"])
+        audit_record(action="school_year_terms", user=user, request=request, obj=record,
+                     detail={"before": before, "after": {"autumn_opens": str(autumn_opens or ""),
+                                                         "spring_opens": str(spring_opens or "")}})
+    return record

@@ -7,7 +7,7 @@ class SecurityConfig(AppConfig):
 
     name = "kongchuo.security"
     label = "security"
-    verbose_name = "安全与审计"
+    verbose_name = _("安全与审计")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
