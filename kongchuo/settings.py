@@ -199,7 +199,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Client IP: axes reads proxy headers only through django-ipware (not installed), so the
 # AXES_IPWARE_* settings would be ignored; one function decides for axes and the audit log.
 KONGCHUO_PROXY_COUNT = _int("PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "kongchuo.security.ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "kongchuo.access.ip.client_ip"
 # Password spraying (kongchuo/security/spray.py): more than 10 user names failing from one
 # address within 15 minutes (and not signed in since: a typo corrected is not counted) refuses
 # that address, for 30 minutes, for every name that has not signed in from it within 90 days.

@@ -2,9 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from kongchuo.access import views as audit_views
-from kongchuo.calendar import views as calendar_views
-from kongchuo.portal import views
+from kongchuo.portal import audit_views, calendar_views, views
 from kongchuo.security.admin import KongchuoAdminSite
 from students import account_views
 

@@ -15,7 +15,7 @@ class RetrievalConfig(AppConfig):
 
 
 def _register_audit_wording() -> None:
-    """The codes this app writes into audit details, in words (kongchuo/access/audit_wording.py)."""
+    """The codes this app writes into audit details, in words (kongchuo/portal/audit_wording.py)."""
     from kongchuo import plugins
     from kongchuo.plugins import AuditValues
     from retrieval.cases import DismissReason, Escalation, RetrievalCase

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from kongchuo.access.ip import client_ip
 from kongchuo.models import AuditEvent
-from kongchuo.security.ip import client_ip
 
 
 def audit_record(

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from kongchuo.access.audit import audit_record
-from kongchuo.security.ip import client_ip
+from kongchuo.access.ip import client_ip
 
 
 def _name(username) -> str:

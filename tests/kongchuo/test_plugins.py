@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kongchuo import plugins
-from kongchuo.access.audit_wording import detail_text
 from kongchuo.plugins import AuditField, AuditValues, FileFolder, MenuItem
+from kongchuo.portal.audit_wording import detail_text
 
 
 def test_unknown_slot_fails_loudly():

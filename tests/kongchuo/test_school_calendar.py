@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from kongchuo.access.audit_wording import action_label, detail_text
 from kongchuo.calendar.schoolyear import SchoolCalendar
 from kongchuo.models import AuditEvent, CalendarDay
+from kongchuo.portal.audit_wording import action_label, detail_text
 
 pytestmark = pytest.mark.django_db
 D = dt.date
