@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args, overload
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -93,6 +93,20 @@ def unregister(slot: Slot, item: Any) -> None:
     """Drop `item` (one app superseding another's contribution); absent: nothing to do."""
     entries = _entries(slot)
     entries[:] = [(order, known) for order, known in entries if known != item]
+
+
+@overload
+def items(slot: Literal["menu_item"]) -> list[MenuItem]: ...
+@overload
+def items(slot: Literal["audit_values"]) -> list[AuditValues]: ...
+@overload
+def items(slot: Literal["audit_field"]) -> list[AuditField]: ...
+@overload
+def items(slot: Literal["file_folder"]) -> list[FileFolder]: ...
+@overload
+def items(slot: Literal["home_card", "student_panel", "seeder", "year_end_seeder"]) -> list[Callable[..., Any]]: ...
+@overload
+def items(slot: Slot) -> list[Any]: ...
 
 
 def items(slot: Slot) -> list[Any]:

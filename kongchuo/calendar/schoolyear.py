@@ -175,10 +175,11 @@ def date_label(day: dt.date | str | None) -> str:
     if not day:
         return ""
     if isinstance(day, str):
+        text = day
         try:
-            day = dt.date.fromisoformat(day[:10])
+            day = dt.date.fromisoformat(text[:10])
         except ValueError:
-            return day
+            return text
     return _("%(year)s年%(month)s月%(day)s日") % {"year": day.year, "month": day.month, "day": day.day}
 
 

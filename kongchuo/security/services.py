@@ -143,7 +143,12 @@ def export_files_purge(*, days: int, dry_run: bool = False) -> int:
         audit_record(action="export_purge", object_type="kongchuo.job",
                      detail={"jobs": len(rows), "days": days})
         names = [name for _, name in rows]
-        transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
+
+        def delete_files() -> None:
+            for name in names:
+                default_storage.delete(name)
+
+        transaction.on_commit(delete_files)
     return len(rows)
 
 
