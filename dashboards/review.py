@@ -138,7 +138,7 @@ class Review:
 
 
 def closed_years() -> list[int]:
-    from kongchuo.models import SchoolYear
+    from kongchuo.calendar.models import SchoolYear
 
     return list(SchoolYear.objects.filter(closed_at__isnull=False).order_by("-year")
                 .values_list("year", flat=True))

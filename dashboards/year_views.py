@@ -18,6 +18,7 @@ from dashboards.tasks import school_year_job
 from dashboards.yearclose import JOB_KIND, year_close_job_create
 from kongchuo.access.params import query_int
 from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.models import SchoolYear
 from kongchuo.calendar.schoolyear import (
     current_school_year,
     graduation_day,
@@ -28,7 +29,7 @@ from kongchuo.calendar.schoolyear import (
     year_terms,
 )
 from kongchuo.calendar.services import school_year_terms_set
-from kongchuo.models import Job, SchoolYear
+from kongchuo.models import Job
 from kongchuo.security.outbox import enqueue_on_commit
 from students.models import Student
 from students.rollover import GRADE_NAMES, rollover_preview

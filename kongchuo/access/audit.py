@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kongchuo.access.ip import client_ip
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 
 
 def audit_record(

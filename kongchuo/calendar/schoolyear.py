@@ -3,7 +3,7 @@
 School year Y (code `2024`) runs 1 September Y – 31 August Y+1 and has two terms: autumn
 (`Y-autumn`, Sep Y – Jan Y+1) and spring (`Y+1-spring`, Feb – Jul Y+1). August belongs to no
 term; for "the term containing a date" it counts as the autumn term about to start. Each term
-opens on the day the county sets (`kongchuo.models.SchoolYear`; default 1 September / 1
+opens on the day the county sets (`kongchuo.calendar.models.SchoolYear`; default 1 September / 1
 February). School age for year Y: aged 6–15 on 31 August of Y, i.e. born 1 Sep (Y−16) … 31 Aug
 (Y−6).
 
@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.models import CalendarDay, SchoolYear
+from kongchuo.calendar.models import CalendarDay, SchoolYear
 
 _TERM = re.compile(r"^(\d{4})-(spring|autumn)$")
 

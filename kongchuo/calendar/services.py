@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kongchuo.access.audit import audit_record
+from kongchuo.calendar.models import CalendarDay, SchoolYear
 from kongchuo.calendar.schoolyear import opening_window, year_terms
-from kongchuo.models import CalendarDay, SchoolYear
 
 MAX_RANGE_DAYS = 31
 

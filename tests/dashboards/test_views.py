@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from tests.xlsx_layout import assert_official, read_official
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.models import CalendarDay
 from kongchuo.calendar.schoolyear import SchoolCalendar
-from kongchuo.models import AuditEvent, CalendarDay
 from kongchuo.portal.audit_wording import action_label, detail_text
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from kongchuo.access.audit import audit_record
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

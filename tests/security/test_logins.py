@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from kongchuo.security.models import UserSession
 from tests.factories import UserFactory
 
