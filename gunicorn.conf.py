@@ -10,7 +10,7 @@ gunicorn would bind 0.0.0.0:$PORT whenever PORT is set (its Heroku default).
 import os
 import time
 
-from kongchuo.logtime import TIME_ZONE
+from kongchuo.portal.logtime import TIME_ZONE
 
 # gunicorn's own lines (the error log's `[… +0800]`, the access log's %(t)s) in the zone Django's
 # and Celery's lines use, whatever the server's system zone.

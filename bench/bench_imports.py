@@ -98,7 +98,7 @@ def schools() -> list[tuple[str, str, int]]:
 
 
 def make_students(n: int, seed: int = 1) -> list[dict]:
-    from kongchuo.idnumbers import make_id
+    from kongchuo.access.idnumbers import make_id
 
     rng, sch, seen, out = random.Random(seed), schools(), set(), []
     while len(out) < n:

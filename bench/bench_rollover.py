@@ -73,7 +73,7 @@ def phase() -> int:
 
     from dashboards import yearfigures
     from dashboards.yearclose import school_year_close, school_year_reopen
-    from kongchuo.schoolyear import school_year_of, today
+    from kongchuo.calendar.schoolyear import school_year_of, today
     from students import rollover
     from students.models import StatusChange, Student
 

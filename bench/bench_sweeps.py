@@ -141,7 +141,7 @@ def phase(kind: str) -> int:
 
 def _as_of() -> dt.date:
     """A day two weeks into the current term (the demo county's statuses are dated this year)."""
-    from kongchuo.schoolyear import term_of, today
+    from kongchuo.calendar.schoolyear import term_of, today
 
     term = term_of(today())
     if term.start > today():
@@ -158,7 +158,7 @@ def _top_up_census(year: int, target: int) -> None:
     them too), 1% of school age found in no school — realistic work for the census rule."""
     import random
 
-    from kongchuo.idnumbers import make_id
+    from kongchuo.access.idnumbers import make_id
     from students.models import CensusEntry, Township
 
     have = CensusEntry.objects.filter(year=year).count()
@@ -264,7 +264,7 @@ def _status_on(student, day):
 def _naive_return_check(day: dt.date) -> None:
     from django.utils import timezone
 
-    from kongchuo.schoolyear import term_of
+    from kongchuo.calendar.schoolyear import term_of
     from ledgers.models import ReturnReport
     from retrieval.models import Alert
     from students.models import Student
@@ -296,7 +296,7 @@ def _naive_return_check(day: dt.date) -> None:
 
 
 def _naive_census(day: dt.date) -> None:
-    from kongchuo.schoolyear import school_age_birth_range
+    from kongchuo.calendar.schoolyear import school_age_birth_range
     from ledgers.models import Deferral
     from retrieval.models import Alert
     from retrieval.sweeps.census import ACCOUNTED, entry_age_range

@@ -109,8 +109,8 @@ def _worker(name: str, logs: Path) -> subprocess.Popen:
 def _trial(n: int, logs: Path) -> dict:
     from django.db import connection
 
-    from kongchuo.models import AuditEvent
-    from kongchuo.schoolyear import term_of, today
+    from kongchuo.access.models import AuditEvent
+    from kongchuo.calendar.schoolyear import term_of, today
     from retrieval.models import Alert, SweepRun
     from retrieval.sweeps import get_sweep
     from retrieval.sweeps.runner import sweep_run_start

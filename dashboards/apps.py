@@ -28,10 +28,9 @@ class DashboardsConfig(AppConfig):
         from dashboards.cache import data_changed
         from dashboards.demo import seed_cohort_intakes, seed_last_year
         from dashboards.home import dashboard_home
-        from kongchuo import home
-        from kongchuo.menu import MenuItem, register
-        from kongchuo.scoping import Role
-        from kongchuo.seeding import register_seeder, register_year_end_seeder
+        from kongchuo import plugins
+        from kongchuo.access.scoping import Role
+        from kongchuo.plugins import AuditValues, MenuItem
 
         for label in COUNTED_MODELS:
             model = self.apps.get_model(label)
@@ -43,15 +42,15 @@ class DashboardsConfig(AppConfig):
         # aggregate on every home page view, beside the cached figures showing the same numbers.
         from students.home import core_home
 
-        home.unregister_home_provider(core_home)
-        home.register_home_provider(dashboard_home)
-        register_seeder(seed_cohort_intakes, order=50)
+        plugins.unregister("home_card", core_home)
+        plugins.register("home_card", dashboard_home)
+        plugins.register("seeder", seed_cohort_intakes, order=50)
         from dashboards.metrics import METRICS
-        from kongchuo.audit_wording import register_audit_values
 
-        register_audit_values("metric", {key: m.label for key, m in METRICS.items()})
-        register_year_end_seeder(seed_last_year, order=50)
-        register(
+        plugins.register("audit_values", AuditValues("metric", {key: m.label for key, m in METRICS.items()}))
+        plugins.register("year_end_seeder", seed_last_year, order=50)
+        plugins.register(
+            "menu_item",
             MenuItem("统计分析", _("入学队列人数"), "dashboards:cohorts",
                      (Role.COUNTY, Role.TOWNSHIP), "bi-people-fill", 80),
             MenuItem("统计分析", _("年度考核"), "dashboards:review", (Role.COUNTY, Role.TOWNSHIP),

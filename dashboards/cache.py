@@ -40,7 +40,7 @@ TIMEOUT = 10 * 60  # backstop for writes that send no signal
 # census to the whole roll — and depends only on these; an alert or a case being worked on
 # (the day's usual writes) leaves it cached.
 CENSUS_MODELS = frozenset({"students.censusentry", "students.student", "students.statuschange",
-                           "ledgers.deferral", "kongchuo.job", "kongchuo.schoolyear"})
+                           "ledgers.deferral", "kongchuo.job", "kongchuo.calendar.schoolyear"})
 
 
 def data_version(key: str = VERSION_KEY) -> int:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from dashboards.models import CohortIntake
 from dashboards.params import COHORT_SPAN
 from dashboards.yearclose import school_year_close
-from kongchuo.schoolyear import school_year_of, today
+from kongchuo.calendar.schoolyear import school_year_of, today
 from ledgers.models import AidRecord
 from ledgers.selectors import AID_ELIGIBLE, POOR
 from retrieval.models import Alert, RetrievalCase

@@ -11,7 +11,7 @@ from dashboards.cache import cached
 from dashboards.params import SEASONS, parse_params, year_choices
 from dashboards.selectors import dashboard_data, todo_figures, unit_level
 from dashboards.yearfigures import figure_text
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 from students.models import School
 
 DASHBOARD_ROLES = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)

@@ -42,8 +42,8 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboards.models import CohortIntake
 from dashboards.params import Params
-from kongchuo.schoolyear import school_age_birth_range
-from kongchuo.scoping import OVERSIGHT_COUNTY
+from kongchuo.access.scoping import OVERSIGHT_COUNTY
+from kongchuo.calendar.schoolyear import school_age_birth_range
 from ledgers.models import AidRecord, Deferral, HomeTeachingVisit, ReturnReport
 from ledgers.selectors import AID_ELIGIBLE, EXPIRY_WARNING_DAYS, MIN_VISITS_PER_MONTH, POOR
 from retrieval.cases.selectors import ATTEMPT_INTERVAL_DAYS

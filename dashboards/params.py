@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.params import bounded_int
-from kongchuo.schoolyear import Term, current_school_year, school_year_of, term_of, year_label
-from kongchuo.schoolyear import today as local_today
+from kongchuo.access.params import bounded_int
+from kongchuo.calendar.schoolyear import Term, current_school_year, school_year_of, term_of, year_label
+from kongchuo.calendar.schoolyear import today as local_today
 
 SEASONS = (("", _("全学年")), ("autumn", _("秋季学期")), ("spring", _("春季学期")))
 _CODE = re.compile(r"^[a-z0-9_]{1,24}$")
@@ -42,7 +42,7 @@ class Params:
     month: str = ""  # "YYYY-MM"
     run: int | None = None
     noschool: bool = False  # rows routed to a township (or the county) with no school
-    #: The county's current school year (`kongchuo.schoolyear.current_school_year`: the next
+    #: The county's current school year (`kongchuo.calendar.schoolyear.current_school_year`: the next
     #: one once the rollover closed the calendar's); None: the calendar's.
     current: int | None = None
 

@@ -1,10 +1,10 @@
-"""Scoped querysets of the dashboards app; see kongchuo.scoping."""
+"""Scoped querysets of the dashboards app; see kongchuo.access.scoping."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
 
 
 class CohortIntakeQuerySet(ScopedQuerySet):

@@ -2,7 +2,7 @@
 for the county (its townships ranked, the county-direct schools, the county) or for one township
 (its schools), with the figures frozen at the rollover, last year's beside them, and the open
 items the new year inherits. One reader for the printable page and the xlsx in the official
-layout (`kongchuo.xlsxout.write_official_workbook`).
+layout (`kongchuo.portal.xlsxout.write_official_workbook`).
 
 Open items are counted live (today): open and escalated 劝返 cases, approved 延缓入学 whose end
 has passed with the child in no school. More kinds register in `OPEN_ITEMS` (a counter per
@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy
 from dashboards.models import YearFigures
 from dashboards.yearfigures import COUNTY, DIRECT, FIGURES, LEFT_KEYS
 from dashboards.yearfigures import figure_text as fmt
-from kongchuo.idnumbers import mask_id
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.calendar.schoolyear import parse_term, year_label
 from kongchuo.models import SchoolYear
-from kongchuo.schoolyear import parse_term, year_label
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
-from kongchuo.xlsxout import LedgerColumn, OfficialSheet
+from kongchuo.portal.xlsxout import LedgerColumn, OfficialSheet
 from ledgers.models import Deferral
 from retrieval.models import RetrievalCase
 from students.models import RosterGap, School, Student, Township

@@ -31,8 +31,8 @@ from dashboards.metrics import (
 )
 from dashboards.models import YearFigures
 from dashboards.params import DIRECT, Params
-from kongchuo.schoolyear import year_label
-from kongchuo.scoping import OVERSIGHT_COUNTY, Role, Scope
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, Role, Scope
+from kongchuo.calendar.schoolyear import year_label
 from retrieval.models import Alert, SweepRun
 from retrieval.sweeps import SWEEP_NAMES, get_sweep
 from students.models import School, Township, User

@@ -10,9 +10,9 @@ from django.db import transaction
 from dashboards.models import CohortIntake
 from dashboards.tasks import school_year_job
 from dashboards.yearclose import year_close_job_create
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role, scope_of
 from kongchuo.models import Job
-from kongchuo.scoping import Role, scope_of
 from kongchuo.security.outbox import enqueue_on_commit
 from kongchuo.tabular import CellError, Column, TabularError, find_header, iter_records, parse_text, read_rows
 from students.models import School

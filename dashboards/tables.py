@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import mask_id, mask_ids_in_value
+from kongchuo.access.idnumbers import mask_id, mask_ids_in_value
 from retrieval.wording import alert_period
 from students.models import Student
 

@@ -25,12 +25,12 @@ from dashboards.tables import (
     listing_rows,
     table_for,
 )
-from kongchuo.audit import audit_record
-from kongchuo.menu import menu_section
-from kongchuo.params import query_int
-from kongchuo.schoolyear import period_label, today
-from kongchuo.scoping import Role, require_role
-from kongchuo.xlsxout import write_official_table
+from kongchuo.access.audit import audit_record
+from kongchuo.access.params import query_int
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.schoolyear import period_label, today
+from kongchuo.portal.menu import menu_section
+from kongchuo.portal.xlsxout import write_official_table
 from retrieval.models import Alert
 from students.models import School, Township
 
@@ -158,7 +158,7 @@ def cohorts(request):
 @login_required
 def cohort_template(request):
     require_role(request.user, Role.COUNTY)
-    from kongchuo.xlsxout import write_simple_table
+    from kongchuo.portal.xlsxout import write_simple_table
 
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)

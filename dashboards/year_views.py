@@ -28,21 +28,21 @@ from dashboards.review import (
 )
 from dashboards.services import school_year_job_start
 from dashboards.yearclose import JOB_KIND
-from kongchuo.audit import audit_record
-from kongchuo.models import Job, SchoolYear
-from kongchuo.params import query_int
-from kongchuo.schoolyear import (
+from kongchuo.access.audit import audit_record
+from kongchuo.access.params import query_int
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.schoolyear import (
     current_school_year,
     graduation_day,
     school_year_of,
-    school_year_terms_set,
     term_opens,
     today,
     year_label,
     year_terms,
 )
-from kongchuo.scoping import Role, require_role
-from kongchuo.xlsxout import write_official_workbook
+from kongchuo.calendar.services import school_year_terms_set
+from kongchuo.models import Job, SchoolYear
+from kongchuo.portal.xlsxout import write_official_workbook
 from students.models import Student
 from students.rollover import GRADE_NAMES, rollover_preview
 

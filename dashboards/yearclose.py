@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from dashboards.models import YearFigures
 from dashboards.yearfigures import year_figures_freeze
+from kongchuo.calendar.schoolyear import today as local_today
+from kongchuo.calendar.schoolyear import year_end
 from kongchuo.jobs import JobRun, job_claim
 from kongchuo.models import Job
-from kongchuo.schoolyear import today as local_today
-from kongchuo.schoolyear import year_end
 from students.rollover import (
     RolloverRefused,
     RolloverResult,

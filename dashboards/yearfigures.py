@@ -28,8 +28,8 @@ from dashboards.metrics import census_counts
 from dashboards.models import YearFigures
 from dashboards.params import Params
 from dashboards.selectors import _case_durations, _grouped_counts, _Links, _unit_figures
-from kongchuo.schoolyear import year_end, year_start, year_terms
-from kongchuo.scoping import OVERSIGHT_COUNTY, Role
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, Role
+from kongchuo.calendar.schoolyear import year_end, year_start, year_terms
 from ledgers.models import AidRecord, HomeTeachingPlan, HomeTeachingVisit
 from ledgers.selectors import AID_ELIGIBLE, MIN_VISITS_PER_MONTH, POOR
 from retrieval.models import RectificationOrder, SupervisionFinding

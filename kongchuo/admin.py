@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from kongchuo.models import AuditEvent, CalendarDay, Job
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.models import CalendarDay
+from kongchuo.models import Job
 
 
 @admin.register(Job)

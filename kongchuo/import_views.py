@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.schoolyear import period_label
 from kongchuo.imports.base import ImportKind, ImportRefused, get_kind, kinds_for
 from kongchuo.imports.forms import UploadForm
 from kongchuo.imports.runner import (
@@ -36,8 +38,6 @@ from kongchuo.imports.runner import (
 from kongchuo.imports.selectors import import_jobs_visible_to
 from kongchuo.imports.workbooks import error_workbook_file, template_write
 from kongchuo.models import Job
-from kongchuo.schoolyear import period_label
-from kongchuo.scoping import Role, require_role
 
 log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -97,7 +97,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "kongchuo.middleware.PortalLocaleMiddleware",
+    "kongchuo.portal.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -105,8 +105,8 @@ MIDDLEWARE = [
     "kongchuo.security.middleware.PasswordChangeRequiredMiddleware",
     "kongchuo.security.middleware.OTPRequiredMiddleware",
     "kongchuo.security.middleware.SessionRefreshMiddleware",
-    "kongchuo.middleware.SessionTimeoutMiddleware",
-    "kongchuo.middleware.NoStoreMiddleware",
+    "kongchuo.portal.middleware.SessionTimeoutMiddleware",
+    "kongchuo.portal.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -129,7 +129,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "kongchuo.context_processors.portal",
+                "kongchuo.portal.context_processors.portal",
             ],
         },
     }
@@ -199,7 +199,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Client IP: axes reads proxy headers only through django-ipware (not installed), so the
 # AXES_IPWARE_* settings would be ignored; one function decides for axes and the audit log.
 KONGCHUO_PROXY_COUNT = _int("PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "kongchuo.security.ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "kongchuo.access.ip.client_ip"
 # Password spraying (kongchuo/security/spray.py): more than 10 user names failing from one
 # address within 15 minutes (and not signed in since: a typo corrected is not counted) refuses
 # that address, for 30 minutes, for every name that has not signed in from it within 90 days.
@@ -218,7 +218,7 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Date inputs show and read ISO dates first (kongchuo/formats/zh_Hans/formats.py).
 FORMAT_MODULE_PATH = ["kongchuo.formats"]
-TIME_ZONE = "Asia/Shanghai"  # = kongchuo.logtime.TIME_ZONE (log lines, gunicorn.conf.py)
+TIME_ZONE = "Asia/Shanghai"  # = kongchuo.portal.logtime.TIME_ZONE (log lines, gunicorn.conf.py)
 USE_I18N = True
 USE_TZ = True
 
@@ -268,7 +268,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # django-celery-beat's scheduler behind a Redis lock: exactly one beat sends (kongchuo/beat.py).
 CELERY_BEAT_SCHEDULER = "kongchuo.beat.LockedDatabaseScheduler"
 KONGCHUO_BEAT_LOCK_TTL = _int("KONGCHUO_BEAT_LOCK_TTL", 60)
-# Celery's own lines in the same layout as Django's (and the same zoned clock, kongchuo/logtime.py).
+# Celery's own lines in the same layout as Django's (and the same zoned clock, kongchuo/portal/logtime.py).
 CELERY_WORKER_LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s %(message)s"
 CELERY_WORKER_TASK_LOG_FORMAT = ("%(asctime)s %(levelname)s %(processName)s %(name)s "
                                  "%(task_name)s[%(task_id)s] %(message)s")
@@ -327,8 +327,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "kongchuo.security.redact.RedactFilter"}},
-    # One time zone with its offset in every line (kongchuo/logtime.py): 2026-03-02T08:15:04.123+08:00.
-    "formatters": {"plain": {"class": "kongchuo.logtime.ZonedFormatter",
+    # One time zone with its offset in every line (kongchuo/portal/logtime.py): 2026-03-02T08:15:04.123+08:00.
+    "formatters": {"plain": {"class": "kongchuo.portal.logtime.ZonedFormatter",
                              "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
                              "filters": ["redact"]}},

@@ -38,7 +38,7 @@ from typing import IO, Any
 from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
-from kongchuo.idnumbers import IdNumberError, validate_id
+from kongchuo.access.idnumbers import IdNumberError, validate_id
 
 MB = 1024 * 1024
 # Upload limits. MAX_UNCOMPRESSED is far above a bomb guard's usual 50 MB because a county

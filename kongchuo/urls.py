@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from kongchuo import audit_views, calendar_views, views
+from kongchuo.portal import audit_views, calendar_views, views
 from kongchuo.security.admin import KongchuoAdminSite
 from students import account_views
 

@@ -8,27 +8,29 @@ class LedgersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kongchuo.menu import MenuItem, register
-        from kongchuo.panels import register_student_panel
-        from kongchuo.scoping import Role
-        from kongchuo.seeding import register_seeder
+        from kongchuo import plugins
+        from kongchuo.access.scoping import Role
+        from kongchuo.plugins import AuditValues, FileFolder, MenuItem
         from ledgers.demo import seed_ledgers
+        from ledgers.models import Attachment, Deferral
         from ledgers.panels import student_ledger_panel
         from ledgers.registry import KINDS
 
         staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
-        register(*[
+        plugins.register("menu_item", *[
             MenuItem("工作台账", kind.title, f"ledgers:{kind.slug}", staff, kind.icon, kind.order)
             for kind in KINDS.values() if kind.in_menu
         ])
-        register_student_panel(student_ledger_panel, order=20)
-        from kongchuo.audit_wording import register_audit_values
-        from ledgers.models import Deferral
-
-        register_audit_values("decision", dict(Deferral.Review.choices))
-        register_audit_values("ledger", {slug: kind.title for slug, kind in KINDS.items()})
-        register_audit_values("source", {"web": _("页面导出"), "web-job": _("后台导出"), "cli": _("命令行")})
-        register_seeder(seed_ledgers, order=20)
+        plugins.register("student_panel", student_ledger_panel, order=20)
+        plugins.register(
+            "audit_values",
+            AuditValues("decision", dict(Deferral.Review.choices)),
+            AuditValues("ledger", {slug: kind.title for slug, kind in KINDS.items()}),
+            AuditValues("source", {"web": _("页面导出"), "web-job": _("后台导出"), "cli": _("命令行")}),
+        )
+        plugins.register("seeder", seed_ledgers, order=20)
+        # Every file under it belongs to an Attachment row: the orphan-file purge walks it.
+        plugins.register("file_folder", FileFolder(Attachment, "ledgers/attachments"))
         _register_imports()
 
 

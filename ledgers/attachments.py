@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.uploads import PHOTO_OR_PDF_ACCEPT
+from kongchuo.portal.uploads import PHOTO_OR_PDF_ACCEPT
 
 MB = 1024 * 1024
 _PDF_TAIL = 4096

@@ -1,4 +1,4 @@
-"""Demo ledger rows for `seed_demo` (registered with kongchuo.seeding), set-based.
+"""Demo ledger rows for `seed_demo` (a "seeder" plug-in, kongchuo/plugins.py), set-based.
 
 County-wide: 送教上门 plans and visits for every 送教 child, 外县就读 records for every 外县 child,
 this term's aid for most poor children (the rest show up as the aid gap). In the first township
@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from kongchuo.idnumbers import make_id
-from kongchuo.schoolyear import Term, term_of, today
+from kongchuo.access.idnumbers import make_id
+from kongchuo.calendar.schoolyear import Term, term_of, today
 from ledgers.models import (
     Absence,
     AidRecord,

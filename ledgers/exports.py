@@ -1,4 +1,4 @@
-"""The eleven ledgers in the official layout (kongchuo.xlsxout.write_official_ledger).
+"""The eleven ledgers in the official layout (kongchuo.portal.xlsxout.write_official_ledger).
 
 Each builder gets `scoped(model)` — a function returning the model's queryset already narrowed
 to what may be exported (the user's `visible_to` plus the chosen school/township, or the CLI's
@@ -19,11 +19,11 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q,
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 
-from kongchuo.idnumbers import mask_id, mask_ids_in_value, mask_phone
-from kongchuo.schoolyear import Term
-from kongchuo.scoping import Role, scope_of
+from kongchuo.access.idnumbers import mask_id, mask_ids_in_value, mask_phone
+from kongchuo.access.scoping import Role, scope_of
+from kongchuo.calendar.schoolyear import Term
+from kongchuo.portal.xlsxout import LedgerColumn as C
 from kongchuo.security.redact import redact
-from kongchuo.xlsxout import LedgerColumn as C
 from ledgers.models import (
     Absence,
     AidRecord,

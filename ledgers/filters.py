@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import current_term, today
+from kongchuo.calendar.schoolyear import current_term, today
 from ledgers.forms import term_choices
 from ledgers.models import (
     Absence,

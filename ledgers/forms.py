@@ -9,10 +9,10 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.formchoices import blank_required_choices
-from kongchuo.forms import style_fields
-from kongchuo.idnumbers import IdNumberError, birth_date_of, validate_id
-from kongchuo.schoolyear import SchoolCalendar, Term, current_term, term_of, today
+from kongchuo.access.idnumbers import IdNumberError, birth_date_of, validate_id
+from kongchuo.calendar.schoolyear import SchoolCalendar, Term, current_term, term_of, today
+from kongchuo.portal.formchoices import blank_required_choices
+from kongchuo.portal.forms import style_fields
 from ledgers.models import (
     Absence,
     AidRecord,

@@ -33,7 +33,7 @@ class ReturnReport(LedgerEntry):
 
     student = models.ForeignKey("students.Student", on_delete=models.PROTECT,
                                 related_name="return_reports")
-    term = models.CharField(_("学期"), max_length=12)  # "2024-spring" (kongchuo.schoolyear)
+    term = models.CharField(_("学期"), max_length=12)  # "2024-spring" (kongchuo.calendar.schoolyear)
     reported_on = models.DateField(_("报到日期"))
     note = models.CharField(_("备注"), max_length=200, blank=True)
     source = models.CharField(max_length=12, default="manual")  # manual / import

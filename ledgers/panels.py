@@ -1,10 +1,10 @@
-"""The student page's ledger block (registered with kongchuo.panels)."""
+"""The student page's ledger block (registered with kongchuo.portal.panels)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from kongchuo.scoping import Role, scope_of
+from kongchuo.access.scoping import Role, scope_of
 from ledgers.registry import KINDS
 from ledgers.selectors import can_write, student_entries
 

@@ -1,8 +1,8 @@
-"""Scoped querysets of the ledgers; see kongchuo.scoping."""
+"""Scoped querysets of the ledgers; see kongchuo.access.scoping."""
 
 from __future__ import annotations
 
-from kongchuo.scoping import ScopedQuerySet
+from kongchuo.access.scoping import ScopedQuerySet
 
 
 class StudentLedgerQuerySet(ScopedQuerySet):

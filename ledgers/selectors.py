@@ -11,9 +11,9 @@ from django.db import models
 from django.db.models import BooleanField, Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import gettext, pgettext_lazy
 
-from kongchuo.idnumbers import mask_id, mask_phone
-from kongchuo.schoolyear import Term, parse_term, today
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.access.idnumbers import mask_id, mask_phone
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.calendar.schoolyear import Term, parse_term, today
 from ledgers.models import (
     Absence,
     AidRecord,

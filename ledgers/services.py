@@ -24,11 +24,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role, scope_of
+from kongchuo.calendar.schoolyear import Term, today
 from kongchuo.jobs import JobRun, job_claim
 from kongchuo.models import Job
-from kongchuo.schoolyear import Term, today
-from kongchuo.scoping import Role, scope_of
 from ledgers.attachments import sniff_attachment
 from ledgers.models import Attachment, Deferral, ReturnReport
 from ledgers.registry import LedgerKind, kind_for_model, school_id_of
@@ -38,7 +38,7 @@ from students.services import StaleEdit, student_change_status
 from students.transfers import transfer_request_create
 
 if TYPE_CHECKING:  # for annotations only: the export modules load xlsxwriter
-    from kongchuo.xlsxout import Out
+    from kongchuo.portal.xlsxout import Out
     from ledgers.exports import ExportScope
 
 log = logging.getLogger(__name__)
@@ -352,7 +352,7 @@ def ledger_export(*, name: str, out: Out, scope: ExportScope, term: Term | None,
     user (or the operator at the CLI) may ask for, with a reason; both are audited.
     `term=None` writes the empty template (no rows, no audit: it holds no personal data).
     """
-    from kongchuo.xlsxout import write_official_ledger
+    from kongchuo.portal.xlsxout import write_official_ledger
     from ledgers.exports import build_sheet, ledger_title
 
     if full:
@@ -421,7 +421,7 @@ def ledger_export_job_run(job_id: int) -> Job | None:
 
     from django.core.files import File
 
-    from kongchuo.schoolyear import parse_term
+    from kongchuo.calendar.schoolyear import parse_term
     from ledgers.exports import filename_for, scope_from_code
 
     if not job_claim(job_id, kind_prefix=EXPORT_JOB_KIND):

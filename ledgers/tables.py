@@ -8,9 +8,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import mask_id
-from kongchuo.schoolyear import parse_term
-from kongchuo.schoolyear import today as today_
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.calendar.schoolyear import parse_term
+from kongchuo.calendar.schoolyear import today as today_
 from ledgers.selectors import MIN_VISITS_PER_MONTH, deferral_expiry
 
 

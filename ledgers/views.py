@@ -26,11 +26,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
-from kongchuo.idnumbers import mask_id, mask_phone
+from kongchuo.access.idnumbers import mask_id, mask_phone
+from kongchuo.access.scoping import Role, access_object, require_role, scope_of
+from kongchuo.calendar.schoolyear import Term, current_term, parse_term, today
 from kongchuo.imports.base import get_kind
-from kongchuo.menu import menu_section
-from kongchuo.schoolyear import Term, current_term, parse_term, today
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.portal.menu import menu_section
 from ledgers.attachments import ACCEPT, HELP
 from ledgers.filters import filter_for, month_of
 from ledgers.forms import (

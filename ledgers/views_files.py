@@ -14,10 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kongchuo.menu import menu_section
+from kongchuo.access.scoping import Role, access_object, require_role, scope_of
+from kongchuo.calendar.schoolyear import parse_term, today
 from kongchuo.models import Job
-from kongchuo.schoolyear import parse_term, today
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.portal.menu import menu_section
 from ledgers.exports import ExportScopeError, filename_for, scope_for_user
 from ledgers.forms import AttachmentForm, ExportForm
 from ledgers.models import Attachment

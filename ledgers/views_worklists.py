@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.schoolyear import parse_term, today
-from kongchuo.scoping import Role, require_role
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.schoolyear import parse_term, today
 from ledgers.forms import TransferOutOfCountyForm, term_choices
 from ledgers.registry import KINDS
 from ledgers.selectors import (

@@ -15,31 +15,36 @@ class RetrievalConfig(AppConfig):
 
 
 def _register_audit_wording() -> None:
-    """The codes this app writes into audit details, in words (kongchuo/audit_wording.py)."""
-    from kongchuo.audit_wording import register_audit_values
+    """The codes this app writes into audit details, in words (kongchuo/portal/audit_wording.py)."""
+    from kongchuo import plugins
+    from kongchuo.plugins import AuditValues
     from retrieval.models import DismissReason, Escalation, FeedbackItem, RetrievalCase
     from retrieval.sweeps import all_sweeps
 
-    register_audit_values("sweep", {s.name: s.label for s in all_sweeps()})
-    register_audit_values("placement", dict(RetrievalCase.Placement.choices))
-    register_audit_values("measure", dict(Escalation.Measure.choices))
-    register_audit_values("category", dict(RetrievalCase.Closure.choices))
-    register_audit_values("reason", {**dict(RetrievalCase.Reason.choices), **dict(DismissReason.choices)})
-    register_audit_values("result", dict(FeedbackItem.Result.choices))
-    register_audit_values("before", dict(FeedbackItem.Result.choices))
+    plugins.register(
+        "audit_values",
+        AuditValues("sweep", {s.name: s.label for s in all_sweeps()}),
+        AuditValues("placement", dict(RetrievalCase.Placement.choices)),
+        AuditValues("measure", dict(Escalation.Measure.choices)),
+        AuditValues("category", dict(RetrievalCase.Closure.choices)),
+        AuditValues("reason", {**dict(RetrievalCase.Reason.choices), **dict(DismissReason.choices)}),
+        AuditValues("result", dict(FeedbackItem.Result.choices)),
+        AuditValues("before", dict(FeedbackItem.Result.choices)),
+    )
 
 
 def _register_workflow() -> None:
-    """Menu, home cards and the student-page panel of the 劝返 workflow."""
-    from kongchuo.home import register_home_provider
-    from kongchuo.menu import MenuItem, register
-    from kongchuo.panels import register_student_panel
-    from kongchuo.scoping import Role
+    """Menu, home cards, the student-page panel and the evidence folder of the 劝返 workflow."""
+    from kongchuo import plugins
+    from kongchuo.access.scoping import Role
+    from kongchuo.plugins import FileFolder, MenuItem
     from retrieval.home import retrieval_home, student_panel
+    from retrieval.models import Evidence
 
     staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
     everyone = (*staff, Role.TOWNSHIP_GOV)
-    register(
+    plugins.register(
+        "menu_item",
         MenuItem("首页", _("我的待办"), "retrieval:inbox", everyone, "bi-inbox", 1),
         MenuItem("排查预警", _("疑似辍学预警"), "retrieval:alerts", staff, "bi-exclamation-triangle", 40),
         MenuItem("排查预警", _("反馈名单核查"), "retrieval:feedback", staff, "bi-list-check", 42),
@@ -52,8 +57,10 @@ def _register_workflow() -> None:
         MenuItem("劝返销号", _("督查"), "retrieval:supervision", (Role.COUNTY,), "bi-clipboard-check", 55),
         MenuItem("劝返销号", _("整改通知"), "retrieval:rectifications", staff, "bi-wrench-adjustable", 56),
     )
-    register_home_provider(retrieval_home)
-    register_student_panel(student_panel, order=50)
+    plugins.register("home_card", retrieval_home)
+    plugins.register("student_panel", student_panel, order=50)
+    # Every file under it belongs to an Evidence row: the orphan-file purge walks it.
+    plugins.register("file_folder", FileFolder(Evidence, "retrieval/evidence"))
 
 
 def _register_sweeps() -> None:

@@ -9,9 +9,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.formchoices import blank_required_choices
-from kongchuo.schoolyear import today
-from kongchuo.uploads import PHOTO_OR_PDF_ACCEPT
+from kongchuo.calendar.schoolyear import today
+from kongchuo.portal.formchoices import blank_required_choices
+from kongchuo.portal.uploads import PHOTO_OR_PDF_ACCEPT
 
 EVIDENCE_ACCEPT = PHOTO_OR_PDF_ACCEPT  # retrieval.evidence.services.evidence_sniff keeps JPG, PNG and PDF
 

@@ -7,8 +7,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
+from kongchuo.calendar.schoolyear import today
 from retrieval.cases import selectors as case_selectors
 from retrieval.inbox import approvals_total, inbox_for, inbox_total
 from retrieval.models import Alert, RetrievalCase

@@ -22,8 +22,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import today
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.calendar.schoolyear import today
 from ledgers.models import Deferral
 from retrieval.cases.selectors import cases_needing_attempt
 from retrieval.models import (

@@ -1,4 +1,4 @@
-"""Scoped querysets of the app's models; see kongchuo.scoping.
+"""Scoped querysets of the app's models; see kongchuo.access.scoping.
 
 Every queryset here fills the hooks of `ScopedQuerySet` (`in_school`, `in_township`,
 `for_township_gov`, `county_only`) and never writes its own `visible_to`, so one method decides
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
 
 
 def _model_at(model, path: str):
@@ -71,7 +71,7 @@ class DecisionQuerySet(RoutedQuerySet):
 
 class CaseQuerySet(RoutedQuerySet):
     """劝返 cases. The township government sees ONLY the cases escalated to it — this method
-    is the one place that rule lives (kongchuo.scoping leaves `for_township_gov` empty)."""
+    is the one place that rule lives (kongchuo.access.scoping leaves `for_township_gov` empty)."""
 
     def for_township_gov(self, township_id: int):
         escalated = _model_at(self.model, "escalations").objects.filter(

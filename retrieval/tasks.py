@@ -14,7 +14,7 @@ import os
 from celery import group, shared_task
 from django.db import InterfaceError, OperationalError
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.models import SweepRun
 from retrieval.sweeps.runner import (
     partition_failed,

@@ -9,8 +9,8 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role, require_role
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.schoolyear import today
 from retrieval.alerts.forms import ReviewForm
 from retrieval.cases.forms import ClosureDecisionForm
 from retrieval.inbox import BY_KEY, inbox_for, inbox_total, pending_for, pending_title

@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 from retrieval.workflow import WorkflowError
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)

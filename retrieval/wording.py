@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from kongchuo.idnumbers import mask_id
-from kongchuo.schoolyear import date_label, period_label, term_label
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.calendar.schoolyear import date_label, period_label, term_label
 from retrieval.models import Alert
 from students.models import StatusChange, Student
 

@@ -15,8 +15,8 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from kongchuo.schoolyear import today as local_today
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.calendar.schoolyear import today as local_today
 from retrieval.models import Level
 from students.services import StaleEdit
 

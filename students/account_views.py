@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from kongchuo.scoping import Role, require_role
+from kongchuo.access.scoping import Role, require_role
 from students import services
 from students.forms import AccountForm
 from students.models import User

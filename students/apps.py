@@ -8,24 +8,20 @@ class StudentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kongchuo.menu import MenuItem, register
-        from kongchuo.scoping import Role
+        from kongchuo import plugins
+        from kongchuo.access.scoping import Role
+        from kongchuo.plugins import MenuItem
+        from students.demo import seed_school_year_work
+        from students.home import core_home
+        from students.panels import student_year_panel
 
         everyone = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL, Role.TOWNSHIP_GOV)
         staff = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
-        from kongchuo.home import register_home_provider
-        from students.home import core_home
-
-        register_home_provider(core_home)
-        from kongchuo.panels import register_student_panel
-        from students.panels import student_year_panel
-
-        register_student_panel(student_year_panel, order=5)
-        from kongchuo.seeding import register_seeder
-        from students.demo import seed_school_year_work
-
-        register_seeder(seed_school_year_work, order=40)
-        register(
+        plugins.register("home_card", core_home)
+        plugins.register("student_panel", student_year_panel, order=5)
+        plugins.register("seeder", seed_school_year_work, order=40)
+        plugins.register(
+            "menu_item",
             MenuItem("首页", _("工作首页"), "home", everyone, "bi-house", 0),
             MenuItem("学生学籍", _("学生名册"), "students:list", staff, "bi-people", 10),
             MenuItem("学生学籍", _("学校与责任人"), "students:schools", (Role.COUNTY, Role.TOWNSHIP),
@@ -57,15 +53,27 @@ def _scope_name(code) -> str:
 
 
 def _register_audit_wording() -> None:
-    from kongchuo.audit_wording import register_audit_values
+    from kongchuo import plugins
+    from kongchuo.plugins import AuditField, AuditValues
     from students.models import Student, TransferRequest
 
-    register_audit_values("scope", _scope_name)
-    register_audit_values("source", {"import": _("批量导入")})
-    register_audit_values("direction", {"in": _("转入学校申请"), "out": _("原学校转出登记")})
-    register_audit_values("arrival", {"enroll": _("新生入学"), "transfer_in": _("转入")})
-    register_audit_values("fields", {f.name: f.verbose_name for f in Student._meta.concrete_fields})
-    register_audit_values("state", dict(TransferRequest.State.choices))
+    plugins.register(
+        "audit_values",
+        AuditValues("scope", _scope_name),
+        AuditValues("source", {"import": _("批量导入")}),
+        AuditValues("direction", {"in": _("转入学校申请"), "out": _("原学校转出登记")}),
+        AuditValues("arrival", {"enroll": _("新生入学"), "transfer_in": _("转入")}),
+        AuditValues("fields", {f.name: f.verbose_name for f in Student._meta.concrete_fields}),
+        AuditValues("state", dict(TransferRequest.State.choices)),
+    )
+    # The year-end rollover's counts (students/rollover.py, `RolloverResult.as_json`).
+    plugins.register(
+        "audit_field",
+        AuditField("students", _("学生数")), AuditField("promoted", _("升级")),
+        AuditField("graduated_primary", _("小学毕业")), AuditField("graduated_junior", _("初中毕业")),
+        AuditField("held_back", _("不升级")), AuditField("repeated", _("留级")),
+        AuditField("already_done", _("此前已结转")),
+    )
 
 
 def _register_imports() -> None:

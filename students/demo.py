@@ -18,10 +18,10 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils.translation import gettext
 
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
+from kongchuo.access.scoping import Role
+from kongchuo.calendar.schoolyear import school_age_birth_range, school_year_of, term_of, today
 from kongchuo.imports.bulk import chunked, fetch_in
-from kongchuo.schoolyear import school_age_birth_range, school_year_of, term_of, today
-from kongchuo.scoping import Role
 from students.models import (
     CensusEntry,
     LeadingGroupMember,

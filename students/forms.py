@@ -5,9 +5,9 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.formchoices import blank_required_choices
-from kongchuo.forms import style_fields
-from kongchuo.scoping import Role, covers_school, scope_of
+from kongchuo.access.scoping import Role, covers_school, scope_of
+from kongchuo.portal.formchoices import blank_required_choices
+from kongchuo.portal.forms import style_fields
 from students.models import LeadingGroupMember, School, Township, User
 from students.selectors import account_roles_for
 

@@ -1,5 +1,5 @@
 """Home-page figures of the core app, placeholder level: the dashboards app replaces them
-(`kongchuo.home.unregister_home_provider(core_home)` in DashboardsConfig.ready)."""
+(`plugins.unregister("home_card", core_home)` in DashboardsConfig.ready)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 from students.models import School, Student
 
 

@@ -16,7 +16,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import birth_date_of, mask_id
+from kongchuo.access.idnumbers import birth_date_of, mask_id
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_covers_school
+from kongchuo.calendar.schoolyear import Term, parse_term, term_of
 from kongchuo.imports import fields as F
 from kongchuo.imports.base import (
     Field,
@@ -37,8 +39,6 @@ from kongchuo.imports.bulk import (
     is_postgres,
     update_batch_size,
 )
-from kongchuo.schoolyear import Term, parse_term, term_of
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_covers_school
 from kongchuo.tabular import TabularError
 from students.models import CensusEntry, School, StatusChange, Student, SupportMark, Township
 from students.pinyin import name_initials
@@ -131,7 +131,7 @@ def check_identity(row: Any, ctx: ImportContext) -> bool:
         ctx.reject(row.row, "birth_date", "birth_mismatch",
                    hint_zh=f"身份证件号中为{born:%Y-%m-%d}", hint_en=f"the ID says {born:%Y-%m-%d}")
         ok = False
-    sex = "M" if id_number[16] in "13579" else "F"  # kongchuo.idnumbers.sex_of, inlined
+    sex = "M" if id_number[16] in "13579" else "F"  # kongchuo.access.idnumbers.sex_of, inlined
     if row.sex is None:
         row.sex = sex
     elif row.sex != sex:
@@ -965,7 +965,7 @@ def census_elsewhere_report(plan: ImportPlan, rows: list[int], ctx: ImportContex
     """Rows naming children on another township's census list this year: not written (the
     other township's row is its own), skipped with a warning each, and an audit event for
     the county, which settles where the child's 户籍 is (the job keeps the upload)."""
-    from kongchuo.audit import audit_record
+    from kongchuo.access.audit import audit_record
 
     plan.created -= len(rows)
     plan.skipped += len(rows)

@@ -12,8 +12,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kongchuo.idnumbers import mask_id, mask_phone
-from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
+from kongchuo.access.idnumbers import mask_id, mask_phone
+from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
 from students.querysets import (
     CensusEntryQuerySet,
     RosterGapQuerySet,

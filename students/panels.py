@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from kongchuo.schoolyear import current_school_year, year_label
-from kongchuo.scoping import Role, scope_of
+from kongchuo.access.scoping import Role, scope_of
+from kongchuo.calendar.schoolyear import current_school_year, year_label
 from students.forms import RepeatForm
 from students.models import School, Student
 from students.rollover import GRADE_NAMES, HELD, MOVING

@@ -1,11 +1,11 @@
-"""Scoped querysets of the core models; see kongchuo.scoping for the rules."""
+"""Scoped querysets of the core models; see kongchuo.access.scoping for the rules."""
 
 from __future__ import annotations
 
 from django.apps import apps
 from django.db.models import Q
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, ScopedQuerySet
 
 
 class TownshipQuerySet(ScopedQuerySet):

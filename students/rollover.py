@@ -18,7 +18,7 @@ simple_history row of the student; who ran it is recorded on the year and in the
 (not on each row: the foreign keys of 200,000 rows would be checked one by one at commit). All
 of it set-based (INSERT … SELECT and UPDATE
 over the whole county, a fixed number of statements) in one transaction, audited, recorded on
-the year (`kongchuo.models.SchoolYear.closed_at`). Idempotent: a closed year is not closed
+the year (`kongchuo.calendar.models.SchoolYear.closed_at`). Idempotent: a closed year is not closed
 again (`already_done`). `rollover_revert` undoes exactly the run's rows and refuses, naming the
 children, if anything was recorded for one of them after the run.
 
@@ -39,11 +39,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from kongchuo.audit import audit_record
-from kongchuo.idnumbers import mask_id
-from kongchuo.imports.bulk import history_insert_for
-from kongchuo.models import SchoolYear
-from kongchuo.schoolyear import (
+from kongchuo.access.audit import audit_record
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.access.scoping import OVERSIGHT_COUNTY
+from kongchuo.calendar.models import SchoolYear
+from kongchuo.calendar.schoolyear import (
     graduation_day,
     last_closed_year,
     promotion_day,
@@ -52,8 +52,8 @@ from kongchuo.schoolyear import (
     year_label,
     year_start,
 )
-from kongchuo.schoolyear import today as local_today
-from kongchuo.scoping import OVERSIGHT_COUNTY
+from kongchuo.calendar.schoolyear import today as local_today
+from kongchuo.imports.bulk import history_insert_for
 from students.models import School, StatusChange, Student
 
 Status = Student.Status

@@ -11,7 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kongchuo.scoping import Role, scope_of
+from kongchuo.access.scoping import Role, scope_of
 from students.counts import enrolled_by_school
 from students.models import RosterGap, School, StatusChange, Student, Township, TransferRequest, User
 

@@ -16,13 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kongchuo.audit import audit_record
-from kongchuo.idnumbers import birth_date_of, mask_id
+from kongchuo.access.audit import audit_record
+from kongchuo.access.idnumbers import birth_date_of, mask_id
+from kongchuo.access.scoping import Role, covers_school, scope_of
+from kongchuo.calendar.schoolyear import current_school_year, school_year_of, year_end, year_start
+from kongchuo.calendar.schoolyear import today as local_today
 from kongchuo.imports.bulk import chunked, history_create, update_batch_size
 from kongchuo.imports.runner import current_lang
-from kongchuo.schoolyear import current_school_year, school_year_of, year_end, year_start
-from kongchuo.schoolyear import today as local_today
-from kongchuo.scoping import Role, covers_school, scope_of
 from kongchuo.security.services import user_sessions_end
 from kongchuo.tabular import CellError, parse_id
 from students.models import LeadingGroupMember, School, StatusChange, Student, SupportMark, Township, User

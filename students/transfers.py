@@ -32,10 +32,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import covers_school
+from kongchuo.calendar.schoolyear import today
 from kongchuo.imports.bulk import chunked
-from kongchuo.schoolyear import today
-from kongchuo.scoping import covers_school
 from students.models import School, StatusChange, Student, TransferRequest, User
 from students.services import (
     StaleEdit,

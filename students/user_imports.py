@@ -19,10 +19,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.access.scoping import Role
 from kongchuo.imports import fields as F
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in
-from kongchuo.scoping import Role
 from students.imports import school_in_scope, school_unknown_hint
 from students.models import School, User
 
@@ -82,7 +82,7 @@ def users_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
 def users_apply(plan: ImportPlan, ctx: ImportContext) -> None:
     """Create the accounts; the passwords go into a one-time workbook on the job (written after
     the commit, so a rolled-back import leaves no password file behind)."""
-    from kongchuo.audit import audit_record
+    from kongchuo.access.audit import audit_record
     from students.services import account_password_generate
 
     rows = plan.payload or []
@@ -115,7 +115,7 @@ def users_apply(plan: ImportPlan, ctx: ImportContext) -> None:
 
 def password_workbook(rows, ctx: ImportContext) -> bytes:
     """The one-time list of initial passwords, in the official layout."""
-    from kongchuo.xlsxout import LedgerColumn, write_official_ledger
+    from kongchuo.portal.xlsxout import LedgerColumn, write_official_ledger
 
     out = io.BytesIO()
     columns = [LedgerColumn(str(_("乡镇")), "township", 14), LedgerColumn(str(_("学校")), "school", 28),

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.panels import panels_for_student
-from kongchuo.scoping import Role, access_object, covers_school, require_role, scope_of
+from kongchuo.access.scoping import Role, access_object, covers_school, require_role, scope_of
+from kongchuo.portal.panels import panels_for_student
 from kongchuo.security.forms import RevealForm
 from kongchuo.security.services import can_reveal_personal_data, personal_data_reveal
 from students.counts import CachedCountPaginator, enrolled_by_school

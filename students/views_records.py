@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from kongchuo.access.scoping import Role, access_object, covers_school, require_role, scope_of
 from kongchuo.imports.fields import norm_key
 from kongchuo.imports.runner import current_lang
 from kongchuo.imports.single import check_record
-from kongchuo.scoping import Role, access_object, covers_school, require_role, scope_of
 from students.forms import IdCorrectionForm, StudentEditForm, StudentNewForm
 from students.models import StatusChange, Student, TransferRequest
 from students.selectors import existing_student

@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role, access_object, covers_school, require_role
+from kongchuo.access.scoping import Role, access_object, covers_school, require_role
+from kongchuo.calendar.schoolyear import today
 from students.forms import TransferDecisionForm, TransferOutForm
 from students.models import Student, TransferRequest
 from students.selectors import transfers_for

@@ -12,12 +12,12 @@ from django.http import FileResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
-from kongchuo.audit import audit_record
-from kongchuo.idnumbers import mask_id
-from kongchuo.params import query_int
-from kongchuo.schoolyear import Term, parse_term, term_of, today
-from kongchuo.scoping import Role, require_role, scope_of
-from kongchuo.xlsxout import LedgerColumn, write_official_ledger
+from kongchuo.access.audit import audit_record
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.access.params import query_int
+from kongchuo.access.scoping import Role, require_role, scope_of
+from kongchuo.calendar.schoolyear import Term, parse_term, term_of, today
+from kongchuo.portal.xlsxout import LedgerColumn, write_official_ledger
 from students.models import RosterGap, School
 from students.selectors import roster_unexplained
 

@@ -5,7 +5,7 @@ import datetime as dt
 import factory
 from factory.django import DjangoModelFactory
 
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
 from students.models import CensusEntry, School, Student, Township, User
 
 

@@ -170,7 +170,7 @@ def test_gunicorn_binds_loopback_even_when_port_is_set():
 
 
 def test_gunicorn_logs_in_the_portal_time_zone(settings):
-    from kongchuo import logtime
+    from kongchuo.portal import logtime
 
     assert logtime.TIME_ZONE == settings.TIME_ZONE
     text = (ROOT / "gunicorn.conf.py").read_text()
@@ -288,7 +288,7 @@ def test_celery_log_lines_get_the_same_clock():
     from celery.utils.log import ColorFormatter
 
     from kongchuo.celery import app
-    from kongchuo.logtime import zone_celery_handlers
+    from kongchuo.portal.logtime import zone_celery_handlers
 
     logger = logging.getLogger("kongchuo.test.celery-clock")
     handler = logging.StreamHandler()
@@ -305,7 +305,7 @@ def test_celery_log_lines_get_the_same_clock():
 def test_the_receivers_are_connected():
     from celery.signals import after_setup_logger, after_setup_task_logger
 
-    from kongchuo.logtime import zone_celery_handlers
+    from kongchuo.portal.logtime import zone_celery_handlers
 
     for signal in (after_setup_logger, after_setup_task_logger):
         assert zone_celery_handlers in [receiver for _, receiver in signal.receivers], signal

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kongchuo.scoping import Role, Scope
+from kongchuo.access.scoping import Role, Scope
 from kongchuo.tabular import CellError, Column, HeaderMap, message_for
 
 Parser = Callable[[Any], Any]

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from kongchuo import tabular
-from kongchuo.idnumbers import birth_date_from_digits
+from kongchuo.access.idnumbers import birth_date_from_digits
 from kongchuo.tabular import CellError
 
 Parser = Callable[[Any], Any]

@@ -8,9 +8,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from kongchuo.calendar.schoolyear import current_term
+from kongchuo.calendar.schoolyear import today as school_today
 from kongchuo.imports.base import ImportKind
-from kongchuo.schoolyear import current_term
-from kongchuo.schoolyear import today as school_today
 
 
 def _term_choices() -> list[tuple[str, str]]:

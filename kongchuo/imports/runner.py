@@ -27,7 +27,9 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role, Scope, scope_of
+from kongchuo.calendar.schoolyear import today as school_today
 from kongchuo.imports.base import (
     ImportContext,
     ImportKind,
@@ -43,8 +45,6 @@ from kongchuo.imports.fields import TRIMMED, FailedParse, memoize
 from kongchuo.imports.reader import ChildReader, reader_wanted
 from kongchuo.jobs import JobRun, job_claim
 from kongchuo.models import Job
-from kongchuo.schoolyear import today as school_today
-from kongchuo.scoping import Role, Scope, scope_of
 from kongchuo.tabular import (
     MAX_CELLS,
     CellError,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
 from kongchuo.imports.runner import JOB_PREFIX
 from kongchuo.models import Job
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
 
 
 def import_jobs_visible_to(user) -> QuerySet[Job]:

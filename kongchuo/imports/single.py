@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kongchuo.calendar.schoolyear import today
 from kongchuo.imports.base import ImportContext, Issue
 from kongchuo.imports.runner import current_lang, kind_for
-from kongchuo.schoolyear import today
 from kongchuo.tabular import CellError
 
 ROW = 1  # the record is reported as row 1 of a file that has only it

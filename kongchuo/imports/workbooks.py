@@ -8,12 +8,12 @@ from typing import IO, Any
 
 import xlsxwriter
 
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
 from kongchuo.imports.base import ImportKind, get_kind
 from kongchuo.imports.runner import issues_from_job
 from kongchuo.models import Job
+from kongchuo.portal.xlsxout import FONT, escape_formula, write_error_workbook
 from kongchuo.tabular import find_header, read_rows
-from kongchuo.xlsxout import FONT, escape_formula, write_error_workbook
 
 
 def template_write(kind: ImportKind, out: str | IO[bytes]) -> None:

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from kongchuo.audit import audit_record
-from kongchuo.idnumbers import mask_ids_in_text, mask_ids_in_value
+from kongchuo.access.audit import audit_record
+from kongchuo.access.idnumbers import mask_ids_in_text, mask_ids_in_value
 from kongchuo.security.middleware import is_otp_verified
 
 

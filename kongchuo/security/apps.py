@@ -7,12 +7,14 @@ class SecurityConfig(AppConfig):
 
     name = "kongchuo.security"
     label = "security"
-    verbose_name = "安全与审计"
+    verbose_name = _("安全与审计")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kongchuo.menu import MenuItem, register
-        from kongchuo.scoping import Role
+        from kongchuo import plugins
+        from kongchuo.access.scoping import Role
+        from kongchuo.plugins import MenuItem
         from kongchuo.security import receivers  # noqa: F401 - connects the signal receivers
 
-        register(MenuItem("系统管理", _("审计日志"), "audit_list", (Role.COUNTY,), "bi-journal-text", 95))
+        plugins.register("menu_item",
+                         MenuItem("系统管理", _("审计日志"), "audit_list", (Role.COUNTY,), "bi-journal-text", 95))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class StaleVersion(Exception):
-    """The row changed since the form was opened (or it is gone). Chinese first for users."""
+    """The row changed since the form was opened (or it is gone); `message` is for users."""
 
-    message = "该记录已被他人修改，请刷新后重试 / the record was changed by someone else: reload and retry"
+    message = _("该记录已被他人修改，请刷新后重试")
 
 
 def versioned_update(queryset, *, pk, version: int, values: dict) -> int:
@@ -31,5 +32,5 @@ def versioned_update(queryset, *, pk, version: int, values: dict) -> int:
     updated = queryset.filter(pk=pk, version=version).update(
         version=F("version") + 1, **values, **extra)
     if updated != 1:
-        raise StaleVersion(StaleVersion.message)
+        raise StaleVersion(str(StaleVersion.message))
     return version + 1

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class TokenForm(forms.Form):
     token = forms.RegexField(
         label=_("动态验证码"), regex=r"^\s*\d{6}\s*$", max_length=8,
-        error_messages={"invalid": _("请输入6位数字验证码 / enter the 6-digit code")},
+        error_messages={"invalid": _("请输入6位数字验证码")},
         widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "one-time-code",
                                       "inputmode": "numeric", "autofocus": True}),
     )

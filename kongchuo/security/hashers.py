@@ -1,8 +1,8 @@
 """Argon2id with OWASP's recommended cost (m=19 MiB, t=2, p=1) instead of Django's default.
 
-Django's Argon2PasswordHasher uses m=100 MiB with 8 lanes: about 0.65 s of CPU per login on the
-county's 2-core server, so 50 staff logging in at 8 o'clock queue for half a minute and a password
-guesser gets a cheap CPU-exhaustion lever. OWASP's Password Storage Cheat Sheet lists m=19 MiB,
+Django's Argon2PasswordHasher uses m=100 MiB with 8 lanes: a second's order of CPU per login on
+the county's 2-core server (docs/performance.md), so staff logging in together at 8 o'clock queue
+and a password guesser gets a cheap CPU-exhaustion lever. OWASP's Password Storage Cheat Sheet lists m=19 MiB,
 t=2, p=1 as the baseline for argon2id. Same algorithm name: stored hashes with the old parameters
 still verify and are rewritten with these at the user's next login (must_update).
 """

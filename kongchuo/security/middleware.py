@@ -8,13 +8,16 @@ start so the demo logins work without an authenticator app).
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django_otp import user_has_device
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 
 # Views (namespaced names) a user waiting for the second factor may still reach.
 OTP_EXEMPT_VIEWS = {
@@ -54,8 +57,6 @@ class OTPRequiredMiddleware:
         if match is not None and match.view_name == "password_change" and getattr(
                 user, "must_change_password", False):
             return None  # the forced change comes first; the second factor right after it
-        from django_otp import user_has_device
-
         target = reverse("otp_verify" if user_has_device(user) else "otp_setup")
         target = f"{target}?{urlencode({'next': request.get_full_path()})}"
         if getattr(request, "htmx", False):
@@ -100,8 +101,8 @@ class PasswordChangeRequiredMiddleware:
 class SessionRefreshMiddleware:
     """Slide the 30-minute idle expiry at most once a minute instead of on every request.
 
-    SESSION_SAVE_EVERY_REQUEST rewrote the session row on every page (an UPDATE and a COMMIT,
-    ~25 ms on the 200,000-student county); refreshing when the last refresh is older than
+    SESSION_SAVE_EVERY_REQUEST rewrote the session row on every page (an UPDATE and a COMMIT;
+    docs/performance.md has its cost); refreshing when the last refresh is older than
     KONGCHUO_SESSION_REFRESH_SECONDS keeps the idle timeout within a minute of 30 minutes.
     """
 
@@ -116,8 +117,6 @@ class SessionRefreshMiddleware:
         session = getattr(request, "session", None)
         if session is None or user is None or not user.is_authenticated:
             return response
-        import time
-
         now = int(time.time())
         every = int(getattr(settings, "KONGCHUO_SESSION_REFRESH_SECONDS", 60))
         if now - int(session.get(self.KEY, 0)) >= every:

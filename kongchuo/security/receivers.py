@@ -13,8 +13,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from kongchuo.audit import audit_record
-from kongchuo.middleware import SessionTimeoutMiddleware
+from kongchuo.access.audit import audit_record
+from kongchuo.portal.middleware import SessionTimeoutMiddleware
 from kongchuo.security.redact import RedactFilter
 from kongchuo.security.services import user_session_forget, user_session_remember, user_sessions_end
 from kongchuo.security.spray import spray_failure_note, spray_success_note
@@ -107,7 +107,7 @@ else:
     after_setup_task_logger.connect(_redact_celery_handlers, weak=False,
                                     dispatch_uid="kongchuo_redact_celery_task")
     # One clock in every line: Celery's handlers keep its layout, with the portal's zone and offset.
-    from kongchuo.logtime import zone_celery_handlers
+    from kongchuo.portal.logtime import zone_celery_handlers
 
     after_setup_logger.connect(zone_celery_handlers, weak=False, dispatch_uid="kongchuo_zone_celery")
     after_setup_task_logger.connect(zone_celery_handlers, weak=False,

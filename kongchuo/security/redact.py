@@ -2,7 +2,7 @@
 
 Attached to every handler in settings.LOGGING (and to Celery's handlers by the receivers), so a
 message formatted anywhere — Django's request log, an exception's text, a library's warning —
-is masked before it is written. Masking reuses `kongchuo.idnumbers` so pages and logs agree.
+is masked before it is written. Masking reuses `kongchuo.access.idnumbers` so pages and logs agree.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from kongchuo.idnumbers import mask_ids_in_text, mask_phone
+from kongchuo.access.idnumbers import mask_ids_in_text, mask_phone
 
 # Mainland mobile numbers: 11 digits starting 13–19, not part of a longer digit run.
 _PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")

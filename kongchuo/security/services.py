@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import time
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kongchuo.audit import audit_record
+from kongchuo import plugins
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role, scope_of
+from kongchuo.imports.base import all_kinds
+from kongchuo.imports.runner import JOB_PREFIX
+from kongchuo.models import Job
 from kongchuo.security.models import UserSession
 
 
@@ -49,10 +62,8 @@ def can_reveal_personal_data(user) -> bool:
     """Who may see a full ID number or phone: county staff (the bureau answers for the data).
 
     A role rule rather than a Django permission: roles are how the portal grants everything else,
-    and `students` owns the Student model whose Meta would carry a custom permission.
+    and the core app owns the Student model whose Meta would carry a custom permission.
     """
-    from kongchuo.scoping import Role, scope_of
-
     scope = scope_of(user)
     return scope is not None and scope.role == Role.COUNTY
 
@@ -72,8 +83,6 @@ def personal_data_reveal(*, request, obj, field: str, value: str, reason: str) -
 @transaction.atomic
 def otp_device_pending(*, user):
     """The user's unconfirmed TOTP device, created on first call (the secret shown at setup)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
@@ -87,9 +96,6 @@ def otp_device_verify(*, request, user, token: str, setup: bool = False):
     With setup=True the pending device is checked and confirmed; otherwise confirmed devices are.
     Failed tokens count against the device's throttle (django-otp) and are audited.
     """
-    from django_otp import login as otp_login
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     devices = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=not setup)
     for device in devices.order_by("pk"):
         allowed, _ = device.verify_is_allowed()
@@ -107,8 +113,6 @@ def otp_device_verify(*, request, user, token: str, setup: bool = False):
 
 def user_sessions_prune() -> int:
     """Drop index rows whose session has expired or been cleared (clearsessions, logout elsewhere)."""
-    from django.contrib.sessions.models import Session
-
     deleted, _ = UserSession.objects.exclude(
         session_key__in=Session.objects.values("session_key")).delete()
     return deleted
@@ -124,15 +128,6 @@ def export_files_purge(*, days: int, dry_run: bool = False) -> int:
     one UPDATE clearing their `output`; files are removed after the commit, so a failed UPDATE
     leaves every file in place. Returns how many files were (or, with dry_run, would be) removed.
     """
-    import datetime as dt
-
-    from django.core.files.storage import default_storage
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from kongchuo.imports.base import all_kinds
-    from kongchuo.imports.runner import JOB_PREFIX
-    from kongchuo.models import Job
 
     cutoff = timezone.now() - dt.timedelta(days=days)
     # An import's one-time output (the users kind's initial passwords) never downloaded goes too.
@@ -148,16 +143,18 @@ def export_files_purge(*, days: int, dry_run: bool = False) -> int:
         audit_record(action="export_purge", object_type="kongchuo.job",
                      detail={"jobs": len(rows), "days": days})
         names = [name for _, name in rows]
-        transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
+
+        def delete_files() -> None:
+            for name in names:
+                default_storage.delete(name)
+
+        transaction.on_commit(delete_files)
     return len(rows)
 
 
-# Folders under MEDIA_ROOT whose every file belongs to a row of a model (label, folder).
-OWNED_FILE_FOLDERS = (("retrieval.evidence", "retrieval/evidence"), ("ledgers.attachment", "ledgers/attachments"))
-
-
 def orphan_files_purge(*, older_than_hours: int = 24, dry_run: bool = False) -> int:
-    """Delete evidence and attachment files that no row refers to; returns how many.
+    """Delete files that no row refers to in the folders the apps own (plug-in slot
+    "file_folder": evidence, attachments); returns how many.
 
     A file is written before its row; when the transaction around them rolls back (a failed
     save, a stale version, a crash) the row is gone and the file stays behind, holding a child's
@@ -165,20 +162,13 @@ def orphan_files_purge(*, older_than_hours: int = 24, dry_run: bool = False) -> 
     upload whose transaction is still open is never touched. Set-based: one query per model for
     the names in use, one walk of each folder.
     """
-    import os
-    import time
-
-    from django.apps import apps
-    from django.conf import settings
-
     root = str(settings.MEDIA_ROOT)
     cutoff = time.time() - older_than_hours * 3600
     removed = 0
-    for label, folder in OWNED_FILE_FOLDERS:
+    for model, folder in plugins.items("file_folder"):
         base = os.path.join(root, folder)
         if not os.path.isdir(base):
             continue
-        model = apps.get_model(label)
         in_use = set(model._base_manager.values_list("file", flat=True).iterator(chunk_size=5000))
         for dirpath, _dirs, files in os.walk(base):
             for name in files:

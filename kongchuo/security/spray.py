@@ -28,7 +28,8 @@ from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
 from django.core.cache import cache
 
-from kongchuo.security.ip import client_ip
+from kongchuo.access.audit import audit_record
+from kongchuo.access.ip import client_ip
 
 
 def _name(username) -> str:
@@ -80,8 +81,6 @@ def spray_failure_note(*, request, username) -> bool:
         # The cool-off runs from the first refusal, as axes' does: a running block is kept.
         if _block_started(block_key, now) is None:
             cache.set(block_key, now, _cooloff())
-            from kongchuo.audit import audit_record
-
             audit_record(action="login_spray_block", request=request, outcome="locked",
                          detail={"usernames": len(failed)})
         return True

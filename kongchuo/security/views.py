@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from base64 import b32encode
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import user_has_device
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
 from kongchuo.security.forms import TokenForm
 from kongchuo.security.middleware import is_otp_verified
 from kongchuo.security.services import otp_device_pending, otp_device_verify
@@ -40,7 +43,7 @@ def otp_setup(request):
         if otp_device_verify(request=request, user=request.user, token=form.cleaned_data["token"],
                              setup=True):
             return redirect(_next_url(request))
-        form.add_error("token", _("验证码错误或已过期，请重试 / wrong or expired code"))
+        form.add_error("token", _("验证码错误或已过期，请重试"))
     return render(request, "registration/otp_setup.html", {
         "form": form, "next": _next_url(request), "config_url": device.config_url,
         "secret": _base32(device),
@@ -56,20 +59,15 @@ def otp_verify(request):
     if request.method == "POST" and form.is_valid():
         if otp_device_verify(request=request, user=request.user, token=form.cleaned_data["token"]):
             return redirect(_next_url(request))
-        form.add_error("token", _("验证码错误或已过期，请重试 / wrong or expired code"))
+        form.add_error("token", _("验证码错误或已过期，请重试"))
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
 
 
 def _with_next(name: str, request) -> str:
-    from django.urls import reverse
-    from django.utils.http import urlencode
-
     return f"{reverse(name)}?{urlencode({'next': _next_url(request)})}"
 
 
 def _base32(device) -> str:
-    from base64 import b32encode
-
     raw = b32encode(device.bin_key).decode()
     return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from kongchuo import schoolyear
+from kongchuo.calendar import schoolyear
 from kongchuo.crontab import cron_label
 
 register = template.Library()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import period_code
-from kongchuo.scoping import scope_of
+from kongchuo.access.scoping import scope_of
+from kongchuo.calendar.schoolyear import period_code
 from retrieval.forms import search_name_or_id, style_filterset
 from retrieval.models import Alert, Level
 from students.models import School

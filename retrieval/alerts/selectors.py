@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 from retrieval.models import Alert, AlertDecision, Level
 from retrieval.wording import looks_like_id
 from retrieval.workflow import level_of

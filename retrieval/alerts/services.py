@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kongchuo.audit import audit_record
-from kongchuo.schoolyear import today as local_today
-from kongchuo.scoping import Role
+from kongchuo.access.audit import audit_record
+from kongchuo.access.scoping import Role
+from kongchuo.calendar.schoolyear import today as local_today
 from retrieval.alerts.selectors import alert_opens_case, can_decide_alert, can_review_decision
 from retrieval.cases.services import case_open_or_join
 from retrieval.evidence.services import evidence_save

@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.idnumbers import birth_date_of, mask_id
-from kongchuo.params import query_int
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role, access_object, require_role
+from kongchuo.access.idnumbers import birth_date_of, mask_id
+from kongchuo.access.params import query_int
+from kongchuo.access.scoping import Role, access_object, require_role
+from kongchuo.calendar.schoolyear import today
 from retrieval.alerts import services
 from retrieval.alerts.filters import AlertFilter
 from retrieval.alerts.forms import ConfirmForm, DismissForm, ReviewForm

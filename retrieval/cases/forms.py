@@ -7,7 +7,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.cases.selectors import ESCALATION_DAYS
 from retrieval.forms import DateInput, EvidenceField, StyledForm, VersionedForm, date_not_future
 from retrieval.models import Escalation, PersuasionAttempt, RetrievalCase

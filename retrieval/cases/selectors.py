@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP, Role
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, Role
 from retrieval.models import AlertDecision, ClosureRequest, Escalation, Level, RetrievalCase
 from retrieval.wording import alert_period
 from retrieval.workflow import STAFF_ROLES, level_above_school, level_of

@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kongchuo.audit import audit_record
-from kongchuo.schoolyear import today as local_today
+from kongchuo.access.audit import audit_record
+from kongchuo.calendar.schoolyear import today as local_today
 from retrieval.cases.selectors import (
     can_answer_escalation,
     can_decide_closure,

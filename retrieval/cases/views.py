@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_tables2 import RequestConfig
 
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.access.scoping import Role, access_object, require_role, scope_of
+from kongchuo.calendar.schoolyear import today
 from retrieval.cases import services
 from retrieval.cases.filters import CaseFilter
 from retrieval.cases.forms import (

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.views.decorators.http import require_safe
 
-from kongchuo.scoping import access_object, require_role
+from kongchuo.access.scoping import access_object, require_role
 from retrieval.models import Evidence
 from retrieval.web import EVERYONE
 

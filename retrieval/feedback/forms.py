@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.forms import DateInput, EvidenceField, VersionedForm, date_not_future
 from retrieval.models import FeedbackItem
 

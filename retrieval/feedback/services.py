@@ -16,10 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kongchuo.audit import audit_record
-from kongchuo.idnumbers import mask_ids_in_value
-from kongchuo.schoolyear import today as local_today
-from kongchuo.xlsxout import write_official_table
+from kongchuo.access.audit import audit_record
+from kongchuo.access.idnumbers import mask_ids_in_value
+from kongchuo.calendar.schoolyear import today as local_today
+from kongchuo.portal.xlsxout import write_official_table
 from retrieval.cases.services import case_open_or_join
 from retrieval.evidence.services import evidence_save
 from retrieval.feedback.selectors import can_answer_feedback

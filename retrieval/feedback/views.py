@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from kongchuo.idnumbers import mask_id, mask_ids_in_value
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.access.idnumbers import mask_id, mask_ids_in_value
+from kongchuo.access.scoping import Role, access_object, require_role, scope_of
+from kongchuo.calendar.schoolyear import today
 from retrieval.feedback import services
 from retrieval.feedback.forms import FeedbackAnswerForm
 from retrieval.feedback.selectors import can_answer_feedback

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import period_label
+from kongchuo.calendar.schoolyear import period_label
 from retrieval.models.common import USER, Level
 from retrieval.models.sweeps import SweepRun
 from retrieval.querysets import AlertQuerySet, DecisionQuerySet

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from kongchuo.idnumbers import mask_id
+from kongchuo.access.idnumbers import mask_id
 from retrieval.models.common import USER, Level
 from retrieval.querysets import CaseQuerySet
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count
 from django.db.models.functions import Coalesce
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 from retrieval.models import RectificationOrder, SupervisionFinding
 from retrieval.workflow import level_of
 from students.models import User

@@ -19,8 +19,8 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kongchuo.audit import audit_record
-from kongchuo.schoolyear import today as local_today
+from kongchuo.access.audit import audit_record
+from kongchuo.calendar.schoolyear import today as local_today
 from ledgers.models import AidRecord
 from retrieval.evidence.services import evidence_save
 from retrieval.models import (

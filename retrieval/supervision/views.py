@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role, access_object, require_role, scope_of
+from kongchuo.access.scoping import Role, access_object, require_role, scope_of
+from kongchuo.calendar.schoolyear import today
 from retrieval.models import RectificationOrder, SupervisionFinding, SupervisionSample, SupervisionVisit
 from retrieval.supervision import services
 from retrieval.supervision.forms import (

@@ -5,7 +5,7 @@ containing the as-of date and on or before it, are joined into runs: a row conti
 before it when it starts no later than the first school day after that run ends (so Mon–Tue
 then Wed–Thu is one run of four days, and so is Thu–Fri then Mon–Tue, or an absence either side
 of the National Day week). School days are Monday–Friday except the county's calendar
-exceptions (kongchuo.models.CalendarDay: weekday holidays, make-up weekends). An explained row,
+exceptions (kongchuo.calendar.models.CalendarDay: weekday holidays, make-up weekends). An explained row,
 or one covered by a 请假 on the child's record (the ledger's risk flag excuses it too), breaks
 the run. A run of ≥ 3 school days (the rows' own counts, as the clerk entered them) is
 one alert: period = the run's first day (ISO), subject = the 身份证件号. Explaining a row resolves
@@ -24,7 +24,7 @@ from itertools import groupby
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import SchoolCalendar, term_of
+from kongchuo.calendar.schoolyear import SchoolCalendar, term_of
 from ledgers.models import Absence
 from ledgers.selectors import covered_by_leave
 from retrieval.models import Alert, Level

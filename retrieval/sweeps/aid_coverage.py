@@ -13,7 +13,7 @@ from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import JSONObject
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import term_of
+from kongchuo.calendar.schoolyear import term_of
 from ledgers.models import AidRecord
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import (

@@ -25,7 +25,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP
 from students.models import School, StatusChange, Township
 from students.selectors import RESUME_KINDS, absence_covering  # noqa: F401 - used by the sweeps
 

@@ -1,7 +1,7 @@
 """适龄儿童摸排 (Jul–Aug) and 两一 entry gaps.
 
 Rule (issue 5): year Y = the as-of date's year; school age = aged 6–15 on 31 August of Y, i.e.
-born 1 Sep (Y−16) … 31 Aug (Y−6) (`kongchuo.schoolyear.school_age_birth_range`). Alert every
+born 1 Sep (Y−16) … 31 Aug (Y−6) (`kongchuo.calendar.schoolyear.school_age_birth_range`). Alert every
 child on year Y's census (CensusEntry) whose 身份证件号 is not a student of the county with status
 — on the as-of date — 在读, 休学, 送教上门 or 延缓入学, not 外县就读 or 中职就读, and not dead or
 abroad. Two readings of ours, stated here so they can be argued with: a child with an approved
@@ -12,7 +12,7 @@ completed compulsory education; a primary graduate is the 两一 rule's business
 两一 entry gaps (rule ``entry``): (a) census children of primary entry age (aged 6 on 31 August:
 born 1 Sep (Y−7) … 31 Aug (Y−6)) who are not such a student, i.e. not enrolled in grade 1 by
 31 August; routed to the township of the 户籍 (school empty, township set, level township).
-(b) from the day the autumn term of Y opens (`kongchuo.schoolyear.term_opens`; the sweep runs in
+(b) from the day the autumn term of Y opens (`kongchuo.calendar.schoolyear.term_opens`; the sweep runs in
 September too): primary graduates of school age — a 毕业 in grade 6, the year-end rollover's
 小学毕业 — found in no grade 7, i.e. still 毕业 on the as-of date (a junior school's roster moves
 a child it enrols to 在读), or 外县就读 without evidence (no 外县就读 record with its 在读证明, no
@@ -36,7 +36,7 @@ from django.db.models import BigIntegerField, Case, CharField, Exists, F, OuterR
 from django.db.models.functions import Cast, Coalesce, JSONObject, Substr
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import Term, school_age_birth_range, term_opens
+from kongchuo.calendar.schoolyear import Term, school_age_birth_range, term_opens
 from ledgers.models import Attachment, Deferral, OutOfCountyRecord
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import (

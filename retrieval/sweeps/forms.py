@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.sweeps import all_sweeps
 from retrieval.sweeps.base import DIRECT
 from retrieval.sweeps.schedule import Shape

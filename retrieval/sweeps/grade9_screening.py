@@ -21,7 +21,7 @@ from django.db.models import BigIntegerField, Count, Exists, F, IntegerField, Ou
 from django.db.models.functions import Coalesce, JSONObject
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import Term, term_of
+from kongchuo.calendar.schoolyear import Term, term_of
 from ledgers.models import Absence
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import (

@@ -16,7 +16,7 @@ import datetime as dt
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP
 from retrieval.cases import selectors as case_selectors
 from retrieval.models import Alert
 from retrieval.sweeps.base import DIRECT, Context, Finding, Partition, Rows, Sweep

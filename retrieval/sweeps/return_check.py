@@ -1,6 +1,6 @@
 """返校核查 (Feb–Mar, Sep): every student 在读 on the as-of date who has not reported back.
 
-Rule (issue 5): term = the term containing as-of (`kongchuo.schoolyear.term_of`); nothing is
+Rule (issue 5): term = the term containing as-of (`kongchuo.calendar.schoolyear.term_of`); nothing is
 due before the day the county set for the term to open (`term_opens`, default 1 Feb / 1 Sep:
 issue 16). From that day, alert every
 student whose status on the as-of date is 在读 — read from the dated status history, so a change
@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import JSONObject
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import term_of, term_opens
+from kongchuo.calendar.schoolyear import term_of, term_opens
 from ledgers.models import ReturnReport
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import (

@@ -31,8 +31,8 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from kongchuo.audit import audit_record
-from kongchuo.schoolyear import today
+from kongchuo.access.audit import audit_record
+from kongchuo.calendar.schoolyear import today
 from retrieval.models import Alert, SweepRun
 from retrieval.sweeps import get_sweep
 from retrieval.sweeps.base import (

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
 from kongchuo.crontab import cron_label
 from retrieval.sweeps import all_sweeps
 from retrieval.sweeps.selectors import SCHEDULED_TASK, _sweep_of

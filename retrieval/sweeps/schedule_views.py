@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_celery_beat.models import PeriodicTask
 
-from kongchuo.menu import menu_section
-from kongchuo.scoping import Role, require_role
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.portal.menu import menu_section
 from retrieval.sweeps.forms import SweepScheduleForm
 from retrieval.sweeps.schedule import schedule_rows, shape_of, sweep_schedule_set, words, year_calendar
 from retrieval.sweeps.selectors import SCHEDULED_TASK

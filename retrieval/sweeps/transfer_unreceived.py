@@ -3,7 +3,7 @@
 Rule (issue 16): a transfer the sending school recorded (students.TransferRequest, direction
 "out", still pending) whose child is still on the sending school's roll after the 10th school
 day following the 转出 date (`requested_on`; school days counted with the county's calendar,
-kongchuo.schoolyear.SchoolCalendar, as the 连续缺课 sweep counts them) is a suspected dropout:
+kongchuo.calendar.schoolyear.SchoolCalendar, as the 连续缺课 sweep counts them) is a suspected dropout:
 the child left one school and reached no other. Routed to the township of the receiving school
 (school empty, level township); a county-direct receiving school's go to the county. Period =
 ``tr<transfer id>`` (one alert per transfer); the receiving side confirming (接收), refusing, or
@@ -25,8 +25,8 @@ import datetime as dt
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.schoolyear import SchoolCalendar
-from kongchuo.scoping import OVERSIGHT_TOWNSHIP
+from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP
+from kongchuo.calendar.schoolyear import SchoolCalendar
 from ledgers.models import ReturnReport
 from retrieval.models import Alert, Level
 from retrieval.sweeps.base import Context, Finding, Partition, Rows, Sweep

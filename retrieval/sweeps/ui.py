@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.home import register_home_provider
-from kongchuo.menu import MenuItem, register
-from kongchuo.schoolyear import today
-from kongchuo.scoping import Role
-from kongchuo.seeding import register_seeder
+from kongchuo import plugins
+from kongchuo.access.scoping import Role
+from kongchuo.calendar.schoolyear import today
+from kongchuo.plugins import MenuItem
 from retrieval.sweeps.demo import seed_demo_alerts
 from retrieval.sweeps.schedule import schedule_rows, year_calendar
 from retrieval.sweeps.selectors import runs_in_trouble
@@ -26,9 +25,10 @@ def sweeps_home(request, scope, ctx) -> None:
 
 
 def register_sweeps_ui() -> None:
-    register(MenuItem("排查预警", _("排查任务"), "retrieval:sweep_list", (Role.COUNTY,),
-                      "bi-calendar2-check", 30),
-             MenuItem("排查预警", _("排查计划"), "retrieval:sweep_schedule", (Role.COUNTY,),
-                      "bi-calendar-week", 31))
-    register_seeder(seed_demo_alerts, order=500)
-    register_home_provider(sweeps_home)
+    plugins.register("menu_item",
+                     MenuItem("排查预警", _("排查任务"), "retrieval:sweep_list", (Role.COUNTY,),
+                              "bi-calendar2-check", 30),
+                     MenuItem("排查预警", _("排查计划"), "retrieval:sweep_schedule", (Role.COUNTY,),
+                              "bi-calendar-week", 31))
+    plugins.register("seeder", seed_demo_alerts, order=500)
+    plugins.register("home_card", sweeps_home)

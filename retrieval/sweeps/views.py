@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from kongchuo.scoping import Role, require_role
+from kongchuo.access.scoping import Role, require_role
 from retrieval.models import SweepRun
 from retrieval.sweeps import get_sweep
 from retrieval.sweeps.base import DIRECT, DIRECT_LABEL, SweepError

@@ -18,8 +18,8 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
-from kongchuo.schoolyear import school_year_of, today
-from kongchuo.seeding import run_seeders
+from kongchuo import plugins
+from kongchuo.calendar.schoolyear import school_year_of, today
 from retrieval.models import Alert, PersuasionAttempt, RetrievalCase
 from students.demo import seed_county
 from students.models import School, Student, Township
@@ -68,7 +68,9 @@ def _spread_work(rng: random.Random, county_user) -> None:
 def demo(db):
     rng = random.Random(6)
     seed_county(students=1500, seed=6)
-    run_seeders(random.Random(7), None)
+    seed_rng = random.Random(7)
+    for seed_app in plugins.items("seeder"):
+        seed_app(seed_rng, None)
     county_user = UserFactory(username="b_county", role="county", first_name="教育股")
     _spread_work(rng, county_user)
     # The township and school with the most open alerts: their pages have the most to show.

@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from kongchuo.schoolyear import term_of, today
+from kongchuo.calendar.schoolyear import term_of, today
 from retrieval.alerts import services as alert_services
 from retrieval.cases import services as case_services
 from retrieval.models import Alert, ClosureRequest, RetrievalCase

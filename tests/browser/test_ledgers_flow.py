@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from kongchuo.schoolyear import term_of, today
+from kongchuo.calendar.schoolyear import term_of, today
 from ledgers.models import Deferral, FamilyContact, HomeTeachingPlan, HomeTeachingVisit, ReturnReport
 from students.models import Student
 from tests.browser.pages import login, shot

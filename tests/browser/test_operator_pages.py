@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from kongchuo.models import AuditEvent, CalendarDay
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.models import CalendarDay
 from retrieval.models import SweepRun
 from retrieval.sweeps.runner import partition_run, sweep_run_create, sweep_runs_resume
 from tests.browser.pages import login, shot

@@ -14,7 +14,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
 from students.models import Student, TransferRequest
 from tests.browser.pages import login, shot
 

@@ -168,7 +168,7 @@ def test_feedback_answer_and_supervision_in_browser(county, live_server, browser
     school A reports back and the county accepts it."""
     import datetime as dt
 
-    from kongchuo.schoolyear import today
+    from kongchuo.calendar.schoolyear import today
     from retrieval.alerts import services as alert_services
     from retrieval.models import RectificationOrder, SupervisionFinding
     from tests.factories import StudentFactory

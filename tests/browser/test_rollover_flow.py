@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from kongchuo.models import SchoolYear
-from kongchuo.schoolyear import current_term, school_year_of, today, year_label
+from kongchuo.calendar.models import SchoolYear
+from kongchuo.calendar.schoolyear import current_term, school_year_of, today, year_label
 from students.models import Student
 from students.rollover import rollover_preview
 from tests.browser.pages import login, shot

@@ -18,7 +18,8 @@ from django.urls import reverse
 from dashboards.metrics import METRICS, SOURCES, metric_rows
 from dashboards.models import YearFigures
 from dashboards.params import parse_params
-from kongchuo.models import Job, SchoolYear
+from kongchuo.calendar.models import SchoolYear
+from kongchuo.models import Job
 from tests.dashboards.conftest import NOW, TODAY
 from tests.security.scoping_matrix import ALL, SAFE, Entry, check_entry
 from tests.xlsx_layout import assert_official, read_official

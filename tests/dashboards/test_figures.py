@@ -11,7 +11,7 @@ from django.urls import resolve
 from dashboards.metrics import METRICS, metric_rows
 from dashboards.params import parse_params
 from dashboards.selectors import dashboard_data, todo_figures
-from kongchuo.scoping import scope_of
+from kongchuo.access.scoping import scope_of
 from tests.dashboards.conftest import TODAY
 
 pytestmark = pytest.mark.django_db

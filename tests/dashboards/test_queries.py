@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from dashboards.params import parse_params
 from dashboards.selectors import dashboard_data
-from kongchuo.scoping import scope_of
+from kongchuo.access.scoping import scope_of
 from retrieval.models import Alert, RetrievalCase
 from tests.dashboards.conftest import TODAY
 from tests.factories import CensusEntryFactory, SchoolFactory, StudentFactory, TownshipFactory

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from tests.xlsx_layout import assert_official, read_official
 
 pytestmark = pytest.mark.django_db
@@ -156,8 +156,8 @@ def test_last_sweeps_carry_no_county_wide_totals_to_a_township(county):
 
     from dashboards.params import parse_params
     from dashboards.selectors import dashboard_data
-    from kongchuo.schoolyear import today
-    from kongchuo.scoping import scope_of
+    from kongchuo.access.scoping import scope_of
+    from kongchuo.calendar.schoolyear import today
     from retrieval.models import Alert, SweepRun
 
     run = SweepRun.objects.create(sweep="return_check", as_of=dt.date(2026, 3, 2), period="2026-spring",

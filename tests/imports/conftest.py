@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
 
 ROSTER_HEADER = ["序号", "学校标识码", "学校名称", "年级", "班级", "姓名", "性别", "出生日期", "身份证件类型",
                  "身份证件号", "全国学籍号", "户口所在地", "现住址", "监护人姓名", "监护人联系电话",
@@ -89,7 +89,7 @@ def write_row(ws, r: int, values: list, date_fmt) -> None:
 def roster_row(n: int, school, *, id_number: str, name: str = "张三", grade="三年级", sex=None,
                birth=None, **over) -> list:
     """One roster row in ROSTER_HEADER order; sex and birth date follow the ID unless given."""
-    from kongchuo.idnumbers import normalize_id, sex_of
+    from kongchuo.access.idnumbers import normalize_id, sex_of
 
     clean = normalize_id(id_number) if isinstance(id_number, str) else ""
     if len(clean) != 18 or not clean[:17].isdigit():
@@ -110,7 +110,7 @@ def roster_row(n: int, school, *, id_number: str, name: str = "张三", grade="�
 
 
 def _birth(clean: str):
-    from kongchuo.idnumbers import birth_date_of
+    from kongchuo.access.idnumbers import birth_date_of
 
     try:
         return birth_date_of(clean)

@@ -19,7 +19,7 @@ import hashlib
 
 from django.apps import apps
 
-from kongchuo.scoping import Role, scope_of
+from kongchuo.access.scoping import Role, scope_of
 
 APPS = ("students", "ledgers", "retrieval", "dashboards", "kongchuo")
 BOOKKEEPING = {"kongchuo.job", "kongchuo.auditevent"}

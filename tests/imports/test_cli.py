@@ -8,7 +8,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from kongchuo.models import AuditEvent, Job
+from kongchuo.access.models import AuditEvent
+from kongchuo.models import Job
 from students.models import Student
 from tests.imports.conftest import new_id, roster_row
 

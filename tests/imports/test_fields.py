@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kongchuo import tabular
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
 from kongchuo.imports import fields as F
 from kongchuo.tabular import CellError
 

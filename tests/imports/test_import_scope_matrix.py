@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from kongchuo.calendar.schoolyear import today
 from kongchuo.imports.base import ImportRefused, all_kinds
 from kongchuo.imports.runner import import_run
-from kongchuo.schoolyear import today
 from students.models import CensusEntry, Student, TransferRequest
 from tests.factories import CensusEntryFactory
 from tests.imports.conftest import new_id, roster_row

@@ -71,7 +71,7 @@ CENSUS_HEADER = ["序号", "姓名", "身份证件号", "性别", "出生日期"
 
 
 def _census_row(n, id_number, township="甲镇", **over):
-    from kongchuo.idnumbers import birth_date_of, sex_of
+    from kongchuo.access.idnumbers import birth_date_of, sex_of
 
     row = {"序号": n, "姓名": f"儿童{n}", "身份证件号": id_number,
            "性别": "男" if sex_of(id_number) == "M" else "女", "出生日期": birth_date_of(id_number),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
+from kongchuo.access.models import AuditEvent
 from kongchuo.imports import base
 from kongchuo.imports.runner import import_job_create, import_job_run, import_run
 from kongchuo.imports.tasks import import_job_task
 from kongchuo.imports.workbooks import error_workbook_write, template_write
-from kongchuo.models import AuditEvent, Job
-from kongchuo.xlsxout import ERROR_HEADER
+from kongchuo.models import Job
+from kongchuo.portal.xlsxout import ERROR_HEADER
 from students.models import StatusChange, Student
 from tests.imports.conftest import ROSTER_HEADER, new_id, roster_row
 

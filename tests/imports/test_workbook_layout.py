@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from kongchuo.idnumbers import validate_id
+from kongchuo.access.idnumbers import validate_id
 from kongchuo.imports.base import all_kinds
-from kongchuo.xlsxout import ERROR_TINT
+from kongchuo.portal.xlsxout import ERROR_TINT
 from tests.imports.conftest import ROSTER_HEADER, new_id, roster_row
 from tests.imports.test_views import job_of, upload
 

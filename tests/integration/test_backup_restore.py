@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 from django.conf import settings
 
-from kongchuo.audit import audit_record
+from kongchuo.access.audit import audit_record
 from tests.factories import StudentFactory
 from tests.integration.conftest import _require_broker, _worker_env
 

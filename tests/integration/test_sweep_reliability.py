@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
 from retrieval.models import Alert, SweepRun
 from retrieval.sweeps.runner import sweep_run_now, sweep_run_start
 from retrieval.tasks import sweep_watchdog

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kongchuo.idnumbers import (
+from kongchuo.access.idnumbers import (
     IdNumberError,
     birth_date_of,
     check_digit,

@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from kongchuo.audit_wording import action_label, detail_text
-from kongchuo.models import AuditEvent, CalendarDay
-from kongchuo.schoolyear import SchoolCalendar
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.models import CalendarDay
+from kongchuo.calendar.schoolyear import SchoolCalendar
+from kongchuo.portal.audit_wording import action_label, detail_text
 
 pytestmark = pytest.mark.django_db
 D = dt.date

@@ -1,4 +1,4 @@
-"""kongchuo.xlsxout: formula escaping, error workbooks (round trip), official ledgers."""
+"""kongchuo.portal.xlsxout: formula escaping, error workbooks (round trip), official ledgers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import tracemalloc
 import openpyxl
 import pytest
 
-from kongchuo.tabular import Column, find_header, iter_records, parse_text, read_rows, sniff_upload
-from kongchuo.xlsxout import (
+from kongchuo.portal.xlsxout import (
     ERROR_HEADER,
     LedgerColumn,
     escape_formula,
@@ -18,6 +17,7 @@ from kongchuo.xlsxout import (
     write_official_ledger,
     write_simple_table,
 )
+from kongchuo.tabular import Column, find_header, iter_records, parse_text, read_rows, sniff_upload
 
 VALID_ID = "34152220170716550X"
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.schoolyear import term_of, today
+from kongchuo.calendar.schoolyear import term_of, today
 from ledgers.models import (
     Absence,
     AidRecord,

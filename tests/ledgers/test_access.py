@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from ledgers.registry import KINDS, LEDGER_NAMES
 
 pytestmark = pytest.mark.django_db

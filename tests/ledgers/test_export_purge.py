@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from kongchuo.models import AuditEvent, Job
-from kongchuo.schoolyear import term_of, today
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.schoolyear import term_of, today
+from kongchuo.models import Job
 from ledgers.exports import ExportScope
 from ledgers.services import ledger_export_job_run, ledger_export_job_start
 

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from kongchuo.models import AuditEvent
-from kongchuo.schoolyear import term_of, today
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.schoolyear import term_of, today
 from ledgers.models import FamilyContact, HomeTeachingVisit
 from ledgers.registry import LEDGER_NAMES
 

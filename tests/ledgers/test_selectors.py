@@ -9,7 +9,7 @@ import random
 import pytest
 import time_machine
 
-from kongchuo.schoolyear import Term, today
+from kongchuo.calendar.schoolyear import Term, today
 from ledgers.demo import seed_ledgers
 from ledgers.models import (
     Absence,

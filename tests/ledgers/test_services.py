@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from kongchuo.models import AuditEvent
-from kongchuo.schoolyear import term_of, today
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.schoolyear import term_of, today
 from ledgers.models import Attachment, Deferral, ReturnReport, VocationalRecord
 from ledgers.registry import KINDS
 from ledgers.selectors import entry_history

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from kongchuo.schoolyear import term_of, today
+from kongchuo.calendar.schoolyear import term_of, today
 from ledgers.models import (
     AidRecord,
     Deferral,
@@ -372,7 +372,7 @@ def test_family_contact_can_target_a_class(county, client_as):
 
 
 def test_a_mistaken_tick_can_be_withdrawn(county, entries, client_as):
-    from kongchuo.models import AuditEvent
+    from kongchuo.access.models import AuditEvent
 
     report = entries.a["returns"]
     c = client_as(county.school_a)

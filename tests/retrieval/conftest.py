@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.alerts import services as alert_services
 from retrieval.cases import services as case_services
 from retrieval.supervision import services as supervision_services

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from kongchuo.idnumbers import make_id
+from kongchuo.access.idnumbers import make_id
 from retrieval.models import Alert
 from retrieval.sweeps.runner import sweep_run_now
 from students.models import CensusEntry, StatusChange, Student

@@ -80,7 +80,7 @@ def test_home_cards_per_role(wf, client_as, who, labels):
 
 
 def test_home_approvals_card_counts(wf, rf):
-    from kongchuo.scoping import scope_of
+    from kongchuo.access.scoping import scope_of
     from retrieval.home import retrieval_home
 
     request = rf.get("/")
@@ -136,7 +136,7 @@ def test_inbox_digest_mails_users_with_something_due(wf, mailoutbox):
 
 
 def test_nameless_alert_is_shown_by_masked_id(county, client_as):
-    from kongchuo.idnumbers import mask_id
+    from kongchuo.access.idnumbers import mask_id
 
     ident = "341522201301015678"
     AlertFactory(rule="census", period="2026", subject=ident, name="", school=None, township=county.ta,

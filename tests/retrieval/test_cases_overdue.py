@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.alerts import services as alert_services
 from retrieval.cases import services as case_services
 from retrieval.cases.selectors import overdue_case_ids, overdue_cases

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.models import (
     Alert,
     AlertDecision,

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from ledgers.models import Deferral
 from retrieval.alerts import services as alert_services
 from retrieval.cases import services as case_services

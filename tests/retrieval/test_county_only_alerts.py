@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
-from kongchuo.schoolyear import today
-from kongchuo.scoping import scope_of
+from kongchuo.access.scoping import scope_of
+from kongchuo.calendar.schoolyear import today
 from retrieval.alerts import services as alert_services
 from retrieval.home import retrieval_home, student_panel
 from retrieval.inbox import inbox_for

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.alerts import services as alert_services
 from retrieval.cases import services as case_services
 from retrieval.cases.selectors import case_counts
@@ -72,7 +72,7 @@ def test_no_return_is_counted(county):
     from dashboards.metrics import METRICS, metric_rows
     from dashboards.params import parse_params
     from dashboards.selectors import dashboard_data
-    from kongchuo.scoping import scope_of
+    from kongchuo.access.scoping import scope_of
 
     c = county
     _close_as_data_error(c, c.s_a)

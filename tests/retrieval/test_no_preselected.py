@@ -9,7 +9,7 @@ import types
 import pytest
 from django import forms
 
-from kongchuo.formchoices import blank_required_choices
+from kongchuo.portal.formchoices import blank_required_choices
 from ledgers import forms as ledger_forms
 from retrieval import forms as retrieval_forms
 from retrieval.alerts import forms as alert_forms

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from kongchuo.idnumbers import mask_id
+from kongchuo.access.idnumbers import mask_id
 
 pytestmark = pytest.mark.django_db
 

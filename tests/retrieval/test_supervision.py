@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval import workflow
 from retrieval.alerts import services as alert_services
 from retrieval.cases import services as case_services

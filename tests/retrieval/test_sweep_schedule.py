@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
 
-from kongchuo.audit_wording import action_label, detail_text, object_label
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
+from kongchuo.portal.audit_wording import action_label, detail_text, object_label
 from retrieval.sweeps.schedule import shape_of
 from retrieval.sweeps.selectors import SCHEDULED_TASK
 

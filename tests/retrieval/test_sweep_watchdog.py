@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from retrieval.models import SweepRun
 from retrieval.sweeps.runner import partition_run, sweep_run_create, sweep_runs_resume
 from retrieval.tasks import sweep_watchdog

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.models import CalendarDay
-from kongchuo.schoolyear import SchoolCalendar
+from kongchuo.calendar.models import CalendarDay
+from kongchuo.calendar.schoolyear import SchoolCalendar
 from ledgers.models import Absence
 from retrieval.models import Alert
 from tests.retrieval.sweepkit import alerts, run, student

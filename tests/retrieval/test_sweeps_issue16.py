@@ -17,8 +17,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
+from kongchuo.calendar.models import CalendarDay
 from kongchuo.imports.runner import import_run
-from kongchuo.models import CalendarDay
 from ledgers.models import Attachment, Deferral, ReturnReport
 from retrieval.models import Alert
 from students.models import RosterGap, StatusChange, Student, SupportMark, TransferRequest

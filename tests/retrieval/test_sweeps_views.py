@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from retrieval.models import SweepRun
 from retrieval.sweeps.runner import sweep_run_create
 from tests.retrieval.sweepkit import run

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.models import SchoolYear
+from kongchuo.calendar.models import SchoolYear
 from ledgers.models import OutOfCountyRecord
 from retrieval.models import Alert
 from students.models import StatusChange, Student

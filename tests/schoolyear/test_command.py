@@ -11,7 +11,7 @@ import sys
 import pytest
 from django.core.management import call_command
 
-from kongchuo.models import SchoolYear
+from kongchuo.calendar.models import SchoolYear
 from students.models import StatusChange, Student
 from tests.schoolyear.conftest import YEAR
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from students.models import StatusChange
 
 pytestmark = pytest.mark.django_db

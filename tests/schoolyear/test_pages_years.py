@@ -8,7 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from kongchuo.models import AuditEvent, Job, SchoolYear
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.models import SchoolYear
+from kongchuo.models import Job
 from students.models import Student
 from tests.schoolyear.conftest import YEAR
 

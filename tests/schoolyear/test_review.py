@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from dashboards.models import YearFigures
 from dashboards.yearclose import school_year_close
-from kongchuo.idnumbers import mask_id
-from kongchuo.models import AuditEvent
+from kongchuo.access.idnumbers import mask_id
+from kongchuo.access.models import AuditEvent
 from ledgers.models import Deferral
 from retrieval.models import RetrievalCase
 from tests.schoolyear.conftest import JULY, YEAR

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.models import AuditEvent, SchoolYear
-from kongchuo.schoolyear import current_school_year, current_term
+from kongchuo.access.models import AuditEvent
+from kongchuo.calendar.models import SchoolYear
+from kongchuo.calendar.schoolyear import current_school_year, current_term
 from students.models import StatusChange, Student
 from students.rollover import RolloverRefused, rollover_apply, rollover_preview, rollover_revert
 from tests.schoolyear.conftest import JULY, YEAR

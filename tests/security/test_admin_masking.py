@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from kongchuo.idnumbers import mask_id
+from kongchuo.access.idnumbers import mask_id
 from kongchuo.models import AuditEvent
 from retrieval.models import RetrievalCase
 

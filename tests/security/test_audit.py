@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from kongchuo.audit import audit_record
-from kongchuo.models import AuditEvent
+from kongchuo.access.audit import audit_record
+from kongchuo.access.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

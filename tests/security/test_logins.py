@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from kongchuo.security.models import UserSession
 from tests.factories import UserFactory
 
@@ -133,7 +133,7 @@ def test_axes_settings_match_the_policy():
     assert settings.AXES_FAILURE_LIMIT == 5
     assert dt.timedelta(minutes=15) == settings.AXES_COOLOFF_TIME
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
-    assert settings.AXES_CLIENT_IP_CALLABLE == "kongchuo.security.ip.client_ip"
+    assert settings.AXES_CLIENT_IP_CALLABLE == "kongchuo.access.ip.client_ip"
 
 
 # -- item 5: hashing, validators, rotation, timeouts, deactivation ---------------------------------

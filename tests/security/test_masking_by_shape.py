@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.db import models
 from django.urls import reverse
 
-from kongchuo.idnumbers import make_id, mask_id, mask_ids_in_text, mask_ids_in_value
+from kongchuo.access.idnumbers import make_id, mask_id, mask_ids_in_text, mask_ids_in_value
 from kongchuo.imports.runner import import_run
 from ledgers.registry import LEDGER_NAMES
 from retrieval.models import FeedbackItem
@@ -156,7 +156,7 @@ def test_every_ledger_export_masks_ids_typed_into_free_text(county, tmp_path, na
 
 
 def test_audit_page_masks_ids_in_reasons(county, client_as):
-    from kongchuo.audit import audit_record
+    from kongchuo.access.audit import audit_record
 
     audit_record(action="export_full", user=county.county_user, object_type="ledger", object_id="aid",
                  detail={"reason": f"省厅核查 {quirks(NOTE_ID)[1]}", "ledger": "aid"})

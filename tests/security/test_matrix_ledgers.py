@@ -14,8 +14,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from kongchuo.calendar.schoolyear import term_of, today
 from kongchuo.models import Job
-from kongchuo.schoolyear import term_of, today
 from ledgers.registry import KINDS, LEDGER_NAMES
 from ledgers.services import EXPORT_JOB_KIND, attachment_add
 from tests.ledgers.conftest import make_entries, tiny_png
@@ -178,7 +178,7 @@ def both(county):
 def _child_id(n: int) -> str:
     import datetime as dt
 
-    from kongchuo.idnumbers import make_id
+    from kongchuo.access.idnumbers import make_id
 
     return make_id("341522", dt.date(2018, 3, 7), 700 + n)
 
@@ -211,7 +211,7 @@ def test_ledger_exports_hold_no_row_of_another_scope(both, client_as, slug, who,
     """Every ledger's browser export for township A, school A and the county narrowed to school A:
     A's row is there (100%), no cell names a child, applicant, activity or school of B, and no
     ID number of B appears, masked or not."""
-    from kongchuo.idnumbers import mask_id
+    from kongchuo.access.idnumbers import mask_id
 
     c = both
     cells = _export_cells(client_as(getattr(c, who)), slug, query.format(a_primary=c.a_primary.pk))

@@ -40,7 +40,7 @@ def marked(county):
 
 @pytest.mark.parametrize("who", ["township_a", "school_a"])
 def test_list_pages_with_forged_filters_show_nothing_of_b(marked, who):
-    from kongchuo.idnumbers import mask_id
+    from kongchuo.access.idnumbers import mask_id
 
     c = marked
     client = client_for(who, c)

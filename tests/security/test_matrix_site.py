@@ -28,7 +28,7 @@ import pytest
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, reverse
 
-from kongchuo.schoolyear import today
+from kongchuo.calendar.schoolyear import today
 from retrieval.models import SweepRun
 from tests.security.scoping_matrix import (
     ALL,
@@ -93,7 +93,7 @@ def _scheduled_sweep() -> int:
 
 
 def _holiday() -> str:
-    from kongchuo.models import CalendarDay
+    from kongchuo.calendar.models import CalendarDay
 
     return CalendarDay.objects.get_or_create(date=dt.date(2026, 10, 6), defaults={"note": "国庆"})[0].date.isoformat()
 

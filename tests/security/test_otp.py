@@ -13,7 +13,7 @@ import time_machine
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

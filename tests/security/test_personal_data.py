@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db

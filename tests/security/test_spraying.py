@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,7 @@ from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import Resolver404, resolve
 
-from kongchuo.seeding import run_seeders
+from kongchuo import plugins
 from students.demo import seed_county
 from students.models import School
 from tests.factories import UserFactory
@@ -134,7 +134,9 @@ def workflow_rows(users, school) -> None:
 @pytest.fixture
 def poisoned_county(db):
     seed_county(students=1500, seed=11)
-    run_seeders(random.Random(12), None)
+    seed_rng = random.Random(12)
+    for seed_app in plugins.items("seeder"):
+        seed_app(seed_rng, None)
     township = School.objects.filter(oversight="township").order_by("township__code").first().township
     school = (School.objects.filter(township=township, oversight="township", students__isnull=False)
               .order_by("code").first())

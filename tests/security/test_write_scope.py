@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from kongchuo.schoolyear import term_of, today
+from kongchuo.calendar.schoolyear import term_of, today
 from ledgers.models import ReturnReport
 from students.models import Student, TransferRequest
 from tests.imports.scope_fingerprint import diff, fingerprint, mark

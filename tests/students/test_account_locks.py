@@ -7,7 +7,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.urls import reverse
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from students.models import User
 
 pytestmark = pytest.mark.django_db

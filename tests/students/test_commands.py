@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from kongchuo.idnumbers import birth_date_of, sex_of, validate_id
-from kongchuo.schoolyear import school_year_of, today
+from kongchuo.access.idnumbers import birth_date_of, sex_of, validate_id
+from kongchuo.calendar.schoolyear import school_year_of, today
 from students.models import CensusEntry, School, Student, Township, User
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_seed_demo_builds_a_county_and_demo_users():
 
 def test_seed_demo_has_a_completed_rollover():
     from dashboards.models import YearFigures
-    from kongchuo.models import SchoolYear
+    from kongchuo.calendar.models import SchoolYear
 
     output = _seed()
     last = school_year_of(today()) - 1
@@ -112,7 +112,7 @@ def _wipe_demo():
         if (model._meta.app_label in ("students", "ledgers", "retrieval", "dashboards")
                 and not model._meta.proxy):
             model.objects.all()._raw_delete(connection.alias)
-    from kongchuo.models import SchoolYear
+    from kongchuo.calendar.models import SchoolYear
 
     SchoolYear.objects.all()._raw_delete(connection.alias)
 

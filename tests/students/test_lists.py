@@ -212,7 +212,7 @@ def test_empty_querysets_count_zero(county, monkeypatch):
 
 
 def test_counted_tables_include_subqueries():
-    from kongchuo.schoolyear import term_of, today
+    from kongchuo.calendar.schoolyear import term_of, today
     from ledgers.selectors import not_reported
 
     sql, _ = not_reported(Student.objects.all(), term_of(today())).query.sql_with_params()

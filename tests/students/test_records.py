@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from kongchuo.audit import AuditEvent
-from kongchuo.idnumbers import make_id
+from kongchuo.access.audit import AuditEvent
+from kongchuo.access.idnumbers import make_id
 from students.models import StatusChange, Student, SupportMark, TransferRequest
 
 pytestmark = pytest.mark.django_db

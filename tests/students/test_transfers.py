@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from kongchuo.schoolyear import term_of, today
+from kongchuo.calendar.schoolyear import term_of, today
 from retrieval.sweeps.base import Context
 from retrieval.sweeps.return_check import not_returned
 from students.models import StatusChange, Student, TransferRequest

@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from dashboards.yearclose import RolloverRefused, RolloverResult, school_year_close, school_year_reopen
-from kongchuo.schoolyear import parse_year, year_label
+from kongchuo.calendar.schoolyear import parse_year, year_label
 from students.rollover import rollover_preview
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import template
 
-from kongchuo.idnumbers import mask_ids_in_text
+from kongchuo.access.idnumbers import mask_ids_in_text
 from kongchuo.security.redact import redact
 
 register = template.Library()
@@ -22,5 +22,5 @@ def mask_ids(value) -> str:
 @register.filter
 def mask_id_shapes(value) -> str:
     """Free text a user typed or uploaded (notes, reasons, file names): every ID-shaped run
-    masked by shape (`kongchuo.idnumbers.mask_ids_in_text`); phones and the rest left as typed."""
+    masked by shape (`kongchuo.access.idnumbers.mask_ids_in_text`); phones and the rest left as typed."""
     return mask_ids_in_text(str(value)) if value not in (None, "") else ""

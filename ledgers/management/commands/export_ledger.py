@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
-from kongchuo.schoolyear import current_term, parse_term
+from kongchuo.calendar.schoolyear import current_term, parse_term
 from ledgers.exports import ExportScopeError, scope_from_code
 from ledgers.registry import LEDGER_NAMES
 from ledgers.services import ledger_export

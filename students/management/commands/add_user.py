@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
-from kongchuo.scoping import Role
+from kongchuo.access.scoping import Role
 from students.models import School, Township, User
 from students.services import user_create
 

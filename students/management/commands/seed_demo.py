@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils.translation import gettext
 
-from kongchuo.schoolyear import school_year_of, today
-from kongchuo.seeding import run_seeders, run_year_end_seeders
+from kongchuo import plugins
+from kongchuo.calendar.schoolyear import school_year_of, today
 from students.demo import create_demo_users, seed_county, seed_new_intake
 from students.models import School, Student
 
@@ -34,9 +34,13 @@ class Command(BaseCommand):
         # year's newcomers and this year's ledgers, alerts and cases: the demo shows both years.
         last = school_year_of(today()) - 1
         result = seed_county(students=students, seed=seed, stdout=self.stdout, year=last)
-        run_year_end_seeders(random.Random(seed + 2), self.stdout, last)
+        rng = random.Random(seed + 2)
+        for seed_year_end in plugins.items("year_end_seeder"):
+            seed_year_end(rng, self.stdout, last)
         seed_new_intake(random.Random(seed + 3), year=last + 1, stdout=self.stdout)
-        run_seeders(random.Random(seed + 1), self.stdout)
+        rng = random.Random(seed + 1)
+        for seed_app in plugins.items("seeder"):
+            seed_app(rng, self.stdout)
         users = create_demo_users(password)
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             # What autovacuum would do soon after: planner statistics, and the visibility map

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from kongchuo.security.services import export_files_purge, orphan_files_purge
 
@@ -16,10 +17,13 @@ class Command(BaseCommand):
     def handle(self, *args, days=None, dry_run=False, **opts):
         days = settings.KONGCHUO_EXPORT_RETENTION_DAYS if days is None else days
         if days < 0:
-            self.stderr.write("--days 不能为负数 / --days must not be negative")
+            self.stderr.write(_("--days 不能为负数"))
             raise SystemExit(2)
         n = export_files_purge(days=days, dry_run=dry_run)
         orphans = orphan_files_purge(dry_run=dry_run)
-        verb = "将删除 / would delete" if dry_run else "已删除 / deleted"
-        self.stdout.write(f"{verb}: {n} 个导出文件 / export files older than {days} days")
-        self.stdout.write(f"{verb}: {orphans} 个无主附件 / evidence or attachment files with no row")
+        if dry_run:
+            self.stdout.write(_("将删除：%(n)s 个超过 %(days)s 天的导出文件") % {"n": n, "days": days})
+            self.stdout.write(_("将删除：%(n)s 个无主附件") % {"n": orphans})
+        else:
+            self.stdout.write(_("已删除：%(n)s 个超过 %(days)s 天的导出文件") % {"n": n, "days": days})
+            self.stdout.write(_("已删除：%(n)s 个无主附件") % {"n": orphans})

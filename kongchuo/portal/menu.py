@@ -1,37 +1,19 @@
-"""The left menu. Apps register their entries in AppConfig.ready(); the menu knows no app."""
+"""The left menu. Apps register their entries (`plugins.MenuItem`, slot "menu_item") in
+AppConfig.ready(); the menu knows no app."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.scoping import scope_of
+from kongchuo import plugins
+from kongchuo.access.scoping import scope_of
 
-
-@dataclass(frozen=True)
-class MenuItem:
-    group: str
-    label: str
-    url_name: str
-    roles: tuple[str, ...]
-    icon: str = "bi-circle"
-    order: int = 100
-
-
-_ITEMS: list[MenuItem] = []
 GROUP_ORDER = ["首页", "学生学籍", "工作台账", "排查预警", "劝返销号", "数据导入", "统计分析", "系统管理"]
 # Groups are registered by their Chinese name (a stable key); shown in the page's language.
 GROUP_LABELS = {"首页": _("首页"), "学生学籍": _("学生学籍"), "工作台账": _("工作台账"),
                 "排查预警": _("排查预警"), "劝返销号": _("劝返销号"), "数据导入": _("数据导入"),
                 "统计分析": _("统计分析"), "系统管理": _("系统管理")}
-
-
-def register(*items: MenuItem) -> None:
-    for item in items:
-        if item not in _ITEMS:
-            _ITEMS.append(item)
 
 
 def menu_section(request, url_name: str) -> None:
@@ -50,7 +32,7 @@ def menu_for(request) -> list[dict]:
     path = request.path
     named = getattr(request, "menu_url_name", None)
     entries = []
-    for item in sorted(_ITEMS, key=lambda i: i.order):
+    for item in sorted(plugins.items("menu_item"), key=lambda i: i.order):
         if scope.role not in item.roles:
             continue
         try:

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from kongchuo.models import AuditEvent
-
-
-def client_ip(request) -> str | None:
-    """The client's address behind PROXY_COUNT proxies (the same rule django-axes uses)."""
-    from kongchuo.security.ip import client_ip as resolve
-
-    return resolve(request)
+from kongchuo.access.ip import client_ip
+from kongchuo.access.models import AuditEvent
 
 
 def audit_record(

@@ -1,10 +1,10 @@
-"""Excel output: error workbooks, official-layout ledgers, plain tables.
+"""Excel output: error workbooks, official-layout registers (台账), plain tables.
 
 App-agnostic like `kongchuo.tabular`. Every writer goes through `_write_cell`, which writes
 text with `write_string` (an ID stays text, nothing becomes a formula) after `escape_formula`,
 so a name such as "=HYPERLINK(...)" typed into a roster cannot run in a colleague's Excel.
-XlsxWriter runs in constant_memory mode: rows are flushed as they are written, so a 100k-row
-ledger costs a few MB; the price is that every row must be written in order (see
+XlsxWriter runs in constant_memory mode: rows are flushed as they are written, so a county-size
+register stays small in memory; the price is that every row must be written in order (see
 `_register_merge`).
 """
 
@@ -322,7 +322,7 @@ def write_official_table(out: Out, *, title: str, unit: str, fill_date: dt.date 
                          text_columns: Iterable[int] = (), sheet_name: str = "Sheet1",
                          footer: Sequence[str] = ("填表人：", "审核人："),
                          number_rows: bool = True) -> None:
-    """A list export in the official layout of the ledgers (title, 填报单位/日期, header, 序号,
+    """A list export in the official layout of the registers (台账: title, 填报单位/日期, header, 序号,
     footer): `write_official_ledger` for rows given as sequences under plain headers. Columns in
     `text_columns` (0-based) are written as text; the others by their value's type."""
     as_text = set(text_columns)

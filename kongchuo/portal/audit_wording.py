@@ -2,8 +2,9 @@
 
 The action codes and detail keys are plain strings written by every app's services; their
 labels live here. A detail *value* that is a code of some app (a role, a sweep, a placement) is
-worded by that app: it registers a mapping for the key in its AppConfig.ready()
-(`register_audit_values`). A code with no label is shown as it is, so the page test finds it.
+worded by that app: it registers the labels for the key in its AppConfig.ready()
+(`plugins.AuditValues`, slot "audit_values"), and so does a detail key only one app writes
+(`plugins.AuditField`). A code with no label is shown as it is, so the page test finds it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Callable, Mapping
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
-from kongchuo.idnumbers import mask_ids_in_text
-from kongchuo.schoolyear import period_label
-from kongchuo.scoping import Role
+from kongchuo import plugins
+from kongchuo.access.idnumbers import mask_ids_in_text
+from kongchuo.calendar.schoolyear import period_label
 
 ACTIONS = {
     "login": _("登录"), "logout": _("退出"), "login_failed": _("登录失败"), "lockout": _("账号锁定"),
@@ -74,10 +75,8 @@ FIELDS = {
     "townships_created": _("新增乡镇"), "townships_updated": _("更新乡镇"), "error": _("错误"),
     "ledger": _("台账"), "scope": _("范围"), "full": _("完整证件号"), "source": _("方式"),
     "transfers": _("生成转学申请"), "elsewhere": _("已列入其他乡镇户籍名单"),
-    # the school year: rollover counts, records, transfers
-    "year": _("年度"), "students": _("学生数"), "promoted": _("升级"), "graduated_primary": _("小学毕业"),
-    "graduated_junior": _("初中毕业"), "held_back": _("不升级"), "repeated": _("留级"),
-    "already_done": _("此前已结转"), "school": _("学校编号"), "arrival": _("来源"), "old": _("原证件号"),
+    # the school year: records, transfers (the rollover's counts are worded by the app running it)
+    "year": _("年度"), "school": _("学校编号"), "arrival": _("来源"), "old": _("原证件号"),
     "new": _("新证件号"), "from": _("原对口初中编号"), "to": _("新对口初中编号"), "date": _("日期"),
     "direction": _("发起方"), "count": _("人数"), "from_school": _("原学校编号"), "to_school": _("转入学校编号"),
     "partitions": _("分区"), "idle_s": _("无响应秒数"), "schedule": _("运行计划"), "enabled": _("启用"),
@@ -86,18 +85,27 @@ FIELDS = {
 }
 # Keys whose value is for machines (a checksum, a query string): not worth a clerk's attention.
 HIDDEN = {"checksum", "filters"}
-_VALUES: dict[str, dict | Callable[[object], str]] = {}
 
 
-def register_audit_values(key: str, labels: Mapping | Callable[[object], str]) -> None:
-    """Word the values of detail `key` (codes of the registering app): a mapping code → label
-    (merged with what other apps registered for the key; other values pass unchanged), or a
-    function."""
-    if isinstance(labels, Mapping):
-        known = _VALUES.get(key)
-        _VALUES[key] = {**(known if isinstance(known, dict) else {}), **labels}
-    else:
-        _VALUES[key] = labels
+def _words(key: str) -> Mapping | Callable[[object], str] | None:
+    """The labels the apps registered for the values of `key`, in registration order: mappings
+    merge, a function replaces what came before it."""
+    words: Mapping | Callable[[object], str] | None = None
+    for entry in plugins.items("audit_values"):
+        if entry.key != key:
+            continue
+        if isinstance(entry.labels, Mapping):
+            words = {**(words if isinstance(words, Mapping) else {}), **entry.labels}
+        else:
+            words = entry.labels
+    return words
+
+
+def field_label(key: str) -> str:
+    if key in FIELDS:
+        return str(FIELDS[key])
+    registered = [entry.label for entry in plugins.items("audit_field") if entry.key == key]
+    return str(registered[-1]) if registered else key
 
 
 def action_label(action: str) -> str:
@@ -109,7 +117,7 @@ def outcome_label(outcome: str) -> str:
 
 
 def object_label(object_type: str) -> str:
-    """students.user → 用户 (the model's own name)."""
+    """A model label in words: the model's own name (用户 for the portal's user model)."""
     if not object_type:
         return ""
     if object_type in OBJECTS:
@@ -125,9 +133,9 @@ def _value(key: str, value) -> str:
         return str(_("是") if value else _("否"))
     if isinstance(value, list | tuple):
         return "、".join(_value(key, v) for v in value)
-    words = _VALUES.get(key)
+    words = _words(key)
     if words is not None and value not in (None, ""):
-        return str(words.get(value, value)) if isinstance(words, dict) else words(value)
+        return str(words.get(value, value)) if isinstance(words, Mapping) else words(value)
     if value in (None, ""):
         return "—"
     return period_label(str(value))
@@ -139,8 +147,6 @@ def detail_text(detail: dict) -> str:
     for key, value in (detail or {}).items():
         if key in HIDDEN or isinstance(value, dict):
             continue
-        parts.append(f"{FIELDS.get(key, key)}：{_value(key, value)}")
+        parts.append(f"{field_label(key)}：{_value(key, value)}")
     return mask_ids_in_text("；".join(parts))  # a reason or filter typed with an ID in it
 
-
-register_audit_values("role", dict(Role.choices))

@@ -27,13 +27,17 @@ def zoned_time(record: logging.LogRecord, datefmt: str | None = None, *, tz: Zon
 class ZonedFormatter(logging.Formatter):
     def __init__(self, fmt=None, datefmt=None, style="%", validate=True, *, tz: str = TIME_ZONE):
         super().__init__(fmt, datefmt, style, validate)
-        self.formatTime = partial(zoned_time, tz=ZoneInfo(tz))
+        self.zone = ZoneInfo(tz)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return zoned_time(record, datefmt, tz=self.zone)
 
 
 def zone_formatter(formatter: logging.Formatter | None, tz: str = TIME_ZONE) -> None:
     """Give an existing formatter (Celery's, with its own layout) the zoned clock."""
     if formatter is not None and not isinstance(formatter, ZonedFormatter):
-        formatter.formatTime = partial(zoned_time, tz=ZoneInfo(tz))
+        # Celery builds this formatter with its own class: its clock is replaced on the instance.
+        formatter.formatTime = partial(zoned_time, tz=ZoneInfo(tz))  # type: ignore[method-assign]
 
 
 def zone_celery_handlers(logger=None, **kwargs) -> None:

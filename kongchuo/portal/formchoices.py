@@ -9,6 +9,9 @@ answer (the current term) are named in `keep`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -23,7 +26,8 @@ def blank_required_choices(form: forms.BaseForm, *, keep: tuple[str, ...] = ()) 
             continue  # several answers, or a ModelChoiceField's own empty label
         if not isinstance(field, forms.ChoiceField) or isinstance(field.widget, forms.RadioSelect):
             continue  # radio buttons start with none checked unless the form sets one
-        choices = list(field.choices)
+        # A built field holds its choices normalised to a list of pairs, whatever it was given.
+        choices = list(cast("Iterable[tuple[Any, Any]]", field.choices))
         if not choices or choices[0][0] != "":
             field.choices = [("", BLANK_LABEL), *choices]
         is_new = getattr(getattr(form, "instance", None), "pk", None) is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -57,17 +58,18 @@ class ScopedQuerySet(models.QuerySet):
 
     `school_path` is the ORM path from the model to its `School` ("school", "student__school",
     or "" for School itself). A township sees schools of its township under township oversight
-    (county-direct schools answer to the county). `township_gov` sees nothing by default; the
-    retrieval app widens that for escalated cases only.
+    (county-direct schools answer to the county). `township_gov` sees nothing by default; a
+    queryset widens that where the government acts (escalated cases only).
 
     `county_only()` names rows that only the county sees whatever their route: a suspected
     violation by the school a row is routed to (and by the township that oversees it) must not
-    reach the accused, however it is read (lists, detail, counts, dashboards, digests).
+    reach the accused, however it is read (lists, detail, counts, figures, digests).
     """
 
     school_path = "school"
 
-    def _p(self, suffix: str) -> str:
+    def _school_lookup(self, suffix: str) -> str:
+        """The lookup of the school's field `suffix` from this model ("student__school__oversight")."""
         return f"{self.school_path}__{suffix}" if self.school_path else suffix
 
     def in_school(self, school_id: int):
@@ -76,7 +78,8 @@ class ScopedQuerySet(models.QuerySet):
 
     def in_township(self, township_id: int):
         return self.filter(
-            **{self._p("township_id"): township_id, self._p("oversight"): OVERSIGHT_TOWNSHIP}
+            **{self._school_lookup("township_id"): township_id,
+               self._school_lookup("oversight"): OVERSIGHT_TOWNSHIP}
         )
 
     def for_township_gov(self, township_id: int):
@@ -133,8 +136,6 @@ def access_object(queryset, user, **lookup):
 
 def require_role(user, *roles: str) -> Scope:
     """Scope of a user who must hold one of `roles`; otherwise PermissionDenied (403)."""
-    from django.core.exceptions import PermissionDenied
-
     scope = scope_of(user)
     if scope is None or scope.role not in roles:
         raise PermissionDenied

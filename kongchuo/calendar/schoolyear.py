@@ -3,7 +3,7 @@
 School year Y (code `2024`) runs 1 September Y – 31 August Y+1 and has two terms: autumn
 (`Y-autumn`, Sep Y – Jan Y+1) and spring (`Y+1-spring`, Feb – Jul Y+1). August belongs to no
 term; for "the term containing a date" it counts as the autumn term about to start. Each term
-opens on the day the county sets (`kongchuo.models.SchoolYear`; default 1 September / 1
+opens on the day the county sets (`kongchuo.calendar.models.SchoolYear`; default 1 September / 1
 February). School age for year Y: aged 6–15 on 31 August of Y, i.e. born 1 Sep (Y−16) … 31 Aug
 (Y−6).
 
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from kongchuo.calendar.models import CalendarDay, SchoolYear
 
 _TERM = re.compile(r"^(\d{4})-(spring|autumn)$")
 
@@ -107,18 +109,18 @@ def promotion_day(year: int) -> dt.date:
 
 
 def parse_year(text: str | int) -> int:
-    """A school-year code ("2024" → 2024) or ValueError with a bilingual message."""
+    """A school-year code ("2024" → 2024) or ValueError with a message in the user's language."""
     raw = str(text).strip()
     if not raw.isdigit() or not FIRST_YEAR <= int(raw) <= LAST_YEAR:
-        raise ValueError(f"学年应为 {FIRST_YEAR}–{LAST_YEAR} 的四位年份（2024 即 2024–2025学年）"
-                         f" / a school year is a year {FIRST_YEAR}–{LAST_YEAR} (2024 = 2024–2025): {raw!r}")
+        raise ValueError(gettext("学年应为 %(first)s–%(last)s 的四位年份（2024 即 2024–2025学年）：%(raw)s")
+                         % {"first": FIRST_YEAR, "last": LAST_YEAR, "raw": repr(raw)})
     return int(raw)
 
 
 def parse_term(code: str) -> Term:
     match = _TERM.match(code.strip())
     if not match:
-        raise ValueError(f"学期格式应为 2024-spring 或 2024-autumn / term must look like 2024-spring: {code!r}")
+        raise ValueError(gettext("学期格式应为 2024-spring 或 2024-autumn：%(code)s") % {"code": repr(code)})
     return Term(int(match.group(1)), match.group(2))
 
 
@@ -173,10 +175,11 @@ def date_label(day: dt.date | str | None) -> str:
     if not day:
         return ""
     if isinstance(day, str):
+        text = day
         try:
-            day = dt.date.fromisoformat(day[:10])
+            day = dt.date.fromisoformat(text[:10])
         except ValueError:
-            return day
+            return text
     return _("%(year)s年%(month)s月%(day)s日") % {"year": day.year, "month": day.month, "day": day.day}
 
 
@@ -206,8 +209,6 @@ def today() -> dt.date:
 
 def last_closed_year() -> int | None:
     """The latest school year closed by the rollover, or None (one small query)."""
-    from kongchuo.models import SchoolYear
-
     return (SchoolYear.objects.filter(closed_at__isnull=False).order_by("-year")
             .values_list("year", flat=True).first())
 
@@ -243,35 +244,8 @@ def opening_window(term: Term) -> tuple[dt.date, dt.date]:
     return dt.date(term.year, 2, 1), dt.date(term.year, 3, 31)
 
 
-def school_year_terms_set(*, year: int, autumn_opens: dt.date | None, spring_opens: dt.date | None,
-                          user=None, request=None):
-    """Set (or clear: the default applies) the opening days of school year `year`'s terms,
-    audited. ValueError (bilingual) for a day outside the term's window."""
-    from django.db import transaction
-
-    from kongchuo.audit import audit_record
-    from kongchuo.models import SchoolYear
-
-    for term, day in zip(year_terms(year), (autumn_opens, spring_opens), strict=True):
-        lo, hi = opening_window(term)
-        if day is not None and not lo <= day <= hi:
-            raise ValueError(f"{term.full_label}开学日期应在{lo.isoformat()}至{hi.isoformat()}之间 / "
-                             f"{term.code} must open between {lo.isoformat()} and {hi.isoformat()}")
-    with transaction.atomic():
-        record, _created = SchoolYear.objects.select_for_update().get_or_create(year=year)
-        before = {"autumn_opens": str(record.autumn_opens or ""), "spring_opens": str(record.spring_opens or "")}
-        record.autumn_opens, record.spring_opens = autumn_opens, spring_opens
-        record.save(update_fields=["autumn_opens", "spring_opens", "updated_at"])
-        audit_record(action="school_year_terms", user=user, request=request, obj=record,
-                     detail={"before": before, "after": {"autumn_opens": str(autumn_opens or ""),
-                                                         "spring_opens": str(spring_opens or "")}})
-    return record
-
-
 def term_opens(term: Term) -> dt.date:
     """The day `term` opens: the county's date if set, else the default (1 Sep / 1 Feb)."""
-    from kongchuo.models import SchoolYear
-
     field = "autumn_opens" if term.season == "autumn" else "spring_opens"
     day = (SchoolYear.objects.filter(year=term.school_year).values_list(field, flat=True)
            .first())
@@ -289,8 +263,6 @@ class SchoolCalendar:
 
     @classmethod
     def load(cls, start: dt.date, end: dt.date) -> SchoolCalendar:
-        from kongchuo.models import CalendarDay
-
         return cls(dict(CalendarDay.objects.filter(date__range=(start, end))
                         .values_list("date", "school_day")))
 

@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from kongchuo import audit_wording as wording
-from kongchuo.models import AuditEvent
-from kongchuo.scoping import Role, require_role
+from kongchuo.access.models import AuditEvent
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.portal import audit_wording as wording
 
 OUTCOMES = [(k, v) for k, v in wording.OUTCOMES.items()]
 

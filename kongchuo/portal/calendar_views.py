@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kongchuo.forms import style_fields
-from kongchuo.models import CalendarDay
-from kongchuo.schoolcalendar import CalendarError, calendar_day_delete, calendar_days_set
-from kongchuo.schoolyear import current_school_year, school_year_of, year_end, year_label, year_start
-from kongchuo.scoping import Role, require_role
+from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.models import CalendarDay
+from kongchuo.calendar.schoolyear import current_school_year, school_year_of, year_end, year_label, year_start
+from kongchuo.calendar.services import CalendarError, calendar_day_delete, calendar_days_set
+from kongchuo.portal.forms import style_fields
 
 
 class CalendarDayForm(forms.Form):

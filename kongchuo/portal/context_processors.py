@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from kongchuo.menu import menu_for
-from kongchuo.schoolyear import current_term
+from kongchuo.calendar.schoolyear import current_term
+from kongchuo.portal.menu import menu_for
 
 
 def portal(request):

@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from kongchuo.home import home_context
-from kongchuo.scoping import scope_of
+from kongchuo.access.scoping import scope_of
+from kongchuo.portal.home import home_context
 
 
 @login_required
