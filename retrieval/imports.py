@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from kongchuo.imports import fields as F
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in
-from kongchuo.imports.runner import header_labels
+from kongchuo.imports.checks import header_labels
 from kongchuo.scoping import Role
 from kongchuo.tabular import parse_date
 from retrieval.models import FeedbackBatch, FeedbackItem

@@ -24,7 +24,6 @@ from kongchuo.imports.base import (
     ImportKind,
     ImportPlan,
     ImportRefused,
-    LineFormat,
     RowStream,
 )
 from kongchuo.imports.bulk import (
@@ -147,98 +146,21 @@ def _ids_of_students(ids: list[str]) -> set[str]:
 
 
 class InitialsCache:
-    """Pinyin initials for name search, computed once per distinct name of an import.
+    """Pinyin initials for name search, computed once per distinct name of an import ("-" for
+    a blank name).
 
     Written with the row itself: filling them afterwards would rewrite every new row (every
-    index of students_student again) — at county scale that second write costs the database
-    more than the import. students.pinyin's own LRU holds 65,536 names; a county has more.
+    index of students_student again). students.pinyin's own LRU is too small for a county.
     """
 
     def __init__(self) -> None:
         self.known: dict[str, str] = {}
-        self.letters = _CharLetters()
 
     def __call__(self, name: str) -> str:
         got = self.known.get(name)
         if got is None:
-            got = self.letters.initials(name)
-            if got is None:
-                got = name_initials(name)
-            got = self.known[name] = got or "-"
+            got = self.known[name] = name_initials(name) or "-"
         return got
-
-
-_UNSEEN = object()
-
-
-class _CharLetters:
-    """students.pinyin.name_initials, a character at a time, for the common name.
-
-    pypinyin segments a run of Chinese characters by its phrase dictionary and reads a
-    segment that is not a phrase character by character. So when no substring (2 characters
-    or more) of a name is a phrase, the initials are the first letters of its characters read
-    alone: one table lookup per character instead of pypinyin's whole pipeline (~15 µs a
-    name; a county roster has 200,000). Anything else (a phrase inside, a character that is
-    not Chinese, the surnames read differently) returns None or goes by the same rules as
-    name_initials; tests compare the two over many names.
-    """
-
-    def __init__(self) -> None:
-        from pypinyin.constants import PHRASES_DICT, RE_HANS
-
-        from students.pinyin import SURNAME_INITIALS
-
-        self.phrases = PHRASES_DICT
-        self.is_han = RE_HANS.match
-        # by first character, in name_initials' order (the first surname that matches wins)
-        self.surnames: dict[str, list[tuple[str, str]]] = {}
-        for surname, initials in SURNAME_INITIALS.items():
-            self.surnames.setdefault(surname[0], []).append((surname, initials))
-        self.table: dict[str, Any] = {}
-
-    def letter(self, ch: str) -> str | None:
-        got = self.table.get(ch, _UNSEEN)
-        if got is _UNSEEN:
-            got = None
-            if self.is_han(ch):
-                from pypinyin import Style, lazy_pinyin
-
-                got = "".join(p[0] for p in lazy_pinyin(ch, style=Style.FIRST_LETTER) if p)
-            self.table[ch] = got
-        return got
-
-    def letters(self, text: str) -> str | None:
-        n = len(text)
-        phrases = self.phrases
-        if n == 2:  # most names: two or three characters
-            if text in phrases:
-                return None
-        elif n == 3:
-            if text[:2] in phrases or text[1:] in phrases or text in phrases:
-                return None
-        else:
-            for i in range(n - 1):
-                for j in range(i + 2, n + 1):
-                    if text[i:j] in phrases:
-                        return None
-        table = self.table
-        out = [table.get(ch, _UNSEEN) for ch in text]
-        if _UNSEEN in out:
-            out = [self.letter(ch) for ch in text]
-        if None in out:
-            return None
-        return "".join(out)
-
-    def initials(self, name: str) -> str | None:
-        name = (name or "").strip()
-        if not name or len(name) > 8:
-            return None
-        for surname, initials in self.surnames.get(name[0], ()):
-            if name.startswith(surname):
-                rest = self.letters(name[len(surname):])
-                return None if rest is None else initials + rest[:18]
-        got = self.letters(name)
-        return None if got is None else got.lower()[:20]
 
 
 # --------------------------------------------------------------------------- schools
@@ -521,11 +443,6 @@ def roster_prepare(ctx: ImportContext) -> None:
     ctx.state["grade7"] = {s.pk for s in schools if s.kind in School.TEACHES_GRADE_7}
 
 
-def roster_warm_up(ctx: ImportContext) -> None:
-    """The pinyin dictionaries (~0.1 s to load) for the plan's name initials."""
-    initials_for(ctx)
-
-
 def initials_for(ctx: ImportContext) -> InitialsCache:
     """The import's one InitialsCache (each name's initials are computed once per import)."""
     cache = ctx.state.get("initials")
@@ -636,26 +553,6 @@ def _new_value(rule: str, old: Any, new: Any) -> Any:
     if rule == "or":
         return bool(old) or bool(new)
     return new
-
-
-def roster_plan_in_transaction(ctx: ImportContext) -> bool:
-    """PostgreSQL, the county's first roster into an empty students table: the plan copies the
-    rows straight into it (students.roster_pg.direct_load_wanted)."""
-    if not is_postgres():
-        return False
-    from students.roster_pg import direct_load_wanted
-
-    return direct_load_wanted(ctx)
-
-
-def roster_reader_lines(ctx: ImportContext) -> LineFormat | None:
-    """PostgreSQL, the county's first roster: the reader process sends the rows as the direct
-    load's COPY text (students.roster_pg.direct_lines_format)."""
-    if not is_postgres():
-        return None
-    from students.roster_pg import direct_lines_format
-
-    return direct_lines_format(ctx)
 
 
 def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
@@ -1116,8 +1013,6 @@ def register_student_imports() -> None:
     register_kind(ImportKind(
         slug="roster", label=_("学生学籍名册"), fields=ROSTER_FIELDS, key=("id_number",),
         plan=roster_plan, apply=roster_apply, check_row=roster_check, prepare=roster_prepare,
-        warm_up=roster_warm_up,
-        plan_in_transaction=roster_plan_in_transaction, reader_lines=roster_reader_lines,
         roles=STAFF, computed=("school_id", "hukou_township_id"), options=("term",),
         description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；管辖范围内其他学校的学生将转入，"
                       "管辖范围以外学校的学生生成转学申请、由该校确认，"

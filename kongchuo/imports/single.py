@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kongchuo.imports.base import ImportContext, Issue
-from kongchuo.imports.runner import current_lang, kind_for
+from kongchuo.imports.base import ImportContext, Issue, current_lang, kind_for
 from kongchuo.schoolyear import today
 from kongchuo.tabular import CellError
 

@@ -10,7 +10,7 @@ import xlsxwriter
 
 from kongchuo.idnumbers import make_id
 from kongchuo.imports.base import ImportKind, get_kind
-from kongchuo.imports.runner import issues_from_job
+from kongchuo.imports.pipeline import issues_from_job
 from kongchuo.models import Job
 from kongchuo.tabular import find_header, read_rows
 from kongchuo.xlsxout import FONT, escape_formula, write_error_workbook

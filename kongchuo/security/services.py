@@ -131,7 +131,7 @@ def export_files_purge(*, days: int, dry_run: bool = False) -> int:
     from django.utils import timezone
 
     from kongchuo.imports.base import all_kinds
-    from kongchuo.imports.runner import JOB_PREFIX
+    from kongchuo.imports.pipeline import JOB_PREFIX
     from kongchuo.models import Job
 
     cutoff = timezone.now() - dt.timedelta(days=days)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from kongchuo.imports.base import ImportRefused, all_kinds
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from kongchuo.schoolyear import today
 from students.models import CensusEntry, Student, TransferRequest
 from tests.factories import CensusEntryFactory

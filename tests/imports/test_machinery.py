@@ -6,7 +6,8 @@ import openpyxl
 import pytest
 
 from kongchuo.imports import base
-from kongchuo.imports.runner import import_job_create, import_job_run, import_run
+from kongchuo.imports.pipeline import import_run
+from kongchuo.imports.runner import import_job_create, import_job_run
 from kongchuo.imports.tasks import import_job_task
 from kongchuo.imports.workbooks import error_workbook_write, template_write
 from kongchuo.models import AuditEvent, Job

@@ -10,7 +10,7 @@ import pytest
 
 from kongchuo import tabular
 from kongchuo.imports import reader as reader_module
-from kongchuo.imports.runner import import_max_rows, import_run
+from kongchuo.imports.pipeline import import_max_rows, import_run
 from kongchuo.tabular import TabularError, sheet_row_guard
 from students.models import Student
 from tests.imports.conftest import new_id, roster_row

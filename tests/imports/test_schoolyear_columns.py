@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from kongchuo.models import SchoolYear
 from students.models import School, StatusChange
 from tests.factories import StudentFactory

@@ -17,7 +17,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from kongchuo.models import CalendarDay
 from ledgers.models import Attachment, Deferral, ReturnReport
 from retrieval.models import Alert
