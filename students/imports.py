@@ -36,6 +36,7 @@ from kongchuo.imports.bulk import (
     is_postgres,
     update_batch_size,
 )
+from kongchuo.imports.merge import KEEP_IF_BLANK, NEVER_CLEAR, OVERWRITE, merge_rules
 from kongchuo.schoolyear import Term, parse_term, term_of
 from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_covers_school
 from kongchuo.tabular import TabularError
@@ -393,14 +394,17 @@ ROSTER_FIELDS = (
 # Stored columns the roster writes. "keep": a blank cell keeps what is stored; "or": support
 # flags are only ever set by a roster (the support lists are their authority); "set": the file
 # decides. School, grade, name, sex and birth date are always set.
-ROSTER_MERGE = {
-    "school_id": "set", "grade": "set", "name": "set", "sex": "set", "birth_date": "set",
-    "class_name": "keep", "student_number": "keep", "hukou_address": "keep",
-    "hukou_township_id": "keep", "address": "keep", "guardian_name": "keep",
-    "guardian_phone": "keep", "disability_category": "keep", "entry_month": "keep",
-    "is_poor": "or", "is_dibao": "or", "is_tekun": "or",
-    "is_left_behind": "set", "is_migrant": "set",
-}
+# How a roster's cell meets the stored student, per column: both write paths (the ORM here,
+# the SQL merge of students/roster_pg.py) derive from this one declaration.
+ROSTER_MERGE = merge_rules(Student, {
+    "school_id": OVERWRITE, "grade": OVERWRITE, "name": OVERWRITE, "sex": OVERWRITE,
+    "birth_date": OVERWRITE, "class_name": KEEP_IF_BLANK, "student_number": KEEP_IF_BLANK,
+    "hukou_address": KEEP_IF_BLANK, "hukou_township_id": KEEP_IF_BLANK, "address": KEEP_IF_BLANK,
+    "guardian_name": KEEP_IF_BLANK, "guardian_phone": KEEP_IF_BLANK,
+    "disability_category": KEEP_IF_BLANK, "entry_month": KEEP_IF_BLANK,
+    "is_poor": NEVER_CLEAR, "is_dibao": NEVER_CLEAR, "is_tekun": NEVER_CLEAR,
+    "is_left_behind": OVERWRITE, "is_migrant": OVERWRITE,
+})
 ROSTER_SOURCE = {"school_id": "school_code", "hukou_township_id": "hukou_address"}
 
 
@@ -543,16 +547,6 @@ def roster_is_intake(status: str, grade: int, name: str, r: Any, ctx: ImportCont
 
 
 APPLY_CHUNK = 2000
-TEXT_BLANK = ("class_name", "student_number", "hukou_address", "address", "guardian_name",
-              "guardian_phone", "disability_category")
-
-
-def _new_value(rule: str, old: Any, new: Any) -> Any:
-    if rule == "keep":
-        return old if new in (None, "") else new
-    if rule == "or":
-        return bool(old) or bool(new)
-    return new
 
 
 def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
@@ -587,7 +581,7 @@ def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
                 continue
             diff = {}
             for i, c in enumerate(cols, start=4):
-                value = _new_value(ROSTER_MERGE[c], old[i], getattr(r, c))
+                value = ROSTER_MERGE[c].value(old[i], getattr(r, c))
                 if value != old[i]:
                     diff[c] = value
             is_move = "school_id" in diff
@@ -715,10 +709,7 @@ def _roster_apply_rows(plan: ImportPlan, ctx: ImportContext) -> None:
     for chunk in _chunks(p.new_rows):
         students = []
         for r in chunk:
-            values = {c: _new_value(ROSTER_MERGE[c], None, getattr(r, c)) for c in p.cols}
-            for c in TEXT_BLANK:
-                if values.get(c) is None:
-                    values.pop(c, None)
+            values = {c: ROSTER_MERGE[c].new_value(getattr(r, c)) for c in p.cols}
             students.append(Student(id_number=r.id_number, status=Student.Status.ENROLLED,
                                     name_initials=initials(r.name),
                                     created_at=now, updated_at=now, **values))

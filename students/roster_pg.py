@@ -6,7 +6,7 @@ Here the validated rows stream into a TEMP table with COPY while they are parsed
 pulls the generator, so Python parsing and the server's inserting overlap), and three
 statements do the rest: a count, an UPDATE … FROM and an INSERT … SELECT, each with a
 data-modifying CTE that writes the simple_history rows in the same statement. The merge rules
-are those of the generic path (students.imports.ROSTER_MERGE) and the same tests run on both.
+are declared once (students.imports.ROSTER_MERGE, kongchuo.imports.merge) and the same tests run on both.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
+from kongchuo.imports.merge import changed_sql
 from students.models import StatusChange, Student
 from students.services import status_after, status_change_build
 
@@ -33,8 +34,6 @@ STAGE_COLUMNS = (
     ("entry_month", "date"), ("is_poor", "boolean"), ("is_dibao", "boolean"),
     ("is_tekun", "boolean"), ("is_left_behind", "boolean"), ("is_migrant", "boolean"),
 )
-TEXT_DEFAULTS = {"class_name", "student_number", "hukou_address", "address", "guardian_name",
-                 "guardian_phone", "disability_category"}
 
 
 @dataclass
@@ -46,21 +45,10 @@ class PgPayload:
     # of schools outside the importer's scope (removed from the stage, asked for in apply)
 
 
-def _merge_expr(col: str) -> str:
+def _changed(cols: list[str]) -> str:
     from students.imports import ROSTER_MERGE
 
-    rule = ROSTER_MERGE[col]
-    if rule == "keep":  # a blank cell (NULL in the stage) keeps what is stored
-        return f'COALESCE(s."{col}", t."{col}")'
-    if rule == "or":
-        return f'(t."{col}" OR COALESCE(s."{col}", false))'
-    return f's."{col}"'
-
-
-def _changed(cols: list[str]) -> str:
-    old = ", ".join(f't."{c}"' for c in cols)
-    new = ", ".join(_merge_expr(c) for c in cols)
-    return f"ROW({old}) IS DISTINCT FROM ROW({new})"
+    return changed_sql(ROSTER_MERGE, cols)
 
 
 _ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -237,6 +225,8 @@ def _initials_stage() -> None:
 
 
 def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
+    from students.imports import ROSTER_MERGE
+
     payload: PgPayload = plan.payload
     cols = payload.cols
     now = timezone.now()
@@ -251,7 +241,7 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     hist_list = ", ".join(f'"{c}"' for c in hist_cols)
     hist_select = ", ".join(f'x."{c}"' for c in hist_cols)
     history_tail = ("history_date, history_type, history_user_id, history_change_reason")
-    sets = ", ".join(f'"{c}" = {_merge_expr(c)}' for c in cols)
+    sets = ", ".join(f'"{c}" = {ROSTER_MERGE[c].sql()}' for c in cols)
     # The moved child's status follows the one rule for 转出 to a school of the county
     # (status_after only asks whether there is a destination school).
     moved_status = status_after(StatusChange.Kind.TRANSFER_OUT, to_school=True)  # type: ignore[arg-type]
@@ -267,10 +257,8 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
             f" SELECT {hist_select}, %s, '~', %s, 'import' FROM x",
             [moved_status, now, now, user_id])
         insert_cols = [c for c, _t in STAGE_COLUMNS if c != "row"]
-        values = ", ".join(
-            f"COALESCE(s.\"{c}\", '')" if c in TEXT_DEFAULTS
-            else f'COALESCE(s."{c}", false)' if c.startswith("is_") else f's."{c}"'
-            for c in insert_cols)
+        values = ", ".join(ROSTER_MERGE[c].new_sql() if c in ROSTER_MERGE else f's."{c}"'
+                           for c in insert_cols)
         cur.execute(
             "WITH x AS (INSERT INTO students_student ("
             + ", ".join(f'"{c}"' for c in insert_cols)
