@@ -437,7 +437,7 @@ def _ie_resource(first: bool):
     from import_export import fields, resources, widgets
     from import_export.instance_loaders import CachedInstanceLoader
 
-    from kongchuo import tabular
+    from kongchuo.imports import cells
     from students.models import School, Student
 
     codes = dict(School.objects.values_list("code", "pk"))
@@ -455,21 +455,21 @@ def _ie_resource(first: bool):
             return School(pk=codes[str(value)])
 
     def text(v):
-        return tabular.parse_text(v)
+        return cells.parse_text(v)
 
     def ym(v):
-        got = tabular.parse_year_month(v)
+        got = cells.parse_year_month(v)
         return dt.date(got[0], got[1], 1) if got else None
 
-    spec = {"school": ("学校标识码", SchoolByCode()), "grade": ("年级", Fn(tabular.parse_grade)),
-            "class_name": ("班级", Fn(text)), "name": ("姓名", Fn(text)), "sex": ("性别", Fn(tabular.parse_sex)),
-            "birth_date": ("出生日期", Fn(tabular.parse_date)), "id_number": ("身份证件号", Fn(tabular.parse_id)),
+    spec = {"school": ("学校标识码", SchoolByCode()), "grade": ("年级", Fn(cells.parse_grade)),
+            "class_name": ("班级", Fn(text)), "name": ("姓名", Fn(text)), "sex": ("性别", Fn(cells.parse_sex)),
+            "birth_date": ("出生日期", Fn(cells.parse_date)), "id_number": ("身份证件号", Fn(cells.parse_id)),
             "student_number": ("全国学籍号", Fn(text)), "hukou_address": ("户口所在地", Fn(text)),
             "address": ("现住址", Fn(text)), "guardian_name": ("监护人姓名", Fn(text)),
-            "guardian_phone": ("监护人联系电话", Fn(text)), "is_poor": ("是否建档立卡贫困户", Fn(tabular.parse_bool)),
-            "is_dibao": ("是否低保", Fn(tabular.parse_bool)), "is_tekun": ("是否特困供养", Fn(tabular.parse_bool)),
-            "disability_category": ("残疾人类型", Fn(text)), "is_left_behind": ("是否留守儿童", Fn(tabular.parse_bool)),
-            "is_migrant": ("是否进城务工人员随迁子女", Fn(tabular.parse_bool)), "entry_month": ("入学年月", Fn(ym))}
+            "guardian_phone": ("监护人联系电话", Fn(text)), "is_poor": ("是否建档立卡贫困户", Fn(cells.parse_bool)),
+            "is_dibao": ("是否低保", Fn(cells.parse_bool)), "is_tekun": ("是否特困供养", Fn(cells.parse_bool)),
+            "disability_category": ("残疾人类型", Fn(text)), "is_left_behind": ("是否留守儿童", Fn(cells.parse_bool)),
+            "is_migrant": ("是否进城务工人员随迁子女", Fn(cells.parse_bool)), "entry_month": ("入学年月", Fn(ym))}
     attrs = {name: fields.Field(attribute=name, column_name=col, widget=w) for name, (col, w) in spec.items()}
     meta = {"model": Student, "import_id_fields": ("id_number",), "fields": tuple(spec),
             "use_bulk": True, "batch_size": 1000, "skip_html_diff": True, "use_transactions": True}
@@ -516,7 +516,7 @@ def phase_ie(path: str, first: bool) -> dict:
 
 def _ie_data_rows(rows):
     """Drop what import-export would choke on: blank rows and the 合计 footer."""
-    from kongchuo import tabular
+    from kongchuo.imports import tabular
 
     for row in rows:
         first_cell = next((v for v in row if v not in ("", None)), None)

@@ -9,8 +9,9 @@ from django.db import transaction
 
 from dashboards.models import CohortIntake
 from kongchuo.audit import audit_record
+from kongchuo.imports.cells import CellError, TabularError, parse_text
+from kongchuo.imports.tabular import Column, find_header, iter_records, read_rows
 from kongchuo.scoping import Role, scope_of
-from kongchuo.tabular import CellError, Column, TabularError, find_header, iter_records, parse_text, read_rows
 from students.models import School
 
 INTAKE_COLUMNS = [

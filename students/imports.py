@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.idnumbers import birth_date_of, mask_id
-from kongchuo.imports import fields as F
+from kongchuo.imports import parsers
 from kongchuo.imports.base import (
     Field,
     ImportContext,
@@ -36,10 +36,10 @@ from kongchuo.imports.bulk import (
     is_postgres,
     update_batch_size,
 )
+from kongchuo.imports.cells import TabularError
 from kongchuo.imports.merge import KEEP_IF_BLANK, NEVER_CLEAR, OVERWRITE, merge_rules
 from kongchuo.schoolyear import Term, parse_term, term_of
 from kongchuo.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_covers_school
-from kongchuo.tabular import TabularError
 from students.models import CensusEntry, School, StatusChange, Student, SupportMark, Township
 from students.pinyin import name_initials
 from students.services import status_change_build
@@ -74,10 +74,10 @@ class SchoolIndex:
                                            "is_center", "kind"))
         by_name: dict[str, list[School]] = {}
         for s in schools:
-            by_name.setdefault(F.norm_key(s.name), []).append(s)
+            by_name.setdefault(parsers.norm_key(s.name), []).append(s)
         towns = list(Township.objects.all())
         return cls({s.code: s for s in schools}, by_name,
-                   {F.norm_key(t.name): t for t in towns}, {t.code: t for t in towns})
+                   {parsers.norm_key(t.name): t for t in towns}, {t.code: t for t in towns})
 
     def resolve(self, code: str, name: str) -> tuple[School | None, str, str]:
         """(school, warning_zh, warning_en): by code, else by exact normalised name."""
@@ -91,11 +91,11 @@ class SchoolIndex:
     def _resolve(self, code: str, name: str) -> tuple[School | None, str, str]:
         if code and code in self.by_code:
             school = self.by_code[code]
-            if name and F.norm_key(name) != F.norm_key(school.name):
+            if name and parsers.norm_key(name) != parsers.norm_key(school.name):
                 return school, f"学校名称与标识码不一致，已按标识码匹配为“{school.name}”", \
                     f"school name differs from the code; matched by code to {school.name}"
             return school, "", ""
-        matches = self.by_name.get(F.norm_key(name), []) if name else []
+        matches = self.by_name.get(parsers.norm_key(name), []) if name else []
         if len(matches) == 1:
             if code:
                 return matches[0], "学校标识码未找到，已按学校名称匹配", \
@@ -104,12 +104,12 @@ class SchoolIndex:
         return None, "", ""
 
     def township(self, value: str) -> Township | None:
-        key = F.norm_key(value)
+        key = parsers.norm_key(value)
         if not key:
             return None
         if key in self.township_codes:
             return self.township_codes[key]
-        county = F.norm_key(settings.KONGCHUO_COUNTY_NAME)
+        county = parsers.norm_key(settings.KONGCHUO_COUNTY_NAME)
         for candidate in (key, key.removeprefix(county)):
             if candidate in self.townships:
                 return self.townships[candidate]
@@ -183,22 +183,22 @@ SCHOOL_VALUE_FIELDS = ("name", "kind", "township_id", "is_center", "oversight", 
 
 SCHOOL_FIELDS = (
     Field("township_name", ("乡镇", "乡镇名称", "所在乡镇", "乡镇（开发区）"),
-          F.text(required=True, max_length=40), required=True, memo=True),
-    Field("township_code", ("乡镇代码", "乡镇编码", "乡镇区划代码"), F.code(9, required=True),
+          parsers.text(required=True, max_length=40), required=True, memo=True),
+    Field("township_code", ("乡镇代码", "乡镇编码", "乡镇区划代码"), parsers.code(9, required=True),
           required=True, memo=True, text=True, note="9位数字"),
-    Field("name", ("学校名称", "学校"), F.text(required=True, max_length=80), required=True),
-    Field("code", ("学校标识码", "学校代码", "学校识别码"), F.code(10, required=True), required=True,
+    Field("name", ("学校名称", "学校"), parsers.text(required=True, max_length=80), required=True),
+    Field("code", ("学校标识码", "学校代码", "学校识别码"), parsers.code(10, required=True), required=True,
           text=True, note="10位数字，全县唯一"),
-    Field("kind", ("学校类型", "办学类型", "学校类别"), F.choice(SCHOOL_KINDS, required=True),
+    Field("kind", ("学校类型", "办学类型", "学校类别"), parsers.choice(SCHOOL_KINDS, required=True),
           required=True, memo=True, note="小学、初中、九年一贯制、完全中学、教学点、特殊教育学校"),
-    Field("is_center", ("是否中心学校", "中心学校"), F.boolean(), memo=True, note="是/否"),
+    Field("is_center", ("是否中心学校", "中心学校"), parsers.boolean(), memo=True, note="是/否"),
     Field("oversight", ("管理层级", "隶属关系", "管理类型"),
-          F.choice(OVERSIGHTS, default=OVERSIGHT_TOWNSHIP), memo=True, note="乡镇 或 县直（空白视为乡镇）"),
-    Field("principal_name", ("校长（第一责任人）", "校长姓名", "校长"), F.text(max_length=40)),
-    Field("principal_phone", ("校长电话", "校长联系电话"), F.text(max_length=20), text=True),
-    Field("clerk_name", ("控辍保学专干", "专干姓名"), F.text(max_length=40)),
-    Field("clerk_phone", ("专干电话", "专干联系电话"), F.text(max_length=20), text=True),
-    Field("junior_school", ("对口初中", "对口中学", "对口初中学校"), F.text(max_length=80), memo=True,
+          parsers.choice(OVERSIGHTS, default=OVERSIGHT_TOWNSHIP), memo=True, note="乡镇 或 县直（空白视为乡镇）"),
+    Field("principal_name", ("校长（第一责任人）", "校长姓名", "校长"), parsers.text(max_length=40)),
+    Field("principal_phone", ("校长电话", "校长联系电话"), parsers.text(max_length=20), text=True),
+    Field("clerk_name", ("控辍保学专干", "专干姓名"), parsers.text(max_length=40)),
+    Field("clerk_phone", ("专干电话", "专干联系电话"), parsers.text(max_length=20), text=True),
+    Field("junior_school", ("对口初中", "对口中学", "对口初中学校"), parsers.text(max_length=80), memo=True,
           note="小学、教学点：小学毕业生升入的初中（学校名称或标识码；空白不修改）"),
 )
 
@@ -304,19 +304,19 @@ def _junior_codes(rows: list[Any], stored: dict[str, School],
     kinds = {code: s.kind for code, s in stored.items()}
     names: dict[str, set[str]] = {}
     for code, s in stored.items():
-        names.setdefault(F.norm_key(s.name), set()).add(code)
+        names.setdefault(parsers.norm_key(s.name), set()).add(code)
     for r in rows:
         kinds[r.code] = r.kind
         for codes in names.values():
             codes.discard(r.code)
-        names.setdefault(F.norm_key(r.name), set()).add(r.code)
+        names.setdefault(parsers.norm_key(r.name), set()).add(r.code)
     out: dict[str, str] = {}
     bad: set[int] = set()
     for r in rows:
         value = (r.junior_school or "").strip() if "junior_school" in ctx.present else ""
         if not value:
             continue
-        found = {value} if value in kinds else names.get(F.norm_key(value), set())
+        found = {value} if value in kinds else names.get(parsers.norm_key(value), set())
         if len(found) != 1:
             ctx.reject(r.row, "junior_school", "school_unknown", hint_zh=f"“{value}”", hint_en=repr(value))
             bad.add(r.row)
@@ -360,34 +360,34 @@ def schools_apply(plan: ImportPlan, ctx: ImportContext) -> None:
 # --------------------------------------------------------------------------- roster
 
 ROSTER_FIELDS = (
-    Field("school_code", ("学校标识码", "学校代码", "学校识别码"), F.code(10), memo=True, text=True,
+    Field("school_code", ("学校标识码", "学校代码", "学校识别码"), parsers.code(10), memo=True, text=True,
           note="10位数字；与学校名称至少填一项"),
-    Field("school_name", ("学校名称", "学校", "所在学校"), F.text(max_length=80), memo=True),
-    Field("grade", ("年级",), F.grade(required=True), required=True, memo=True,
+    Field("school_name", ("学校名称", "学校", "所在学校"), parsers.text(max_length=80), memo=True),
+    Field("grade", ("年级",), parsers.grade(required=True), required=True, memo=True,
           note="一年级…九年级、初一/初二/初三、七年级或 1–9"),
-    Field("class_name", ("班级", "班级名称", "班号"), F.text(max_length=20), memo=True),
-    Field("name", ("姓名", "学生姓名"), F.text(required=True, max_length=40), required=True),
-    Field("sex", ("性别",), F.sex(), memo=True, note="男/女；空白时按身份证件号"),
-    Field("birth_date", ("出生日期", "出生年月日"), F.date(), memo=True,
+    Field("class_name", ("班级", "班级名称", "班号"), parsers.text(max_length=20), memo=True),
+    Field("name", ("姓名", "学生姓名"), parsers.text(required=True, max_length=40), required=True),
+    Field("sex", ("性别",), parsers.sex(), memo=True, note="男/女；空白时按身份证件号"),
+    Field("birth_date", ("出生日期", "出生年月日"), parsers.date(), memo=True,
           note="2012-05-06、2012/5/6、20120506、2012年5月6日 均可；空白时按身份证件号"),
-    Field("id_type", ("身份证件类型", "证件类型"), F.text(max_length=20), memo=True),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True,
+    Field("id_type", ("身份证件类型", "证件类型"), parsers.text(max_length=20), memo=True),
+    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True,
           note="18位，请将该列设置为文本格式"),
-    Field("student_number", ("全国学籍号", "学籍号", "学籍辅号", "全国学籍号码"), F.text(max_length=30),
+    Field("student_number", ("全国学籍号", "学籍号", "学籍辅号", "全国学籍号码"), parsers.text(max_length=30),
           text=True),
-    Field("hukou_address", ("户口所在地", "户籍所在地", "户籍地址", "户口所在地址"), F.text(max_length=120)),
-    Field("address", ("现住址", "家庭住址", "居住地址", "现居住地址"), F.text(max_length=120)),
-    Field("guardian_name", ("监护人姓名", "监护人", "家长姓名"), F.text(max_length=40)),
+    Field("hukou_address", ("户口所在地", "户籍所在地", "户籍地址", "户口所在地址"), parsers.text(max_length=120)),
+    Field("address", ("现住址", "家庭住址", "居住地址", "现居住地址"), parsers.text(max_length=120)),
+    Field("guardian_name", ("监护人姓名", "监护人", "家长姓名"), parsers.text(max_length=40)),
     Field("guardian_phone", ("监护人联系电话", "监护人电话", "联系电话", "家长电话", "家长联系电话"),
-          F.text(max_length=20), text=True),
+          parsers.text(max_length=20), text=True),
     Field("is_poor", ("是否建档立卡贫困户", "是否建档立卡", "建档立卡", "是否建档立卡户", "是否脱贫家庭"),
-          F.boolean(), memo=True, note="是/否、√/×、Y/N、1/0 或空白（否）"),
-    Field("is_dibao", ("是否低保", "低保", "是否低保户"), F.boolean(), memo=True),
-    Field("is_tekun", ("是否特困供养", "特困供养", "是否特困"), F.boolean(), memo=True),
-    Field("disability_category", ("残疾人类型", "残疾类型", "残疾类别"), F.text(max_length=20), memo=True),
-    Field("is_left_behind", ("是否留守儿童", "留守儿童"), F.boolean(), memo=True),
-    Field("is_migrant", ("是否进城务工人员随迁子女", "随迁子女", "是否随迁子女"), F.boolean(), memo=True),
-    Field("entry_month", ("入学年月", "入学时间", "入学日期"), F.year_month(), memo=True,
+          parsers.boolean(), memo=True, note="是/否、√/×、Y/N、1/0 或空白（否）"),
+    Field("is_dibao", ("是否低保", "低保", "是否低保户"), parsers.boolean(), memo=True),
+    Field("is_tekun", ("是否特困供养", "特困供养", "是否特困"), parsers.boolean(), memo=True),
+    Field("disability_category", ("残疾人类型", "残疾类型", "残疾类别"), parsers.text(max_length=20), memo=True),
+    Field("is_left_behind", ("是否留守儿童", "留守儿童"), parsers.boolean(), memo=True),
+    Field("is_migrant", ("是否进城务工人员随迁子女", "随迁子女", "是否随迁子女"), parsers.boolean(), memo=True),
+    Field("entry_month", ("入学年月", "入学时间", "入学日期"), parsers.year_month(), memo=True,
           note="2019-09、201909 或 2019年9月"),
 )
 
@@ -472,7 +472,7 @@ def roster_check(row: Any, ctx: ImportContext) -> bool:
     row.school_id = school_id
     ok = check_identity(row, ctx)
     id_type = row.id_type
-    if id_type and id_type not in RESIDENT_ID_TYPES and F.norm_key(id_type) not in RESIDENT_ID_TYPES:
+    if id_type and id_type not in RESIDENT_ID_TYPES and parsers.norm_key(id_type) not in RESIDENT_ID_TYPES:
         ctx.warn(row.row, "id_type", "id_type", f"证件类型为“{id_type}”，已按居民身份证件号校验",
                  f"ID type {id_type!r}; checked as a resident ID")
     address = row.hukou_address
@@ -747,13 +747,13 @@ def _roster_apply_rows(plan: ImportPlan, ctx: ImportContext) -> None:
 # --------------------------------------------------------------------------- census
 
 CENSUS_FIELDS = (
-    Field("name", ("姓名",), F.text(required=True, max_length=40), required=True),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
-    Field("sex", ("性别",), F.sex(), memo=True),
-    Field("birth_date", ("出生日期", "出生年月日"), F.date(), memo=True),
-    Field("township", ("户籍乡镇", "乡镇", "户籍所在乡镇", "所属乡镇"), F.text(required=True, max_length=40),
+    Field("name", ("姓名",), parsers.text(required=True, max_length=40), required=True),
+    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+    Field("sex", ("性别",), parsers.sex(), memo=True),
+    Field("birth_date", ("出生日期", "出生年月日"), parsers.date(), memo=True),
+    Field("township", ("户籍乡镇", "乡镇", "户籍所在乡镇", "所属乡镇"), parsers.text(required=True, max_length=40),
           required=True, memo=True, note="乡镇名称或9位乡镇代码"),
-    Field("address", ("户籍地址", "户籍所在地", "户口所在地", "住址", "家庭住址"), F.text(max_length=120)),
+    Field("address", ("户籍地址", "户籍所在地", "户口所在地", "住址", "家庭住址"), parsers.text(max_length=120)),
 )
 
 
@@ -889,13 +889,13 @@ SUPPORT_LISTS = {
 SUPPORT_FLAG = FLAG_OF_LIST  # list kind → the student's flag (students.support)
 
 SUPPORT_FIELDS = (
-    Field("name", ("姓名", "学生姓名", "儿童姓名"), F.text(max_length=40)),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
-    Field("disability_category", ("残疾类别", "残疾类型", "残疾人类型"), F.text(max_length=20), memo=True),
-    Field("disability_grade", ("残疾等级", "残疾级别"), F.text(max_length=10), memo=True),
-    Field("listed_on", ("认定日期", "纳入日期", "纳入时间", "认定时间"), F.date(), memo=True,
+    Field("name", ("姓名", "学生姓名", "儿童姓名"), parsers.text(max_length=40)),
+    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+    Field("disability_category", ("残疾类别", "残疾类型", "残疾人类型"), parsers.text(max_length=20), memo=True),
+    Field("disability_grade", ("残疾等级", "残疾级别"), parsers.text(max_length=10), memo=True),
+    Field("listed_on", ("认定日期", "纳入日期", "纳入时间", "认定时间"), parsers.date(), memo=True,
           note="空白时按导入日期"),
-    Field("township", ("户籍乡镇", "乡镇", "所在乡镇", "乡镇（街道）"), F.text(max_length=40), memo=True,
+    Field("township", ("户籍乡镇", "乡镇", "所在乡镇", "乡镇（街道）"), parsers.text(max_length=40), memo=True,
           note="乡镇名称或9位乡镇代码；未入学儿童按此分派到乡镇"),
 )
 

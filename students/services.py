@@ -338,9 +338,9 @@ def student_id_correct(*, user: User, student: Student, id_number: str, reason: 
     from django.core.exceptions import PermissionDenied, ValidationError
 
     from kongchuo.idnumbers import birth_date_of, mask_id
-    from kongchuo.imports import fields as F
+    from kongchuo.imports import parsers
+    from kongchuo.imports.cells import CellError
     from kongchuo.scoping import covers_school, scope_of
-    from kongchuo.tabular import CellError
 
     scope = scope_of(user)
     if scope is None or scope.role not in (Role.COUNTY, Role.TOWNSHIP):
@@ -349,7 +349,7 @@ def student_id_correct(*, user: User, student: Student, id_number: str, reason: 
     if not reason:
         raise ValidationError("更正身份证件号须填写理由 / a correction needs a reason", code="reason")
     try:
-        new = F.id_number()(id_number)
+        new = parsers.id_number()(id_number)
     except CellError as exc:
         raise ValidationError(f"{exc.message_zh}（{exc.code}） / {exc.message_en}", code=exc.code) from exc
     locked = Student.objects.select_for_update().select_related("school").get(pk=student.pk)

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from kongchuo.imports.fields import norm_key
+from kongchuo.imports.parsers import norm_key
 from kongchuo.imports.single import check_record
 from kongchuo.scoping import Role, access_object, covers_school, require_role
 from students.forms import IdCorrectionForm, StudentEditForm, StudentNewForm

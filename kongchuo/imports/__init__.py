@@ -1,7 +1,7 @@
 """Excel imports at county scale: the machinery every app's import kinds share.
 
 - `base`: Field, ImportKind, ImportContext, ImportPlan, the registry (register_kind, kinds_for)
-- `fields`: cell parsers built on kongchuo.tabular, with per-import memoisation
+- `fields`: cell parsers built on kongchuo.imports.tabular, with per-import memoisation
 - `runner`: import_run (sniff → read → header → validate → plan → write → Job + audit),
   import_job_create / import_job_run for the browser and the task
 - `bulk`: chunked lookups, batched writes, bulk history, PostgreSQL COPY

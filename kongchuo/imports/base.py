@@ -17,13 +17,14 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 
+from kongchuo.imports.cells import CellError, message_for
+from kongchuo.imports.tabular import Column, HeaderMap
 from kongchuo.scoping import Role, Scope, scope_of
-from kongchuo.tabular import CellError, Column, HeaderMap, message_for
 
 Parser = Callable[[Any], Any]
 
 # Messages of the machinery's own codes (warnings and scope refusals); the row error codes
-# themselves are the tabular engine's contract (kongchuo.tabular.MESSAGES).
+# themselves are the tabular engine's contract (kongchuo.imports.tabular.MESSAGES).
 EXTRA_MESSAGES: dict[str, tuple[str, str]] = {
     "out_of_scope": ("不在您的管辖范围内", "outside your scope"),
     "kind_unknown": ("未知的导入类型：{kind}", "Unknown kind of import: {kind}"),

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from kongchuo.imports.base import ImportContext, ImportKind, Issue, text_pair
-from kongchuo.imports.fields import memoize
-from kongchuo.tabular import CellError, HeaderMap, iter_data_rows
+from kongchuo.imports.cells import CellError
+from kongchuo.imports.parsers import memoize
+from kongchuo.imports.tabular import HeaderMap, iter_data_rows
 
 if TYPE_CHECKING:
     from kongchuo.imports.reader import ChildReader

@@ -2,7 +2,7 @@
 
 The same stages for every kind, from the browser, the CLI and the Celery task:
 
-- read: sniff the upload, pre-scan it (kongchuo.tabular), read the sheet — a big workbook in
+- read: sniff the upload, pre-scan it (kongchuo.imports.tabular), read the sheet — a big workbook in
   the memory-capped reader process (kongchuo.imports.reader) — and find the header;
 - check: every record through the kind's cell parsers and row rule (kongchuo.imports.checks),
   duplicate keys across the file;
@@ -40,25 +40,15 @@ from kongchuo.imports.base import (
     kind_for,
 )
 from kongchuo.imports.bulk import sqlite_full_batches
+from kongchuo.imports.cells import MAX_CELLS, TabularError, file_sha256
 from kongchuo.imports.checks import ChildValidator, RowValidator
+from kongchuo.imports.filesafety import prescan, sheet_row_guard, sniff_upload
 from kongchuo.imports.reader import ChildReader, reader_wanted
+from kongchuo.imports.tabular import HeaderMap, SheetRows, find_header, open_sheet, read_rows
 from kongchuo.jobs import JobRun
 from kongchuo.models import Job
 from kongchuo.schoolyear import today as school_today
 from kongchuo.scoping import Role, scope_of
-from kongchuo.tabular import (
-    MAX_CELLS,
-    HeaderMap,
-    SheetRows,
-    TabularError,
-    file_sha256,
-    find_header,
-    open_sheet,
-    prescan,
-    read_rows,
-    sheet_row_guard,
-    sniff_upload,
-)
 
 log = logging.getLogger(__name__)
 

@@ -42,8 +42,9 @@ from django.conf import settings
 from django.db import connections
 
 from kongchuo.imports.base import ImportContext, ImportKind, Issue
+from kongchuo.imports.cells import TabularError
 from kongchuo.imports.checks import RowValidator
-from kongchuo.tabular import HeaderMap, TabularError, find_header, open_sheet
+from kongchuo.imports.tabular import HeaderMap, find_header, open_sheet
 
 log = logging.getLogger(__name__)
 

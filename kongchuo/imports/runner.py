@@ -9,10 +9,10 @@ from typing import IO, Any
 from django.core.files import File
 
 from kongchuo.imports.base import kind_for
+from kongchuo.imports.cells import file_sha256
 from kongchuo.imports.pipeline import JOB_PREFIX, ImportResult, import_run
 from kongchuo.jobs import job_claim
 from kongchuo.models import Job
-from kongchuo.tabular import file_sha256
 
 
 def import_job_create(*, kind: str, user, source: str | Path | IO[bytes], filename: str,

@@ -11,8 +11,8 @@ import xlsxwriter
 from kongchuo.idnumbers import make_id
 from kongchuo.imports.base import ImportKind, get_kind
 from kongchuo.imports.pipeline import issues_from_job
+from kongchuo.imports.tabular import find_header, read_rows
 from kongchuo.models import Job
-from kongchuo.tabular import find_header, read_rows
 from kongchuo.xlsxout import FONT, escape_formula, write_error_workbook
 
 

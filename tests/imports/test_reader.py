@@ -96,7 +96,7 @@ def test_a_reader_sending_blocks_reports_what_one_process_reports(county, files,
 
 @pytest.mark.django_db
 def test_a_refused_prescan_kills_the_reader_at_once(county, files, forks, monkeypatch):
-    from kongchuo.tabular import TabularError
+    from kongchuo.imports.cells import TabularError
 
     def refuse(*args, **kwargs):
         raise TabularError("too_many_rows", limit=10)
@@ -248,9 +248,9 @@ def test_the_generated_row_parser_returns_what_the_parsers_return():
     parser gives, errors included (1, 1.0 and True stay apart)."""
     import datetime as dt
 
+    from kongchuo.imports.cells import CellError
     from kongchuo.imports.checks import _identity, _none, _row_parser
-    from kongchuo.imports.fields import memoize
-    from kongchuo.tabular import CellError
+    from kongchuo.imports.parsers import memoize
     from students.imports import ROSTER_FIELDS
 
     specs = []

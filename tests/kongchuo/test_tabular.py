@@ -1,4 +1,4 @@
-"""kongchuo.tabular: sniffing, safe reading, header detection, records, normalisers.
+"""kongchuo.imports.tabular: sniffing, safe reading, header detection, records, normalisers.
 
 Every workbook is built here with openpyxl / XlsxWriter / zipfile, shaped like the files
 county staff bring (title rows, merged two-row headers, 合计 footers, IDs typed as numbers).
@@ -19,15 +19,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kongchuo import tabular as T
-from kongchuo.tabular import (
+from kongchuo.imports import cells, filesafety, tabular
+from kongchuo.imports.cells import (
     MESSAGES,
     CellError,
-    Column,
     TabularError,
     file_sha256,
-    find_header,
-    iter_records,
     message_for,
     parse_bool,
     parse_date,
@@ -36,9 +33,9 @@ from kongchuo.tabular import (
     parse_sex,
     parse_text,
     parse_year_month,
-    read_rows,
-    sniff_upload,
 )
+from kongchuo.imports.filesafety import sniff_upload
+from kongchuo.imports.tabular import Column, find_header, iter_records, read_rows
 
 VALID_ID = "34152220170716550X"
 VALID_ID2 = "341522201702144793"
@@ -267,7 +264,7 @@ def test_sparse_sheet_is_refused_before_calamine(tmp_path, monkeypatch):
     wb.active["A1"] = 1
     wb.active["ZZ200000"] = 2
     path = save(wb, tmp_path / "sparse.xlsx")
-    monkeypatch.setattr(T, "CalamineWorkbook", _CalamineMustNotBeReached)
+    monkeypatch.setattr(tabular, "CalamineWorkbook", _CalamineMustNotBeReached)
     with pytest.raises(TabularError) as exc:
         read_rows(path)
     assert exc.value.code == "file_unsafe"
@@ -397,7 +394,7 @@ def build_xls(cells: dict[tuple[int, int], str | float], sheet: str = "Sheet1") 
     nsect = -(-len(stream) // 512)
     fat = [fat_sect, end] + list(range(3, 2 + nsect)) + [end]
     fat += [free] * (128 - len(fat))
-    header = (T._OLE_MAGIC + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+    header = (filesafety._OLE_MAGIC + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
               + struct.pack("<9I", 0, 1, 1, 0, 4096, end, 0, end, 0) + struct.pack("<I", 0)
               + struct.pack("<I", free) * 108)
 
@@ -469,7 +466,7 @@ def test_zip_bomb_is_refused_uninflated_and_small(tmp_path, monkeypatch):
     assert path.stat().st_size < 1024 * 1024
     # Refused from the zip directory alone: no member is inflated, memory stays small.
     monkeypatch.setattr(zipfile.ZipFile, "open", _zip_member_must_not_be_opened)
-    monkeypatch.setattr(T, "CalamineWorkbook", _CalamineMustNotBeReached)
+    monkeypatch.setattr(tabular, "CalamineWorkbook", _CalamineMustNotBeReached)
     tracemalloc.start()
     with pytest.raises(TabularError) as exc:
         sniff_upload(path)
@@ -565,7 +562,7 @@ def test_too_large(tmp_path):
 def _ole(*names: str) -> bytes:
     """Enough of a compound file for the sniffer: magic plus UTF-16LE directory names."""
     body = b"".join(n.encode("utf-16-le").ljust(64, b"\0") for n in names)
-    return T._OLE_MAGIC + b"\0" * 504 + body + b"\0" * 1024
+    return filesafety._OLE_MAGIC + b"\0" * 504 + body + b"\0" * 1024
 
 
 def test_ole_files(tmp_path):
@@ -790,7 +787,7 @@ def test_messages_cover_every_code():
                                "too_many_rows", "header_missing", "sheet_not_found"]:
         zh, en = MESSAGES[code]
         assert zh and en and re.search(r"[\u4e00-\u9fff]", zh) and en.isascii()
-        assert message_for(code) == zh.format_map(T._Blank()) or "{" in zh
+        assert message_for(code) == zh.format_map(cells._Blank()) or "{" in zh
     assert message_for("too_many_rows", "en", limit=10) == "More than 10 rows: split the file and upload in parts"
     assert message_for("no_such_code") == MESSAGES["value_invalid"][0]
 

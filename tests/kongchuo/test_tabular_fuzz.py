@@ -17,7 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kongchuo.tabular import Column, TabularError, find_header, iter_records, read_rows, sniff_upload
+from kongchuo.imports.cells import TabularError
+from kongchuo.imports.filesafety import sniff_upload
+from kongchuo.imports.tabular import Column, find_header, iter_records, read_rows
 from tests.kongchuo.test_tabular import VALID_ID, build_xls
 
 SPEC = [Column("id_number", ["身份证件号"], required=True), Column("name", ["姓名"])]

@@ -9,7 +9,9 @@ import tracemalloc
 import openpyxl
 import pytest
 
-from kongchuo.tabular import Column, find_header, iter_records, parse_text, read_rows, sniff_upload
+from kongchuo.imports.cells import parse_text
+from kongchuo.imports.filesafety import sniff_upload
+from kongchuo.imports.tabular import Column, find_header, iter_records, read_rows
 from kongchuo.xlsxout import (
     ERROR_HEADER,
     LedgerColumn,
