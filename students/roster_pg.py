@@ -6,7 +6,7 @@ Here the validated rows stream into a TEMP table with COPY while they are parsed
 pulls the generator, so Python parsing and the server's inserting overlap), and three
 statements do the rest: a count, an UPDATE … FROM and an INSERT … SELECT, each with a
 data-modifying CTE that writes the simple_history rows in the same statement. The merge rules
-are declared once (students.imports.ROSTER_MERGE, kongchuo.imports.merge) and the same tests run on both.
+are declared once (students.roster_import.ROSTER_MERGE, kongchuo.imports.merge) and the same tests run on both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,17 @@ from django.utils.translation import gettext as _
 from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
 from kongchuo.imports.merge import changed_sql
+from students.imports import InitialsCache
 from students.models import StatusChange, Student
+from students.roster_import import (
+    ACTIVE,
+    ROSTER_MERGE,
+    RosterAsk,
+    initials_for,
+    roster_columns,
+    roster_is_intake,
+    roster_missing_collect,
+)
 from students.services import status_after, status_change_build
 
 STAGE = "_kc_roster_stage"
@@ -41,13 +51,11 @@ class PgPayload:
     cols: list[str]
     moves: list[tuple[int, int]] = field(default_factory=list)  # (student id, new school id)
     inline_initials: bool = False  # the stage's `initials` column holds every row's initials
-    asks: list = field(default_factory=list)  # students.imports.RosterAsk: rows naming children
+    asks: list = field(default_factory=list)  # students.roster_import.RosterAsk: rows naming children
     # of schools outside the importer's scope (removed from the stage, asked for in apply)
 
 
 def _changed(cols: list[str]) -> str:
-    from students.imports import ROSTER_MERGE
-
     return changed_sql(ROSTER_MERGE, cols)
 
 
@@ -107,8 +115,6 @@ INLINE_INITIALS_BELOW = 10_000
 
 
 def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
-    from students.imports import ACTIVE, roster_columns, roster_missing_collect
-
     cols = roster_columns(ctx)
     plan = ImportPlan(payload=PgPayload(cols))
     plan.cleanup = _drop_stage
@@ -121,8 +127,6 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         plan.payload.inline_initials = cur.fetchone()[0] < INLINE_INITIALS_BELOW
     copy_cols = [c for c, _t in STAGE_COLUMNS]
     if plan.payload.inline_initials:
-        from students.imports import initials_for
-
         lines = _stage_lines(rows, initials_for(ctx))
         copy_cols.append("initials")
     else:
@@ -173,12 +177,10 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
 
 def _outside_rows(cur, ctx: ImportContext) -> list:
     """The staged rows naming existing children of schools outside the importer's scope (but
-    a primary graduate's grade-7 intake: students.imports.roster_is_intake), as RosterAsks;
+    a primary graduate's grade-7 intake: students.roster_import.roster_is_intake), as RosterAsks;
     they leave the stage, so nothing of them is written or counted as a move or an update.
     Not run for the county (its scope is every school)."""
     from types import SimpleNamespace
-
-    from students.imports import RosterAsk, roster_is_intake
 
     cur.execute(f"SELECT s.row, t.id, s.school_id, s.grade, s.class_name, s.id_number, s.name,"
                 f" t.status, t.grade, t.name FROM {STAGE} s JOIN students_student t"
@@ -212,8 +214,6 @@ INITIALS = "_kc_roster_initials"
 def _initials_stage() -> None:
     """Pinyin initials of the new and renamed children, into a second TEMP table the merge
     joins: the initials are written with the rows themselves, not by a second UPDATE."""
-    from students.imports import InitialsCache
-
     initials = InitialsCache()
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {INITIALS}")
@@ -225,8 +225,6 @@ def _initials_stage() -> None:
 
 
 def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
-    from students.imports import ROSTER_MERGE
-
     payload: PgPayload = plan.payload
     cols = payload.cols
     now = timezone.now()

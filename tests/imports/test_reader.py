@@ -251,7 +251,7 @@ def test_the_generated_row_parser_returns_what_the_parsers_return():
     from kongchuo.imports.cells import CellError
     from kongchuo.imports.checks import _identity, _none, _row_parser
     from kongchuo.imports.parsers import memoize
-    from students.imports import ROSTER_FIELDS
+    from students.roster_import import ROSTER_FIELDS
 
     specs = []
     for c, f in enumerate(ROSTER_FIELDS):
