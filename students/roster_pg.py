@@ -66,11 +66,7 @@ _TABS = len(STAGE_COLUMNS) - 1
 COPY_OPTIONS = "(FORMAT text, NULL '')"
 
 
-_B = {None: "", True: "t", False: "f"}
-
-
-def _b(value: bool | None) -> str:
-    return _B[value]
+COPY_BOOL = {None: "", True: "t", False: "f"}  # a flag as COPY text (blank: NULL, kept)
 
 
 def _stage_lines(rows: RowStream, initials=None):
@@ -78,14 +74,14 @@ def _stage_lines(rows: RowStream, initials=None):
     `initials` computes them), formatted by hand (this runs 200,000 times for a county
     roster); a line with a tab, newline or backslash inside a value is rebuilt with escapes."""
     tabs = _TABS + (initials is not None)
-    b = _B
+    flag = COPY_BOOL
     for r in rows:
         line = (f"{r.row}\t{r.id_number}\t{r.school_id}\t{r.grade}\t{r.class_name or ''}\t"
                 f"{r.name}\t{r.sex}\t{r.birth_date}\t{r.student_number or ''}\t"
                 f"{r.hukou_address or ''}\t{r.hukou_township_id or ''}\t{r.address or ''}\t"
                 f"{r.guardian_name or ''}\t{r.guardian_phone or ''}\t{r.disability_category or ''}\t"
-                f"{r.entry_month or ''}\t{b[r.is_poor]}\t{b[r.is_dibao]}\t{b[r.is_tekun]}\t"
-                f"{b[r.is_left_behind]}\t{b[r.is_migrant]}\n")
+                f"{r.entry_month or ''}\t{flag[r.is_poor]}\t{flag[r.is_dibao]}\t{flag[r.is_tekun]}\t"
+                f"{flag[r.is_left_behind]}\t{flag[r.is_migrant]}\n")
         if initials is not None:
             line = f"{line[:-1]}\t{initials(r.name)}\n"
         if "\\" in line or "\r" in line or line.count("\t") != tabs or line.count("\n") != 1:
@@ -100,7 +96,7 @@ def _escaped_line(r, initials=None) -> str:
         if v is None or v == "":
             values.append("")
         elif isinstance(v, bool):
-            values.append(_b(v))
+            values.append(COPY_BOOL[v])
         else:
             values.append(str(v).translate(_ESC))
     if initials is not None:

@@ -48,7 +48,7 @@ class RowValidator:
             parse = f.parse or _identity
             specs.append((header.columns[f.key], memoize(parse) if f.memo else parse,
                           header.labels.get(f.key, f.label)))
-        width = max([c for c, _p, _l in specs] + [0]) + 1
+        width = max([column for column, _parse, _label in specs] + [0]) + 1
         key_index = [i for i, f in enumerate(kind.fields) if f.key in kind.key]
         one_key = len(key_index) == 1
         raw_cols: list[tuple[int, str]] = []
