@@ -73,8 +73,6 @@ def memoize(parse: Parser) -> Parser:
             raise CellError(hit.code, hit.zh, hit.en)
         return hit
 
-    cached.texts = texts  # type: ignore[attr-defined]
-    cached.others = others  # type: ignore[attr-defined]
     return cached
 
 
@@ -97,7 +95,6 @@ def text(*, required: bool = False, max_length: int | None = None) -> Parser:
                 and is_normalized("NFKC", value)):
             return value
         return cells.parse_text(value, required=required, max_length=max_length)
-    parse.text_limit = limit  # type: ignore[attr-defined]
     return parse
 
 
