@@ -51,6 +51,9 @@ class DashboardsConfig(AppConfig):
 
         register_audit_values("metric", {key: m.label for key, m in METRICS.items()})
         register_year_end_seeder(seed_last_year, order=50)
+        from dashboards.imports import register_dashboard_imports
+
+        register_dashboard_imports()
         register(
             MenuItem("统计分析", _("入学队列人数"), "dashboards:cohorts",
                      (Role.COUNTY, Role.TOWNSHIP), "bi-people-fill", 80),

@@ -192,7 +192,7 @@ MATRIX: dict[str, dict[str, list[Case]]] = {
     "users": {"township": [Case("out-of-scope school", _users_school, echo=_users_code),
                            Case("another account's user name", _users_name_taken, compare=False)]},
     # County-only kinds: every role below the county is refused before a row is read.
-    "schools": {}, "support": {}, "feedback": {},
+    "schools": {}, "support": {}, "feedback": {}, "cohort_intakes": {},
 }
 
 
