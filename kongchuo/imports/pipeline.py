@@ -405,7 +405,7 @@ def _job_record(job: Job, result: ImportResult, lang: str, outcome: str) -> None
         job.message = f"{result.rejected} 行有错误，未导入 / {result.rejected} rows rejected, nothing written"
     else:
         job.message = ""
-    job.save()  # a real save: the dashboards' cache listens for Job saves after bulk writes
+    job.save()  # a real save: caches listening for Job saves learn of the bulk writes
 
 
 def import_failure_message(exc: BaseException) -> str:
