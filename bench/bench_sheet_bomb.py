@@ -101,7 +101,7 @@ import json, os, resource, sys, time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kongchuo.settings")
 import django
 django.setup()
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from students.models import User
 
 def rss_mb():

@@ -359,14 +359,8 @@ KONGCHUO_IMPORT_READER_MIN_BYTES = _int("KONGCHUO_IMPORT_READER_MIN_BYTES", 512 
 # The reader's address-space cap above what it inherits (RLIMIT_AS): a sheet calamine would
 # need more for is refused, and the worker survives. A 500,000-row roster needs ~1.2 GB.
 KONGCHUO_IMPORT_READER_MEMORY_MB = _int("KONGCHUO_IMPORT_READER_MEMORY_MB", 3072)
-# Reader processes per big import: the first parses the sheet, the others are forked from it
-# once parsed (sharing it) and each validates every n-th block of rows. 0 (the default): 2
-# when the readers send the rows as COPY text (the county's first roster: the importing
-# process then only forwards it, and a second reader takes 0.4 s off on 2 cores), else 1
-# (the importing process and PostgreSQL fill the second core: a second reader cost 0.1–0.2 s).
-KONGCHUO_IMPORT_READER_PROCESSES = _int("KONGCHUO_IMPORT_READER_PROCESSES", 0)
 # Browser uploads up to this size are previewed and written within the request; bigger ones go
-# to the Celery worker (kongchuo/import_views.py).
+# to the Celery worker (kongchuo/imports/views.py).
 KONGCHUO_IMPORT_SYNC_BYTES = _int("KONGCHUO_IMPORT_SYNC_BYTES", 1024 * 1024)
 KONGCHUO_ATTACHMENT_MAX_BYTES = _int("KONGCHUO_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Export files hold children's personal data: deleted this many days after they were made.

@@ -26,7 +26,7 @@ urlpatterns = [
     path("ledgers/", include("ledgers.urls")),
     path("retrieval/", include("retrieval.urls")),
     path("dashboards/", include("dashboards.urls")),
-    path("imports/", include("kongchuo.import_urls")),
+    path("imports/", include("kongchuo.imports.urls")),
     path("admin/", admin.site.urls),
 ]
 

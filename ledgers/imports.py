@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.access.scoping import Role
-from kongchuo.calendar.models import SchoolYear
 from kongchuo.calendar.schoolyear import Term, parse_term, school_year_of, term_of, year_label
-from kongchuo.imports import fields as F
+from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, chunked, fetch_in, history_create, update_batch_size
+from kongchuo.models import SchoolYear
 from ledgers.models import ReturnReport
 from students.imports import ID_LABELS, SchoolIndex
 from students.models import StatusChange, Student
@@ -43,13 +43,13 @@ REPORTED = {"已报到": True, "报到": True, "已返校": True, "返校": True
             "0": False}
 
 RETURN_FIELDS = (
-    Field("name", ("姓名", "学生姓名"), F.text(max_length=40)),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
-    Field("reported", ("报到状态", "是否报到", "报到情况", "返校状态"), F.choice(REPORTED, default=True),
+    Field("name", ("姓名", "学生姓名"), parsers.text(max_length=40)),
+    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+    Field("reported", ("报到状态", "是否报到", "报到情况", "返校状态"), parsers.choice(REPORTED, default=True),
           memo=True, note="已报到/未报到（空白视为已报到；未报到的行不记录）"),
-    Field("reported_on", ("报到日期", "报到时间", "返校日期"), F.date(), memo=True,
+    Field("reported_on", ("报到日期", "报到时间", "返校日期"), parsers.date(), memo=True,
           note="未指定学期时按报到日期确定学期"),
-    Field("note", ("备注",), F.text(max_length=200)),
+    Field("note", ("备注",), parsers.text(max_length=200)),
 )
 
 
@@ -152,25 +152,25 @@ CHANGE_KINDS = {
 REPEATERS = (Student.Status.ENROLLED, Student.Status.HOME_TEACHING)
 
 CHANGE_FIELDS = (
-    Field("name", ("姓名", "学生姓名"), F.text(max_length=40)),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
-    Field("kind", ("变动类型", "异动类型", "变动类别"), F.choice(CHANGE_KINDS, required=True), required=True,
+    Field("name", ("姓名", "学生姓名"), parsers.text(max_length=40)),
+    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+    Field("kind", ("变动类型", "异动类型", "变动类别"), parsers.choice(CHANGE_KINDS, required=True), required=True,
           memo=True, note="转出、转入、休学、复学、请假、死亡、出国、中职就读、留级（学年结转时不升级）"),
-    Field("effective_date", ("变动日期", "异动日期", "生效日期"), F.date(required=True), required=True,
+    Field("effective_date", ("变动日期", "异动日期", "生效日期"), parsers.date(required=True), required=True,
           memo=True),
-    Field("end_date", ("截止日期", "结束日期", "休学截止日期"), F.date(), memo=True,
+    Field("end_date", ("截止日期", "结束日期", "休学截止日期"), parsers.date(), memo=True,
           note="休学、请假的截止日期"),
-    Field("to_school", ("去向学校", "转入学校", "去向学校名称"), F.text(max_length=80), memo=True,
+    Field("to_school", ("去向学校", "转入学校", "去向学校名称"), parsers.text(max_length=80), memo=True,
           note="转出：本县学校名称（或标识码）则转入该校；其他学校视为外县就读"),
-    Field("to_county", ("去向县区", "转入县区", "去向地区"), F.text(max_length=60), memo=True),
-    Field("reason", ("原因", "变动原因", "异动原因"), F.text(max_length=200)),
-    Field("approved_by", ("审批人",), F.text(max_length=40)),
+    Field("to_county", ("去向县区", "转入县区", "去向地区"), parsers.text(max_length=60), memo=True),
+    Field("reason", ("原因", "变动原因", "异动原因"), parsers.text(max_length=200)),
+    Field("approved_by", ("审批人",), parsers.text(max_length=40)),
 )
 
 
 def changes_prepare(ctx: ImportContext) -> None:
     ctx.state["schools"] = SchoolIndex.load()
-    ctx.state["county"] = F.norm_key(settings.KONGCHUO_COUNTY_NAME)
+    ctx.state["county"] = parsers.norm_key(settings.KONGCHUO_COUNTY_NAME)
     ctx.state["closed_years"] = set(SchoolYear.objects.filter(closed_at__isnull=False)
                                     .values_list("year", flat=True))
 
@@ -197,7 +197,7 @@ def changes_check(row: Any, ctx: ImportContext) -> bool:
     index: SchoolIndex = ctx.state["schools"]
     code = row.to_school if row.to_school and row.to_school.isdigit() else ""
     school, _wzh, _wen = index.resolve(code, "" if code else (row.to_school or ""))
-    in_county = not row.to_county or ctx.state["county"] in F.norm_key(row.to_county)
+    in_county = not row.to_county or ctx.state["county"] in parsers.norm_key(row.to_county)
     if school is None and in_county and row.to_school:
         ctx.reject(row.row, "to_school", "school_unknown", hint_zh=f"“{row.to_school}”",
                    hint_en=repr(row.to_school))

@@ -17,11 +17,11 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.access.scoping import Role
-from kongchuo.imports import fields as F
+from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in
-from kongchuo.imports.runner import header_labels
-from kongchuo.tabular import parse_date
+from kongchuo.imports.cells import parse_date
+from kongchuo.imports.checks import header_labels
 from retrieval.models import FeedbackBatch, FeedbackItem
 from students.imports import ID_LABELS
 from students.models import Student
@@ -29,11 +29,11 @@ from students.models import Student
 DUE_DAYS = 30
 
 FEEDBACK_FIELDS = (
-    Field("seq", ("序号", "编号"), F.text(max_length=20)),
-    Field("name", ("姓名", "学生姓名"), F.text(required=True, max_length=40), required=True),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
-    Field("school_name", ("学校名称", "学校", "就读学校"), F.text(max_length=80), memo=True),
-    Field("problem", ("问题类型", "问题描述", "疑似辍学原因", "类型"), F.text(max_length=80), memo=True),
+    Field("seq", ("序号", "编号"), parsers.text(max_length=20)),
+    Field("name", ("姓名", "学生姓名"), parsers.text(required=True, max_length=40), required=True),
+    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+    Field("school_name", ("学校名称", "学校", "就读学校"), parsers.text(max_length=80), memo=True),
+    Field("problem", ("问题类型", "问题描述", "疑似辍学原因", "类型"), parsers.text(max_length=80), memo=True),
 )
 
 

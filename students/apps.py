@@ -77,8 +77,8 @@ def _register_audit_wording() -> None:
 
 
 def _register_imports() -> None:
-    """Import kinds of the core app (schools, roster, census, support): students/imports.py."""
-    from students.imports import register_student_imports
+    """Import kinds of the core app (schools, roster, census, support): students/import_kinds.py."""
+    from students.import_kinds import register_student_imports
     from students.user_imports import register_user_imports
 
     register_student_imports()

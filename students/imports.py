@@ -1,6 +1,6 @@
 """Import kinds of the core app: schools, roster (学籍), census (户籍), support lists.
 
-Registered with the shared machinery (kongchuo.imports) from StudentsConfig.ready(). Every
+Registered with the engine by students/import_kinds.py (the roster: students/roster_import.py). Every
 plan reads the database in chunked `__in` queries and every apply writes with bulk_create /
 bulk_update and bulk history; the roster on PostgreSQL streams into a staging table with COPY
 and merges with INSERT … SELECT / UPDATE … FROM (students/roster_pg.py).
@@ -8,41 +8,30 @@ and merges with INSERT … SELECT / UPDATE … FROM (students/roster_pg.py).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from kongchuo.access.idnumbers import birth_date_of, mask_id
+from kongchuo.access.idnumbers import birth_date_of
 from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_covers_school
-from kongchuo.calendar.schoolyear import Term, parse_term, term_of
-from kongchuo.imports import fields as F
+from kongchuo.imports import parsers
 from kongchuo.imports.base import (
     Field,
     ImportContext,
-    ImportKind,
     ImportPlan,
     ImportRefused,
-    LineFormat,
     RowStream,
 )
 from kongchuo.imports.bulk import (
-    IN_CHUNK,
     batch_size_for,
     fetch_in,
     history_create,
-    history_insert_select,
-    insert_rows,
-    is_postgres,
     update_batch_size,
 )
-from kongchuo.tabular import TabularError
-from students.models import CensusEntry, School, StatusChange, Student, SupportMark, Township
+from students.models import CensusEntry, School, Student, SupportMark, Township
 from students.pinyin import name_initials
-from students.services import status_change_build
 from students.support import FLAG_OF_LIST
 
 STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
@@ -74,10 +63,10 @@ class SchoolIndex:
                                            "is_center", "kind"))
         by_name: dict[str, list[School]] = {}
         for s in schools:
-            by_name.setdefault(F.norm_key(s.name), []).append(s)
+            by_name.setdefault(parsers.norm_key(s.name), []).append(s)
         towns = list(Township.objects.all())
         return cls({s.code: s for s in schools}, by_name,
-                   {F.norm_key(t.name): t for t in towns}, {t.code: t for t in towns})
+                   {parsers.norm_key(t.name): t for t in towns}, {t.code: t for t in towns})
 
     def resolve(self, code: str, name: str) -> tuple[School | None, str, str]:
         """(school, warning_zh, warning_en): by code, else by exact normalised name."""
@@ -91,11 +80,11 @@ class SchoolIndex:
     def _resolve(self, code: str, name: str) -> tuple[School | None, str, str]:
         if code and code in self.by_code:
             school = self.by_code[code]
-            if name and F.norm_key(name) != F.norm_key(school.name):
+            if name and parsers.norm_key(name) != parsers.norm_key(school.name):
                 return school, f"学校名称与标识码不一致，已按标识码匹配为“{school.name}”", \
                     f"school name differs from the code; matched by code to {school.name}"
             return school, "", ""
-        matches = self.by_name.get(F.norm_key(name), []) if name else []
+        matches = self.by_name.get(parsers.norm_key(name), []) if name else []
         if len(matches) == 1:
             if code:
                 return matches[0], "学校标识码未找到，已按学校名称匹配", \
@@ -104,12 +93,12 @@ class SchoolIndex:
         return None, "", ""
 
     def township(self, value: str) -> Township | None:
-        key = F.norm_key(value)
+        key = parsers.norm_key(value)
         if not key:
             return None
         if key in self.township_codes:
             return self.township_codes[key]
-        county = F.norm_key(settings.KONGCHUO_COUNTY_NAME)
+        county = parsers.norm_key(settings.KONGCHUO_COUNTY_NAME)
         for candidate in (key, key.removeprefix(county)):
             if candidate in self.townships:
                 return self.townships[candidate]
@@ -118,6 +107,15 @@ class SchoolIndex:
 
 def school_in_scope(school: School, ctx: ImportContext) -> bool:
     return scope_covers_school(ctx.scope, school)
+
+
+def school_unknown_hint(shown: str, ctx: ImportContext) -> tuple[str, str]:
+    """The hint of a `school_unknown` row: for an importer below the county, a school of the
+    county outside its scope and a school that does not exist read exactly alike (the file's
+    own code or name, never the stored name: no oracle for the county's school codes)."""
+    if ctx.is_county:
+        return f"“{shown}”", repr(shown)
+    return f"“{shown}”不在您的管辖范围内", f"{shown} is outside your scope"
 
 
 def check_identity(row: Any, ctx: ImportContext) -> bool:
@@ -147,98 +145,21 @@ def _ids_of_students(ids: list[str]) -> set[str]:
 
 
 class InitialsCache:
-    """Pinyin initials for name search, computed once per distinct name of an import.
+    """Pinyin initials for name search, computed once per distinct name of an import ("-" for
+    a blank name).
 
     Written with the row itself: filling them afterwards would rewrite every new row (every
-    index of students_student again) — at county scale that second write costs the database
-    more than the import. students.pinyin's own LRU holds 65,536 names; a county has more.
+    index of students_student again). students.pinyin's own LRU is too small for a county.
     """
 
     def __init__(self) -> None:
         self.known: dict[str, str] = {}
-        self.letters = _CharLetters()
 
     def __call__(self, name: str) -> str:
         got = self.known.get(name)
         if got is None:
-            got = self.letters.initials(name)
-            if got is None:
-                got = name_initials(name)
-            got = self.known[name] = got or "-"
+            got = self.known[name] = name_initials(name) or "-"
         return got
-
-
-_UNSEEN = object()
-
-
-class _CharLetters:
-    """students.pinyin.name_initials, a character at a time, for the common name.
-
-    pypinyin segments a run of Chinese characters by its phrase dictionary and reads a
-    segment that is not a phrase character by character. So when no substring (2 characters
-    or more) of a name is a phrase, the initials are the first letters of its characters read
-    alone: one table lookup per character instead of pypinyin's whole pipeline (~15 µs a
-    name; a county roster has 200,000). Anything else (a phrase inside, a character that is
-    not Chinese, the surnames read differently) returns None or goes by the same rules as
-    name_initials; tests compare the two over many names.
-    """
-
-    def __init__(self) -> None:
-        from pypinyin.constants import PHRASES_DICT, RE_HANS
-
-        from students.pinyin import SURNAME_INITIALS
-
-        self.phrases = PHRASES_DICT
-        self.is_han = RE_HANS.match
-        # by first character, in name_initials' order (the first surname that matches wins)
-        self.surnames: dict[str, list[tuple[str, str]]] = {}
-        for surname, initials in SURNAME_INITIALS.items():
-            self.surnames.setdefault(surname[0], []).append((surname, initials))
-        self.table: dict[str, Any] = {}
-
-    def letter(self, ch: str) -> str | None:
-        got = self.table.get(ch, _UNSEEN)
-        if got is _UNSEEN:
-            got = None
-            if self.is_han(ch):
-                from pypinyin import Style, lazy_pinyin
-
-                got = "".join(p[0] for p in lazy_pinyin(ch, style=Style.FIRST_LETTER) if p)
-            self.table[ch] = got
-        return got
-
-    def letters(self, text: str) -> str | None:
-        n = len(text)
-        phrases = self.phrases
-        if n == 2:  # most names: two or three characters
-            if text in phrases:
-                return None
-        elif n == 3:
-            if text[:2] in phrases or text[1:] in phrases or text in phrases:
-                return None
-        else:
-            for i in range(n - 1):
-                for j in range(i + 2, n + 1):
-                    if text[i:j] in phrases:
-                        return None
-        table = self.table
-        out = [table.get(ch, _UNSEEN) for ch in text]
-        if _UNSEEN in out:
-            out = [self.letter(ch) for ch in text]
-        if None in out:
-            return None
-        return "".join(out)
-
-    def initials(self, name: str) -> str | None:
-        name = (name or "").strip()
-        if not name or len(name) > 8:
-            return None
-        for surname, initials in self.surnames.get(name[0], ()):
-            if name.startswith(surname):
-                rest = self.letters(name[len(surname):])
-                return None if rest is None else initials + rest[:18]
-        got = self.letters(name)
-        return None if got is None else got.lower()[:20]
 
 
 # --------------------------------------------------------------------------- schools
@@ -260,22 +181,22 @@ SCHOOL_VALUE_FIELDS = ("name", "kind", "township_id", "is_center", "oversight", 
 
 SCHOOL_FIELDS = (
     Field("township_name", ("乡镇", "乡镇名称", "所在乡镇", "乡镇（开发区）"),
-          F.text(required=True, max_length=40), required=True, memo=True),
-    Field("township_code", ("乡镇代码", "乡镇编码", "乡镇区划代码"), F.code(9, required=True),
+          parsers.text(required=True, max_length=40), required=True, memo=True),
+    Field("township_code", ("乡镇代码", "乡镇编码", "乡镇区划代码"), parsers.code(9, required=True),
           required=True, memo=True, text=True, note="9位数字"),
-    Field("name", ("学校名称", "学校"), F.text(required=True, max_length=80), required=True),
-    Field("code", ("学校标识码", "学校代码", "学校识别码"), F.code(10, required=True), required=True,
+    Field("name", ("学校名称", "学校"), parsers.text(required=True, max_length=80), required=True),
+    Field("code", ("学校标识码", "学校代码", "学校识别码"), parsers.code(10, required=True), required=True,
           text=True, note="10位数字，全县唯一"),
-    Field("kind", ("学校类型", "办学类型", "学校类别"), F.choice(SCHOOL_KINDS, required=True),
+    Field("kind", ("学校类型", "办学类型", "学校类别"), parsers.choice(SCHOOL_KINDS, required=True),
           required=True, memo=True, note="小学、初中、九年一贯制、完全中学、教学点、特殊教育学校"),
-    Field("is_center", ("是否中心学校", "中心学校"), F.boolean(), memo=True, note="是/否"),
+    Field("is_center", ("是否中心学校", "中心学校"), parsers.boolean(), memo=True, note="是/否"),
     Field("oversight", ("管理层级", "隶属关系", "管理类型"),
-          F.choice(OVERSIGHTS, default=OVERSIGHT_TOWNSHIP), memo=True, note="乡镇 或 县直（空白视为乡镇）"),
-    Field("principal_name", ("校长（第一责任人）", "校长姓名", "校长"), F.text(max_length=40)),
-    Field("principal_phone", ("校长电话", "校长联系电话"), F.text(max_length=20), text=True),
-    Field("clerk_name", ("控辍保学专干", "专干姓名"), F.text(max_length=40)),
-    Field("clerk_phone", ("专干电话", "专干联系电话"), F.text(max_length=20), text=True),
-    Field("junior_school", ("对口初中", "对口中学", "对口初中学校"), F.text(max_length=80), memo=True,
+          parsers.choice(OVERSIGHTS, default=OVERSIGHT_TOWNSHIP), memo=True, note="乡镇 或 县直（空白视为乡镇）"),
+    Field("principal_name", ("校长（第一责任人）", "校长姓名", "校长"), parsers.text(max_length=40)),
+    Field("principal_phone", ("校长电话", "校长联系电话"), parsers.text(max_length=20), text=True),
+    Field("clerk_name", ("控辍保学专干", "专干姓名"), parsers.text(max_length=40)),
+    Field("clerk_phone", ("专干电话", "专干联系电话"), parsers.text(max_length=20), text=True),
+    Field("junior_school", ("对口初中", "对口中学", "对口初中学校"), parsers.text(max_length=80), memo=True,
           note="小学、教学点：小学毕业生升入的初中（学校名称或标识码；空白不修改）"),
 )
 
@@ -381,19 +302,19 @@ def _junior_codes(rows: list[Any], stored: dict[str, School],
     kinds = {code: s.kind for code, s in stored.items()}
     names: dict[str, set[str]] = {}
     for code, s in stored.items():
-        names.setdefault(F.norm_key(s.name), set()).add(code)
+        names.setdefault(parsers.norm_key(s.name), set()).add(code)
     for r in rows:
         kinds[r.code] = r.kind
         for codes in names.values():
             codes.discard(r.code)
-        names.setdefault(F.norm_key(r.name), set()).add(r.code)
+        names.setdefault(parsers.norm_key(r.name), set()).add(r.code)
     out: dict[str, str] = {}
     bad: set[int] = set()
     for r in rows:
         value = (r.junior_school or "").strip() if "junior_school" in ctx.present else ""
         if not value:
             continue
-        found = {value} if value in kinds else names.get(F.norm_key(value), set())
+        found = {value} if value in kinds else names.get(parsers.norm_key(value), set())
         if len(found) != 1:
             ctx.reject(r.row, "junior_school", "school_unknown", hint_zh=f"“{value}”", hint_en=repr(value))
             bad.add(r.row)
@@ -434,438 +355,16 @@ def schools_apply(plan: ImportPlan, ctx: ImportContext) -> None:
         School.objects.bulk_update(linked, ["junior_school"], batch_size=500)
 
 
-# --------------------------------------------------------------------------- roster
-
-ROSTER_FIELDS = (
-    Field("school_code", ("学校标识码", "学校代码", "学校识别码"), F.code(10), memo=True, text=True,
-          note="10位数字；与学校名称至少填一项"),
-    Field("school_name", ("学校名称", "学校", "所在学校"), F.text(max_length=80), memo=True),
-    Field("grade", ("年级",), F.grade(required=True), required=True, memo=True,
-          note="一年级…九年级、初一/初二/初三、七年级或 1–9"),
-    Field("class_name", ("班级", "班级名称", "班号"), F.text(max_length=20), memo=True),
-    Field("name", ("姓名", "学生姓名"), F.text(required=True, max_length=40), required=True),
-    Field("sex", ("性别",), F.sex(), memo=True, note="男/女；空白时按身份证件号"),
-    Field("birth_date", ("出生日期", "出生年月日"), F.date(), memo=True,
-          note="2012-05-06、2012/5/6、20120506、2012年5月6日 均可；空白时按身份证件号"),
-    Field("id_type", ("身份证件类型", "证件类型"), F.text(max_length=20), memo=True),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True,
-          note="18位，请将该列设置为文本格式"),
-    Field("student_number", ("全国学籍号", "学籍号", "学籍辅号", "全国学籍号码"), F.text(max_length=30),
-          text=True),
-    Field("hukou_address", ("户口所在地", "户籍所在地", "户籍地址", "户口所在地址"), F.text(max_length=120)),
-    Field("address", ("现住址", "家庭住址", "居住地址", "现居住地址"), F.text(max_length=120)),
-    Field("guardian_name", ("监护人姓名", "监护人", "家长姓名"), F.text(max_length=40)),
-    Field("guardian_phone", ("监护人联系电话", "监护人电话", "联系电话", "家长电话", "家长联系电话"),
-          F.text(max_length=20), text=True),
-    Field("is_poor", ("是否建档立卡贫困户", "是否建档立卡", "建档立卡", "是否建档立卡户", "是否脱贫家庭"),
-          F.boolean(), memo=True, note="是/否、√/×、Y/N、1/0 或空白（否）"),
-    Field("is_dibao", ("是否低保", "低保", "是否低保户"), F.boolean(), memo=True),
-    Field("is_tekun", ("是否特困供养", "特困供养", "是否特困"), F.boolean(), memo=True),
-    Field("disability_category", ("残疾人类型", "残疾类型", "残疾类别"), F.text(max_length=20), memo=True),
-    Field("is_left_behind", ("是否留守儿童", "留守儿童"), F.boolean(), memo=True),
-    Field("is_migrant", ("是否进城务工人员随迁子女", "随迁子女", "是否随迁子女"), F.boolean(), memo=True),
-    Field("entry_month", ("入学年月", "入学时间", "入学日期"), F.year_month(), memo=True,
-          note="2019-09、201909 或 2019年9月"),
-)
-
-# Stored columns the roster writes. "keep": a blank cell keeps what is stored; "or": support
-# flags are only ever set by a roster (the support lists are their authority); "set": the file
-# decides. School, grade, name, sex and birth date are always set.
-ROSTER_MERGE = {
-    "school_id": "set", "grade": "set", "name": "set", "sex": "set", "birth_date": "set",
-    "class_name": "keep", "student_number": "keep", "hukou_address": "keep",
-    "hukou_township_id": "keep", "address": "keep", "guardian_name": "keep",
-    "guardian_phone": "keep", "disability_category": "keep", "entry_month": "keep",
-    "is_poor": "or", "is_dibao": "or", "is_tekun": "or",
-    "is_left_behind": "set", "is_migrant": "set",
-}
-ROSTER_SOURCE = {"school_id": "school_code", "hukou_township_id": "hukou_address"}
-
-
-def roster_columns(ctx: ImportContext) -> list[str]:
-    """The stored columns this file speaks for (a column the file lacks is left alone)."""
-    cols = []
-    for col in ROSTER_MERGE:
-        source = ROSTER_SOURCE.get(col, col)
-        if col in ("school_id", "sex", "birth_date") or source in ctx.present:
-            cols.append(col)
-    return cols
-
-
-def roster_term(ctx: ImportContext) -> Term:
-    """The term the roster is for (--term, else the term of the import's date)."""
-    raw = ctx.options.get("term")
-    if not raw:
-        return term_of(ctx.today)
-    try:
-        return parse_term(str(raw))
-    except ValueError as exc:
-        raise ImportRefused("option_invalid", f"学期格式应为 2024-spring 或 2024-autumn：{raw}",
-                            f"--term must look like 2024-spring: {raw}") from exc
-
-
-def roster_prepare(ctx: ImportContext) -> None:
-    ctx.state["term"] = roster_term(ctx)
-    index = SchoolIndex.load()
-    ctx.state["schools"] = index
-    ctx.state["school_hits"] = {}
-    names = sorted(index.townships.values(), key=lambda t: -len(t.name))
-    ctx.state["hukou_re"] = re.compile("|".join(re.escape(t.name) for t in names)) if names else None
-    ctx.state["town_by_name"] = {t.name: t.pk for t in names}
-    ctx.state["hukou_cache"] = {}
-    # The schools whose children this import may update (None: the county's, every school);
-    # an existing child of any other school named in the file is asked for, never written
-    # (roster_asks_apply), unless the row is a primary graduate's grade-7 intake.
-    schools = index.by_code.values()
-    ctx.state["inside"] = None if ctx.is_county else {s.pk for s in schools if school_in_scope(s, ctx)}
-    ctx.state["grade7"] = {s.pk for s in schools if s.kind in School.TEACHES_GRADE_7}
-
-
-def roster_warm_up(ctx: ImportContext) -> None:
-    """The pinyin dictionaries (~0.1 s to load) for the plan's name initials."""
-    initials_for(ctx)
-
-
-def initials_for(ctx: ImportContext) -> InitialsCache:
-    """The import's one InitialsCache (each name's initials are computed once per import)."""
-    cache = ctx.state.get("initials")
-    if cache is None:
-        cache = ctx.state["initials"] = InitialsCache()
-    return cache
-
-
-def roster_check(row: Any, ctx: ImportContext) -> bool:
-    """School (by code, else name; in the importer's scope), birth date and sex against the ID,
-    户籍 township from 户口所在地. Runs once per row of a county roster: lookups are cached."""
-    state = ctx.state
-    key = (row.school_code or "", row.school_name or "")
-    hit = state["school_hits"].get(key)
-    if hit is None:
-        hit = state["school_hits"][key] = _school_hit(key, ctx)
-    school_id, column, code, hint_zh, hint_en = hit
-    if school_id is None:
-        ctx.reject(row.row, column, code, hint_zh=hint_zh, hint_en=hint_en)
-        return False
-    if hint_zh:
-        ctx.warn(row.row, column, "school_matched", hint_zh, hint_en)
-    row.school_id = school_id
-    ok = check_identity(row, ctx)
-    id_type = row.id_type
-    if id_type and id_type not in RESIDENT_ID_TYPES and F.norm_key(id_type) not in RESIDENT_ID_TYPES:
-        ctx.warn(row.row, "id_type", "id_type", f"证件类型为“{id_type}”，已按居民身份证件号校验",
-                 f"ID type {id_type!r}; checked as a resident ID")
-    address = row.hukou_address
-    if address:
-        cache = state["hukou_cache"]
-        town = cache.get(address, 0)
-        if town == 0:
-            pattern = state["hukou_re"]
-            m = pattern.search(address) if pattern else None
-            town = state["town_by_name"][m.group(0)] if m else None
-            if len(cache) < 50_000:
-                cache[address] = town
-        row.hukou_township_id = town
-    return ok
-
-
-def _school_hit(key: tuple[str, str], ctx: ImportContext) -> tuple:
-    """(school id or None, column, code, hint_zh, hint_en) for a (学校标识码, 学校名称) pair: the
-    school and a warning, or the error to report."""
-    code, name = key
-    column = "school_code" if code else "school_name"
-    school, warn_zh, warn_en = ctx.state["schools"].resolve(code, name)
-    if school is None:
-        if not code and not name:
-            return None, column, "required_missing", "", ""
-        return None, column, "school_unknown", *school_unknown_hint(code or name, ctx)
-    if not school_in_scope(school, ctx):
-        return None, column, "school_unknown", *school_unknown_hint(code or name, ctx)
-    return school.pk, column, "", warn_zh, warn_en
-
-
-def school_unknown_hint(shown: str, ctx: ImportContext) -> tuple[str, str]:
-    """The hint of a `school_unknown` row: for an importer below the county, a school of the
-    county outside its scope and a school that does not exist read exactly alike (the file's
-    own code or name, never the stored name: no oracle for the county's school codes)."""
-    if ctx.is_county:
-        return f"“{shown}”", repr(shown)
-    return f"“{shown}”不在您的管辖范围内", f"{shown} is outside your scope"
-
-
-@dataclass
-class RosterPayload:
-    """What the generic (SQLite) path writes: the new rows and, per changed student id, the
-    file row and the changed columns. Model instances are built per chunk in apply, so a
-    county roster never holds 200,000 Student and 200,000 history instances at once."""
-
-    cols: list[str]
-    new_rows: list[Any]
-    changed: dict[int, tuple[Any, dict[str, Any]]]
-    asks: list[RosterAsk] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RosterAsk:
-    """A row naming an existing child of a school outside the importer's scope: counted in
-    the preview exactly as a new child (no oracle), written as a 转入申请 that the child's
-    school confirms (students.transfers.transfers_in_request_bulk), never as a move."""
-
-    row: int
-    student_id: int
-    school_id: int  # the receiving school (the row's, in the importer's scope)
-    grade: int
-    class_name: str
-
-
-def roster_is_intake(status: str, grade: int, name: str, r: Any, ctx: ImportContext) -> bool:
-    """A primary graduate's September intake: a child 毕业 from grade 6 (小学毕业: enrolled
-    nowhere since the rollover) may be enrolled by any school of the county teaching grade 7,
-    into grade 7, when the file names the child as the record does. Never an enrolled child."""
-    return (status == Student.Status.GRADUATED and grade == 6 and r.grade == 7
-            and r.school_id in ctx.state["grade7"] and name == r.name)
-
-
-APPLY_CHUNK = 2000
-TEXT_BLANK = ("class_name", "student_number", "hukou_address", "address", "guardian_name",
-              "guardian_phone", "disability_category")
-
-
-def _new_value(rule: str, old: Any, new: Any) -> Any:
-    if rule == "keep":
-        return old if new in (None, "") else new
-    if rule == "or":
-        return bool(old) or bool(new)
-    return new
-
-
-def roster_plan_in_transaction(ctx: ImportContext) -> bool:
-    """PostgreSQL, the county's first roster into an empty students table: the plan copies the
-    rows straight into it (students.roster_pg.direct_load_wanted)."""
-    if not is_postgres():
-        return False
-    from students.roster_pg import direct_load_wanted
-
-    return direct_load_wanted(ctx)
-
-
-def roster_reader_lines(ctx: ImportContext) -> LineFormat | None:
-    """PostgreSQL, the county's first roster: the reader process sends the rows as the direct
-    load's COPY text (students.roster_pg.direct_lines_format)."""
-    if not is_postgres():
-        return None
-    from students.roster_pg import direct_lines_format
-
-    return direct_lines_format(ctx)
-
-
-def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
-    if not {"school_code", "school_name"} & ctx.present:
-        raise TabularError("header_missing", labels="学校标识码、学校名称")
-    if is_postgres():
-        from students.roster_pg import roster_plan_pg
-
-        return roster_plan_pg(rows, ctx)
-    items = list(rows)
-    if rows.duplicates:
-        items = [r for r in items if not rows.is_duplicate(r)]
-    cols = roster_columns(ctx)
-    only = ["id", "id_number", "status", "school_id", *cols]
-    inside = ctx.state.get("inside")
-    at_grade, at_name = 4 + cols.index("grade"), 4 + cols.index("name")
-    new_rows: list[Any] = []
-    changed: dict[int, tuple[Any, dict[str, Any]]] = {}
-    asks: list[RosterAsk] = []
-    unchanged = moved = 0
-    for chunk in _chunks(items, IN_CHUNK):  # the stored rows of one chunk at a time
-        existing = {v[1]: v for v in Student.objects.filter(
-            id_number__in=[r.id_number for r in chunk]).values_list(*only)}
-        for r in chunk:
-            old = existing.get(r.id_number)
-            if old is None:
-                new_rows.append(r)
-                continue
-            if inside is not None and old[3] not in inside and not roster_is_intake(
-                    old[2], old[at_grade], old[at_name], r, ctx):
-                asks.append(RosterAsk(r.row, old[0], r.school_id, r.grade, r.class_name or ""))
-                continue
-            diff = {}
-            for i, c in enumerate(cols, start=4):
-                value = _new_value(ROSTER_MERGE[c], old[i], getattr(r, c))
-                if value != old[i]:
-                    diff[c] = value
-            is_move = "school_id" in diff
-            moved += is_move
-            if not is_move and old[2] not in ACTIVE:
-                _warn_status(ctx, r.row, old[2])
-            if diff:
-                changed[old[0]] = (r, diff)
-            else:
-                unchanged += 1
-    missing, sample = roster_missing(items, rows, ctx)
-    return ImportPlan(created=len(new_rows) + len(asks), updated=len(changed), unchanged=unchanged,
-                      extra={"moved": moved, "missing": missing, "missing_sample": sample},
-                      payload=RosterPayload(cols, new_rows, changed, asks))
-
-
-def _warn_status(ctx: ImportContext, row: int, status: str) -> None:
-    label = Student.Status(status).label
-    ctx.warn(row, "id_number", "status_not_enrolled",
-             f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
-
-
-def _chunks(values: list, size: int = APPLY_CHUNK):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
-def roster_missing(items: list[Any], rows: RowStream, ctx: ImportContext) -> tuple[int, list[dict]]:
-    """Students at school in the schools this file covers who are not in the file (kept in
-    ctx.state for the term's roster gaps: roster_gaps_record)."""
-    covered = sorted({r.school_id for r in items})
-    qs = (Student.objects.filter(school_id__in=covered, status__in=ACTIVE)
-          .order_by("school_id", "grade", "class_name", "id")
-          .values_list("id", "school_id", "id_number", "name", "school__name", "grade"))
-    return roster_missing_collect(qs.iterator(chunk_size=5000), covered, rows, ctx)
-
-
-def roster_missing_collect(found, covered: list[int], rows: RowStream, ctx: ImportContext
-                           ) -> tuple[int, list[dict]]:
-    """Count and sample the (id, school id, ID number, name, school name, grade) rows of
-    `found` whose ID number is not in the file; remember them for roster_gaps_record."""
-    in_file = {k[0] for k in rows.keys_seen}
-    count, sample, missing = 0, [], []
-    for pk, school_id, id_number, name, school, grade in found:
-        if id_number in in_file:
-            continue
-        count += 1
-        missing.append((pk, school_id))
-        if len(sample) < MISSING_SAMPLE:
-            sample.append({"name": name, "id_number": mask_id(id_number), "school": school,
-                           "grade": grade})
-    ctx.state["roster_gaps"] = (covered, missing, in_file)
-    return count, sample
-
-
-def roster_gaps_record(ctx: ImportContext) -> None:
-    """The term's roster gaps (RosterGap), written with the import: the first roster of the term
-    for a school lists its children missing from it; every roster of the term strikes off the
-    children it contains (a school may send its roster in parts). Set-based: a few queries
-    per import, chunked."""
-    from kongchuo.imports.bulk import chunked
-    from students.models import RosterGap, TermRoster
-
-    covered, missing, in_file = ctx.state.get("roster_gaps") or ([], [], set())
-    if not covered:
-        return
-    term = ctx.state["term"].code
-    known = set(TermRoster.objects.filter(term=term, school_id__in=covered)
-                .values_list("school_id", flat=True))
-    first = [pk for pk in covered if pk not in known]
-    TermRoster.objects.bulk_create([TermRoster(term=term, school_id=pk, first_job=ctx.job)
-                                    for pk in first], ignore_conflicts=True)
-    listed = [RosterGap(term=term, school_id=school_id, student_id=pk, job=ctx.job,
-                        found_on=ctx.today) for pk, school_id in missing if school_id in set(first)]
-    RosterGap.objects.bulk_create(listed, batch_size=1000, ignore_conflicts=True)
-    if known:
-        gaps = RosterGap.objects.filter(term=term, school_id__in=sorted(known)).values_list(
-            "pk", "student__id_number")
-        struck = [pk for pk, id_number in gaps if id_number in in_file]
-        for batch in chunked(struck):
-            RosterGap.objects.filter(pk__in=batch).delete()
-
-
-def roster_apply(plan: ImportPlan, ctx: ImportContext) -> None:
-    asks = plan.payload.asks
-    plan.created -= len(asks)  # the preview counted them as new children (no oracle)
-    if is_postgres():
-        from students.roster_pg import roster_apply_pg
-
-        roster_apply_pg(plan, ctx)
-    else:
-        _roster_apply_rows(plan, ctx)
-    roster_asks_apply(plan, asks, ctx)
-    roster_gaps_record(ctx)
-
-
-def roster_asks_apply(plan: ImportPlan, asks: list[RosterAsk], ctx: ImportContext) -> None:
-    """The rows naming children of schools outside the importer's scope become 转入申请 to
-    the child's school (which confirms): counted as `transfers` (and `skipped`: the child's
-    record is not written). A child who cannot be asked for (a transfer pending, deceased, a
-    transfer step today) is only skipped, with a warning."""
-    plan.extra["transfers"] = 0
-    if not asks:
-        return
-    from students.transfers import transfers_in_request_bulk
-
-    schools = {s.pk: s for s in School.objects.filter(pk__in={a.school_id for a in asks})}
-    made, refused = transfers_in_request_bulk(
-        user=ctx.user, reason=str(_("学籍名册导入：该生学籍在本县其他学校")),
-        asks=[(a.student_id, schools[a.school_id], a.grade, a.class_name) for a in asks])
-    plan.skipped += len(asks)
-    plan.extra["transfers"] = len(made)
-    for a in asks:
-        if a.student_id in refused:
-            ctx.warn(a.row, "id_number", "transfer_not_requested",
-                     "未导入：该生学籍在本县其他学校，且已有待确认的转学或当前不能转学，请联系该校",
-                     "not imported: the child is on another county school's roll and cannot be "
-                     "asked for now (a transfer pending); contact that school")
-
-
-def _roster_apply_rows(plan: ImportPlan, ctx: ImportContext) -> None:
-    p: RosterPayload = plan.payload
-    now = timezone.now()
-    initials = initials_for(ctx)
-    for chunk in _chunks(p.new_rows):
-        students = []
-        for r in chunk:
-            values = {c: _new_value(ROSTER_MERGE[c], None, getattr(r, c)) for c in p.cols}
-            for c in TEXT_BLANK:
-                if values.get(c) is None:
-                    values.pop(c, None)
-            students.append(Student(id_number=r.id_number, status=Student.Status.ENROLLED,
-                                    name_initials=initials(r.name),
-                                    created_at=now, updated_at=now, **values))
-        insert_rows(Student, students)
-        history_insert_select(Student, key="id_number", values=[s.id_number for s in students],
-                              user=ctx.user, reason="import", history_type="+", when=now)
-    schools = {s.pk: s for s in ctx.state["schools"].by_code.values()}
-    fields: set[str] = {"version", "updated_at"}
-    for chunk in _chunks(sorted(p.changed)):
-        students, moves = [], []
-        for student in Student.objects.filter(pk__in=chunk).order_by("pk"):
-            r, diff = p.changed[student.pk]
-            if "school_id" in diff:  # a move within the county: the status rules of 转出
-                change, moved_fields = status_change_build(
-                    student=student, kind=StatusChange.Kind.TRANSFER_OUT, effective_date=ctx.today,
-                    to_school=schools[diff["school_id"]], user=ctx.user, source="import",
-                    reason=str(_("学籍名册导入")))
-                moves.append(change)
-                fields.update(moved_fields)
-            for c, value in diff.items():
-                setattr(student, c, value)
-                fields.add(c.removesuffix("_id"))
-            if "name" in diff:
-                student.name_initials = initials(student.name)
-                fields.add("name_initials")
-            student.version += 1
-            student.updated_at = now
-            students.append(student)
-        Student.objects.bulk_update(students, sorted(fields), batch_size=update_batch_size(len(fields)))
-        history_insert_select(Student, key="id", values=[s.pk for s in students], user=ctx.user,
-                              reason="import", history_type="~", when=now)
-        StatusChange.objects.bulk_create(moves, batch_size=1000, ignore_conflicts=True)
-
-
 # --------------------------------------------------------------------------- census
 
 CENSUS_FIELDS = (
-    Field("name", ("姓名",), F.text(required=True, max_length=40), required=True),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
-    Field("sex", ("性别",), F.sex(), memo=True),
-    Field("birth_date", ("出生日期", "出生年月日"), F.date(), memo=True),
-    Field("township", ("户籍乡镇", "乡镇", "户籍所在乡镇", "所属乡镇"), F.text(required=True, max_length=40),
+    Field("name", ("姓名",), parsers.text(required=True, max_length=40), required=True),
+    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+    Field("sex", ("性别",), parsers.sex(), memo=True),
+    Field("birth_date", ("出生日期", "出生年月日"), parsers.date(), memo=True),
+    Field("township", ("户籍乡镇", "乡镇", "户籍所在乡镇", "所属乡镇"), parsers.text(required=True, max_length=40),
           required=True, memo=True, note="乡镇名称或9位乡镇代码"),
-    Field("address", ("户籍地址", "户籍所在地", "户口所在地", "住址", "家庭住址"), F.text(max_length=120)),
+    Field("address", ("户籍地址", "户籍所在地", "户口所在地", "住址", "家庭住址"), parsers.text(max_length=120)),
 )
 
 
@@ -1001,13 +500,13 @@ SUPPORT_LISTS = {
 SUPPORT_FLAG = FLAG_OF_LIST  # list kind → the student's flag (students.support)
 
 SUPPORT_FIELDS = (
-    Field("name", ("姓名", "学生姓名", "儿童姓名"), F.text(max_length=40)),
-    Field("id_number", ID_LABELS, F.id_number(), required=True, text=True),
-    Field("disability_category", ("残疾类别", "残疾类型", "残疾人类型"), F.text(max_length=20), memo=True),
-    Field("disability_grade", ("残疾等级", "残疾级别"), F.text(max_length=10), memo=True),
-    Field("listed_on", ("认定日期", "纳入日期", "纳入时间", "认定时间"), F.date(), memo=True,
+    Field("name", ("姓名", "学生姓名", "儿童姓名"), parsers.text(max_length=40)),
+    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+    Field("disability_category", ("残疾类别", "残疾类型", "残疾人类型"), parsers.text(max_length=20), memo=True),
+    Field("disability_grade", ("残疾等级", "残疾级别"), parsers.text(max_length=10), memo=True),
+    Field("listed_on", ("认定日期", "纳入日期", "纳入时间", "认定时间"), parsers.date(), memo=True,
           note="空白时按导入日期"),
-    Field("township", ("户籍乡镇", "乡镇", "所在乡镇", "乡镇（街道）"), F.text(max_length=40), memo=True,
+    Field("township", ("户籍乡镇", "乡镇", "所在乡镇", "乡镇（街道）"), parsers.text(max_length=40), memo=True,
           note="乡镇名称或9位乡镇代码；未入学儿童按此分派到乡镇"),
 )
 
@@ -1100,41 +599,3 @@ def support_apply(plan: ImportPlan, ctx: ImportContext) -> None:
         Student.objects.bulk_update(flagged, [*fields, "version", "updated_at"],
                                     batch_size=update_batch_size(len(fields) + 2))
         history_create(Student, flagged, user=ctx.user, reason="import", update=True, when=now)
-
-
-# --------------------------------------------------------------------------- registration
-
-
-def register_student_imports() -> None:
-    from kongchuo.imports.base import register_kind
-
-    register_kind(ImportKind(
-        slug="schools", label=_("学校名录"), fields=SCHOOL_FIELDS, key=("code",),
-        plan=schools_plan, apply=schools_apply, check_row=schools_check, roles=(Role.COUNTY,),
-        description=_("乡镇与学校名录：按学校标识码新增或更新乡镇、学校。"),
-        counts=("townships_created", "townships_updated"), order=10, icon="bi-building"))
-    register_kind(ImportKind(
-        slug="roster", label=_("学生学籍名册"), fields=ROSTER_FIELDS, key=("id_number",),
-        plan=roster_plan, apply=roster_apply, check_row=roster_check, prepare=roster_prepare,
-        warm_up=roster_warm_up,
-        plan_in_transaction=roster_plan_in_transaction, reader_lines=roster_reader_lines,
-        roles=STAFF, computed=("school_id", "hukou_township_id"), options=("term",),
-        description=_("学籍系统导出的学生名册：按身份证件号新增或更新学生；管辖范围内其他学校的学生将转入，"
-                      "管辖范围以外学校的学生生成转学申请、由该校确认，"
-                      "名册所含学校中未出现在文件里的学生会列出（不会删除），该学期首次导入时列入名册缺失名单。"),
-        counts=("moved", "missing", "transfers"), order=20, icon="bi-people"))
-    register_kind(ImportKind(
-        slug="census", label=_("户籍适龄儿童名单"), fields=CENSUS_FIELDS, key=("id_number",),
-        plan=census_plan, apply=census_apply, check_row=census_check, prepare=census_prepare,
-        roles=(Role.COUNTY, Role.TOWNSHIP), options=("year",),
-        description=_("公安户籍适龄儿童名单：按身份证件号和年度记录各乡镇的适龄人口。"),
-        counts=("unmatched", "elsewhere"), order=50, icon="bi-house-door"))
-    register_kind(ImportKind(
-        slug="support", label=_("资助帮扶名单"), fields=SUPPORT_FIELDS, key=("id_number",),
-        plan=support_plan, apply=support_apply, prepare=support_prepare, check_row=support_check,
-        roles=(Role.COUNTY,),
-        options=("list",), choices={"list": [(str(k), k.label) for k in SupportMark.Kind]},
-        description=_("建档立卡/脱贫、防返贫监测、低保、特困、残疾、家庭经济困难、孤儿、事实无人抚养名单："
-                      "为学生设置标识并记录来源与日期；查无学籍的适龄儿童按户籍乡镇列入“帮扶对象未入学”。"),
-        counts=("unmatched",), order=60, icon="bi-heart"))
-

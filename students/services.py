@@ -21,10 +21,10 @@ from kongchuo.access.idnumbers import birth_date_of, mask_id
 from kongchuo.access.scoping import Role, covers_school, scope_of
 from kongchuo.calendar.schoolyear import current_school_year, school_year_of, year_end, year_start
 from kongchuo.calendar.schoolyear import today as local_today
+from kongchuo.imports.base import current_lang
 from kongchuo.imports.bulk import chunked, history_create, update_batch_size
-from kongchuo.imports.runner import current_lang
+from kongchuo.imports.cells import CellError, parse_id
 from kongchuo.security.services import user_sessions_end
-from kongchuo.tabular import CellError, parse_id
 from students.models import LeadingGroupMember, School, StatusChange, Student, SupportMark, Township, User
 from students.pinyin import name_initials
 from students.support import FLAG_OF_LIST

@@ -3,7 +3,7 @@
 Each row names a school by its 学校标识码 and the clerk's 姓名 (电话 and 用户名 optional; the
 user name defaults to the school code). Every account gets a generated one-time password and
 must change it at first login; the passwords are delivered once, as a workbook the importer
-downloads from the job page (`Job.output`, deleted on download: kongchuo.import_views).
+downloads from the job page (`Job.output`, deleted on download: kongchuo.imports.views).
 
 Scope: the county for any school; a township center school for the schools it oversees (a row
 naming another school is `school_unknown`, as in the roster). A school that already has an
@@ -20,19 +20,19 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.access.scoping import Role
-from kongchuo.imports import fields as F
+from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in
 from students.imports import school_in_scope, school_unknown_hint
 from students.models import School, User
 
 USER_FIELDS = (
-    Field("school_code", ("学校标识码", "学校代码"), F.code(10, required=True), required=True,
+    Field("school_code", ("学校标识码", "学校代码"), parsers.code(10, required=True), required=True,
           text=True, note="10位学校标识码"),
-    Field("name", ("姓名", "专干姓名", "联系人"), F.text(required=True, max_length=150),
+    Field("name", ("姓名", "专干姓名", "联系人"), parsers.text(required=True, max_length=150),
           required=True, note="控辍保学专干姓名"),
-    Field("phone", ("电话", "联系电话", "手机"), F.text(max_length=20), text=True),
-    Field("username", ("用户名", "账号"), F.text(max_length=150), text=True,
+    Field("phone", ("电话", "联系电话", "手机"), parsers.text(max_length=20), text=True),
+    Field("username", ("用户名", "账号"), parsers.text(max_length=150), text=True,
           note="不填则用学校标识码"),
 )
 

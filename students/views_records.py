@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from kongchuo.access.scoping import Role, access_object, covers_school, require_role, scope_of
-from kongchuo.imports.fields import norm_key
-from kongchuo.imports.runner import current_lang
+from kongchuo.imports.base import current_lang
+from kongchuo.imports.parsers import norm_key
 from kongchuo.imports.single import check_record
 from students.forms import IdCorrectionForm, StudentEditForm, StudentNewForm
 from students.models import StatusChange, Student, TransferRequest

@@ -1,15 +1,18 @@
 """Excel imports at county scale: the machinery every app's import kinds share.
 
+- `pipeline`: import_run, one run through read → check → plan → apply with the Job row,
+  progress and audit around it
 - `base`: Field, ImportKind, ImportContext, ImportPlan, the registry (register_kind, kinds_for)
-- `fields`: cell parsers built on kongchuo.tabular, with per-import memoisation
-- `runner`: import_run (sniff → read → header → validate → plan → write → Job + audit),
-  import_job_create / import_job_run for the browser and the task
+- `filesafety`, `tabular`, `reader`: the read stage (sniffing and pre-scans, sheets and headers,
+  the memory-capped reader process for big workbooks)
+- `checks`, `parsers`, `cells`: the check stage (row validation, cell parsers, codes/messages)
+- `merge`: per-column merge rules, for the ORM path and the SQL merge alike
 - `bulk`: chunked lookups, batched writes, bulk history, PostgreSQL COPY
-- `workbooks`: the template and the error workbook
-- `tasks`: the Celery task for big files
+- `runner`: the Job side (create, run, claim, queue); `tasks`: the Celery task for big files
+- `views`, `urls`, `forms`, `selectors`, `workbooks`, `single`: the browser flow, templates and
+  error workbooks, one record through a kind's rules
 
-Apps register their kinds from AppConfig.ready(): students (schools, roster, census, support),
-ledgers (returns, status_changes), retrieval (feedback). This package knows no app.
+Apps register their kinds from AppConfig.ready(). This package knows no app.
 """
 
 from kongchuo.imports.base import (

@@ -2,7 +2,7 @@
 
 An app describes a kind of file once (`ImportKind`: its columns, who may import it, how its
 rows become a plan and how a plan is written) and registers it from its AppConfig.ready();
-the runner (`kongchuo.imports.runner`) does the rest the same way for every kind. Nothing here
+the pipeline (`kongchuo.imports.pipeline`) does the rest the same way for every kind. Nothing here
 knows an app.
 """
 
@@ -14,13 +14,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kongchuo.access.scoping import Role, Scope
-from kongchuo.tabular import CellError, Column, HeaderMap, message_for
+from django.conf import settings
+from django.utils import translation
+
+from kongchuo import plugins
+from kongchuo.access.scoping import Role, Scope, scope_of
+from kongchuo.imports.cells import CellError, message_for
+from kongchuo.imports.tabular import Column, HeaderMap
 
 Parser = Callable[[Any], Any]
 
 # Messages of the machinery's own codes (warnings and scope refusals); the row error codes
-# themselves are the tabular engine's contract (kongchuo.tabular.MESSAGES).
+# themselves are the tabular engine's contract (kongchuo.imports.tabular.MESSAGES).
 EXTRA_MESSAGES: dict[str, tuple[str, str]] = {
     "out_of_scope": ("不在您的管辖范围内", "outside your scope"),
     "kind_unknown": ("未知的导入类型：{kind}", "Unknown kind of import: {kind}"),
@@ -118,7 +123,6 @@ class ImportContext:
     progress: Callable[[int], None] = lambda pct: None
     writing: bool = False  # the import writes if its rows pass (not a dry run)
     rows_hint: int | None = None  # the sheet's height before reading it, when the reader knows it
-    in_transaction: bool = False  # plan runs inside the write's transaction (plan_in_transaction)
 
     def label(self, key: str) -> str:
         if self.header is not None and key in self.header.labels:
@@ -161,35 +165,12 @@ class ImportPlan:
     cleanup: Callable[[], None] | None = None
 
 
-class NeedRows(Exception):
-    """The plan iterated rows, but the reader process sent them as its LineFormat's text (the
-    plan's fast path was not to be had after all: a busy table): the runner reads the file
-    again, here, as rows."""
-
-
-@dataclass
-class LineFormat:
-    """How the reader process formats the valid rows for a plan's fast path (the roster's
-    direct COPY), so that they cross to the importing process as text, not as Python objects
-    to be rebuilt and formatted there. A kind's `reader_lines(ctx)` returns one, in the
-    importing process before the reader is forked; the reader uses it for a sheet of at least
-    `min_rows` rows (the height, header included). The plan then reads `RowStream.blocks`."""
-
-    min_rows: int
-    text: Callable[[list[Any], ImportContext], str]  # a block of valid rows → their COPY lines
-    # Loads what `text` needs into ctx.state, in the reader beside calamine's parse.
-    warm_up: Callable[[ImportContext], None] | None = None
-
-
 class RowStream:
     """The valid rows of the file, parsed, in file order; iterate once.
 
     After the iteration, `duplicates` holds the keys that appeared on more than one row: those
     rows have been reported as `duplicate_in_file` and the kind must not write them (a kind that
     streams rows to a staging table removes them there).
-
-    `blocks`, when not None, holds the rows as the kind's LineFormat wrote them: (text, rows)
-    per block of rows, in file order; iterating the stream then raises NeedRows.
     """
 
     def __init__(self, source: Iterator[Any], key_of: Callable[[Any], Any] | None) -> None:
@@ -198,17 +179,10 @@ class RowStream:
         self.duplicates: set[Any] = set()
         self.keys_seen: set[Any] = set()  # every key in the file, rejected rows included
         self.finished = False
-        self.blocks: Iterator[tuple[bytes, int]] | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        self.require_rows()
         yield from self._source
         self.finished = True
-
-    def require_rows(self) -> None:
-        """For a plan about to read rows: NeedRows if they came as text."""
-        if self.blocks is not None:
-            raise NeedRows
 
     def is_duplicate(self, row: Any) -> bool:
         return bool(self.duplicates) and self._key_of is not None and self._key_of(row) in self.duplicates
@@ -216,12 +190,10 @@ class RowStream:
 
 @dataclass
 class ImportKind:
-    """A kind of file the portal imports. Apps register these; the runner runs them.
+    """A kind of file the portal imports. Apps register these; the pipeline runs them.
 
     plan(rows: RowStream, ctx) -> ImportPlan reads what it needs from the database (set-based,
-    chunked) and must not write, unless `plan_in_transaction(ctx)` said so: the runner then
-    runs it inside the write's transaction, rolled back unless the import is written;
-    apply(plan, ctx) writes, inside the runner's transaction.
+    chunked) and must not write; apply(plan, ctx) writes, inside the pipeline's transaction.
     `key` names the fields that identify a row within the file (duplicate_in_file).
     `check_row(row, ctx)` returns False to reject a row after its cells parsed (cross-column
     rules: birth date vs ID, school in scope); it reports through ctx.reject / ctx.warn.
@@ -236,14 +208,6 @@ class ImportKind:
     key: tuple[str, ...] = ()
     check_row: Callable[[Any, ImportContext], bool] | None = None
     prepare: Callable[[ImportContext], None] | None = None  # resolve options, load lookups
-    # Load what the plan will need (dictionaries, caches) into ctx.state: runs while a reader
-    # process parses the file, on the core the importing process has to spare then.
-    warm_up: Callable[[ImportContext], None] | None = None
-    # True when this run's plan may write (it then runs inside the write's transaction, which
-    # is rolled back unless the import is written): the roster's direct bulk load.
-    plan_in_transaction: Callable[[ImportContext], bool] | None = None
-    # The text the reader process should send the valid rows as (LineFormat), or None.
-    reader_lines: Callable[[ImportContext], LineFormat | None] | None = None
     options: tuple[str, ...] = ()  # which CLI/browser options apply: term, year, list, due
     choices: dict[str, Any] = field(default_factory=dict)  # e.g. {"list": [(value, label)]}
     description: Any = ""
@@ -271,22 +235,41 @@ class ImportKind:
         return scope is not None and scope.role in self.roles
 
 
-_KINDS: dict[str, ImportKind] = {}
-
-
 def register_kind(kind: ImportKind) -> ImportKind:
-    """Register (or re-register, e.g. after a test reload) an import kind by its slug."""
-    _KINDS[kind.slug] = kind
+    """Plug an import kind in (the `import_kind` slot of kongchuo.plugins, the one registry apps
+    plug into), replacing a kind of the same slug (ready() may run again in tests)."""
+    for known in plugins.items("import_kind"):
+        if known.slug == kind.slug:
+            plugins.unregister("import_kind", known)
+    plugins.register("import_kind", kind, order=kind.order)
     return kind
 
 
 def get_kind(slug: str) -> ImportKind | None:
-    return _KINDS.get(slug)
+    return next((k for k in plugins.items("import_kind") if k.slug == slug), None)
 
 
 def all_kinds() -> list[ImportKind]:
-    return sorted(_KINDS.values(), key=lambda k: (k.order, k.slug))
+    return sorted(plugins.items("import_kind"), key=lambda k: (k.order, k.slug))
 
 
 def kinds_for(scope: Scope | None) -> list[ImportKind]:
     return [k for k in all_kinds() if k.allowed(scope)]
+
+
+def current_lang() -> str:
+    return "en" if (translation.get_language() or settings.LANGUAGE_CODE).startswith("en") else "zh"
+
+
+def kind_for(slug: str, user) -> tuple[ImportKind, Scope]:
+    """The registered kind and the user's scope (the operator CLI, user None: the county's),
+    or ImportRefused (unknown kind, no right)."""
+    kind = get_kind(slug)
+    if kind is None:
+        zh, en = text_pair("kind_unknown", kind=slug)
+        raise ImportRefused("kind_unknown", zh, en)
+    scope = Scope(Role.COUNTY) if user is None else scope_of(user)
+    if scope is None or not kind.allowed(scope):
+        zh, en = text_pair("kind_forbidden")
+        raise ImportRefused("kind_forbidden", zh, en)
+    return kind, scope

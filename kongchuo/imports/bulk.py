@@ -230,20 +230,6 @@ class _LineFeed(_Feed):
         return self.read(size)
 
 
-class _BlockFeed(_Feed):
-    """Blocks of COPY text already encoded (a reader process's): each read() hands psycopg2 one
-    whole block (it sends whatever read() returns), so no block is copied here."""
-
-    def read(self, size: int | None = -1) -> bytes:
-        try:
-            for block in self._source:
-                if block:  # an empty read ends the COPY
-                    return block
-        except Exception as exc:
-            self._fail(exc)
-        return b""
-
-
 def pg_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
             to_text: Callable[[Any], str] = _copy_text) -> None:
     """COPY `rows` into `table` (PostgreSQL), streamed as they are produced."""
@@ -256,11 +242,6 @@ def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
     """COPY already formatted text-format lines (tab-separated, newline-ended; NULL is \\N
     unless `options` says otherwise, e.g. "(FORMAT text, NULL '')"); the number of rows."""
     return _pg_copy_feed(table, columns, _LineFeed(lines), options)
-
-
-def pg_copy_blocks(table: str, columns: Sequence[str], blocks: Iterator[bytes]) -> int:
-    """pg_copy_lines for blocks of lines already joined and encoded (UTF-8; NULL is \\N)."""
-    return _pg_copy_feed(table, columns, _BlockFeed(blocks), "")
 
 
 def _pg_copy_feed(table: str, columns: Sequence[str], feed: _Feed, options: str) -> int:

@@ -1,27 +1,21 @@
-"""A big workbook is parsed and validated in a child process, beside the safety pre-scan.
+"""A big workbook is parsed and validated in a child process under a memory cap.
 
-For a county roster (200,000 rows, 140 MB of sheet XML) the pre-scan (bounded inflation and
-the real cell extent, kongchuo.tabular.prescan: ~1.3 s), calamine's parse (~1.9 s) and the row
-checks (~2 s) each want a core, and the import ran them one after the other on one. Here the
-runner forks a reader:
+calamine holds the whole sheet in memory, and an untrusted xlsx/xls can be built to make it ask
+for gigabytes (a sparse sheet: one cell at row 1,000,000, column 16,000). So the runner forks
+one reader for a workbook of at least KONGCHUO_IMPORT_READER_MIN_BYTES:
 
-- the child parses the sheet with calamine at once, finds the header and runs the validator
-  (cell parsers, check_row, duplicate keys) exactly as the runner would in-process, and sends
-  the valid rows to the parent in pickled batches, with the errors and warnings they raised;
-- the parent meanwhile runs the pre-scan, then consumes the rows (the kind's plan: for the
-  county's first roster a COPY straight into the students table, which the database works on
-  while the child is still validating). A kind may ask for its rows as text instead
-  (ImportKind.reader_lines: the roster's direct-load COPY lines): the child formats each block
-  and the parent hands the text to COPY as it came, without a Python object per row.
+- the child parses the sheet with calamine, finds the header and runs the validator (cell
+  parsers, check_row, duplicate keys) exactly as the runner would in-process, and sends the
+  valid rows to the parent in pickled batches, with the errors and warnings they raised;
+- the parent meanwhile runs the safety pre-scan, then consumes the rows (the kind's plan).
 
 Safety: the parent uses nothing the child sends before its own pre-scan of the file has
 passed, and kills the child as soon as the pre-scan fails. The child parses under a hard
 address-space cap (RLIMIT_AS: KONGCHUO_IMPORT_READER_MEMORY_MB, and at most 256 MB + 4 × the
-workbook's uncompressed size): a sparse-sheet bomb that makes calamine ask for gigabytes
-aborts the child, not the worker. The child has no database:
-any attempt raises, so it can never write through the parent's connection. It leaves with
-os._exit, so nothing it inherited (connections, files, atexit hooks) is closed or flushed twice.
-What it sends is unpickled with an allow-list of classes.
+workbook's uncompressed size): a sheet bomb aborts the child, not the worker. The child has
+no database: any attempt raises, so it can never write through the parent's connection. It
+leaves with os._exit, so nothing it inherited (connections, files, atexit hooks) is closed or
+flushed twice. What it sends is unpickled with an allow-list of classes.
 """
 
 from __future__ import annotations
@@ -43,26 +37,20 @@ from collections.abc import Iterator
 from operator import attrgetter
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connections
 
-from kongchuo.imports.base import ImportContext, ImportKind, Issue, LineFormat
-from kongchuo.tabular import HeaderMap, TabularError, find_header, open_sheet
+from kongchuo.imports.base import ImportContext, ImportKind, Issue
+from kongchuo.imports.cells import TabularError
+from kongchuo.imports.checks import RowValidator
+from kongchuo.imports.tabular import HeaderMap, find_header, open_sheet
 
 log = logging.getLogger(__name__)
 
 BATCH = 5000  # data rows per block: a message per block
 QUEUED_BATCHES = 8  # messages held for the parent (~12 MB of a roster) before the child waits
 _LEN = struct.Struct("<Q")
-
-
-def readers_at_most(lines: bool) -> int:
-    """KONGCHUO_IMPORT_READER_PROCESSES, or with 0 (automatic) 2 readers for rows sent as COPY
-    text (the importing process has little to do but forward them) and 1 otherwise."""
-    wanted = settings.KONGCHUO_IMPORT_READER_PROCESSES
-    if wanted > 0:
-        return wanted
-    return min(2, os.cpu_count() or 1) if lines else 1
 
 
 def reader_wanted(path: str | os.PathLike[str], fmt: str) -> bool:
@@ -134,109 +122,75 @@ class _Stream:
 
 
 class ChildReader:
-    """The forked readers of one import: a child that parses the sheet, and as many
-    grandchildren (KONGCHUO_IMPORT_READER_PROCESSES in all) forked from it once the sheet is
-    parsed, sharing it. Reader r validates the blocks of BATCH data rows whose number is r
-    modulo the readers; the blocks come back in file order, one reader after the other.
-    Close it in every case: it kills the child if still alive and reaps it (the other readers
-    die with it)."""
+    """The forked reader of one import. Close it in every case: it kills the child if still
+    alive and reaps it."""
 
     def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
-                 max_rows: int, max_cells: int, line_format: LineFormat | None = None) -> None:
+                 max_rows: int, max_cells: int) -> None:
         self.pid = 0
         self.status: int | None = None
-        self.others: list[int] = []  # the grandchildren's pids (the child reaps them)
-        self.lines = False  # the rows come as line_format's text (known from the header)
         fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
                   *kind.computed]
         cap = memory_cap(path, fmt)
-        pipes = [os.pipe() for _ in range(max(1, readers_at_most(line_format is not None)))]
+        read_fd, write_fd = os.pipe()
         try:
             pid = os.fork()
         except OSError:  # no process to be had (EAGAIN, ENOMEM): the caller reads in-process
-            for read_fd, write_fd in pipes:
-                os.close(read_fd)
-                os.close(write_fd)
+            os.close(read_fd)
+            os.close(write_fd)
             raise
         if pid == 0:  # the child: never returns
-            for read_fd, _w in pipes:
-                os.close(read_fd)
-            _child_run([w for _r, w in pipes], path, fmt, kind, ctx, fields, max_rows, max_cells, cap,
-                       line_format)
-        for _r, write_fd in pipes:
-            os.close(write_fd)
+            os.close(read_fd)
+            _child_run(write_fd, path, fmt, kind, ctx, fields, max_rows, max_cells, cap)
+        os.close(write_fd)
         self.pid = pid
         log.info("import %s: reader process %s forked", kind.slug, pid)
-        self.streams = [_Stream(r, f"import-reader-{pid}-{i}") for i, (r, _w) in enumerate(pipes)]
+        self.stream: _Stream | None = _Stream(read_fd, f"import-reader-{pid}")
 
     def header(self) -> tuple[HeaderMap, int | None, str]:
         """(header, sheet height, sheet name), or the TabularError the child met first (its
-        `sheet`: the sheet it read, or None). `lines` tells how the rows will come."""
-        message = self._receive(0)
+        `sheet`: the sheet it read, or None)."""
+        message = self._receive()
         if message[0] != "header":
             self._unexpected(message)
-        _tag, header, height, sheet, readers, self.lines = message[:6]
-        self.others = list(readers[1:])
-        for stream in self.streams[len(readers):]:  # a small sheet: fewer readers
-            stream.close()
-        del self.streams[len(readers):]
+        _tag, header, height, sheet = message
         return header, height, sheet
 
     def rows(self, ctx: ImportContext, stats: dict[str, Any],
              progress: Any = None) -> Iterator[tuple]:
-        """The valid rows' field values, in file order, or with `lines` their text: (text,
-        rows) per block; `stats` gets count, dup_rows and keys_seen at the end, ctx the errors
-        and warnings as their rows arrive."""
-        block = 0
-        n = len(self.streams)
+        """The valid rows' field values, in file order; `stats` gets count, dup_rows and
+        keys_seen at the end, ctx the errors and warnings as their rows arrive."""
         while True:
-            message = self._receive(block % n)
-            tag = message[0]
-            if tag == "rows" or tag == "lines":
+            message = self._receive()
+            if message[0] == "rows":
                 _tag, batch, errors, warnings, seen = message
                 ctx.errors.extend(errors)
                 ctx.warnings.extend(warnings)
                 if progress is not None:
                     progress(seen)
-                block += 1
-                if tag == "rows":
-                    yield from batch
-                else:  # the COPY text of `rows` rows: one line each, or the reader is broken
-                    text, rows = batch
-                    lines = text.count(b"\n")
-                    if lines != rows:
-                        raise ReaderCrashed(f"a block of text holds {lines} lines for {rows} rows")
-                    yield batch
-            elif tag == "done":  # no block from here on: every other reader is done too
-                parts = [message[1:]]
-                for i in range(1, n):
-                    last = self._receive((block + i) % n)
-                    if last[0] != "done":
-                        self._unexpected(last)
-                    parts.append(last[1:])
-                stats.update(_merge_parts(parts))
+                yield from batch
+            elif message[0] == "done":
+                _tag, count, dup_rows, first_rows = message
+                stats.update(count=count, dup_rows=dup_rows, keys_seen=set(first_rows))
                 return
             else:
                 self._unexpected(message)
 
     def finish(self) -> None:
-        """After every reader said "done": they exit by themselves; reap the child."""
+        """After the reader said "done": it exits by itself; reap it."""
         self._reap()
         self.close()
 
     def close(self) -> None:
-        # Only the child is killed from here: the other readers are its children, and it may
-        # have reaped them already (their pids free for reuse). They die with it
-        # (PR_SET_PDEATHSIG), or at their next write to a pipe nobody reads.
         if self.pid and self.status is None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self._reap()
-        for stream in self.streams:
-            stream.close()
-        self.streams = []
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
 
     def _reap(self) -> int:
         if self.status is None:
@@ -244,23 +198,20 @@ class ChildReader:
             self.status = status
         return self.status
 
-    def _receive(self, i: int) -> tuple:
-        message = self.streams[i].receive()
+    def _receive(self) -> tuple:
+        message = self.stream.receive() if self.stream is not None else None
         if message is None:
-            return self._died(i)
+            return self._died()
         return message
 
-    def _died(self, i: int) -> tuple:
-        """A pipe ended early: its reader was killed (the memory cap: the file needs more than a
-        sheet of this size can) or crashed."""
-        if i == 0:
-            status = self._reap()
-            if os.WIFSIGNALED(status):
-                log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
-                raise TabularError("file_unsafe")
-            raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
-        log.warning("import reader %s ended without a word", self.others[i - 1])
-        raise TabularError("file_unsafe")
+    def _died(self) -> tuple:
+        """The pipe ended early: the reader was killed (the memory cap: the file needs more
+        than a sheet of this size can) or crashed."""
+        status = self._reap()
+        if os.WIFSIGNALED(status):
+            log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
+            raise TabularError("file_unsafe")
+        raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
 
     def _unexpected(self, message: tuple) -> None:
         if message[0] == "error":
@@ -272,34 +223,18 @@ class ChildReader:
         raise ReaderCrashed(f"unexpected message {message[0]!r}")
 
 
-def _merge_parts(parts: list[tuple]) -> dict[str, Any]:
-    """count, dup_rows and keys_seen of the whole file from each reader's (count, dup_rows,
-    first row per key): a key two readers saw is duplicated across their blocks."""
-    count = parts[0][0]
-    dup_rows: dict[Any, list[int]] = {}
-    for _count, dups, _seen in parts:
-        for key, numbers in dups.items():
-            dup_rows.setdefault(key, []).extend(numbers)
-    keys_seen: set[Any] = set()
-    shared: set[Any] = set()
-    for _count, _dups, seen in parts:
-        shared |= keys_seen.intersection(seen)
-        keys_seen.update(seen)
-    for key in shared:
-        numbers = dup_rows.setdefault(key, [])
-        for _count, dups, seen in parts:
-            if key in seen and key not in dups:
-                numbers.append(seen[key])
-    for numbers in dup_rows.values():
-        numbers.sort()
-    return {"count": count, "dup_rows": dup_rows, "keys_seen": keys_seen}
-
-
 _ALLOWED = {("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"),
             ("datetime", "timedelta"), ("datetime", "timezone"), ("decimal", "Decimal"),
             ("django.db.models.base", "model_unpickle"), ("django.db.models.base", "ModelState"),
             ("django.db.models.base", "ModelStateFieldsCacheDescriptor")}
-_APPS = ("kongchuo.", "students.", "ledgers.", "retrieval.", "dashboards.")
+
+
+def _project_modules() -> tuple[str, ...]:
+    """The module prefixes of the project's own apps (INSTALLED_APPS whose code lives in this
+    checkout), whose choice enums may cross from the reader."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return tuple(f"{config.name}." for config in django_apps.get_app_configs()
+                 if os.path.abspath(config.path).startswith(root + os.sep))
 
 
 class _Unpickler(pickle.Unpickler):
@@ -311,7 +246,7 @@ class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
-        if module.startswith(_APPS):
+        if module.startswith(_project_modules()):
             found = super().find_class(module, name)
             if found in (Issue, HeaderMap) or (isinstance(found, type) and issubclass(found, enum.Enum)):
                 return found
@@ -321,15 +256,14 @@ class _Unpickler(pickle.Unpickler):
 # --------------------------------------------------------------------------- the child's side
 
 
-def _child_run(fds: list[int], path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
-               fields: list[str], max_rows: int, max_cells: int, cap: int,
-               line_format: LineFormat | None) -> None:
+def _child_run(fd: int, path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
+               fields: list[str], max_rows: int, max_cells: int, cap: int) -> None:
     code = 0
     out = None
     try:
-        out = open(fds[0], "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
+        out = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
         _sandbox(cap)
-        _read_and_validate(out, fds, path, fmt, kind, ctx, fields, max_rows, max_cells, line_format)
+        _read_and_validate(out, path, fmt, kind, ctx, fields, max_rows, max_cells)
     except BrokenPipeError:  # the parent is gone or gave up (its pre-scan failed)
         code = 3
     except BaseException:  # a bug: tell the parent, which fails the import
@@ -441,126 +375,42 @@ def _send(out: Any, message: tuple) -> None:
     out.write(data)
 
 
-def _read_and_validate(out: Any, fds: list[int], path: Any, fmt: str, kind: ImportKind,
-                       ctx: ImportContext, fields: list[str], max_rows: int, max_cells: int,
-                       line_format: LineFormat | None) -> None:
+def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
+                       fields: list[str], max_rows: int, max_cells: int) -> None:
+    """Send the header, then each BATCH of valid rows with the errors and warnings they raised,
+    then "done" with the row count, the duplicated keys and the first row of every key."""
     rows = None
-    # What the lines need (the roster's pinyin dictionaries) loads beside calamine's parse,
-    # which does not hold the GIL.
-    warm_up = _Background(line_format.warm_up, ctx) if line_format and line_format.warm_up else None
     try:
         rows = open_sheet(path, fmt, None, max_rows=max_rows, max_cells=max_cells)
         header = find_header(rows, kind.columns())
     except TabularError as exc:  # with the sheet it read, if it got that far
         _send(out, ("error", exc.code, exc.message_zh, exc.message_en, rows and rows.sheet_name))
         return
-    finally:
-        if warm_up is not None:
-            warm_up.join()  # no thread may be running when the other readers are forked
-    if line_format is not None and (rows.height or 0) < line_format.min_rows:
-        line_format = None  # a small sheet: the plan's ordinary path, which reads rows
-    # The sheet is parsed: the other readers are forked now and share it.
-    most = min(len(fds), readers_at_most(line_format is not None))
-    wanted = most if (rows.height or 0) > 2 * BATCH else 1
-    readers, part, others = [os.getpid()], 0, []
-    for r in range(1, len(fds)):
-        if r >= wanted:
-            os.close(fds[r])
-            continue
-        pid = os.fork()
-        if pid == 0:  # a grandchild: reader r, on pipe r
-            _INHERITED.append(out)  # the child's writer on pipe 0: never flushed or freed here
-            others, part, readers = [], r, []
-            for i, fd in enumerate(fds):
-                if i != r:
-                    _close_quietly(fd)
-            out = open(fds[r], "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
-            break
-        others.append(pid)
-        readers.append(pid)
-        os.close(fds[r])
-    if part == 0:
-        _send(out, ("header", header, rows.height, rows.sheet_name, readers, line_format is not None))
-        out.flush()
-    try:
-        _validate_part(out, rows, header, kind, ctx, fields, part, wanted, line_format)
-    except BaseException:
-        if part == 0:
-            raise
-        _tell_crash(out)
-        os._exit(1)
-    if part:
-        out.flush()
-        os._exit(0)
-    for pid in others:
-        os.waitpid(pid, 0)
-
-
-def _close_quietly(fd: int) -> None:
-    try:
-        os.close(fd)
-    except OSError:
-        pass
-
-
-class _Background(threading.Thread):
-    """`work(ctx)` in a thread; join() raises what it raised."""
-
-    def __init__(self, work: Any, ctx: ImportContext) -> None:
-        super().__init__(name="import-reader-warm-up", daemon=True)
-        self.work, self.ctx = work, ctx
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.work(self.ctx)
-        except BaseException as exc:  # raised again by join, in the reader's main thread
-            self.error = exc
-
-    def join(self, timeout: float | None = None) -> None:
-        super().join(timeout)
-        if self.error is not None:
-            raise self.error
-
-
-def _validate_part(out: Any, rows: Any, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
-                   fields: list[str], part: int, parts: int, line_format: LineFormat | None) -> None:
-    """Validate this reader's blocks and send each (its valid rows, or with `line_format` their
-    text, and the errors and warnings they raised), then "done" with the row count, the
-    duplicated keys and the first row of every key it saw."""
-    from kongchuo.imports.runner import BLOCK_END, _Validator
-
+    _send(out, ("header", header, rows.height, rows.sheet_name))
+    out.flush()
     ctx.header = header
     ctx.present = frozenset(header.columns)
     ctx.progress = _no_progress
     ctx.job = None
     ctx.errors, ctx.warnings = [], []
-    validator = _Validator(rows, header, kind, ctx, None, part=(part, parts, BATCH))
+    validator = RowValidator(rows, header, kind, ctx, None, report_duplicates=False)
     values = attrgetter(*fields)
     batch: list[Any] = []
     sent_errors = sent_warnings = 0
     try:
         for row in validator:
-            if row is BLOCK_END:
-                if line_format is None:
-                    message: tuple = ("rows", batch)
-                else:
-                    message = ("lines", (line_format.text(batch, ctx).encode(), len(batch)))
-                _send(out, (*message, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
+            batch.append(values(row))
+            if len(batch) >= BATCH:
+                _send(out, ("rows", batch, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
                             validator.seen))
                 sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
                 batch = []
-            elif line_format is None:
-                batch.append(values(row))
-            else:
-                batch.append(row)
     except TabularError as exc:  # the row cap, met while iterating
         _send(out, ("error", exc.code, exc.message_zh, exc.message_en))
         return
+    _send(out, ("rows", batch, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:], validator.seen))
     _send(out, ("done", validator.count, validator.dup_rows, validator.first_rows))
 
 
 def _no_progress(_pct: int) -> None:
     return None
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from kongchuo.access.scoping import OVERSIGHT_TOWNSHIP, Role, scope_of
-from kongchuo.imports.runner import JOB_PREFIX
+from kongchuo.imports.pipeline import JOB_PREFIX
 from kongchuo.models import Job
 
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kongchuo.calendar.schoolyear import today
-from kongchuo.imports.base import ImportContext, Issue
-from kongchuo.imports.runner import current_lang, kind_for
-from kongchuo.tabular import CellError
+from kongchuo.imports.base import ImportContext, Issue, current_lang, kind_for
+from kongchuo.imports.cells import CellError
 
 ROW = 1  # the record is reported as row 1 of a file that has only it
 

@@ -10,10 +10,10 @@ import xlsxwriter
 
 from kongchuo.access.idnumbers import make_id
 from kongchuo.imports.base import ImportKind, get_kind
-from kongchuo.imports.runner import issues_from_job
+from kongchuo.imports.pipeline import issues_from_job
+from kongchuo.imports.tabular import find_header, read_rows
 from kongchuo.models import Job
 from kongchuo.portal.xlsxout import FONT, escape_formula, write_error_workbook
-from kongchuo.tabular import find_header, read_rows
 
 
 def template_write(kind: ImportKind, out: str | IO[bytes]) -> None:

@@ -1,6 +1,6 @@
 """Excel output: error workbooks, official-layout registers (台账), plain tables.
 
-App-agnostic like `kongchuo.tabular`. Every writer goes through `_write_cell`, which writes
+App-agnostic like `kongchuo.imports.tabular`. Every writer goes through `_write_cell`, which writes
 text with `write_string` (an ID stays text, nothing becomes a formula) after `escape_formula`,
 so a name such as "=HYPERLINK(...)" typed into a roster cannot run in a colleague's Excel.
 XlsxWriter runs in constant_memory mode: rows are flushed as they are written, so a county-size

@@ -20,7 +20,7 @@ from kongchuo import plugins
 from kongchuo.access.audit import audit_record
 from kongchuo.access.scoping import Role, scope_of
 from kongchuo.imports.base import all_kinds
-from kongchuo.imports.runner import JOB_PREFIX
+from kongchuo.imports.pipeline import JOB_PREFIX
 from kongchuo.models import Job
 from kongchuo.security.models import UserSession
 

@@ -7,10 +7,10 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kongchuo import tabular
 from kongchuo.access.idnumbers import make_id
-from kongchuo.imports import fields as F
-from kongchuo.tabular import CellError
+from kongchuo.imports import cells as cell_parsers
+from kongchuo.imports import parsers
+from kongchuo.imports.cells import CellError
 
 
 def outcome(parse, value):
@@ -31,19 +31,19 @@ cells = st.one_of(ids, mutated, st.text(max_size=20), st.integers(), st.floats(a
 @settings(max_examples=400, deadline=None)
 @given(cells)
 def test_fast_id_parser_agrees_with_parse_id(value):
-    assert outcome(F.id_number(), value) == outcome(tabular.parse_id, value)
+    assert outcome(parsers.id_number(), value) == outcome(cell_parsers.parse_id, value)
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(max_size=30), st.integers(), st.floats(allow_nan=False), st.none(),
                  st.sampled_from([" 张三", "张三 ", "'0551", "ＡＢＣ", "\u3000李四", "\ufeff王五"])))
 def test_fast_text_parser_agrees_with_parse_text(value):
-    assert outcome(F.text(max_length=10), value) == outcome(
-        lambda v: tabular.parse_text(v, max_length=10), value)
+    assert outcome(parsers.text(max_length=10), value) == outcome(
+        lambda v: cell_parsers.parse_text(v, max_length=10), value)
 
 
 def test_memoize_keeps_types_apart_and_reraises():
-    grade = F.memoize(F.grade())
+    grade = parsers.memoize(parsers.grade())
     assert grade(1) == 1 and grade(1.0) == 1 and grade("一年级") == 1
     for _i in range(3):
         try:

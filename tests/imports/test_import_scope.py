@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from students.models import CensusEntry, StatusChange, Student, TransferRequest
 from students.transfers import transfer_confirm
 from tests.factories import CensusEntryFactory, UserFactory

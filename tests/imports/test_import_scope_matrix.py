@@ -22,7 +22,7 @@ import pytest
 
 from kongchuo.calendar.schoolyear import today
 from kongchuo.imports.base import ImportRefused, all_kinds
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from students.models import CensusEntry, Student, TransferRequest
 from tests.factories import CensusEntryFactory
 from tests.imports.conftest import new_id, roster_row
@@ -192,7 +192,7 @@ MATRIX: dict[str, dict[str, list[Case]]] = {
     "users": {"township": [Case("out-of-scope school", _users_school, echo=_users_code),
                            Case("another account's user name", _users_name_taken, compare=False)]},
     # County-only kinds: every role below the county is refused before a row is read.
-    "schools": {}, "support": {}, "feedback": {},
+    "schools": {}, "support": {}, "feedback": {}, "cohort_intakes": {},
 }
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from kongchuo.imports.base import ImportRefused
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from ledgers.models import ReturnReport
 from retrieval.models import FeedbackBatch, FeedbackItem
 from students.models import CensusEntry, School, StatusChange, SupportMark, Township, TransferRequest

@@ -7,7 +7,8 @@ import pytest
 
 from kongchuo.access.models import AuditEvent
 from kongchuo.imports import base
-from kongchuo.imports.runner import import_job_create, import_job_run, import_run
+from kongchuo.imports.pipeline import import_run
+from kongchuo.imports.runner import import_job_create, import_job_run
 from kongchuo.imports.tasks import import_job_task
 from kongchuo.imports.workbooks import error_workbook_write, template_write
 from kongchuo.models import Job
@@ -140,7 +141,7 @@ def test_every_kind_writes_an_importable_template(tmp_path):
     for kind in base.all_kinds():
         out = tmp_path / f"{kind.slug}.xlsx"
         template_write(kind, out)
-        from kongchuo.tabular import find_header, read_rows
+        from kongchuo.imports.tabular import find_header, read_rows
 
         header = find_header(read_rows(out), kind.columns())
         assert set(header.columns) == {f.key for f in kind.fields if f.template}

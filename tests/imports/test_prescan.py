@@ -8,7 +8,7 @@ import zipfile
 import pytest
 import xlsxwriter
 
-from kongchuo import tabular
+from kongchuo.imports import tabular
 
 
 def _rewritten(tmp_path, *replacements: tuple[bytes, bytes]):

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from tests.factories import StudentFactory
 from tests.imports.conftest import new_id, roster_row
 

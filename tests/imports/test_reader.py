@@ -13,10 +13,11 @@ import signal
 import pytest
 from django.db import connection
 
+from kongchuo.imports import pipeline
 from kongchuo.imports import reader as reader_module
-from kongchuo.imports import runner
+from kongchuo.imports.base import get_kind
+from kongchuo.imports.pipeline import import_run
 from kongchuo.imports.reader import ReaderCrashed
-from kongchuo.imports.runner import import_run
 from kongchuo.models import Job
 from students.models import Student
 from tests.imports.conftest import new_id, roster_row
@@ -67,14 +68,12 @@ def test_a_workbook_is_read_by_a_reader_process_with_the_same_outcome(county, fi
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("readers", [1, 2, 3])
-def test_readers_sharing_the_blocks_report_what_one_process_reports(county, files, forks, settings,
-                                                                    monkeypatch, readers):
-    """Blocks of 2 rows dealt to 1–3 readers: errors, warnings, duplicates within a block,
-    across blocks of one reader and across readers, blank rows and the footer all come out as
-    the importing process alone would report them, in the same order."""
+def test_a_reader_sending_blocks_reports_what_one_process_reports(county, files, forks, settings,
+                                                                  monkeypatch):
+    """Blocks of 2 rows: errors, warnings, duplicates within a block and across blocks, blank
+    rows and the footer all come out as the importing process alone would report them, in the
+    same order."""
     monkeypatch.setattr(reader_module, "BATCH", 2)
-    settings.KONGCHUO_IMPORT_READER_PROCESSES = readers
     rows = [roster_row(i, county.a_primary, id_number=new_id(i), name=f"王{i}") for i in range(1, 15)]
     rows[3][9] = new_id(1)  # row 4 repeats row 1 (another block, another reader)
     rows[4][9] = new_id(2)  # row 5 repeats row 2
@@ -95,26 +94,14 @@ def test_readers_sharing_the_blocks_report_what_one_process_reports(county, file
     assert len(forks) == 1 and _reaped(forks[0])
 
 
-def test_two_readers_by_default_only_for_rows_sent_as_text(settings, monkeypatch):
-    """Automatic (0): a second reader pays only when the importing process has little to do
-    but forward the readers' text; a number set is taken as it is."""
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    settings.KONGCHUO_IMPORT_READER_PROCESSES = 0
-    assert (reader_module.readers_at_most(True), reader_module.readers_at_most(False)) == (2, 1)
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    assert reader_module.readers_at_most(True) == 1
-    settings.KONGCHUO_IMPORT_READER_PROCESSES = 3
-    assert (reader_module.readers_at_most(True), reader_module.readers_at_most(False)) == (3, 3)
-
-
 @pytest.mark.django_db
 def test_a_refused_prescan_kills_the_reader_at_once(county, files, forks, monkeypatch):
-    from kongchuo.tabular import TabularError
+    from kongchuo.imports.cells import TabularError
 
     def refuse(*args, **kwargs):
         raise TabularError("too_many_rows", limit=10)
 
-    monkeypatch.setattr(runner, "prescan", refuse)
+    monkeypatch.setattr(pipeline, "prescan", refuse)
     r = import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)))
     assert r.file_error[0] == "too_many_rows" and r.exit_code == 2
     assert len(forks) == 1 and _reaped(forks[0])
@@ -152,7 +139,7 @@ def test_a_reader_killed_by_a_signal_is_reported_as_an_unsafe_file(county, files
 def test_a_bug_in_the_reader_fails_the_import_and_its_job(county, files, forks, monkeypatch):
     from kongchuo.imports.runner import import_job_create, import_job_run
 
-    kind = runner.get_kind("roster")
+    kind = get_kind("roster")
 
     def broken(row, ctx):
         raise ValueError("bug in a check")
@@ -170,7 +157,7 @@ def test_a_bug_in_the_reader_fails_the_import_and_its_job(county, files, forks, 
 
 @pytest.mark.django_db
 def test_the_reader_has_no_database_and_leaves_the_session_alone(county, files, forks, monkeypatch):
-    kind = runner.get_kind("roster")
+    kind = get_kind("roster")
     real = kind.check_row
 
     def querying(row, ctx):
@@ -189,7 +176,7 @@ def test_the_reader_has_no_database_and_leaves_the_session_alone(county, files, 
 @pytest.mark.django_db
 def test_the_reader_address_space_is_capped(county, files, forks, monkeypatch, settings):
     settings.KONGCHUO_IMPORT_READER_MEMORY_MB = 64
-    kind = runner.get_kind("roster")
+    kind = get_kind("roster")
     real = kind.check_row
 
     def greedy(row, ctx):
@@ -222,8 +209,8 @@ def test_a_sheet_the_prescan_chose_differently_is_read_in_process(county, files,
     for r, values in enumerate(_rows(county), start=1):
         write_row(ws, r, values, date_fmt)
     wb.close()
-    real = runner.prescan
-    monkeypatch.setattr(runner, "prescan", lambda p, fmt, **kw: real(p, fmt, "名册", **kw))
+    real = pipeline.prescan
+    monkeypatch.setattr(pipeline, "prescan", lambda p, fmt, **kw: real(p, fmt, "名册", **kw))
     r = import_run(kind="roster", path=path, dry_run=True)
     assert (r.file_error, r.created) == (None, 3)
     assert len(forks) == 1 and _reaped(forks[0])
@@ -257,14 +244,14 @@ def test_messages_are_read_as_data_only():
 
 
 def test_the_generated_row_parser_returns_what_the_parsers_return():
-    """runner._row_parser inlines memo lookups and the clean-text check; cell for cell it must
-    give what calling each parser gives, errors included (1, 1.0 and True stay apart)."""
+    """checks._row_parser with memoized parsers: cell for cell it gives what calling each
+    parser gives, errors included (1, 1.0 and True stay apart)."""
     import datetime as dt
 
-    from kongchuo.imports.fields import memoize
-    from kongchuo.imports.runner import _identity, _none, _row_parser
-    from kongchuo.tabular import CellError
-    from students.imports import ROSTER_FIELDS
+    from kongchuo.imports.cells import CellError
+    from kongchuo.imports.checks import _identity, _none, _row_parser
+    from kongchuo.imports.parsers import memoize
+    from students.roster_import import ROSTER_FIELDS
 
     specs = []
     for c, f in enumerate(ROSTER_FIELDS):

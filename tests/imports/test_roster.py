@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from students.models import StatusChange, Student
 from tests.imports.conftest import ROSTER_HEADER, new_id, roster_row
 

@@ -8,10 +8,11 @@ import zipfile
 
 import pytest
 
-from kongchuo import tabular
+from kongchuo.imports import filesafety, tabular
 from kongchuo.imports import reader as reader_module
-from kongchuo.imports.runner import import_max_rows, import_run
-from kongchuo.tabular import TabularError, sheet_row_guard
+from kongchuo.imports.cells import TabularError
+from kongchuo.imports.filesafety import sheet_row_guard
+from kongchuo.imports.pipeline import import_max_rows, import_run
 from students.models import Student
 from tests.imports.conftest import new_id, roster_row
 
@@ -54,7 +55,7 @@ def test_the_rows_are_counted_before_any_parse_or_reader(county, files, caps, mo
     def never(*args, **kwargs):
         raise AssertionError("the sheet reached a parser before its rows were counted")
 
-    monkeypatch.setattr(tabular, "_ExtentScanner", never)
+    monkeypatch.setattr(filesafety, "_ExtentScanner", never)
     monkeypatch.setattr(tabular, "CalamineWorkbook", never)
     monkeypatch.setattr(reader_module.ChildReader, "__init__", never)
     r = import_run(kind="roster", path=files.roster("r.xlsx", _rows(county, 40)), dry_run=True)
@@ -88,17 +89,17 @@ def test_every_way_of_writing_a_row_is_counted(tmp_path, row):
 
 
 def test_rows_split_across_chunks_are_counted_once():
-    counter = tabular._RowCounter(10**9, 10**12)
+    counter = filesafety._RowCounter(10**9, 10**12)
     data = b'<row r="1"><c r="A1"><v>1</v></c></row>' * 500
     for size in (1, 2, 3, 5, 4096):
-        counter = tabular._RowCounter(10**9, 10**12)
+        counter = filesafety._RowCounter(10**9, 10**12)
         for i in range(0, len(data), size):
             counter.feed(data[i:i + size])
         assert counter.rows == 500, size
 
 
 def test_a_sheet_of_few_enormous_rows_meets_the_byte_budget(tmp_path, monkeypatch):
-    monkeypatch.setattr(tabular, "_MIN_SHEET_BYTES", 256 * 1024)
+    monkeypatch.setattr(filesafety, "_MIN_SHEET_BYTES", 256 * 1024)
     big = b"<row><c><is><t>" + b"x" * 200_000 + b"</t></is></c></row>"
     path = _sheet_xlsx(tmp_path / "s.xlsx", b"<worksheet><sheetData>" + big * 3 + b"</sheetData></worksheet>")
     with pytest.raises(TabularError) as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from ledgers.models import ReturnReport
 from retrieval.models import Alert, FeedbackItem
 from students.models import CensusEntry, School, StatusChange, Student, Township

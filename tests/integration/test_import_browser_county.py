@@ -18,7 +18,7 @@ from django.db import connection
 from django.urls import reverse
 
 from kongchuo.access.idnumbers import make_id, sex_of
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from kongchuo.models import Job
 from kongchuo.tasks import jobs_watchdog
 from students.models import Student

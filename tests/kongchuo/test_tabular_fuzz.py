@@ -17,8 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kongchuo.tabular import Column, TabularError, find_header, iter_records, read_rows, sniff_upload
-from tests.kongchuo.test_tabular import VALID_ID, build_xls
+from kongchuo.imports.cells import TabularError
+from kongchuo.imports.filesafety import sniff_upload
+from kongchuo.imports.tabular import Column, find_header, iter_records, read_rows
+from tests.kongchuo.test_filesafety import build_xls
+from tests.kongchuo.test_tabular import VALID_ID
 
 SPEC = [Column("id_number", ["身份证件号"], required=True), Column("name", ["姓名"])]
 # No deadline: what is fuzzed here is what may come out, not how fast (speed lives in bench/).

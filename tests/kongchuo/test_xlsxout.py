@@ -9,6 +9,9 @@ import tracemalloc
 import openpyxl
 import pytest
 
+from kongchuo.imports.cells import parse_text
+from kongchuo.imports.filesafety import sniff_upload
+from kongchuo.imports.tabular import Column, find_header, iter_records, read_rows
 from kongchuo.portal.xlsxout import (
     ERROR_HEADER,
     LedgerColumn,
@@ -17,7 +20,6 @@ from kongchuo.portal.xlsxout import (
     write_official_ledger,
     write_simple_table,
 )
-from kongchuo.tabular import Column, find_header, iter_records, parse_text, read_rows, sniff_upload
 
 VALID_ID = "34152220170716550X"
 

@@ -18,7 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from kongchuo.calendar.models import CalendarDay
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from ledgers.models import Attachment, Deferral, ReturnReport
 from retrieval.models import Alert
 from students.models import RosterGap, StatusChange, Student, SupportMark, TransferRequest

@@ -351,7 +351,7 @@ def test_new_alert_columns_get_their_defaults(county):
 
 def test_a_feedback_import_raises_its_verification_alerts(county, tmp_path,
                                                           django_capture_on_commit_callbacks):
-    from kongchuo.imports.runner import import_run
+    from kongchuo.imports.pipeline import import_run
     from tests.imports.conftest import write_xlsx
 
     outsider = new_id(D(2013, 5, 5))

@@ -21,7 +21,7 @@ from django.db import models
 from django.urls import reverse
 
 from kongchuo.access.idnumbers import make_id, mask_id, mask_ids_in_text, mask_ids_in_value
-from kongchuo.imports.runner import import_run
+from kongchuo.imports.pipeline import import_run
 from ledgers.registry import LEDGER_NAMES
 from retrieval.models import FeedbackItem
 from tests.imports.conftest import write_xlsx

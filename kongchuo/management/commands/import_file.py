@@ -16,7 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from kongchuo.imports.base import ImportRefused, all_kinds
-from kongchuo.imports.runner import ImportResult, import_job_create, import_run
+from kongchuo.imports.pipeline import ImportResult, import_run
+from kongchuo.imports.runner import import_job_create
 
 
 class Command(BaseCommand):

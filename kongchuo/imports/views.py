@@ -25,16 +25,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kongchuo.access.audit import audit_record
 from kongchuo.access.scoping import Role, require_role
 from kongchuo.calendar.schoolyear import period_label
-from kongchuo.imports.base import ImportKind, ImportRefused, get_kind, kinds_for
+from kongchuo.imports.base import ImportKind, ImportRefused, current_lang, get_kind, kinds_for
 from kongchuo.imports.forms import UploadForm
-from kongchuo.imports.runner import (
-    JOB_PREFIX,
-    current_lang,
-    import_job_create,
-    import_job_run,
-    import_job_start,
-    issues_from_job,
-)
+from kongchuo.imports.pipeline import JOB_PREFIX, issues_from_job
+from kongchuo.imports.runner import import_job_create, import_job_run, import_job_start
 from kongchuo.imports.selectors import import_jobs_visible_to
 from kongchuo.imports.workbooks import error_workbook_file, template_write
 from kongchuo.models import Job

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kongchuo import import_views as views
+from kongchuo.imports import views
 
 app_name = "imports"
 urlpatterns = [

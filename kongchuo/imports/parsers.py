@@ -15,9 +15,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from kongchuo import tabular
 from kongchuo.access.idnumbers import birth_date_from_digits
-from kongchuo.tabular import CellError
+from kongchuo.imports import cells
+from kongchuo.imports.cells import CellError
 
 Parser = Callable[[Any], Any]
 _MEMO_LIMIT = 100_000
@@ -73,8 +73,6 @@ def memoize(parse: Parser) -> Parser:
             raise CellError(hit.code, hit.zh, hit.en)
         return hit
 
-    cached.texts = texts  # type: ignore[attr-defined]
-    cached.others = others  # type: ignore[attr-defined]
     return cached
 
 
@@ -85,7 +83,7 @@ TRIMMED = _EDGE | frozenset(chr(c) for c in range(0x3000 + 1) if chr(c).isspace(
 
 
 def text(*, required: bool = False, max_length: int | None = None) -> Parser:
-    """tabular.parse_text, with a fast path for the common cell: a str already in NFKC form
+    """cells.parse_text, with a fast path for the common cell: a str already in NFKC form
     with nothing to trim (for such a cell parse_text returns it unchanged)."""
     limit = max_length or 1 << 30
     is_normalized = unicodedata.is_normalized
@@ -96,8 +94,7 @@ def text(*, required: bool = False, max_length: int | None = None) -> Parser:
                 and value[0] not in trimmed and value[-1] not in trimmed
                 and is_normalized("NFKC", value)):
             return value
-        return tabular.parse_text(value, required=required, max_length=max_length)
-    parse.text_limit = limit  # type: ignore[attr-defined]
+        return cells.parse_text(value, required=required, max_length=max_length)
     return parse
 
 
@@ -107,7 +104,7 @@ _ID_CHECK = "0123456789X"  # (1 - 2·Σ) mod 11: the ISO 7064 MOD 11-2 digit, as
 
 
 def id_number(*, required: bool = True) -> Parser:
-    """tabular.parse_id (GB 11643), with a fast path for an ID that is already clean and
+    """cells.parse_id (GB 11643), with a fast path for an ID that is already clean and
     valid; anything else (full-width digits, spaces, apostrophes, lower-case x, numbers, bad
     check digits) goes through parse_id, which normalises it or names the error."""
     # Births up to two days ago take the fast path; parse_id judges the last days exactly.
@@ -121,37 +118,37 @@ def id_number(*, required: bool = True) -> Parser:
             born = birth_date_from_digits(value[6:14])
             if born is not None and _EARLIEST <= born <= recent:
                 return value
-        return tabular.parse_id(value, required=required)
+        return cells.parse_id(value, required=required)
     return parse
 
 
 def date(*, required: bool = False) -> Parser:
     def parse(value: Any) -> dt.date | None:
-        return tabular.parse_date(value, required=required)
+        return cells.parse_date(value, required=required)
     return parse
 
 
 def year_month(*, required: bool = False) -> Parser:
     """A year-month as the first day of that month (how 入学年月 is stored)."""
     def parse(value: Any) -> dt.date | None:
-        ym = tabular.parse_year_month(value, required=required)
+        ym = cells.parse_year_month(value, required=required)
         return dt.date(ym[0], ym[1], 1) if ym else None
     return parse
 
 
 def grade(*, required: bool = False) -> Parser:
     def parse(value: Any) -> int | None:
-        return tabular.parse_grade(value, required=required)
+        return cells.parse_grade(value, required=required)
     return parse
 
 
 def boolean() -> Parser:
-    return tabular.parse_bool
+    return cells.parse_bool
 
 
 def sex(*, required: bool = False) -> Parser:
     def parse(value: Any) -> str | None:
-        return tabular.parse_sex(value, required=required)
+        return cells.parse_sex(value, required=required)
     return parse
 
 
@@ -172,7 +169,7 @@ def choice(mapping: Mapping[str, Any], *, required: bool = False, default: Any =
             if required:
                 raise CellError("required_missing")
             return default
-        raw = tabular.parse_text(value)
+        raw = cells.parse_text(value)
         key = norm_key(raw).upper()
         if key not in table:
             raise CellError("value_invalid", hint_zh=f"“{raw[:40]}”", hint_en=repr(raw[:40]))
@@ -183,7 +180,7 @@ def choice(mapping: Mapping[str, Any], *, required: bool = False, default: Any =
 def code(digits: int, *, required: bool = False) -> Parser:
     """A numeric code of fixed length (学校标识码, 乡镇代码) that Excel may hold as a number."""
     def parse(value: Any) -> str:
-        raw = tabular.parse_text(value, required=required)
+        raw = cells.parse_text(value, required=required)
         if not raw:
             return ""
         key = norm_key(raw)

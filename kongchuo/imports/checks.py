@@ -1,0 +1,195 @@
+"""The check stage of an import: every record through the kind's cell parsers and row rule.
+
+RowValidator parses the rows of a sheet read here; ChildValidator takes the same rows, errors
+and figures from the reader process (kongchuo.imports.reader) that ran a RowValidator there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from kongchuo.imports.base import ImportContext, ImportKind, Issue, text_pair
+from kongchuo.imports.cells import CellError
+from kongchuo.imports.parsers import memoize
+from kongchuo.imports.tabular import HeaderMap, iter_data_rows
+
+
+class RowSource(Protocol):
+    """What ChildValidator needs of the reader process (kongchuo.imports.reader.ChildReader)."""
+
+    def rows(self, ctx: ImportContext, stats: dict[str, Any], progress: Any = None) -> Iterator[tuple]: ...
+
+    def finish(self) -> None: ...
+
+
+class RowValidator:
+    """Parses every record; yields the valid ones as `kind.row_type`; reports the rest.
+
+    Duplicate keys are counted over every row whose key cells parsed, so both rows of a
+    duplicated ID are rejected even when one of them has another error as well.
+    """
+
+    def __init__(self, rows, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
+                 total: int | None, *, report_duplicates: bool = True) -> None:
+        self.rows, self.header, self.kind, self.ctx, self.total = rows, header, kind, ctx, total
+        # False in the reader process: the importing process reports them from dup_rows.
+        self.report_duplicates = report_duplicates
+        self.count = 0
+        self.seen = 0  # data rows read so far (every 2,000)
+        self.dup_rows: dict[Any, list[int]] = {}
+        self.first_rows: dict[Any, int] = {}  # every key seen, with its first row
+        self.keys_seen: set[Any] = set()
+
+    def __iter__(self) -> Iterator[Any]:
+        kind, ctx, header = self.kind, self.ctx, self.header
+        # (column index, parser, label) per field, in field order; absent columns parse to None.
+        specs: list[tuple[int, Callable, str]] = []
+        for f in kind.fields:
+            if f.key not in header.columns:
+                specs.append((-1, _none, f.label))
+                continue
+            parse = f.parse or _identity
+            specs.append((header.columns[f.key], memoize(parse) if f.memo else parse,
+                          header.labels.get(f.key, f.label)))
+        width = max([column for column, _parse, _label in specs] + [0]) + 1
+        key_index = [i for i, f in enumerate(kind.fields) if f.key in kind.key]
+        one_key = len(key_index) == 1
+        raw_cols: list[tuple[int, str]] = []
+        if kind.keep_raw:
+            _h, ordered = _with_all_columns(header)
+            cols = _h.columns
+            raw_cols = [(cols[k], label) for k, label in ordered]
+            width = max([width] + [c + 1 for c, _l in raw_cols])
+        pad = [""] * width
+        parse_row = _row_parser(specs)
+        seen: dict[Any, int] = {}
+        row_type, check, keep_raw = kind.row_type, kind.check_row, kind.keep_raw
+        errors = ctx.errors
+        n = 0
+        tick = 2000
+        for number, values in iter_data_rows(self.rows, header):
+            n += 1
+            if n >= tick:
+                tick += 2000
+                self.seen = n
+                if self.total:
+                    ctx.progress(10 + int(60 * min(n / self.total, 1)))
+            if len(values) < width:
+                values = values + pad[len(values):]
+            try:  # the common case: every cell parses
+                parsed = parse_row(values)
+                bad = False
+            except CellError:
+                parsed, bad = self._parse_reporting(number, values, specs, errors)
+            if key_index:
+                key_value = (parsed[key_index[0]],) if one_key else tuple([parsed[i] for i in key_index])
+                if None not in key_value and "" not in key_value:
+                    first = seen.setdefault(key_value, number)
+                    if first != number:
+                        self.dup_rows.setdefault(key_value, [first]).append(number)
+            if keep_raw:
+                parsed.append({label: values[c] for c, label in raw_cols})
+            if bad:
+                continue
+            row = row_type(number, *parsed)
+            if check is not None and check(row, ctx) is False:
+                continue
+            yield row
+        self.count = n
+        self.rows = None  # let the sheet (hundreds of MB for a county) go before the plan's diff
+        self.keys_seen = set(seen)
+        self.first_rows = seen
+        if self.report_duplicates:
+            errors.extend(duplicate_issues(self.dup_rows, header, kind))
+
+    @staticmethod
+    def _parse_reporting(number: int, values: list, specs, errors: list[Issue]) -> tuple[list, bool]:
+        """Parse cell by cell, reporting every cell that fails (the slow path of a bad row)."""
+        parsed: list[Any] = []
+        for c, parse, label in specs:
+            try:
+                parsed.append(parse(values[c]))
+            except CellError as exc:
+                parsed.append(None)
+                errors.append(Issue(number, label, exc.code, exc.message_zh, exc.message_en))
+        return parsed, True
+
+
+def duplicate_issues(dup_rows: dict[Any, list[int]], header: HeaderMap, kind: ImportKind) -> list[Issue]:
+    """duplicate_in_file on every row of every duplicated key, naming the other rows."""
+    if not dup_rows:
+        return []
+    label = header.labels.get(kind.key[0], kind.key[0])
+    zh, en = text_pair("duplicate_in_file")
+    out = []
+    for numbers in dup_rows.values():
+        for number in numbers:
+            others = [str(r) for r in numbers if r != number]
+            out.append(Issue(number, label, "duplicate_in_file", f"{zh}（第{'、'.join(others)}行）",
+                             f"{en} (row {', '.join(others)})"))
+    return out
+
+
+class ChildValidator:
+    """RowValidator's rows, errors and figures, from the reader process that ran it."""
+
+    def __init__(self, reader: RowSource, kind: ImportKind, ctx: ImportContext,
+                 total: int | None) -> None:
+        self.reader, self.kind, self.ctx, self.total = reader, kind, ctx, total
+        self.count = 0
+        self.dup_rows: dict[Any, list[int]] = {}
+        self.keys_seen: set[Any] = set()
+
+    def _progress(self, seen: int) -> None:
+        if self.total:
+            self.ctx.progress(10 + int(60 * min(seen / self.total, 1)))
+
+    def __iter__(self) -> Iterator[Any]:
+        stats: dict[str, Any] = {}
+        make = self.kind.row_type
+        for values in self.reader.rows(self.ctx, stats, self._progress):
+            yield make(*values)
+        self.reader.finish()
+        self.count, self.dup_rows, self.keys_seen = stats["count"], stats["dup_rows"], stats["keys_seen"]
+        assert self.ctx.header is not None
+        self.ctx.errors.extend(duplicate_issues(self.dup_rows, self.ctx.header, self.kind))
+
+
+def _row_parser(specs: list[tuple[int, Callable, str]]) -> Callable[[list], list]:
+    """The row's values, one parser per field (a column the file lacks: index -1, parsed to
+    None); raises the first cell's CellError."""
+    pairs = [(c, parse) for c, parse, _label in specs]
+
+    def parse_row(values: list) -> list:
+        return [parse(values[c]) for c, parse in pairs]
+
+    return parse_row
+
+
+def _none(_value: Any) -> None:
+    return None
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _with_all_columns(header: HeaderMap) -> tuple[HeaderMap, list[tuple[str, str]]]:
+    """The header map extended by every unmapped column, and (key, label) for all columns in
+    sheet order: kinds that keep the row as issued (feedback lists) read them all."""
+    columns = dict(header.columns)
+    for c, _label in header.unknown:
+        columns[f"_col{c}"] = c
+    labels_by_col = {c: header.labels.get(k, k) for k, c in header.columns.items()}
+    labels_by_col.update({c: str(label) for c, label in header.unknown})
+    key_by_col = {c: k for k, c in columns.items()}
+    ordered = [(key_by_col[c], labels_by_col[c]) for c in sorted(key_by_col)]
+    return dataclasses.replace(header, columns=columns), ordered
+
+
+def header_labels(header: HeaderMap) -> list[str]:
+    """Every column label of the header in sheet order (the issuer's layout)."""
+    _h, ordered = _with_all_columns(header)
+    return [label for _k, label in ordered]
