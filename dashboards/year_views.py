@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from dashboards.forms import RolloverForm, TermDatesForm
 from dashboards.tasks import school_year_job
 from dashboards.yearclose import JOB_KIND, year_close_job_create
+from kongchuo.jobs.outbox import enqueue_on_commit
 from kongchuo.models import Job, SchoolYear
 from kongchuo.params import query_int
 from kongchuo.schoolyear import (
@@ -29,7 +30,6 @@ from kongchuo.schoolyear import (
     year_terms,
 )
 from kongchuo.scoping import Role, require_role
-from kongchuo.security.outbox import enqueue_on_commit
 from students.models import Student
 from students.rollover import GRADE_NAMES, rollover_preview
 

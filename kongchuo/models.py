@@ -24,7 +24,7 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Touched every second by a running job's heartbeat (kongchuo/jobs.py); a running job
+    # Touched every second by a running job's heartbeat (kongchuo/jobs/lifecycle.py); a running job
     # whose heartbeat stopped is failed by the watchdog.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     progress = models.PositiveIntegerField(default=0)  # 0..100

@@ -387,7 +387,7 @@ def ledger_export_job_start(*, user, name: str, scope, term: Term, full: bool = 
 
     The same checks as `ledger_export` run now, so a refused export never reaches the queue.
     """
-    from kongchuo.security.outbox import enqueue_on_commit
+    from kongchuo.jobs.outbox import enqueue_on_commit
     from ledgers.tasks import ledger_export_job_task
 
     if full and getattr(scope_of(user), "role", None) != Role.COUNTY:

@@ -20,7 +20,7 @@ def refresh_name_initials(job_id: int) -> dict:
     Idempotent: only rows whose initials are empty are touched, and writing the same initials
     twice changes nothing, so a retried or duplicated delivery is harmless.
     """
-    run = JobRun(job_id)  # running, with a heartbeat (kongchuo/jobs.py)
+    run = JobRun(job_id)  # running, with a heartbeat (kongchuo/jobs/lifecycle.py)
     run.start()
     updated = 0
     try:

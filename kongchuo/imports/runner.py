@@ -767,7 +767,7 @@ def import_job_claim(job_id: int, *, write: bool) -> Job | None:
 def import_job_start(job: Job, *, write: bool, skip_invalid: bool = False) -> None:
     """Queue the job for the worker (through the outbox, after commit): big files."""
     from kongchuo.imports.tasks import import_job_task
-    from kongchuo.security.outbox import enqueue_on_commit
+    from kongchuo.jobs.outbox import enqueue_on_commit
 
     Job.objects.filter(pk=job.pk).update(status=Job.Status.PENDING, progress=0)
     enqueue_on_commit(import_job_task, job.pk, write=write, skip_invalid=skip_invalid)

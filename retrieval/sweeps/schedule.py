@@ -18,7 +18,7 @@ from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from kongchuo.audit import audit_record
-from kongchuo.crontab import cron_label
+from kongchuo.jobs.crontab import cron_label
 from retrieval.sweeps.selectors import SCHEDULED_TASK, _sweep_of
 
 MONTHS = tuple(range(1, 13))

@@ -1,4 +1,4 @@
-"""Every job ends (issue 19): the Job lifecycle of kongchuo/jobs.py on the test database
+"""Every job ends (issue 19): the Job lifecycle of kongchuo/jobs/lifecycle.py on the test database
 (SQLite by default, PostgreSQL in CI): a failure recorded on a fresh connection when the
 work's connection is dead, the watchdog failing stalled jobs, monotonic progress."""
 
@@ -15,8 +15,8 @@ from django.utils import timezone
 from kongchuo.imports.runner import import_job_create, import_job_run
 from kongchuo.imports.tasks import import_job_task
 from kongchuo.jobs import STALLED_MESSAGE, JobRun, job_claim, job_fail, job_requeue, jobs_fail_stalled
+from kongchuo.jobs.tasks import jobs_watchdog
 from kongchuo.models import Job
-from kongchuo.tasks import jobs_watchdog
 from students.models import Student
 from tests.imports.conftest import new_id, roster_row
 

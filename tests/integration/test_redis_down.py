@@ -87,9 +87,9 @@ def drill_settings(settings, private_redis):
 
 def test_pages_answer_and_queued_work_survives_redis_outage(transactional_db, county, drill_settings,
                                                             private_redis):
+    from kongchuo.jobs.outbox import enqueue_on_commit
     from kongchuo.models import Job
     from kongchuo.security.models import OutboxMessage
-    from kongchuo.security.outbox import enqueue_on_commit
     from students.tasks import refresh_name_initials
 
     client = Client()
@@ -127,7 +127,7 @@ def test_pages_answer_and_queued_work_survives_redis_outage(transactional_db, co
     assert message.args == [queued_job.pk] and message.attempts >= 1
 
     _start(private_redis)
-    from kongchuo.security.outbox import outbox_publish
+    from kongchuo.jobs.outbox import outbox_publish
 
     assert outbox_publish() == 1
     assert not OutboxMessage.objects.exists()

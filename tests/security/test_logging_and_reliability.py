@@ -99,7 +99,7 @@ def test_celery_reliability_settings():
     # A task must finish (or be killed) before Redis hands its message to another worker.
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.task_serializer == "json" and conf.accept_content == ["json"]
-    # The database schedule, behind the one-beat lock (kongchuo/beat.py).
+    # The database schedule, behind the one-beat lock (kongchuo/jobs/beat.py).
     from celery.utils.imports import symbol_by_name
     from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -158,8 +158,8 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
     from kombu.exceptions import OperationalError
 
     from kongchuo.celery import app
+    from kongchuo.jobs.outbox import enqueue_on_commit, outbox_publish
     from kongchuo.security.models import OutboxMessage
-    from kongchuo.security.outbox import enqueue_on_commit, outbox_publish
     from students.tasks import refresh_name_initials
 
     sent = []
@@ -183,7 +183,7 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
     assert outbox_publish() == 2
     assert sent == [[41], [42]]
     assert OutboxMessage.objects.count() == 0
-    from kongchuo.security.tasks import outbox_drain
+    from kongchuo.jobs.tasks import outbox_drain
 
     assert app.tasks["security.outbox_drain"] is outbox_drain._get_current_object()  # beat's name
 
@@ -191,8 +191,8 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_outbox_row_rolls_back_with_the_work(monkeypatch):
     from kongchuo.celery import app
+    from kongchuo.jobs.outbox import enqueue_on_commit
     from kongchuo.security.models import OutboxMessage
-    from kongchuo.security.outbox import enqueue_on_commit
     from students.tasks import refresh_name_initials
 
     monkeypatch.setattr(app.tasks[refresh_name_initials.name], "apply_async",
@@ -205,9 +205,9 @@ def test_outbox_row_rolls_back_with_the_work(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_outbox_runs_tasks_in_process_without_a_broker():
+    from kongchuo.jobs.outbox import enqueue_on_commit
     from kongchuo.models import Job
     from kongchuo.security.models import OutboxMessage
-    from kongchuo.security.outbox import enqueue_on_commit
     from students.tasks import refresh_name_initials
 
     with transaction.atomic():

@@ -8,7 +8,7 @@ holds it, this one waits ("standby") and takes over once the holder has been gon
 TTL. The holder renews the lock on every tick (django-celery-beat ticks at least every 5 s); if a
 renewal finds the lock taken by someone else, this beat exits rather than run beside it.
 
-Settings: CELERY_BEAT_SCHEDULER = "kongchuo.beat.LockedDatabaseScheduler" (the default here),
+Settings: CELERY_BEAT_SCHEDULER = "kongchuo.jobs.beat.LockedDatabaseScheduler" (the default here),
 KONGCHUO_BEAT_LOCK_TTL seconds (default 60). Without REDIS_URL there is no broker to share and
 no lock is taken.
 """

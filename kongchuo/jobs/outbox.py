@@ -6,7 +6,7 @@ inside the caller's transaction instead (committed together with the work, or ro
 it), then tries to publish after commit. A row whose publish fails stays, and `outbox_drain`
 (beat, every minute; also `manage.py outbox_drain`) sends it once the broker answers again.
 
-    from kongchuo.security.outbox import enqueue_on_commit
+    from kongchuo.jobs.outbox import enqueue_on_commit
     with transaction.atomic():
         job = Job.objects.create(kind="export", ...)
         enqueue_on_commit(export_task, job.pk)
