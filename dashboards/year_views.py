@@ -7,16 +7,13 @@ from collections import OrderedDict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dashboards.forms import RolloverForm, TermDatesForm
-from dashboards.tasks import school_year_job
 from dashboards.yearclose import JOB_KIND, year_close_job_create
-from kongchuo.jobs.outbox import enqueue_on_commit
 from kongchuo.models import Job, SchoolYear
 from kongchuo.params import query_int
 from kongchuo.schoolyear import (
@@ -135,9 +132,7 @@ def rollover(request):
             year = form.cleaned_data.get("year") or default_year(day)
             return redirect(f"{reverse('dashboards:rollover')}?year={year}")
         year, action = form.cleaned_data["year"], form.cleaned_data["action"]
-        with transaction.atomic():
-            job = year_close_job_create(year=year, action=action, user=request.user)
-            enqueue_on_commit(school_year_job, job.pk)
+        job = year_close_job_create(year=year, action=action, user=request.user)
         return redirect(f"{reverse('dashboards:rollover')}?year={year}&job={job.pk}")
     year = query_int(request.GET, "year") or default_year(day)
     year = min(max(year, day.year - 12), day.year + 1)

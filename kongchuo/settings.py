@@ -280,9 +280,8 @@ CELERY_BEAT_SCHEDULE = {
     "security-outbox-drain": {"task": "security.outbox_drain", "schedule": 60.0},
     "security-prune-sessions": {"task": "security.prune_sessions", "schedule": 24 * 3600.0},
     "security-purge-export-files": {"task": "security.purge_export_files", "schedule": 24 * 3600.0},
-    # A sweep whose worker died as a whole is sent again (retrieval/sweeps/runner.py).
-    "retrieval-sweep-watchdog": {"task": "retrieval.sweep_watchdog", "schedule": 30.0},
-    # A running import or export whose heartbeat stopped (its worker died) is marked failed.
+    # The one watchdog: a running job whose heartbeat stopped (its worker died) is marked failed,
+    # and the checks apps register run (a sweep's silent partitions are sent again).
     "jobs-watchdog": {"task": "kongchuo.jobs_watchdog", "schedule": 30.0},
 }
 

@@ -41,7 +41,7 @@ from kongchuo.imports.base import (
 from kongchuo.imports.bulk import sqlite_full_batches
 from kongchuo.imports.fields import TRIMMED, FailedParse, memoize
 from kongchuo.imports.reader import ChildReader, reader_wanted
-from kongchuo.jobs import JobRun, job_claim
+from kongchuo.jobs import JobRun, enqueue, job_claim
 from kongchuo.models import Job
 from kongchuo.schoolyear import today as school_today
 from kongchuo.scoping import Role, Scope, scope_of
@@ -766,8 +766,5 @@ def import_job_claim(job_id: int, *, write: bool) -> Job | None:
 
 def import_job_start(job: Job, *, write: bool, skip_invalid: bool = False) -> None:
     """Queue the job for the worker (through the outbox, after commit): big files."""
-    from kongchuo.imports.tasks import import_job_task
-    from kongchuo.jobs.outbox import enqueue_on_commit
-
     Job.objects.filter(pk=job.pk).update(status=Job.Status.PENDING, progress=0)
-    enqueue_on_commit(import_job_task, job.pk, write=write, skip_invalid=skip_invalid)
+    enqueue("imports.job_run", job.pk, write=write, skip_invalid=skip_invalid)

@@ -12,13 +12,17 @@ Apps import the public names from here (`from kongchuo.jobs import JobRun, enque
 
 from kongchuo.jobs.lifecycle import (
     STALLED_MESSAGE,
+    Heartbeat,
+    JobRefused,
     JobRun,
     job_claim,
+    job_execute,
     job_fail,
     job_requeue,
     jobs_fail_stalled,
+    watchdog_register,
 )
-from kongchuo.jobs.outbox import enqueue_on_commit
+from kongchuo.jobs.outbox import enqueue
 
-__all__ = ["STALLED_MESSAGE", "JobRun", "enqueue_on_commit", "job_claim", "job_fail", "job_requeue",
-           "jobs_fail_stalled"]
+__all__ = ["STALLED_MESSAGE", "Heartbeat", "JobRefused", "JobRun", "enqueue", "job_claim", "job_execute",
+           "job_fail", "job_requeue", "jobs_fail_stalled", "watchdog_register"]

@@ -13,10 +13,15 @@ of its own to the same database (autocommit):
   (GREATEST): a retried job resumes its bar instead of restarting it.
 
 A job whose process dies (a killed worker, an OOM kill, a lost machine) stops its heartbeat;
-`jobs_watchdog` (a beat task, every 30 s: CELERY_BEAT_SCHEDULE) fails every running job whose
-heartbeat is older than KONGCHUO_JOB_STALL_SECONDS, with a reason the user can read. Nothing is
-half-written by such a death: imports write in one transaction, which the server rolls back
-when the connection goes.
+`watchdog_run` (the beat task `kongchuo.jobs_watchdog`, every 30 s: CELERY_BEAT_SCHEDULE) fails
+every running job whose heartbeat is older than KONGCHUO_JOB_STALL_SECONDS, with a reason the
+user can read, then runs the checks apps registered for work kept on rows of their own (a
+sweep's partitions beat through the same `Heartbeat` and are sent again rather than failed:
+they are idempotent and resumable). Nothing is half-written by such a death: imports write in
+one transaction, which the server rolls back when the connection goes.
+
+`job_execute` is the whole life for a task that takes a Job id: claim, start, the work, then
+succeeded with its result or failed with its reason.
 
 When the caller holds a transaction open (the job row itself may not be committed yet: tests,
 or a service creating and running a job in one transaction) no second connection could see the
@@ -29,9 +34,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from kongchuo.models import Job
@@ -48,16 +55,23 @@ STALLED_MESSAGE = ("后台任务中断：处理进程已停止响应（超过 {s
                    "changed. Submit it again; if it keeps failing, contact the administrator.")
 
 
-def _side_connection():
-    """A connection of its own to the default database, in autocommit, that waits at most a
-    second for a lock (the work's transaction may hold the Job row until it commits)."""
-    conn = connections.create_connection(DEFAULT_DB_ALIAS)
+def _limit_lock_wait(conn) -> None:
+    """Connect `conn` if it is not; a new connection waits at most a second for a lock (the
+    work's transaction may hold the row a status write touches until it commits)."""
+    if conn.connection is not None:
+        return
     conn.ensure_connection()
     with conn.cursor() as cur:
         if conn.vendor == "postgresql":
             cur.execute("SET lock_timeout = '1s'")
         elif conn.vendor == "sqlite":
             cur.execute("PRAGMA busy_timeout = 1000")
+
+
+def _side_connection():
+    """A connection of its own to the default database, in autocommit."""
+    conn = connections.create_connection(DEFAULT_DB_ALIAS)
+    _limit_lock_wait(conn)
     return conn
 
 
@@ -124,6 +138,56 @@ def job_fail(job_id: int, message: str) -> bool:
         return False
 
 
+class Heartbeat:
+    """Calls `beat()` every `interval` seconds from a thread of its own until `stop()`, or until
+    `beat` returns False (the work is no longer this process's to beat for).
+
+    The thread's ORM connection is its own (Django keeps one per thread), so a beat never rides
+    on the work's connection and is seen while the work's transaction is still open; it waits
+    at most a second for a lock, and a beat that fails (the row busy, the database gone for a
+    moment) is skipped: the next one tries again. The thread dies with the process, and that
+    silence is what the watchdog looks for."""
+
+    def __init__(self, beat: Callable[[], bool | None], *, interval: float, name: str) -> None:
+        self.beat = beat
+        self.interval = interval
+        self.name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Heartbeat:
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5) -> None:
+        """Stop beating (idempotent); waits up to `timeout` seconds for a beat under way."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+            self._thread = None
+
+    def __enter__(self) -> Heartbeat:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    _limit_lock_wait(connection)
+                    if self.beat() is False:
+                        return
+                except DatabaseError as exc:
+                    log.info("%s: beat skipped (%s)", self.name, type(exc).__name__)
+                    if connection.connection is not None and not connection.is_usable():
+                        connection.close()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+
 class JobRun:
     """One run of a Job: `start()`, `progress(pct)` as often as liked, then `close()` (the
     success is written by the caller with its results, in its own transaction) or `fail()`.
@@ -135,8 +199,7 @@ class JobRun:
         self.job_id = job_id
         self.pct = 0
         self.started_at: dt.datetime | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._heartbeat: Heartbeat | None = None
 
     def start(self) -> None:
         """Running from now (the bar keeps what an earlier attempt reached)."""
@@ -150,9 +213,8 @@ class JobRun:
         side = not connection.in_atomic_block
         _on_side(self.job_id, write)
         if side:
-            self._thread = threading.Thread(target=self._beat, name=f"job-{self.job_id}-heartbeat",
-                                            daemon=True)
-            self._thread.start()
+            self._heartbeat = Heartbeat(self._touch, interval=HEARTBEAT_SECONDS,
+                                        name=f"job-{self.job_id}-heartbeat").start()
 
     def progress(self, pct: int) -> None:
         """Report progress (1–99); only remembered here, the heartbeat writes it."""
@@ -166,10 +228,9 @@ class JobRun:
 
     def close(self) -> None:
         """Stop the heartbeat (idempotent)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
 
     def __enter__(self) -> JobRun:
         self.start()
@@ -178,27 +239,63 @@ class JobRun:
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
 
-    def _beat(self) -> None:
-        conn = None
-        try:
-            while not self._stop.wait(HEARTBEAT_SECONDS):
-                try:
-                    if conn is None:
-                        conn = _side_connection()
-                    self._touch(conn)
-                except DatabaseError as exc:  # busy (the job row locked by the work) or gone: next beat
-                    log.info("job %s: heartbeat skipped (%s)", self.job_id, type(exc).__name__)
-                    if conn is not None and not conn.is_usable():
-                        conn.close()
-                        conn = None
-        finally:
-            if conn is not None:
-                conn.close()
+    def _touch(self) -> None:
+        """One beat, on the heartbeat thread's own connection."""
+        _update(connection, self.job_id, f"heartbeat_at = %s, progress = {_greatest(connection)}(progress, %s)",
+                [_now(connection), self.pct], where=" AND status = %s", where_params=(RUNNING,))
 
-    def _touch(self, conn) -> None:
-        pct = self.pct
-        _update(conn, self.job_id, f"heartbeat_at = %s, progress = {_greatest(conn)}(progress, %s)",
-                [_now(conn), pct], where=" AND status = %s", where_params=(RUNNING,))
+
+class JobRefused(Exception):
+    """The work declines to run (a rule of the domain says no): the job ends failed with this
+    message and `result`, and the task ends normally — nothing to retry or to log as an error."""
+
+    def __init__(self, message: str, *, result: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.result = result or {}
+
+
+def _failure_message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def job_execute(job_id: int, work: Callable[[Job, JobRun], dict], *, kind_prefix: str,
+                failure_message: Callable[[BaseException], str] = _failure_message) -> Job | None:
+    """The whole life of Job `job_id` in a task: claim it, run `work(job, run)` with a
+    heartbeat, and end it succeeded with the result `work` returns (and the `output` it may
+    have set on the job), or failed.
+
+    None when there is nothing to claim: only a pending job of `kind_prefix` is taken, so a
+    second delivery of the task, or one arriving after the watchdog failed the job, does
+    nothing. `work` reports progress with `run.progress(pct)`. A `JobRefused` ends the job
+    failed with its message; any other exception is logged and recorded as
+    `failure_message(exc)` on a fresh connection (the work's may be what failed), and not
+    raised: the Job row is where the failure is read, and in-process (no broker) a raise would
+    reach the page that queued the job.
+    """
+    if not job_claim(job_id, kind_prefix=kind_prefix):
+        return None
+    job = Job.objects.select_related("created_by").get(pk=job_id)
+    run = JobRun(job_id)
+    run.start()
+    job.status, job.started_at = Job.Status.RUNNING, run.started_at
+    try:
+        result = work(job, run)
+    except JobRefused as exc:
+        job.status, job.message, job.result = Job.Status.FAILED, exc.message, exc.result
+    except Exception as exc:
+        log.exception("job %s (%s) failed", job_id, job.kind)
+        job.status, job.message = Job.Status.FAILED, failure_message(exc)
+        run.fail(job.message)
+        job.finished_at = timezone.now()  # as written by `run.fail`, give or take a moment
+        return job
+    else:
+        job.status, job.result, job.progress = Job.Status.SUCCEEDED, result, 100
+    finally:
+        run.close()
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "message", "result", "progress", "output", "finished_at"])
+    return job
 
 
 def stall_seconds() -> int:
@@ -211,9 +308,6 @@ def jobs_fail_stalled(*, now: dt.datetime | None = None) -> list[int]:
     heartbeats); the ids failed. A job whose row is locked is being written by a live transaction (its success
     commits with its data) and is left alone (SKIP LOCKED); the UPDATE repeats the condition,
     so a job that finished meanwhile is not touched."""
-    from django.db import transaction
-    from django.db.models import Q
-
     seconds = stall_seconds()
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=seconds)
     stalled = Q(status=RUNNING) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
@@ -226,3 +320,25 @@ def jobs_fail_stalled(*, now: dt.datetime | None = None) -> list[int]:
             status=FAILED, message=STALLED_MESSAGE.format(seconds=seconds), finished_at=timezone.now())
     log.warning("jobs watchdog: failed %d stalled job(s): %s", len(stale), stale)
     return stale
+
+
+_WATCHES: dict[str, Callable[[], list]] = {}
+
+
+def watchdog_register(name: str, check: Callable[[], list]) -> None:
+    """Have the one watchdog also run `check()` (an app's recovery of work kept on rows of its
+    own, beating through `Heartbeat`); it returns the ids it acted on, reported under `name`."""
+    _WATCHES[name] = check
+
+
+def watchdog_run() -> dict[str, list]:
+    """The watchdog's round: stalled jobs failed, then every registered check. A check that
+    fails is logged and does not keep the others from running."""
+    found: dict[str, list] = {"jobs": jobs_fail_stalled()}
+    for name, check in _WATCHES.items():
+        try:
+            found[name] = check()
+        except Exception:
+            log.exception("jobs watchdog: the %s check failed", name)
+            found[name] = []
+    return found

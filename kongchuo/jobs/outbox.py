@@ -1,21 +1,26 @@
-"""Enqueue through an outbox: work asked for while the broker is down is sent when it is back.
+"""`enqueue`, the one way to queue background work: through an outbox, so work asked for while
+the broker is down is sent when it is back.
 
 `delay_on_commit` publishes after the transaction commits; if Redis is down at that moment the
-database work is committed but the task is lost. `enqueue_on_commit` writes an OutboxMessage row
-inside the caller's transaction instead (committed together with the work, or rolled back with
-it), then tries to publish after commit. A row whose publish fails stays, and `outbox_drain`
-(beat, every minute; also `manage.py outbox_drain`) sends it once the broker answers again.
+database work is committed but the task is lost. `enqueue` writes an OutboxMessage row inside
+the caller's transaction instead (committed together with the work, or rolled back with it),
+then tries to publish after commit. A row whose publish fails stays, and `outbox_drain` (beat,
+every minute; also `manage.py outbox_drain`) sends it once the broker answers again.
 
-    from kongchuo.jobs.outbox import enqueue_on_commit
+Tasks are named, not imported: a service queues its app's task by the name the task declares
+(`@shared_task(name=...)`), so services never import their tasks module (which imports them).
+
+    from kongchuo.jobs import enqueue
     with transaction.atomic():
         job = Job.objects.create(kind="export", ...)
-        enqueue_on_commit(export_task, job.pk)
+        enqueue("ledgers.export_job", job.pk)
 """
 
 from __future__ import annotations
 
 import logging
 
+from celery import current_app
 from django.db import transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -29,12 +34,13 @@ BROKER_DOWN = (KombuOperationalError, ConnectionError, OSError, TimeoutError)
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-def enqueue_on_commit(task, *args, **kwargs) -> OutboxMessage:
-    """Record `task(*args, **kwargs)` in the current transaction; publish after commit.
+def enqueue(task_name: str, *args, **kwargs) -> OutboxMessage:
+    """Record the task `task_name(*args, **kwargs)` in the current transaction; publish it after
+    commit (at once outside a transaction).
 
     Arguments must be JSON-serialisable (ids, not objects: tasks are thin and take ids).
     """
-    message = OutboxMessage.objects.create(task_name=task.name, args=list(args), kwargs=kwargs)
+    message = OutboxMessage.objects.create(task_name=task_name, args=list(args), kwargs=kwargs)
     transaction.on_commit(lambda: outbox_publish(message_ids=[message.pk]))
     return message
 
@@ -46,15 +52,13 @@ def outbox_publish(*, message_ids=None, limit: int = 1000) -> int:
     its attempt count and error. Rows are claimed with SKIP LOCKED on PostgreSQL, so two drains
     never publish the same row at once.
     """
-    from celery import current_app
-
     sent: list[int] = []
     with transaction.atomic():
         rows = OutboxMessage.objects.select_for_update(skip_locked=True).order_by("pk")
         if message_ids is not None:
             rows = rows.filter(pk__in=message_ids)
         for message in rows[:limit]:
-            task = current_app.tasks.get(message.task_name)
+            task = _registered(message.task_name)
             try:
                 if task is None:
                     current_app.send_task(message.task_name, args=message.args, kwargs=message.kwargs,
@@ -72,3 +76,16 @@ def outbox_publish(*, message_ids=None, limit: int = 1000) -> int:
         if sent:
             OutboxMessage.objects.filter(pk__in=sent).delete()
     return len(sent)
+
+
+def _registered(task_name: str):
+    """The task of that name as this process knows it, or None (a worker may still know it).
+
+    A web process has imported only the tasks modules something imported; an unknown name has
+    Celery import every installed app's `tasks` (as a worker does at start), so that without a
+    broker (eager mode) the task runs here instead of being sent to nobody."""
+    task = current_app.tasks.get(task_name)
+    if task is None:
+        current_app.autodiscover_tasks(force=True)
+        task = current_app.tasks.get(task_name)
+    return task

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from kongchuo.jobs.lifecycle import jobs_fail_stalled
+from kongchuo.jobs.lifecycle import watchdog_run
 from kongchuo.jobs.outbox import outbox_publish
 
 
 @shared_task(name="kongchuo.jobs_watchdog", ignore_result=True)
-def jobs_watchdog() -> list[int]:
-    """Every 30 s (beat): fail the running jobs whose heartbeat stopped (kongchuo/jobs/lifecycle.py).
+def jobs_watchdog() -> dict[str, list]:
+    """Every 30 s (beat): the one watchdog. Fails the running jobs whose heartbeat stopped and
+    runs the checks apps registered (kongchuo/jobs/lifecycle.py, `watchdog_run`); the ids each
+    acted on, by name ("jobs": the jobs failed).
 
-    Idempotent: a conditional UPDATE on running jobs with a stale heartbeat; a second run (or
-    a second beat) finds them failed already.
+    Idempotent: a conditional UPDATE on running jobs with a stale heartbeat (a second run, or a
+    second beat, finds them failed already); each registered check says why it is.
     """
-    return jobs_fail_stalled()
+    return watchdog_run()
 
 
 @shared_task(name="security.outbox_drain", ignore_result=True)

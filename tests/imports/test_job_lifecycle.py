@@ -159,7 +159,7 @@ def test_the_watchdog_fails_running_jobs_whose_heartbeat_stopped(settings):
     legacy_young = Job.objects.create(kind="import:roster", status="running", started_at=now)
     done = Job.objects.create(kind="ledger_export", status="succeeded", heartbeat_at=old)
     queued = Job.objects.create(kind="ledger_export", status="pending", heartbeat_at=old)
-    assert jobs_watchdog() == [stalled.pk, legacy.pk]
+    assert jobs_watchdog()["jobs"] == [stalled.pk, legacy.pk]
     stalled.refresh_from_db()
     assert stalled.status == "failed" and stalled.finished_at is not None
     assert stalled.message == STALLED_MESSAGE.format(seconds=60)

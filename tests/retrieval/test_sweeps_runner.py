@@ -271,10 +271,12 @@ def test_cli_exits_non_zero(county):
 
 
 def test_run_now_enqueues_on_commit_and_runs_every_partition(county, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         r = sweep_run_start(sweep="return_check", as_of=D(2026, 3, 2), user=county.county_user)
         assert SweepRun.objects.get(pk=r.pk).status == "running"  # nothing ran before commit
     assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the commit: the dispatch, then its partitions
+        callbacks[0]()
     r.refresh_from_db()
     assert (r.status, r.created, r.triggered_by, r.trigger) == ("succeeded", 4, county.county_user, "manual")
     assert all(e["state"] == "done" and e["attempts"] == 1 for e in r.per_township.values())
@@ -314,9 +316,10 @@ def test_a_failing_partition_fails_the_run(county, monkeypatch):
     assert county.ta.code in run_failed.message
 
 
-def test_beat_entry_point_runs_once_a_day(county, time_machine):
+def test_beat_entry_point_runs_once_a_day(county, time_machine, django_capture_on_commit_callbacks):
     time_machine.move_to(dt.datetime(2026, 3, 2, 1, 10, tzinfo=dt.UTC))
-    first = sweep_scheduled.apply(args=("return_check",)).get()
+    with django_capture_on_commit_callbacks(execute=True):  # its dispatch is queued on commit
+        first = sweep_scheduled.apply(args=("return_check",)).get()
     second = sweep_scheduled.apply(args=("return_check",)).get()
     r = SweepRun.objects.get()
     assert first == second == r.pk
