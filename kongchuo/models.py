@@ -1,4 +1,5 @@
-"""Shared machinery rows: background jobs and the append-only audit log. Knows no app."""
+"""Shared machinery rows: background jobs, the task outbox and the append-only audit log. Knows
+no app."""
 
 from __future__ import annotations
 
@@ -41,6 +42,31 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.status}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to send, written in the same transaction as the work that asks for it
+    (kongchuo.jobs.enqueue).
+
+    If the broker is down when the transaction commits, the row stays and `outbox_drain` sends it
+    once the broker is back: queued work is never lost between the database and Redis. Rows are
+    deleted once the broker has accepted the message; tasks are idempotent (STYLE habit 4), so a
+    rare double send after a crash between publish and delete is harmless.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        db_table = "security_outboxmessage"  # created by the security app, which held it first
+
+    def __str__(self) -> str:
+        return f"{self.task_name} #{self.pk}"
 
 
 class AuditEvent(models.Model):

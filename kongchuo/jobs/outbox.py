@@ -24,7 +24,7 @@ from celery import current_app
 from django.db import transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from kongchuo.security.models import OutboxMessage
+from kongchuo.models import OutboxMessage
 
 logger = logging.getLogger("kongchuo.outbox")
 

@@ -88,8 +88,7 @@ def drill_settings(settings, private_redis):
 def test_pages_answer_and_queued_work_survives_redis_outage(transactional_db, county, drill_settings,
                                                             private_redis):
     from kongchuo.jobs.outbox import enqueue
-    from kongchuo.models import Job
-    from kongchuo.security.models import OutboxMessage
+    from kongchuo.models import Job, OutboxMessage
     from students.tasks import refresh_name_initials
 
     client = Client()

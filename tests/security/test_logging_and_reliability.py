@@ -159,7 +159,7 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
 
     from kongchuo.celery import app
     from kongchuo.jobs.outbox import enqueue, outbox_publish
-    from kongchuo.security.models import OutboxMessage
+    from kongchuo.models import OutboxMessage
     from students.tasks import refresh_name_initials
 
     sent = []
@@ -192,7 +192,7 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
 def test_outbox_row_rolls_back_with_the_work(monkeypatch):
     from kongchuo.celery import app
     from kongchuo.jobs.outbox import enqueue
-    from kongchuo.security.models import OutboxMessage
+    from kongchuo.models import OutboxMessage
     from students.tasks import refresh_name_initials
 
     monkeypatch.setattr(app.tasks[refresh_name_initials.name], "apply_async",
@@ -206,8 +206,7 @@ def test_outbox_row_rolls_back_with_the_work(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_outbox_runs_tasks_in_process_without_a_broker():
     from kongchuo.jobs.outbox import enqueue
-    from kongchuo.models import Job
-    from kongchuo.security.models import OutboxMessage
+    from kongchuo.models import Job, OutboxMessage
     from students.tasks import refresh_name_initials
 
     with transaction.atomic():
