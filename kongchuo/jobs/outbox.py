@@ -22,6 +22,7 @@ import logging
 
 from celery import current_app
 from django.db import transaction
+from django.db.models import F
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from kongchuo.models import OutboxMessage
@@ -41,23 +42,52 @@ def enqueue(task_name: str, *args, **kwargs) -> OutboxMessage:
     Arguments must be JSON-serialisable (ids, not objects: tasks are thin and take ids).
     """
     message = OutboxMessage.objects.create(task_name=task_name, args=list(args), kwargs=kwargs)
-    transaction.on_commit(lambda: outbox_publish(message_ids=[message.pk]))
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        outbox_publish(message_ids=[message.pk])
+        return message
+    batch = getattr(conn, "_kongchuo_outbox_batch", None)
+    if batch is None or batch.sent or batch.hooks is not conn.run_on_commit:
+        batch = conn._kongchuo_outbox_batch = _Batch(conn.run_on_commit)
+        transaction.on_commit(batch.publish)
+    batch.ids.append(message.pk)
     return message
+
+
+class _Batch:
+    """The messages one transaction queued, published together once it commits: a sweep run's
+    partitions leave in one go, so a worker killed right after the commit strands as little as
+    `delay_on_commit` would (what it strands, the drain sends).
+
+    `hooks` is the connection's list of commit callbacks when the batch began: Django replaces
+    that list when a transaction (or a savepoint) ends, so a batch never outlives its
+    transaction; a message in a savepoint rolled back is gone from the table and publishing
+    its id finds nothing."""
+
+    def __init__(self, hooks: list) -> None:
+        self.hooks = hooks
+        self.ids: list[int] = []
+        self.sent = False
+
+    def publish(self) -> None:
+        self.sent = True
+        outbox_publish(message_ids=self.ids)
 
 
 def outbox_publish(*, message_ids=None, limit: int = 1000) -> int:
     """Publish pending rows (oldest first); delete those the broker took. Returns how many.
 
-    Stops at the first broker error (the rest would fail the same way) and leaves that row with
-    its attempt count and error. Rows are claimed with SKIP LOCKED on PostgreSQL, so two drains
-    never publish the same row at once.
+    Stops at the first broker error (the rest would fail the same way) and leaves that row and
+    the rest with their attempt count and the error. Rows are claimed with SKIP LOCKED on
+    PostgreSQL, so two drains never publish the same row at once.
     """
     sent: list[int] = []
     with transaction.atomic():
         rows = OutboxMessage.objects.select_for_update(skip_locked=True).order_by("pk")
         if message_ids is not None:
             rows = rows.filter(pk__in=message_ids)
-        for message in rows[:limit]:
+        due = list(rows[:limit])
+        for message in due:
             task = _registered(message.task_name)
             try:
                 if task is None:
@@ -69,8 +99,8 @@ def outbox_publish(*, message_ids=None, limit: int = 1000) -> int:
             except BROKER_DOWN as exc:
                 logger.warning("broker unavailable, %s kept in the outbox (%s)", message,
                                exc.__class__.__name__)
-                OutboxMessage.objects.filter(pk=message.pk).update(
-                    attempts=message.attempts + 1, last_error=str(exc)[:300])
+                OutboxMessage.objects.filter(pk__in=[m.pk for m in due if m.pk not in sent]).update(
+                    attempts=F("attempts") + 1, last_error=str(exc)[:300])
                 break
             sent.append(message.pk)
         if sent:
