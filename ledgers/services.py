@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kongchuo.audit import audit_record
 from kongchuo.jobs import enqueue, job_execute
@@ -350,11 +351,7 @@ def ledger_export(*, name: str, out, scope, term: Term | None, user=None, reques
     from kongchuo.xlsxout import write_official_ledger
     from ledgers.exports import build_sheet, ledger_title
 
-    if full:
-        if user is not None and getattr(scope_of(user), "role", None) != Role.COUNTY:
-            raise PermissionDenied("只有县级用户可以导出完整证件号 / full IDs are for county users only")
-        if not reason.strip():
-            raise ValidationError("导出完整证件号须填写理由 / a full export needs a reason")
+    _full_export_check(user=user, full=full, reason=reason)
 
     def scoped(model):
         qs = model.objects.all() if user is None else model.objects.visible_to(user)
@@ -392,20 +389,27 @@ def ledger_export_job_start(*, user, name: str, scope, term: Term, full: bool = 
 
     The same checks as `ledger_export` run now, so a refused export never reaches the queue.
     """
-    if full and getattr(scope_of(user), "role", None) != Role.COUNTY:
-        raise PermissionDenied("只有县级用户可以导出完整证件号 / full IDs are for county users only")
-    if full and not reason.strip():
-        raise ValidationError("导出完整证件号须填写理由 / a full export needs a reason")
+    _full_export_check(user=user, full=full, reason=reason)
     job = Job.objects.create(kind=EXPORT_JOB_KIND, created_by=user, params={
         "ledger": name, "scope": scope.code, "term": term.code, "full": full, "reason": reason.strip()})
     enqueue(EXPORT_JOB_TASK, job.pk)
     return job
 
 
+def _full_export_check(*, user, full: bool, reason: str) -> None:
+    """Full ID numbers are for county users (or the operator at the CLI: no user), with a reason."""
+    if not full:
+        return
+    if user is not None and getattr(scope_of(user), "role", None) != Role.COUNTY:
+        raise PermissionDenied(gettext("只有县级用户可以导出完整证件号"))
+    if not reason.strip():
+        raise ValidationError(gettext("导出完整证件号须填写理由"))
+
+
 def _export_failure_message(exc: BaseException) -> str:
-    return (f"导出失败（{type(exc).__name__}），请重新导出；如多次失败，请联系管理员。"
-            f" / Export failed ({type(exc).__name__}); export again, and if it keeps failing,"
-            " contact the administrator.")
+    # Written by the worker in the site's language: no user's request to take it from.
+    return gettext("导出失败（%(error)s），请重新导出；如多次失败，请联系管理员。") % {
+        "error": type(exc).__name__}
 
 
 def ledger_export_job_run(job_id: int) -> Job | None:

@@ -40,6 +40,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from kongchuo.models import Job
 
@@ -48,11 +49,10 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0  # the page polls every second: progress is written as often
 RUNNING, PENDING, FAILED = Job.Status.RUNNING.value, Job.Status.PENDING.value, Job.Status.FAILED.value
 
-STALLED_MESSAGE = ("后台任务中断：处理进程已停止响应（超过 {seconds} 秒无心跳，可能已重启或被终止），"
-                   "已标记为失败，数据未改动。请重新提交；如多次失败，请联系管理员。 / "
-                   "The background job stopped: its worker stopped responding (no heartbeat for over "
-                   "{seconds} s; it may have restarted or been killed). Marked failed, nothing was "
-                   "changed. Submit it again; if it keeps failing, contact the administrator.")
+# Written in the site's language by the watchdog (a beat task, with no user to ask).
+STALLED_MESSAGE = gettext_lazy(
+    "后台任务中断：处理进程已停止响应（超过 %(seconds)s 秒无心跳，可能已重启或被终止），"
+    "已标记为失败，数据未改动。请重新提交；如多次失败，请联系管理员。")
 
 
 def _limit_lock_wait(conn) -> None:
@@ -317,7 +317,7 @@ def jobs_fail_stalled(*, now: dt.datetime | None = None) -> list[int]:
         if not stale:
             return []
         Job.objects.filter(stalled, pk__in=stale).update(
-            status=FAILED, message=STALLED_MESSAGE.format(seconds=seconds), finished_at=timezone.now())
+            status=FAILED, message=STALLED_MESSAGE % {"seconds": seconds}, finished_at=timezone.now())
     log.warning("jobs watchdog: failed %d stalled job(s): %s", len(stale), stale)
     return stale
 

@@ -30,6 +30,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kongchuo.audit import audit_record
 from kongchuo.jobs import Heartbeat, enqueue
@@ -81,7 +82,7 @@ def sweep_run_create(*, sweep: str, as_of: dt.date, township: str | None = None,
     SweepRun.objects.filter(sweep=sweep, status=SweepRun.Status.RUNNING,
                             started_at__lt=timezone.now() - STALE_AFTER).update(
         status=SweepRun.Status.FAILED, finished_at=timezone.now(),
-        message="超时未完成（工作进程中断） / timed out: the worker was lost")
+        message=gettext("超时未完成（工作进程中断）"))
     return SweepRun.objects.create(
         sweep=spec.name, as_of=as_of, period=spec.period(as_of), township_code=township or "",
         triggered_by=user if getattr(user, "is_authenticated", False) else None, trigger=trigger,
@@ -327,7 +328,7 @@ def _finish_if_complete(run: SweepRun) -> None:
     failed = [k for k, v in run.per_township.items() if v.get("state") == "failed"]
     if failed:
         run.status = SweepRun.Status.FAILED
-        run.message = f"{len(failed)} 个分区失败 / partitions failed: {', '.join(failed)}"
+        run.message = gettext("%(n)d 个分区失败：%(keys)s") % {"n": len(failed), "keys": ", ".join(failed)}
     else:
         run.status = SweepRun.Status.SUCCEEDED
 

@@ -162,7 +162,7 @@ def test_the_watchdog_fails_running_jobs_whose_heartbeat_stopped(settings):
     assert jobs_watchdog()["jobs"] == [stalled.pk, legacy.pk]
     stalled.refresh_from_db()
     assert stalled.status == "failed" and stalled.finished_at is not None
-    assert stalled.message == STALLED_MESSAGE.format(seconds=60)
+    assert stalled.message == STALLED_MESSAGE % {"seconds": 60}
     assert stalled.message.startswith("后台任务中断") and "请重新提交" in stalled.message
     assert [j.status for j in Job.objects.filter(pk__in=[alive.pk, legacy_young.pk, done.pk, queued.pk])
             .order_by("pk")] == ["running", "running", "succeeded", "pending"]
@@ -187,7 +187,7 @@ def test_a_failure_never_overwrites_a_success():
 
 def test_the_page_shows_the_failure_and_what_to_do(county, client_as):
     job = Job.objects.create(kind="import:roster", created_by=county.county_user, status="failed",
-                             message=STALLED_MESSAGE.format(seconds=60),
+                             message=STALLED_MESSAGE % {"seconds": 60},
                              params={"kind": "roster", "filename": "r.xlsx"},
                              result={"phase": "dry_run", "rows": 3, "created": 3, "updated": 0,
                                      "unchanged": 0, "rejected": 0})

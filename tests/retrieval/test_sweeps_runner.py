@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from django_celery_beat.models import PeriodicTask
 
 from ledgers.models import (
@@ -329,9 +330,10 @@ def test_beat_entry_point_runs_once_a_day(county, time_machine, django_capture_o
 def test_stale_running_runs_are_marked_failed(county):
     stale = sweep_run_create(sweep="return_check", as_of=D(2026, 3, 2))
     SweepRun.objects.filter(pk=stale.pk).update(started_at=stale.started_at - dt.timedelta(hours=3))
-    sweep_run_create(sweep="return_check", as_of=D(2026, 3, 2))
+    with translation.override("en"):
+        sweep_run_create(sweep="return_check", as_of=D(2026, 3, 2))
     stale.refresh_from_db()
-    assert stale.status == "failed" and "timed out" in stale.message
+    assert stale.status == "failed" and "Timed out" in stale.message
 
 
 def test_the_beat_schedule_is_in_the_database(db):
