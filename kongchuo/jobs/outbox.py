@@ -12,8 +12,8 @@ Tasks are named, not imported: a service queues its app's task by the name the t
 
     from kongchuo.jobs import enqueue
     with transaction.atomic():
-        job = Job.objects.create(kind="export", ...)
-        enqueue("ledgers.export_job", job.pk)
+        job = Job.objects.create(kind="some_export", ...)
+        enqueue("someapp.export_job", job.pk)  # the name the task declares
 """
 
 from __future__ import annotations
