@@ -54,7 +54,7 @@ def main() -> int:
         return 1
     print(f"heartbeat {settings.KONGCHUO_SWEEP_HEARTBEAT_SECONDS} s, threshold "
           f"{settings.KONGCHUO_SWEEP_STALL_SECONDS} s, watchdog every "
-          f"{settings.CELERY_BEAT_SCHEDULE['retrieval-sweep-watchdog']['schedule']:.0f} s, "
+          f"{settings.CELERY_BEAT_SCHEDULE['jobs-watchdog']['schedule']:.0f} s, "
           f"restart after {RESTART_S:.0f} s; {Student.objects.count():,} students", flush=True)
     from kongchuo.celery import app
 

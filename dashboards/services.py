@@ -6,16 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
 from django.http import HttpRequest
 
 from dashboards.imports import SLUG
-from dashboards.tasks import school_year_job
-from dashboards.yearclose import year_close_job_create
 from kongchuo.access.scoping import Role, scope_of
 from kongchuo.imports.runner import import_job_create, import_job_run
-from kongchuo.models import Job
-from kongchuo.security.outbox import enqueue_on_commit
 from students.models import User
 
 TEMPLATE_HEADERS = ["入学年份", "学校标识码", "学校名称", "一年级入学人数", "系统外转入", "系统外转出",
@@ -58,12 +53,3 @@ def cohort_intakes_import(*, user: User, path: str | os.PathLike[str], filename:
     return IntakeImportResult(created=run.created if run.written else 0,
                               updated=run.updated if run.written else 0,
                               errors=[(e.row, e.column, f"{e.message_zh} / {e.message_en}") for e in run.errors])
-
-
-@transaction.atomic
-def school_year_job_start(*, year: int, action: str, user: User) -> Job:
-    """Queue the close (or reopen) of school year `year` for the worker; the page polls the Job.
-    Precondition: `user` is a county user (the view checks)."""
-    job = year_close_job_create(year=year, action=action, user=user)
-    enqueue_on_commit(school_year_job, job.pk)
-    return job

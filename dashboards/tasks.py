@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from dashboards.yearclose import JOB_TASK, year_close_job_run
 
-@shared_task(name="dashboards.school_year_job", acks_late=True, ignore_result=True)
+
+@shared_task(name=JOB_TASK, acks_late=True, ignore_result=True)
 def school_year_job(job_id: int) -> str:
     """Close (or reopen) the school year kept on Job `job_id`.
 
@@ -14,7 +16,5 @@ def school_year_job(job_id: int) -> str:
     delivery does nothing; and the close itself locks the year and returns `already_done` for a
     year already closed (its writes are one transaction: a failure leaves nothing half-done).
     """
-    from dashboards.yearclose import year_close_job_run
-
     job = year_close_job_run(job_id)
     return "skipped" if job is None else job.status

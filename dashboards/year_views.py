@@ -26,8 +26,7 @@ from dashboards.review import (
     township_choices,
     visible_township,
 )
-from dashboards.services import school_year_job_start
-from dashboards.yearclose import JOB_KIND
+from dashboards.yearclose import JOB_KIND, year_close_job_create
 from kongchuo.access.audit import audit_record
 from kongchuo.access.params import query_int
 from kongchuo.access.scoping import Role, require_role
@@ -148,7 +147,7 @@ def rollover(request):
             year = form.cleaned_data.get("year") or default_year(day)
             return redirect(f"{reverse('dashboards:rollover')}?year={year}")
         year, action = form.cleaned_data["year"], form.cleaned_data["action"]
-        job = school_year_job_start(year=year, action=action, user=request.user)
+        job = year_close_job_create(year=year, action=action, user=request.user)
         return redirect(f"{reverse('dashboards:rollover')}?year={year}&job={job.pk}")
     year = query_int(request.GET, "year") or default_year(day)
     year = min(max(year, day.year - 12), day.year + 1)

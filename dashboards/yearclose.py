@@ -7,13 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.utils import timezone
 
 from dashboards.models import YearFigures
 from dashboards.yearfigures import year_figures_freeze
 from kongchuo.calendar.schoolyear import today as local_today
 from kongchuo.calendar.schoolyear import year_end
-from kongchuo.jobs import JobRun, job_claim
+from kongchuo.jobs import JobRefused, enqueue, job_execute
 from kongchuo.models import Job
 from students.rollover import (
     RolloverRefused,
@@ -51,43 +50,36 @@ def school_year_reopen(*, year: int, user=None, dry_run: bool = False) -> Rollov
 # ----------------------------------------------------------------------------- from the browser
 
 JOB_KIND = "school_year_close"
+JOB_TASK = "dashboards.school_year_job"  # dashboards/tasks.py; stored in outbox rows
 ACTIONS = ("close", "reopen")
 
 
+@transaction.atomic
 def year_close_job_create(*, year: int, action: str, user) -> Job:
-    """A Job row for a close (or reopen) started in the browser; the task runs it."""
+    """A Job row for a close (or reopen) started in the browser, queued for the worker once the
+    caller's transaction commits (kongchuo.jobs.enqueue)."""
     if action not in ACTIONS:
         raise ValueError(action)
-    return Job.objects.create(kind=JOB_KIND, created_by=user, params={"year": year, "action": action})
+    job = Job.objects.create(kind=JOB_KIND, created_by=user, params={"year": year, "action": action})
+    enqueue(JOB_TASK, job.pk)
+    return job
 
 
 def year_close_job_run(job_id: int) -> Job | None:
-    """Run the close or reopen kept on Job `job_id` (claimed by a conditional UPDATE: a second
-    delivery finds it claimed and does nothing). The job ends succeeded with the counts, or
-    failed with the reason; the year's own lock and `already_done` make a repeat harmless."""
-    if not job_claim(job_id, kind_prefix=JOB_KIND):
-        return None
-    job = Job.objects.get(pk=job_id)
-    year, action = job.params["year"], job.params["action"]
-    run = JobRun(job_id)  # the heartbeat: a worker killed mid-close leaves no job running
-    run.start()
-    job.status, job.started_at = Job.Status.RUNNING, run.started_at
-    try:
-        if action == "close":
-            result = school_year_close(year=year, user=job.created_by)
-        else:
-            result = school_year_reopen(year=year, user=job.created_by)
-    except RolloverRefused as exc:
-        job.status, job.message = Job.Status.FAILED, str(exc)
-        job.result = {"children": exc.children}
-    except Exception as exc:
-        job.status, job.message = Job.Status.FAILED, f"{type(exc).__name__}: {exc}"
-        run.fail(job.message)  # on a fresh connection: this one may be what failed
-        raise
-    else:
-        job.status, job.result, job.progress = Job.Status.SUCCEEDED, result.as_json(), 100
-    finally:
-        run.close()
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "message", "result", "progress", "finished_at"])
-    return job
+    """Run the close or reopen kept on Job `job_id` through the one Job lifecycle
+    (kongchuo.jobs.job_execute: claimed by a conditional UPDATE, so a second delivery does
+    nothing; a heartbeat, so a worker killed mid-close leaves no job running). The job ends
+    succeeded with the counts, or failed with the reason; the year's own lock and
+    `already_done` make a repeat harmless."""
+    def work(job: Job, run) -> dict:
+        year, action = job.params["year"], job.params["action"]
+        try:
+            if action == "close":
+                result = school_year_close(year=year, user=job.created_by)
+            else:
+                result = school_year_reopen(year=year, user=job.created_by)
+        except RolloverRefused as exc:
+            raise JobRefused(str(exc), result={"children": exc.children}) from exc
+        return result.as_json()
+
+    return job_execute(job_id, work, kind_prefix=JOB_KIND)

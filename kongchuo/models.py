@@ -1,6 +1,6 @@
-"""The kongchuo app's models, as Django loads them: background jobs here, the audit log and the
-school calendar in the subpackages that own them (imported here so Django registers them under
-the app label `kongchuo`). Knows no app."""
+"""The kongchuo app's models, as Django loads them: background jobs and the task outbox here,
+the audit log and the school calendar in the subpackages that own them (imported here so Django
+registers them under the app label `kongchuo`). Knows no app."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from kongchuo.access.models import AuditEvent
 from kongchuo.calendar.models import CalendarDay, SchoolYear
 
-__all__ = ["AuditEvent", "CalendarDay", "Job", "SchoolYear"]
+__all__ = ["AuditEvent", "CalendarDay", "Job", "OutboxMessage", "SchoolYear"]
 
 
 class Job(models.Model):
@@ -31,7 +31,7 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Touched every second by a running job's heartbeat (kongchuo/jobs.py); a running job
+    # Touched every second by a running job's heartbeat (kongchuo/jobs/lifecycle.py); a running job
     # whose heartbeat stopped is failed by the watchdog.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     progress = models.PositiveIntegerField(default=0)  # 0..100
@@ -48,3 +48,28 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.status}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to send, written in the same transaction as the work that asks for it
+    (kongchuo.jobs.enqueue).
+
+    If the broker is down when the transaction commits, the row stays and `outbox_drain` sends it
+    once the broker is back: queued work is never lost between the database and Redis. Rows are
+    deleted once the broker has accepted the message; tasks are idempotent (STYLE habit 4), so a
+    rare double send after a crash between publish and delete is harmless.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        db_table = "security_outboxmessage"  # created by the security app, which held it first
+
+    def __str__(self) -> str:
+        return f"{self.task_name} #{self.pk}"

@@ -265,8 +265,8 @@ CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-# django-celery-beat's scheduler behind a Redis lock: exactly one beat sends (kongchuo/beat.py).
-CELERY_BEAT_SCHEDULER = "kongchuo.beat.LockedDatabaseScheduler"
+# django-celery-beat's scheduler behind a Redis lock: exactly one beat sends (kongchuo/jobs/beat.py).
+CELERY_BEAT_SCHEDULER = "kongchuo.jobs.beat.LockedDatabaseScheduler"
 KONGCHUO_BEAT_LOCK_TTL = _int("KONGCHUO_BEAT_LOCK_TTL", 60)
 # Celery's own lines in the same layout as Django's (and the same zoned clock, kongchuo/portal/logtime.py).
 CELERY_WORKER_LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s %(message)s"
@@ -276,13 +276,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Fixed periodic tasks (beat copies them into django-celery-beat's tables, where they stay editable).
 CELERY_BEAT_SCHEDULE = {
-    # Tasks queued while Redis was down wait in the outbox table (kongchuo/security/outbox.py).
+    # Tasks queued while Redis was down wait in the outbox table (kongchuo/jobs/outbox.py).
     "security-outbox-drain": {"task": "security.outbox_drain", "schedule": 60.0},
     "security-prune-sessions": {"task": "security.prune_sessions", "schedule": 24 * 3600.0},
     "security-purge-export-files": {"task": "security.purge_export_files", "schedule": 24 * 3600.0},
-    # A sweep whose worker died as a whole is sent again (retrieval/sweeps/runner.py).
-    "retrieval-sweep-watchdog": {"task": "retrieval.sweep_watchdog", "schedule": 30.0},
-    # A running import or export whose heartbeat stopped (its worker died) is marked failed.
+    # The one watchdog: a running job whose heartbeat stopped (its worker died) is marked failed,
+    # and the checks apps register run (a sweep's silent partitions are sent again).
     "jobs-watchdog": {"task": "kongchuo.jobs_watchdog", "schedule": 30.0},
 }
 
@@ -371,7 +370,7 @@ KONGCHUO_EXPORT_RETENTION_DAYS = _int("KONGCHUO_EXPORT_RETENTION_DAYS", 7)
 KONGCHUO_SWEEP_HEARTBEAT_SECONDS = _int("KONGCHUO_SWEEP_HEARTBEAT_SECONDS", 10)
 KONGCHUO_SWEEP_STALL_SECONDS = _int("KONGCHUO_SWEEP_STALL_SECONDS", 60)
 # A running job (import, export) whose heartbeat (every second) stopped for this long is
-# marked failed by the jobs watchdog (kongchuo/jobs.py; beat runs it every 30 s).
+# marked failed by the jobs watchdog (kongchuo/jobs/lifecycle.py; beat runs it every 30 s).
 KONGCHUO_JOB_STALL_SECONDS = _int("KONGCHUO_JOB_STALL_SECONDS", 60)
 # Fault injection for the sweep reliability tests: each partition waits this long inside its
 # transaction (a window to kill a worker mid-sweep). Always 0 in production.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -26,10 +28,11 @@ from django.utils.translation import gettext
 
 from kongchuo.access.audit import audit_record
 from kongchuo.access.scoping import Role, scope_of
-from kongchuo.calendar.schoolyear import Term, today
-from kongchuo.jobs import JobRun, job_claim
+from kongchuo.calendar.schoolyear import Term, parse_term, today
+from kongchuo.jobs import JobRun, enqueue, job_execute
 from kongchuo.models import Job
 from ledgers.attachments import sniff_attachment
+from ledgers.exports import filename_for, scope_from_code
 from ledgers.models import Attachment, Deferral, ReturnReport
 from ledgers.registry import LedgerKind, kind_for_model, school_id_of
 from ledgers.selectors import can_review_deferral
@@ -355,11 +358,7 @@ def ledger_export(*, name: str, out: Out, scope: ExportScope, term: Term | None,
     from kongchuo.portal.xlsxout import write_official_ledger
     from ledgers.exports import build_sheet, ledger_title
 
-    if full:
-        if user is not None and getattr(scope_of(user), "role", None) != Role.COUNTY:
-            raise PermissionDenied(gettext("只有县级用户可以导出完整证件号"))
-        if not reason.strip():
-            raise ValidationError(gettext("导出完整证件号须填写理由"))
+    _full_export_check(user=user, full=full, reason=reason)
 
     def scoped(model: Any) -> models.QuerySet:
         qs = model.objects.all() if user is None else model.objects.visible_to(user)
@@ -387,6 +386,7 @@ def ledger_export(*, name: str, out: Out, scope: ExportScope, term: Term | None,
 # --------------------------------------------------------------------------- county-size exports
 
 EXPORT_JOB_KIND = "ledger_export"
+EXPORT_JOB_TASK = "ledgers.export_job"  # ledgers/tasks.py; stored in outbox rows
 
 
 @transaction.atomic
@@ -396,67 +396,51 @@ def ledger_export_job_start(*, user: User, name: str, scope: ExportScope, term: 
 
     The same checks as `ledger_export` run now, so a refused export never reaches the queue.
     """
-    from kongchuo.security.outbox import enqueue_on_commit
-    from ledgers.tasks import ledger_export_job_task
-
-    if full and getattr(scope_of(user), "role", None) != Role.COUNTY:
-        raise PermissionDenied(gettext("只有县级用户可以导出完整证件号"))
-    if full and not reason.strip():
-        raise ValidationError(gettext("导出完整证件号须填写理由"))
+    _full_export_check(user=user, full=full, reason=reason)
     job = Job.objects.create(kind=EXPORT_JOB_KIND, created_by=user, params={
         "ledger": name, "scope": scope.code, "term": term.code, "full": full, "reason": reason.strip()})
-    enqueue_on_commit(ledger_export_job_task, job.pk)
+    enqueue(EXPORT_JOB_TASK, job.pk)
     return job
 
 
+def _full_export_check(*, user: User | None, full: bool, reason: str) -> None:
+    """Full ID numbers are for county users (or the operator at the CLI: no user), with a reason."""
+    if not full:
+        return
+    if user is not None and getattr(scope_of(user), "role", None) != Role.COUNTY:
+        raise PermissionDenied(gettext("只有县级用户可以导出完整证件号"))
+    if not reason.strip():
+        raise ValidationError(gettext("导出完整证件号须填写理由"))
+
+
+def _export_failure_message(exc: BaseException) -> str:
+    # Written by the worker in the site's language: no user's request to take it from.
+    return gettext("导出失败（%(error)s），请重新导出；如多次失败，请联系管理员。") % {
+        "error": type(exc).__name__}
+
+
 def ledger_export_job_run(job_id: int) -> Job | None:
-    """Write the export of Job `job_id` into its output file.
+    """Write the export of Job `job_id` into its output file, through the one Job lifecycle
+    (kongchuo.jobs.job_execute).
 
     Idempotent: the job is claimed by a conditional UPDATE (pending → running), so a redelivered
     task finds nothing to claim and returns None. Rows are read through the requesting user's
     `visible_to`, exactly as the browser export would.
     """
-    import os
-    import tempfile
+    def work(job: Job, run: JobRun) -> dict:
+        params = job.params
+        fd, path = tempfile.mkstemp(suffix=".xlsx")
+        os.close(fd)
+        try:
+            scope = scope_from_code(params["scope"])
+            term = parse_term(params["term"])
+            rows = ledger_export(name=params["ledger"], out=path, scope=scope, term=term,
+                                 user=job.created_by, full=params.get("full", False),
+                                 reason=params.get("reason", ""), source="web-job")
+            with open(path, "rb") as fh:
+                job.output.save(f"ledger-{job.pk}.xlsx", File(fh), save=False)
+        finally:
+            os.unlink(path)
+        return {"rows": rows, "filename": filename_for(params["ledger"], scope, term, today())}
 
-    from django.core.files import File
-
-    from kongchuo.calendar.schoolyear import parse_term
-    from ledgers.exports import filename_for, scope_from_code
-
-    if not job_claim(job_id, kind_prefix=EXPORT_JOB_KIND):
-        return None
-    job = Job.objects.select_related("created_by").get(pk=job_id)
-    params = job.params
-    fd, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(fd)
-    run = JobRun(job_id)
-    run.start()  # the heartbeat: a worker killed mid-export leaves no job running
-    job.status, job.started_at = Job.Status.RUNNING, run.started_at
-    try:
-        scope = scope_from_code(params["scope"])
-        term = parse_term(params["term"])
-        rows = ledger_export(name=params["ledger"], out=path, scope=scope, term=term,
-                             user=job.created_by, full=params.get("full", False),
-                             reason=params.get("reason", ""), source="web-job")
-        filename = filename_for(params["ledger"], scope, term, today())
-        with open(path, "rb") as fh:
-            job.output.save(f"ledger-{job.pk}.xlsx", File(fh), save=False)
-        job.status = Job.Status.SUCCEEDED
-        job.progress = 100
-        job.result = {"rows": rows, "filename": filename}
-    except Exception as exc:
-        log.exception("ledger export job %s failed", job_id)
-        job.status = Job.Status.FAILED
-        job.message = (f"导出失败（{type(exc).__name__}），请重新导出；如多次失败，请联系管理员。"
-                       f" / Export failed ({type(exc).__name__}); export again, and if it keeps failing,"
-                       " contact the administrator.")
-        run.fail(job.message)  # on a fresh connection: this one may be what failed
-        job.finished_at = timezone.now()
-        return job
-    finally:
-        run.close()
-        os.unlink(path)
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "progress", "result", "message", "output", "finished_at"])
-    return job
+    return job_execute(job_id, work, kind_prefix=EXPORT_JOB_KIND, failure_message=_export_failure_message)

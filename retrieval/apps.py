@@ -64,10 +64,14 @@ def _register_workflow() -> None:
 
 
 def _register_sweeps() -> None:
-    """Menu entry and demo seeder of the sweeps (retrieval/sweeps/)."""
+    """Menu entry and demo seeder of the sweeps (retrieval/sweeps/), and their check in the
+    jobs watchdog (a silent partition is sent again)."""
+    from kongchuo.jobs import watchdog_register
+    from retrieval.sweeps.runner import sweep_watch
     from retrieval.sweeps.ui import register_sweeps_ui
 
     register_sweeps_ui()
+    watchdog_register("sweeps", sweep_watch)
 
 
 def _register_imports() -> None:

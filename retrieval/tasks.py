@@ -1,9 +1,11 @@
 """Celery tasks of the sweeps: thin, taking ids; the work is in retrieval.sweeps.runner.
 
-A run fans out as a Celery group with one task per partition (each township, plus the county
-level for county-direct schools), so several workers share a county. Every task is
-`acks_late` (a worker that dies mid-task leaves the message to be delivered again) with bounded
-retries for database hiccups (deadlocks, dropped connections).
+A run fans out as one task per partition (each township, plus the county level for
+county-direct schools), queued through the outbox (kongchuo.jobs.enqueue) like every background
+job, so several workers share a county. Every task is `acks_late` (a worker that dies mid-task
+leaves the message to be delivered again) with bounded retries for database hiccups (deadlocks,
+dropped connections). The names are given explicitly: they are stored in beat's PeriodicTask
+rows and in outbox rows.
 """
 
 from __future__ import annotations
@@ -11,18 +13,23 @@ from __future__ import annotations
 import logging
 import os
 
-from celery import group, shared_task
-from django.db import InterfaceError, OperationalError
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, transaction
 
 from kongchuo.calendar.schoolyear import today
+from kongchuo.jobs import enqueue
 from retrieval.models import SweepRun
 from retrieval.sweeps.runner import (
+    DISPATCH_TASK,
+    PARTITION_TASK,
     partition_failed,
     partition_run,
     pending_partitions,
+    sweep_partitions_enqueue,
     sweep_prepare,
     sweep_run_create,
 )
+from retrieval.sweeps.selectors import SCHEDULED_TASK
 
 log = logging.getLogger(__name__)
 RETRYABLE = (OperationalError, InterfaceError)
@@ -32,9 +39,9 @@ def _worker(task) -> str:
     return f"{task.request.hostname or 'local'}:{os.getpid()}"
 
 
-@shared_task(bind=True, acks_late=True, max_retries=3, default_retry_delay=5)
+@shared_task(name=DISPATCH_TASK, bind=True, acks_late=True, max_retries=3, default_retry_delay=5)
 def sweep_dispatch(self, run_id: int) -> list[str]:
-    """Prepare a run and send one `sweep_partition` task per partition not yet done.
+    """Prepare a run and queue one `sweep_partition` task per partition not yet done.
 
     Idempotent: the prepare step is set-based and re-runnable, and a partition sent twice is
     computed once (see `sweep_partition`), so a redelivered dispatch only repeats harmless work.
@@ -47,11 +54,11 @@ def sweep_dispatch(self, run_id: int) -> list[str]:
     except RETRYABLE as exc:
         raise self.retry(exc=exc) from exc
     keys = pending_partitions(run)
-    group(sweep_partition.si(run_id, key) for key in keys).apply_async()
+    sweep_partitions_enqueue(run_id, keys)
     return keys
 
 
-@shared_task(bind=True, acks_late=True, max_retries=3, default_retry_delay=5)
+@shared_task(name=PARTITION_TASK, bind=True, acks_late=True, max_retries=3, default_retry_delay=5)
 def sweep_partition(self, run_id: int, key: str) -> dict | None:
     """Compute one partition (a township, or "direct") of a sweep run.
 
@@ -73,7 +80,7 @@ def sweep_partition(self, run_id: int, key: str) -> dict | None:
         raise
 
 
-@shared_task(bind=True, acks_late=True, max_retries=2, default_retry_delay=30)
+@shared_task(name=SCHEDULED_TASK, bind=True, acks_late=True, max_retries=2, default_retry_delay=30)
 def sweep_scheduled(self, sweep: str) -> int | None:
     """The entry point Celery beat calls (django-celery-beat PeriodicTask rows, editable).
 
@@ -86,25 +93,9 @@ def sweep_scheduled(self, sweep: str) -> int | None:
     if existing is not None:
         return existing.pk
     try:
-        run = sweep_run_create(sweep=sweep, as_of=as_of, trigger="beat")
+        with transaction.atomic():  # the run and its dispatch commit together
+            run = sweep_run_create(sweep=sweep, as_of=as_of, trigger="beat")
+            enqueue(DISPATCH_TASK, run.pk)
     except RETRYABLE as exc:
         raise self.retry(exc=exc) from exc
-    sweep_dispatch.delay(run.pk)
     return run.pk
-
-
-@shared_task(name="retrieval.sweep_watchdog", ignore_result=True)
-def sweep_watchdog() -> list[int]:
-    """Every 30 s (beat): send again the partitions silent for KONGCHUO_SWEEP_STALL_SECONDS
-    (their heartbeat stopped: the worker died), see `sweep_runs_resume`.
-
-    Idempotent: resending stamps the partitions (a second check within the window leaves them
-    alone), and partitions themselves are idempotent (see `sweep_partition`).
-    """
-    import datetime as dt
-
-    from django.conf import settings
-
-    from retrieval.sweeps.runner import sweep_runs_resume
-
-    return sweep_runs_resume(stalled_after=dt.timedelta(seconds=settings.KONGCHUO_SWEEP_STALL_SECONDS))

@@ -326,7 +326,7 @@ def test_beat_takes_its_own_stale_lock_at_once_and_says_so_at_info(settings, cap
 
     import redis
 
-    from kongchuo import beat
+    from kongchuo.jobs import beat
 
     key = f"kongchuo:test-beat-lock:{os.getpid()}"
     monkeypatch.setattr(beat, "LOCK_KEY", key)
@@ -335,14 +335,14 @@ def test_beat_takes_its_own_stale_lock_at_once_and_says_so_at_info(settings, cap
     me = f"{socket.gethostname()}:{os.getpid()}"
     client.set(key, me, px=300_000)  # the previous run's lock, 5 minutes left
     scheduler = beat.LockedDatabaseScheduler.__new__(beat.LockedDatabaseScheduler)
-    caplog.set_level(logging.INFO, logger="kongchuo.beat")
+    caplog.set_level(logging.INFO, logger="kongchuo.jobs.beat")
     worker = threading.Thread(target=scheduler._lock_acquire, daemon=True)
     try:
         worker.start()
         worker.join(timeout=30)  # a hang guard: standing by would wait the whole 300 s TTL
         assert not worker.is_alive(), "beat stood by behind its own stale lock"
         assert scheduler._lock is not None and client.get(key) == me.encode()
-        messages = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "kongchuo.beat"]
+        messages = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "kongchuo.jobs.beat"]
         assert (logging.INFO, f"beat: {me} holds the single-beat lock (ttl 300s)") in messages
         assert not [m for level, m in messages if level >= logging.WARNING], messages
     finally:

@@ -11,7 +11,7 @@ from django.core.files import File
 from kongchuo.imports.base import kind_for
 from kongchuo.imports.cells import file_sha256
 from kongchuo.imports.pipeline import JOB_PREFIX, ImportResult, import_run
-from kongchuo.jobs import job_claim
+from kongchuo.jobs import enqueue, job_claim
 from kongchuo.models import Job
 
 
@@ -68,8 +68,5 @@ def import_job_claim(job_id: int, *, write: bool) -> Job | None:
 
 def import_job_start(job: Job, *, write: bool, skip_invalid: bool = False) -> None:
     """Queue the job for the worker (through the outbox, after commit): big files."""
-    from kongchuo.imports.tasks import import_job_task
-    from kongchuo.security.outbox import enqueue_on_commit
-
     Job.objects.filter(pk=job.pk).update(status=Job.Status.PENDING, progress=0)
-    enqueue_on_commit(import_job_task, job.pk, write=write, skip_invalid=skip_invalid)
+    enqueue("imports.job_run", job.pk, write=write, skip_invalid=skip_invalid)

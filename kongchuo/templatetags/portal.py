@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from kongchuo.calendar import schoolyear
-from kongchuo.crontab import cron_label
+from kongchuo.jobs.crontab import cron_label
 
 register = template.Library()
 

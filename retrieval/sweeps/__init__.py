@@ -1,7 +1,7 @@
 """The sweeps of the yearly calendar (DESIGN.md §3): one module per sweep, a common runner.
 
 `get_sweep(name)` returns a sweep's `Sweep` spec; `retrieval.sweeps.runner` runs it (in-process
-for the CLI, or partitioned by township as a Celery group through `retrieval.tasks`).
+for the CLI, or partitioned by township, one Celery task each, through `retrieval.tasks`).
 """
 
 from __future__ import annotations

@@ -17,22 +17,24 @@ table, then two statements do the rest, whatever the county's size:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
-import threading
 import time
 from collections import Counter
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kongchuo.access.audit import audit_record
 from kongchuo.calendar.schoolyear import today
+from kongchuo.jobs import Heartbeat, enqueue
 from retrieval.models import Alert, SweepRun
 from retrieval.sweeps import get_sweep
 from retrieval.sweeps.base import (
@@ -52,6 +54,10 @@ from retrieval.sweeps.merge import merge_into_siblings
 log = logging.getLogger(__name__)
 
 STALE_AFTER = dt.timedelta(hours=2)  # a run still "running" after this was lost (worker died)
+# The tasks of retrieval/tasks.py, queued by name (they import this module, not the reverse);
+# the names are stored in outbox rows, so they never change.
+DISPATCH_TASK = "retrieval.tasks.sweep_dispatch"
+PARTITION_TASK = "retrieval.tasks.sweep_partition"
 _ROW_FIELDS = {"period": "period", "subject": "subject", "student_id": "student", "name": "name",
                "school_id": "school", "township_id": "township", "level": "level",
                "detail": "detail", "due_date": "due_date"}
@@ -76,7 +82,7 @@ def sweep_run_create(*, sweep: str, as_of: dt.date, township: str | None = None,
     SweepRun.objects.filter(sweep=sweep, status=SweepRun.Status.RUNNING,
                             started_at__lt=timezone.now() - STALE_AFTER).update(
         status=SweepRun.Status.FAILED, finished_at=timezone.now(),
-        message="超时未完成（工作进程中断） / timed out: the worker was lost")
+        message=gettext("超时未完成（工作进程中断）"))
     return SweepRun.objects.create(
         sweep=spec.name, as_of=as_of, period=spec.period(as_of), township_code=township or "",
         triggered_by=user if getattr(user, "is_authenticated", False) else None, trigger=trigger,
@@ -88,14 +94,20 @@ def sweep_run_create(*, sweep: str, as_of: dt.date, township: str | None = None,
 def sweep_run_start(*, sweep: str, as_of: dt.date, township: str | None = None, user=None,
                     trigger: str = "manual", request=None) -> SweepRun:
     """Create the run, audit who started it, and hand it to the workers once this transaction
-    commits (the partitions run as a Celery group; in-process when no broker is configured)."""
-    from retrieval.tasks import sweep_dispatch
-
+    commits (through the outbox: one task per partition; in-process when no broker is
+    configured)."""
     run = sweep_run_create(sweep=sweep, as_of=as_of, township=township, user=user, trigger=trigger)
     audit_record(action="sweep_run", user=user, request=request, obj=run,
                  detail={"sweep": sweep, "as_of": as_of.isoformat(), "township": township or ""})
-    sweep_dispatch.delay_on_commit(run.pk)
+    enqueue(DISPATCH_TASK, run.pk)
     return run
+
+
+@transaction.atomic
+def sweep_partitions_enqueue(run_id: int, keys: list[str]) -> None:
+    """Queue one partition task per key (the outbox rows commit together)."""
+    for key in keys:
+        enqueue(PARTITION_TASK, run_id, key)
 
 
 def sweep_execute(run: SweepRun, *, worker: str = "cli") -> SweepRun:
@@ -124,7 +136,7 @@ def sweep_runs_resume(*, stalled_after: dt.timedelta) -> list[int]:
     until Redis' visibility timeout (hours) gives them back. Two signs tell a lost partition:
 
     - 已中断: a partition `running` whose heartbeat (`beat`, written every
-      KONGCHUO_SWEEP_HEARTBEAT_SECONDS by the process computing it, see `_Heartbeat`) or start
+      KONGCHUO_SWEEP_HEARTBEAT_SECONDS by the process computing it, see `_partition_heartbeat`) or start
       (`at`) is older than `stalled_after`: the process that held it is gone;
     - a run none of whose partitions has shown life for `stalled_after`: its dispatch or its
       queued messages were lost too, so its `pending` partitions go again as well.
@@ -163,21 +175,18 @@ def sweep_runs_resume(*, stalled_after: dt.timedelta) -> list[int]:
                 "sweep": run.sweep, "partitions": lost, "idle_s": idle})
             log.warning("sweep run %s: partitions %s silent for %ss, sending them again", run.pk,
                         ", ".join(lost), idle)
-            transaction.on_commit(_resend(run.pk, lost if started else None))
+            if started:
+                sweep_partitions_enqueue(run.pk, lost)
+            else:  # no partition ever started: the run's prepare step may not have run either
+                enqueue(DISPATCH_TASK, run.pk)
             resumed.append(run.pk)
     return resumed
 
 
-def _resend(run_id: int, keys: list[str] | None):
-    """The partitions `keys` as tasks again; None: the whole dispatch (no partition ever started,
-    so the run's prepare step may not have run either)."""
-    from celery import group
-
-    from retrieval.tasks import sweep_dispatch, sweep_partition
-
-    if keys is None:
-        return lambda: sweep_dispatch.delay(run_id)
-    return lambda: group(sweep_partition.si(run_id, key) for key in keys).apply_async()
+def sweep_watch() -> list[int]:
+    """The sweeps' check in the one jobs watchdog (kongchuo.jobs.watchdog_register): the runs
+    whose silent partitions were sent again. Idempotent: see `sweep_runs_resume`."""
+    return sweep_runs_resume(stalled_after=dt.timedelta(seconds=settings.KONGCHUO_SWEEP_STALL_SECONDS))
 
 
 def partition_last_alive(entry: dict, default: dt.datetime) -> dt.datetime:
@@ -189,7 +198,7 @@ def partition_last_alive(entry: dict, default: dt.datetime) -> dt.datetime:
 def partition_heartbeat(run_id: int, key: str, *, worker: str) -> bool:
     """Stamp `beat` on the partition `key` while `worker` holds it running; False when it no
     longer does (done, failed, or sent to another worker). Its own short transaction: call it
-    outside the partition's (see `_Heartbeat`)."""
+    outside the partition's (see `_partition_heartbeat`)."""
     with transaction.atomic():
         run = SweepRun.objects.select_for_update().only("per_township").get(pk=run_id)
         entry = run.per_township.get(key, {})
@@ -198,46 +207,6 @@ def partition_heartbeat(run_id: int, key: str, *, worker: str) -> bool:
         entry["beat"] = timezone.now().isoformat()
         run.save(update_fields=["per_township"])
     return True
-
-
-class _Heartbeat:
-    """Beats for one running partition every `interval` seconds from a thread, which has its
-    own database connection: the partition's work is one long transaction, whose writes nobody
-    sees before it commits. The thread dies with the process, so a killed worker's partition
-    falls silent and the watchdog sends it again. Off (a no-op) on SQLite, whose single writer
-    the partition's transaction holds, and with an interval of 0."""
-
-    def __init__(self, run_id: int, key: str, worker: str, interval: float):
-        self.args = (run_id, key)
-        self.worker = worker
-        self.interval = interval
-        self.stop = threading.Event()
-        self.thread = None
-        if interval > 0 and connection.vendor == "postgresql":
-            self.thread = threading.Thread(target=self._loop, daemon=True,
-                                           name=f"sweep-heartbeat-{run_id}-{key}")
-
-    def __enter__(self):
-        if self.thread is not None:
-            self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        try:
-            while not self.stop.wait(self.interval):
-                try:
-                    if not partition_heartbeat(*self.args, worker=self.worker):
-                        return
-                except DatabaseError as exc:  # the next beat tries again; the work goes on
-                    log.warning("sweep run %s partition %s: heartbeat failed (%s)", *self.args,
-                                type(exc).__name__)
-        finally:
-            connections.close_all()  # this thread's connection only
 
 
 def context_for(run: SweepRun) -> Context:
@@ -282,9 +251,8 @@ def partition_run(run_id: int, key: str, *, worker: str = "") -> dict | None:
     partition = partition_for(key)
     _mark(run_id, key, state="running", by=worker)
     started = time.perf_counter()
-    beating = _Heartbeat(run_id, key, worker, settings.KONGCHUO_SWEEP_HEARTBEAT_SECONDS)
     try:
-        with beating, transaction.atomic():
+        with _partition_heartbeat(run_id, key, worker), transaction.atomic():
             counts = partition_compute(spec, context_for(run), partition)
             delay = settings.KONGCHUO_SWEEP_PARTITION_DELAY_MS
             if delay:  # fault-injection window for the reliability tests (0 in production)
@@ -294,6 +262,19 @@ def partition_run(run_id: int, key: str, *, worker: str = "") -> dict | None:
     except _AlreadyDone:
         return None
     return counts
+
+
+def _partition_heartbeat(run_id: int, key: str, worker: str):
+    """The partition's heartbeat (kongchuo.jobs.Heartbeat) while its transaction runs: nobody
+    sees that transaction's writes before it commits, so a thread on its own connection stamps
+    the partition's entry; a killed worker's partition falls silent and the watchdog sends it
+    again. Off on SQLite, whose single writer the partition's transaction holds, and with an
+    interval of 0."""
+    interval = settings.KONGCHUO_SWEEP_HEARTBEAT_SECONDS
+    if interval <= 0 or connection.vendor != "postgresql":
+        return contextlib.nullcontext()
+    return Heartbeat(lambda: partition_heartbeat(run_id, key, worker=worker), interval=interval,
+                     name=f"sweep-heartbeat-{run_id}-{key}")
 
 
 def partition_failed(run_id: int, key: str, message: str) -> None:
@@ -347,7 +328,7 @@ def _finish_if_complete(run: SweepRun) -> None:
     failed = [k for k, v in run.per_township.items() if v.get("state") == "failed"]
     if failed:
         run.status = SweepRun.Status.FAILED
-        run.message = f"{len(failed)} 个分区失败 / partitions failed: {', '.join(failed)}"
+        run.message = gettext("%(n)d 个分区失败：%(keys)s") % {"n": len(failed), "keys": ", ".join(failed)}
     else:
         run.status = SweepRun.Status.SUCCEEDED
 
@@ -551,4 +532,4 @@ def parse_as_of(text: str | None) -> dt.date:
 
 
 __all__ = ["SweepError", "partition_run", "run_summary", "sweep_execute", "sweep_run_create",
-           "sweep_run_now", "sweep_run_start"]
+           "sweep_run_now", "sweep_run_start", "sweep_watch"]

@@ -18,7 +18,7 @@ from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from kongchuo.access.audit import audit_record
-from kongchuo.crontab import cron_label
+from kongchuo.jobs.crontab import cron_label
 from retrieval.sweeps import all_sweeps
 from retrieval.sweeps.selectors import SCHEDULED_TASK, _sweep_of
 

@@ -1,4 +1,4 @@
-"""Every job ends (issue 19): the Job lifecycle of kongchuo/jobs.py on the test database
+"""Every job ends (issue 19): the Job lifecycle of kongchuo/jobs/lifecycle.py on the test database
 (SQLite by default, PostgreSQL in CI): a failure recorded on a fresh connection when the
 work's connection is dead, the watchdog failing stalled jobs, monotonic progress."""
 
@@ -15,8 +15,8 @@ from django.utils import timezone
 from kongchuo.imports.runner import import_job_create, import_job_run
 from kongchuo.imports.tasks import import_job_task
 from kongchuo.jobs import STALLED_MESSAGE, JobRun, job_claim, job_fail, job_requeue, jobs_fail_stalled
+from kongchuo.jobs.tasks import jobs_watchdog
 from kongchuo.models import Job
-from kongchuo.tasks import jobs_watchdog
 from students.models import Student
 from tests.imports.conftest import new_id, roster_row
 
@@ -159,10 +159,10 @@ def test_the_watchdog_fails_running_jobs_whose_heartbeat_stopped(settings):
     legacy_young = Job.objects.create(kind="import:roster", status="running", started_at=now)
     done = Job.objects.create(kind="ledger_export", status="succeeded", heartbeat_at=old)
     queued = Job.objects.create(kind="ledger_export", status="pending", heartbeat_at=old)
-    assert jobs_watchdog() == [stalled.pk, legacy.pk]
+    assert jobs_watchdog()["jobs"] == [stalled.pk, legacy.pk]
     stalled.refresh_from_db()
     assert stalled.status == "failed" and stalled.finished_at is not None
-    assert stalled.message == STALLED_MESSAGE.format(seconds=60)
+    assert stalled.message == STALLED_MESSAGE % {"seconds": 60}
     assert stalled.message.startswith("后台任务中断") and "请重新提交" in stalled.message
     assert [j.status for j in Job.objects.filter(pk__in=[alive.pk, legacy_young.pk, done.pk, queued.pk])
             .order_by("pk")] == ["running", "running", "succeeded", "pending"]
@@ -187,7 +187,7 @@ def test_a_failure_never_overwrites_a_success():
 
 def test_the_page_shows_the_failure_and_what_to_do(county, client_as):
     job = Job.objects.create(kind="import:roster", created_by=county.county_user, status="failed",
-                             message=STALLED_MESSAGE.format(seconds=60),
+                             message=STALLED_MESSAGE % {"seconds": 60},
                              params={"kind": "roster", "filename": "r.xlsx"},
                              result={"phase": "dry_run", "rows": 3, "created": 3, "updated": 0,
                                      "unchanged": 0, "rejected": 0})

@@ -19,8 +19,8 @@ from django.urls import reverse
 
 from kongchuo.access.idnumbers import make_id, sex_of
 from kongchuo.imports.pipeline import import_run
+from kongchuo.jobs.tasks import jobs_watchdog
 from kongchuo.models import Job
-from kongchuo.tasks import jobs_watchdog
 from students.models import Student
 from tests.imports.conftest import ROSTER_HEADER
 

@@ -15,9 +15,9 @@ import time
 import pytest
 
 from kongchuo.access.idnumbers import make_id
+from kongchuo.jobs.tasks import jobs_watchdog
 from retrieval.models import Alert, SweepRun
 from retrieval.sweeps.runner import sweep_run_now, sweep_run_start
-from retrieval.tasks import sweep_watchdog
 from students.models import CensusEntry
 from tests.factories import SchoolFactory, StudentFactory, TownshipFactory, UserFactory
 from tests.integration.conftest import stop_worker
@@ -187,7 +187,7 @@ def test_whole_worker_killed_its_partitions_are_resent_after_their_heartbeats_st
                                  SweepRun.objects.get(pk=run.pk).per_township.values()), timeout=30)
 
     def watchdog():  # what beat does every 30 s in production
-        sweep_watchdog()
+        jobs_watchdog()  # the one watchdog runs the sweeps' check
         r = _finished(run.pk)
         time.sleep(WATCHDOG_EVERY)
         return r

@@ -89,7 +89,7 @@ def test_one_beat_holds_the_lock_and_a_second_stands_by_until_it_is_gone(transac
     import redis
     from django.conf import settings
 
-    from kongchuo.beat import LOCK_KEY
+    from kongchuo.jobs.beat import LOCK_KEY
 
     redis.Redis.from_url(settings.REDIS_URL).delete(LOCK_KEY)
     first = _beat(tmp_path, "first")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from kongchuo.calendar.schoolyear import period_code, period_label, term_label, today
-from kongchuo.crontab import cron_label
+from kongchuo.jobs.crontab import cron_label
 from kongchuo.portal.audit_wording import action_label, detail_text, object_label, outcome_label
 from retrieval.models import Alert
 from retrieval.sweeps.forms import SweepRunForm

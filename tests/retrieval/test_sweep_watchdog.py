@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from kongchuo.access.models import AuditEvent
+from kongchuo.jobs.tasks import jobs_watchdog
 from retrieval.models import SweepRun
 from retrieval.sweeps.runner import partition_run, sweep_run_create, sweep_runs_resume
-from retrieval.tasks import sweep_watchdog
 from tests.retrieval.sweepkit import run, snapshot, student
 
 pytestmark = pytest.mark.django_db
@@ -93,16 +93,17 @@ def test_the_beat_task_reads_the_setting(pupils, county, settings, django_captur
     r = sweep_run_create(sweep="return_check", as_of=AS_OF)
     _age(r.pk, 5)
     settings.KONGCHUO_SWEEP_STALL_SECONDS = 600
-    assert sweep_watchdog() == []
+    assert jobs_watchdog()["sweeps"] == []
     settings.KONGCHUO_SWEEP_STALL_SECONDS = 120
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweep_watchdog() == [r.pk]
+        assert jobs_watchdog()["sweeps"] == [r.pk]  # the one watchdog runs the sweeps' check
     assert SweepRun.objects.get(pk=r.pk).status == "succeeded"
 
 
 def test_the_watchdog_is_on_the_beat_schedule(settings):
     entries = {v["task"]: v["schedule"] for v in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert entries["retrieval.sweep_watchdog"] == 30.0
+    assert entries["kongchuo.jobs_watchdog"] == 30.0
+    assert "retrieval.sweep_watchdog" not in entries  # one watchdog, not two
     # re-sent within 2 minutes of a worker's death: threshold + one watchdog period
     assert settings.KONGCHUO_SWEEP_STALL_SECONDS + 30 <= 120
     assert 0 < settings.KONGCHUO_SWEEP_HEARTBEAT_SECONDS * 3 <= settings.KONGCHUO_SWEEP_STALL_SECONDS

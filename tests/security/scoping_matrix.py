@@ -45,7 +45,7 @@ DENIED_STATUSES = {403, 404, 405}
 
 # Tables a request may legitimately write while being refused or only reading.
 BOOKKEEPING = {
-    "sessions.session", "kongchuo.auditevent", "security.usersession", "security.outboxmessage",
+    "sessions.session", "kongchuo.auditevent", "security.usersession", "kongchuo.outboxmessage",
     "axes.accessattempt", "axes.accesslog", "axes.accessfailurelog", "axes.accessattemptexpiration",
     "otp_totp.totpdevice", "admin.logentry",
 }

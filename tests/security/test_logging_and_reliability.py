@@ -99,7 +99,7 @@ def test_celery_reliability_settings():
     # A task must finish (or be killed) before Redis hands its message to another worker.
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.task_serializer == "json" and conf.accept_content == ["json"]
-    # The database schedule, behind the one-beat lock (kongchuo/beat.py).
+    # The database schedule, behind the one-beat lock (kongchuo/jobs/beat.py).
     from celery.utils.imports import symbol_by_name
     from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -158,8 +158,8 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
     from kombu.exceptions import OperationalError
 
     from kongchuo.celery import app
-    from kongchuo.security.models import OutboxMessage
-    from kongchuo.security.outbox import enqueue_on_commit, outbox_publish
+    from kongchuo.jobs.outbox import enqueue, outbox_publish
+    from kongchuo.models import OutboxMessage
     from students.tasks import refresh_name_initials
 
     sent = []
@@ -171,8 +171,8 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
 
     monkeypatch.setattr(task, "apply_async", broker_down)
     with transaction.atomic():
-        enqueue_on_commit(refresh_name_initials, 41)
-        enqueue_on_commit(refresh_name_initials, 42)
+        enqueue(refresh_name_initials.name, 41)
+        enqueue(refresh_name_initials.name, 42)
     kept = list(OutboxMessage.objects.values_list("args", "attempts"))
     assert kept == [([41], 1), ([42], 1)]  # each publish after commit failed; both rows kept
 
@@ -183,7 +183,7 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
     assert outbox_publish() == 2
     assert sent == [[41], [42]]
     assert OutboxMessage.objects.count() == 0
-    from kongchuo.security.tasks import outbox_drain
+    from kongchuo.jobs.tasks import outbox_drain
 
     assert app.tasks["security.outbox_drain"] is outbox_drain._get_current_object()  # beat's name
 
@@ -191,28 +191,27 @@ def test_outbox_keeps_work_when_the_broker_is_down(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_outbox_row_rolls_back_with_the_work(monkeypatch):
     from kongchuo.celery import app
-    from kongchuo.security.models import OutboxMessage
-    from kongchuo.security.outbox import enqueue_on_commit
+    from kongchuo.jobs.outbox import enqueue
+    from kongchuo.models import OutboxMessage
     from students.tasks import refresh_name_initials
 
     monkeypatch.setattr(app.tasks[refresh_name_initials.name], "apply_async",
                         lambda *a, **k: pytest.fail("sent"))
     with pytest.raises(RuntimeError), transaction.atomic():
-        enqueue_on_commit(refresh_name_initials, 7)
+        enqueue(refresh_name_initials.name, 7)
         raise RuntimeError("the work failed")
     assert OutboxMessage.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_outbox_runs_tasks_in_process_without_a_broker():
-    from kongchuo.models import Job
-    from kongchuo.security.models import OutboxMessage
-    from kongchuo.security.outbox import enqueue_on_commit
+    from kongchuo.jobs.outbox import enqueue
+    from kongchuo.models import Job, OutboxMessage
     from students.tasks import refresh_name_initials
 
     with transaction.atomic():
         job = Job.objects.create(kind="refresh_name_initials")
-        enqueue_on_commit(refresh_name_initials, job.pk)
+        enqueue(refresh_name_initials.name, job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED  # eager mode: ran at commit
     assert OutboxMessage.objects.count() == 0

@@ -8,7 +8,7 @@ holds it, this one waits ("standby") and takes over once the holder has been gon
 TTL. The holder renews the lock on every tick (django-celery-beat ticks at least every 5 s); if a
 renewal finds the lock taken by someone else, this beat exits rather than run beside it.
 
-Settings: CELERY_BEAT_SCHEDULER = "kongchuo.beat.LockedDatabaseScheduler" (the default here),
+Settings: CELERY_BEAT_SCHEDULER = "kongchuo.jobs.beat.LockedDatabaseScheduler" (the default here),
 KONGCHUO_BEAT_LOCK_TTL seconds (default 60). Without REDIS_URL there is no broker to share and
 no lock is taken.
 """
@@ -18,9 +18,13 @@ from __future__ import annotations
 import os
 import socket
 
+import redis
 from celery.utils.log import get_logger
 from django.conf import settings
 from django_celery_beat.schedulers import DatabaseScheduler
+from redis.exceptions import ConnectionError as RedisDown
+from redis.exceptions import LockError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeout
 
 logger = get_logger(__name__)
 LOCK_KEY = "kongchuo:celery-beat"  # tests use their own key
@@ -38,8 +42,6 @@ class LockedDatabaseScheduler(DatabaseScheduler):
             if not settings.REDIS_URL:
                 logger.info("beat: no REDIS_URL, running without the single-beat lock")
             return
-        import redis
-
         ttl = settings.KONGCHUO_BEAT_LOCK_TTL
         client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
         lock = client.lock(LOCK_KEY, timeout=ttl, sleep=1.0, thread_local=False)
@@ -69,10 +71,6 @@ class LockedDatabaseScheduler(DatabaseScheduler):
     def _lock_renew(self) -> None:
         if self._lock is None:
             return
-        from redis.exceptions import ConnectionError as RedisDown
-        from redis.exceptions import LockError
-        from redis.exceptions import TimeoutError as RedisTimeout
-
         try:
             self._lock.reacquire()
         except LockError:
@@ -89,8 +87,6 @@ class LockedDatabaseScheduler(DatabaseScheduler):
             super().close()
         finally:
             if self._lock is not None:
-                from redis.exceptions import RedisError
-
                 try:
                     self._lock.release()
                 except RedisError:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from kongchuo.security.models import OutboxMessage
-from kongchuo.security.outbox import outbox_publish
+from kongchuo.jobs.outbox import outbox_publish
+from kongchuo.models import OutboxMessage
 
 
 class Command(BaseCommand):
