@@ -24,8 +24,8 @@ from dashboards.yearfigures import COUNTY, DIRECT, FIGURES, LEFT_KEYS
 from dashboards.yearfigures import figure_text as fmt
 from kongchuo.access.idnumbers import mask_id
 from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_of
+from kongchuo.calendar.models import SchoolYear
 from kongchuo.calendar.schoolyear import parse_term, year_label
-from kongchuo.models import SchoolYear
 from kongchuo.portal.xlsxout import LedgerColumn, OfficialSheet
 from ledgers.models import Deferral
 from retrieval.models import RetrievalCase

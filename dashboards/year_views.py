@@ -30,6 +30,7 @@ from dashboards.yearclose import JOB_KIND, year_close_job_create
 from kongchuo.access.audit import audit_record
 from kongchuo.access.params import query_int
 from kongchuo.access.scoping import Role, require_role
+from kongchuo.calendar.models import SchoolYear
 from kongchuo.calendar.schoolyear import (
     current_school_year,
     graduation_day,
@@ -40,7 +41,7 @@ from kongchuo.calendar.schoolyear import (
     year_terms,
 )
 from kongchuo.calendar.services import school_year_terms_set
-from kongchuo.models import Job, SchoolYear
+from kongchuo.models import Job
 from kongchuo.portal.xlsxout import write_official_workbook
 from students.models import Student
 from students.rollover import GRADE_NAMES, rollover_preview

@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.access.scoping import Role
+from kongchuo.calendar.models import SchoolYear
 from kongchuo.calendar.schoolyear import Term, parse_term, school_year_of, term_of, year_label
 from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, chunked, fetch_in, history_create, update_batch_size
-from kongchuo.models import SchoolYear
 from ledgers.models import ReturnReport
 from students.imports import ID_LABELS, SchoolIndex
 from students.models import StatusChange, Student

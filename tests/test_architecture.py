@@ -1,4 +1,5 @@
-"""No import cycle among the project's modules, imports inside functions included.
+"""No import cycle among the project's modules, imports inside functions included; no module
+over 600 non-blank lines; the rows of kongchuo's subpackages imported from where they live.
 
 import-linter (`make lint`) checks the layering between packages; none of its contract types
 says "no cycle between any two modules", so this test builds the same import graph with grimp
@@ -7,6 +8,9 @@ strongly connected components of more than one module.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import grimp
 import pytest
@@ -126,3 +130,41 @@ def test_cycle_finder_sees_imports_inside_functions(tmp_path, monkeypatch) -> No
     assert describe(graph, cycle_groups(graph)[0]).endswith(
         "cyclepkg.a -> cyclepkg.b (l.1)\n      cyclepkg.b -> cyclepkg.c (l.2)\n"
         "      cyclepkg.c -> cyclepkg.a (l.1)")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_LINES = 600
+
+
+def project_modules() -> list[Path]:
+    """Every .py file of the project, tests and bench included; not migrations, not the venv."""
+    skip = {"migrations", "node_modules", "staticfiles", "__pycache__"}
+    return [path for path in sorted(ROOT.rglob("*.py"))
+            if not skip & set(path.relative_to(ROOT).parts)
+            and not any(part.startswith(".") for part in path.relative_to(ROOT).parts)]
+
+
+def test_no_module_over_600_non_blank_lines() -> None:
+    """A module a reader cannot hold in mind is split by theme (tests too, same assertions)."""
+    long = {}
+    for path in project_modules():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        count = sum(1 for line in lines if line.strip())
+        if count > MAX_LINES:
+            long[path.relative_to(ROOT).as_posix()] = count
+    assert long == {}
+
+
+# Django registers AuditEvent, CalendarDay and SchoolYear under the label kongchuo through
+# kongchuo/models.py, which imports them; code imports them from the subpackage that owns them.
+IMPORT_FROM_MODELS = re.compile(r"^[ \t]*from kongchuo\.models import (\([^)]*\)|[^\n]*)", re.M)
+OWNED_ELSEWHERE = re.compile(r"\b(AuditEvent|CalendarDay|SchoolYear)\b")
+
+
+def test_owned_rows_are_imported_from_their_subpackage() -> None:
+    found = [path.relative_to(ROOT).as_posix() for path in project_modules()
+             if path != ROOT / "kongchuo" / "models.py"
+             and any(OWNED_ELSEWHERE.search(names.split("#")[0]) for names in
+                     IMPORT_FROM_MODELS.findall(path.read_text(encoding="utf-8")))]
+    assert found == [], "import AuditEvent from kongchuo.access.models, CalendarDay and SchoolYear " \
+        "from kongchuo.calendar.models"

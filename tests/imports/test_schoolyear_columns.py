@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from kongchuo.calendar.models import SchoolYear
 from kongchuo.imports.pipeline import import_run
-from kongchuo.models import SchoolYear
 from students.models import School, StatusChange
 from tests.factories import StudentFactory
 

@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from kongchuo.access.idnumbers import mask_id
+from kongchuo.access.models import AuditEvent
 from kongchuo.calendar.schoolyear import today
-from kongchuo.models import AuditEvent
 from retrieval import workflow
 from retrieval.alerts import services as alert_services
 from retrieval.feedback import services as feedback_services

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from kongchuo.access.idnumbers import mask_id
-from kongchuo.models import AuditEvent
+from kongchuo.access.models import AuditEvent
 from retrieval.models import RetrievalCase
 
 pytestmark = pytest.mark.django_db
