@@ -56,7 +56,7 @@ class UploadForm(forms.Form):
         limit = settings.KONGCHUO_UPLOAD_MAX_BYTES
         if upload.size > limit:
             raise forms.ValidationError(
-                _("文件过大（上限 %(mb)s MB） / file too large (limit %(mb)s MB)"),
+                _("文件过大（上限 %(mb)s MB）"),
                 params={"mb": limit // (1024 * 1024)})
         return upload
 
