@@ -61,14 +61,15 @@ def memoize(parse: Parser) -> Parser:
                     texts[value] = hit
         else:
             key = (value.__class__, value)
+            hashable = True
             try:
                 hit = others.get(key, _MISS)
             except TypeError:  # unhashable: never from calamine, but be safe
                 hit = _MISS
-                key = None
+                hashable = False
             if hit is _MISS:
                 hit = run(value)
-                if key is not None and len(others) < _MEMO_LIMIT:
+                if hashable and len(others) < _MEMO_LIMIT:
                     others[key] = hit
         if hit.__class__ is FailedParse:
             raise CellError(hit.code, hit.text)

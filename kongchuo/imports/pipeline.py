@@ -238,10 +238,11 @@ def stage_read(run: ImportRun) -> tuple[SheetRows | None, HeaderMap, int | None]
         rows = read_rows(path, fmt, max_rows=max_rows, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
         return rows, find_header(rows, kind.columns()), rows.height
     chosen = prescan(path, fmt, max_rows=max_rows, rows_counted=True)  # the child is killed if this fails
+    sheet_name: str | None
     try:
         header, height, sheet_name = run.reader.header()
     except TabularError as exc:
-        sheet_name = getattr(exc, "sheet", None)
+        sheet_name = exc.sheet
         if chosen is None or sheet_name is None or sheet_name == chosen:
             raise
     if chosen is not None and sheet_name != chosen:  # calamine and the pre-scan disagree: read here
