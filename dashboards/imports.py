@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from dashboards.cache import data_changed
 from dashboards.models import CohortIntake
@@ -25,11 +26,12 @@ from kongchuo.imports.base import (
     RowStream,
     register_kind,
 )
-from kongchuo.imports.cells import CellError, parse_text
+from kongchuo.imports.cells import CellError, Text, parse_text, quoted
 from students.models import School
 
 SLUG = "cohort_intakes"
 COUNTS = ("grade1_count", "transfers_in", "transfers_out", "deaths", "abroad")
+NOT_A_COUNT = gettext_noop("%(value)s应为非负整数")
 
 
 def _count(value: Any, *, required: bool) -> int:
@@ -39,19 +41,16 @@ def _count(value: Any, *, required: bool) -> int:
     try:
         number = float(text)
     except ValueError as exc:
-        raise CellError("value_invalid", hint_zh=f"“{text[:20]}”应为非负整数",
-                        hint_en=f"{text[:20]!r} must be a whole number") from exc
+        raise CellError("value_invalid", hint=Text(NOT_A_COUNT, value=quoted(text, 20))) from exc
     if number < 0 or number != int(number) or number > 100_000:
-        raise CellError("value_invalid", hint_zh=f"“{text[:20]}”应为非负整数",
-                        hint_en=f"{text[:20]!r} must be a whole number")
+        raise CellError("value_invalid", hint=Text(NOT_A_COUNT, value=quoted(text, 20)))
     return int(number)
 
 
 def _year(value: Any) -> int:
     year = _count(value, required=True)
     if not 2000 <= year <= 2100:
-        raise CellError("value_invalid", hint_zh=f"入学年份“{year}”不在2000–2100之间",
-                        hint_en=f"year {year} is outside 2000–2100")
+        raise CellError("value_invalid", hint=Text(gettext_noop("入学年份“%(year)s”不在2000–2100之间"), year=year))
     return year
 
 
@@ -93,7 +92,7 @@ def intakes_check(row: Any, ctx: ImportContext) -> bool:
     row.school_id = ctx.state["schools"].get(row.school_code)
     if row.school_id is None:
         ctx.errors.append(Issue(row.row, ctx.label("school_code"), "school_unknown",
-                                f"学校标识码“{row.school_code}”不存在", "unknown school code"))
+                                Text(gettext_noop("学校标识码“%(code)s”不存在"), code=row.school_code)))
         return False
     return True
 
@@ -106,11 +105,11 @@ def intakes_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         pair = (row.year, row.school_id)
         if pair in parsed:
             ctx.errors.append(Issue(row.row, ctx.label("school_code"), "duplicate_in_file",
-                                    "同一学校同一年份重复", "duplicate school and year in the file"))
+                                    Text(gettext_noop("同一学校同一年份重复"))))
             continue
         parsed[pair] = row
     if not parsed and not ctx.errors:
-        ctx.errors.append(Issue(0, "", "no_rows", "文件中没有数据行", "the file holds no data rows"))
+        ctx.errors.append(Issue(0, "", "no_rows", Text(gettext_noop("文件中没有数据行"))))
     existing = {(i.year, i.school_id): i for i in CohortIntake.objects.filter(
         year__in={y for y, _s in parsed}, school_id__in={s for _y, s in parsed})}
     payload = IntakePayload()

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from dashboards.imports import SLUG
 from kongchuo.access.scoping import Role, scope_of
+from kongchuo.imports.cells import Text
 from kongchuo.imports.runner import import_job_create, import_job_run
 from students.models import User
 
@@ -18,14 +19,21 @@ TEMPLATE_HEADERS = ["入学年份", "学校标识码", "学校名称", "一年�
 
 
 class IntakeImportError(Exception):
-    """The whole file is refused; message is bilingual (Chinese first)."""
+    """The whole file is refused; str() is the reason in the active language."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return str(self.text)
 
 
 @dataclass
 class IntakeImportResult:
     created: int = 0
     updated: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message)
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message as shown)
 
     @property
     def ok(self) -> bool:
@@ -48,8 +56,7 @@ def cohort_intakes_import(*, user: User, path: str | os.PathLike[str], filename:
                              filename=filename or os.path.basename(path))
     run = import_job_run(job, write=True, request=request)
     if run.file_error is not None:
-        _code, zh, en = run.file_error
-        raise IntakeImportError(f"{zh} / {en}")
+        raise IntakeImportError(run.file_error[1])
     return IntakeImportResult(created=run.created if run.written else 0,
                               updated=run.updated if run.written else 0,
-                              errors=[(e.row, e.column, f"{e.message_zh} / {e.message_en}") for e in run.errors])
+                              errors=[(e.row, e.column, e.message()) for e in run.errors])

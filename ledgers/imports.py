@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from kongchuo.access.scoping import Role
 from kongchuo.calendar.models import SchoolYear
@@ -20,6 +21,7 @@ from kongchuo.calendar.schoolyear import Term, parse_term, school_year_of, term_
 from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, chunked, fetch_in, history_create, update_batch_size
+from kongchuo.imports.cells import Text, quoted
 from ledgers.models import ReturnReport
 from students.imports import ID_LABELS, SchoolIndex
 from students.models import StatusChange, Student
@@ -60,8 +62,8 @@ def returns_prepare(ctx: ImportContext) -> None:
         try:
             term = parse_term(str(raw))
         except ValueError as exc:
-            raise ImportRefused("option_invalid", f"学期格式应为 2024-spring 或 2024-autumn：{raw}",
-                                f"--term must look like 2024-spring: {raw}") from exc
+            raise ImportRefused("option_invalid", Text(gettext_noop("学期格式应为 2024-spring 或 2024-autumn：%(value)s"),
+                                                       value=raw)) from exc
     ctx.state["term"] = term
 
 
@@ -71,11 +73,11 @@ def returns_check(row: Any, ctx: ImportContext) -> bool:
         return True
     if term is None and row.reported_on is None:
         ctx.reject(row.row, "reported_on", "required_missing",
-                   hint_zh="未指定学期时须填写报到日期", hint_en="needed when no --term is given")
+                   hint=Text(gettext_noop("未指定学期时须填写报到日期")))
         return False
     if term is not None and row.reported_on is not None and term_of(row.reported_on) != term:
         ctx.warn(row.row, "reported_on", "date_outside_term",
-                 f"报到日期不在{term.label}内", f"the date is outside {term.code}")
+                 Text(gettext_noop("报到日期不在%(term)s内"), term=str(term.label)))
     return True
 
 
@@ -177,30 +179,26 @@ def changes_prepare(ctx: ImportContext) -> None:
 
 def changes_check(row: Any, ctx: ImportContext) -> bool:
     if row.end_date is not None and row.end_date < row.effective_date:
-        ctx.reject(row.row, "end_date", "value_invalid", hint_zh="截止日期早于变动日期",
-                   hint_en="ends before it starts")
+        ctx.reject(row.row, "end_date", "value_invalid", hint=Text(gettext_noop("截止日期早于变动日期")))
         return False
     if row.kind in (StatusChange.Kind.SUSPEND, StatusChange.Kind.LEAVE) and row.end_date is None:
-        ctx.warn(row.row, "end_date", "end_date_missing", "未填写截止日期", "no end date")
+        ctx.warn(row.row, "end_date", "end_date_missing", Text(gettext_noop("未填写截止日期")))
     if row.kind == StatusChange.Kind.REPEAT and school_year_of(row.effective_date) in ctx.state["closed_years"]:
         year = school_year_of(row.effective_date)
         ctx.reject(row.row, "effective_date", "value_invalid",
-                   hint_zh=f"{year_label(year)}已结转，留级名单须在结转前登记",
-                   hint_en=f"school year {year} is already rolled over")
+                   hint=Text(gettext_noop("%(year)s已结转，留级名单须在结转前登记"), year=year_label(year)))
         return False
     if row.kind != StatusChange.Kind.TRANSFER_OUT:
         return True
     if not row.to_school and not row.to_county:
-        ctx.reject(row.row, "to_school", "required_missing", hint_zh="转出须填写去向学校或去向县区",
-                   hint_en="a transfer needs a destination")
+        ctx.reject(row.row, "to_school", "required_missing", hint=Text(gettext_noop("转出须填写去向学校或去向县区")))
         return False
     index: SchoolIndex = ctx.state["schools"]
     code = row.to_school if row.to_school and row.to_school.isdigit() else ""
-    school, _wzh, _wen = index.resolve(code, "" if code else (row.to_school or ""))
+    school, _warning = index.resolve(code, "" if code else (row.to_school or ""))
     in_county = not row.to_county or ctx.state["county"] in parsers.norm_key(row.to_county)
     if school is None and in_county and row.to_school:
-        ctx.reject(row.row, "to_school", "school_unknown", hint_zh=f"“{row.to_school}”",
-                   hint_en=repr(row.to_school))
+        ctx.reject(row.row, "to_school", "school_unknown", hint=quoted(row.to_school, len(row.to_school)))
         return False
     row.to_school = school if school is not None else (row.to_school or "")
     return True
@@ -217,8 +215,7 @@ def changes_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         if hit is None:
             ctx.reject(r.row, "id_number", "student_unknown")
         elif r.kind == StatusChange.Kind.REPEAT and hit[2] not in REPEATERS:
-            ctx.reject(r.row, "kind", "value_invalid", hint_zh="只有在读或送教上门的学生可以留级",
-                       hint_en="only a child at school can repeat a grade")
+            ctx.reject(r.row, "kind", "value_invalid", hint=Text(gettext_noop("只有在读或送教上门的学生可以留级")))
         else:
             known.append((r, hit))
     on_file = set()
@@ -234,12 +231,10 @@ def changes_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             unchanged += 1
             continue
         if _in_county_move(r) and status == Student.Status.TRANSFERRING:
-            ctx.reject(r.row, "id_number", "value_invalid", hint_zh="该生已有待确认的转学",
-                       hint_en="a transfer of this child is already pending")
+            ctx.reject(r.row, "id_number", "value_invalid", hint=Text(gettext_noop("该生已有待确认的转学")))
             continue
         if _in_county_move(r) and school_id == r.to_school.pk:
-            ctx.reject(r.row, "to_school", "value_invalid", hint_zh="该生已在去向学校",
-                       hint_en="the child is already at that school")
+            ctx.reject(r.row, "to_school", "value_invalid", hint=Text(gettext_noop("该生已在去向学校")))
             continue
         to_school = r.to_school if not isinstance(r.to_school, str) else None
         moved += bool(to_school)

@@ -15,12 +15,13 @@ import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from kongchuo.access.scoping import Role
 from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in
-from kongchuo.imports.cells import parse_date
+from kongchuo.imports.cells import Text, parse_date
 from kongchuo.imports.checks import header_labels
 from retrieval.models import FeedbackBatch, FeedbackItem
 from students.imports import ID_LABELS
@@ -43,8 +44,7 @@ def feedback_prepare(ctx: ImportContext) -> None:
         try:
             ctx.state["due"] = parse_date(due, required=True)
         except Exception as exc:
-            raise ImportRefused("option_invalid", f"核查期限不是日期：{due}",
-                                f"--due is not a date: {due}") from exc
+            raise ImportRefused("option_invalid", Text(gettext_noop("核查期限不是日期：%(value)s"), value=due)) from exc
 
 
 def _json_safe(value: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from kongchuo.access.idnumbers import birth_date_of
 from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role, scope_covers_school
@@ -30,6 +31,7 @@ from kongchuo.imports.bulk import (
     history_create,
     update_batch_size,
 )
+from kongchuo.imports.cells import Text, quoted
 from students.models import CensusEntry, School, Student, SupportMark, Township
 from students.pinyin import name_initials
 from students.support import FLAG_OF_LIST
@@ -68,8 +70,8 @@ class SchoolIndex:
         return cls({s.code: s for s in schools}, by_name,
                    {parsers.norm_key(t.name): t for t in towns}, {t.code: t for t in towns})
 
-    def resolve(self, code: str, name: str) -> tuple[School | None, str, str]:
-        """(school, warning_zh, warning_en): by code, else by exact normalised name."""
+    def resolve(self, code: str, name: str) -> tuple[School | None, Text | None]:
+        """(school, warning or None): by code, else by exact normalised name."""
         key = (code or "", name or "")
         hit = self.cache.get(key)
         if hit is None:
@@ -77,20 +79,19 @@ class SchoolIndex:
             self.cache[key] = hit
         return hit
 
-    def _resolve(self, code: str, name: str) -> tuple[School | None, str, str]:
+    def _resolve(self, code: str, name: str) -> tuple[School | None, Text | None]:
         if code and code in self.by_code:
             school = self.by_code[code]
             if name and parsers.norm_key(name) != parsers.norm_key(school.name):
-                return school, f"学校名称与标识码不一致，已按标识码匹配为“{school.name}”", \
-                    f"school name differs from the code; matched by code to {school.name}"
-            return school, "", ""
+                return school, Text(gettext_noop("学校名称与标识码不一致，已按标识码匹配为“%(school)s”"),
+                                    school=school.name)
+            return school, None
         matches = self.by_name.get(parsers.norm_key(name), []) if name else []
         if len(matches) == 1:
             if code:
-                return matches[0], "学校标识码未找到，已按学校名称匹配", \
-                    "school code not found; matched by name"
-            return matches[0], "", ""
-        return None, "", ""
+                return matches[0], Text(gettext_noop("学校标识码未找到，已按学校名称匹配"))
+            return matches[0], None
+        return None, None
 
     def township(self, value: str) -> Township | None:
         key = parsers.norm_key(value)
@@ -109,13 +110,13 @@ def school_in_scope(school: School, ctx: ImportContext) -> bool:
     return scope_covers_school(ctx.scope, school)
 
 
-def school_unknown_hint(shown: str, ctx: ImportContext) -> tuple[str, str]:
+def school_unknown_hint(shown: str, ctx: ImportContext) -> Text | str:
     """The hint of a `school_unknown` row: for an importer below the county, a school of the
     county outside its scope and a school that does not exist read exactly alike (the file's
     own code or name, never the stored name: no oracle for the county's school codes)."""
     if ctx.is_county:
-        return f"“{shown}”", repr(shown)
-    return f"“{shown}”不在您的管辖范围内", f"{shown} is outside your scope"
+        return quoted(shown, len(shown))
+    return Text(gettext_noop("“%(school)s”不在您的管辖范围内"), school=shown)
 
 
 def check_identity(row: Any, ctx: ImportContext) -> bool:
@@ -127,15 +128,14 @@ def check_identity(row: Any, ctx: ImportContext) -> bool:
         row.birth_date = born
     elif row.birth_date != born:
         ctx.reject(row.row, "birth_date", "birth_mismatch",
-                   hint_zh=f"身份证件号中为{born:%Y-%m-%d}", hint_en=f"the ID says {born:%Y-%m-%d}")
+                   hint=Text(gettext_noop("身份证件号中为%(date)s"), date=f"{born:%Y-%m-%d}"))
         ok = False
     sex = "M" if id_number[16] in "13579" else "F"  # kongchuo.access.idnumbers.sex_of, inlined
     if row.sex is None:
         row.sex = sex
     elif row.sex != sex:
         ctx.reject(row.row, "sex", "gender_mismatch",
-                   hint_zh=f"身份证件号为{'男' if sex == 'M' else '女'}",
-                   hint_en=f"the ID says {'male' if sex == 'M' else 'female'}")
+                   hint=Text(gettext_noop("身份证件号为男") if sex == "M" else gettext_noop("身份证件号为女")))
         ok = False
     return ok
 
@@ -203,8 +203,7 @@ SCHOOL_FIELDS = (
 
 def schools_check(row: Any, ctx: ImportContext) -> bool:
     if row.is_center and row.oversight == OVERSIGHT_COUNTY:
-        ctx.reject(row.row, "oversight", "value_invalid", hint_zh="中心学校的管理层级应为乡镇",
-                   hint_en="a center school is overseen by its township")
+        ctx.reject(row.row, "oversight", "value_invalid", hint=Text(gettext_noop("中心学校的管理层级应为乡镇")))
         return False
     return True
 
@@ -224,11 +223,11 @@ def schools_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         owner = names.get(r.township_name)
         if first[0] != r.township_name:
             ctx.reject(r.row, "township_name", "value_invalid",
-                       hint_zh=f"与第{first[1]}行的乡镇名称不一致", hint_en=f"differs from row {first[1]}")
+                       hint=Text(gettext_noop("与第%(row)s行的乡镇名称不一致"), row=first[1]))
             continue
         if owner is not None and owner != r.township_code:
             ctx.reject(r.row, "township_name", "value_invalid",
-                       hint_zh=f"乡镇名称已被代码{owner}使用", hint_en=f"name already used by {owner}")
+                       hint=Text(gettext_noop("乡镇名称已被代码%(code)s使用"), code=owner))
             continue
         keep.append(r)
     for r in keep:
@@ -252,12 +251,11 @@ def schools_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
     bad = set()
     for listed in centers.values():
         if len(listed) > 1:
-            others = "、".join(x.name for x in listed)
+            others = [x.name for x in listed]
             for x in listed:
                 if not isinstance(x, School):
                     ctx.reject(x.row, "is_center", "value_invalid",
-                               hint_zh=f"同一乡镇只能有一所中心学校（{others}）",
-                               hint_en="one center school per township")
+                               hint=Text(gettext_noop("同一乡镇只能有一所中心学校（%(schools)s）"), schools=others))
                     bad.add(x.row)
     keep = [r for r in keep if r.row not in bad]
     juniors, bad = _junior_codes(keep, schools, ctx)
@@ -316,14 +314,13 @@ def _junior_codes(rows: list[Any], stored: dict[str, School],
             continue
         found = {value} if value in kinds else names.get(parsers.norm_key(value), set())
         if len(found) != 1:
-            ctx.reject(r.row, "junior_school", "school_unknown", hint_zh=f"“{value}”", hint_en=repr(value))
+            ctx.reject(r.row, "junior_school", "school_unknown", hint=quoted(value, len(value)))
             bad.add(r.row)
             continue
         code = next(iter(found))
         if kinds[code] not in School.TEACHES_GRADE_7 or code == r.code:
             ctx.reject(r.row, "junior_school", "value_invalid",
-                       hint_zh="对口初中须为本县开设七年级的学校（初中、九年一贯制、完全中学、特殊教育学校）",
-                       hint_en="the junior school must be a county school teaching grade 7")
+                       hint=Text(gettext_noop("对口初中须为本县开设七年级的学校（初中、九年一贯制、完全中学、特殊教育学校）")))
             bad.add(r.row)
             continue
         out[r.code] = code
@@ -377,7 +374,7 @@ def _year_option(ctx: ImportContext) -> int:
     except (TypeError, ValueError):
         year = 0
     if not 2000 <= year <= 2100:
-        raise ImportRefused("option_invalid", f"年度应为四位年份：{raw}", f"--year must be a year: {raw}")
+        raise ImportRefused("option_invalid", Text(gettext_noop("年度应为四位年份：%(value)s"), value=raw))
     return year
 
 
@@ -395,8 +392,8 @@ def _township_cell(row: Any, ctx: ImportContext) -> Township | None:
         cache[row.township] = ctx.state["schools"].township(row.township)
     town = cache[row.township]
     if town is None:
-        ctx.reject(row.row, "township", "value_invalid", hint_zh=f"户籍乡镇不存在“{row.township}”",
-                   hint_en=f"no such township {row.township!r}")
+        ctx.reject(row.row, "township", "value_invalid",
+                   hint=Text(gettext_noop("户籍乡镇不存在“%(township)s”"), township=row.township))
     return town
 
 
@@ -405,8 +402,8 @@ def census_check(row: Any, ctx: ImportContext) -> bool:
     if town is None:
         return False
     if ctx.scope.role != Role.COUNTY and town.pk != ctx.scope.township_id:
-        ctx.reject(row.row, "township", "value_invalid", hint_zh=f"“{town.name}”不在您的管辖范围内",
-                   hint_en="outside your township")
+        ctx.reject(row.row, "township", "value_invalid",
+                   hint=Text(gettext_noop("“%(township)s”不在您的管辖范围内"), township=town.name))
         return False
     row.township = town
     return check_identity(row, ctx)
@@ -471,9 +468,7 @@ def census_elsewhere_report(plan: ImportPlan, rows: list[int], ctx: ImportContex
     plan.extra["elsewhere"] = len(rows)
     for row in rows:
         ctx.warn(row, "id_number", "census_elsewhere",
-                 "未导入：该儿童本年度已列入其他乡镇的户籍名单，请联系县教育局核实户籍所在地",
-                 "not imported: the child is on another township's census list this year; "
-                 "the county bureau settles where the child is registered")
+                 Text(gettext_noop("未导入：该儿童本年度已列入其他乡镇的户籍名单，请联系县教育局核实户籍所在地")))
     audit_record(action="census_elsewhere", user=ctx.user, object_type="kongchuo.job",
                  object_id=str(getattr(ctx.job, "pk", "") or ""),
                  detail={"year": ctx.state["year"], "rows": rows[:200], "count": len(rows),
@@ -515,9 +510,8 @@ def support_prepare(ctx: ImportContext) -> None:
     raw = str(ctx.options.get("list") or "").strip()
     kind = SUPPORT_LISTS.get(raw) or SUPPORT_LISTS.get(raw.lower())
     if kind is None:
-        choices = "、".join(f"{k.value}（{k.label}）" for k in SupportMark.Kind)
-        raise ImportRefused("option_invalid", f"请用 --list 指定名单：{choices}",
-                            "--list NAME is required: " + ", ".join(SupportMark.Kind.values))
+        choices = [f"{k.value}（{k.label}）" for k in SupportMark.Kind]
+        raise ImportRefused("option_invalid", Text(gettext_noop("请用 --list 指定名单：%(choices)s"), choices=choices))
     ctx.state["schools"] = SchoolIndex.load()
     ctx.state["town_cache"] = {}
     ctx.state["list"] = SupportMark.Kind(kind)

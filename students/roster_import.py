@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from kongchuo.access.idnumbers import mask_id
 from kongchuo.calendar.schoolyear import Term, parse_term, term_of
@@ -29,7 +30,7 @@ from kongchuo.imports.bulk import (
     insert_rows,
     update_batch_size,
 )
-from kongchuo.imports.cells import TabularError
+from kongchuo.imports.cells import TabularError, Text
 from kongchuo.imports.merge import KEEP_IF_BLANK, NEVER_CLEAR, OVERWRITE, merge_rules
 from students.imports import (
     ACTIVE,
@@ -92,6 +93,8 @@ ROSTER_MERGE = merge_rules(Student, {
     "is_left_behind": OVERWRITE, "is_migrant": OVERWRITE,
 })
 ROSTER_SOURCE = {"school_id": "school_code", "hukou_township_id": "hukou_address"}
+# The warning on a row whose child the database holds as not at school (both write paths).
+STATUS_NOT_ENROLLED = gettext_noop("该生当前状态为“%(status)s”，名册中仍在籍，请核实")
 
 
 def roster_columns(ctx: ImportContext) -> list[str]:
@@ -112,8 +115,8 @@ def roster_term(ctx: ImportContext) -> Term:
     try:
         return parse_term(str(raw))
     except ValueError as exc:
-        raise ImportRefused("option_invalid", f"学期格式应为 2024-spring 或 2024-autumn：{raw}",
-                            f"--term must look like 2024-spring: {raw}") from exc
+        raise ImportRefused("option_invalid", Text(gettext_noop("学期格式应为 2024-spring 或 2024-autumn：%(value)s"),
+                                                   value=raw)) from exc
 
 
 def roster_prepare(ctx: ImportContext) -> None:
@@ -149,18 +152,18 @@ def roster_check(row: Any, ctx: ImportContext) -> bool:
     hit = state["school_hits"].get(key)
     if hit is None:
         hit = state["school_hits"][key] = _school_hit(key, ctx)
-    school_id, column, code, hint_zh, hint_en = hit
+    school_id, column, code, hint = hit
     if school_id is None:
-        ctx.reject(row.row, column, code, hint_zh=hint_zh, hint_en=hint_en)
+        ctx.reject(row.row, column, code, hint=hint or "")
         return False
-    if hint_zh:
-        ctx.warn(row.row, column, "school_matched", hint_zh, hint_en)
+    if hint:
+        ctx.warn(row.row, column, "school_matched", hint)
     row.school_id = school_id
     ok = check_identity(row, ctx)
     id_type = row.id_type
     if id_type and id_type not in RESIDENT_ID_TYPES and parsers.norm_key(id_type) not in RESIDENT_ID_TYPES:
-        ctx.warn(row.row, "id_type", "id_type", f"证件类型为“{id_type}”，已按居民身份证件号校验",
-                 f"ID type {id_type!r}; checked as a resident ID")
+        ctx.warn(row.row, "id_type", "id_type",
+                 Text(gettext_noop("证件类型为“%(id_type)s”，已按居民身份证件号校验"), id_type=id_type))
     address = row.hukou_address
     if address:
         cache = state["hukou_cache"]
@@ -176,18 +179,18 @@ def roster_check(row: Any, ctx: ImportContext) -> bool:
 
 
 def _school_hit(key: tuple[str, str], ctx: ImportContext) -> tuple:
-    """(school id or None, column, code, hint_zh, hint_en) for a (学校标识码, 学校名称) pair: the
-    school and a warning, or the error to report."""
+    """(school id or None, column, code, hint) for a (学校标识码, 学校名称) pair: the school
+    and a warning (or None), or the error to report."""
     code, name = key
     column = "school_code" if code else "school_name"
-    school, warn_zh, warn_en = ctx.state["schools"].resolve(code, name)
+    school, warning = ctx.state["schools"].resolve(code, name)
     if school is None:
         if not code and not name:
-            return None, column, "required_missing", "", ""
-        return None, column, "school_unknown", *school_unknown_hint(code or name, ctx)
+            return None, column, "required_missing", None
+        return None, column, "school_unknown", school_unknown_hint(code or name, ctx)
     if not school_in_scope(school, ctx):
-        return None, column, "school_unknown", *school_unknown_hint(code or name, ctx)
-    return school.pk, column, "", warn_zh, warn_en
+        return None, column, "school_unknown", school_unknown_hint(code or name, ctx)
+    return school.pk, column, "", warning
 
 
 @dataclass
@@ -276,9 +279,7 @@ def roster_plan_orm(rows: RowStream, ctx: ImportContext) -> ImportPlan:
 
 
 def _warn_status(ctx: ImportContext, row: int, status: str) -> None:
-    label = Student.Status(status).label
-    ctx.warn(row, "id_number", "status_not_enrolled",
-             f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
+    ctx.warn(row, "id_number", "status_not_enrolled", Text(STATUS_NOT_ENROLLED, status=Student.Status(status).label))
 
 
 def _chunks(values: list, size: int = APPLY_CHUNK):
@@ -372,9 +373,7 @@ def roster_asks_apply(plan: ImportPlan, asks: list[RosterAsk], ctx: ImportContex
     for a in asks:
         if a.student_id in refused:
             ctx.warn(a.row, "id_number", "transfer_not_requested",
-                     "未导入：该生学籍在本县其他学校，且已有待确认的转学或当前不能转学，请联系该校",
-                     "not imported: the child is on another county school's roll and cannot be "
-                     "asked for now (a transfer pending); contact that school")
+                     Text(gettext_noop("未导入：该生学籍在本县其他学校，且已有待确认的转学或当前不能转学，请联系该校")))
 
 
 def roster_apply_orm(plan: ImportPlan, ctx: ImportContext) -> None:

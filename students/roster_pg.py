@@ -19,12 +19,14 @@ from django.utils.translation import gettext as _
 
 from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
+from kongchuo.imports.cells import Text
 from kongchuo.imports.merge import changed_sql
 from students.imports import InitialsCache
 from students.models import StatusChange, Student
 from students.roster_import import (
     ACTIVE,
     ROSTER_MERGE,
+    STATUS_NOT_ENROLLED,
     RosterAsk,
     initials_for,
     roster_columns,
@@ -151,9 +153,8 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
                     f" ON t.id_number = s.id_number WHERE t.school_id = s.school_id"
                     f" AND NOT (t.status = ANY(%s))", [active])
         for row, status in cur.fetchall():
-            label = Student.Status(status).label
             ctx.warn(row, "id_number", "status_not_enrolled",
-                     f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
+                     Text(STATUS_NOT_ENROLLED, status=Student.Status(status).label))
         cur.execute(f"SELECT DISTINCT school_id FROM {STAGE} ORDER BY school_id")
         # the schools of rows that left the stage as asks are covered too (as on SQLite)
         covered = sorted({pk for (pk,) in cur.fetchall()} | {a.school_id for a in plan.payload.asks})

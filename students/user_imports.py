@@ -18,11 +18,13 @@ from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from kongchuo.access.scoping import Role
 from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in
+from kongchuo.imports.cells import Text, quoted
 from students.imports import school_in_scope, school_unknown_hint
 from students.models import School, User
 
@@ -47,13 +49,11 @@ def users_check(row, ctx: ImportContext) -> bool:
     if school is None or not school_in_scope(school, ctx):
         # Unknown and outside the importer's scope read alike (the file's code, never the
         # stored name): no oracle for the county's school codes.
-        hint_zh, hint_en = school_unknown_hint(row.school_code or "", ctx)
-        ctx.reject(row.row, "school_code", "school_unknown", hint_zh=hint_zh, hint_en=hint_en)
+        ctx.reject(row.row, "school_code", "school_unknown", hint=school_unknown_hint(row.school_code or "", ctx))
         return False
     row.username = (row.username or row.school_code).strip()
     if not all(c.isalnum() or c in "_.@-" for c in row.username) or len(row.username) < 3:
-        ctx.reject(row.row, "username", "value_invalid", hint_zh=f"“{row.username[:20]}”",
-                   hint_en=repr(row.username[:20]))
+        ctx.reject(row.row, "username", "value_invalid", hint=quoted(row.username, 20))
         return False
     row.school_id = school.pk
     return True
@@ -74,8 +74,7 @@ def users_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
             same += 1
         else:
             ctx.reject(r.row, "username", "value_invalid",
-                       hint_zh=f"用户名“{r.username}”已被其他账号使用",
-                       hint_en=f"user name {r.username!r} is taken")
+                       hint=Text(gettext_noop("用户名“%(username)s”已被其他账号使用"), username=r.username))
     return ImportPlan(created=len(new), unchanged=same, payload=new)
 
 

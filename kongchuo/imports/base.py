@@ -14,30 +14,28 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.utils import translation
+from django.utils.translation import gettext_noop
 
 from kongchuo import plugins
 from kongchuo.access.scoping import Role, Scope, scope_of
-from kongchuo.imports.cells import CellError, message_for
+from kongchuo.imports.cells import MESSAGES, CellError, CodedError, Text, english_active
 from kongchuo.imports.tabular import Column, HeaderMap
 
 Parser = Callable[[Any], Any]
 
 # Messages of the machinery's own codes (warnings and scope refusals); the row error codes
 # themselves are the tabular engine's contract (kongchuo.imports.tabular.MESSAGES).
-EXTRA_MESSAGES: dict[str, tuple[str, str]] = {
-    "out_of_scope": ("不在您的管辖范围内", "outside your scope"),
-    "kind_unknown": ("未知的导入类型：{kind}", "Unknown kind of import: {kind}"),
-    "kind_forbidden": ("您无权导入该类数据", "You may not import this kind of data"),
+EXTRA_MESSAGES: dict[str, str] = {
+    "out_of_scope": gettext_noop("不在您的管辖范围内"),
+    "kind_unknown": gettext_noop("未知的导入类型：%(kind)s"),
+    "kind_forbidden": gettext_noop("您无权导入该类数据"),
 }
 
 
-def text_pair(code: str, **params: Any) -> tuple[str, str]:
-    if code in EXTRA_MESSAGES:
-        zh, en = EXTRA_MESSAGES[code]
-        return zh.format(**params), en.format(**params)
-    return message_for(code, "zh", **params), message_for(code, "en", **params)
+def issue_text(code: str, hint: Text | str = "", **params: Any) -> Text:
+    """The Text of a row or refusal code (the engine's codes and the machinery's own)."""
+    msgid = EXTRA_MESSAGES.get(code) or MESSAGES.get(code, MESSAGES["value_invalid"])
+    return Text(msgid, hint, **params)
 
 
 @dataclass(frozen=True)
@@ -70,32 +68,37 @@ class Field:
 
 @dataclass(frozen=True)
 class Issue:
-    """A row-level error or warning: Excel row number, column label, code, both languages."""
+    """A row-level error or warning: Excel row number, column label, code, and its Text
+    (rendered in the language of whoever reads it)."""
 
     row: int
     column: str
     code: str
-    message_zh: str
-    message_en: str
+    text: Text
 
-    def message(self, lang: str = "zh") -> str:
-        return self.message_en if lang == "en" else self.message_zh
+    def message(self, lang: str | None = None) -> str:
+        """The message in `lang` ("zh"/"en"), or in the active language."""
+        return str(self.text) if lang is None else self.text.render(lang)
 
-    def as_dict(self, lang: str = "zh") -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "code": self.code,
-                "message": self.message(lang)}
+    @property
+    def message_zh(self) -> str:
+        return self.text.render("zh")
+
+    @property
+    def message_en(self) -> str:
+        return self.text.render("en")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The issue as the JSON output shows it, in the active language."""
+        return {"row": self.row, "column": self.column, "code": self.code, "message": str(self.text)}
 
 
-class ImportRefused(Exception):
+class ImportRefused(CodedError):
     """The whole import is refused before any row is read (unknown kind, option, permission)."""
 
-    def __init__(self, code: str, message_zh: str, message_en: str, *, exit_code: int = 2) -> None:
-        super().__init__(message_zh)
-        self.code, self.message_zh, self.message_en = code, message_zh, message_en
+    def __init__(self, code: str, text: Text | None = None, *, exit_code: int = 2, **params: Any) -> None:
+        super().__init__(code, text if text is not None else issue_text(code, **params))
         self.exit_code = exit_code
-
-    def message(self, lang: str = "zh") -> str:
-        return self.message_en if lang == "en" else self.message_zh
 
 
 @dataclass
@@ -132,19 +135,15 @@ class ImportContext:
                 return f.label
         return key
 
-    def reject(self, row: int, key: str, code: str, *, hint_zh: str = "", hint_en: str = "") -> None:
-        zh, en = text_pair(code)
-        if hint_zh:
-            zh += f"：{hint_zh}"
-        if hint_en:
-            en += f": {hint_en}"
-        self.errors.append(Issue(row, self.label(key), code, zh, en))
+    def reject(self, row: int, key: str, code: str, *, hint: Text | str = "") -> None:
+        """Reject the row with `code`'s message, `hint` (a Text, or a value as written) after it."""
+        self.errors.append(Issue(row, self.label(key), code, issue_text(code, hint)))
 
     def reject_cell(self, row: int, key: str, exc: CellError) -> None:
-        self.errors.append(Issue(row, self.label(key), exc.code, exc.message_zh, exc.message_en))
+        self.errors.append(Issue(row, self.label(key), exc.code, exc.text))
 
-    def warn(self, row: int, key: str, code: str, zh: str, en: str) -> None:
-        self.warnings.append(Issue(row, self.label(key) if key else "", code, zh, en))
+    def warn(self, row: int, key: str, code: str, text: Text) -> None:
+        self.warnings.append(Issue(row, self.label(key) if key else "", code, text))
 
     @property
     def is_county(self) -> bool:
@@ -258,18 +257,17 @@ def kinds_for(scope: Scope | None) -> list[ImportKind]:
 
 
 def current_lang() -> str:
-    return "en" if (translation.get_language() or settings.LANGUAGE_CODE).startswith("en") else "zh"
+    """The active language as the import machinery names it: "zh" or "en"."""
+    return "en" if english_active() else "zh"
 
 
-def kind_for(slug: str, user) -> tuple[ImportKind, Scope]:
+def kind_for(slug: str, user: Any) -> tuple[ImportKind, Scope]:
     """The registered kind and the user's scope (the operator CLI, user None: the county's),
     or ImportRefused (unknown kind, no right)."""
     kind = get_kind(slug)
     if kind is None:
-        zh, en = text_pair("kind_unknown", kind=slug)
-        raise ImportRefused("kind_unknown", zh, en)
+        raise ImportRefused("kind_unknown", kind=slug)
     scope = Scope(Role.COUNTY) if user is None else scope_of(user)
     if scope is None or not kind.allowed(scope):
-        zh, en = text_pair("kind_forbidden")
-        raise ImportRefused("kind_forbidden", zh, en)
+        raise ImportRefused("kind_forbidden")
     return kind, scope

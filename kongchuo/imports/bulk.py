@@ -51,7 +51,7 @@ def update_batch_size(n_fields: int) -> int:
     return max(1, min(1000, MAX_PARAMS // max(1, 2 * n_fields + 1)))
 
 
-def history_create(model: type[models.Model], objs: Sequence[models.Model], *, user, reason: str,
+def history_create(model: type[models.Model], objs: Sequence[models.Model], *, user: Any, reason: str,
                    update: bool, when: dt.datetime | None = None) -> None:
     """simple_history rows for `objs` in bulk (history_type "+" or "~"), as `user`.
 
@@ -89,7 +89,7 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
         cursor.executemany(sql, rows)
 
 
-def _history_insert_sql(model: type[models.Model], *, user, reason: str, history_type: str,
+def _history_insert_sql(model: type[models.Model], *, user: Any, reason: str, history_type: str,
                         when: dt.datetime) -> tuple[str, list[Any]]:
     """`INSERT INTO <history> (…) SELECT t.…, <date, type, user, reason> FROM <table> t`, to be
     completed with a WHERE on `t`: the rows as they are now, as simple_history stores them."""
@@ -105,7 +105,7 @@ def _history_insert_sql(model: type[models.Model], *, user, reason: str, history
     return sql, [date, history_type, getattr(user, "pk", None), reason]
 
 
-def history_insert_select(model: type[models.Model], *, key: str, values: Sequence[Any], user,
+def history_insert_select(model: type[models.Model], *, key: str, values: Sequence[Any], user: Any,
                           reason: str, history_type: str, when: dt.datetime) -> None:
     """simple_history rows for the rows of `model` whose `key` column is in `values`, written
     by INSERT … SELECT from the table itself (the rows as they are now, after the write):
@@ -119,7 +119,7 @@ def history_insert_select(model: type[models.Model], *, key: str, values: Sequen
             cursor.execute(f"{sql} WHERE t.{column} IN ({marks})", [*params, *batch])
 
 
-def history_insert_for(model: type[models.Model], *, pks: models.QuerySet, user, reason: str,
+def history_insert_for(model: type[models.Model], *, pks: models.QuerySet, user: Any, reason: str,
                        history_type: str, when: dt.datetime) -> int:
     """history_insert_select for the rows whose primary key is in `pks` (a one-column
     `values()` queryset): one statement however many rows, nothing read into Python."""
@@ -226,7 +226,8 @@ class _LineFeed(_Feed):
         self._buf = data[want:]
         return data[:want]
 
-    def readline(self, size: int | None = -1) -> str:  # pragma: no cover - psycopg2 uses read()
+    # psycopg2 reads text from this feed: str, not the bytes RawIOBase declares.
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]  # pragma: no cover - psycopg2 uses read()
         return self.read(size)
 
 

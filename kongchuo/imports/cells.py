@@ -1,6 +1,10 @@
 """Cells of an import: the limits, the error codes with their messages (a contract: JSON,
 error workbooks and tests name them), and the normalisers that turn a cell into a value or
-raise CellError. Nothing here imports Django or an app.
+raise CellError. Nothing here imports an app; of Django, only gettext.
+
+User text is a `Text`: a Chinese msgid (marked with gettext_noop where it is written) and its
+parameters, rendered in the active language when it is shown, never when it is raised. Plain
+strings cross the reader process (kongchuo.imports.reader) where lazy proxies could not.
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ import os
 import re
 import unicodedata
 from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop, pgettext
 
 from kongchuo.access.idnumbers import IdNumberError, validate_id
 
@@ -30,79 +38,150 @@ Row = tuple[int, list[Cell]]
 
 # --------------------------------------------------------------------------- messages
 
-MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, str] = {
     # cell level: the codes the import issue lists
-    "required_missing": ("必填项为空", "Required value is missing"),
-    "id_format": ("身份证件号格式错误（应为18位，末位可为X）",
-                  "ID number must have 18 characters (the last may be X)"),
-    "id_numeric": ('身份证件号被Excel存成了数字，末几位已丢失：请将该列设置为"文本"格式后重新填写',
-                   "The ID number was stored as a number and lost its last digits: "
-                   "format the column as Text and enter it again"),
-    "id_checksum": ("身份证件号校验位错误", "ID number check digit is wrong"),
-    "id_birthdate": ("身份证件号中的出生日期无效", "The birth date inside the ID number is invalid"),
-    "birth_mismatch": ("出生日期与身份证件号不一致", "Birth date does not match the ID number"),
-    "gender_mismatch": ("性别与身份证件号不一致", "Sex does not match the ID number"),
-    "grade_unknown": ("年级无法识别（应为一年级至九年级）", "Unknown grade (expected grade 1 to 9)"),
-    "school_unknown": ("学校不存在或不在本县学校名录中", "School not found in the county registry"),
-    "student_unknown": ("查无此学生", "No such student"),
-    "duplicate_in_file": ("与本文件中其他行重复", "Duplicates another row of this file"),
-    "value_invalid": ("取值无效", "Invalid value"),
+    "required_missing": gettext_noop("必填项为空"),
+    "id_format": gettext_noop("身份证件号格式错误（应为18位，末位可为X）"),
+    "id_numeric": gettext_noop('身份证件号被Excel存成了数字，末几位已丢失：请将该列设置为"文本"格式后重新填写'),
+    "id_checksum": gettext_noop("身份证件号校验位错误"),
+    "id_birthdate": gettext_noop("身份证件号中的出生日期无效"),
+    "birth_mismatch": gettext_noop("出生日期与身份证件号不一致"),
+    "gender_mismatch": gettext_noop("性别与身份证件号不一致"),
+    "grade_unknown": gettext_noop("年级无法识别（应为一年级至九年级）"),
+    "school_unknown": gettext_noop("学校不存在或不在本县学校名录中"),
+    "student_unknown": gettext_noop("查无此学生"),
+    "duplicate_in_file": gettext_noop("与本文件中其他行重复"),
+    "value_invalid": gettext_noop("取值无效"),
     # file level
-    "file_empty": ("文件为空", "The file is empty"),
-    "file_too_large": ("文件过大（上限 {limit_mb} MB）", "The file is too large (limit {limit_mb} MB)"),
-    "file_unsafe": ("文件结构异常（疑似压缩炸弹或超大稀疏表），已拒绝",
-                    "The file structure is abnormal (zip bomb or huge sparse sheet): rejected"),
-    "file_type": ("不支持的文件类型或文件已损坏：请上传 .xlsx、.xls 或 .csv 文件",
-                  "Unsupported or damaged file: upload an .xlsx, .xls or .csv file"),
-    "file_encrypted": ("文件已加密：请取消密码保护后重新上传",
-                       "The file is password-protected: remove the password and upload again"),
-    "too_many_rows": ("行数超过上限 {limit} 行：请拆分后分批上传",
-                      "More than {limit} rows: split the file and upload in parts"),
-    "sheet_not_found": ("找不到工作表：{name}", "Worksheet not found: {name}"),
-    "header_missing": ("未找到必需的列：{labels}。请确认上传的文件种类正确、表头未被改动",
-                       "Required columns not found: {labels}. Check that this is the right kind "
-                       "of file and that its header is intact"),
+    "file_empty": gettext_noop("文件为空"),
+    "file_too_large": gettext_noop("文件过大（上限 %(limit_mb)s MB）"),
+    "file_unsafe": gettext_noop("文件结构异常（疑似压缩炸弹或超大稀疏表），已拒绝"),
+    "file_type": gettext_noop("不支持的文件类型或文件已损坏：请上传 .xlsx、.xls 或 .csv 文件"),
+    "file_encrypted": gettext_noop("文件已加密：请取消密码保护后重新上传"),
+    "too_many_rows": gettext_noop("行数超过上限 %(limit)s 行：请拆分后分批上传"),
+    "sheet_not_found": gettext_noop("找不到工作表：%(name)s"),
+    "header_missing": gettext_noop("未找到必需的列：%(labels)s。请确认上传的文件种类正确、表头未被改动"),
 }
+
+# The two languages of the portal by the short name the import machinery and its JSON use.
+LANGUAGES = {"zh": "zh-hans", "en": "en"}
+
+
+def english_active() -> bool:
+    return (translation.get_language() or settings.LANGUAGE_CODE).startswith("en")
 
 
 class _Blank(dict):
+    """Parameters for a message: a missing one shows as its placeholder, never a KeyError."""
+
     def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+        return "%(" + key + ")s"
+
+
+class Text:
+    """User text: a msgid (Chinese, the source language) and its parameters, rendered by
+    `str()` in the active language. `hint` is detail appended after the message (a value as
+    written, or another Text). A list parameter is joined with the language's list separator.
+    """
+
+    def __init__(self, msgid: str, hint: Text | str = "", **params: Any) -> None:
+        self.msgid, self.hint, self.params = msgid, hint, params
+
+    def __str__(self) -> str:
+        text = gettext(self.msgid)
+        if self.params:
+            text = text % _Blank({k: _shown(v) for k, v in self.params.items()})
+        if self.hint:
+            text = gettext("%(message)s：%(detail)s") % {"message": text, "detail": str(self.hint)}
+        return text
+
+    def render(self, lang: str) -> str:
+        """The text in `lang` ("zh" or "en", or a language code), whatever is active."""
+        with translation.override(LANGUAGES.get(lang, lang)):
+            return str(self)
+
+    def __repr__(self) -> str:
+        return f"Text({self.msgid!r}, {self.hint!r}, **{self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.msgid))
+
+
+class StoredText(Text):
+    """A Text kept already rendered in both languages (the issues a Job's result stores)."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(zh)
+        self.en = en
+
+    def __str__(self) -> str:
+        return self.en if english_active() else self.msgid
+
+
+def site_text(text: Text | str) -> str:
+    """Text a Job row stores, in the site's language (what the worker, with no user, speaks)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return pgettext("list separator", "、").join(str(v) for v in value)
+    return str(value) if isinstance(value, Text) else value
 
 
 def message_for(code: str, lang: str = "zh", **params: Any) -> str:
-    """The user-facing text for `code`; unknown codes fall back to value_invalid."""
-    zh, en = MESSAGES.get(code, MESSAGES["value_invalid"])
-    return (en if lang == "en" else zh).format_map(_Blank(params))
+    """The user-facing text for `code` in `lang`; unknown codes fall back to value_invalid."""
+    return code_text(code, **params).render(lang)
 
 
-class _CodedError(Exception):
-    """An error with a stable code and a message in both languages (Chinese first)."""
+def code_text(code: str, hint: Text | str = "", **params: Any) -> Text:
+    """The Text of `code` (unknown codes: value_invalid's), with its parameters and hint."""
+    return Text(MESSAGES.get(code, MESSAGES["value_invalid"]), hint, **params)
 
-    def __init__(self, code: str, message_zh: str | None = None, message_en: str | None = None,
-                 *, hint_zh: str = "", hint_en: str = "", **params: Any) -> None:
+
+class CodedError(Exception):
+    """An error with a stable code and its Text (rendered where the error is shown).
+
+    `text` replaces the code's own message; `hint` is appended to it (“the value”, a Text).
+    """
+
+    def __init__(self, code: str, text: Text | str | None = None, *, hint: Text | str = "",
+                 **params: Any) -> None:
         self.code = code
         self.params = params
-        self.message_zh = message_zh or message_for(code, "zh", **params)
-        self.message_en = message_en or message_for(code, "en", **params)
-        if hint_zh:
-            self.message_zh += f"：{hint_zh}"
-        if hint_en:
-            self.message_en += f": {hint_en}"
-        super().__init__(code, self.message_zh)
+        if text is None:
+            self.text = code_text(code, hint, **params)
+        else:
+            self.text = text if isinstance(text, Text) else Text(text, hint)
+        super().__init__(code, self.text)
 
     def __str__(self) -> str:
-        return self.message_zh
+        return str(self.text)
 
-    def message(self, lang: str = "zh") -> str:
-        return self.message_en if lang == "en" else self.message_zh
+    def message(self, lang: str | None = None) -> str:
+        """The message in `lang` ("zh"/"en"), or in the active language."""
+        return str(self.text) if lang is None else self.text.render(lang)
+
+    @property
+    def message_zh(self) -> str:
+        return self.text.render("zh")
+
+    @property
+    def message_en(self) -> str:
+        return self.text.render("en")
 
 
-class TabularError(_CodedError):
+class TabularError(CodedError):
     """The whole file is refused (type, safety, size, header)."""
 
+    sheet: str | None = None  # the sheet the reader process read, when it names one
 
-class CellError(_CodedError):
+
+class CellError(CodedError):
     """One cell's value is refused; the row is reported, the rest of the file goes on."""
 
 
@@ -115,9 +194,13 @@ def _is_blank(value: Cell) -> bool:
     return value is None or (isinstance(value, str) and not value.strip().strip(INVISIBLE))
 
 
-def _invalid(code: str, value: Cell, zh: str = "", en: str = "") -> CellError:
-    shown = str(value)[:40]
-    return CellError(code, hint_zh=zh or f"“{shown}”", hint_en=en or repr(shown), value=value)
+def _invalid(code: str, value: Cell, hint: Text | str = "") -> CellError:
+    return CellError(code, hint=hint or quoted(value), value=value)
+
+
+def quoted(value: Any, limit: int = 40) -> str:
+    """A cell value as an error shows it: the first `limit` characters, in quotes."""
+    return f"“{str(value)[:limit]}”"
 
 
 def _blank_or_raise(value: Cell, required: bool) -> bool:
@@ -155,7 +238,7 @@ def parse_text(value: Cell, *, required: bool = False, max_length: int | None = 
         if text.startswith(("'", "‘", "’")):
             text = text[1:].strip()
     if max_length is not None and len(text) > max_length:
-        raise _invalid("value_invalid", value, f"超过{max_length}个字", f"longer than {max_length}")
+        raise _invalid("value_invalid", value, Text(gettext_noop("超过%(n)s个字"), n=max_length))
     return text
 
 
@@ -190,7 +273,7 @@ def _make_date(y: str | int, m: str | int, d: str | int, value: Cell) -> dt.date
     try:
         date = dt.date(int(y), int(m), int(d))
     except ValueError:
-        raise _invalid("value_invalid", value, f"日期不存在“{value}”", f"no such date {value!r}") from None
+        raise _invalid("value_invalid", value, Text(gettext_noop("日期不存在%(value)s"), value=quoted(value))) from None
     if not 1900 <= date.year <= 2100:
         raise _invalid("value_invalid", value)
     return date
@@ -219,8 +302,8 @@ def parse_date(value: Cell, *, required: bool = False) -> dt.date | None:
     text = _clean(value)
     m = _DATE_RE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
     if not m:
-        raise _invalid("value_invalid", value, f"无法识别的日期“{text[:40]}”", f"not a date {text[:40]!r}")
-    return _make_date(*m.groups(), value)
+        raise _invalid("value_invalid", value, Text(gettext_noop("无法识别的日期%(value)s"), value=quoted(text)))
+    return _make_date(m.group(1), m.group(2), m.group(3), value)
 
 
 def parse_year_month(value: Cell, *, required: bool = False) -> tuple[int, int] | None:
@@ -241,7 +324,7 @@ def parse_year_month(value: Cell, *, required: bool = False) -> tuple[int, int] 
             return date.year, date.month
         text = format(value, ".10g")
         if re.fullmatch(r"\d{4}\.1", text):  # 2019.1 or 2019.10? the number cannot tell
-            raise _invalid("value_invalid", value, "请写成“2019年10月”或设置为文本", "write it as 2019-10")
+            raise _invalid("value_invalid", value, Text(gettext_noop("请写成“2019年10月”或设置为文本")))
         value = text
     if not isinstance(value, str):
         raise _invalid("value_invalid", value)
@@ -252,7 +335,7 @@ def parse_year_month(value: Cell, *, required: bool = False) -> tuple[int, int] 
             date = parse_date(text)
             assert date is not None
             return date.year, date.month
-        raise _invalid("value_invalid", value, f"无法识别的年月“{text[:40]}”", f"not a year-month {text[:40]!r}")
+        raise _invalid("value_invalid", value, Text(gettext_noop("无法识别的年月%(value)s"), value=quoted(text)))
     date = _make_date(m.group(1), m.group(2), 1, value)
     return date.year, date.month
 

@@ -10,8 +10,10 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from kongchuo.imports.base import ImportContext, ImportKind, Issue, text_pair
-from kongchuo.imports.cells import CellError
+from django.utils.translation import gettext_noop
+
+from kongchuo.imports.base import ImportContext, ImportKind, Issue
+from kongchuo.imports.cells import CellError, Text
 from kongchuo.imports.parsers import memoize
 from kongchuo.imports.tabular import HeaderMap, iter_data_rows
 
@@ -31,7 +33,7 @@ class RowValidator:
     duplicated ID are rejected even when one of them has another error as well.
     """
 
-    def __init__(self, rows, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
+    def __init__(self, rows: Any, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
                  total: int | None, *, report_duplicates: bool = True) -> None:
         self.rows, self.header, self.kind, self.ctx, self.total = rows, header, kind, ctx, total
         # False in the reader process: the importing process reports them from dup_rows.
@@ -105,7 +107,8 @@ class RowValidator:
             errors.extend(duplicate_issues(self.dup_rows, header, kind))
 
     @staticmethod
-    def _parse_reporting(number: int, values: list, specs, errors: list[Issue]) -> tuple[list, bool]:
+    def _parse_reporting(number: int, values: list, specs: list[tuple[int, Callable, str]],
+                         errors: list[Issue]) -> tuple[list, bool]:
         """Parse cell by cell, reporting every cell that fails (the slow path of a bad row)."""
         parsed: list[Any] = []
         for c, parse, label in specs:
@@ -113,7 +116,7 @@ class RowValidator:
                 parsed.append(parse(values[c]))
             except CellError as exc:
                 parsed.append(None)
-                errors.append(Issue(number, label, exc.code, exc.message_zh, exc.message_en))
+                errors.append(Issue(number, label, exc.code, exc.text))
         return parsed, True
 
 
@@ -122,13 +125,12 @@ def duplicate_issues(dup_rows: dict[Any, list[int]], header: HeaderMap, kind: Im
     if not dup_rows:
         return []
     label = header.labels.get(kind.key[0], kind.key[0])
-    zh, en = text_pair("duplicate_in_file")
     out = []
     for numbers in dup_rows.values():
         for number in numbers:
             others = [str(r) for r in numbers if r != number]
-            out.append(Issue(number, label, "duplicate_in_file", f"{zh}（第{'、'.join(others)}行）",
-                             f"{en} (row {', '.join(others)})"))
+            out.append(Issue(number, label, "duplicate_in_file",
+                             Text(gettext_noop("与本文件中其他行重复（第%(rows)s行）"), rows=others)))
     return out
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from defusedxml import ElementTree as SafeET
+from django.utils.translation import gettext_noop
 
 from kongchuo.imports.cells import (
     MAX_CELLS,
@@ -35,6 +36,7 @@ from kongchuo.imports.cells import (
     MAX_UPLOAD_BYTES,
     MB,
     TabularError,
+    Text,
 )
 
 # --------------------------------------------------------------------------- sniffing
@@ -54,14 +56,13 @@ def sniff_upload(path_or_fileobj: str | os.PathLike[str] | IO[bytes], *,
     come from the end-of-central-directory record and the central directory only, so a bomb is
     refused without inflating a byte.
     """
-    if hasattr(path_or_fileobj, "read"):
-        fh = path_or_fileobj  # type: ignore[assignment]
-        try:
-            return _sniff(fh, max_bytes, max_uncompressed, max_members, max_ratio)  # type: ignore[arg-type]
-        finally:
-            fh.seek(0)  # type: ignore[union-attr]
-    with open(path_or_fileobj, "rb") as fh:  # type: ignore[arg-type]
-        return _sniff(fh, max_bytes, max_uncompressed, max_members, max_ratio)
+    if isinstance(path_or_fileobj, str | os.PathLike):
+        with open(path_or_fileobj, "rb") as fh:
+            return _sniff(fh, max_bytes, max_uncompressed, max_members, max_ratio)
+    try:
+        return _sniff(path_or_fileobj, max_bytes, max_uncompressed, max_members, max_ratio)
+    finally:
+        path_or_fileobj.seek(0)
 
 
 def _sniff(fh: IO[bytes], max_bytes: int, max_uncompressed: int, max_members: int,
@@ -95,7 +96,7 @@ def _zip_directory_totals(fh: IO[bytes], size: int) -> tuple[int, int]:
     tail = fh.read(tail_len)
     pos = tail.rfind(b"PK\x05\x06")
     if pos < 0 or len(tail) - pos < 22:
-        raise TabularError("file_type", hint_zh="文件不完整", hint_en="truncated file")
+        raise TabularError("file_type", hint=Text(gettext_noop("文件不完整")))
     _sig, _d, _dcd, _n_disk, entries, cd_size, _cd_off, _clen = struct.unpack_from("<4s4H2LH", tail, pos)
     loc = pos - 20
     if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
@@ -133,8 +134,7 @@ def _check_xlsx_zip(fh: IO[bytes], size: int, max_uncompressed: int, max_members
             raise TabularError("file_unsafe")
     names = {i.filename for i in infos}
     if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise TabularError("file_type", hint_zh="不接受含宏的 .xlsm 文件，请另存为 .xlsx",
-                           hint_en="macro-enabled .xlsm files are refused; save as .xlsx")
+        raise TabularError("file_type", hint=Text(gettext_noop("不接受含宏的 .xlsm 文件，请另存为 .xlsx")))
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise TabularError("file_type")
     info = zf.getinfo("[Content_Types].xml")
@@ -147,8 +147,7 @@ def _check_xlsx_zip(fh: IO[bytes], size: int, max_uncompressed: int, max_members
             RuntimeError) as exc:
         raise TabularError("file_type") from exc
     if b"macroenabled" in content_types.lower():
-        raise TabularError("file_type", hint_zh="不接受含宏的 .xlsm 文件，请另存为 .xlsx",
-                           hint_en="macro-enabled .xlsm files are refused; save as .xlsx")
+        raise TabularError("file_type", hint=Text(gettext_noop("不接受含宏的 .xlsm 文件，请另存为 .xlsx")))
 
 
 def _check_ole(fh: IO[bytes]) -> None:
@@ -429,8 +428,7 @@ class _RowCounter:
         self.bytes += len(chunk)
         if self.bytes > self.max_bytes:
             raise TabularError("too_many_rows", limit=self.max_rows,
-                               hint_zh=f"工作表数据量超过 {self.max_bytes // MB} MB",
-                               hint_en=f"the sheet holds more than {self.max_bytes // MB} MB of data")
+                               hint=Text(gettext_noop("工作表数据量超过 %(mb)s MB"), mb=self.max_bytes // MB))
         head = chunk[:_SEAM]
         self.rows += ((self.tail + head).count(_ROW_END) - self.tail.count(_ROW_END) - head.count(_ROW_END)
                       + chunk.count(_ROW_END))
@@ -447,7 +445,7 @@ def _zip_refusals() -> Iterator[None]:
     except TabularError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, struct.error, zlib.error,
-            SafeET.ParseError, UnicodeDecodeError) as exc:  # type: ignore[attr-defined]
+            SafeET.ParseError, UnicodeDecodeError) as exc:
         raise TabularError("file_type") from exc
     except Exception as exc:  # defusedxml refusals (entities, DTDs) and anything odd
         raise TabularError("file_unsafe") from exc
@@ -516,9 +514,9 @@ def _ole_streams(data: bytes, wanted: set[str]) -> list[bytes]:
     fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < nsect]
     sect, seen = first_difat, 0
     while sect < nsect and seen < nsect:
-        entries = struct.unpack_from(f"<{ssize // 4}I", data, (sect + 1) * ssize)
-        fat_sectors += [s for s in entries[:-1] if s < nsect]
-        sect, seen = entries[-1], seen + 1
+        links = struct.unpack_from(f"<{ssize // 4}I", data, (sect + 1) * ssize)
+        fat_sectors += [s for s in links[:-1] if s < nsect]
+        sect, seen = links[-1], seen + 1
     fat = b"".join(data[(s + 1) * ssize:(s + 2) * ssize] for s in dict.fromkeys(fat_sectors))
 
     def chain(start: int, table: bytes, size: int, base: Callable[[int], bytes]) -> bytes:

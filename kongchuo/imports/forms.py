@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kongchuo.calendar.schoolyear import current_term
@@ -13,9 +16,9 @@ from kongchuo.calendar.schoolyear import today as school_today
 from kongchuo.imports.base import ImportKind
 
 
-def _term_choices() -> list[tuple[str, str]]:
+def _term_choices() -> list[tuple[str, str | Promise]]:
     term = current_term()
-    out = []
+    out: list[tuple[str, str | Promise]] = []
     for _i in range(4):
         out.append((term.code, term.label))
         term = term.previous()
@@ -37,31 +40,36 @@ class UploadForm(forms.Form):
                           widget=forms.DateInput(attrs={"type": "date",
                                                         "class": "form-control form-control-sm"}))
 
-    def __init__(self, kind: ImportKind, *args, **kwargs) -> None:
+    def __init__(self, kind: ImportKind, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
         for name in ("term", "year", "list", "due"):
             if name not in kind.options:
                 del self.fields[name]
         if "term" in self.fields:
-            self.fields["term"].choices = _term_choices()
+            self._choice_field("term").choices = _term_choices()
         if "year" in self.fields:
             self.fields["year"].initial = school_today().year
         if "list" in self.fields:
-            self.fields["list"].choices = list(kind.choices.get("list", []))
+            self._choice_field("list").choices = list(kind.choices.get("list", []))
             self.fields["list"].required = True
 
-    def clean_file(self):
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        return field
+
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         limit = settings.KONGCHUO_UPLOAD_MAX_BYTES
         if upload.size > limit:
             raise forms.ValidationError(
-                _("文件过大（上限 %(mb)s MB） / file too large (limit %(mb)s MB)"),
+                _("文件过大（上限 %(mb)s MB）"),
                 params={"mb": limit // (1024 * 1024)})
         return upload
 
-    def options(self) -> dict:
-        out = {}
+    def options(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for name in ("term", "year", "list", "due"):
             value = self.cleaned_data.get(name)
             if value not in (None, ""):

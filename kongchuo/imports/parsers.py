@@ -2,7 +2,7 @@
 
 Each factory returns `parse(cell) -> value` raising `CellError`. `memoize` wraps a parser with
 a per-import cache keyed by the cell's type and value, so a column of 200,000 grades costs a
-dozen real parses. Errors are cached as (code, zh, en) and raised afresh each time.
+dozen real parses. Errors are cached as (code, text) and raised afresh each time.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from kongchuo.access.idnumbers import birth_date_from_digits
 from kongchuo.imports import cells
-from kongchuo.imports.cells import CellError
+from kongchuo.imports.cells import CellError, Text, quoted
 
 Parser = Callable[[Any], Any]
 _MEMO_LIMIT = 100_000
@@ -28,12 +29,12 @@ def is_blank(value: Any) -> bool:
 
 
 class FailedParse:
-    """A cached CellError (code and both messages), raised afresh on every hit."""
+    """A cached CellError (code and message), raised afresh on every hit."""
 
-    __slots__ = ("code", "zh", "en")
+    __slots__ = ("code", "text")
 
     def __init__(self, exc: CellError) -> None:
-        self.code, self.zh, self.en = exc.code, exc.message_zh, exc.message_en
+        self.code, self.text = exc.code, exc.text
 
 
 _MISS = object()
@@ -60,17 +61,18 @@ def memoize(parse: Parser) -> Parser:
                     texts[value] = hit
         else:
             key = (value.__class__, value)
+            hashable = True
             try:
                 hit = others.get(key, _MISS)
             except TypeError:  # unhashable: never from calamine, but be safe
                 hit = _MISS
-                key = None
+                hashable = False
             if hit is _MISS:
                 hit = run(value)
-                if key is not None and len(others) < _MEMO_LIMIT:
+                if hashable and len(others) < _MEMO_LIMIT:
                     others[key] = hit
         if hit.__class__ is FailedParse:
-            raise CellError(hit.code, hit.zh, hit.en)
+            raise CellError(hit.code, hit.text)
         return hit
 
     return cached
@@ -172,7 +174,7 @@ def choice(mapping: Mapping[str, Any], *, required: bool = False, default: Any =
         raw = cells.parse_text(value)
         key = norm_key(raw).upper()
         if key not in table:
-            raise CellError("value_invalid", hint_zh=f"“{raw[:40]}”", hint_en=repr(raw[:40]))
+            raise CellError("value_invalid", hint=quoted(raw))
         return table[key]
     return parse
 
@@ -185,7 +187,7 @@ def code(digits: int, *, required: bool = False) -> Parser:
             return ""
         key = norm_key(raw)
         if not re.fullmatch(rf"[0-9]{{{digits}}}", key):
-            raise CellError("value_invalid", hint_zh=f"应为{digits}位数字“{raw[:20]}”",
-                            hint_en=f"expected {digits} digits, got {raw[:20]!r}")
+            raise CellError("value_invalid", hint=Text(gettext_noop("应为%(digits)s位数字%(value)s"),
+                                                       digits=digits, value=quoted(raw, 20)))
         return key
     return parse

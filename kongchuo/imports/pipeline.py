@@ -26,7 +26,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from kongchuo.access.audit import audit_record
 from kongchuo.access.scoping import Role, scope_of
@@ -42,7 +43,15 @@ from kongchuo.imports.base import (
     kind_for,
 )
 from kongchuo.imports.bulk import sqlite_full_batches
-from kongchuo.imports.cells import MAX_CELLS, TabularError, file_sha256
+from kongchuo.imports.cells import (
+    LANGUAGES,
+    MAX_CELLS,
+    StoredText,
+    TabularError,
+    Text,
+    file_sha256,
+    site_text,
+)
 from kongchuo.imports.checks import ChildValidator, RowValidator
 from kongchuo.imports.filesafety import prescan, sheet_row_guard, sniff_upload
 from kongchuo.imports.reader import ChildReader, reader_wanted
@@ -72,7 +81,7 @@ class ImportResult:
     written: bool = False
     dry_run: bool = False
     skip_invalid: bool = False
-    file_error: tuple[str, str, str] | None = None  # (code, zh, en)
+    file_error: tuple[str, Text] | None = None  # (code, message)
     checksum: str = ""
     job_id: int | None = None
     same_as: int | None = None
@@ -88,14 +97,18 @@ class ImportResult:
         return 1
 
     def as_json(self, lang: str = "zh", *, limit: int | None = None) -> dict[str, Any]:
+        with translation.override(LANGUAGES.get(lang, lang)):
+            return self._as_json(limit)
+
+    def _as_json(self, limit: int | None) -> dict[str, Any]:
         errors = self.errors if limit is None else self.errors[:limit]
         warnings = self.warnings if limit is None else self.warnings[:limit]
         data: dict[str, Any] = {
             "kind": self.kind, "rows": self.rows, "created": self.created,
             "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped,
             "rejected": self.rejected,
-            "errors": [e.as_dict(lang) for e in errors],
-            "warnings": [w.as_dict(lang) for w in warnings],
+            "errors": [e.as_dict() for e in errors],
+            "warnings": [w.as_dict() for w in warnings],
         }
         data.update(self.extra)
         data.update({
@@ -105,8 +118,8 @@ class ImportResult:
             "seconds": round(self.seconds, 3),
         })
         if self.file_error is not None:
-            code, zh, en = self.file_error
-            data["file_error"] = {"code": code, "message": en if lang == "en" else zh}
+            code, text = self.file_error
+            data["file_error"] = {"code": code, "message": str(text)}
         return data
 
 
@@ -129,9 +142,9 @@ class ImportRun:
     recorded: bool = False  # the apply stage already recorded the outcome (with the data)
 
 
-def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any] | None = None,
+def import_run(*, kind: str, path: str | Path, user: Any = None, options: dict[str, Any] | None = None,
                dry_run: bool = False, skip_invalid: bool = False, job: Job | None = None,
-               filename: str = "", request=None, lang: str | None = None,
+               filename: str = "", request: Any = None, lang: str | None = None,
                progress: Callable[[int], None] | None = None,
                job_progress: bool = False) -> ImportResult:
     """Run one import of `path` as `kind` for `user` (None: the operator, county scope).
@@ -155,7 +168,7 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
     _prepare(run)
     run.result.checksum = ctx.checksum = (job.checksum if job and job.checksum else file_sha256(path))
     job_run = JobRun(job.pk) if job is not None else None
-    if job_run is not None:
+    if job is not None and job_run is not None:
         job_run.start()
         job.status, job.started_at, job.finished_at = Job.Status.RUNNING, job_run.started_at, None
         job.heartbeat_at = job_run.started_at  # the success saves the whole row
@@ -165,7 +178,7 @@ def import_run(*, kind: str, path: str | Path, user=None, options: dict[str, Any
         try:
             rows, header, height = stage_read(run)
         except TabularError as exc:
-            run.result.file_error = (exc.code, exc.message_zh, exc.message_en)
+            run.result.file_error = (exc.code, exc.text)
             return _finish(run)
         stream, validator = stage_check(run, rows, header, height)
         del rows  # the validator drops the sheet once read: calamine holds it all in memory
@@ -198,7 +211,7 @@ def _prepare(run: ImportRun) -> None:
         run.kind.prepare(run.ctx)
     except ImportRefused as exc:
         if run.job is not None:
-            Job.objects.filter(pk=run.job.pk).update(status=Job.Status.FAILED, message=exc.message_zh,
+            Job.objects.filter(pk=run.job.pk).update(status=Job.Status.FAILED, message=site_text(exc.text),
                                                      finished_at=timezone.now())
         raise
 
@@ -225,10 +238,11 @@ def stage_read(run: ImportRun) -> tuple[SheetRows | None, HeaderMap, int | None]
         rows = read_rows(path, fmt, max_rows=max_rows, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
         return rows, find_header(rows, kind.columns()), rows.height
     chosen = prescan(path, fmt, max_rows=max_rows, rows_counted=True)  # the child is killed if this fails
+    sheet_name: str | None
     try:
         header, height, sheet_name = run.reader.header()
     except TabularError as exc:
-        sheet_name = getattr(exc, "sheet", None)
+        sheet_name = exc.sheet
         if chosen is None or sheet_name is None or sheet_name == chosen:
             raise
     if chosen is not None and sheet_name != chosen:  # calamine and the pre-scan disagree: read here
@@ -239,7 +253,7 @@ def stage_read(run: ImportRun) -> tuple[SheetRows | None, HeaderMap, int | None]
     return None, header, height
 
 
-def import_max_rows(user) -> int:
+def import_max_rows(user: Any) -> int:
     """Rows one file may hold, by the importer's role: a school's roster is a few thousand rows,
     a township's a few tens of thousands, the county's (and the operator's, user None) the
     whole county. KONGCHUO_IMPORT_MAX_ROWS_SCHOOL / _TOWNSHIP / KONGCHUO_IMPORT_MAX_ROWS."""
@@ -300,7 +314,7 @@ def stage_plan(run: ImportRun, stream: RowStream, validator: RowValidator | Chil
     try:
         run.plan = plan = kind.plan(stream, ctx)
     except TabularError as exc:  # raised while iterating (row cap)
-        result.file_error = (exc.code, exc.message_zh, exc.message_en)
+        result.file_error = (exc.code, exc.text)
         return False
     ctx.progress(75)
     result.rows = validator.count
@@ -378,11 +392,19 @@ def _finish(run: ImportRun, *, applied_before: bool = False) -> ImportResult:
 
 
 def _issue_rows(issues: list[Issue], limit: int) -> list[list[Any]]:
-    return [[i.row, i.column, i.code, i.message_zh, i.message_en] for i in issues[:limit]]
+    """The issues as a Job keeps them: [row, column, code, Chinese, English] (one Text, both
+    renderings: the error workbook and the job page read them later in either language)."""
+    shown = issues[:limit]
+    with translation.override(LANGUAGES["zh"]):
+        zh = [str(i.text) for i in shown]
+    with translation.override(LANGUAGES["en"]):
+        en = [str(i.text) for i in shown]
+    return [[i.row, i.column, i.code, z, e] for i, z, e in zip(shown, zh, en, strict=True)]
 
 
 def issues_from_job(job: Job, key: str = "issues") -> list[Issue]:
-    return [Issue(*item) for item in (job.result or {}).get(key, [])]
+    return [Issue(row, column, code, StoredText(zh, en))
+            for row, column, code, zh, en in (job.result or {}).get(key, [])]
 
 
 def _job_record(job: Job, result: ImportResult, lang: str, outcome: str) -> None:
@@ -393,16 +415,17 @@ def _job_record(job: Job, result: ImportResult, lang: str, outcome: str) -> None
     data["issues"] = _issue_rows(result.errors, STORED_ISSUES)
     data["warning_issues"] = _issue_rows(result.warnings, SHOWN_ISSUES)
     if result.file_error:
-        data["file_error"] = list(result.file_error)
+        code, text = result.file_error
+        data["file_error"] = [code, text.render("zh"), text.render("en")]
     job.result = data
     job.progress = 100
     job.finished_at = timezone.now()
     failed = outcome in ("refused", "rejected")
     job.status = Job.Status.FAILED if failed else Job.Status.SUCCEEDED
     if result.file_error:
-        job.message = result.file_error[1]
+        job.message = site_text(result.file_error[1])
     elif outcome == "rejected":
-        job.message = f"{result.rejected} 行有错误，未导入 / {result.rejected} rows rejected, nothing written"
+        job.message = site_text(Text(gettext_noop("%(rows)s 行有错误，未导入"), rows=result.rejected))
     else:
         job.message = ""
     job.save()  # a real save: caches listening for Job saves learn of the bulk writes
@@ -415,12 +438,10 @@ def import_failure_message(exc: BaseException) -> str:
 
     name = type(exc).__name__
     if isinstance(exc, (InterfaceError, OperationalError)):
-        return (f"导入失败：数据库连接中断（{name}），数据未改动。请重新确认导入；如多次失败，请联系管理员。"
-                f" / Import failed: the database connection broke off ({name}); nothing was written."
-                " Confirm the import again; if it keeps failing, contact the administrator.")
-    return (f"导入失败（{name}），数据未改动。请重新确认导入或重新上传；如多次失败，请联系管理员。"
-            f" / Import failed ({name}); nothing was written. Confirm the import again or upload the"
-            " file again; if it keeps failing, contact the administrator.")
+        return site_text(Text(gettext_noop("导入失败：数据库连接中断（%(error)s），数据未改动。请重新确认导入；"
+                                           "如多次失败，请联系管理员。"), error=name))
+    return site_text(Text(gettext_noop("导入失败（%(error)s），数据未改动。请重新确认导入或重新上传；"
+                                       "如多次失败，请联系管理员。"), error=name))
 
 
 def _drop_if_dead() -> None:

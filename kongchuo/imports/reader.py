@@ -42,7 +42,7 @@ from django.conf import settings
 from django.db import connections
 
 from kongchuo.imports.base import ImportContext, ImportKind, Issue
-from kongchuo.imports.cells import TabularError
+from kongchuo.imports.cells import TabularError, Text
 from kongchuo.imports.checks import RowValidator
 from kongchuo.imports.tabular import HeaderMap, find_header, open_sheet
 
@@ -215,8 +215,8 @@ class ChildReader:
 
     def _unexpected(self, message: tuple) -> None:
         if message[0] == "error":
-            error = TabularError(message[1], message[2], message[3])
-            error.sheet = message[4] if len(message) > 4 else None  # type: ignore[attr-defined]
+            error = TabularError(message[1], message[2])
+            error.sheet = message[3] if len(message) > 3 else None
             raise error
         if message[0] == "crash":
             raise ReaderCrashed(message[1])
@@ -239,7 +239,7 @@ def _project_modules() -> tuple[str, ...]:
 
 class _Unpickler(pickle.Unpickler):
     """Only values: datetimes, decimals, model instances (rebuilt by Django from their app
-    label), the import machinery's Issue and HeaderMap, and the choice enums of the portal's
+    label), the import machinery's Issue, Text and HeaderMap, and the choice enums of the portal's
     apps. The child parsed an untrusted file, so what it sends is read as data; no function
     of any module may be called."""
 
@@ -248,7 +248,7 @@ class _Unpickler(pickle.Unpickler):
             return super().find_class(module, name)
         if module.startswith(_project_modules()):
             found = super().find_class(module, name)
-            if found in (Issue, HeaderMap) or (isinstance(found, type) and issubclass(found, enum.Enum)):
+            if found in (Issue, Text, HeaderMap) or (isinstance(found, type) and issubclass(found, enum.Enum)):
                 return found
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed from the import reader")
 
@@ -384,7 +384,7 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
         rows = open_sheet(path, fmt, None, max_rows=max_rows, max_cells=max_cells)
         header = find_header(rows, kind.columns())
     except TabularError as exc:  # with the sheet it read, if it got that far
-        _send(out, ("error", exc.code, exc.message_zh, exc.message_en, rows and rows.sheet_name))
+        _send(out, ("error", exc.code, exc.text, rows and rows.sheet_name))
         return
     _send(out, ("header", header, rows.height, rows.sheet_name))
     out.flush()
@@ -406,7 +406,7 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
                 sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
                 batch = []
     except TabularError as exc:  # the row cap, met while iterating
-        _send(out, ("error", exc.code, exc.message_zh, exc.message_en))
+        _send(out, ("error", exc.code, exc.text))
         return
     _send(out, ("rows", batch, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:], validator.seen))
     _send(out, ("done", validator.count, validator.dup_rows, validator.first_rows))

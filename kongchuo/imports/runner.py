@@ -15,7 +15,7 @@ from kongchuo.jobs import enqueue, job_claim
 from kongchuo.models import Job
 
 
-def import_job_create(*, kind: str, user, source: str | Path | IO[bytes], filename: str,
+def import_job_create(*, kind: str, user: Any, source: str | Path | IO[bytes], filename: str,
                       options: dict[str, Any] | None = None, origin: str = "web") -> Job:
     """Keep the upload on a pending Job row (who, when, checksum, options).
 
@@ -42,7 +42,7 @@ def _safe_name(filename: str) -> str:
 
 
 def import_job_run(job: Job, *, write: bool, skip_invalid: bool = False,
-                   progress: bool = False, request=None) -> ImportResult:
+                   progress: bool = False, request: Any = None) -> ImportResult:
     """Run (preview or write) the import kept on `job` as the user who uploaded it."""
     params = job.params or {}
     return import_run(kind=params["kind"], path=job.file.path, user=job.created_by,

@@ -36,7 +36,7 @@ class RecordCheck:
         return [(self.keys.get(i.column, ""), i) for i in (self.errors if issues is None else issues)]
 
 
-def check_record(slug: str, values: dict[str, Any], *, user, options: dict[str, Any] | None = None
+def check_record(slug: str, values: dict[str, Any], *, user: Any, options: dict[str, Any] | None = None
                  ) -> RecordCheck:
     """Parse and check one record of import kind `slug` for `user` (ImportRefused when the user
     may not import that kind). `values` maps field keys to cell values; a key that is absent or

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
+from django.utils.translation import gettext_noop
 from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
 from kongchuo.imports.cells import (
@@ -27,6 +28,7 @@ from kongchuo.imports.cells import (
     Cell,
     Row,
     TabularError,
+    Text,
 )
 from kongchuo.imports.filesafety import decode_text, prescan, sniff_upload
 
@@ -95,7 +97,7 @@ def _read_workbook(path: str | os.PathLike[str], kind: str, sheet: str | None, m
             visible = [m.name for m in wb.sheets_metadata
                        if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
             if not visible:
-                raise TabularError("file_type", hint_zh="没有可见的工作表", hint_en="no visible worksheet")
+                raise TabularError("file_type", hint=Text(gettext_noop("没有可见的工作表")))
             sheet = visible[0]
         elif sheet not in wb.sheet_names:
             raise TabularError("sheet_not_found", name=sheet)
@@ -129,7 +131,7 @@ def _read_csv(path: str | os.PathLike[str], max_rows: int, max_bytes: int) -> Sh
         raise TabularError("file_too_large", limit_mb=max_bytes // MB)
     text = decode_text(raw)
     if text is None:
-        raise TabularError("file_type", hint_zh="无法识别的文字编码", hint_en="unknown text encoding")
+        raise TabularError("file_type", hint=Text(gettext_noop("无法识别的文字编码")))
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
 
@@ -141,7 +143,7 @@ def _read_csv(path: str | os.PathLike[str], max_rows: int, max_bytes: int) -> Sh
                     raise TabularError("too_many_rows", limit=max_rows)
                 yield number, values
         except csv.Error as exc:
-            raise TabularError("file_type", hint_zh="CSV格式错误", hint_en="malformed CSV") from exc
+            raise TabularError("file_type", hint=Text(gettext_noop("CSV格式错误"))) from exc
 
     return SheetRows("csv", "", rows)
 
@@ -256,7 +258,7 @@ def find_header(rows: Iterable[Row], spec: Sequence[Column], *, scan_rows: int =
     found = best[3] if best else {}
     missing_required = [c for c in spec if c.required and c.key not in found]
     if best is None or missing_required:
-        names = "、".join(c.labels[0] if c.labels else c.key for c in missing_required or spec)
+        names = [c.labels[0] if c.labels else c.key for c in missing_required or spec]
         raise TabularError("header_missing", labels=names)
     _score, i, height, columns, labels, cands = best
     used = set(columns.values())

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext_noop
+
+from kongchuo.imports.cells import Text, site_text
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(name="imports.job_run", bind=True, acks_late=True, max_retries=2,
              default_retry_delay=10, ignore_result=True)
-def import_job_task(self, job_id: int, write: bool = False, skip_invalid: bool = False) -> dict:
+def import_job_task(self: Any, job_id: int, write: bool = False, skip_invalid: bool = False) -> dict:
     """Preview (write=False) or write the import kept on Job `job_id`.
 
     Idempotent: only a pending job is taken (a conditional UPDATE to running), the write runs
@@ -34,9 +38,8 @@ def import_job_task(self, job_id: int, write: bool = False, skip_invalid: bool =
     except (OperationalError, InterfaceError) as exc:
         if self.request.retries < self.max_retries:
             attempt = self.request.retries + 1
-            job_requeue(job_id, f"数据库连接中断，{self.default_retry_delay} 秒后自动重试（第 {attempt} 次）"
-                                f" / the database connection broke off; retrying in"
-                                f" {self.default_retry_delay} s (attempt {attempt})")
+            job_requeue(job_id, site_text(Text(gettext_noop("数据库连接中断，%(seconds)s 秒后自动重试（第 %(attempt)s 次）"),
+                                               seconds=self.default_retry_delay, attempt=attempt)))
             raise self.retry(exc=exc) from exc
         raise
     return {"job": job_id, "exit": result.exit_code, "written": result.written}

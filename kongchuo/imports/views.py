@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from kongchuo.access.audit import audit_record
 from kongchuo.access.scoping import Role, require_role
@@ -39,13 +41,17 @@ STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 SHOWN = 50
 
 
+class _Request(HttpRequest):
+    htmx: HtmxDetails  # set by django-htmx's middleware
+
+
 def _sync_limit() -> int:
     """Uploads up to this size are previewed and written within the request; bigger ones go to
     the worker (a school's roster is ~100 KB; a county's 10–25 MB)."""
     return getattr(settings, "KONGCHUO_IMPORT_SYNC_BYTES", 1024 * 1024)
 
 
-def _kind_for(request, slug: str) -> ImportKind:
+def _kind_for(request: HttpRequest, slug: str) -> ImportKind:
     scope = require_role(request.user, *STAFF)
     kind = get_kind(slug)
     if kind is None:
@@ -55,7 +61,7 @@ def _kind_for(request, slug: str) -> ImportKind:
     return kind
 
 
-def _job_for(request, pk: int) -> Job:
+def _job_for(request: HttpRequest, pk: int) -> Job:
     require_role(request.user, *STAFF)
     job = import_jobs_visible_to(request.user).filter(pk=pk).first()
     if job is None:
@@ -65,7 +71,7 @@ def _job_for(request, pk: int) -> Job:
 
 @login_required
 @require_GET
-def import_index(request):
+def import_index(request: HttpRequest) -> HttpResponse:
     scope = require_role(request.user, *STAFF)
     recent = import_jobs_visible_to(request.user)[:10]
     return render(request, "imports/index.html", {
@@ -74,7 +80,7 @@ def import_index(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_kind(request, slug: str):
+def import_kind(request: HttpRequest, slug: str) -> HttpResponseBase:
     kind = _kind_for(request, slug)
     form = UploadForm(kind, request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -93,7 +99,7 @@ def import_kind(request, slug: str):
         "fields": [f for f in kind.fields if f.template]})
 
 
-def _run(request, job: Job, *, write: bool, skip_invalid: bool = False) -> None:
+def _run(request: HttpRequest, job: Job, *, write: bool, skip_invalid: bool = False) -> None:
     """Small files now, within the request; big ones in the worker (the page polls)."""
     if job.file.size > _sync_limit():
         import_job_start(job, write=write, skip_invalid=skip_invalid)
@@ -109,7 +115,7 @@ def _run(request, job: Job, *, write: bool, skip_invalid: bool = False) -> None:
 
 @login_required
 @require_GET
-def import_template(request, slug: str):
+def import_template(request: HttpRequest, slug: str) -> FileResponse:
     kind = _kind_for(request, slug)
     out = io.BytesIO()
     template_write(kind, out)
@@ -120,7 +126,7 @@ def import_template(request, slug: str):
 
 @login_required
 @require_GET
-def import_job(request, pk: int):
+def import_job(request: _Request, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     context = _job_context(request, job)
     template = "imports/_job_status.html" if request.htmx else "imports/job.html"
@@ -129,7 +135,7 @@ def import_job(request, pk: int):
 
 @login_required
 @require_POST
-def import_confirm(request, pk: int):
+def import_confirm(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = _job_for(request, pk)
     if job.created_by_id != request.user.pk:
         raise PermissionDenied
@@ -143,7 +149,7 @@ def import_confirm(request, pk: int):
 
 @login_required
 @require_GET
-def import_errors(request, pk: int):
+def import_errors(request: HttpRequest, pk: int) -> FileResponse:
     job = _job_for(request, pk)
     if not (job.result or {}).get("issues") or not job.file:
         raise Http404
@@ -158,7 +164,7 @@ def import_errors(request, pk: int):
 
 @login_required
 @require_POST
-def import_output(request, pk: int):
+def import_output(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The one-time result file of a written import (the `users` kind's initial passwords):
     only its importer gets it, once; the file is deleted as it is sent."""
     from django.core.files.storage import default_storage
@@ -179,13 +185,13 @@ def import_output(request, pk: int):
                  detail={"kind": kind.slug})
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = content_disposition_header(
-        True, f"{kind.label}_{job.pk}.xlsx")
+        True, f"{kind.label}_{job.pk}.xlsx") or "attachment"
     return response
 
 
 @login_required
 @require_GET
-def import_history(request):
+def import_history(request: HttpRequest) -> HttpResponse:
     scope = require_role(request.user, *STAFF)
     jobs = import_jobs_visible_to(request.user)
     allowed = kinds_for(scope)
@@ -201,7 +207,7 @@ def import_history(request):
 # --------------------------------------------------------------------------- presentation
 
 
-def _job_row(job: Job) -> dict:
+def _job_row(job: Job) -> dict[str, Any]:
     result = job.result or {}
     kind = get_kind((job.params or {}).get("kind", ""))
     return {
@@ -217,7 +223,7 @@ _OPTION_LABELS = {"term": gettext_lazy("学期"), "year": gettext_lazy("年度")
                   "list": gettext_lazy("名单类型"), "due": gettext_lazy("核查期限")}
 
 
-def _options(kind, options: dict) -> list[tuple[str, str]]:
+def _options(kind: ImportKind | None, options: dict[str, Any] | None) -> list[tuple[str, str]]:
     """The import's options as 学期：2026年秋季学期 (never term=2026-autumn)."""
     out = []
     for key, value in (options or {}).items():
@@ -227,7 +233,7 @@ def _options(kind, options: dict) -> list[tuple[str, str]]:
     return out
 
 
-def _job_context(request, job: Job) -> dict:
+def _job_context(request: HttpRequest, job: Job) -> dict[str, Any]:
     result = job.result or {}
     lang = current_lang()
     kind = get_kind((job.params or {}).get("kind", ""))

@@ -9,7 +9,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from kongchuo.access.idnumbers import make_id
-from kongchuo.imports.base import ImportKind, get_kind
+from kongchuo.imports.base import Field, ImportKind, get_kind
 from kongchuo.imports.pipeline import issues_from_job
 from kongchuo.imports.tabular import find_header, read_rows
 from kongchuo.models import Job
@@ -80,7 +80,7 @@ KIND_EXAMPLES = {
 }
 
 
-def example_for(field, slug: str = "") -> str:
+def example_for(field: Field, slug: str = "") -> str:
     if getattr(field, "example", ""):
         return field.example
     value = KIND_EXAMPLES.get(slug, {}).get(field.key, EXAMPLES.get(field.key))

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Iterable
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser as User
 from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -25,7 +29,7 @@ from kongchuo.models import Job
 from kongchuo.security.models import UserSession
 
 
-def user_session_remember(*, user, session_key: str | None) -> None:
+def user_session_remember(*, user: User, session_key: str | None) -> None:
     """Index a freshly logged-in session under its user (called from the login receiver)."""
     if not session_key:
         return
@@ -38,7 +42,7 @@ def user_session_forget(*, session_key: str | None) -> None:
 
 
 @transaction.atomic
-def user_sessions_end(*, user_ids) -> int:
+def user_sessions_end(*, user_ids: Iterable[int]) -> int:
     """End every session of these users; returns how many sessions were deleted.
 
     Set-based for the database session engine (two DELETEs whatever the number of users or
@@ -58,7 +62,7 @@ def user_sessions_end(*, user_ids) -> int:
     return deleted
 
 
-def can_reveal_personal_data(user) -> bool:
+def can_reveal_personal_data(user: Any) -> bool:
     """Who may see a full ID number or phone: county staff (the bureau answers for the data).
 
     A role rule rather than a Django permission: roles are how the portal grants everything else,
@@ -69,7 +73,7 @@ def can_reveal_personal_data(user) -> bool:
 
 
 @transaction.atomic
-def personal_data_reveal(*, request, obj, field: str, value: str, reason: str) -> str:
+def personal_data_reveal(*, request: HttpRequest, obj: Model, field: str, value: str, reason: str) -> str:
     """Audit the reveal of one full value (ID number, phone) with its reason; return the value.
 
     Precondition: the caller has scoped `obj` with access_object and checked
@@ -81,7 +85,7 @@ def personal_data_reveal(*, request, obj, field: str, value: str, reason: str) -
 
 
 @transaction.atomic
-def otp_device_pending(*, user):
+def otp_device_pending(*, user: User) -> TOTPDevice:
     """The user's unconfirmed TOTP device, created on first call (the secret shown at setup)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
@@ -90,7 +94,8 @@ def otp_device_pending(*, user):
 
 
 @transaction.atomic
-def otp_device_verify(*, request, user, token: str, setup: bool = False):
+def otp_device_verify(*, request: HttpRequest, user: User, token: str, setup: bool = False
+                      ) -> TOTPDevice | None:
     """Check a token against the user's TOTP device; on success mark the session verified.
 
     With setup=True the pending device is checked and confirmed; otherwise confirmed devices are.

@@ -77,7 +77,7 @@ def sweep_run_create(*, sweep: str, as_of: dt.date, township: str | None = None,
     the whole county, with one pending entry per partition. Raises SweepError on bad input."""
     spec = get_sweep(sweep)
     if not isinstance(as_of, dt.date):
-        raise SweepError("日期格式应为 YYYY-MM-DD / the date must look like YYYY-MM-DD")
+        raise SweepError(gettext("日期格式应为 YYYY-MM-DD"))
     partitions = [partition_for(township)] if township else county_partitions()
     SweepRun.objects.filter(sweep=sweep, status=SweepRun.Status.RUNNING,
                             started_at__lt=timezone.now() - STALE_AFTER).update(
@@ -528,7 +528,7 @@ def parse_as_of(text: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise SweepError(f"日期格式应为 YYYY-MM-DD / the date must look like YYYY-MM-DD: {text!r}") from exc
+        raise SweepError(gettext("日期格式应为 YYYY-MM-DD：%(value)s") % {"value": text}) from exc
 
 
 __all__ = ["SweepError", "partition_run", "run_summary", "sweep_execute", "sweep_run_create",

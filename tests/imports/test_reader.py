@@ -236,10 +236,11 @@ def test_messages_are_read_as_data_only():
     import datetime as dt
 
     from kongchuo.imports.base import Issue
+    from kongchuo.imports.cells import code_text
     from students.models import School
 
     value = ("rows", [(4, "张三", dt.date(2015, 6, 1), None, True, School.Kind.PRIMARY)],
-             [Issue(4, "年级", "grade_unknown", "年级无法识别", "Unknown grade")], [], 1)
+             [Issue(4, "年级", "grade_unknown", code_text("grade_unknown", "“十年级”"))], [], 1)
     assert load(value) == value
 
 

@@ -41,7 +41,7 @@ def test_a_school_file_over_the_school_cap_is_refused(county, files, caps):
     path = files.roster("r.xlsx", _rows(county, 6))
     r = import_run(kind="roster", path=path, user=county.school_a, dry_run=True)
     assert r.file_error[0] == "too_many_rows" and r.exit_code == 2
-    assert "行数超过上限 5 行" in r.file_error[1]
+    assert "行数超过上限 5 行" in str(r.file_error[1])
     assert not Student.objects.filter(id_number=new_id(1)).exists()
     # The same file is within a township's cap and the county's.
     for user in (county.township_a, county.county_user):

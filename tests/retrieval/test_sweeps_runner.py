@@ -250,7 +250,7 @@ def test_plain_output(county):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["nonsense", "--as-of", "2026-03-02"], "未知排查"),
-    (["return_check", "--as-of", "2026-13-02"], "日期格式应为 YYYY-MM-DD / the date must look like"),
+    (["return_check", "--as-of", "2026-13-02"], "日期格式应为 YYYY-MM-DD：2026-13-02"),
     (["return_check", "--as-of", "yesterday"], "日期格式应为 YYYY-MM-DD"),
     (["return_check", "--as-of", "2026-03-02", "--township", "999999999"], "未知乡镇代码"),
 ])

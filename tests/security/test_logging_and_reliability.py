@@ -220,8 +220,12 @@ def test_outbox_runs_tasks_in_process_without_a_broker():
 @pytest.mark.django_db
 def test_outbox_drain_command(capsys):
     from django.core.management import call_command
+    from django.utils import translation
 
     call_command("outbox_drain")
+    assert "已发送：0" in capsys.readouterr().out
+    with translation.override("en"):
+        call_command("outbox_drain")
     assert "sent: 0" in capsys.readouterr().out
 
 

@@ -10,21 +10,24 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from kongchuo.imports.base import ImportRefused, all_kinds
+from kongchuo.imports.cells import Text
 from kongchuo.imports.pipeline import ImportResult, import_run
 from kongchuo.imports.runner import import_job_create
 
 
 class Command(BaseCommand):
-    help = "导入 Excel/CSV 文件 / import an Excel or CSV file (kinds: schools, roster, returns, " \
-           "status_changes, census, support, feedback)"
+    help = gettext_lazy("导入 Excel/CSV 文件（类型：schools、roster、returns、status_changes、census、"
+                        "support、feedback）")
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: Any) -> None:
         parser.add_argument("kind", help="schools | roster | returns | status_changes | census | support | feedback")
         parser.add_argument("file")
         parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
@@ -36,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="import as this user (with that user's scope); default: operator")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         translation.activate(settings.LANGUAGE_CODE)
         lang = "en" if settings.LANGUAGE_CODE.startswith("en") else "zh"
         user = None
@@ -45,13 +48,13 @@ class Command(BaseCommand):
 
             user = get_user_model().objects.filter(username=opts["user"]).first()
             if user is None:
-                raise CommandError(f"用户不存在 / no such user: {opts['user']}")
+                raise CommandError(gettext("用户不存在：%(user)s") % {"user": opts["user"]})
         options = {k: v for k, v in {"term": opts["term"], "list": opts["list_name"],
                                      "year": opts["year"], "due": opts["due"]}.items() if v}
         path = Path(opts["file"])
         try:
             if not path.is_file():
-                raise ImportRefused("file_missing", f"文件不存在：{path}", f"no such file: {path}")
+                raise ImportRefused("file_missing", Text(gettext_noop("文件不存在：%(path)s"), path=str(path)))
             job = import_job_create(kind=opts["kind"], user=user, source=path, filename=path.name,
                                     options=options, origin="cli")
             result = import_run(kind=opts["kind"], path=job.file.path, user=user, options=options,
@@ -67,7 +70,7 @@ class Command(BaseCommand):
         if result.exit_code:
             sys.exit(result.exit_code)
 
-    def _refused(self, exc: ImportRefused, opts, lang: str) -> None:
+    def _refused(self, exc: ImportRefused, opts: dict[str, Any], lang: str) -> None:
         if opts["json"]:
             self.stdout.write(json.dumps({"kind": opts["kind"], "file_error": {
                 "code": exc.code, "message": exc.message(lang)}, "written": False,
@@ -76,26 +79,25 @@ class Command(BaseCommand):
             self.stderr.write(exc.message(lang))
 
     def _report(self, r: ImportResult, lang: str) -> None:
-        en = lang == "en"
+        """The plain report, in the language `handle` activated (the site's)."""
         if r.file_error:
-            self.stderr.write(r.file_error[2] if en else r.file_error[1])
+            self.stderr.write(r.file_error[1].render(lang))
             return
         extra = " ".join(f"{k}={v}" for k, v in r.extra.items() if isinstance(v, int))
         self.stdout.write(
             (f"{r.kind}: rows={r.rows} created={r.created} updated={r.updated} unchanged={r.unchanged} "
              f"skipped={r.skipped} rejected={r.rejected} {extra}").rstrip())
         for e in r.errors[:50]:
-            self.stdout.write(f"  {'row' if en else '第'}{e.row}{'' if en else '行'} "
-                              f"[{e.column}] {e.code}: {e.message(lang)}")
+            where = gettext("第%(row)s行") % {"row": e.row}
+            self.stdout.write(f"  {where} [{e.column}] {e.code}: {e.message(lang)}")
         if len(r.errors) > 50:
-            self.stdout.write(f"  … {len(r.errors) - 50} more")
+            self.stdout.write("  " + gettext("…另有 %(count)s 条") % {"count": len(r.errors) - 50})
         if r.written:
-            note = "written" if en else "已写入"
+            note = gettext("已写入")
             if r.same_as and not r.created and not r.updated:
-                note += (f" (same file as import #{r.same_as}: nothing changed)" if en
-                         else f"（与导入记录 #{r.same_as} 为同一文件，无变化）")
+                note += gettext("（与导入记录 #%(job)s 为同一文件，无变化）") % {"job": r.same_as}
         elif r.dry_run:
-            note = "dry run: nothing written" if en else "试运行：未写入"
+            note = gettext("试运行：未写入")
         else:
-            note = "rows rejected: nothing written" if en else "有错误行：未写入任何数据"
+            note = gettext("有错误行：未写入任何数据")
         self.stdout.write(note)
