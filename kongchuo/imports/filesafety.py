@@ -215,7 +215,7 @@ _R_ATTR = re.compile(rb"""(?<=\s)r\s*=\s*["']\s*([A-Za-z]*)(\d*)\s*["']""")
 # tags opening with r=".." and no other r attribute (calamine honours the last of duplicated
 # attributes). Then every position is one r="LETTERSdigits" and collecting them all bounds the
 # rectangle. Anything irregular sends the chunk down the exact tag-by-tag path. The patterns
-# start with a literal so the regex engine skips ahead fast (about 1.5 s per 200 MB of XML).
+# start with a literal so the regex engine skips ahead fast (figures: docs/performance.md).
 _IMPLICIT_TAG = re.compile(rb'<(?:c|row)[ >/](?!r=")')
 _PREFIXED_TAG = re.compile(rb":(?:c|row)(?=[\s/>])")  # <x:c …>, <x:row …>
 _EXTRA_R = re.compile(rb"r(?<=\sr)(?<!<c r)(?<!<row r)\s*=")
