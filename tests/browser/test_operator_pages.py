@@ -95,7 +95,7 @@ def test_county_keeps_the_school_calendar(county, live_server, browser, size):
 def test_a_run_whose_worker_died_shows_interrupted_then_resent(county, live_server, browser, size,
                                                               monkeypatch):
     _schedule()
-    monkeypatch.setattr("retrieval.sweeps.runner._resend", lambda run_id, keys: lambda: None)  # no worker
+    monkeypatch.setattr("retrieval.sweeps.runner.sweep_partitions_enqueue", lambda run_id, keys: None)  # no worker
     run = sweep_run_create(sweep="return_check", as_of=dt.date(2026, 3, 2), user=county.county_user)
     first, second, third = list(run.per_township)
     partition_run(run.pk, first, worker="w1:1")
