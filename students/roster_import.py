@@ -27,6 +27,7 @@ from kongchuo.imports.bulk import (
     IN_CHUNK,
     history_insert_select,
     insert_rows,
+    is_postgres,
     update_batch_size,
 )
 from kongchuo.imports.cells import TabularError
@@ -131,6 +132,12 @@ def roster_prepare(ctx: ImportContext) -> None:
     schools = index.by_code.values()
     ctx.state["inside"] = None if ctx.is_county else {s.pk for s in schools if school_in_scope(s, ctx)}
     ctx.state["grade7"] = {s.pk for s in schools if s.kind in School.TEACHES_GRADE_7}
+    if is_postgres():
+        # students.roster_pg imports this module (the merge rules, the row rule): imported
+        # here, where PostgreSQL's stage encoder must be set before the file is read.
+        from students.roster_pg import roster_prepare_pg
+
+        roster_prepare_pg(ctx)
 
 
 def initials_for(ctx: ImportContext) -> InitialsCache:

@@ -2,8 +2,9 @@
 
 Why a second path: a county roster is 200,000 rows. Building 200,000 model instances for
 bulk_create/bulk_update (and as many history instances) costs more than reading the file.
-Here the validated rows stream into a TEMP table with COPY while they are parsed (psycopg2
-pulls the generator, so Python parsing and the server's inserting overlap), and three
+Here each valid row is turned into its COPY line where it is checked (in the reader process
+for a big workbook: text crosses to this process, not pickled rows), and the lines stream
+into a TEMP table with COPY while the file is still being read, and three
 statements do the rest: a count, an UPDATE … FROM and an INSERT … SELECT, each with a
 data-modifying CTE that writes the simple_history rows in the same statement. The merge rules
 are declared once (students.roster_import.ROSTER_MERGE, kongchuo.imports.merge) and the same tests run on both.
@@ -11,7 +12,9 @@ are declared once (students.roster_import.ROSTER_MERGE, kongchuo.imports.merge) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -19,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
+from kongchuo.imports.checks import ROW_ENCODER
 from kongchuo.imports.merge import changed_sql
 from students.imports import InitialsCache
 from students.models import StatusChange, Student
@@ -69,13 +73,16 @@ COPY_OPTIONS = "(FORMAT text, NULL '')"
 COPY_BOOL = {None: "", True: "t", False: "f"}  # a flag as COPY text (blank: NULL, kept)
 
 
-def _stage_lines(rows: RowStream, initials=None):
-    """One COPY line per valid row, in STAGE_COLUMNS order (then the initials, if
-    `initials` computes them), formatted by hand (this runs 200,000 times for a county
-    roster); a line with a tab, newline or backslash inside a value is rebuilt with escapes."""
+def stage_line_encoder(initials=None) -> Callable[[Any], str]:
+    """The function turning one valid row into its COPY line, in STAGE_COLUMNS order (then the
+    initials, if `initials` computes them). It runs where the rows are checked (in the reader
+    process for a big workbook), so what crosses to this process is text ready for COPY, not
+    pickled rows. Formatted by hand (a county roster is 200,000 rows); a line with a tab,
+    newline or backslash inside a value is rebuilt with escapes."""
     tabs = _TABS + (initials is not None)
     flag = COPY_BOOL
-    for r in rows:
+
+    def encode(r) -> str:
         line = (f"{r.row}\t{r.id_number}\t{r.school_id}\t{r.grade}\t{r.class_name or ''}\t"
                 f"{r.name}\t{r.sex}\t{r.birth_date}\t{r.student_number or ''}\t"
                 f"{r.hukou_address or ''}\t{r.hukou_township_id or ''}\t{r.address or ''}\t"
@@ -86,7 +93,9 @@ def _stage_lines(rows: RowStream, initials=None):
             line = f"{line[:-1]}\t{initials(r.name)}\n"
         if "\\" in line or "\r" in line or line.count("\t") != tabs or line.count("\n") != 1:
             line = _escaped_line(r, initials)
-        yield line
+        return line
+
+    return encode
 
 
 def _escaped_line(r, initials=None) -> str:
@@ -110,24 +119,32 @@ def _escaped_line(r, initials=None) -> str:
 INLINE_INITIALS_BELOW = 10_000
 
 
+def roster_prepare_pg(ctx: ImportContext) -> None:
+    """Before the file is read: whether the stage carries every row's initials, and the
+    encoder the check stage applies to each valid row (kongchuo.imports.checks.ROW_ENCODER):
+    the plan receives COPY text, wherever the rows were checked."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM (SELECT 1 FROM students_student LIMIT %s) x",
+                    [INLINE_INITIALS_BELOW])
+        inline = cur.fetchone()[0] < INLINE_INITIALS_BELOW
+    ctx.state["inline_initials"] = inline
+    ctx.state[ROW_ENCODER] = stage_line_encoder(initials_for(ctx) if inline else None)
+
+
 def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    """`rows` yields COPY text (roster_prepare_pg's encoder): one row or a block of rows per
+    item, straight into the stage."""
     cols = roster_columns(ctx)
-    plan = ImportPlan(payload=PgPayload(cols))
+    plan = ImportPlan(payload=PgPayload(cols, inline_initials=ctx.state["inline_initials"]))
     plan.cleanup = _drop_stage
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
         cur.execute(f"CREATE TEMP TABLE {STAGE} ("
                     + ", ".join(f'"{c}" {t}' for c, t in STAGE_COLUMNS) + ", initials varchar(20))")
-        cur.execute("SELECT count(*) FROM (SELECT 1 FROM students_student LIMIT %s) x",
-                    [INLINE_INITIALS_BELOW])
-        plan.payload.inline_initials = cur.fetchone()[0] < INLINE_INITIALS_BELOW
     copy_cols = [c for c, _t in STAGE_COLUMNS]
     if plan.payload.inline_initials:
-        lines = _stage_lines(rows, initials_for(ctx))
         copy_cols.append("initials")
-    else:
-        lines = _stage_lines(rows)
-    pg_copy_lines(STAGE, copy_cols, lines, options=COPY_OPTIONS)
+    pg_copy_lines(STAGE, copy_cols, iter(rows), options=COPY_OPTIONS)
     active = [str(s) for s in ACTIVE]
     with connection.cursor() as cur:
         if rows.duplicates:
@@ -240,6 +257,9 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     # (status_after only asks whether there is a destination school).
     moved_status = status_after(StatusChange.Kind.TRANSFER_OUT, to_school=True)  # type: ignore[arg-type]
     with connection.cursor() as cur:
+        # Each statement's RETURNING rows feed the history INSERT through a CTE, held in memory
+        # up to work_mem: the default spills a county's rows to temp files.
+        cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute(
             f"WITH x AS (UPDATE students_student t SET {sets},"
             f" status = CASE WHEN t.school_id <> s.school_id THEN %s ELSE t.status END,"
