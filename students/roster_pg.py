@@ -55,6 +55,8 @@ class PgPayload:
     cols: list[str]
     moves: list[tuple[int, int]] = field(default_factory=list)  # (student id, new school id)
     inline_initials: bool = False  # the stage's `initials` column holds every row's initials
+    named: list[tuple[int, str]] = field(default_factory=list)  # else (row, name) of the new and
+    # renamed children, whose initials apply computes
     asks: list = field(default_factory=list)  # students.roster_import.RosterAsk: rows naming children
     # of schools outside the importer's scope (removed from the stage, asked for in apply)
 
@@ -154,26 +156,32 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         cur.execute(f"ANALYZE {STAGE} (id_number, school_id)")
         if ctx.state.get("inside") is not None:
             plan.payload.asks = _outside_rows(cur, ctx)
+        # One pass over the stage joined to the students: the counts, the moves, the rows of
+        # children not at school, and the schools the file covers (each a hash join of it all).
+        not_active = "t.school_id = s.school_id AND NOT (t.status = ANY(%s))"
+        named = "t.id IS NULL OR t.name IS DISTINCT FROM s.name"
         cur.execute(
             f"SELECT count(*) FILTER (WHERE t.id IS NULL),"
-            f" count(*) FILTER (WHERE t.id IS NOT NULL AND {_changed(cols)}),"
-            f" count(*) FROM {STAGE} s LEFT JOIN students_student t ON t.id_number = s.id_number")
-        created, updated, total = cur.fetchone()
+            f" count(*) FILTER (WHERE t.id IS NOT NULL AND {_changed(cols)}), count(*),"
+            f" array_agg(ARRAY[t.id, s.school_id] ORDER BY t.id) FILTER (WHERE t.school_id <> s.school_id),"
+            f" array_agg(s.row ORDER BY s.row) FILTER (WHERE {not_active}),"
+            f" array_agg(t.status ORDER BY s.row) FILTER (WHERE {not_active}),"
+            f" array_agg(DISTINCT s.school_id),"
+            + (" NULL, NULL" if plan.payload.inline_initials else
+               f" array_agg(s.row ORDER BY s.row) FILTER (WHERE {named}),"
+               f" array_agg(s.name ORDER BY s.row) FILTER (WHERE {named})")
+            + f" FROM {STAGE} s LEFT JOIN students_student t ON t.id_number = s.id_number", [active, active])
+        created, updated, total, moves, status_rows, statuses, schools, named_rows, names = cur.fetchone()
+        plan.payload.named = list(zip(named_rows or [], names or [], strict=True))
         asked = len(plan.payload.asks)  # counted as new children, as an unknown ID would be
         created, total = created + asked, total + asked
-        cur.execute(f"SELECT t.id, s.school_id FROM {STAGE} s JOIN students_student t"
-                    f" ON t.id_number = s.id_number WHERE t.school_id <> s.school_id ORDER BY t.id")
-        plan.payload.moves = list(cur.fetchall())
-        cur.execute(f"SELECT s.row, t.status FROM {STAGE} s JOIN students_student t"
-                    f" ON t.id_number = s.id_number WHERE t.school_id = s.school_id"
-                    f" AND NOT (t.status = ANY(%s))", [active])
-        for row, status in cur.fetchall():
+        plan.payload.moves = [(pk, school_id) for pk, school_id in moves or []]
+        for row, status in zip(status_rows or [], statuses or [], strict=True):
             label = Student.Status(status).label
             ctx.warn(row, "id_number", "status_not_enrolled",
                      f"该生当前状态为“{label}”，名册中仍在籍，请核实", f"the student's status is {status}")
-        cur.execute(f"SELECT DISTINCT school_id FROM {STAGE} ORDER BY school_id")
         # the schools of rows that left the stage as asks are covered too (as on SQLite)
-        covered = sorted({pk for (pk,) in cur.fetchall()} | {a.school_id for a in plan.payload.asks})
+        covered = sorted(set(schools or []) | {a.school_id for a in plan.payload.asks})
         cur.execute(
             f"SELECT t.id, t.school_id, t.id_number, t.name, sc.name, t.grade FROM students_student t"
             f" JOIN students_school sc ON sc.id = t.school_id"
@@ -224,17 +232,14 @@ def _history_columns() -> list[str]:
 INITIALS = "_kc_roster_initials"
 
 
-def _initials_stage() -> None:
+def _initials_stage(named: list[tuple[int, str]]) -> None:
     """Pinyin initials of the new and renamed children, into a second TEMP table the merge
     joins: the initials are written with the rows themselves, not by a second UPDATE."""
     initials = InitialsCache()
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {INITIALS}")
         cur.execute(f"CREATE TEMP TABLE {INITIALS} (row integer, initials varchar(20))")
-        cur.execute(f"SELECT s.row, s.name FROM {STAGE} s LEFT JOIN students_student t"
-                    f" ON t.id_number = s.id_number WHERE t.id IS NULL OR t.name IS DISTINCT FROM s.name")
-        pairs = cur.fetchall()
-    pg_copy_lines(INITIALS, ["row", "initials"], (f"{row}\t{initials(name)}\n" for row, name in pairs))
+    pg_copy_lines(INITIALS, ["row", "initials"], (f"{row}\t{initials(name)}\n" for row, name in named))
 
 
 def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
@@ -246,7 +251,7 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     if payload.inline_initials:
         stage, initials = f"{STAGE} s", "s.initials"
     else:
-        _initials_stage()
+        _initials_stage(payload.named)
         stage, initials = f"{STAGE} s LEFT JOIN {INITIALS} i ON i.row = s.row", "i.initials"
     hist_cols = _history_columns()
     hist_list = ", ".join(f'"{c}"' for c in hist_cols)
