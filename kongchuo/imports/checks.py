@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from itertools import repeat
-from operator import itemgetter
 from typing import Any, Protocol
 
 from kongchuo.imports.base import ImportContext, ImportKind, Issue, text_pair
 from kongchuo.imports.cells import CellError
+from kongchuo.imports.parsers import memoize
 from kongchuo.imports.tabular import HeaderMap, iter_data_rows
 
 ROW_ENCODER = "row_encoder"  # ctx.state key: a function(row) -> str, applied to every valid row
@@ -58,14 +57,13 @@ class RowValidator:
         kind, ctx, header = self.kind, self.ctx, self.header
         # (column index, parser, label) per field, in field order; absent columns parse to None.
         specs: list[tuple[int, Callable, str]] = []
-        memo: list[bool] = []
         for f in kind.fields:
             if f.key not in header.columns:
                 specs.append((-1, _none, f.label))
-                memo.append(False)
                 continue
-            specs.append((header.columns[f.key], f.parse or _identity, header.labels.get(f.key, f.label)))
-            memo.append(bool(f.memo))
+            parse = f.parse or _identity
+            specs.append((header.columns[f.key], memoize(parse) if f.memo else parse,
+                          header.labels.get(f.key, f.label)))
         width = max([column for column, _parse, _label in specs] + [0]) + 1
         key_index = [i for i, f in enumerate(kind.fields) if f.key in kind.key]
         one_key = len(key_index) == 1
@@ -76,40 +74,40 @@ class RowValidator:
             raw_cols = [(cols[k], label) for k, label in ordered]
             width = max([width] + [c + 1 for c, _l in raw_cols])
         pad = [""] * width
-        parse_block = block_parser([(c, parse, m) for (c, parse, _label), m in zip(specs, memo, strict=True)])
+        parse_row = _row_parser(specs)
         seen: dict[Any, int] = {}
         row_type, check, keep_raw = kind.row_type, kind.check_row, kind.keep_raw
         errors = ctx.errors
         n = 0
         tick = 2000
-        for block in _blocks(iter_data_rows(self.rows, header)):
-            cells = [values if len(values) >= width else values + pad[len(values):] for _n, values in block]
-            parsed_rows, bad_rows = parse_block(cells)
-            for i, parsed in enumerate(parsed_rows):
-                number = block[i][0]
-                n += 1
-                if n >= tick:
-                    tick += 2000
-                    self.seen = n
-                    if self.total:
-                        ctx.progress(10 + int(60 * min(n / self.total, 1)))
-                bad = i in bad_rows
-                if bad:
-                    parsed, _bad = self._parse_reporting(number, cells[i], specs, errors)
-                if key_index:
-                    key_value = (parsed[key_index[0]],) if one_key else tuple([parsed[k] for k in key_index])
-                    if None not in key_value and "" not in key_value:
-                        first = seen.setdefault(key_value, number)
-                        if first != number:
-                            self.dup_rows.setdefault(key_value, [first]).append(number)
-                if bad:
-                    continue
-                if keep_raw:
-                    parsed = (*parsed, {label: cells[i][c] for c, label in raw_cols})
-                row = row_type(number, *parsed)
-                if check is not None and check(row, ctx) is False:
-                    continue
-                yield row
+        for number, values in iter_data_rows(self.rows, header):
+            n += 1
+            if n >= tick:
+                tick += 2000
+                self.seen = n
+                if self.total:
+                    ctx.progress(10 + int(60 * min(n / self.total, 1)))
+            if len(values) < width:
+                values = values + pad[len(values):]
+            try:  # the common case: every cell parses
+                parsed = parse_row(values)
+                bad = False
+            except CellError:
+                parsed, bad = self._parse_reporting(number, values, specs, errors)
+            if key_index:
+                key_value = (parsed[key_index[0]],) if one_key else tuple([parsed[i] for i in key_index])
+                if None not in key_value and "" not in key_value:
+                    first = seen.setdefault(key_value, number)
+                    if first != number:
+                        self.dup_rows.setdefault(key_value, [first]).append(number)
+            if keep_raw:
+                parsed.append({label: values[c] for c, label in raw_cols})
+            if bad:
+                continue
+            row = row_type(number, *parsed)
+            if check is not None and check(row, ctx) is False:
+                continue
+            yield row
         self.count = n
         self.rows = None  # let the sheet (hundreds of MB for a county) go before the plan's diff
         self.keys_seen = set(seen)
@@ -173,83 +171,15 @@ class ChildValidator:
         self.ctx.errors.extend(duplicate_issues(self.dup_rows, self.ctx.header, self.kind))
 
 
-BLOCK = 1000  # data rows parsed column by column at a time
-MEMO_LIMIT = 100_000  # distinct text cells remembered per column
+def _row_parser(specs: list[tuple[int, Callable, str]]) -> Callable[[list], list]:
+    """The row's values, one parser per field (a column the file lacks: index -1, parsed to
+    None); raises the first cell's CellError."""
+    pairs = [(c, parse) for c, parse, _label in specs]
 
+    def parse_row(values: list) -> list:
+        return [parse(values[c]) for c, parse in pairs]
 
-def _blocks(rows: Iterator[Any]) -> Iterator[list[Any]]:
-    block: list[Any] = []
-    for row in rows:
-        block.append(row)
-        if len(block) >= BLOCK:
-            yield block
-            block = []
-    if block:
-        yield block
-
-
-def block_parser(plans: list[tuple[int, Callable, bool]]) -> Callable[[list[list]], tuple[list[tuple], set[int]]]:
-    """parse_block(rows) -> (one tuple of field values per row, the indexes of the rows where a
-    cell failed): each field is (column index, parser, memoize?) and a column the file lacks has
-    index -1 (parsed to None). Column by column: a memoized field's text cells are looked up in
-    one C-level pass over the column (a county roster repeats a few hundred grades, schools,
-    flags and months 200,000 times), only the cells not seen before are parsed; other cells
-    (numbers, dates) are parsed each time, so 1, 1.0 and True never share a result. A failed
-    row's values are not meaningful: its cells are parsed again, one by one, to report them."""
-    memos: list[dict[str, Any] | None] = [{} if m else None for _c, _p, m in plans]
-
-    def parse_block(rows: list[list]) -> tuple[list[tuple], set[int]]:
-        size = len(rows)
-        bad: set[int] = set()
-        columns = []
-        for (c, parse, _m), known in zip(plans, memos, strict=True):
-            if c < 0:
-                columns.append([None] * size)
-                continue
-            cells = list(map(itemgetter(c), rows))
-            if known is not None:
-                out = list(map(known.get, cells, repeat(_MISS, size)))
-                if _MISS in out:
-                    _fill_misses(out, cells, parse, known, bad)
-            else:
-                try:
-                    out = list(map(parse, cells))
-                except CellError:
-                    out = _parse_each(cells, parse, bad)
-            columns.append(out)
-        return list(zip(*columns, strict=True)), bad
-
-    return parse_block
-
-
-_MISS = object()
-
-
-def _fill_misses(out: list, cells: list, parse: Callable, known: dict[str, Any], bad: set[int]) -> None:
-    for i, value in enumerate(out):
-        if value is not _MISS:
-            continue
-        cell = cells[i]
-        try:
-            value = parse(cell)
-        except CellError:
-            bad.add(i)
-            value = None
-        else:  # only text cells are remembered: a str key never equals a number or a date
-            if cell.__class__ is str and len(known) < MEMO_LIMIT:
-                known[cell] = value
-        out[i] = value
-
-
-def _parse_each(cells: list, parse: Callable, bad: set[int]) -> list:
-    out = []
-    for i, cell in enumerate(cells):
-        try:
-            out.append(parse(cell))
-        except CellError:
-            bad.add(i)
-            out.append(None)
-    return out
+    return parse_row
 
 
 def _none(_value: Any) -> None:
