@@ -208,7 +208,7 @@ class _LineFeed(_Feed):
 
     def read(self, size: int | None = -1) -> str:
         """At least `size` characters (but at the end), in whole items: psycopg2 sends what it
-        gets, whatever its length, and an item may be a block of a thousand lines (the reader
+        gets, whatever its length, and an item may be a block of 5,000 lines (the reader
         process's), which slicing to `size` would copy over and over."""
         want = size if size is not None and size > 0 else 1 << 30
         parts: list[str] = []
