@@ -36,9 +36,15 @@ from students.roster_import import (
     roster_check,
     roster_header_check,
     roster_plan_orm,
-    roster_prepare,
+    roster_prepare_common,
 )
-from students.roster_pg import roster_apply_pg, roster_plan_pg
+from students.roster_pg import roster_apply_pg, roster_plan_pg, roster_prepare_pg
+
+
+def roster_prepare(ctx: ImportContext) -> None:
+    roster_prepare_common(ctx)
+    if is_postgres():  # the stage's row encoder is set before the file is read
+        roster_prepare_pg(ctx)
 
 
 def roster_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:

@@ -119,7 +119,8 @@ def roster_term(ctx: ImportContext) -> Term:
                                                    value=raw)) from exc
 
 
-def roster_prepare(ctx: ImportContext) -> None:
+def roster_prepare_common(ctx: ImportContext) -> None:
+    """What the roster's check needs on either database (the kind's prepare adds PostgreSQL's)."""
     ctx.state["term"] = roster_term(ctx)
     index = SchoolIndex.load()
     ctx.state["schools"] = index

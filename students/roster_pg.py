@@ -2,8 +2,9 @@
 
 Why a second path: a county roster is 200,000 rows. Building 200,000 model instances for
 bulk_create/bulk_update (and as many history instances) costs more than reading the file.
-Here the validated rows stream into a TEMP table with COPY while they are parsed (psycopg2
-pulls the generator, so Python parsing and the server's inserting overlap), and three
+Here each valid row is turned into its COPY line where it is checked (in the reader process
+for a big workbook: text crosses to this process, not pickled rows), and the lines stream
+into a TEMP table with COPY while the file is still being read, and three
 statements do the rest: a count, an UPDATE … FROM and an INSERT … SELECT, each with a
 data-modifying CTE that writes the simple_history rows in the same statement. The merge rules
 are declared once (students.roster_import.ROSTER_MERGE, kongchuo.imports.merge) and the same tests run on both.
@@ -11,7 +12,9 @@ are declared once (students.roster_import.ROSTER_MERGE, kongchuo.imports.merge) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -20,6 +23,7 @@ from django.utils.translation import gettext as _
 from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
 from kongchuo.imports.cells import Text
+from kongchuo.imports.checks import ROW_ENCODER
 from kongchuo.imports.merge import changed_sql
 from students.imports import InitialsCache
 from students.models import StatusChange, Student
@@ -53,6 +57,8 @@ class PgPayload:
     cols: list[str]
     moves: list[tuple[int, int]] = field(default_factory=list)  # (student id, new school id)
     inline_initials: bool = False  # the stage's `initials` column holds every row's initials
+    named: list[tuple[int, str]] = field(default_factory=list)  # else (row, name) of the new and
+    # renamed children, whose initials apply computes
     asks: list = field(default_factory=list)  # students.roster_import.RosterAsk: rows naming children
     # of schools outside the importer's scope (removed from the stage, asked for in apply)
 
@@ -71,13 +77,16 @@ COPY_OPTIONS = "(FORMAT text, NULL '')"
 COPY_BOOL = {None: "", True: "t", False: "f"}  # a flag as COPY text (blank: NULL, kept)
 
 
-def _stage_lines(rows: RowStream, initials=None):
-    """One COPY line per valid row, in STAGE_COLUMNS order (then the initials, if
-    `initials` computes them), formatted by hand (this runs 200,000 times for a county
-    roster); a line with a tab, newline or backslash inside a value is rebuilt with escapes."""
+def stage_line_encoder(initials=None) -> Callable[[Any], str]:
+    """The function turning one valid row into its COPY line, in STAGE_COLUMNS order (then the
+    initials, if `initials` computes them). It runs where the rows are checked (in the reader
+    process for a big workbook), so what crosses to this process is text ready for COPY, not
+    pickled rows. Formatted by hand (a county roster is 200,000 rows); a line with a tab,
+    newline or backslash inside a value is rebuilt with escapes."""
     tabs = _TABS + (initials is not None)
     flag = COPY_BOOL
-    for r in rows:
+
+    def encode(r) -> str:
         line = (f"{r.row}\t{r.id_number}\t{r.school_id}\t{r.grade}\t{r.class_name or ''}\t"
                 f"{r.name}\t{r.sex}\t{r.birth_date}\t{r.student_number or ''}\t"
                 f"{r.hukou_address or ''}\t{r.hukou_township_id or ''}\t{r.address or ''}\t"
@@ -88,7 +97,9 @@ def _stage_lines(rows: RowStream, initials=None):
             line = f"{line[:-1]}\t{initials(r.name)}\n"
         if "\\" in line or "\r" in line or line.count("\t") != tabs or line.count("\n") != 1:
             line = _escaped_line(r, initials)
-        yield line
+        return line
+
+    return encode
 
 
 def _escaped_line(r, initials=None) -> str:
@@ -112,24 +123,32 @@ def _escaped_line(r, initials=None) -> str:
 INLINE_INITIALS_BELOW = 10_000
 
 
+def roster_prepare_pg(ctx: ImportContext) -> None:
+    """Before the file is read: whether the stage carries every row's initials, and the
+    encoder the check stage applies to each valid row (kongchuo.imports.checks.ROW_ENCODER):
+    the plan receives COPY text, wherever the rows were checked."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM (SELECT 1 FROM students_student LIMIT %s) x",
+                    [INLINE_INITIALS_BELOW])
+        inline = cur.fetchone()[0] < INLINE_INITIALS_BELOW
+    ctx.state["inline_initials"] = inline
+    ctx.state[ROW_ENCODER] = stage_line_encoder(initials_for(ctx) if inline else None)
+
+
 def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
+    """`rows` yields COPY text (roster_prepare_pg's encoder): one row or a block of rows per
+    item, straight into the stage."""
     cols = roster_columns(ctx)
-    plan = ImportPlan(payload=PgPayload(cols))
+    plan = ImportPlan(payload=PgPayload(cols, inline_initials=ctx.state["inline_initials"]))
     plan.cleanup = _drop_stage
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
         cur.execute(f"CREATE TEMP TABLE {STAGE} ("
                     + ", ".join(f'"{c}" {t}' for c, t in STAGE_COLUMNS) + ", initials varchar(20))")
-        cur.execute("SELECT count(*) FROM (SELECT 1 FROM students_student LIMIT %s) x",
-                    [INLINE_INITIALS_BELOW])
-        plan.payload.inline_initials = cur.fetchone()[0] < INLINE_INITIALS_BELOW
     copy_cols = [c for c, _t in STAGE_COLUMNS]
     if plan.payload.inline_initials:
-        lines = _stage_lines(rows, initials_for(ctx))
         copy_cols.append("initials")
-    else:
-        lines = _stage_lines(rows)
-    pg_copy_lines(STAGE, copy_cols, lines, options=COPY_OPTIONS)
+    pg_copy_lines(STAGE, copy_cols, iter(rows), options=COPY_OPTIONS)
     active = [str(s) for s in ACTIVE]
     with connection.cursor() as cur:
         if rows.duplicates:
@@ -139,25 +158,31 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
         cur.execute(f"ANALYZE {STAGE} (id_number, school_id)")
         if ctx.state.get("inside") is not None:
             plan.payload.asks = _outside_rows(cur, ctx)
+        # One pass over the stage joined to the students: the counts, the moves, the rows of
+        # children not at school, and the schools the file covers (each a hash join of it all).
+        not_active = "t.school_id = s.school_id AND NOT (t.status = ANY(%s))"
+        named = "t.id IS NULL OR t.name IS DISTINCT FROM s.name"
         cur.execute(
             f"SELECT count(*) FILTER (WHERE t.id IS NULL),"
-            f" count(*) FILTER (WHERE t.id IS NOT NULL AND {_changed(cols)}),"
-            f" count(*) FROM {STAGE} s LEFT JOIN students_student t ON t.id_number = s.id_number")
-        created, updated, total = cur.fetchone()
+            f" count(*) FILTER (WHERE t.id IS NOT NULL AND {_changed(cols)}), count(*),"
+            f" array_agg(ARRAY[t.id, s.school_id] ORDER BY t.id) FILTER (WHERE t.school_id <> s.school_id),"
+            f" array_agg(s.row ORDER BY s.row) FILTER (WHERE {not_active}),"
+            f" array_agg(t.status ORDER BY s.row) FILTER (WHERE {not_active}),"
+            f" array_agg(DISTINCT s.school_id),"
+            + (" NULL, NULL" if plan.payload.inline_initials else
+               f" array_agg(s.row ORDER BY s.row) FILTER (WHERE {named}),"
+               f" array_agg(s.name ORDER BY s.row) FILTER (WHERE {named})")
+            + f" FROM {STAGE} s LEFT JOIN students_student t ON t.id_number = s.id_number", [active, active])
+        created, updated, total, moves, status_rows, statuses, schools, named_rows, names = cur.fetchone()
+        plan.payload.named = list(zip(named_rows or [], names or [], strict=True))
         asked = len(plan.payload.asks)  # counted as new children, as an unknown ID would be
         created, total = created + asked, total + asked
-        cur.execute(f"SELECT t.id, s.school_id FROM {STAGE} s JOIN students_student t"
-                    f" ON t.id_number = s.id_number WHERE t.school_id <> s.school_id ORDER BY t.id")
-        plan.payload.moves = list(cur.fetchall())
-        cur.execute(f"SELECT s.row, t.status FROM {STAGE} s JOIN students_student t"
-                    f" ON t.id_number = s.id_number WHERE t.school_id = s.school_id"
-                    f" AND NOT (t.status = ANY(%s))", [active])
-        for row, status in cur.fetchall():
+        plan.payload.moves = [(pk, school_id) for pk, school_id in moves or []]
+        for row, status in zip(status_rows or [], statuses or [], strict=True):
             ctx.warn(row, "id_number", "status_not_enrolled",
                      Text(STATUS_NOT_ENROLLED, status=Student.Status(status).label))
-        cur.execute(f"SELECT DISTINCT school_id FROM {STAGE} ORDER BY school_id")
         # the schools of rows that left the stage as asks are covered too (as on SQLite)
-        covered = sorted({pk for (pk,) in cur.fetchall()} | {a.school_id for a in plan.payload.asks})
+        covered = sorted(set(schools or []) | {a.school_id for a in plan.payload.asks})
         cur.execute(
             f"SELECT t.id, t.school_id, t.id_number, t.name, sc.name, t.grade FROM students_student t"
             f" JOIN students_school sc ON sc.id = t.school_id"
@@ -208,17 +233,14 @@ def _history_columns() -> list[str]:
 INITIALS = "_kc_roster_initials"
 
 
-def _initials_stage() -> None:
+def _initials_stage(named: list[tuple[int, str]]) -> None:
     """Pinyin initials of the new and renamed children, into a second TEMP table the merge
     joins: the initials are written with the rows themselves, not by a second UPDATE."""
     initials = InitialsCache()
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {INITIALS}")
         cur.execute(f"CREATE TEMP TABLE {INITIALS} (row integer, initials varchar(20))")
-        cur.execute(f"SELECT s.row, s.name FROM {STAGE} s LEFT JOIN students_student t"
-                    f" ON t.id_number = s.id_number WHERE t.id IS NULL OR t.name IS DISTINCT FROM s.name")
-        pairs = cur.fetchall()
-    pg_copy_lines(INITIALS, ["row", "initials"], (f"{row}\t{initials(name)}\n" for row, name in pairs))
+    pg_copy_lines(INITIALS, ["row", "initials"], (f"{row}\t{initials(name)}\n" for row, name in named))
 
 
 def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
@@ -230,7 +252,7 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     if payload.inline_initials:
         stage, initials = f"{STAGE} s", "s.initials"
     else:
-        _initials_stage()
+        _initials_stage(payload.named)
         stage, initials = f"{STAGE} s LEFT JOIN {INITIALS} i ON i.row = s.row", "i.initials"
     hist_cols = _history_columns()
     hist_list = ", ".join(f'"{c}"' for c in hist_cols)
@@ -241,6 +263,9 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
     # (status_after only asks whether there is a destination school).
     moved_status = status_after(StatusChange.Kind.TRANSFER_OUT, to_school=True)  # type: ignore[arg-type]
     with connection.cursor() as cur:
+        # Each statement's RETURNING rows feed the history INSERT through a CTE, held in memory
+        # up to work_mem: the default spills a county's rows to temp files.
+        cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute(
             f"WITH x AS (UPDATE students_student t SET {sets},"
             f" status = CASE WHEN t.school_id <> s.school_id THEN %s ELSE t.status END,"

@@ -206,14 +206,13 @@ class _LineFeed(_Feed):
     """Generated COPY lines (str): psycopg2 pulls them while the server parses the lines
     already sent, so building rows in Python and inserting them overlap."""
 
-    def __init__(self, lines: Iterator[str]) -> None:
-        super().__init__(lines)
-        self._buf = ""
-
     def read(self, size: int | None = -1) -> str:
+        """At least `size` characters (but at the end), in whole items: psycopg2 sends what it
+        gets, whatever its length, and an item may be a block of 5,000 lines (the reader
+        process's), which slicing to `size` would copy over and over."""
         want = size if size is not None and size > 0 else 1 << 30
-        parts = [self._buf]
-        have = len(self._buf)
+        parts: list[str] = []
+        have = 0
         try:
             for line in self._source:
                 parts.append(line)
@@ -222,9 +221,7 @@ class _LineFeed(_Feed):
                     break
         except Exception as exc:
             self._fail(exc)
-        data = "".join(parts)
-        self._buf = data[want:]
-        return data[:want]
+        return "".join(parts)
 
     # psycopg2 reads text from this feed: str, not the bytes RawIOBase declares.
     def readline(self, size: int | None = -1) -> str:  # type: ignore[override]  # pragma: no cover - psycopg2 uses read()

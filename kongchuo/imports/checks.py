@@ -2,6 +2,11 @@
 
 RowValidator parses the rows of a sheet read here; ChildValidator takes the same rows, errors
 and figures from the reader process (kongchuo.imports.reader) that ran a RowValidator there.
+
+A kind whose plan wants its rows in another form (the roster on PostgreSQL: COPY text for its
+staging table) sets ctx.state[ROW_ENCODER] in its prepare hook: each valid row is then encoded
+where it was checked, and the plan receives the encoded rows (str), several rows to an item
+when they come from the reader process.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ from kongchuo.imports.base import ImportContext, ImportKind, Issue
 from kongchuo.imports.cells import CellError, Text
 from kongchuo.imports.parsers import memoize
 from kongchuo.imports.tabular import HeaderMap, iter_data_rows
+
+ROW_ENCODER = "row_encoder"  # ctx.state key: a function(row) -> str, applied to every valid row
+
+
+def row_encoder(ctx: ImportContext) -> Callable[[Any], str] | None:
+    return ctx.state.get(ROW_ENCODER)
 
 
 class RowSource(Protocol):
@@ -150,9 +161,12 @@ class ChildValidator:
 
     def __iter__(self) -> Iterator[Any]:
         stats: dict[str, Any] = {}
-        make = self.kind.row_type
-        for values in self.reader.rows(self.ctx, stats, self._progress):
-            yield make(*values)
+        if row_encoder(self.ctx) is not None:  # blocks of rows the reader encoded
+            yield from self.reader.rows(self.ctx, stats, self._progress)
+        else:
+            make = self.kind.row_type
+            for values in self.reader.rows(self.ctx, stats, self._progress):
+                yield make(*values)
         self.reader.finish()
         self.count, self.dup_rows, self.keys_seen = stats["count"], stats["dup_rows"], stats["keys_seen"]
         assert self.ctx.header is not None

@@ -52,7 +52,7 @@ from kongchuo.imports.cells import (
     file_sha256,
     site_text,
 )
-from kongchuo.imports.checks import ChildValidator, RowValidator
+from kongchuo.imports.checks import ChildValidator, RowValidator, row_encoder
 from kongchuo.imports.filesafety import prescan, sheet_row_guard, sniff_upload
 from kongchuo.imports.reader import ChildReader, reader_wanted
 from kongchuo.imports.tabular import HeaderMap, SheetRows, find_header, open_sheet, read_rows
@@ -278,24 +278,28 @@ def stage_check(run: ImportRun, rows: SheetRows | None, header: HeaderMap, heigh
     ctx.rows_hint = height
     ctx.progress(5)
     validator: RowValidator | ChildValidator
+    encode = None  # the reader process encodes the rows it checks
     if rows is None:
         total = (height or 0) - header.last_header_row if run.job_progress else None
         validator = ChildValidator(run.reader, kind, ctx, total)  # type: ignore[arg-type]
     else:
+        encode = row_encoder(ctx)
         total = None
         if run.job_progress:  # a CSV's height is known only by reading it
             total = (height if height is not None else sum(1 for _ in rows)) - header.last_header_row
         validator = RowValidator(rows, header, kind, ctx, total)
     key_fields = [f.key for f in kind.fields if f.key in kind.key]
     key_of = (lambda row: tuple(getattr(row, k) for k in key_fields)) if key_fields else None
-    return CheckedRows(validator, key_of), validator
+    return CheckedRows(validator, key_of, encode), validator
 
 
 class CheckedRows(RowStream):
     """The RowStream kinds receive: duplicates are known once the rows are exhausted."""
 
-    def __init__(self, validator: RowValidator | ChildValidator, key_of: Callable[[Any], Any] | None) -> None:
-        super().__init__(iter(validator), key_of)
+    def __init__(self, validator: RowValidator | ChildValidator, key_of: Callable[[Any], Any] | None,
+                 encode: Callable[[Any], str] | None = None) -> None:
+        source = iter(validator) if encode is None else map(encode, validator)
+        super().__init__(source, key_of)
         self._validator = validator
 
     def __iter__(self) -> Iterator[Any]:

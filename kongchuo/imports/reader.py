@@ -6,7 +6,9 @@ one reader for a workbook of at least KONGCHUO_IMPORT_READER_MIN_BYTES:
 
 - the child parses the sheet with calamine, finds the header and runs the validator (cell
   parsers, check_row, duplicate keys) exactly as the runner would in-process, and sends the
-  valid rows to the parent in pickled batches, with the errors and warnings they raised;
+  valid rows to the parent in pickled batches, with the errors and warnings they raised (a
+  kind with a row encoder, kongchuo.imports.checks.ROW_ENCODER: a batch is the encoded rows
+  joined into one str, which costs far less to pickle and to unpickle than row tuples);
 - the parent meanwhile runs the safety pre-scan, then consumes the rows (the kind's plan).
 
 Safety: the parent uses nothing the child sends before its own pre-scan of the file has
@@ -43,7 +45,7 @@ from django.db import connections
 
 from kongchuo.imports.base import ImportContext, ImportKind, Issue
 from kongchuo.imports.cells import TabularError, Text
-from kongchuo.imports.checks import RowValidator
+from kongchuo.imports.checks import RowValidator, row_encoder
 from kongchuo.imports.tabular import HeaderMap, find_header, open_sheet
 
 log = logging.getLogger(__name__)
@@ -157,9 +159,10 @@ class ChildReader:
         return header, height, sheet
 
     def rows(self, ctx: ImportContext, stats: dict[str, Any],
-             progress: Any = None) -> Iterator[tuple]:
-        """The valid rows' field values, in file order; `stats` gets count, dup_rows and
-        keys_seen at the end, ctx the errors and warnings as their rows arrive."""
+             progress: Any = None) -> Iterator[tuple | str]:
+        """The valid rows' field values, in file order (with a row encoder: each batch's
+        encoded rows as one str); `stats` gets count, dup_rows and keys_seen at the end, ctx
+        the errors and warnings as their rows arrive."""
         while True:
             message = self._receive()
             if message[0] == "rows":
@@ -168,7 +171,11 @@ class ChildReader:
                 ctx.warnings.extend(warnings)
                 if progress is not None:
                     progress(seen)
-                yield from batch
+                if batch.__class__ is str:
+                    if batch:
+                        yield batch
+                else:
+                    yield from batch
             elif message[0] == "done":
                 _tag, count, dup_rows, first_rows = message
                 stats.update(count=count, dup_rows=dup_rows, keys_seen=set(first_rows))
@@ -394,22 +401,29 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
     ctx.job = None
     ctx.errors, ctx.warnings = [], []
     validator = RowValidator(rows, header, kind, ctx, None, report_duplicates=False)
-    values = attrgetter(*fields)
+    encode = row_encoder(ctx)
+    values = encode if encode is not None else attrgetter(*fields)
+    pack = "".join if encode is not None else _same
     batch: list[Any] = []
     sent_errors = sent_warnings = 0
     try:
         for row in validator:
             batch.append(values(row))
             if len(batch) >= BATCH:
-                _send(out, ("rows", batch, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
-                            validator.seen))
+                _send(out, ("rows", pack(batch), ctx.errors[sent_errors:],
+                            ctx.warnings[sent_warnings:], validator.seen))
                 sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
                 batch = []
     except TabularError as exc:  # the row cap, met while iterating
         _send(out, ("error", exc.code, exc.text))
         return
-    _send(out, ("rows", batch, ctx.errors[sent_errors:], ctx.warnings[sent_warnings:], validator.seen))
+    _send(out, ("rows", pack(batch), ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
+                validator.seen))
     _send(out, ("done", validator.count, validator.dup_rows, validator.first_rows))
+
+
+def _same(batch: list[Any]) -> list[Any]:
+    return batch
 
 
 def _no_progress(_pct: int) -> None:
