@@ -74,7 +74,7 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
     """INSERT `objs` with one executemany (no RETURNING: callers find rows by natural key).
 
     For the big bulk paths on SQLite: bulk_create compiles every value through the SQL
-    compiler (~3 µs a value: 60 s for a county roster and its history); this prepares each
+    compiler, a minute for a county roster and its history (docs/performance.md); this prepares each
     value with its field's get_db_prep_save and lets sqlite3 reuse one statement. auto_now
     fields are not filled here: set them on the objects.
     """
