@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from dashboards.imports import SLUG
 from kongchuo.access.scoping import Role, scope_of
-from kongchuo.imports.cells import Text
+from kongchuo.imports.cells import CodedError
 from kongchuo.imports.runner import import_job_create, import_job_run
 from students.models import User
 
@@ -18,15 +18,9 @@ TEMPLATE_HEADERS = ["入学年份", "学校标识码", "学校名称", "一年�
                     "系统外死亡", "系统外出国", "备注"]
 
 
-class IntakeImportError(Exception):
-    """The whole file is refused; str() is the reason in the active language."""
-
-    def __init__(self, text: Text) -> None:
-        super().__init__(text)
-        self.text = text
-
-    def __str__(self) -> str:
-        return str(self.text)
+class IntakeImportError(CodedError):
+    """The whole file is refused (the engine's file-level code); str() is the reason in the
+    active language."""
 
 
 @dataclass
@@ -56,7 +50,7 @@ def cohort_intakes_import(*, user: User, path: str | os.PathLike[str], filename:
                              filename=filename or os.path.basename(path))
     run = import_job_run(job, write=True, request=request)
     if run.file_error is not None:
-        raise IntakeImportError(run.file_error[1])
+        raise IntakeImportError(*run.file_error)
     return IntakeImportResult(created=run.created if run.written else 0,
                               updated=run.updated if run.written else 0,
                               errors=[(e.row, e.column, e.message()) for e in run.errors])

@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
 from kongchuo.imports.cells import Text
-from kongchuo.imports.checks import ROW_ENCODER
 from kongchuo.imports.merge import changed_sql
 from students.imports import InitialsCache
 from students.models import StatusChange, Student
@@ -125,14 +124,14 @@ INLINE_INITIALS_BELOW = 10_000
 
 def roster_prepare_pg(ctx: ImportContext) -> None:
     """Before the file is read: whether the stage carries every row's initials, and the
-    encoder the check stage applies to each valid row (kongchuo.imports.checks.ROW_ENCODER):
+    encoder the check stage applies to each valid row (ImportContext.row_encoder):
     the plan receives COPY text, wherever the rows were checked."""
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM (SELECT 1 FROM students_student LIMIT %s) x",
                     [INLINE_INITIALS_BELOW])
         inline = cur.fetchone()[0] < INLINE_INITIALS_BELOW
     ctx.state["inline_initials"] = inline
-    ctx.state[ROW_ENCODER] = stage_line_encoder(initials_for(ctx) if inline else None)
+    ctx.row_encoder = stage_line_encoder(initials_for(ctx) if inline else None)
 
 
 def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 
 from kongchuo import plugins
 from kongchuo.access.scoping import Role, Scope, scope_of
-from kongchuo.imports.cells import MESSAGES, CellError, CodedError, Text, english_active
+from kongchuo.imports.cells import MESSAGES, CellError, CodedError, Text, TextMessages, english_active
 from kongchuo.imports.tabular import Column, HeaderMap
 
 Parser = Callable[[Any], Any]
@@ -67,7 +67,7 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Issue:
+class Issue(TextMessages):
     """A row-level error or warning: Excel row number, column label, code, and its Text
     (rendered in the language of whoever reads it)."""
 
@@ -75,18 +75,6 @@ class Issue:
     column: str
     code: str
     text: Text
-
-    def message(self, lang: str | None = None) -> str:
-        """The message in `lang` ("zh"/"en"), or in the active language."""
-        return str(self.text) if lang is None else self.text.render(lang)
-
-    @property
-    def message_zh(self) -> str:
-        return self.text.render("zh")
-
-    @property
-    def message_en(self) -> str:
-        return self.text.render("en")
 
     def as_dict(self) -> dict[str, Any]:
         """The issue as the JSON output shows it, in the active language."""
@@ -126,6 +114,9 @@ class ImportContext:
     progress: Callable[[int], None] = lambda pct: None
     writing: bool = False  # the import writes if its rows pass (not a dry run)
     rows_hint: int | None = None  # the sheet's height before reading it, when the reader knows it
+    # Set by a kind's prepare hook when its plan wants the rows in another form (the roster on
+    # PostgreSQL: COPY lines for its staging table): each valid row is encoded where it was checked.
+    row_encoder: Callable[[Any], str] | None = None
 
     def label(self, key: str) -> str:
         if self.header is not None and key in self.header.labels:

@@ -143,7 +143,26 @@ def code_text(code: str, hint: Text | str = "", **params: Any) -> Text:
     return Text(MESSAGES.get(code, MESSAGES["value_invalid"]), hint, **params)
 
 
-class CodedError(Exception):
+class TextMessages:
+    """The message of anything holding a `text` (an error, an Issue), in a language or the
+    active one."""
+
+    text: Text
+
+    def message(self, lang: str | None = None) -> str:
+        """The message in `lang` ("zh"/"en"), or in the active language."""
+        return str(self.text) if lang is None else self.text.render(lang)
+
+    @property
+    def message_zh(self) -> str:
+        return self.text.render("zh")
+
+    @property
+    def message_en(self) -> str:
+        return self.text.render("en")
+
+
+class CodedError(TextMessages, Exception):
     """An error with a stable code and its Text (rendered where the error is shown).
 
     `text` replaces the code's own message; `hint` is appended to it (“the value”, a Text).
@@ -161,18 +180,6 @@ class CodedError(Exception):
 
     def __str__(self) -> str:
         return str(self.text)
-
-    def message(self, lang: str | None = None) -> str:
-        """The message in `lang` ("zh"/"en"), or in the active language."""
-        return str(self.text) if lang is None else self.text.render(lang)
-
-    @property
-    def message_zh(self) -> str:
-        return self.text.render("zh")
-
-    @property
-    def message_en(self) -> str:
-        return self.text.render("en")
 
 
 class TabularError(CodedError):

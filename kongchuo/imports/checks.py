@@ -4,7 +4,7 @@ RowValidator parses the rows of a sheet read here; ChildValidator takes the same
 and figures from the reader process (kongchuo.imports.reader) that ran a RowValidator there.
 
 A kind whose plan wants its rows in another form (the roster on PostgreSQL: COPY text for its
-staging table) sets ctx.state[ROW_ENCODER] in its prepare hook: each valid row is then encoded
+staging table) sets ctx.row_encoder in its prepare hook: each valid row is then encoded
 where it was checked, and the plan receives the encoded rows (str), several rows to an item
 when they come from the reader process.
 """
@@ -21,12 +21,6 @@ from kongchuo.imports.base import ImportContext, ImportKind, Issue
 from kongchuo.imports.cells import CellError, Text
 from kongchuo.imports.parsers import memoize
 from kongchuo.imports.tabular import HeaderMap, iter_data_rows
-
-ROW_ENCODER = "row_encoder"  # ctx.state key: a function(row) -> str, applied to every valid row
-
-
-def row_encoder(ctx: ImportContext) -> Callable[[Any], str] | None:
-    return ctx.state.get(ROW_ENCODER)
 
 
 class RowSource(Protocol):
@@ -161,7 +155,7 @@ class ChildValidator:
 
     def __iter__(self) -> Iterator[Any]:
         stats: dict[str, Any] = {}
-        if row_encoder(self.ctx) is not None:  # blocks of rows the reader encoded
+        if self.ctx.row_encoder is not None:  # blocks of rows the reader encoded
             yield from self.reader.rows(self.ctx, stats, self._progress)
         else:
             make = self.kind.row_type

@@ -52,7 +52,7 @@ from kongchuo.imports.cells import (
     file_sha256,
     site_text,
 )
-from kongchuo.imports.checks import ChildValidator, RowValidator, row_encoder
+from kongchuo.imports.checks import ChildValidator, RowValidator
 from kongchuo.imports.filesafety import prescan, sheet_row_guard, sniff_upload
 from kongchuo.imports.reader import ChildReader, reader_wanted
 from kongchuo.imports.tabular import HeaderMap, SheetRows, find_header, open_sheet, read_rows
@@ -283,7 +283,7 @@ def stage_check(run: ImportRun, rows: SheetRows | None, header: HeaderMap, heigh
         total = (height or 0) - header.last_header_row if run.job_progress else None
         validator = ChildValidator(run.reader, kind, ctx, total)  # type: ignore[arg-type]
     else:
-        encode = row_encoder(ctx)
+        encode = ctx.row_encoder
         total = None
         if run.job_progress:  # a CSV's height is known only by reading it
             total = (height if height is not None else sum(1 for _ in rows)) - header.last_header_row

@@ -7,7 +7,7 @@ one reader for a workbook of at least KONGCHUO_IMPORT_READER_MIN_BYTES:
 - the child parses the sheet with calamine, finds the header and runs the validator (cell
   parsers, check_row, duplicate keys) exactly as the runner would in-process, and sends the
   valid rows to the parent in pickled batches, with the errors and warnings they raised (a
-  kind with a row encoder, kongchuo.imports.checks.ROW_ENCODER: a batch is the encoded rows
+  kind with a row encoder (ImportContext.row_encoder): a batch is the encoded rows
   joined into one str, which costs far less to pickle and to unpickle than row tuples);
 - the parent meanwhile runs the safety pre-scan, then consumes the rows (the kind's plan).
 
@@ -45,7 +45,7 @@ from django.db import connections
 
 from kongchuo.imports.base import ImportContext, ImportKind, Issue
 from kongchuo.imports.cells import TabularError, Text
-from kongchuo.imports.checks import RowValidator, row_encoder
+from kongchuo.imports.checks import RowValidator
 from kongchuo.imports.tabular import HeaderMap, find_header, open_sheet
 
 log = logging.getLogger(__name__)
@@ -401,7 +401,7 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
     ctx.job = None
     ctx.errors, ctx.warnings = [], []
     validator = RowValidator(rows, header, kind, ctx, None, report_duplicates=False)
-    encode = row_encoder(ctx)
+    encode = ctx.row_encoder
     values = encode if encode is not None else attrgetter(*fields)
     pack = "".join if encode is not None else _same
     batch: list[Any] = []

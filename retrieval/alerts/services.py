@@ -38,17 +38,23 @@ def _alert_route(alert: Alert) -> tuple[School | None, Township | None]:
     return school, (school.township if school else alert.township)
 
 
-@transaction.atomic
-def alert_confirm(*, alert: Alert, user: User, reason: str = RetrievalCase.Reason.OTHER,
-                  dropout_date: dt.date | None = None, note: str = "") -> AlertDecision:
-    """Confirm a suspected dropout. For a child (dropout rules) this opens a 劝返 case — or
-    joins the child's active case — and marks the student 疑似辍学."""
+def _alert_to_decide(alert: Alert, user: User) -> Alert:
+    """The alert locked for a decision by `user`: in scope, still open, theirs to decide."""
     alert = row_lock(Alert, alert.pk)
     require_scope(Alert.objects, user, alert.pk)
     if alert.status != Alert.Status.OPEN:
         raise WorkflowError(_("该预警已处理"))
     if not can_decide_alert(user, alert):
         raise PermissionDenied
+    return alert
+
+
+@transaction.atomic
+def alert_confirm(*, alert: Alert, user: User, reason: str = RetrievalCase.Reason.OTHER,
+                  dropout_date: dt.date | None = None, note: str = "") -> AlertDecision:
+    """Confirm a suspected dropout. For a child (dropout rules) this opens a 劝返 case — or
+    joins the child's active case — and marks the student 疑似辍学."""
+    alert = _alert_to_decide(alert, user)
     not_future(dropout_date, _("辍学日期"))
     level = level_of(user)
     assert level is not None  # can_decide_alert admits staff levels only
@@ -84,12 +90,7 @@ def alert_dismiss(*, alert: Alert, user: User, reason: str, note: str = "",
     """Dismiss an alert with a typed reason and evidence. A school's dismissal waits for its
     township center school (the county for a county-direct school); a township's for the
     county; the county's stands."""
-    alert = row_lock(Alert, alert.pk)
-    require_scope(Alert.objects, user, alert.pk)
-    if alert.status != Alert.Status.OPEN:
-        raise WorkflowError(_("该预警已处理"))
-    if not can_decide_alert(user, alert):
-        raise PermissionDenied
+    alert = _alert_to_decide(alert, user)
     if reason not in DismissReason.values:
         raise WorkflowError(_("请选择排除原因"))
     if reason in DISMISS_NEEDS_EVIDENCE and not files:
