@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -19,6 +20,10 @@ def browser(monkeypatch):
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+        # The test's ORM calls ran while Playwright's event loop held this thread, in a context
+        # of their own: that context's connections would outlive the test (and keep a session
+        # on the test database when it is dropped). Closed here, in the same context.
+        connections.close_all()
 
 
 @pytest.fixture(autouse=True)
