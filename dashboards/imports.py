@@ -138,10 +138,20 @@ def intakes_apply(plan: ImportPlan, ctx: ImportContext) -> None:
                  detail={"file": ctx.filename[:120], "created": plan.created, "updated": plan.updated})
 
 
+class CohortIntakesImport(ImportKind):
+    slug = SLUG
+    label = _("入学队列人数")
+    fields = INTAKE_FIELDS
+    plan = staticmethod(intakes_plan)
+    apply = staticmethod(intakes_apply)
+    check_row = staticmethod(intakes_check)
+    prepare = staticmethod(intakes_prepare)
+    roles = (Role.COUNTY,)
+    computed = ("school_id",)
+    description = _("各校各年份一年级入学人数（巩固率的基数）：按入学年份和学校标识码新增或更新。")
+    order = 90
+    icon = "bi-bar-chart"
+
+
 def register_dashboard_imports() -> None:
-    register_kind(ImportKind(
-        slug=SLUG, label=_("入学队列人数"), fields=INTAKE_FIELDS, plan=intakes_plan,
-        apply=intakes_apply, check_row=intakes_check, prepare=intakes_prepare,
-        roles=(Role.COUNTY,), computed=("school_id",),
-        description=_("各校各年份一年级入学人数（巩固率的基数）：按入学年份和学校标识码新增或更新。"),
-        order=90, icon="bi-bar-chart"))
+    register_kind(CohortIntakesImport())

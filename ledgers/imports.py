@@ -257,19 +257,41 @@ def changes_apply(plan: ImportPlan, ctx: ImportContext) -> None:
     transfers_out_record_bulk(user=ctx.user, changes=moves)
 
 
+class ReturnsImport(ImportKind):
+    slug = "returns"
+    label = _("返校报到名单")
+    fields = RETURN_FIELDS
+    key = ("id_number",)
+    plan = staticmethod(returns_plan)
+    apply = staticmethod(returns_apply)
+    check_row = staticmethod(returns_check)
+    prepare = staticmethod(returns_prepare)
+    roles = STAFF
+    options = ("term",)
+    description = _("学期初返校报到名单：按学生和学期记录返校报到（学期可指定，否则按报到日期确定）。")
+    counts = ("matched",)
+    order = 30
+    icon = "bi-check2-square"
+
+
+class StatusChangesImport(ImportKind):
+    slug = "status_changes"
+    label = _("学籍变动")
+    fields = CHANGE_FIELDS
+    key = ("id_number", "kind", "effective_date")
+    plan = staticmethod(changes_plan)
+    apply = staticmethod(changes_apply)
+    check_row = staticmethod(changes_check)
+    prepare = staticmethod(changes_prepare)
+    roles = STAFF
+    description = _("学籍变动台账：转出、转入、休学、复学、请假、死亡、出国、中职就读、留级，按变动日期记入学籍变动历史；"
+                          "转出到本县学校记为待接收的转学（转学中），由接收学校确认。")
+    order = 40
+    icon = "bi-arrow-left-right"
+
+
 def register_ledger_imports() -> None:
     from kongchuo.imports.base import register_kind
 
-    register_kind(ImportKind(
-        slug="returns", label=_("返校报到名单"), fields=RETURN_FIELDS, key=("id_number",),
-        plan=returns_plan, apply=returns_apply, check_row=returns_check, prepare=returns_prepare,
-        roles=STAFF, options=("term",),
-        description=_("学期初返校报到名单：按学生和学期记录返校报到（学期可指定，否则按报到日期确定）。"),
-        counts=("matched",), order=30, icon="bi-check2-square"))
-    register_kind(ImportKind(
-        slug="status_changes", label=_("学籍变动"), fields=CHANGE_FIELDS,
-        key=("id_number", "kind", "effective_date"), plan=changes_plan, apply=changes_apply,
-        check_row=changes_check, prepare=changes_prepare, roles=STAFF,
-        description=_("学籍变动台账：转出、转入、休学、复学、请假、死亡、出国、中职就读、留级，按变动日期记入学籍变动历史；"
-                      "转出到本县学校记为待接收的转学（转学中），由接收学校确认。"),
-        order=40, icon="bi-arrow-left-right"))
+    register_kind(ReturnsImport())
+    register_kind(StatusChangesImport())

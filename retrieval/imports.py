@@ -121,12 +121,23 @@ def feedback_apply(plan: ImportPlan, ctx: ImportContext) -> None:
     sweep_run_start(sweep="feedback_verification", as_of=ctx.today, user=ctx.user, trigger="import")
 
 
+class FeedbackImport(ImportKind):
+    slug = "feedback"
+    label = _("反馈核查名单")
+    fields = FEEDBACK_FIELDS
+    plan = staticmethod(feedback_plan)
+    apply = staticmethod(feedback_apply)
+    prepare = staticmethod(feedback_prepare)
+    roles = (Role.COUNTY,)
+    keep_raw = True
+    options = ("due",)
+    description = _("省、市下发的疑似辍学名单：每行生成一条核查事项，按学生所在学校分派。")
+    counts = ("matched", "unmatched")
+    order = 70
+    icon = "bi-list-check"
+
+
 def register_retrieval_imports() -> None:
     from kongchuo.imports.base import register_kind
 
-    register_kind(ImportKind(
-        slug="feedback", label=_("反馈核查名单"), fields=FEEDBACK_FIELDS, plan=feedback_plan,
-        apply=feedback_apply, prepare=feedback_prepare, roles=(Role.COUNTY,), keep_raw=True,
-        options=("due",),
-        description=_("省、市下发的疑似辍学名单：每行生成一条核查事项，按学生所在学校分派。"),
-        counts=("matched", "unmatched"), order=70, icon="bi-list-check"))
+    register_kind(FeedbackImport())

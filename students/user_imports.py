@@ -131,13 +131,25 @@ def password_workbook(rows, ctx: ImportContext) -> bytes:
     return out.getvalue()
 
 
+class UsersImport(ImportKind):
+    slug = "users"
+    label = _("学校账号")
+    fields = USER_FIELDS
+    key = ("school_code",)
+    plan = staticmethod(users_plan)
+    apply = staticmethod(users_apply)
+    check_row = staticmethod(users_check)
+    prepare = staticmethod(users_prepare)
+    roles = (Role.COUNTY, Role.TOWNSHIP)
+    computed = ("school_id",)
+    one_time_output = True
+    description = _("每校一个控辍保学专干账号：按学校标识码批量创建，初始密码表只能下载一次，"
+                          "首次登录须修改密码。")
+    order = 90
+    icon = "bi-person-plus"
+
+
 def register_user_imports() -> None:
     from kongchuo.imports.base import register_kind
 
-    register_kind(ImportKind(
-        slug="users", label=_("学校账号"), fields=USER_FIELDS, key=("school_code",),
-        plan=users_plan, apply=users_apply, check_row=users_check, prepare=users_prepare,
-        roles=(Role.COUNTY, Role.TOWNSHIP), computed=("school_id",), one_time_output=True,
-        description=_("每校一个控辍保学专干账号：按学校标识码批量创建，初始密码表只能下载一次，"
-                      "首次登录须修改密码。"),
-        order=90, icon="bi-person-plus"))
+    register_kind(UsersImport())

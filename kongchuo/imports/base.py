@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_noop
 
@@ -178,45 +178,55 @@ class RowStream:
         return bool(self.duplicates) and self._key_of is not None and self._key_of(row) in self.duplicates
 
 
-@dataclass
 class ImportKind:
-    """A kind of file the portal imports. Apps register these; the pipeline runs them.
+    """A kind of file the portal imports, declared once by its app as a subclass and
+    registered from the app's AppConfig.ready() (`register_kind(SchoolsImport())`).
 
-    plan(rows: RowStream, ctx) -> ImportPlan reads what it needs from the database (set-based,
-    chunked) and must not write; apply(plan, ctx) writes, inside the pipeline's transaction.
-    `key` names the fields that identify a row within the file (duplicate_in_file).
-    `check_row(row, ctx)` returns False to reject a row after its cells parsed (cross-column
-    rules: birth date vs ID, school in scope); it reports through ctx.reject / ctx.warn.
+    What a kind declares: its columns (`fields`, `key` for duplicate_in_file), its scope rule
+    (`roles` may import it; a row outside the importer's scope is rejected by `check_row`),
+    its row rule (`check_row(row, ctx)`: False rejects the row after its cells parsed, through
+    ctx.reject / ctx.warn), its plan (`plan(rows, ctx)`: read what it needs from the database,
+    set-based, and write nothing) and its write (`apply(plan, ctx)`, inside the pipeline's
+    transaction). `prepare(ctx)` resolves options and loads lookups before the file is read.
+    The pipeline (kongchuo.imports.pipeline) does the rest the same way for every kind.
     """
 
-    slug: str
-    label: Any
-    fields: Sequence[Field]
-    plan: Callable[[RowStream, ImportContext], ImportPlan]
-    apply: Callable[[ImportPlan, ImportContext], None]
-    roles: tuple[str, ...] = (Role.COUNTY,)
-    key: tuple[str, ...] = ()
-    check_row: Callable[[Any, ImportContext], bool] | None = None
-    prepare: Callable[[ImportContext], None] | None = None  # resolve options, load lookups
-    options: tuple[str, ...] = ()  # which CLI/browser options apply: term, year, list, due
-    choices: dict[str, Any] = field(default_factory=dict)  # e.g. {"list": [(value, label)]}
-    description: Any = ""
-    counts: tuple[str, ...] = ()  # kind-specific result keys, always present in the JSON
-    keep_raw: bool = False  # rows carry `_raw` (the whole row as read) for kinds that store it
-    computed: tuple[str, ...] = ()  # extra row attributes check_row fills in (school_id, …)
-    order: int = 100
-    icon: str = "bi-file-earmark-spreadsheet"
+    slug: ClassVar[str] = ""
+    label: ClassVar[Any] = ""
+    description: ClassVar[Any] = ""
+    fields: ClassVar[Sequence[Field]] = ()
+    key: ClassVar[tuple[str, ...]] = ()
+    roles: ClassVar[tuple[str, ...]] = (Role.COUNTY,)
+    options: ClassVar[tuple[str, ...]] = ()  # which CLI/browser options apply: term, year, list, due
+    choices: ClassVar[dict[str, Any]] = {}  # e.g. {"list": [(value, label)]}
+    counts: ClassVar[tuple[str, ...]] = ()  # kind-specific result keys, always present in the JSON
+    keep_raw: ClassVar[bool] = False  # rows carry `_raw` (the whole row as read) for kinds that store it
+    computed: ClassVar[tuple[str, ...]] = ()  # extra row attributes check_row fills in (school_id, …)
+    order: ClassVar[int] = 100
+    icon: ClassVar[str] = "bi-file-earmark-spreadsheet"
     # The written job's output file is for its importer only and is deleted on its first
     # download (the `users` kind's initial passwords).
-    one_time_output: bool = False
-    row_type: type = field(init=False, repr=False)
+    one_time_output: ClassVar[bool] = False
+    row_type: ClassVar[type]
 
-    def __post_init__(self) -> None:
-        names: list[Any] = ["row", *[f.key for f in self.fields]]
-        names += ["_raw"] if self.keep_raw else []
-        names += [(name, Any, None) for name in self.computed]
-        self.row_type = dataclasses.make_dataclass(
-            f"{self.slug.title().replace('_', '')}Row", names, slots=True)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names: list[Any] = ["row", *[f.key for f in cls.fields]]
+        names += ["_raw"] if cls.keep_raw else []
+        names += [(name, Any, None) for name in cls.computed]
+        cls.row_type = dataclasses.make_dataclass(f"{cls.__name__}Row", names, slots=True)
+
+    def prepare(self, ctx: ImportContext) -> None:
+        """Resolve the options and load the lookups (may raise ImportRefused)."""
+
+    def check_row(self, row: Any, ctx: ImportContext) -> bool:
+        return True
+
+    def plan(self, rows: RowStream, ctx: ImportContext) -> ImportPlan:
+        raise NotImplementedError
+
+    def apply(self, plan: ImportPlan, ctx: ImportContext) -> None:
+        raise NotImplementedError
 
     def columns(self) -> list[Column]:
         return [f.column() for f in self.fields]

@@ -101,7 +101,7 @@ class RowValidator:
             if bad:
                 continue
             row = row_type(number, *parsed)
-            if check is not None and check(row, ctx) is False:
+            if check(row, ctx) is False:
                 continue
             yield row
         self.count = n

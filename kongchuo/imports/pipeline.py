@@ -205,8 +205,6 @@ def import_run(*, kind: str, path: str | Path, user: Any = None, options: dict[s
 
 def _prepare(run: ImportRun) -> None:
     """The kind's options and lookups (may raise ImportRefused: a bad --term, no --list)."""
-    if run.kind.prepare is None:
-        return
     try:
         run.kind.prepare(run.ctx)
     except ImportRefused as exc:

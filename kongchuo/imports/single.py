@@ -45,8 +45,7 @@ def check_record(slug: str, values: dict[str, Any], *, user: Any, options: dict[
     present = frozenset(k for k, v in values.items() if v not in (None, ""))
     ctx = ImportContext(kind=kind, user=user, scope=scope, options=options or {},
                         lang=current_lang(), today=today(), present=present)
-    if kind.prepare is not None:
-        kind.prepare(ctx)
+    kind.prepare(ctx)
     result = RecordCheck(keys={ctx.label(f.key): f.key for f in kind.fields})
     parsed: list[Any] = []
     for f in kind.fields:
@@ -63,7 +62,7 @@ def check_record(slug: str, values: dict[str, Any], *, user: Any, options: dict[
             ctx.reject_cell(ROW, f.key, exc)
     if not ctx.errors:
         row = kind.row_type(ROW, *parsed)
-        if kind.check_row is None or kind.check_row(row, ctx) is not False:
+        if kind.check_row(row, ctx) is not False:
             result.row = row
     result.errors, result.warnings = ctx.errors, ctx.warnings
     if result.errors:
