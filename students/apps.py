@@ -77,9 +77,13 @@ def _register_audit_wording() -> None:
 
 
 def _register_imports() -> None:
-    """Import kinds of the core app (schools, roster, census, support): students/import_kinds.py."""
-    from students.import_kinds import register_student_imports
-    from students.user_imports import register_user_imports
+    """Import kinds of the core app, one module each: students/imports/."""
+    from kongchuo.imports.base import register_kind
+    from students.imports.census import CensusImport
+    from students.imports.roster import RosterImport
+    from students.imports.schools import SchoolsImport
+    from students.imports.support import SupportImport
+    from students.imports.users import UsersImport
 
-    register_student_imports()
-    register_user_imports()
+    for kind in (SchoolsImport, RosterImport, CensusImport, SupportImport, UsersImport):
+        register_kind(kind())

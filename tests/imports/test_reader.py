@@ -252,10 +252,10 @@ def test_the_generated_row_parser_returns_what_the_parsers_return():
     from kongchuo.imports.cells import CellError
     from kongchuo.imports.checks import _identity, _none, _row_parser
     from kongchuo.imports.parsers import memoize
-    from students.roster_import import ROSTER_FIELDS
+    from students.imports.roster import RosterImport
 
     specs = []
-    for c, f in enumerate(ROSTER_FIELDS):
+    for c, f in enumerate(RosterImport.fields):
         if f.key == "id_type":
             specs.append((-1, _none, f.label))  # a column the file lacks
             continue

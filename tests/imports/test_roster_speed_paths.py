@@ -75,7 +75,7 @@ def _boom(*args, **kwargs):
 def _fail_after_the_rows(monkeypatch) -> None:
     """A failure once the rows went in: SQLite's history write, PostgreSQL's 转出 rows (the
     merge's last step)."""
-    import students.roster_import as si
+    import students.imports.roster as si
 
     monkeypatch.setattr(si, "history_insert_select", _boom)
     monkeypatch.setattr(StatusChange.objects, "bulk_create", _boom)
