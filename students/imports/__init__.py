@@ -15,14 +15,13 @@ from django.conf import settings
 from django.utils.translation import gettext_noop
 
 from kongchuo.access.idnumbers import birth_date_of
-from kongchuo.access.scoping import Role, scope_covers_school
+from kongchuo.access.scoping import scope_covers_school
 from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, RowStream
 from kongchuo.imports.cells import Text, quoted
 from students.models import School, Township
 from students.pinyin import name_initials
 
-STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
 ID_LABELS = ("身份证件号", "身份证号", "公民身份号码", "证件号码", "身份证号码", "身份证件号码",
              "公民身份证号")
 ID_FIELD = Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True)

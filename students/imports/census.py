@@ -103,9 +103,8 @@ class CensusImport(ImportKind):
         if elsewhere:
             self.report_elsewhere(plan, elsewhere, ctx)
         CensusEntry.objects.bulk_create(creates, batch_size=batch_size_for(8))
-        if updates:
-            CensusEntry.objects.bulk_update(updates, ["name", "sex", "birth_date", "township", "address"],
-                                            batch_size=update_batch_size(5))
+        CensusEntry.objects.bulk_update(updates, ["name", "sex", "birth_date", "township", "address"],
+                                        batch_size=update_batch_size(5))
 
     def report_elsewhere(self, plan: ImportPlan, rows: list[int], ctx: ImportContext) -> None:
         """Rows naming children on another township's census list this year: not written (the

@@ -14,22 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from kongchuo.access.scoping import scope_covers_school
+from kongchuo.access.scoping import Role, scope_covers_school
 from kongchuo.calendar.schoolyear import parse_term, term_of
 from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
-from kongchuo.imports.bulk import (
-    IN_CHUNK,
-    chunked,
-    history_insert_select,
-    insert_rows,
-    is_postgres,
-    update_batch_size,
-)
+from kongchuo.imports.bulk import chunked, history_insert_select, insert_rows, is_postgres, update_batch_size
 from kongchuo.imports.cells import TabularError, Text
 from students.imports import (
     ID_FIELD,
-    STAFF,
     SchoolIndex,
     check_identity,
     flag_field,
@@ -92,9 +84,10 @@ class RosterImport(ImportKind):
         text_field("hukou_address", ("户口所在地", "户籍所在地", "户籍地址", "户口所在地址"), 120),
         text_field("address", ("现住址", "家庭住址", "居住地址", "现居住地址"), 120),
         text_field("guardian_name", ("监护人姓名", "监护人", "家长姓名"), 40),
-        text_field("guardian_phone", ("监护人联系电话", "监护人电话", "联系电话", "家长电话", "家长联系电话"), 20,
-                   text=True),
-        flag_field("is_poor", ("是否建档立卡贫困户", "是否建档立卡", "建档立卡", "是否建档立卡户", "是否脱贫家庭"),
+        text_field("guardian_phone", ("监护人联系电话", "监护人电话", "联系电话", "家长电话", "家长联系电话"),
+                   20, text=True),
+        flag_field("is_poor",
+                   ("是否建档立卡贫困户", "是否建档立卡", "建档立卡", "是否建档立卡户", "是否脱贫家庭"),
                    note="是/否、√/×、Y/N、1/0 或空白（否）"),
         flag_field("is_dibao", ("是否低保", "低保", "是否低保户")),
         flag_field("is_tekun", ("是否特困供养", "特困供养", "是否特困")),
@@ -108,7 +101,7 @@ class RosterImport(ImportKind):
     # A row's school must be in the importer's scope; an existing child of a school outside it
     # is asked for (a 转入申请 its school confirms), never written, unless the row is a primary
     # graduate's grade-7 intake.
-    roles = STAFF
+    roles = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
     options = ("term",)
     computed = ("school_id", "hukou_township_id")
     counts = ("moved", "missing", "transfers")
@@ -128,7 +121,8 @@ class RosterImport(ImportKind):
         ctx.state["town_by_name"] = {t.name: t.pk for t in towns}
         ctx.state["hukou_cache"] = {}
         schools = index.by_code.values()  # "inside": the schools whose children it may update
-        ctx.state["inside"] = None if ctx.is_county else {s.pk for s in schools if scope_covers_school(ctx.scope, s)}
+        inside = {s.pk for s in schools if scope_covers_school(ctx.scope, s)}
+        ctx.state["inside"] = None if ctx.is_county else inside
         ctx.state["grade7"] = {s.pk for s in schools if s.kind in School.TEACHES_GRADE_7}
         if is_postgres():  # the stage's row encoder is set before the file is read
             roster_prepare_pg(ctx)
@@ -186,7 +180,7 @@ class RosterImport(ImportKind):
         changed: dict[int, tuple[Any, dict[str, Any]]] = {}
         asks: list[RosterAsk] = []
         unchanged = moved = 0
-        for chunk in chunked(items, IN_CHUNK):
+        for chunk in chunked(items):  # the stored rows of one chunk at a time
             existing = {v[1]: v for v in Student.objects.filter(
                 id_number__in=[r.id_number for r in chunk]).values_list(*only)}
             for r in chunk:
@@ -231,7 +225,8 @@ class RosterImport(ImportKind):
             for r in chunk:
                 values = {c: ROSTER_MERGE[c].new_value(getattr(r, c)) for c in p.cols}
                 students.append(Student(id_number=r.id_number, status=Student.Status.ENROLLED,
-                                        name_initials=initials(r.name), created_at=now, updated_at=now, **values))
+                                        name_initials=initials(r.name),
+                                        created_at=now, updated_at=now, **values))
             insert_rows(Student, students)
             history_insert_select(Student, key="id_number", values=[s.id_number for s in students],
                                   user=ctx.user, reason="import", history_type="+", when=now)
@@ -291,11 +286,11 @@ class RosterImport(ImportKind):
         term = ctx.state["term"].code
         known = set(TermRoster.objects.filter(term=term, school_id__in=covered)
                     .values_list("school_id", flat=True))
-        first = [pk for pk in covered if pk not in known]
+        first = {pk for pk in covered if pk not in known}
         TermRoster.objects.bulk_create([TermRoster(term=term, school_id=pk, first_job=ctx.job)
-                                        for pk in first], ignore_conflicts=True)
+                                        for pk in sorted(first)], ignore_conflicts=True)
         listed = [RosterGap(term=term, school_id=school_id, student_id=pk, job=ctx.job,
-                            found_on=ctx.today) for pk, school_id in missing if school_id in set(first)]
+                            found_on=ctx.today) for pk, school_id in missing if school_id in first]
         RosterGap.objects.bulk_create(listed, batch_size=1000, ignore_conflicts=True)
         if known:
             gaps = RosterGap.objects.filter(term=term, school_id__in=sorted(known)).values_list(

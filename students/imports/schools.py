@@ -45,8 +45,8 @@ class SchoolsImport(ImportKind):
         Field("kind", ("学校类型", "办学类型", "学校类别"), parsers.choice(SCHOOL_KINDS, required=True),
               required=True, memo=True, note="小学、初中、九年一贯制、完全中学、教学点、特殊教育学校"),
         flag_field("is_center", ("是否中心学校", "中心学校"), note="是/否"),
-        Field("oversight", ("管理层级", "隶属关系", "管理类型"), parsers.choice(OVERSIGHTS, default=OVERSIGHT_TOWNSHIP),
-              memo=True, note="乡镇 或 县直（空白视为乡镇）"),
+        Field("oversight", ("管理层级", "隶属关系", "管理类型"),
+              parsers.choice(OVERSIGHTS, default=OVERSIGHT_TOWNSHIP), memo=True, note="乡镇 或 县直（空白视为乡镇）"),
         text_field("principal_name", ("校长（第一责任人）", "校长姓名", "校长"), 40),
         text_field("principal_phone", ("校长电话", "校长联系电话"), 20, text=True),
         text_field("clerk_name", ("控辍保学专干", "专干姓名"), 40),
@@ -109,17 +109,14 @@ class SchoolsImport(ImportKind):
     def apply(self, plan: ImportPlan, ctx: ImportContext) -> None:
         new_towns, changed_towns, creates, updates, juniors = plan.payload
         Township.objects.bulk_create(new_towns)
-        if changed_towns:
-            Township.objects.bulk_update(changed_towns, ["name"])
+        Township.objects.bulk_update(changed_towns, ["name"])
         town_ids = dict(Township.objects.values_list("code", "pk"))
         for code, school in creates + updates:
             school.township_id = town_ids[code]
         # Demote before promoting: the one-center-per-township constraint is checked per row.
-        demoted = [s for _c, s in updates if not s.is_center]
-        promoted = [s for _c, s in updates if s.is_center]
-        for batch in (demoted, promoted):
-            if batch:
-                School.objects.bulk_update(batch, list(SCHOOL_VALUE_FIELDS), batch_size=200)
+        for center in (False, True):
+            School.objects.bulk_update([s for _c, s in updates if s.is_center == center], SCHOOL_VALUE_FIELDS,
+                                       batch_size=200)
         School.objects.bulk_create([s for _c, s in creates], batch_size=500)
         if juniors:  # 对口初中 last: it may name a school this file creates
             ids = dict(School.objects.filter(code__in=[*juniors, *juniors.values()])

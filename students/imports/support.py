@@ -120,10 +120,9 @@ class SupportImport(ImportKind):
     def apply(self, plan: ImportPlan, ctx: ImportContext) -> None:
         creates, updates, flagged, flag = plan.payload
         SupportMark.objects.bulk_create(creates, batch_size=batch_size_for(12))
-        if updates:
-            SupportMark.objects.bulk_update(updates, ["name", "source", "student", "listed_on", "job",
-                                                      "disability_category", "disability_grade", "township"],
-                                            batch_size=update_batch_size(8))
+        SupportMark.objects.bulk_update(updates, ["name", "source", "student", "listed_on", "job",
+                                                  "disability_category", "disability_grade", "township"],
+                                        batch_size=update_batch_size(8))
         if flagged:
             now = timezone.now()
             for s in flagged:

@@ -100,7 +100,11 @@ class UsersImport(ImportKind):
         sheet = [(schools[r.school_id], r.username, r.name, pw) for r, pw in zip(rows, passwords, strict=True)]
         job.output.name = job.output.field.generate_filename(job, f"users-{job.pk}-passwords.xlsx")
         target = job.output.name
-        transaction.on_commit(lambda: default_storage.save(target, ContentFile(password_workbook(sheet, ctx))))
+
+        def store() -> None:
+            default_storage.save(target, ContentFile(password_workbook(sheet, ctx)))
+
+        transaction.on_commit(store)
 
 
 def password_workbook(rows: list[tuple], ctx: ImportContext) -> bytes:
