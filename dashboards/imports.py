@@ -1,9 +1,6 @@
 """The cohort intake import kind: grade-1 intake counts per school and year (the base of the
-cohort 巩固率), county users only, all or nothing with every error listed.
-
-Registered with the engine from DashboardsConfig.ready(); the cohorts page runs it through
-dashboards.services.cohort_intakes_import, with a Job row like every other import.
-"""
+cohort 巩固率), county users only; the cohorts page runs it all or nothing, with every error
+listed (dashboards.services.cohort_intakes_import)."""
 
 from __future__ import annotations
 
@@ -24,19 +21,16 @@ from students.models import School
 
 SLUG = "cohort_intakes"
 COUNTS = ("grade1_count", "transfers_in", "transfers_out", "deaths", "abroad")
-NOT_A_COUNT = gettext_noop("%(value)s应为非负整数")
 
 
 def _count(value: Any, *, required: bool) -> int:
     text = parse_text(value, required=required)
-    if not text:
-        return 0
     try:
-        number = float(text)
-    except ValueError as exc:
-        raise CellError("value_invalid", hint=Text(NOT_A_COUNT, value=quoted(text, 20))) from exc
-    if number < 0 or number != int(number) or number > 100_000:
-        raise CellError("value_invalid", hint=Text(NOT_A_COUNT, value=quoted(text, 20)))
+        number = float(text or 0)
+    except ValueError:
+        number = -1.0  # refused below, as a negative count is
+    if not (0 <= number <= 100_000 and number.is_integer()):
+        raise CellError("value_invalid", hint=Text(gettext_noop("%(value)s应为非负整数"), value=quoted(text, 20)))
     return int(number)
 
 

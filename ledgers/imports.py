@@ -7,7 +7,6 @@ about a child outside the importer's scope is rejected as `student_unknown`, nev
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -32,7 +31,7 @@ NAME = Field("name", ("姓名", "学生姓名"), parsers.text(max_length=40))
 ID_NUMBER = Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True)
 
 
-def known_students(rows: RowStream, ctx: ImportContext, *fields: str) -> Iterator[tuple[Any, tuple]]:
+def known_students(rows: RowStream, ctx: ImportContext, *fields: str) -> list[tuple[Any, tuple]]:
     """The file's rows (duplicates left out), each with (pk, id_number, *fields) of its student;
     a row naming no student the importer may see (the operator: any) is rejected."""
     items = [r for r in list(rows) if not rows.is_duplicate(r)]
@@ -40,16 +39,13 @@ def known_students(rows: RowStream, ctx: ImportContext, *fields: str) -> Iterato
     values = visible.values_list("pk", "id_number", *fields)
     found = {v[1]: v for v in fetch_in(values, "id_number", [r.id_number for r in items])}
     for r in items:
-        if r.id_number in found:
-            yield r, found[r.id_number]
-        else:
+        if r.id_number not in found:
             ctx.reject(r.row, "id_number", "student_unknown")
+    return [(r, found[r.id_number]) for r in items if r.id_number in found]
 
 
-REPORTED = {"已报到": True, "报到": True, "已返校": True, "返校": True, "是": True, "√": True,
-            "Y": True, "YES": True, "1": True, "正常报到": True,
-            "未报到": False, "未返校": False, "否": False, "×": False, "N": False, "NO": False,
-            "0": False}
+REPORTED = {**dict.fromkeys(("已报到", "报到", "已返校", "返校", "是", "√", "Y", "YES", "1", "正常报到"), True),
+            **dict.fromkeys(("未报到", "未返校", "否", "×", "N", "NO", "0"), False)}
 
 
 class ReturnsImport(ImportKind):
@@ -205,16 +201,14 @@ class StatusChangesImport(ImportKind):
         return True
 
     def plan(self, rows: RowStream, ctx: ImportContext) -> ImportPlan:
-        known: list[tuple[Any, tuple]] = []
-        for r, hit in known_students(rows, ctx, "status", "school_id"):
-            if r.kind == StatusChange.Kind.REPEAT and hit[2] not in REPEATERS:
-                ctx.reject(r.row, "kind", "value_invalid", hint=Text(gettext_noop("只有在读或送教上门的学生可以留级")))
-            else:
-                known.append((r, hit))
+        known = known_students(rows, ctx, "status", "school_id")
         stored = StatusChange.objects.values_list("student_id", "kind", "effective_date")
         on_file = set(fetch_in(stored, "student_id", [hit[0] for _r, hit in known]))
         changes, moves, unchanged = [], [], 0
         for r, (pk, _id, status, school_id) in known:
+            if r.kind == StatusChange.Kind.REPEAT and status not in REPEATERS:
+                ctx.reject(r.row, "kind", "value_invalid", hint=Text(gettext_noop("只有在读或送教上门的学生可以留级")))
+                continue
             # A 转出 to a school of the county is recorded as a pending transfer (转学中) that the
             # receiving side confirms: its history row is the 转学申请 of that day.
             move = r.destination is not None

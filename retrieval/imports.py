@@ -1,10 +1,9 @@
 """Import kind of the retrieval app: province/city suspected-dropout lists (反馈名单).
 
-Each file becomes one FeedbackBatch (its issuer's column layout kept in `columns`) and one
-FeedbackItem per row (`original` holds the row as issued, by column label). A row whose ID
-matches a student is routed to the student's school at once; the others are routed by the
-feedback sweep (census township, else county). The same file twice is found by its checksum
-and changes nothing.
+Each file becomes one FeedbackBatch (the issuer's column layout kept) and one FeedbackItem per
+row (`original`: the row as issued). A row whose ID matches a student goes to the student's
+school at once, the others through the feedback sweep. The same file twice (by its checksum)
+changes nothing.
 """
 
 from __future__ import annotations
