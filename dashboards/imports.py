@@ -90,16 +90,15 @@ class CohortIntakesImport(ImportKind):
             ctx.errors.append(Issue(0, "", "no_rows", Text(gettext_noop("文件中没有数据行"))))
         existing = {(i.year, i.school_id): i for i in CohortIntake.objects.filter(
             year__in={y for y, _s in parsed}, school_id__in={s for _y, s in parsed})}
-        new, changed = [], []
-        for pair, row in parsed.items():
-            values = {"note": row.note or "", **{f: getattr(row, f) or 0 for f in COUNTS}, "source": "import"}
-            stored = existing.get(pair)
-            if stored is None:
-                new.append(CohortIntake(year=row.year, school_id=row.school_id, created_by=ctx.user, **values))
-                continue
-            for name, value in values.items():
-                setattr(stored, name, value)
-            changed.append(stored)
+        new: list[CohortIntake] = []
+        changed: list[CohortIntake] = []
+        for (year, school_id), row in parsed.items():
+            stored = existing.get((year, school_id))
+            intake = stored or CohortIntake(year=year, school_id=school_id, created_by=ctx.user)
+            intake.note, intake.source = row.note or "", "import"
+            for name in COUNTS:
+                setattr(intake, name, getattr(row, name) or 0)
+            (new if stored is None else changed).append(intake)
         return ImportPlan(created=len(new), updated=len(changed), payload=(new, changed))
 
     def apply(self, plan: ImportPlan, ctx: ImportContext) -> None:

@@ -204,7 +204,9 @@ class StatusChangesImport(ImportKind):
         known = known_students(rows, ctx, "status", "school_id")
         stored = StatusChange.objects.values_list("student_id", "kind", "effective_date")
         on_file = set(fetch_in(stored, "student_id", [hit[0] for _r, hit in known]))
-        changes, moves, unchanged = [], [], 0
+        changes: list[StatusChangeRequest] = []
+        moves: list[StatusChangeRequest] = []
+        unchanged = 0
         for r, (pk, _id, status, school_id) in known:
             if r.kind == StatusChange.Kind.REPEAT and status not in REPEATERS:
                 ctx.reject(r.row, "kind", "value_invalid", hint=Text(gettext_noop("只有在读或送教上门的学生可以留级")))
