@@ -38,8 +38,7 @@ def _json_safe(value: Any) -> Any:
 
 
 def _title_and_issuer(ctx: ImportContext) -> tuple[str, str]:
-    """The list's title (first text above the header) and issuer (下发单位：…), else the
-    file name."""
+    """The list's title (the first text above the header, else the file name) and issuer (下发单位：…)."""
     title, issuer = "", ""
     header = ctx.header
     above = [] if header is None else [v for n, v in header.leading_rows if n < header.header_rows[0]]
