@@ -49,9 +49,10 @@ class DashboardsConfig(AppConfig):
 
         plugins.register("audit_values", AuditValues("metric", {key: m.label for key, m in METRICS.items()}))
         plugins.register("year_end_seeder", seed_last_year, order=50)
-        from dashboards.imports import register_dashboard_imports
+        from dashboards.imports import CohortIntakesImport
+        from kongchuo.imports.base import register_kind
 
-        register_dashboard_imports()
+        register_kind(CohortIntakesImport())
         plugins.register(
             "menu_item",
             MenuItem("统计分析", _("入学队列人数"), "dashboards:cohorts",

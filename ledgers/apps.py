@@ -10,8 +10,10 @@ class LedgersConfig(AppConfig):
     def ready(self) -> None:
         from kongchuo import plugins
         from kongchuo.access.scoping import Role
+        from kongchuo.imports.base import register_kind
         from kongchuo.plugins import AuditValues, FileFolder, MenuItem
         from ledgers.demo import seed_ledgers
+        from ledgers.imports import ReturnsImport, StatusChangesImport
         from ledgers.models import Attachment, Deferral
         from ledgers.panels import student_ledger_panel
         from ledgers.registry import KINDS
@@ -31,11 +33,5 @@ class LedgersConfig(AppConfig):
         plugins.register("seeder", seed_ledgers, order=20)
         # Every file under it belongs to an Attachment row: the orphan-file purge walks it.
         plugins.register("file_folder", FileFolder(Attachment, "ledgers/attachments"))
-        _register_imports()
-
-
-def _register_imports() -> None:
-    """Import kinds of the ledgers (returns, status_changes): ledgers/imports.py."""
-    from ledgers.imports import register_ledger_imports
-
-    register_ledger_imports()
+        register_kind(ReturnsImport())
+        register_kind(StatusChangesImport())

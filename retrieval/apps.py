@@ -75,7 +75,7 @@ def _register_sweeps() -> None:
 
 
 def _register_imports() -> None:
-    """Import kind of feedback lists: retrieval/imports.py."""
-    from retrieval.imports import register_retrieval_imports
+    from kongchuo.imports.base import register_kind
+    from retrieval.imports import FeedbackImport
 
-    register_retrieval_imports()
+    register_kind(FeedbackImport())

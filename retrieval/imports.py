@@ -1,10 +1,9 @@
 """Import kind of the retrieval app: province/city suspected-dropout lists (反馈名单).
 
-Each file becomes one FeedbackBatch (its issuer's column layout kept in `columns`) and one
-FeedbackItem per row (`original` holds the row as issued, by column label). A row whose ID
-matches a student is routed to the student's school at once; the others are routed by the
-feedback sweep (census township, else county). The same file twice is found by its checksum
-and changes nothing.
+Each file becomes one FeedbackBatch (the issuer's column layout kept) and one FeedbackItem per
+row (`original`: the row as issued). A row whose ID matches a student goes to the student's
+school at once, the others through the feedback sweep. The same file twice (by its checksum)
+changes nothing.
 """
 
 from __future__ import annotations
@@ -29,45 +28,22 @@ from students.models import Student
 
 DUE_DAYS = 30
 
-FEEDBACK_FIELDS = (
-    Field("seq", ("序号", "编号"), parsers.text(max_length=20)),
-    Field("name", ("姓名", "学生姓名"), parsers.text(required=True, max_length=40), required=True),
-    Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
-    Field("school_name", ("学校名称", "学校", "就读学校"), parsers.text(max_length=80), memo=True),
-    Field("problem", ("问题类型", "问题描述", "疑似辍学原因", "类型"), parsers.text(max_length=80), memo=True),
-)
-
-
-def feedback_prepare(ctx: ImportContext) -> None:
-    due = ctx.options.get("due")
-    if due:
-        try:
-            ctx.state["due"] = parse_date(due, required=True)
-        except Exception as exc:
-            raise ImportRefused("option_invalid", Text(gettext_noop("核查期限不是日期：%(value)s"), value=due)) from exc
-
 
 def _json_safe(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
+    if isinstance(value, float) and math.isfinite(value):
         return int(value) if value.is_integer() else value
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    return value
+    return str(value) if isinstance(value, float | dt.timedelta) else value
 
 
 def _title_and_issuer(ctx: ImportContext) -> tuple[str, str]:
-    """The list's title (first text above the header) and issuer (下发单位：…), else the
-    file name."""
+    """The list's title (the first text above the header, else the file name) and issuer (下发单位：…)."""
     title, issuer = "", ""
     header = ctx.header
-    lines = [] if header is None else [
-        " ".join(str(v).strip() for v in values if v not in (None, "") and str(v).strip())
-        for n, values in header.leading_rows if n < header.header_rows[0]]
-    for line in lines:
+    above = [] if header is None else [v for n, v in header.leading_rows if n < header.header_rows[0]]
+    for values in above:
+        line = " ".join(s for s in (str(v).strip() for v in values if v is not None) if s)
         if not line:
             continue
         m = re.search(r"(下发单位|发文单位|来源)\s*[:：]\s*(\S+)", line)
@@ -78,66 +54,65 @@ def _title_and_issuer(ctx: ImportContext) -> tuple[str, str]:
     return (title or ctx.filename or str(_("反馈名单")))[:120], issuer[:60]
 
 
-def feedback_plan(rows: RowStream, ctx: ImportContext) -> ImportPlan:
-    items = list(rows)
-    same = FeedbackBatch.objects.filter(checksum=ctx.checksum).first() if ctx.checksum else None
-    if same is not None:
-        return ImportPlan(unchanged=len(items), extra={"batch": same.pk, "matched": 0, "unmatched": 0},
-                          payload=None)
-    students = {s[1]: s for s in fetch_in(
-        Student.objects.values_list("pk", "id_number", "school_id", "school__township_id"),
-        "id_number", [r.id_number for r in items])}
-    matched = sum(1 for r in items if r.id_number in students)
-    return ImportPlan(created=len(items),
-                      extra={"matched": matched, "unmatched": len(items) - matched},
-                      payload=(items, students))
-
-
-def feedback_apply(plan: ImportPlan, ctx: ImportContext) -> None:
-    if plan.payload is None:
-        return
-    items, students = plan.payload
-    title, issuer = _title_and_issuer(ctx)
-    due = ctx.state.get("due") or ctx.today + dt.timedelta(days=DUE_DAYS)
-    batch = FeedbackBatch.objects.create(
-        title=title, issuer=issuer, received_on=ctx.today, due_date=due,
-        columns=header_labels(ctx.header) if ctx.header else [], job=ctx.job, checksum=ctx.checksum,
-        created_by=ctx.user)
-    out = []
-    for r in items:
-        hit = students.get(r.id_number)
-        out.append(FeedbackItem(
-            batch=batch, row=r.row, seq=r.seq or "", name=r.name, id_number=r.id_number,
-            school_name=r.school_name or "", problem=r.problem or "",
-            original={str(k): _json_safe(v) for k, v in r._raw.items()},
-            student_id=hit[0] if hit else None, school_id=hit[2] if hit else None,
-            township_id=hit[3] if hit else None, due_date=due))
-    FeedbackItem.objects.bulk_create(out, batch_size=batch_size_for(18))
-    plan.extra["batch"] = batch.pk
-    # Every row becomes a verification alert at once ("on import"): the feedback sweep routes
-    # the unmatched rows and raises the alerts once this import commits.
-    from retrieval.sweeps.runner import sweep_run_start
-
-    sweep_run_start(sweep="feedback_verification", as_of=ctx.today, user=ctx.user, trigger="import")
-
-
 class FeedbackImport(ImportKind):
     slug = "feedback"
     label = _("反馈核查名单")
-    fields = FEEDBACK_FIELDS
-    plan = staticmethod(feedback_plan)
-    apply = staticmethod(feedback_apply)
-    prepare = staticmethod(feedback_prepare)
+    description = _("省、市下发的疑似辍学名单：每行生成一条核查事项，按学生所在学校分派。")
+    fields = (
+        Field("seq", ("序号", "编号"), parsers.text(max_length=20)),
+        Field("name", ("姓名", "学生姓名"), parsers.text(required=True, max_length=40), required=True),
+        Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+        Field("school_name", ("学校名称", "学校", "就读学校"), parsers.text(max_length=80), memo=True),
+        Field("problem", ("问题类型", "问题描述", "疑似辍学原因", "类型"), parsers.text(max_length=80), memo=True),
+    )
     roles = (Role.COUNTY,)
     keep_raw = True
     options = ("due",)
-    description = _("省、市下发的疑似辍学名单：每行生成一条核查事项，按学生所在学校分派。")
     counts = ("matched", "unmatched")
     order = 70
     icon = "bi-list-check"
 
+    def prepare(self, ctx: ImportContext) -> None:
+        due = ctx.options.get("due")
+        try:
+            ctx.state["due"] = parse_date(due, required=True) if due else None
+        except Exception as exc:
+            raise ImportRefused("option_invalid", Text(gettext_noop("核查期限不是日期：%(value)s"), value=due)) from exc
 
-def register_retrieval_imports() -> None:
-    from kongchuo.imports.base import register_kind
+    def plan(self, rows: RowStream, ctx: ImportContext) -> ImportPlan:
+        items = list(rows)
+        same = FeedbackBatch.objects.filter(checksum=ctx.checksum).first() if ctx.checksum else None
+        if same is not None:
+            return ImportPlan(unchanged=len(items), extra={"batch": same.pk, "matched": 0, "unmatched": 0})
+        students = {s[0]: s[1:] for s in fetch_in(  # id_number → (pk, school, township)
+            Student.objects.values_list("id_number", "pk", "school_id", "school__township_id"),
+            "id_number", [r.id_number for r in items])}
+        matched = sum(1 for r in items if r.id_number in students)
+        return ImportPlan(created=len(items), extra={"matched": matched, "unmatched": len(items) - matched},
+                          payload=(items, students))
 
-    register_kind(FeedbackImport())
+    def apply(self, plan: ImportPlan, ctx: ImportContext) -> None:
+        if plan.payload is None:
+            return
+        items, students = plan.payload
+        title, issuer = _title_and_issuer(ctx)
+        due = ctx.state["due"] or ctx.today + dt.timedelta(days=DUE_DAYS)
+        batch = FeedbackBatch.objects.create(
+            title=title, issuer=issuer, received_on=ctx.today, due_date=due,
+            columns=header_labels(ctx.header) if ctx.header else [], job=ctx.job, checksum=ctx.checksum,
+            created_by=ctx.user)
+        out = []
+        for r in items:
+            student_id, school_id, township_id = students.get(r.id_number, (None, None, None))
+            out.append(FeedbackItem(
+                batch=batch, row=r.row, seq=r.seq or "", name=r.name, id_number=r.id_number,
+                school_name=r.school_name or "", problem=r.problem or "",
+                original={str(k): _json_safe(v) for k, v in r._raw.items()},
+                student_id=student_id, school_id=school_id, township_id=township_id, due_date=due))
+        FeedbackItem.objects.bulk_create(out, batch_size=batch_size_for(18))
+        plan.extra["batch"] = batch.pk
+        # Every row becomes a verification alert at once ("on import"): the feedback sweep routes
+        # the unmatched rows and raises the alerts once this import commits.
+        from retrieval.sweeps.runner import sweep_run_start
+
+        sweep_run_start(sweep="feedback_verification", as_of=ctx.today, user=ctx.user, trigger="import")

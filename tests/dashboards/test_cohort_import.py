@@ -49,6 +49,15 @@ def test_import_is_all_or_nothing(hand, tmp_path):
     assert not CohortIntake.objects.filter(year=2019).exists()
 
 
+def test_import_refuses_counts_that_are_not_numbers(hand, tmp_path):
+    """A count reading nan or inf is value_invalid like a negative one (it used to escape the
+    cell parser as a ValueError / OverflowError)."""
+    path = _xlsx(tmp_path / "nan.xlsx", [[hand.a_center.code, "", 2019, "nan", "inf", ""]])
+    result = cohort_intakes_import(user=hand.county_user, path=path)
+    assert [e[:2] for e in result.errors] == [(3, "一年级入学人数"), (3, "系统外转出")]
+    assert not CohortIntake.objects.filter(year=2019).exists()
+
+
 def test_import_csv_gb18030(hand, tmp_path):
     path = tmp_path / "c.csv"
     path.write_bytes(f"入学年份,学校标识码,一年级入学人数\n2020,{hand.b_primary.code},7\n".encode("gb18030"))
