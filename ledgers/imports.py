@@ -21,14 +21,12 @@ from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, 
 from kongchuo.imports.bulk import batch_size_for, fetch_in, history_create, update_batch_size
 from kongchuo.imports.cells import Text, quoted
 from ledgers.models import ReturnReport
-from students.imports import ID_LABELS, STAFF, SchoolIndex
+from students.imports import ID_FIELD, STAFF, SchoolIndex, term_option
 from students.models import StatusChange, Student
-from students.roster_import import roster_term
 from students.services import StatusChangeRequest, student_changes_apply_bulk
 from students.transfers import transfers_out_record_bulk
 
 NAME = Field("name", ("姓名", "学生姓名"), parsers.text(max_length=40))
-ID_NUMBER = Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True)
 
 
 def known_students(rows: RowStream, ctx: ImportContext, *fields: str) -> list[tuple[Any, tuple]]:
@@ -54,7 +52,7 @@ class ReturnsImport(ImportKind):
     description = _("学期初返校报到名单：按学生和学期记录返校报到（学期可指定，否则按报到日期确定）。")
     fields = (
         NAME,
-        ID_NUMBER,
+        ID_FIELD,
         Field("reported", ("报到状态", "是否报到", "报到情况", "返校状态"), parsers.choice(REPORTED, default=True),
               memo=True, note="已报到/未报到（空白视为已报到；未报到的行不记录）"),
         Field("reported_on", ("报到日期", "报到时间", "返校日期"), parsers.date(), memo=True,
@@ -70,7 +68,7 @@ class ReturnsImport(ImportKind):
 
     def prepare(self, ctx: ImportContext) -> None:
         # Without --term, each row's term is its 报到日期's.
-        ctx.state["term"] = roster_term(ctx) if ctx.options.get("term") else None
+        ctx.state["term"] = term_option(ctx)
 
     def check_row(self, row: Any, ctx: ImportContext) -> bool:
         term: Term | None = ctx.state["term"]
@@ -150,7 +148,7 @@ class StatusChangesImport(ImportKind):
                     "转出到本县学校记为待接收的转学（转学中），由接收学校确认。")
     fields = (
         NAME,
-        ID_NUMBER,
+        ID_FIELD,
         Field("kind", ("变动类型", "异动类型", "变动类别"), parsers.choice(CHANGE_KINDS, required=True),
               required=True, memo=True, note="转出、转入、休学、复学、请假、死亡、出国、中职就读、留级（学年结转时不升级）"),
         Field("effective_date", ("变动日期", "异动日期", "生效日期"), parsers.date(required=True), required=True,

@@ -23,7 +23,7 @@ from kongchuo.imports.bulk import batch_size_for, fetch_in
 from kongchuo.imports.cells import Text, parse_date
 from kongchuo.imports.checks import header_labels
 from retrieval.models import FeedbackBatch, FeedbackItem
-from students.imports import ID_LABELS
+from students.imports import ID_FIELD
 from students.models import Student
 
 DUE_DAYS = 30
@@ -61,7 +61,7 @@ class FeedbackImport(ImportKind):
     fields = (
         Field("seq", ("序号", "编号"), parsers.text(max_length=20)),
         Field("name", ("姓名", "学生姓名"), parsers.text(required=True, max_length=40), required=True),
-        Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True),
+        ID_FIELD,
         Field("school_name", ("学校名称", "学校", "就读学校"), parsers.text(max_length=80), memo=True),
         Field("problem", ("问题类型", "问题描述", "疑似辍学原因", "类型"), parsers.text(max_length=80), memo=True),
     )

@@ -15,9 +15,10 @@ from django.conf import settings
 from django.utils.translation import gettext_noop
 
 from kongchuo.access.idnumbers import birth_date_of
-from kongchuo.access.scoping import scope_covers_school
+from kongchuo.access.scoping import Role, scope_covers_school
+from kongchuo.calendar.schoolyear import Term, parse_term
 from kongchuo.imports import parsers
-from kongchuo.imports.base import Field, ImportContext, RowStream
+from kongchuo.imports.base import Field, ImportContext, ImportRefused, RowStream
 from kongchuo.imports.cells import Text, quoted
 from students.models import School, Township
 from students.pinyin import name_initials
@@ -25,6 +26,17 @@ from students.pinyin import name_initials
 ID_LABELS = ("身份证件号", "身份证号", "公民身份号码", "证件号码", "身份证号码", "身份证件号码",
              "公民身份证号")
 ID_FIELD = Field("id_number", ID_LABELS, parsers.id_number(), required=True, text=True)
+STAFF = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)  # every role that keeps students' records
+
+
+def term_option(ctx: ImportContext) -> Term | None:
+    """The term named by --term (2024-spring, 2024-autumn), or None when none is named."""
+    raw = ctx.options.get("term")
+    try:
+        return parse_term(str(raw)) if raw else None
+    except ValueError as exc:
+        raise ImportRefused("option_invalid", Text(gettext_noop("学期格式应为 2024-spring 或 2024-autumn：%(value)s"),
+                                                   value=raw)) from exc
 
 
 def text_field(key: str, labels: tuple[str, ...], max_length: int, *, required: bool = False,

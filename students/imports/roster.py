@@ -14,19 +14,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from kongchuo.access.scoping import Role, scope_covers_school
-from kongchuo.calendar.schoolyear import parse_term, term_of
+from kongchuo.access.scoping import scope_covers_school
+from kongchuo.calendar.schoolyear import term_of
 from kongchuo.imports import parsers
-from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
+from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, history_insert_select, insert_rows, is_postgres, update_batch_size
 from kongchuo.imports.cells import TabularError, Text
 from students.imports import (
     ID_FIELD,
+    STAFF,
     SchoolIndex,
     check_identity,
     flag_field,
     initials_for,
     row_school,
+    term_option,
     text_field,
     unique_rows,
 )
@@ -101,7 +103,7 @@ class RosterImport(ImportKind):
     # A row's school must be in the importer's scope; an existing child of a school outside it
     # is asked for (a 转入申请 its school confirms), never written, unless the row is a primary
     # graduate's grade-7 intake.
-    roles = (Role.COUNTY, Role.TOWNSHIP, Role.SCHOOL)
+    roles = STAFF
     options = ("term",)
     computed = ("school_id", "hukou_township_id")
     counts = ("moved", "missing", "transfers")
@@ -109,12 +111,7 @@ class RosterImport(ImportKind):
     icon = "bi-people"
 
     def prepare(self, ctx: ImportContext) -> None:
-        raw = ctx.options.get("term")
-        try:
-            ctx.state["term"] = parse_term(str(raw)) if raw else term_of(ctx.today)
-        except ValueError as exc:
-            raise ImportRefused("option_invalid", Text(gettext_noop("学期格式应为 2024-spring 或 2024-autumn：%(value)s"),
-                                                       value=raw)) from exc
+        ctx.state["term"] = term_option(ctx) or term_of(ctx.today)
         index = ctx.state["schools"] = SchoolIndex.load()
         towns = sorted(index.townships.values(), key=lambda t: -len(t.name))
         ctx.state["hukou_re"] = re.compile("|".join(re.escape(t.name) for t in towns)) if towns else None
