@@ -14,28 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from django.utils.translation import gettext_noop
-
 from kongchuo import plugins
 from kongchuo.access.scoping import Role, Scope, scope_of
-from kongchuo.imports.cells import MESSAGES, CellError, CodedError, Text, TextMessages, english_active
+from kongchuo.imports.cells import CellError, CodedError, Text, TextMessages, code_text, english_active
 from kongchuo.imports.tabular import Column, HeaderMap
 
 Parser = Callable[[Any], Any]
-
-# Messages of the machinery's own codes (warnings and scope refusals); the row error codes
-# themselves are the tabular engine's contract (kongchuo.imports.tabular.MESSAGES).
-EXTRA_MESSAGES: dict[str, str] = {
-    "out_of_scope": gettext_noop("不在您的管辖范围内"),
-    "kind_unknown": gettext_noop("未知的导入类型：%(kind)s"),
-    "kind_forbidden": gettext_noop("您无权导入该类数据"),
-}
-
-
-def issue_text(code: str, hint: Text | str = "", **params: Any) -> Text:
-    """The Text of a row or refusal code (the engine's codes and the machinery's own)."""
-    msgid = EXTRA_MESSAGES.get(code) or MESSAGES.get(code, MESSAGES["value_invalid"])
-    return Text(msgid, hint, **params)
 
 
 @dataclass(frozen=True)
@@ -84,9 +68,7 @@ class Issue(TextMessages):
 class ImportRefused(CodedError):
     """The whole import is refused before any row is read (unknown kind, option, permission)."""
 
-    def __init__(self, code: str, text: Text | None = None, *, exit_code: int = 2, **params: Any) -> None:
-        super().__init__(code, text if text is not None else issue_text(code, **params))
-        self.exit_code = exit_code
+    exit_code = 2  # the operator CLI's: the file is not imported
 
 
 @dataclass
@@ -128,7 +110,7 @@ class ImportContext:
 
     def reject(self, row: int, key: str, code: str, *, hint: Text | str = "") -> None:
         """Reject the row with `code`'s message, `hint` (a Text, or a value as written) after it."""
-        self.errors.append(Issue(row, self.label(key), code, issue_text(code, hint)))
+        self.errors.append(Issue(row, self.label(key), code, code_text(code, hint)))
 
     def reject_cell(self, row: int, key: str, exc: CellError) -> None:
         self.errors.append(Issue(row, self.label(key), exc.code, exc.text))

@@ -61,6 +61,10 @@ MESSAGES: dict[str, str] = {
     "too_many_rows": gettext_noop("行数超过上限 %(limit)s 行：请拆分后分批上传"),
     "sheet_not_found": gettext_noop("找不到工作表：%(name)s"),
     "header_missing": gettext_noop("未找到必需的列：%(labels)s。请确认上传的文件种类正确、表头未被改动"),
+    # the machinery's own: scope and refusals before the file is read
+    "out_of_scope": gettext_noop("不在您的管辖范围内"),
+    "kind_unknown": gettext_noop("未知的导入类型：%(kind)s"),
+    "kind_forbidden": gettext_noop("您无权导入该类数据"),
 }
 
 # The two languages of the portal by the short name the import machinery and its JSON use.
@@ -131,11 +135,6 @@ def _shown(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return pgettext("list separator", "、").join(str(v) for v in value)
     return str(value) if isinstance(value, Text) else value
-
-
-def message_for(code: str, lang: str = "zh", **params: Any) -> str:
-    """The user-facing text for `code` in `lang`; unknown codes fall back to value_invalid."""
-    return code_text(code, **params).render(lang)
 
 
 def code_text(code: str, hint: Text | str = "", **params: Any) -> Text:

@@ -11,7 +11,6 @@ when they come from the reader process.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -21,6 +20,8 @@ from kongchuo.imports.base import ImportContext, ImportKind, Issue
 from kongchuo.imports.cells import CellError, Text
 from kongchuo.imports.parsers import memoize
 from kongchuo.imports.tabular import HeaderMap, iter_data_rows
+
+Spec = tuple[int, Callable[[Any], Any], str]
 
 
 class RowSource(Protocol):
@@ -51,24 +52,11 @@ class RowValidator:
 
     def __iter__(self) -> Iterator[Any]:
         kind, ctx, header = self.kind, self.ctx, self.header
-        # (column index, parser, label) per field, in field order; absent columns parse to None.
-        specs: list[tuple[int, Callable, str]] = []
-        for f in kind.fields:
-            if f.key not in header.columns:
-                specs.append((-1, _none, f.label))
-                continue
-            parse = f.parse or _identity
-            specs.append((header.columns[f.key], memoize(parse) if f.memo else parse,
-                          header.labels.get(f.key, f.label)))
-        width = max([column for column, _parse, _label in specs] + [0]) + 1
+        specs = field_specs(kind, header)
+        raw_cols = sheet_columns(header) if kind.keep_raw else []  # (index, label) of the whole row
+        width = max([c for c, _parse, _label in specs] + [c for c, _label in raw_cols] + [0]) + 1
         key_index = [i for i, f in enumerate(kind.fields) if f.key in kind.key]
         one_key = len(key_index) == 1
-        raw_cols: list[tuple[int, str]] = []
-        if kind.keep_raw:
-            _h, ordered = _with_all_columns(header)
-            cols = _h.columns
-            raw_cols = [(cols[k], label) for k, label in ordered]
-            width = max([width] + [c + 1 for c, _l in raw_cols])
         pad = [""] * width
         parse_row = _row_parser(specs)
         seen: dict[Any, int] = {}
@@ -89,7 +77,7 @@ class RowValidator:
                 parsed = parse_row(values)
                 bad = False
             except CellError:
-                parsed, bad = self._parse_reporting(number, values, specs, errors)
+                parsed, bad = parse_reporting(number, values, specs, errors), True
             if key_index:
                 key_value = (parsed[key_index[0]],) if one_key else tuple([parsed[i] for i in key_index])
                 if None not in key_value and "" not in key_value:
@@ -110,19 +98,6 @@ class RowValidator:
         self.first_rows = seen
         if self.report_duplicates:
             errors.extend(duplicate_issues(self.dup_rows, header, kind))
-
-    @staticmethod
-    def _parse_reporting(number: int, values: list, specs: list[tuple[int, Callable, str]],
-                         errors: list[Issue]) -> tuple[list, bool]:
-        """Parse cell by cell, reporting every cell that fails (the slow path of a bad row)."""
-        parsed: list[Any] = []
-        for c, parse, label in specs:
-            try:
-                parsed.append(parse(values[c]))
-            except CellError as exc:
-                parsed.append(None)
-                errors.append(Issue(number, label, exc.code, exc.text))
-        return parsed, True
 
 
 def duplicate_issues(dup_rows: dict[Any, list[int]], header: HeaderMap, kind: ImportKind) -> list[Issue]:
@@ -167,9 +142,34 @@ class ChildValidator:
         self.ctx.errors.extend(duplicate_issues(self.dup_rows, self.ctx.header, self.kind))
 
 
-def _row_parser(specs: list[tuple[int, Callable, str]]) -> Callable[[list], list]:
-    """The row's values, one parser per field (a column the file lacks: index -1, parsed to
-    None); raises the first cell's CellError."""
+def field_specs(kind: ImportKind, header: HeaderMap) -> list[Spec]:
+    """(column index, parser, label) per field, in field order. A column the header lacks
+    has index -1 and parses to None, or to required_missing for a required field."""
+    specs: list[Spec] = []
+    for f in kind.fields:
+        if f.key not in header.columns:
+            specs.append((-1, _missing if f.required else _none, f.label))
+            continue
+        parse = f.parse or _identity
+        specs.append((header.columns[f.key], memoize(parse) if f.memo else parse,
+                      header.labels.get(f.key, f.label)))
+    return specs
+
+
+def parse_reporting(number: int, values: list, specs: list[Spec], errors: list[Issue]) -> list:
+    """Parse cell by cell, reporting every cell that fails (the slow path of a bad row)."""
+    parsed: list[Any] = []
+    for c, parse, label in specs:
+        try:
+            parsed.append(parse(values[c]))
+        except CellError as exc:
+            parsed.append(None)
+            errors.append(Issue(number, label, exc.code, exc.text))
+    return parsed
+
+
+def _row_parser(specs: list[Spec]) -> Callable[[list], list]:
+    """The row's values, one parser per field; raises the first cell's CellError."""
     pairs = [(c, parse) for c, parse, _label in specs]
 
     def parse_row(values: list) -> list:
@@ -182,24 +182,22 @@ def _none(_value: Any) -> None:
     return None
 
 
+def _missing(_value: Any) -> None:
+    raise CellError("required_missing")
+
+
 def _identity(value: Any) -> Any:
     return value
 
 
-def _with_all_columns(header: HeaderMap) -> tuple[HeaderMap, list[tuple[str, str]]]:
-    """The header map extended by every unmapped column, and (key, label) for all columns in
-    sheet order: kinds that keep the row as issued (feedback lists) read them all."""
-    columns = dict(header.columns)
-    for c, _label in header.unknown:
-        columns[f"_col{c}"] = c
-    labels_by_col = {c: header.labels.get(k, k) for k, c in header.columns.items()}
-    labels_by_col.update({c: str(label) for c, label in header.unknown})
-    key_by_col = {c: k for k, c in columns.items()}
-    ordered = [(key_by_col[c], labels_by_col[c]) for c in sorted(key_by_col)]
-    return dataclasses.replace(header, columns=columns), ordered
+def sheet_columns(header: HeaderMap) -> list[tuple[int, str]]:
+    """(index, label) of every column of the header, mapped or not, in sheet order: kinds
+    that keep the row as issued (feedback lists) read them all."""
+    labels = {c: header.labels.get(k, k) for k, c in header.columns.items()}
+    labels.update({c: str(label) for c, label in header.unknown})
+    return sorted(labels.items())
 
 
 def header_labels(header: HeaderMap) -> list[str]:
     """Every column label of the header in sheet order (the issuer's layout)."""
-    _h, ordered = _with_all_columns(header)
-    return [label for _k, label in ordered]
+    return [label for _c, label in sheet_columns(header)]

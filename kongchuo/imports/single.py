@@ -13,7 +13,8 @@ from typing import Any
 
 from kongchuo.calendar.schoolyear import today
 from kongchuo.imports.base import ImportContext, Issue, current_lang, kind_for
-from kongchuo.imports.cells import CellError
+from kongchuo.imports.checks import field_specs, parse_reporting
+from kongchuo.imports.tabular import HeaderMap
 
 ROW = 1  # the record is reported as row 1 of a file that has only it
 
@@ -46,20 +47,11 @@ def check_record(slug: str, values: dict[str, Any], *, user: Any, options: dict[
     ctx = ImportContext(kind=kind, user=user, scope=scope, options=options or {},
                         lang=current_lang(), today=today(), present=present)
     kind.prepare(ctx)
+    # The record as a one-row sheet holding the present fields' columns, in field order.
+    header = HeaderMap((0,), {f.key: i for i, f in enumerate(kind.fields) if f.key in present}, {})
+    cells = [values.get(f.key) for f in kind.fields]
+    parsed = parse_reporting(ROW, cells, field_specs(kind, header), ctx.errors)
     result = RecordCheck(keys={ctx.label(f.key): f.key for f in kind.fields})
-    parsed: list[Any] = []
-    for f in kind.fields:
-        raw = values.get(f.key)
-        if f.key not in present or f.parse is None:
-            parsed.append(None if f.key not in present else raw)
-            if f.required and f.key not in present:
-                ctx.reject(ROW, f.key, "required_missing")
-            continue
-        try:
-            parsed.append(f.parse(raw))
-        except CellError as exc:
-            parsed.append(None)
-            ctx.reject_cell(ROW, f.key, exc)
     if not ctx.errors:
         row = kind.row_type(ROW, *parsed)
         if kind.check_row(row, ctx) is not False:
