@@ -14,22 +14,3 @@
 
 Apps register their kinds from AppConfig.ready(). This package knows no app.
 """
-
-from kongchuo.imports.base import (
-    Field,
-    ImportContext,
-    ImportKind,
-    ImportPlan,
-    ImportRefused,
-    Issue,
-    RowStream,
-    all_kinds,
-    get_kind,
-    kinds_for,
-    register_kind,
-)
-
-__all__ = [
-    "Field", "ImportContext", "ImportKind", "ImportPlan", "ImportRefused", "Issue", "RowStream",
-    "all_kinds", "get_kind", "kinds_for", "register_kind",
-]

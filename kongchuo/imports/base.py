@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 from kongchuo import plugins
 from kongchuo.access.scoping import Role, Scope, scope_of
-from kongchuo.imports.cells import CellError, CodedError, Text, TextMessages, code_text, english_active
+from kongchuo.imports.cells import CodedError, Text, TextMessages, code_text
+from kongchuo.imports.cells import current_lang as current_lang  # the engine's name for the active language
 from kongchuo.imports.tabular import Column, HeaderMap
 
 Parser = Callable[[Any], Any]
@@ -24,12 +25,10 @@ Parser = Callable[[Any], Any]
 
 @dataclass(frozen=True)
 class Field:
-    """One column a kind reads.
-
-    `labels[0]` is the label written in the template; the others are synonyms found in real
-    files. `parse` turns a cell into a value or raises `CellError`; `required` means the header
-    must have the column and every row a value. `memo` caches `parse` per distinct cell value:
-    grades, school codes, 是/否 and dates repeat thousands of times in a county roster.
+    """One column a kind reads: `labels[0]` is the template's label, the others synonyms found
+    in real files; `parse` turns a cell into a value or raises CellError; a `required` column
+    must be in the header. `memo` caches `parse` per distinct cell (grades, school codes, 是/否
+    and dates repeat thousands of times in a county roster).
     """
 
     key: str
@@ -45,9 +44,6 @@ class Field:
     @property
     def label(self) -> str:
         return self.labels[0]
-
-    def column(self) -> Column:
-        return Column(self.key, list(self.labels), self.required)
 
 
 @dataclass(frozen=True)
@@ -103,17 +99,11 @@ class ImportContext:
     def label(self, key: str) -> str:
         if self.header is not None and key in self.header.labels:
             return self.header.labels[key]
-        for f in self.kind.fields:
-            if f.key == key:
-                return f.label
-        return key
+        return next((f.label for f in self.kind.fields if f.key == key), key)
 
     def reject(self, row: int, key: str, code: str, *, hint: Text | str = "") -> None:
         """Reject the row with `code`'s message, `hint` (a Text, or a value as written) after it."""
         self.errors.append(Issue(row, self.label(key), code, code_text(code, hint)))
-
-    def reject_cell(self, row: int, key: str, exc: CellError) -> None:
-        self.errors.append(Issue(row, self.label(key), exc.code, exc.text))
 
     def warn(self, row: int, key: str, code: str, text: Text) -> None:
         self.warnings.append(Issue(row, self.label(key) if key else "", code, text))
@@ -150,27 +140,21 @@ class RowStream:
         self._key_of = key_of
         self.duplicates: set[Any] = set()
         self.keys_seen: set[Any] = set()  # every key in the file, rejected rows included
-        self.finished = False
 
     def __iter__(self) -> Iterator[Any]:
         yield from self._source
-        self.finished = True
 
     def is_duplicate(self, row: Any) -> bool:
         return bool(self.duplicates) and self._key_of is not None and self._key_of(row) in self.duplicates
 
 
 class ImportKind:
-    """A kind of file the portal imports, declared once by its app as a subclass and
-    registered from the app's AppConfig.ready() (`register_kind(SchoolsImport())`).
-
-    What a kind declares: its columns (`fields`, `key` for duplicate_in_file), its scope rule
-    (`roles` may import it; a row outside the importer's scope is rejected by `check_row`),
-    its row rule (`check_row(row, ctx)`: False rejects the row after its cells parsed, through
-    ctx.reject / ctx.warn), its plan (`plan(rows, ctx)`: read what it needs from the database,
-    set-based, and write nothing) and its write (`apply(plan, ctx)`, inside the pipeline's
-    transaction). `prepare(ctx)` resolves options and loads lookups before the file is read.
-    The pipeline (kongchuo.imports.pipeline) does the rest the same way for every kind.
+    """A kind of file the portal imports: a subclass declared once by its app and registered
+    from its AppConfig.ready() (`register_kind(SchoolsImport())`). It declares its columns
+    (`fields`; `key` for duplicate_in_file) and who may import it (`roles`); its hooks:
+    `prepare` (options, lookups), `check_row` (False rejects the row, through ctx.reject; rows
+    outside the importer's scope too), `plan` (set-based reads, no write) and `apply` (the
+    write, in the pipeline's transaction).
     """
 
     slug: ClassVar[str] = ""
@@ -186,9 +170,7 @@ class ImportKind:
     computed: ClassVar[tuple[str, ...]] = ()  # extra row attributes check_row fills in (school_id, …)
     order: ClassVar[int] = 100
     icon: ClassVar[str] = "bi-file-earmark-spreadsheet"
-    # The written job's output file is for its importer only and is deleted on its first
-    # download (the `users` kind's initial passwords).
-    one_time_output: ClassVar[bool] = False
+    one_time_output: ClassVar[bool] = False  # the output file: its importer's, deleted once downloaded
     row_type: ClassVar[type]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -211,7 +193,7 @@ class ImportKind:
         raise NotImplementedError
 
     def columns(self) -> list[Column]:
-        return [f.column() for f in self.fields]
+        return [Column(f.key, list(f.labels), f.required) for f in self.fields]
 
     def allowed(self, scope: Scope | None) -> bool:
         return scope is not None and scope.role in self.roles
@@ -237,11 +219,6 @@ def all_kinds() -> list[ImportKind]:
 
 def kinds_for(scope: Scope | None) -> list[ImportKind]:
     return [k for k in all_kinds() if k.allowed(scope)]
-
-
-def current_lang() -> str:
-    """The active language as the import machinery names it: "zh" or "en"."""
-    return "en" if english_active() else "zh"
 
 
 def kind_for(slug: str, user: Any) -> tuple[ImportKind, Scope]:

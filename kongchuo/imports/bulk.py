@@ -1,9 +1,6 @@
 """Set-based helpers the import kinds share: chunked lookups, batched writes, bulk history,
-PostgreSQL COPY.
-
-SQLite allows 32,766 parameters per statement; lookups are chunked well under that, and bulk
-writes are batched by the number of parameters a batch needs. PostgreSQL gets COPY where a
-kind streams a big file into a staging table.
+PostgreSQL COPY. Lookups are chunked, and bulk writes batched by the parameters a batch needs,
+under SQLite's 32,766 parameters per statement.
 """
 
 from __future__ import annotations
@@ -11,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -22,14 +20,9 @@ IN_CHUNK = 10_000  # values per `__in` lookup (SQLite: ≤ 30,000 parameters per
 MAX_PARAMS = 30_000
 
 
-def chunked(values: Sequence[T] | Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+def chunked(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    items = iter(values)
+    while batch := list(islice(items, size)):
         yield batch
 
 
@@ -53,13 +46,8 @@ def update_batch_size(n_fields: int) -> int:
 
 def history_create(model: type[models.Model], objs: Sequence[models.Model], *, user: Any, reason: str,
                    update: bool, when: dt.datetime | None = None) -> None:
-    """simple_history rows for `objs` in bulk (history_type "+" or "~"), as `user`.
-
-    The choice for every bulk path of the imports: simple_history's own bulk_history_create
-    (one INSERT per batch), not a row per save() and not a hand-written history INSERT, so the
-    history rows carry exactly what simple_history would write. On PostgreSQL the roster's
-    COPY path writes them with INSERT … SELECT instead (kongchuo.imports.bulk.pg_*).
-    """
+    """simple_history rows for `objs` in bulk (history_type "+" or "~"), as `user`: its own
+    bulk_history_create (one INSERT per batch), so they carry exactly what it would write."""
     if not objs:
         return
     manager = model.history  # type: ignore[attr-defined]
@@ -71,13 +59,10 @@ def history_create(model: type[models.Model], objs: Sequence[models.Model], *, u
 
 
 def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """INSERT `objs` with one executemany (no RETURNING: callers find rows by natural key).
-
-    For the big bulk paths on SQLite: bulk_create compiles every value through the SQL
-    compiler, a minute for a county roster and its history (docs/performance.md); this prepares each
-    value with its field's get_db_prep_save and lets sqlite3 reuse one statement. auto_now
-    fields are not filled here: set them on the objects.
-    """
+    """INSERT `objs` with one executemany (no RETURNING: callers find rows by natural key),
+    each value prepared by its field's get_db_prep_save (auto_now fields too: set them on the
+    objects). For the big bulk paths on SQLite, where bulk_create's compiling every value
+    through the SQL compiler is slow (docs/performance.md)."""
     if not objs:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -167,44 +152,20 @@ def sqlite_full_batches() -> Iterator[None]:
 # --------------------------------------------------------------------------- PostgreSQL COPY
 
 
-def _copy_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            value = (value.replace("\\", "\\\\").replace("\t", "\\t")
-                     .replace("\n", "\\n").replace("\r", "\\r"))
-        return value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+class _LineFeed(io.RawIOBase):
+    """What psycopg2's copy_expert reads: generated COPY lines (str), pulled while the server
+    parses the lines already sent, so building rows in Python and inserting them overlap.
 
+    What the source raises (a file error met while reading, a reader process's failure) is kept
+    in `error`: psycopg2 would turn it into QueryCanceled, so the stream ends after what it has
+    and pg_copy_lines raises it again once the COPY is over."""
 
-class _Feed(io.RawIOBase):
-    """What psycopg2's copy_expert reads: read() only. What the source raised (a file error met
-    while reading, a reader process's failure) is kept in `error`: psycopg2 would turn it into
-    QueryCanceled, so the stream ends after what it has and the COPY's caller raises it again
-    once the COPY is over."""
-
-    def __init__(self, source: Iterator[Any]) -> None:
+    def __init__(self, source: Iterator[str]) -> None:
         self._source = source
         self.error: Exception | None = None
 
     def readable(self) -> bool:
         return True
-
-    def _fail(self, exc: Exception) -> None:
-        self.error = exc
-        self._source = iter(())
-
-
-class _LineFeed(_Feed):
-    """Generated COPY lines (str): psycopg2 pulls them while the server parses the lines
-    already sent, so building rows in Python and inserting them overlap."""
 
     def read(self, size: int | None = -1) -> str:
         """At least `size` characters (but at the end), in whole items: psycopg2 sends what it
@@ -220,7 +181,8 @@ class _LineFeed(_Feed):
                 if have >= want:
                     break
         except Exception as exc:
-            self._fail(exc)
+            self.error = exc
+            self._source = iter(())
         return "".join(parts)
 
     # psycopg2 reads text from this feed: str, not the bytes RawIOBase declares.
@@ -228,21 +190,12 @@ class _LineFeed(_Feed):
         return self.read(size)
 
 
-def pg_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-            to_text: Callable[[Any], str] = _copy_text) -> None:
-    """COPY `rows` into `table` (PostgreSQL), streamed as they are produced."""
-    lines = ("\t".join(to_text(v) for v in row) + "\n" for row in rows)
-    pg_copy_lines(table, columns, lines)
-
-
 def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
                   options: str = "") -> int:
     """COPY already formatted text-format lines (tab-separated, newline-ended; NULL is \\N
-    unless `options` says otherwise, e.g. "(FORMAT text, NULL '')"); the number of rows."""
-    return _pg_copy_feed(table, columns, _LineFeed(lines), options)
-
-
-def _pg_copy_feed(table: str, columns: Sequence[str], feed: _Feed, options: str) -> int:
+    unless `options` says otherwise, e.g. "(FORMAT text, NULL '')") into `table` (PostgreSQL),
+    streamed as they are produced; the number of rows."""
+    feed = _LineFeed(lines)
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN {options}'.rstrip(),

@@ -1,10 +1,10 @@
 """Cells of an import: the limits, the error codes with their messages (a contract: JSON,
 error workbooks and tests name them), and the normalisers that turn a cell into a value or
-raise CellError. Nothing here imports an app; of Django, only gettext.
+raise CellError. Nothing here imports an app.
 
 User text is a `Text`: a Chinese msgid (marked with gettext_noop where it is written) and its
-parameters, rendered in the active language when it is shown, never when it is raised. Plain
-strings cross the reader process (kongchuo.imports.reader) where lazy proxies could not.
+parameters, rendered in the active language when it is shown, never when it is raised (and,
+unlike a lazy proxy, it crosses the reader process).
 """
 
 from __future__ import annotations
@@ -71,8 +71,9 @@ MESSAGES: dict[str, str] = {
 LANGUAGES = {"zh": "zh-hans", "en": "en"}
 
 
-def english_active() -> bool:
-    return (translation.get_language() or settings.LANGUAGE_CODE).startswith("en")
+def current_lang() -> str:
+    """The active language as the import machinery names it: "zh" or "en"."""
+    return "en" if (translation.get_language() or settings.LANGUAGE_CODE).startswith("en") else "zh"
 
 
 class _Blank(dict):
@@ -122,7 +123,7 @@ class StoredText(Text):
         self.en = en
 
     def __str__(self) -> str:
-        return self.en if english_active() else self.msgid
+        return self.en if current_lang() == "en" else self.msgid
 
 
 def site_text(text: Text | str) -> str:
@@ -143,8 +144,7 @@ def code_text(code: str, hint: Text | str = "", **params: Any) -> Text:
 
 
 class TextMessages:
-    """The message of anything holding a `text` (an error, an Issue), in a language or the
-    active one."""
+    """The message of anything holding a `text` (an error, an Issue)."""
 
     text: Text
 
@@ -162,15 +162,12 @@ class TextMessages:
 
 
 class CodedError(TextMessages, Exception):
-    """An error with a stable code and its Text (rendered where the error is shown).
-
-    `text` replaces the code's own message; `hint` is appended to it (“the value”, a Text).
-    """
+    """An error with a stable code and its Text: the code's message with its parameters and
+    `hint` (the value, a Text) appended, or `text` instead of the code's message."""
 
     def __init__(self, code: str, text: Text | str | None = None, *, hint: Text | str = "",
                  **params: Any) -> None:
         self.code = code
-        self.params = params
         if text is None:
             self.text = code_text(code, hint, **params)
         else:

@@ -1,12 +1,8 @@
 """The check stage of an import: every record through the kind's cell parsers and row rule.
 
 RowValidator parses the rows of a sheet read here; ChildValidator takes the same rows, errors
-and figures from the reader process (kongchuo.imports.reader) that ran a RowValidator there.
-
-A kind whose plan wants its rows in another form (the roster on PostgreSQL: COPY text for its
-staging table) sets ctx.row_encoder in its prepare hook: each valid row is then encoded
-where it was checked, and the plan receives the encoded rows (str), several rows to an item
-when they come from the reader process.
+and figures from the reader process (kongchuo.imports.reader) that ran a RowValidator there
+(encoded there by ctx.row_encoder when the kind set one: several rows to a str).
 """
 
 from __future__ import annotations
@@ -32,7 +28,22 @@ class RowSource(Protocol):
     def finish(self) -> None: ...
 
 
-class RowValidator:
+class _Validator:
+    """What the pipeline reads of a validator once its rows are exhausted: the data rows
+    (`count`), the duplicated keys with their rows, every key seen."""
+
+    def __init__(self, kind: ImportKind, ctx: ImportContext, total: int | None) -> None:
+        self.kind, self.ctx, self.total = kind, ctx, total  # total: data rows, for the progress
+        self.count = 0
+        self.dup_rows: dict[Any, list[int]] = {}
+        self.keys_seen: set[Any] = set()
+
+    def _progress(self, seen: int) -> None:
+        if self.total:
+            self.ctx.progress(10 + int(60 * min(seen / self.total, 1)))
+
+
+class RowValidator(_Validator):
     """Parses every record; yields the valid ones as `kind.row_type`; reports the rest.
 
     Duplicate keys are counted over every row whose key cells parsed, so both rows of a
@@ -41,14 +52,12 @@ class RowValidator:
 
     def __init__(self, rows: Any, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
                  total: int | None, *, report_duplicates: bool = True) -> None:
-        self.rows, self.header, self.kind, self.ctx, self.total = rows, header, kind, ctx, total
+        super().__init__(kind, ctx, total)
+        self.rows, self.header = rows, header
         # False in the reader process: the importing process reports them from dup_rows.
         self.report_duplicates = report_duplicates
-        self.count = 0
         self.seen = 0  # data rows read so far (every 2,000)
-        self.dup_rows: dict[Any, list[int]] = {}
         self.first_rows: dict[Any, int] = {}  # every key seen, with its first row
-        self.keys_seen: set[Any] = set()
 
     def __iter__(self) -> Iterator[Any]:
         kind, ctx, header = self.kind, self.ctx, self.header
@@ -69,8 +78,7 @@ class RowValidator:
             if n >= tick:
                 tick += 2000
                 self.seen = n
-                if self.total:
-                    ctx.progress(10 + int(60 * min(n / self.total, 1)))
+                self._progress(n)
             if len(values) < width:
                 values = values + pad[len(values):]
             try:  # the common case: every cell parses
@@ -114,19 +122,13 @@ def duplicate_issues(dup_rows: dict[Any, list[int]], header: HeaderMap, kind: Im
     return out
 
 
-class ChildValidator:
+class ChildValidator(_Validator):
     """RowValidator's rows, errors and figures, from the reader process that ran it."""
 
     def __init__(self, reader: RowSource, kind: ImportKind, ctx: ImportContext,
                  total: int | None) -> None:
-        self.reader, self.kind, self.ctx, self.total = reader, kind, ctx, total
-        self.count = 0
-        self.dup_rows: dict[Any, list[int]] = {}
-        self.keys_seen: set[Any] = set()
-
-    def _progress(self, seen: int) -> None:
-        if self.total:
-            self.ctx.progress(10 + int(60 * min(seen / self.total, 1)))
+        super().__init__(kind, ctx, total)
+        self.reader = reader
 
     def __iter__(self) -> Iterator[Any]:
         stats: dict[str, Any] = {}

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
@@ -43,34 +44,21 @@ _MISS = object()
 def memoize(parse: Parser) -> Parser:
     """Cache `parse` per distinct cell. Text cells are keyed by the string itself (its hash is
     cached by Python); other cells by (type, value), so 1, 1.0 and True stay apart."""
-    texts: dict[str, Any] = {}
-    others: dict[tuple[type, Any], Any] = {}
-
-    def run(value: Any) -> Any:
-        try:
-            return parse(value)
-        except CellError as exc:
-            return FailedParse(exc)
+    memo: dict[Any, Any] = {}
 
     def cached(value: Any) -> Any:
-        if value.__class__ is str:
-            hit = texts.get(value, _MISS)
-            if hit is _MISS:
-                hit = run(value)
-                if len(texts) < _MEMO_LIMIT:
-                    texts[value] = hit
-        else:
-            key = (value.__class__, value)
-            hashable = True
+        key = value if value.__class__ is str else (value.__class__, value)
+        try:
+            hit = memo.get(key, _MISS)
+        except TypeError:  # unhashable: never from calamine, but be safe
+            return parse(value)
+        if hit is _MISS:
             try:
-                hit = others.get(key, _MISS)
-            except TypeError:  # unhashable: never from calamine, but be safe
-                hit = _MISS
-                hashable = False
-            if hit is _MISS:
-                hit = run(value)
-                if hashable and len(others) < _MEMO_LIMIT:
-                    others[key] = hit
+                hit = parse(value)
+            except CellError as exc:
+                hit = FailedParse(exc)
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = hit
         if hit.__class__ is FailedParse:
             raise CellError(hit.code, hit.text)
         return hit
@@ -125,9 +113,7 @@ def id_number(*, required: bool = True) -> Parser:
 
 
 def date(*, required: bool = False) -> Parser:
-    def parse(value: Any) -> dt.date | None:
-        return cells.parse_date(value, required=required)
-    return parse
+    return partial(cells.parse_date, required=required)
 
 
 def year_month(*, required: bool = False) -> Parser:
@@ -139,9 +125,7 @@ def year_month(*, required: bool = False) -> Parser:
 
 
 def grade(*, required: bool = False) -> Parser:
-    def parse(value: Any) -> int | None:
-        return cells.parse_grade(value, required=required)
-    return parse
+    return partial(cells.parse_grade, required=required)
 
 
 def boolean() -> Parser:
@@ -149,9 +133,7 @@ def boolean() -> Parser:
 
 
 def sex(*, required: bool = False) -> Parser:
-    def parse(value: Any) -> str | None:
-        return cells.parse_sex(value, required=required)
-    return parse
+    return partial(cells.parse_sex, required=required)
 
 
 def norm_key(value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import shared_task
@@ -10,8 +9,6 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext_noop
 
 from kongchuo.imports.cells import Text, site_text
-
-log = logging.getLogger(__name__)
 
 
 @shared_task(name="imports.job_run", bind=True, acks_late=True, max_retries=2,
