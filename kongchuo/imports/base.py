@@ -1,9 +1,5 @@
-"""The shapes every import kind shares: fields, issues, the context, the plan, the registry.
-
-An app describes a kind of file once (`ImportKind`: its columns, who may import it, how its
-rows become a plan and how a plan is written) and registers it from its AppConfig.ready();
-the pipeline (`kongchuo.imports.pipeline`) does the rest the same way for every kind. Nothing here
-knows an app.
+"""The shapes every import kind shares: fields, issues, the context, the plan, the registry
+(an app registers its kinds from AppConfig.ready(); nothing here knows an app).
 """
 
 from __future__ import annotations
@@ -69,11 +65,9 @@ class ImportRefused(CodedError):
 
 @dataclass
 class ImportContext:
-    """What a kind's hooks may know about the import in progress.
-
-    `user` is None for the operator CLI, which acts with county scope. `present` holds the
-    keys of the columns the file has: a column the file lacks never overwrites stored data.
-    """
+    """What a kind's hooks may know about the import in progress. `user` is None for the
+    operator CLI (county scope); `present`: the keys of the columns the file has (a column the
+    file lacks never overwrites stored data)."""
 
     kind: ImportKind
     user: Any
@@ -128,12 +122,9 @@ class ImportPlan:
 
 
 class RowStream:
-    """The valid rows of the file, parsed, in file order; iterate once.
-
-    After the iteration, `duplicates` holds the keys that appeared on more than one row: those
-    rows have been reported as `duplicate_in_file` and the kind must not write them (a kind that
-    streams rows to a staging table removes them there).
-    """
+    """The valid rows of the file, parsed, in file order; iterate once. Then `duplicates` holds
+    the keys found on more than one row: reported as duplicate_in_file, the kind must not write
+    them (a kind that streams rows to a staging table removes them there)."""
 
     def __init__(self, source: Iterator[Any], key_of: Callable[[Any], Any] | None) -> None:
         self._source = source
@@ -200,8 +191,8 @@ class ImportKind:
 
 
 def register_kind(kind: ImportKind) -> ImportKind:
-    """Plug an import kind in (the `import_kind` slot of kongchuo.plugins, the one registry apps
-    plug into), replacing a kind of the same slug (ready() may run again in tests)."""
+    """Plug an import kind in (kongchuo.plugins' `import_kind` slot), replacing a kind of the
+    same slug (ready() may run again in tests)."""
     for known in plugins.items("import_kind"):
         if known.slug == kind.slug:
             plugins.unregister("import_kind", known)

@@ -77,7 +77,7 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
 def _history_insert_sql(model: type[models.Model], *, user: Any, reason: str, history_type: str,
                         when: dt.datetime) -> tuple[str, list[Any]]:
     """`INSERT INTO <history> (…) SELECT t.…, <date, type, user, reason> FROM <table> t`, to be
-    completed with a WHERE on `t`: the rows as they are now, as simple_history stores them."""
+    completed with a WHERE on `t`."""
     hist = model.history.model  # type: ignore[attr-defined]
     qn = connection.ops.quote_name
     cols = [f.column for f in hist._meta.concrete_fields if not f.name.startswith("history_")]
@@ -92,14 +92,14 @@ def _history_insert_sql(model: type[models.Model], *, user: Any, reason: str, hi
 
 def history_insert_select(model: type[models.Model], *, key: str, values: Sequence[Any], user: Any,
                           reason: str, history_type: str, when: dt.datetime) -> None:
-    """simple_history rows for the rows of `model` whose `key` column is in `values`, written
-    by INSERT … SELECT from the table itself (the rows as they are now, after the write):
-    what bulk_history_create would store, without a historical instance per row."""
+    """simple_history rows, as bulk_history_create would store them, for the rows of `model`
+    whose `key` column is in `values`: INSERT … SELECT from the rows as they are after the
+    write, without a historical instance per row."""
     sql, params = _history_insert_sql(model, user=user, reason=reason, history_type=history_type,
                                       when=when)
     column = connection.ops.quote_name(key)
     with connection.cursor() as cursor:
-        for batch in chunked(list(values), IN_CHUNK):
+        for batch in chunked(values):
             marks = ", ".join(["%s"] * len(batch))
             cursor.execute(f"{sql} WHERE t.{column} IN ({marks})", [*params, *batch])
 
@@ -123,13 +123,8 @@ def is_postgres() -> bool:
 
 @contextlib.contextmanager
 def sqlite_full_batches() -> Iterator[None]:
-    """Let bulk_create/bulk_update use SQLite's real parameter limit during an import.
-
-    Django assumes SQLite's old compile-time default of 999 variables per statement, which
-    splits a 29-column Student bulk_create into batches of 34 rows (6,000 statements for a
-    county). SQLite ≥ 3.32 allows 32,766; the limit is raised on this connection's features
-    only (to MAX_PARAMS, or what the library reports if lower) and restored afterwards.
-    """
+    """Let bulk_create/bulk_update use SQLite's real parameter limit (≥ 3.32: 32,766, not the
+    999 Django assumes: batches of 34 Student rows) on this connection, for the block."""
     if connection.vendor != "sqlite":
         yield
         return
@@ -138,10 +133,7 @@ def sqlite_full_batches() -> Iterator[None]:
     connection.ensure_connection()
     features = connection.features
     before = features.max_query_params
-    try:
-        real = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    except (AttributeError, sqlite3.Error):
-        real = before
+    real = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # Python ≥ 3.11
     features.max_query_params = max(before, min(real, MAX_PARAMS))
     try:
         yield

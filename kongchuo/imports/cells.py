@@ -207,11 +207,10 @@ def quoted(value: Any, limit: int = 40) -> str:
 
 
 def _blank_or_raise(value: Cell, required: bool) -> bool:
-    if _is_blank(value):
-        if required:
-            raise CellError("required_missing")
-        return True
-    return False
+    blank = _is_blank(value)
+    if blank and required:
+        raise CellError("required_missing")
+    return blank
 
 
 def _clean(value: Cell) -> str:
@@ -220,10 +219,8 @@ def _clean(value: Cell) -> str:
 
 def parse_text(value: Cell, *, required: bool = False, max_length: int | None = None) -> str:
     """Text as stored: NFKC, trimmed; a number Excel made of a phone or code loses its ".0".
-
-    One leading apostrophe is dropped: users type it to force text, and `escape_formula` adds
-    it on export, so a round trip gives the original back.
-    """
+    One leading apostrophe (users type it to force text; `escape_formula` adds it on export)
+    is dropped."""
     if _blank_or_raise(value, required):
         return ""
     if isinstance(value, bool):
@@ -266,6 +263,8 @@ _COMPACT_YM = re.compile(r"(\d{4})(\d{2})")
 
 def _serial_to_date(serial: float) -> dt.date | None:
     """Excel 1900-system serial to date; None unless it lands in 1900–2100."""
+    if not math.isfinite(serial):
+        return None
     days = math.floor(serial)
     if days < 1 or days > _SERIAL_MAX or days == 60:  # 60 is Excel's phantom 1900-02-29
         return None
@@ -291,14 +290,11 @@ def parse_date(value: Cell, *, required: bool = False) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise _invalid("value_invalid", value)
         if float(value).is_integer() and 19000101 <= value <= 21001231:
             value = str(int(value))  # 20120506 typed as a number
+        elif (date := _serial_to_date(value)) is None:
+            raise _invalid("value_invalid", value)
         else:
-            date = _serial_to_date(value)
-            if date is None:
-                raise _invalid("value_invalid", value)
             return date
     if not isinstance(value, str):
         raise _invalid("value_invalid", value)

@@ -3,6 +3,7 @@ uploader, claim it for the worker, and queue it (the one place an import is enqu
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,20 +18,14 @@ from kongchuo.models import Job
 
 def import_job_create(*, kind: str, user: Any, source: str | Path | IO[bytes], filename: str,
                       options: dict[str, Any] | None = None, origin: str = "web") -> Job:
-    """Keep the upload on a pending Job row (who, when, checksum, options).
-
-    `source` is a path or an open binary file; the copy lives under MEDIA_ROOT/jobs/ so the
-    error workbook can be rebuilt and the import re-run by a worker on another machine.
-    """
-    kind_obj, _scope = kind_for(kind, user)
-    job = Job(kind=JOB_PREFIX + kind_obj.slug, created_by=user if user is not None else None,
-              params={"kind": kind_obj.slug, "options": dict(options or {}), "filename": filename,
-                      "origin": origin})
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as fh:
-            job.file.save(_safe_name(filename), File(fh), save=False)
-    else:
-        job.file.save(_safe_name(filename), File(source), save=False)
+    """Keep the upload (a path or an open binary file) on a pending Job row (who, when,
+    checksum, options), under MEDIA_ROOT/jobs/: the error workbook can be rebuilt and the
+    import re-run by a worker on another machine."""
+    kind_for(kind, user)  # ImportRefused: an unknown kind, or one the user may not import
+    job = Job(kind=JOB_PREFIX + kind, created_by=user,
+              params={"kind": kind, "options": dict(options or {}), "filename": filename, "origin": origin})
+    with open(source, "rb") if isinstance(source, (str, Path)) else nullcontext(source) as fh:
+        job.file.save(_safe_name(filename), File(fh), save=False)
     job.checksum = file_sha256(job.file.path)
     job.save()
     return job

@@ -1,9 +1,6 @@
-"""One record through an import kind's own rules, for the forms that create what an import
-creates (新增学生 and the student edit: the roster kind).
-
-The record's values go through every field's cell parser and then the kind's `check_row`
-(birth date and sex against the ID, school in the user's scope, …), exactly as a row of a file
-would: one set of rules and one set of error codes, whichever way a child is entered.
+"""One record through an import kind's own rules (its cell parsers, then `check_row`), exactly
+as a row of a file: the forms that create what an import creates (新增学生 and the student
+edit: the roster kind) give the same errors with the same codes.
 """
 
 from __future__ import annotations
