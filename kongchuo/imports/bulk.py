@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, TypeVar
@@ -144,9 +143,9 @@ def sqlite_full_batches() -> Iterator[None]:
 # --------------------------------------------------------------------------- PostgreSQL COPY
 
 
-class _LineFeed(io.RawIOBase):
-    """What psycopg2's copy_expert reads: generated COPY lines (str), pulled while the server
-    parses the lines already sent, so building rows in Python and inserting them overlap.
+class _LineFeed:
+    """What psycopg2's copy_expert reads (by read() only): generated COPY lines (str), pulled
+    while the server parses the lines already sent, so building and inserting rows overlap.
 
     What the source raises (a file error met while reading, a reader process's failure) is kept
     in `error`: psycopg2 would turn it into QueryCanceled, so the stream ends after what it has
@@ -155,9 +154,6 @@ class _LineFeed(io.RawIOBase):
     def __init__(self, source: Iterator[str]) -> None:
         self._source = source
         self.error: Exception | None = None
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, size: int | None = -1) -> str:
         """At least `size` characters (but at the end), in whole items: psycopg2 sends what it
@@ -176,10 +172,6 @@ class _LineFeed(io.RawIOBase):
             self.error = exc
             self._source = iter(())
         return "".join(parts)
-
-    # psycopg2 reads text from this feed: str, not the bytes RawIOBase declares.
-    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]  # pragma: no cover - psycopg2 uses read()
-        return self.read(size)
 
 
 def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
