@@ -2,17 +2,20 @@
 
 RowValidator parses the rows of a sheet read here; ChildValidator takes the same rows, errors
 and figures from the reader process (kongchuo.imports.reader) that ran a RowValidator there
-(encoded there by ctx.row_encoder when the kind set one: several rows to a str).
+(encoded there by ctx.row_encoder when the kind set one: several rows to a str). check_record
+puts one record of a form through the same rules: a form and a file give the same errors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.utils.translation import gettext_noop
 
-from kongchuo.imports.base import ImportContext, ImportKind, Issue
+from kongchuo.calendar.schoolyear import today
+from kongchuo.imports.base import ImportContext, ImportKind, Issue, current_lang, kind_for
 from kongchuo.imports.cells import CellError, Text
 from kongchuo.imports.parsers import memoize
 from kongchuo.imports.tabular import HeaderMap, iter_data_rows
@@ -61,7 +64,7 @@ class RowValidator(_Validator):
 
     def __iter__(self) -> Iterator[Any]:
         kind, ctx, header = self.kind, self.ctx, self.header
-        specs = field_specs(kind, header)
+        specs = _field_specs(kind, header)
         raw_cols = sheet_columns(header) if kind.keep_raw else []  # (index, label) of the whole row
         width = max([c for c, _parse, _label in specs] + [c for c, _label in raw_cols] + [0]) + 1
         key_index = [i for i, f in enumerate(kind.fields) if f.key in kind.key]
@@ -85,7 +88,7 @@ class RowValidator(_Validator):
                 parsed = parse_row(values)
                 bad = False
             except CellError:
-                parsed, bad = parse_reporting(number, values, specs, errors), True
+                parsed, bad = _parse_reporting(number, values, specs, errors), True
             if key_index:
                 key_value = (parsed[key_index[0]],) if one_key else tuple([parsed[i] for i in key_index])
                 if None not in key_value and "" not in key_value:
@@ -144,7 +147,51 @@ class ChildValidator(_Validator):
         self.ctx.errors.extend(duplicate_issues(self.dup_rows, self.ctx.header, self.kind))
 
 
-def field_specs(kind: ImportKind, header: HeaderMap) -> list[Spec]:
+@dataclass
+class RecordCheck:
+    """The parsed record (`row`, the kind's row type) or the issues that refused it, each with
+    the key of the field it concerns (`by_field`, in field order)."""
+
+    row: Any = None
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # column label -> field key
+
+    @property
+    def ok(self) -> bool:
+        return self.row is not None and not self.errors
+
+    def by_field(self, issues: list[Issue] | None = None) -> list[tuple[str, Issue]]:
+        return [(self.keys.get(i.column, ""), i) for i in (self.errors if issues is None else issues)]
+
+
+def check_record(slug: str, values: dict[str, Any], *, user: Any, options: dict[str, Any] | None = None
+                 ) -> RecordCheck:
+    """Parse and check one record of import kind `slug` for `user` (ImportRefused when the user
+    may not import that kind), reported as row 1. `values` maps field keys to cell values; a
+    key that is absent or blank counts as a column the file lacks (it never overwrites stored
+    data)."""
+    kind, scope = kind_for(slug, user)
+    present = frozenset(k for k, v in values.items() if v not in (None, ""))
+    ctx = ImportContext(kind=kind, user=user, scope=scope, options=options or {},
+                        lang=current_lang(), today=today(), present=present)
+    kind.prepare(ctx)
+    # The record as a one-row sheet holding the present fields' columns, in field order.
+    header = HeaderMap((0,), {f.key: i for i, f in enumerate(kind.fields) if f.key in present}, {})
+    cells = [values.get(f.key) for f in kind.fields]
+    parsed = _parse_reporting(1, cells, _field_specs(kind, header), ctx.errors)
+    result = RecordCheck(keys={ctx.label(f.key): f.key for f in kind.fields})
+    if not ctx.errors:
+        row = kind.row_type(1, *parsed)
+        if kind.check_row(row, ctx) is not False:
+            result.row = row
+    result.errors, result.warnings = ctx.errors, ctx.warnings
+    if result.errors:
+        result.row = None
+    return result
+
+
+def _field_specs(kind: ImportKind, header: HeaderMap) -> list[Spec]:
     """(column index, parser, label) per field, in field order. A column the header lacks
     has index -1 and parses to None, or to required_missing for a required field."""
     specs: list[Spec] = []
@@ -158,7 +205,7 @@ def field_specs(kind: ImportKind, header: HeaderMap) -> list[Spec]:
     return specs
 
 
-def parse_reporting(number: int, values: list, specs: list[Spec], errors: list[Issue]) -> list:
+def _parse_reporting(number: int, values: list, specs: list[Spec], errors: list[Issue]) -> list:
     """Parse cell by cell, reporting every cell that fails (the slow path of a bad row)."""
     parsed: list[Any] = []
     for c, parse, label in specs:

@@ -47,18 +47,14 @@ def import_job_run(job: Job, *, write: bool, skip_invalid: bool = False,
 
 
 def import_job_claim(job_id: int, *, write: bool) -> Job | None:
-    """The job to run, or None when this delivery has nothing left to do: only a pending job
-    (import_job_start) is taken, by a conditional UPDATE, so a second delivery of the task, or
-    one arriving after the watchdog failed the job, does nothing (the user submits again)."""
+    """The job to run, or None when this delivery has nothing left to do: the job is written
+    (or previewed, for a preview), or no longer pending (job_claim's conditional UPDATE: a
+    second delivery, or the watchdog, took it; the user submits again)."""
     job = Job.objects.filter(pk=job_id, kind__startswith=JOB_PREFIX).select_related("created_by").first()
-    if job is None or not job.file:
+    phase = (job.result or {}).get("phase") if job else None
+    if job is None or not job.file or phase == "written" or (not write and phase == "dry_run"):
         return None
-    phase = (job.result or {}).get("phase")
-    if phase == "written" or (not write and phase == "dry_run"):
-        return None
-    if not job_claim(job_id, kind_prefix=JOB_PREFIX):
-        return None
-    return job
+    return job if job_claim(job_id, kind_prefix=JOB_PREFIX) else None
 
 
 def import_job_start(job: Job, *, write: bool, skip_invalid: bool = False) -> None:

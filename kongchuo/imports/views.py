@@ -1,8 +1,6 @@
 """The browser flow of the imports: 导入 page per kind → 下载模板 → upload → preview (counts,
 first errors, error workbook) → 确认导入 / 跳过错误行导入; big files run in the worker with a
 progress bar (htmx polls the job); the import history.
-
-Views parse input, check the role and the job's scope, call the runner's services, render.
 """
 
 from __future__ import annotations
@@ -134,11 +132,10 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = _job_for(request, pk)
     if job.created_by_id != request.user.pk:
         raise PermissionDenied
-    phase = (job.result or {}).get("phase")
-    if job.status in (Job.Status.PENDING, Job.Status.RUNNING) or phase not in ("dry_run", "rejected"):
+    if _confirmable(job):
+        _run(request, job, write=True, skip_invalid=request.POST.get("mode") == "skip_invalid")
+    else:
         messages.info(request, _("该导入已处理，无需重复确认。"))
-        return redirect("imports:job", pk=job.pk)
-    _run(request, job, write=True, skip_invalid=request.POST.get("mode") == "skip_invalid")
     return redirect("imports:job", pk=job.pk)
 
 
@@ -203,6 +200,12 @@ def _job_kind(job: Job) -> ImportKind | None:
     return get_kind((job.params or {}).get("kind", ""))
 
 
+def _confirmable(job: Job) -> bool:
+    """A finished preview (clean, or with rows rejected): its uploader may write it."""
+    return (job.status not in (Job.Status.PENDING, Job.Status.RUNNING)
+            and (job.result or {}).get("phase") in ("dry_run", "rejected"))
+
+
 def _job_row(job: Job) -> dict[str, Any]:
     result = job.result or {}
     kind = _job_kind(job)
@@ -236,8 +239,7 @@ def _job_context(request: HttpRequest, job: Job) -> dict[str, Any]:
     phase = result.get("phase", "")
     rows, rejected = result.get("rows", 0), result.get("rejected", 0)
     running = job.status in (Job.Status.PENDING, Job.Status.RUNNING)
-    can_confirm = (not running and job.created_by_id == request.user.pk
-                   and phase in ("dry_run", "rejected"))
+    can_confirm = _confirmable(job) and job.created_by_id == request.user.pk
     extra_counts = [(key, result.get(key, 0)) for key in (kind.counts if kind else ())
                     if isinstance(result.get(key, 0), int)
                     and (phase == "written" or key not in _WRITTEN_ONLY)]
