@@ -25,22 +25,20 @@ def chunked(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
-def fetch_in(queryset: models.QuerySet, field: str, values: Iterable[Any], *,
-             chunk: int = IN_CHUNK) -> Iterator[Any]:
-    """Rows of `queryset` whose `field` is in `values`, one query per `chunk` values."""
-    unique = list(dict.fromkeys(v for v in values if v is not None))
-    for batch in chunked(unique, chunk):
+def fetch_in(queryset: models.QuerySet, field: str, values: Iterable[Any]) -> Iterator[Any]:
+    """Rows of `queryset` whose `field` is in `values`, one query per IN_CHUNK values."""
+    for batch in chunked(dict.fromkeys(v for v in values if v is not None)):
         yield from queryset.filter(**{f"{field}__in": batch})
 
 
-def batch_size_for(n_fields: int, *, per_row_extra: int = 1) -> int:
-    """Rows per bulk statement keeping the parameter count under the SQLite limit."""
-    return max(1, min(2000, MAX_PARAMS // max(1, n_fields + per_row_extra)))
+def batch_size_for(n_fields: int) -> int:
+    """Rows per bulk_create statement (a parameter per field, and one) under SQLite's limit."""
+    return max(1, min(2000, MAX_PARAMS // (n_fields + 1)))
 
 
 def update_batch_size(n_fields: int) -> int:
     """bulk_update writes CASE WHEN pk THEN value per field: 2 parameters per field and row."""
-    return max(1, min(1000, MAX_PARAMS // max(1, 2 * n_fields + 1)))
+    return max(1, min(1000, MAX_PARAMS // (2 * n_fields + 1)))
 
 
 def history_create(model: type[models.Model], objs: Sequence[models.Model], *, user: Any, reason: str,

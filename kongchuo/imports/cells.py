@@ -365,26 +365,25 @@ def parse_grade(value: Cell, *, required: bool = False) -> int | None:
     return n
 
 
-_TRUE = {"是", "√", "✓", "✔", "Y", "YES", "TRUE", "1", "1.0"}
-_FALSE = {"否", "×", "✗", "✘", "N", "NO", "FALSE", "0", "0.0"}
+_BOOL = {**dict.fromkeys(("是", "√", "✓", "✔", "Y", "YES", "TRUE", "1", "1.0"), True),
+         **dict.fromkeys(("否", "×", "✗", "✘", "N", "NO", "FALSE", "0", "0.0"), False)}
+_SEX = {"男": "M", "男性": "M", "M": "M", "MALE": "M", "1": "M",
+        "女": "F", "女性": "F", "F": "F", "FEMALE": "F", "2": "F"}
+
+
+def _spelled(table: dict[str, Any], value: Cell) -> Any:
+    """The table's value for the cell's spelling (upper-cased; the number 1.0 spelled "1")."""
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else _clean(value).upper()
+    if text not in table:
+        raise _invalid("value_invalid", value)
+    return table[text]
 
 
 def parse_bool(value: Cell) -> bool:
     """是/否, √/×, Y/N, 1/0, True/False; blank means no."""
     if _is_blank(value):
         return False
-    if isinstance(value, bool):
-        return value
-    text = str(int(value)) if isinstance(value, float) and value.is_integer() else _clean(value).upper()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise _invalid("value_invalid", value)
-
-
-_SEX = {"男": "M", "男性": "M", "M": "M", "MALE": "M", "1": "M",
-        "女": "F", "女性": "F", "F": "F", "FEMALE": "F", "2": "F"}
+    return value if isinstance(value, bool) else _spelled(_BOOL, value)
 
 
 def parse_sex(value: Cell, *, required: bool = False) -> str | None:
@@ -393,10 +392,7 @@ def parse_sex(value: Cell, *, required: bool = False) -> str | None:
         return None
     if isinstance(value, bool):
         raise _invalid("value_invalid", value)
-    text = str(int(value)) if isinstance(value, float) and value.is_integer() else _clean(value).upper()
-    if text not in _SEX:
-        raise _invalid("value_invalid", value)
-    return _SEX[text]
+    return _spelled(_SEX, value)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

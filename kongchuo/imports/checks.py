@@ -100,9 +100,8 @@ class RowValidator(_Validator):
             if bad:
                 continue
             row = row_type(number, *parsed)
-            if check(row, ctx) is False:
-                continue
-            yield row
+            if check(row, ctx) is not False:
+                yield row
         self.count = n
         self.rows = None  # let the sheet (hundreds of MB for a county) go before the plan's diff
         self.keys_seen = set(seen)
@@ -116,13 +115,9 @@ def duplicate_issues(dup_rows: dict[Any, list[int]], header: HeaderMap, kind: Im
     if not dup_rows:
         return []
     label = header.labels.get(kind.key[0], kind.key[0])
-    out = []
-    for numbers in dup_rows.values():
-        for number in numbers:
-            others = [str(r) for r in numbers if r != number]
-            out.append(Issue(number, label, "duplicate_in_file",
-                             Text(gettext_noop("与本文件中其他行重复（第%(rows)s行）"), rows=others)))
-    return out
+    text = gettext_noop("与本文件中其他行重复（第%(rows)s行）")
+    return [Issue(number, label, "duplicate_in_file", Text(text, rows=[str(r) for r in numbers if r != number]))
+            for numbers in dup_rows.values() for number in numbers]
 
 
 class ChildValidator(_Validator):

@@ -29,19 +29,16 @@ def _term_choices() -> list[tuple[str, str | Promise]]:
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("选择文件（.xlsx / .xls / .csv）"),
-                           widget=forms.ClearableFileInput(attrs={
-                               "class": "form-control form-control-sm",
-                               "accept": ".xlsx,.xls,.csv"}))
+    file = forms.FileField(label=_("选择文件（.xlsx / .xls / .csv）"), widget=forms.ClearableFileInput(
+        attrs={"class": "form-control form-control-sm", "accept": ".xlsx,.xls,.csv"}))
     term = forms.ChoiceField(label=_("学期"), required=False,
                              widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     year = forms.IntegerField(label=_("年度"), required=False, min_value=2000, max_value=2100,
                               widget=forms.NumberInput(attrs={"class": "form-control form-control-sm"}))
     list = forms.ChoiceField(label=_("名单类型"), required=False,
                              widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
-    due = forms.DateField(label=_("核查期限"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date",
-                                                        "class": "form-control form-control-sm"}))
+    due = forms.DateField(label=_("核查期限"), required=False, widget=forms.DateInput(
+        attrs={"type": "date", "class": "form-control form-control-sm"}))
 
     def __init__(self, kind: ImportKind, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,15 +57,10 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         limit = settings.KONGCHUO_UPLOAD_MAX_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(
-                _("文件过大（上限 %(mb)s MB）"),
-                params={"mb": limit // (1024 * 1024)})
+            raise forms.ValidationError(_("文件过大（上限 %(mb)s MB）"), params={"mb": limit // (1024 * 1024)})
         return upload
 
     def options(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in OPTIONS:
-            value = self.cleaned_data.get(name)
-            if value not in (None, ""):
-                out[name] = value.isoformat() if isinstance(value, dt.date) else value
-        return out
+        """The options given, as the Job keeps them (a date in ISO form)."""
+        return {name: value.isoformat() if isinstance(value, dt.date) else value
+                for name in OPTIONS if (value := self.cleaned_data.get(name)) not in (None, "")}

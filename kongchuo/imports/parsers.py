@@ -140,8 +140,7 @@ def norm_key(value: Any) -> str:
     """A name as compared with stored names: NFKC, no whitespace at all, no apostrophe."""
     if value is None:
         return ""
-    text_ = unicodedata.normalize("NFKC", str(value))
-    return re.sub(r"\s+", "", text_).lstrip("'‘’")
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value))).lstrip("'‘’")
 
 
 def choice(mapping: Mapping[str, Any], *, required: bool = False, default: Any = None) -> Parser:
