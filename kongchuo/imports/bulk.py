@@ -143,11 +143,9 @@ def sqlite_full_batches() -> Iterator[None]:
 
 class _LineFeed:
     """What psycopg2's copy_expert reads (by read() only): generated COPY lines (str), pulled
-    while the server parses the lines already sent, so building and inserting rows overlap.
-
-    What the source raises (a file error met while reading, a reader process's failure) is kept
-    in `error`: psycopg2 would turn it into QueryCanceled, so the stream ends after what it has
-    and pg_copy_lines raises it again once the COPY is over."""
+    while the server parses the lines already sent. What the source raises (a file error, a
+    reader process's failure) is kept in `error` (psycopg2 would make it QueryCanceled): the
+    stream ends there, and pg_copy_lines raises it once the COPY is over."""
 
     def __init__(self, source: Iterator[str]) -> None:
         self._source = source

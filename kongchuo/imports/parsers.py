@@ -1,8 +1,6 @@
-"""Cell parsers for import fields, built on the tabular engine's normalisers.
-
-Each factory returns `parse(cell) -> value` raising `CellError`. `memoize` wraps a parser with
-a per-import cache keyed by the cell's type and value, so a column of 200,000 grades costs a
-dozen real parses. Errors are cached as (code, text) and raised afresh each time.
+"""Cell parsers for import fields: each factory returns `parse(cell) -> value` raising
+CellError, over the normalisers of kongchuo.imports.cells (with fast paths for the common
+cell). `memoize` caches a parser per distinct cell: 200,000 grades cost a dozen real parses.
 """
 
 from __future__ import annotations

@@ -183,13 +183,12 @@ def import_output(request: HttpRequest, pk: int) -> HttpResponseBase:
 def import_history(request: HttpRequest) -> HttpResponse:
     scope = require_role(request.user, *STAFF)
     jobs = import_jobs_visible_to(request.user)
-    allowed = kinds_for(scope)
     wanted = request.GET.get("kind", "")
     if wanted:
         jobs = jobs.filter(kind=JOB_PREFIX + wanted)
     page = Paginator(jobs, 20).get_page(request.GET.get("page"))
     return render(request, "imports/history.html", {
-        "page": page, "rows": [_job_row(j) for j in page.object_list], "kinds": allowed,
+        "page": page, "rows": [_job_row(j) for j in page.object_list], "kinds": kinds_for(scope),
         "wanted": wanted, "total": page.paginator.count})
 
 
