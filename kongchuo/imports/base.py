@@ -193,9 +193,8 @@ class ImportKind:
 def register_kind(kind: ImportKind) -> ImportKind:
     """Plug an import kind in (kongchuo.plugins' `import_kind` slot), replacing a kind of the
     same slug (ready() may run again in tests)."""
-    for known in plugins.items("import_kind"):
-        if known.slug == kind.slug:
-            plugins.unregister("import_kind", known)
+    if (known := get_kind(kind.slug)) is not None:
+        plugins.unregister("import_kind", known)
     plugins.register("import_kind", kind, order=kind.order)
     return kind
 
