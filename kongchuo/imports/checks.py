@@ -156,8 +156,8 @@ class RecordCheck:
     def ok(self) -> bool:
         return self.row is not None and not self.errors
 
-    def by_field(self, issues: list[Issue] | None = None) -> list[tuple[str, Issue]]:
-        return [(self.keys.get(i.column, ""), i) for i in (self.errors if issues is None else issues)]
+    def by_field(self) -> list[tuple[str, Issue]]:
+        return [(self.keys.get(i.column, ""), i) for i in self.errors]
 
 
 def check_record(slug: str, values: dict[str, Any], *, user: Any, options: dict[str, Any] | None = None
