@@ -172,10 +172,8 @@ def import_output(request: HttpRequest, pk: int) -> HttpResponseBase:
     default_storage.delete(name)
     audit_record(action="import_output_download", request=request, obj=job,
                  detail={"kind": kind.slug})
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(
-        True, f"{kind.label}_{job.pk}.xlsx") or "attachment"
-    return response
+    disposition = content_disposition_header(True, f"{kind.label}_{job.pk}.xlsx") or "attachment"
+    return HttpResponse(content, content_type=XLSX, headers={"Content-Disposition": disposition})
 
 
 @login_required
