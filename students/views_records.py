@@ -17,8 +17,8 @@ from django.views.decorators.http import require_http_methods
 
 from kongchuo.access.scoping import Role, access_object, covers_school, require_role, scope_of
 from kongchuo.imports.base import current_lang
+from kongchuo.imports.checks import check_record
 from kongchuo.imports.parsers import norm_key
-from kongchuo.imports.single import check_record
 from students.forms import IdCorrectionForm, StudentEditForm, StudentNewForm
 from students.models import StatusChange, Student, TransferRequest
 from students.selectors import existing_student

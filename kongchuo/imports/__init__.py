@@ -5,31 +5,13 @@
 - `base`: Field, ImportKind, ImportContext, ImportPlan, the registry (register_kind, kinds_for)
 - `filesafety`, `tabular`, `reader`: the read stage (sniffing and pre-scans, sheets and headers,
   the memory-capped reader process for big workbooks)
-- `checks`, `parsers`, `cells`: the check stage (row validation, cell parsers, codes/messages)
+- `checks`, `parsers`, `cells`: the check stage (row validation, one form record through the
+  same rules, cell parsers, codes/messages)
 - `merge`: per-column merge rules, for the ORM path and the SQL merge alike
 - `bulk`: chunked lookups, batched writes, bulk history, PostgreSQL COPY
 - `runner`: the Job side (create, run, claim, queue); `tasks`: the Celery task for big files
-- `views`, `urls`, `forms`, `selectors`, `workbooks`, `single`: the browser flow, templates and
-  error workbooks, one record through a kind's rules
+- `views`, `urls`, `forms`, `selectors`, `workbooks`: the browser flow, templates and error
+  workbooks
 
 Apps register their kinds from AppConfig.ready(). This package knows no app.
 """
-
-from kongchuo.imports.base import (
-    Field,
-    ImportContext,
-    ImportKind,
-    ImportPlan,
-    ImportRefused,
-    Issue,
-    RowStream,
-    all_kinds,
-    get_kind,
-    kinds_for,
-    register_kind,
-)
-
-__all__ = [
-    "Field", "ImportContext", "ImportKind", "ImportPlan", "ImportRefused", "Issue", "RowStream",
-    "all_kinds", "get_kind", "kinds_for", "register_kind",
-]

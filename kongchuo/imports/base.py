@@ -1,9 +1,5 @@
-"""The shapes every import kind shares: fields, issues, the context, the plan, the registry.
-
-An app describes a kind of file once (`ImportKind`: its columns, who may import it, how its
-rows become a plan and how a plan is written) and registers it from its AppConfig.ready();
-the pipeline (`kongchuo.imports.pipeline`) does the rest the same way for every kind. Nothing here
-knows an app.
+"""The shapes every import kind shares: fields, issues, the context, the plan, the registry
+(an app registers its kinds from AppConfig.ready(); nothing here knows an app).
 """
 
 from __future__ import annotations
@@ -14,38 +10,21 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from django.utils.translation import gettext_noop
-
 from kongchuo import plugins
 from kongchuo.access.scoping import Role, Scope, scope_of
-from kongchuo.imports.cells import MESSAGES, CellError, CodedError, Text, TextMessages, english_active
+from kongchuo.imports.cells import CodedError, Text, TextMessages, code_text
+from kongchuo.imports.cells import current_lang as current_lang  # the engine's name for the active language
 from kongchuo.imports.tabular import Column, HeaderMap
 
 Parser = Callable[[Any], Any]
 
-# Messages of the machinery's own codes (warnings and scope refusals); the row error codes
-# themselves are the tabular engine's contract (kongchuo.imports.tabular.MESSAGES).
-EXTRA_MESSAGES: dict[str, str] = {
-    "out_of_scope": gettext_noop("不在您的管辖范围内"),
-    "kind_unknown": gettext_noop("未知的导入类型：%(kind)s"),
-    "kind_forbidden": gettext_noop("您无权导入该类数据"),
-}
-
-
-def issue_text(code: str, hint: Text | str = "", **params: Any) -> Text:
-    """The Text of a row or refusal code (the engine's codes and the machinery's own)."""
-    msgid = EXTRA_MESSAGES.get(code) or MESSAGES.get(code, MESSAGES["value_invalid"])
-    return Text(msgid, hint, **params)
-
 
 @dataclass(frozen=True)
 class Field:
-    """One column a kind reads.
-
-    `labels[0]` is the label written in the template; the others are synonyms found in real
-    files. `parse` turns a cell into a value or raises `CellError`; `required` means the header
-    must have the column and every row a value. `memo` caches `parse` per distinct cell value:
-    grades, school codes, 是/否 and dates repeat thousands of times in a county roster.
+    """One column a kind reads: `labels[0]` is the template's label, the others synonyms found
+    in real files; `parse` turns a cell into a value or raises CellError; a `required` column
+    must be in the header. `memo` caches `parse` per distinct cell (grades, school codes, 是/否
+    and dates repeat thousands of times in a county roster).
     """
 
     key: str
@@ -61,9 +40,6 @@ class Field:
     @property
     def label(self) -> str:
         return self.labels[0]
-
-    def column(self) -> Column:
-        return Column(self.key, list(self.labels), self.required)
 
 
 @dataclass(frozen=True)
@@ -84,18 +60,14 @@ class Issue(TextMessages):
 class ImportRefused(CodedError):
     """The whole import is refused before any row is read (unknown kind, option, permission)."""
 
-    def __init__(self, code: str, text: Text | None = None, *, exit_code: int = 2, **params: Any) -> None:
-        super().__init__(code, text if text is not None else issue_text(code, **params))
-        self.exit_code = exit_code
+    exit_code = 2  # the operator CLI's: the file is not imported
 
 
 @dataclass
 class ImportContext:
-    """What a kind's hooks may know about the import in progress.
-
-    `user` is None for the operator CLI, which acts with county scope. `present` holds the
-    keys of the columns the file has: a column the file lacks never overwrites stored data.
-    """
+    """What a kind's hooks may know about the import in progress. `user` is None for the
+    operator CLI (county scope); `present`: the keys of the columns the file has (a column the
+    file lacks never overwrites stored data)."""
 
     kind: ImportKind
     user: Any
@@ -121,17 +93,11 @@ class ImportContext:
     def label(self, key: str) -> str:
         if self.header is not None and key in self.header.labels:
             return self.header.labels[key]
-        for f in self.kind.fields:
-            if f.key == key:
-                return f.label
-        return key
+        return next((f.label for f in self.kind.fields if f.key == key), key)
 
     def reject(self, row: int, key: str, code: str, *, hint: Text | str = "") -> None:
         """Reject the row with `code`'s message, `hint` (a Text, or a value as written) after it."""
-        self.errors.append(Issue(row, self.label(key), code, issue_text(code, hint)))
-
-    def reject_cell(self, row: int, key: str, exc: CellError) -> None:
-        self.errors.append(Issue(row, self.label(key), exc.code, exc.text))
+        self.errors.append(Issue(row, self.label(key), code, code_text(code, hint)))
 
     def warn(self, row: int, key: str, code: str, text: Text) -> None:
         self.warnings.append(Issue(row, self.label(key) if key else "", code, text))
@@ -156,39 +122,30 @@ class ImportPlan:
 
 
 class RowStream:
-    """The valid rows of the file, parsed, in file order; iterate once.
-
-    After the iteration, `duplicates` holds the keys that appeared on more than one row: those
-    rows have been reported as `duplicate_in_file` and the kind must not write them (a kind that
-    streams rows to a staging table removes them there).
-    """
+    """The valid rows of the file, parsed, in file order; iterate once. Then `duplicates` holds
+    the keys found on more than one row: reported as duplicate_in_file, the kind must not write
+    them (a kind that streams rows to a staging table removes them there)."""
 
     def __init__(self, source: Iterator[Any], key_of: Callable[[Any], Any] | None) -> None:
         self._source = source
         self._key_of = key_of
         self.duplicates: set[Any] = set()
         self.keys_seen: set[Any] = set()  # every key in the file, rejected rows included
-        self.finished = False
 
     def __iter__(self) -> Iterator[Any]:
         yield from self._source
-        self.finished = True
 
     def is_duplicate(self, row: Any) -> bool:
         return bool(self.duplicates) and self._key_of is not None and self._key_of(row) in self.duplicates
 
 
 class ImportKind:
-    """A kind of file the portal imports, declared once by its app as a subclass and
-    registered from the app's AppConfig.ready() (`register_kind(SchoolsImport())`).
-
-    What a kind declares: its columns (`fields`, `key` for duplicate_in_file), its scope rule
-    (`roles` may import it; a row outside the importer's scope is rejected by `check_row`),
-    its row rule (`check_row(row, ctx)`: False rejects the row after its cells parsed, through
-    ctx.reject / ctx.warn), its plan (`plan(rows, ctx)`: read what it needs from the database,
-    set-based, and write nothing) and its write (`apply(plan, ctx)`, inside the pipeline's
-    transaction). `prepare(ctx)` resolves options and loads lookups before the file is read.
-    The pipeline (kongchuo.imports.pipeline) does the rest the same way for every kind.
+    """A kind of file the portal imports: a subclass declared once by its app and registered
+    from its AppConfig.ready() (`register_kind(SchoolsImport())`). It declares its columns
+    (`fields`; `key` for duplicate_in_file) and who may import it (`roles`); its hooks:
+    `prepare` (options, lookups), `check_row` (False rejects the row, through ctx.reject; rows
+    outside the importer's scope too), `plan` (set-based reads, no write) and `apply` (the
+    write, in the pipeline's transaction).
     """
 
     slug: ClassVar[str] = ""
@@ -204,9 +161,7 @@ class ImportKind:
     computed: ClassVar[tuple[str, ...]] = ()  # extra row attributes check_row fills in (school_id, …)
     order: ClassVar[int] = 100
     icon: ClassVar[str] = "bi-file-earmark-spreadsheet"
-    # The written job's output file is for its importer only and is deleted on its first
-    # download (the `users` kind's initial passwords).
-    one_time_output: ClassVar[bool] = False
+    one_time_output: ClassVar[bool] = False  # the output file: its importer's, deleted once downloaded
     row_type: ClassVar[type]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -229,18 +184,17 @@ class ImportKind:
         raise NotImplementedError
 
     def columns(self) -> list[Column]:
-        return [f.column() for f in self.fields]
+        return [Column(f.key, list(f.labels), f.required) for f in self.fields]
 
     def allowed(self, scope: Scope | None) -> bool:
         return scope is not None and scope.role in self.roles
 
 
 def register_kind(kind: ImportKind) -> ImportKind:
-    """Plug an import kind in (the `import_kind` slot of kongchuo.plugins, the one registry apps
-    plug into), replacing a kind of the same slug (ready() may run again in tests)."""
-    for known in plugins.items("import_kind"):
-        if known.slug == kind.slug:
-            plugins.unregister("import_kind", known)
+    """Plug an import kind in (kongchuo.plugins' `import_kind` slot), replacing a kind of the
+    same slug (ready() may run again in tests)."""
+    if (known := get_kind(kind.slug)) is not None:
+        plugins.unregister("import_kind", known)
     plugins.register("import_kind", kind, order=kind.order)
     return kind
 
@@ -255,11 +209,6 @@ def all_kinds() -> list[ImportKind]:
 
 def kinds_for(scope: Scope | None) -> list[ImportKind]:
     return [k for k in all_kinds() if k.allowed(scope)]
-
-
-def current_lang() -> str:
-    """The active language as the import machinery names it: "zh" or "en"."""
-    return "en" if english_active() else "zh"
 
 
 def kind_for(slug: str, user: Any) -> tuple[ImportKind, Scope]:

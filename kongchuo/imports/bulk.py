@@ -1,17 +1,14 @@
 """Set-based helpers the import kinds share: chunked lookups, batched writes, bulk history,
-PostgreSQL COPY.
-
-SQLite allows 32,766 parameters per statement; lookups are chunked well under that, and bulk
-writes are batched by the number of parameters a batch needs. PostgreSQL gets COPY where a
-kind streams a big file into a staging table.
+PostgreSQL COPY. Lookups are chunked, and bulk writes batched by the parameters a batch needs,
+under SQLite's 32,766 parameters per statement.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -22,44 +19,32 @@ IN_CHUNK = 10_000  # values per `__in` lookup (SQLite: ≤ 30,000 parameters per
 MAX_PARAMS = 30_000
 
 
-def chunked(values: Sequence[T] | Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+def chunked(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    items = iter(values)
+    while batch := list(islice(items, size)):
         yield batch
 
 
-def fetch_in(queryset: models.QuerySet, field: str, values: Iterable[Any], *,
-             chunk: int = IN_CHUNK) -> Iterator[Any]:
-    """Rows of `queryset` whose `field` is in `values`, one query per `chunk` values."""
-    unique = list(dict.fromkeys(v for v in values if v is not None))
-    for batch in chunked(unique, chunk):
+def fetch_in(queryset: models.QuerySet, field: str, values: Iterable[Any]) -> Iterator[Any]:
+    """Rows of `queryset` whose `field` is in `values`, one query per IN_CHUNK values."""
+    for batch in chunked(dict.fromkeys(v for v in values if v is not None)):
         yield from queryset.filter(**{f"{field}__in": batch})
 
 
-def batch_size_for(n_fields: int, *, per_row_extra: int = 1) -> int:
-    """Rows per bulk statement keeping the parameter count under the SQLite limit."""
-    return max(1, min(2000, MAX_PARAMS // max(1, n_fields + per_row_extra)))
+def batch_size_for(n_fields: int) -> int:
+    """Rows per bulk_create statement (a parameter per field, and one) under SQLite's limit."""
+    return max(1, min(2000, MAX_PARAMS // (n_fields + 1)))
 
 
 def update_batch_size(n_fields: int) -> int:
     """bulk_update writes CASE WHEN pk THEN value per field: 2 parameters per field and row."""
-    return max(1, min(1000, MAX_PARAMS // max(1, 2 * n_fields + 1)))
+    return max(1, min(1000, MAX_PARAMS // (2 * n_fields + 1)))
 
 
 def history_create(model: type[models.Model], objs: Sequence[models.Model], *, user: Any, reason: str,
                    update: bool, when: dt.datetime | None = None) -> None:
-    """simple_history rows for `objs` in bulk (history_type "+" or "~"), as `user`.
-
-    The choice for every bulk path of the imports: simple_history's own bulk_history_create
-    (one INSERT per batch), not a row per save() and not a hand-written history INSERT, so the
-    history rows carry exactly what simple_history would write. On PostgreSQL the roster's
-    COPY path writes them with INSERT … SELECT instead (kongchuo.imports.bulk.pg_*).
-    """
+    """simple_history rows for `objs` in bulk (history_type "+" or "~"), as `user`: its own
+    bulk_history_create (one INSERT per batch), so they carry exactly what it would write."""
     if not objs:
         return
     manager = model.history  # type: ignore[attr-defined]
@@ -71,13 +56,10 @@ def history_create(model: type[models.Model], objs: Sequence[models.Model], *, u
 
 
 def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """INSERT `objs` with one executemany (no RETURNING: callers find rows by natural key).
-
-    For the big bulk paths on SQLite: bulk_create compiles every value through the SQL
-    compiler, a minute for a county roster and its history (docs/performance.md); this prepares each
-    value with its field's get_db_prep_save and lets sqlite3 reuse one statement. auto_now
-    fields are not filled here: set them on the objects.
-    """
+    """INSERT `objs` with one executemany (no RETURNING: callers find rows by natural key),
+    each value prepared by its field's get_db_prep_save (auto_now fields too: set them on the
+    objects). For the big bulk paths on SQLite, where bulk_create's compiling every value
+    through the SQL compiler is slow (docs/performance.md)."""
     if not objs:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -92,7 +74,7 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
 def _history_insert_sql(model: type[models.Model], *, user: Any, reason: str, history_type: str,
                         when: dt.datetime) -> tuple[str, list[Any]]:
     """`INSERT INTO <history> (…) SELECT t.…, <date, type, user, reason> FROM <table> t`, to be
-    completed with a WHERE on `t`: the rows as they are now, as simple_history stores them."""
+    completed with a WHERE on `t`."""
     hist = model.history.model  # type: ignore[attr-defined]
     qn = connection.ops.quote_name
     cols = [f.column for f in hist._meta.concrete_fields if not f.name.startswith("history_")]
@@ -107,14 +89,14 @@ def _history_insert_sql(model: type[models.Model], *, user: Any, reason: str, hi
 
 def history_insert_select(model: type[models.Model], *, key: str, values: Sequence[Any], user: Any,
                           reason: str, history_type: str, when: dt.datetime) -> None:
-    """simple_history rows for the rows of `model` whose `key` column is in `values`, written
-    by INSERT … SELECT from the table itself (the rows as they are now, after the write):
-    what bulk_history_create would store, without a historical instance per row."""
+    """simple_history rows, as bulk_history_create would store them, for the rows of `model`
+    whose `key` column is in `values`: INSERT … SELECT from the rows as they are after the
+    write, without a historical instance per row."""
     sql, params = _history_insert_sql(model, user=user, reason=reason, history_type=history_type,
                                       when=when)
     column = connection.ops.quote_name(key)
     with connection.cursor() as cursor:
-        for batch in chunked(list(values), IN_CHUNK):
+        for batch in chunked(values):
             marks = ", ".join(["%s"] * len(batch))
             cursor.execute(f"{sql} WHERE t.{column} IN ({marks})", [*params, *batch])
 
@@ -138,13 +120,8 @@ def is_postgres() -> bool:
 
 @contextlib.contextmanager
 def sqlite_full_batches() -> Iterator[None]:
-    """Let bulk_create/bulk_update use SQLite's real parameter limit during an import.
-
-    Django assumes SQLite's old compile-time default of 999 variables per statement, which
-    splits a 29-column Student bulk_create into batches of 34 rows (6,000 statements for a
-    county). SQLite ≥ 3.32 allows 32,766; the limit is raised on this connection's features
-    only (to MAX_PARAMS, or what the library reports if lower) and restored afterwards.
-    """
+    """Let bulk_create/bulk_update use SQLite's real parameter limit (≥ 3.32: 32,766, not the
+    999 Django assumes: batches of 34 Student rows) on this connection, for the block."""
     if connection.vendor != "sqlite":
         yield
         return
@@ -153,10 +130,7 @@ def sqlite_full_batches() -> Iterator[None]:
     connection.ensure_connection()
     features = connection.features
     before = features.max_query_params
-    try:
-        real = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    except (AttributeError, sqlite3.Error):
-        real = before
+    real = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # Python ≥ 3.11
     features.max_query_params = max(before, min(real, MAX_PARAMS))
     try:
         yield
@@ -167,44 +141,15 @@ def sqlite_full_batches() -> Iterator[None]:
 # --------------------------------------------------------------------------- PostgreSQL COPY
 
 
-def _copy_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            value = (value.replace("\\", "\\\\").replace("\t", "\\t")
-                     .replace("\n", "\\n").replace("\r", "\\r"))
-        return value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+class _LineFeed:
+    """What psycopg2's copy_expert reads (by read() only): generated COPY lines (str), pulled
+    while the server parses the lines already sent. What the source raises (a file error, a
+    reader process's failure) is kept in `error` (psycopg2 would make it QueryCanceled): the
+    stream ends there, and pg_copy_lines raises it once the COPY is over."""
 
-
-class _Feed(io.RawIOBase):
-    """What psycopg2's copy_expert reads: read() only. What the source raised (a file error met
-    while reading, a reader process's failure) is kept in `error`: psycopg2 would turn it into
-    QueryCanceled, so the stream ends after what it has and the COPY's caller raises it again
-    once the COPY is over."""
-
-    def __init__(self, source: Iterator[Any]) -> None:
+    def __init__(self, source: Iterator[str]) -> None:
         self._source = source
         self.error: Exception | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def _fail(self, exc: Exception) -> None:
-        self.error = exc
-        self._source = iter(())
-
-
-class _LineFeed(_Feed):
-    """Generated COPY lines (str): psycopg2 pulls them while the server parses the lines
-    already sent, so building rows in Python and inserting them overlap."""
 
     def read(self, size: int | None = -1) -> str:
         """At least `size` characters (but at the end), in whole items: psycopg2 sends what it
@@ -220,29 +165,17 @@ class _LineFeed(_Feed):
                 if have >= want:
                     break
         except Exception as exc:
-            self._fail(exc)
+            self.error = exc
+            self._source = iter(())
         return "".join(parts)
-
-    # psycopg2 reads text from this feed: str, not the bytes RawIOBase declares.
-    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]  # pragma: no cover - psycopg2 uses read()
-        return self.read(size)
-
-
-def pg_copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-            to_text: Callable[[Any], str] = _copy_text) -> None:
-    """COPY `rows` into `table` (PostgreSQL), streamed as they are produced."""
-    lines = ("\t".join(to_text(v) for v in row) + "\n" for row in rows)
-    pg_copy_lines(table, columns, lines)
 
 
 def pg_copy_lines(table: str, columns: Sequence[str], lines: Iterator[str], *,
                   options: str = "") -> int:
     """COPY already formatted text-format lines (tab-separated, newline-ended; NULL is \\N
-    unless `options` says otherwise, e.g. "(FORMAT text, NULL '')"); the number of rows."""
-    return _pg_copy_feed(table, columns, _LineFeed(lines), options)
-
-
-def _pg_copy_feed(table: str, columns: Sequence[str], feed: _Feed, options: str) -> int:
+    unless `options` says otherwise, e.g. "(FORMAT text, NULL '')") into `table` (PostgreSQL),
+    streamed as they are produced; the number of rows."""
+    feed = _LineFeed(lines)
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN {options}'.rstrip(),

@@ -1,10 +1,10 @@
 """Cells of an import: the limits, the error codes with their messages (a contract: JSON,
 error workbooks and tests name them), and the normalisers that turn a cell into a value or
-raise CellError. Nothing here imports an app; of Django, only gettext.
+raise CellError. Nothing here imports an app.
 
 User text is a `Text`: a Chinese msgid (marked with gettext_noop where it is written) and its
-parameters, rendered in the active language when it is shown, never when it is raised. Plain
-strings cross the reader process (kongchuo.imports.reader) where lazy proxies could not.
+parameters, rendered in the active language when it is shown, never when it is raised (and,
+unlike a lazy proxy, it crosses the reader process).
 """
 
 from __future__ import annotations
@@ -61,14 +61,19 @@ MESSAGES: dict[str, str] = {
     "too_many_rows": gettext_noop("行数超过上限 %(limit)s 行：请拆分后分批上传"),
     "sheet_not_found": gettext_noop("找不到工作表：%(name)s"),
     "header_missing": gettext_noop("未找到必需的列：%(labels)s。请确认上传的文件种类正确、表头未被改动"),
+    # the machinery's own: scope and refusals before the file is read
+    "out_of_scope": gettext_noop("不在您的管辖范围内"),
+    "kind_unknown": gettext_noop("未知的导入类型：%(kind)s"),
+    "kind_forbidden": gettext_noop("您无权导入该类数据"),
 }
 
 # The two languages of the portal by the short name the import machinery and its JSON use.
 LANGUAGES = {"zh": "zh-hans", "en": "en"}
 
 
-def english_active() -> bool:
-    return (translation.get_language() or settings.LANGUAGE_CODE).startswith("en")
+def current_lang() -> str:
+    """The active language as the import machinery names it: "zh" or "en"."""
+    return "en" if (translation.get_language() or settings.LANGUAGE_CODE).startswith("en") else "zh"
 
 
 class _Blank(dict):
@@ -118,7 +123,7 @@ class StoredText(Text):
         self.en = en
 
     def __str__(self) -> str:
-        return self.en if english_active() else self.msgid
+        return self.en if current_lang() == "en" else self.msgid
 
 
 def site_text(text: Text | str) -> str:
@@ -133,19 +138,13 @@ def _shown(value: Any) -> Any:
     return str(value) if isinstance(value, Text) else value
 
 
-def message_for(code: str, lang: str = "zh", **params: Any) -> str:
-    """The user-facing text for `code` in `lang`; unknown codes fall back to value_invalid."""
-    return code_text(code, **params).render(lang)
-
-
 def code_text(code: str, hint: Text | str = "", **params: Any) -> Text:
     """The Text of `code` (unknown codes: value_invalid's), with its parameters and hint."""
     return Text(MESSAGES.get(code, MESSAGES["value_invalid"]), hint, **params)
 
 
 class TextMessages:
-    """The message of anything holding a `text` (an error, an Issue), in a language or the
-    active one."""
+    """The message of anything holding a `text` (an error, an Issue)."""
 
     text: Text
 
@@ -163,15 +162,12 @@ class TextMessages:
 
 
 class CodedError(TextMessages, Exception):
-    """An error with a stable code and its Text (rendered where the error is shown).
-
-    `text` replaces the code's own message; `hint` is appended to it (“the value”, a Text).
-    """
+    """An error with a stable code and its Text: the code's message with its parameters and
+    `hint` (the value, a Text) appended, or `text` instead of the code's message."""
 
     def __init__(self, code: str, text: Text | str | None = None, *, hint: Text | str = "",
                  **params: Any) -> None:
         self.code = code
-        self.params = params
         if text is None:
             self.text = code_text(code, hint, **params)
         else:
@@ -211,11 +207,10 @@ def quoted(value: Any, limit: int = 40) -> str:
 
 
 def _blank_or_raise(value: Cell, required: bool) -> bool:
-    if _is_blank(value):
-        if required:
-            raise CellError("required_missing")
-        return True
-    return False
+    blank = _is_blank(value)
+    if blank and required:
+        raise CellError("required_missing")
+    return blank
 
 
 def _clean(value: Cell) -> str:
@@ -224,10 +219,8 @@ def _clean(value: Cell) -> str:
 
 def parse_text(value: Cell, *, required: bool = False, max_length: int | None = None) -> str:
     """Text as stored: NFKC, trimmed; a number Excel made of a phone or code loses its ".0".
-
-    One leading apostrophe is dropped: users type it to force text, and `escape_formula` adds
-    it on export, so a round trip gives the original back.
-    """
+    One leading apostrophe (users type it to force text; `escape_formula` adds it on export)
+    is dropped."""
     if _blank_or_raise(value, required):
         return ""
     if isinstance(value, bool):
@@ -270,6 +263,8 @@ _COMPACT_YM = re.compile(r"(\d{4})(\d{2})")
 
 def _serial_to_date(serial: float) -> dt.date | None:
     """Excel 1900-system serial to date; None unless it lands in 1900–2100."""
+    if not math.isfinite(serial):
+        return None
     days = math.floor(serial)
     if days < 1 or days > _SERIAL_MAX or days == 60:  # 60 is Excel's phantom 1900-02-29
         return None
@@ -295,14 +290,11 @@ def parse_date(value: Cell, *, required: bool = False) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise _invalid("value_invalid", value)
         if float(value).is_integer() and 19000101 <= value <= 21001231:
             value = str(int(value))  # 20120506 typed as a number
+        elif (date := _serial_to_date(value)) is None:
+            raise _invalid("value_invalid", value)
         else:
-            date = _serial_to_date(value)
-            if date is None:
-                raise _invalid("value_invalid", value)
             return date
     if not isinstance(value, str):
         raise _invalid("value_invalid", value)
@@ -373,26 +365,25 @@ def parse_grade(value: Cell, *, required: bool = False) -> int | None:
     return n
 
 
-_TRUE = {"是", "√", "✓", "✔", "Y", "YES", "TRUE", "1", "1.0"}
-_FALSE = {"否", "×", "✗", "✘", "N", "NO", "FALSE", "0", "0.0"}
+_BOOL = {**dict.fromkeys(("是", "√", "✓", "✔", "Y", "YES", "TRUE", "1", "1.0"), True),
+         **dict.fromkeys(("否", "×", "✗", "✘", "N", "NO", "FALSE", "0", "0.0"), False)}
+_SEX = {"男": "M", "男性": "M", "M": "M", "MALE": "M", "1": "M",
+        "女": "F", "女性": "F", "F": "F", "FEMALE": "F", "2": "F"}
+
+
+def _spelled(table: dict[str, Any], value: Cell) -> Any:
+    """The table's value for the cell's spelling (upper-cased; the number 1.0 spelled "1")."""
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else _clean(value).upper()
+    if text not in table:
+        raise _invalid("value_invalid", value)
+    return table[text]
 
 
 def parse_bool(value: Cell) -> bool:
     """是/否, √/×, Y/N, 1/0, True/False; blank means no."""
     if _is_blank(value):
         return False
-    if isinstance(value, bool):
-        return value
-    text = str(int(value)) if isinstance(value, float) and value.is_integer() else _clean(value).upper()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise _invalid("value_invalid", value)
-
-
-_SEX = {"男": "M", "男性": "M", "M": "M", "MALE": "M", "1": "M",
-        "女": "F", "女性": "F", "F": "F", "FEMALE": "F", "2": "F"}
+    return value if isinstance(value, bool) else _spelled(_BOOL, value)
 
 
 def parse_sex(value: Cell, *, required: bool = False) -> str | None:
@@ -401,10 +392,7 @@ def parse_sex(value: Cell, *, required: bool = False) -> str | None:
         return None
     if isinstance(value, bool):
         raise _invalid("value_invalid", value)
-    text = str(int(value)) if isinstance(value, float) and value.is_integer() else _clean(value).upper()
-    if text not in _SEX:
-        raise _invalid("value_invalid", value)
-    return _SEX[text]
+    return _spelled(_SEX, value)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -1,26 +1,26 @@
 """The check stage of an import: every record through the kind's cell parsers and row rule.
 
 RowValidator parses the rows of a sheet read here; ChildValidator takes the same rows, errors
-and figures from the reader process (kongchuo.imports.reader) that ran a RowValidator there.
-
-A kind whose plan wants its rows in another form (the roster on PostgreSQL: COPY text for its
-staging table) sets ctx.row_encoder in its prepare hook: each valid row is then encoded
-where it was checked, and the plan receives the encoded rows (str), several rows to an item
-when they come from the reader process.
+and figures from the reader process (kongchuo.imports.reader) that ran a RowValidator there
+(encoded there by ctx.row_encoder when the kind set one: several rows to a str). check_record
+puts one record of a form through the same rules: a form and a file give the same errors.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.utils.translation import gettext_noop
 
-from kongchuo.imports.base import ImportContext, ImportKind, Issue
+from kongchuo.calendar.schoolyear import today
+from kongchuo.imports.base import ImportContext, ImportKind, Issue, current_lang, kind_for
 from kongchuo.imports.cells import CellError, Text
 from kongchuo.imports.parsers import memoize
 from kongchuo.imports.tabular import HeaderMap, iter_data_rows
+
+Spec = tuple[int, Callable[[Any], Any], str]
 
 
 class RowSource(Protocol):
@@ -31,7 +31,22 @@ class RowSource(Protocol):
     def finish(self) -> None: ...
 
 
-class RowValidator:
+class _Validator:
+    """What the pipeline reads of a validator once its rows are exhausted: the data rows
+    (`count`), the duplicated keys with their rows, every key seen."""
+
+    def __init__(self, kind: ImportKind, ctx: ImportContext, total: int | None) -> None:
+        self.kind, self.ctx, self.total = kind, ctx, total  # total: data rows, for the progress
+        self.count = 0
+        self.dup_rows: dict[Any, list[int]] = {}
+        self.keys_seen: set[Any] = set()
+
+    def _progress(self, seen: int) -> None:
+        if self.total:
+            self.ctx.progress(10 + int(60 * min(seen / self.total, 1)))
+
+
+class RowValidator(_Validator):
     """Parses every record; yields the valid ones as `kind.row_type`; reports the rest.
 
     Duplicate keys are counted over every row whose key cells parsed, so both rows of a
@@ -40,35 +55,20 @@ class RowValidator:
 
     def __init__(self, rows: Any, header: HeaderMap, kind: ImportKind, ctx: ImportContext,
                  total: int | None, *, report_duplicates: bool = True) -> None:
-        self.rows, self.header, self.kind, self.ctx, self.total = rows, header, kind, ctx, total
+        super().__init__(kind, ctx, total)
+        self.rows, self.header = rows, header
         # False in the reader process: the importing process reports them from dup_rows.
         self.report_duplicates = report_duplicates
-        self.count = 0
         self.seen = 0  # data rows read so far (every 2,000)
-        self.dup_rows: dict[Any, list[int]] = {}
         self.first_rows: dict[Any, int] = {}  # every key seen, with its first row
-        self.keys_seen: set[Any] = set()
 
     def __iter__(self) -> Iterator[Any]:
         kind, ctx, header = self.kind, self.ctx, self.header
-        # (column index, parser, label) per field, in field order; absent columns parse to None.
-        specs: list[tuple[int, Callable, str]] = []
-        for f in kind.fields:
-            if f.key not in header.columns:
-                specs.append((-1, _none, f.label))
-                continue
-            parse = f.parse or _identity
-            specs.append((header.columns[f.key], memoize(parse) if f.memo else parse,
-                          header.labels.get(f.key, f.label)))
-        width = max([column for column, _parse, _label in specs] + [0]) + 1
+        specs = _field_specs(kind, header)
+        raw_cols = sheet_columns(header) if kind.keep_raw else []  # (index, label) of the whole row
+        width = max([c for c, _parse, _label in specs] + [c for c, _label in raw_cols] + [0]) + 1
         key_index = [i for i, f in enumerate(kind.fields) if f.key in kind.key]
         one_key = len(key_index) == 1
-        raw_cols: list[tuple[int, str]] = []
-        if kind.keep_raw:
-            _h, ordered = _with_all_columns(header)
-            cols = _h.columns
-            raw_cols = [(cols[k], label) for k, label in ordered]
-            width = max([width] + [c + 1 for c, _l in raw_cols])
         pad = [""] * width
         parse_row = _row_parser(specs)
         seen: dict[Any, int] = {}
@@ -81,15 +81,14 @@ class RowValidator:
             if n >= tick:
                 tick += 2000
                 self.seen = n
-                if self.total:
-                    ctx.progress(10 + int(60 * min(n / self.total, 1)))
+                self._progress(n)
             if len(values) < width:
                 values = values + pad[len(values):]
             try:  # the common case: every cell parses
                 parsed = parse_row(values)
                 bad = False
             except CellError:
-                parsed, bad = self._parse_reporting(number, values, specs, errors)
+                parsed, bad = _parse_reporting(number, values, specs, errors), True
             if key_index:
                 key_value = (parsed[key_index[0]],) if one_key else tuple([parsed[i] for i in key_index])
                 if None not in key_value and "" not in key_value:
@@ -101,9 +100,8 @@ class RowValidator:
             if bad:
                 continue
             row = row_type(number, *parsed)
-            if check(row, ctx) is False:
-                continue
-            yield row
+            if check(row, ctx) is not False:
+                yield row
         self.count = n
         self.rows = None  # let the sheet (hundreds of MB for a county) go before the plan's diff
         self.keys_seen = set(seen)
@@ -111,47 +109,24 @@ class RowValidator:
         if self.report_duplicates:
             errors.extend(duplicate_issues(self.dup_rows, header, kind))
 
-    @staticmethod
-    def _parse_reporting(number: int, values: list, specs: list[tuple[int, Callable, str]],
-                         errors: list[Issue]) -> tuple[list, bool]:
-        """Parse cell by cell, reporting every cell that fails (the slow path of a bad row)."""
-        parsed: list[Any] = []
-        for c, parse, label in specs:
-            try:
-                parsed.append(parse(values[c]))
-            except CellError as exc:
-                parsed.append(None)
-                errors.append(Issue(number, label, exc.code, exc.text))
-        return parsed, True
-
 
 def duplicate_issues(dup_rows: dict[Any, list[int]], header: HeaderMap, kind: ImportKind) -> list[Issue]:
     """duplicate_in_file on every row of every duplicated key, naming the other rows."""
     if not dup_rows:
         return []
     label = header.labels.get(kind.key[0], kind.key[0])
-    out = []
-    for numbers in dup_rows.values():
-        for number in numbers:
-            others = [str(r) for r in numbers if r != number]
-            out.append(Issue(number, label, "duplicate_in_file",
-                             Text(gettext_noop("与本文件中其他行重复（第%(rows)s行）"), rows=others)))
-    return out
+    text = gettext_noop("与本文件中其他行重复（第%(rows)s行）")
+    return [Issue(number, label, "duplicate_in_file", Text(text, rows=[str(r) for r in numbers if r != number]))
+            for numbers in dup_rows.values() for number in numbers]
 
 
-class ChildValidator:
+class ChildValidator(_Validator):
     """RowValidator's rows, errors and figures, from the reader process that ran it."""
 
     def __init__(self, reader: RowSource, kind: ImportKind, ctx: ImportContext,
                  total: int | None) -> None:
-        self.reader, self.kind, self.ctx, self.total = reader, kind, ctx, total
-        self.count = 0
-        self.dup_rows: dict[Any, list[int]] = {}
-        self.keys_seen: set[Any] = set()
-
-    def _progress(self, seen: int) -> None:
-        if self.total:
-            self.ctx.progress(10 + int(60 * min(seen / self.total, 1)))
+        super().__init__(kind, ctx, total)
+        self.reader = reader
 
     def __iter__(self) -> Iterator[Any]:
         stats: dict[str, Any] = {}
@@ -167,9 +142,78 @@ class ChildValidator:
         self.ctx.errors.extend(duplicate_issues(self.dup_rows, self.ctx.header, self.kind))
 
 
-def _row_parser(specs: list[tuple[int, Callable, str]]) -> Callable[[list], list]:
-    """The row's values, one parser per field (a column the file lacks: index -1, parsed to
-    None); raises the first cell's CellError."""
+@dataclass
+class RecordCheck:
+    """The parsed record (`row`, the kind's row type) or the issues that refused it, each with
+    the key of the field it concerns (`by_field`, in field order)."""
+
+    row: Any = None
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # column label -> field key
+
+    @property
+    def ok(self) -> bool:
+        return self.row is not None and not self.errors
+
+    def by_field(self) -> list[tuple[str, Issue]]:
+        return [(self.keys.get(i.column, ""), i) for i in self.errors]
+
+
+def check_record(slug: str, values: dict[str, Any], *, user: Any, options: dict[str, Any] | None = None
+                 ) -> RecordCheck:
+    """Parse and check one record of import kind `slug` for `user` (ImportRefused when the user
+    may not import that kind), reported as row 1. `values` maps field keys to cell values; a
+    key that is absent or blank counts as a column the file lacks (it never overwrites stored
+    data)."""
+    kind, scope = kind_for(slug, user)
+    present = frozenset(k for k, v in values.items() if v not in (None, ""))
+    ctx = ImportContext(kind=kind, user=user, scope=scope, options=options or {},
+                        lang=current_lang(), today=today(), present=present)
+    kind.prepare(ctx)
+    # The record as a one-row sheet holding the present fields' columns, in field order.
+    header = HeaderMap((0,), {f.key: i for i, f in enumerate(kind.fields) if f.key in present}, {})
+    cells = [values.get(f.key) for f in kind.fields]
+    parsed = _parse_reporting(1, cells, _field_specs(kind, header), ctx.errors)
+    result = RecordCheck(keys={ctx.label(f.key): f.key for f in kind.fields})
+    if not ctx.errors:
+        row = kind.row_type(1, *parsed)
+        if kind.check_row(row, ctx) is not False:
+            result.row = row
+    result.errors, result.warnings = ctx.errors, ctx.warnings
+    if result.errors:
+        result.row = None
+    return result
+
+
+def _field_specs(kind: ImportKind, header: HeaderMap) -> list[Spec]:
+    """(column index, parser, label) per field, in field order. A column the header lacks
+    has index -1 and parses to None, or to required_missing for a required field."""
+    specs: list[Spec] = []
+    for f in kind.fields:
+        if f.key not in header.columns:
+            specs.append((-1, _missing if f.required else _none, f.label))
+            continue
+        parse = f.parse or _identity
+        specs.append((header.columns[f.key], memoize(parse) if f.memo else parse,
+                      header.labels.get(f.key, f.label)))
+    return specs
+
+
+def _parse_reporting(number: int, values: list, specs: list[Spec], errors: list[Issue]) -> list:
+    """Parse cell by cell, reporting every cell that fails (the slow path of a bad row)."""
+    parsed: list[Any] = []
+    for c, parse, label in specs:
+        try:
+            parsed.append(parse(values[c]))
+        except CellError as exc:
+            parsed.append(None)
+            errors.append(Issue(number, label, exc.code, exc.text))
+    return parsed
+
+
+def _row_parser(specs: list[Spec]) -> Callable[[list], list]:
+    """The row's values, one parser per field; raises the first cell's CellError."""
     pairs = [(c, parse) for c, parse, _label in specs]
 
     def parse_row(values: list) -> list:
@@ -182,24 +226,22 @@ def _none(_value: Any) -> None:
     return None
 
 
+def _missing(_value: Any) -> None:
+    raise CellError("required_missing")
+
+
 def _identity(value: Any) -> Any:
     return value
 
 
-def _with_all_columns(header: HeaderMap) -> tuple[HeaderMap, list[tuple[str, str]]]:
-    """The header map extended by every unmapped column, and (key, label) for all columns in
-    sheet order: kinds that keep the row as issued (feedback lists) read them all."""
-    columns = dict(header.columns)
-    for c, _label in header.unknown:
-        columns[f"_col{c}"] = c
-    labels_by_col = {c: header.labels.get(k, k) for k, c in header.columns.items()}
-    labels_by_col.update({c: str(label) for c, label in header.unknown})
-    key_by_col = {c: k for k, c in columns.items()}
-    ordered = [(key_by_col[c], labels_by_col[c]) for c in sorted(key_by_col)]
-    return dataclasses.replace(header, columns=columns), ordered
+def sheet_columns(header: HeaderMap) -> list[tuple[int, str]]:
+    """(index, label) of every column of the header, mapped or not, in sheet order: kinds
+    that keep the row as issued (feedback lists) read them all."""
+    labels = {c: header.labels.get(k, k) for k, c in header.columns.items()}
+    labels.update({c: str(label) for c, label in header.unknown})
+    return sorted(labels.items())
 
 
 def header_labels(header: HeaderMap) -> list[str]:
     """Every column label of the header in sheet order (the issuer's layout)."""
-    _h, ordered = _with_all_columns(header)
-    return [label for _k, label in ordered]
+    return [label for _c, label in sheet_columns(header)]

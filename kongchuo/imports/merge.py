@@ -1,8 +1,6 @@
-"""Merge rules: how a file's value meets the stored one, declared once per column.
-
-A kind declares `{column: rule}`; the ORM path (SQLite) asks a rule for the merged value of a
-row, the set-based merge (PostgreSQL: UPDATE … FROM, INSERT … SELECT from a staging table) for
-its SQL expression. Both come from the same declaration, so the two databases cannot drift.
+"""Merge rules: how a file's value meets the stored one, declared once per column (`{column:
+rule}`), so that the ORM path (a row's merged value) and the set-based merge on PostgreSQL
+(its SQL expression over a staging table) cannot drift.
 """
 
 from __future__ import annotations
@@ -60,7 +58,7 @@ def merge_rules(model: type[models.Model], rules: dict[str, str]) -> dict[str, M
     for column, how in rules.items():
         if how not in RULES:
             raise ValueError(f"unknown merge rule {how!r} for {column}")
-        field = model._meta.get_field(column.removesuffix("_id") if column.endswith("_id") else column)
+        field = model._meta.get_field(column.removesuffix("_id"))
         blank: Any = None
         if isinstance(field, models.BooleanField):
             blank = False

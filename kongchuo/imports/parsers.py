@@ -1,8 +1,6 @@
-"""Cell parsers for import fields, built on the tabular engine's normalisers.
-
-Each factory returns `parse(cell) -> value` raising `CellError`. `memoize` wraps a parser with
-a per-import cache keyed by the cell's type and value, so a column of 200,000 grades costs a
-dozen real parses. Errors are cached as (code, text) and raised afresh each time.
+"""Cell parsers for import fields: each factory returns `parse(cell) -> value` raising
+CellError, over the normalisers of kongchuo.imports.cells (with fast paths for the common
+cell). `memoize` caches a parser per distinct cell: 200,000 grades cost a dozen real parses.
 """
 
 from __future__ import annotations
@@ -11,6 +9,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
@@ -43,34 +42,21 @@ _MISS = object()
 def memoize(parse: Parser) -> Parser:
     """Cache `parse` per distinct cell. Text cells are keyed by the string itself (its hash is
     cached by Python); other cells by (type, value), so 1, 1.0 and True stay apart."""
-    texts: dict[str, Any] = {}
-    others: dict[tuple[type, Any], Any] = {}
-
-    def run(value: Any) -> Any:
-        try:
-            return parse(value)
-        except CellError as exc:
-            return FailedParse(exc)
+    memo: dict[Any, Any] = {}
 
     def cached(value: Any) -> Any:
-        if value.__class__ is str:
-            hit = texts.get(value, _MISS)
-            if hit is _MISS:
-                hit = run(value)
-                if len(texts) < _MEMO_LIMIT:
-                    texts[value] = hit
-        else:
-            key = (value.__class__, value)
-            hashable = True
+        key = value if value.__class__ is str else (value.__class__, value)
+        try:
+            hit = memo.get(key, _MISS)
+        except TypeError:  # unhashable: never from calamine, but be safe
+            return parse(value)
+        if hit is _MISS:
             try:
-                hit = others.get(key, _MISS)
-            except TypeError:  # unhashable: never from calamine, but be safe
-                hit = _MISS
-                hashable = False
-            if hit is _MISS:
-                hit = run(value)
-                if hashable and len(others) < _MEMO_LIMIT:
-                    others[key] = hit
+                hit = parse(value)
+            except CellError as exc:
+                hit = FailedParse(exc)
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = hit
         if hit.__class__ is FailedParse:
             raise CellError(hit.code, hit.text)
         return hit
@@ -125,9 +111,7 @@ def id_number(*, required: bool = True) -> Parser:
 
 
 def date(*, required: bool = False) -> Parser:
-    def parse(value: Any) -> dt.date | None:
-        return cells.parse_date(value, required=required)
-    return parse
+    return partial(cells.parse_date, required=required)
 
 
 def year_month(*, required: bool = False) -> Parser:
@@ -139,9 +123,7 @@ def year_month(*, required: bool = False) -> Parser:
 
 
 def grade(*, required: bool = False) -> Parser:
-    def parse(value: Any) -> int | None:
-        return cells.parse_grade(value, required=required)
-    return parse
+    return partial(cells.parse_grade, required=required)
 
 
 def boolean() -> Parser:
@@ -149,17 +131,14 @@ def boolean() -> Parser:
 
 
 def sex(*, required: bool = False) -> Parser:
-    def parse(value: Any) -> str | None:
-        return cells.parse_sex(value, required=required)
-    return parse
+    return partial(cells.parse_sex, required=required)
 
 
 def norm_key(value: Any) -> str:
     """A name as compared with stored names: NFKC, no whitespace at all, no apostrophe."""
     if value is None:
         return ""
-    text_ = unicodedata.normalize("NFKC", str(value))
-    return re.sub(r"\s+", "", text_).lstrip("'‘’")
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value))).lstrip("'‘’")
 
 
 def choice(mapping: Mapping[str, Any], *, required: bool = False, default: Any = None) -> Parser:

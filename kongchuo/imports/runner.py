@@ -3,6 +3,7 @@ uploader, claim it for the worker, and queue it (the one place an import is enqu
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,20 +18,14 @@ from kongchuo.models import Job
 
 def import_job_create(*, kind: str, user: Any, source: str | Path | IO[bytes], filename: str,
                       options: dict[str, Any] | None = None, origin: str = "web") -> Job:
-    """Keep the upload on a pending Job row (who, when, checksum, options).
-
-    `source` is a path or an open binary file; the copy lives under MEDIA_ROOT/jobs/ so the
-    error workbook can be rebuilt and the import re-run by a worker on another machine.
-    """
-    kind_obj, _scope = kind_for(kind, user)
-    job = Job(kind=JOB_PREFIX + kind_obj.slug, created_by=user if user is not None else None,
-              params={"kind": kind_obj.slug, "options": dict(options or {}), "filename": filename,
-                      "origin": origin})
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as fh:
-            job.file.save(_safe_name(filename), File(fh), save=False)
-    else:
-        job.file.save(_safe_name(filename), File(source), save=False)
+    """Keep the upload (a path or an open binary file) on a pending Job row (who, when,
+    checksum, options), under MEDIA_ROOT/jobs/: the error workbook can be rebuilt and the
+    import re-run by a worker on another machine."""
+    kind_for(kind, user)  # ImportRefused: an unknown kind, or one the user may not import
+    job = Job(kind=JOB_PREFIX + kind, created_by=user,
+              params={"kind": kind, "options": dict(options or {}), "filename": filename, "origin": origin})
+    with open(source, "rb") if isinstance(source, (str, Path)) else nullcontext(source) as fh:
+        job.file.save(_safe_name(filename), File(fh), save=False)
     job.checksum = file_sha256(job.file.path)
     job.save()
     return job
@@ -52,18 +47,14 @@ def import_job_run(job: Job, *, write: bool, skip_invalid: bool = False,
 
 
 def import_job_claim(job_id: int, *, write: bool) -> Job | None:
-    """The job to run, or None when this delivery has nothing left to do: only a pending job
-    (import_job_start) is taken, by a conditional UPDATE, so a second delivery of the task, or
-    one arriving after the watchdog failed the job, does nothing (the user submits again)."""
+    """The job to run, or None when this delivery has nothing left to do: the job is written
+    (or previewed, for a preview), or no longer pending (job_claim's conditional UPDATE: a
+    second delivery, or the watchdog, took it; the user submits again)."""
     job = Job.objects.filter(pk=job_id, kind__startswith=JOB_PREFIX).select_related("created_by").first()
-    if job is None or not job.file:
+    phase = (job.result or {}).get("phase") if job else None
+    if job is None or not job.file or phase == "written" or (not write and phase == "dry_run"):
         return None
-    phase = (job.result or {}).get("phase")
-    if phase == "written" or (not write and phase == "dry_run"):
-        return None
-    if not job_claim(job_id, kind_prefix=JOB_PREFIX):
-        return None
-    return job
+    return job if job_claim(job_id, kind_prefix=JOB_PREFIX) else None
 
 
 def import_job_start(job: Job, *, write: bool, skip_invalid: bool = False) -> None:

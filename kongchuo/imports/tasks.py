@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from celery import shared_task
@@ -11,21 +10,16 @@ from django.utils.translation import gettext_noop
 
 from kongchuo.imports.cells import Text, site_text
 
-log = logging.getLogger(__name__)
-
 
 @shared_task(name="imports.job_run", bind=True, acks_late=True, max_retries=2,
              default_retry_delay=10, ignore_result=True)
 def import_job_task(self: Any, job_id: int, write: bool = False, skip_invalid: bool = False) -> dict:
     """Preview (write=False) or write the import kept on Job `job_id`.
 
-    Idempotent: only a pending job is taken (a conditional UPDATE to running), the write runs
-    in one transaction that first locks the Job row and returns at once if the job is already
-    marked written, and every kind upserts on natural keys (ID number, ID + year, student +
-    term, student + kind + date, the file checksum for feedback lists), so a redelivered or
-    retried task finds nothing left to do and creates no duplicate. A failed run rolls back
-    completely (nothing half-written); a lost connection puts the job back to pending (its
-    progress kept) for the retry.
+    Idempotent: only a pending job is taken (import_job_claim); the write, in one transaction,
+    first locks the Job row and stops if it is already written, and every kind upserts on
+    natural keys, so a redelivered or retried task creates no duplicate. A failed run rolls
+    back whole; a lost connection puts the job back to pending for the retry.
     """
     from kongchuo.imports.runner import import_job_claim, import_job_run
     from kongchuo.jobs import job_requeue

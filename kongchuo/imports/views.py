@@ -1,8 +1,6 @@
 """The browser flow of the imports: 导入 page per kind → 下载模板 → upload → preview (counts,
 first errors, error workbook) → 确认导入 / 跳过错误行导入; big files run in the worker with a
 progress bar (htmx polls the job); the import history.
-
-Views parse input, check the role and the job's scope, call the runner's services, render.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -43,12 +42,6 @@ SHOWN = 50
 
 class _Request(HttpRequest):
     htmx: HtmxDetails  # set by django-htmx's middleware
-
-
-def _sync_limit() -> int:
-    """Uploads up to this size are previewed and written within the request; bigger ones go to
-    the worker (a school's roster is ~100 KB; a county's 10–25 MB)."""
-    return getattr(settings, "KONGCHUO_IMPORT_SYNC_BYTES", 1024 * 1024)
 
 
 def _kind_for(request: HttpRequest, slug: str) -> ImportKind:
@@ -100,8 +93,9 @@ def import_kind(request: HttpRequest, slug: str) -> HttpResponseBase:
 
 
 def _run(request: HttpRequest, job: Job, *, write: bool, skip_invalid: bool = False) -> None:
-    """Small files now, within the request; big ones in the worker (the page polls)."""
-    if job.file.size > _sync_limit():
+    """Small files now, within the request; big ones in the worker (the page polls): a
+    school's roster is ~100 KB, a county's 10–25 MB."""
+    if job.file.size > getattr(settings, "KONGCHUO_IMPORT_SYNC_BYTES", 1024 * 1024):
         import_job_start(job, write=write, skip_invalid=skip_invalid)
         return
     try:
@@ -120,17 +114,16 @@ def import_template(request: HttpRequest, slug: str) -> FileResponse:
     out = io.BytesIO()
     template_write(kind, out)
     out.seek(0)
-    return FileResponse(out, as_attachment=True, filename=f"{kind.label}_导入模板.xlsx",
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(out, as_attachment=True, filename=f"{kind.label}_导入模板.xlsx", content_type=XLSX)
 
 
 @login_required
 @require_GET
 def import_job(request: _Request, pk: int) -> HttpResponse:
+    """The job page, or (htmx, while it runs) its status part."""
     job = _job_for(request, pk)
-    context = _job_context(request, job)
     template = "imports/_job_status.html" if request.htmx else "imports/job.html"
-    return render(request, template, context)
+    return render(request, template, _job_context(request, job))
 
 
 @login_required
@@ -139,11 +132,10 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponseBase:
     job = _job_for(request, pk)
     if job.created_by_id != request.user.pk:
         raise PermissionDenied
-    phase = (job.result or {}).get("phase")
-    if job.status in (Job.Status.PENDING, Job.Status.RUNNING) or phase not in ("dry_run", "rejected"):
+    if _confirmable(job):
+        _run(request, job, write=True, skip_invalid=request.POST.get("mode") == "skip_invalid")
+    else:
         messages.info(request, _("该导入已处理，无需重复确认。"))
-        return redirect("imports:job", pk=job.pk)
-    _run(request, job, write=True, skip_invalid=request.POST.get("mode") == "skip_invalid")
     return redirect("imports:job", pk=job.pk)
 
 
@@ -153,13 +145,12 @@ def import_errors(request: HttpRequest, pk: int) -> FileResponse:
     job = _job_for(request, pk)
     if not (job.result or {}).get("issues") or not job.file:
         raise Http404
-    lang = current_lang()
-    path = error_workbook_file(job, lang)
+    path = error_workbook_file(job, current_lang())
     audit_record(action="import_errors_download", request=request, obj=job,
                  detail={"kind": (job.params or {}).get("kind", ""), "rows": len(job.result["issues"])})
     name = (job.params or {}).get("filename", "upload").rsplit(".", 1)[0]
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{name}_错误报告.xlsx",  # noqa: SIM115
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                        content_type=XLSX)
 
 
 @login_required
@@ -167,10 +158,8 @@ def import_errors(request: HttpRequest, pk: int) -> FileResponse:
 def import_output(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The one-time result file of a written import (the `users` kind's initial passwords):
     only its importer gets it, once; the file is deleted as it is sent."""
-    from django.core.files.storage import default_storage
-
     job = _job_for(request, pk)
-    kind = get_kind((job.params or {}).get("kind", ""))
+    kind = _job_kind(job)
     if job.created_by_id != request.user.pk or kind is None or not kind.one_time_output:
         raise PermissionDenied
     name = job.output.name
@@ -183,10 +172,8 @@ def import_output(request: HttpRequest, pk: int) -> HttpResponseBase:
     default_storage.delete(name)
     audit_record(action="import_output_download", request=request, obj=job,
                  detail={"kind": kind.slug})
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(
-        True, f"{kind.label}_{job.pk}.xlsx") or "attachment"
-    return response
+    disposition = content_disposition_header(True, f"{kind.label}_{job.pk}.xlsx") or "attachment"
+    return HttpResponse(content, content_type=XLSX, headers={"Content-Disposition": disposition})
 
 
 @login_required
@@ -194,22 +181,31 @@ def import_output(request: HttpRequest, pk: int) -> HttpResponseBase:
 def import_history(request: HttpRequest) -> HttpResponse:
     scope = require_role(request.user, *STAFF)
     jobs = import_jobs_visible_to(request.user)
-    allowed = kinds_for(scope)
     wanted = request.GET.get("kind", "")
     if wanted:
         jobs = jobs.filter(kind=JOB_PREFIX + wanted)
     page = Paginator(jobs, 20).get_page(request.GET.get("page"))
     return render(request, "imports/history.html", {
-        "page": page, "rows": [_job_row(j) for j in page.object_list], "kinds": allowed,
+        "page": page, "rows": [_job_row(j) for j in page.object_list], "kinds": kinds_for(scope),
         "wanted": wanted, "total": page.paginator.count})
 
 
 # --------------------------------------------------------------------------- presentation
 
 
+def _job_kind(job: Job) -> ImportKind | None:
+    return get_kind((job.params or {}).get("kind", ""))
+
+
+def _confirmable(job: Job) -> bool:
+    """A finished preview (clean, or with rows rejected): its uploader may write it."""
+    return (job.status not in (Job.Status.PENDING, Job.Status.RUNNING)
+            and (job.result or {}).get("phase") in ("dry_run", "rejected"))
+
+
 def _job_row(job: Job) -> dict[str, Any]:
     result = job.result or {}
-    kind = get_kind((job.params or {}).get("kind", ""))
+    kind = _job_kind(job)
     return {
         "job": job, "kind": kind, "label": kind.label if kind else job.kind,
         "filename": (job.params or {}).get("filename", ""), "phase": result.get("phase", ""),
@@ -219,31 +215,28 @@ def _job_row(job: Job) -> dict[str, Any]:
     }
 
 
-_OPTION_LABELS = {"term": gettext_lazy("学期"), "year": gettext_lazy("年度"),
-                  "list": gettext_lazy("名单类型"), "due": gettext_lazy("核查期限")}
-
-
 def _options(kind: ImportKind | None, options: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """The import's options as 学期：2026年秋季学期 (never term=2026-autumn)."""
+    """The import's options as 学期：2026年秋季学期 (never term=2026-autumn), each labelled as
+    the upload form labels it."""
     out = []
     for key, value in (options or {}).items():
         if key == "list" and kind is not None:
             value = dict(kind.choices.get("list", [])).get(value, value)
-        out.append((str(_OPTION_LABELS.get(key, key)), period_label(str(value))))
+        field = UploadForm.base_fields.get(key)
+        out.append((str(field.label if field else key), period_label(str(value))))
     return out
 
 
 def _job_context(request: HttpRequest, job: Job) -> dict[str, Any]:
     result = job.result or {}
     lang = current_lang()
-    kind = get_kind((job.params or {}).get("kind", ""))
+    kind = _job_kind(job)
     errors = issues_from_job(job)
     warnings = issues_from_job(job, "warning_issues")
     phase = result.get("phase", "")
     rows, rejected = result.get("rows", 0), result.get("rejected", 0)
     running = job.status in (Job.Status.PENDING, Job.Status.RUNNING)
-    can_confirm = (not running and job.created_by_id == request.user.pk
-                   and phase in ("dry_run", "rejected"))
+    can_confirm = _confirmable(job) and job.created_by_id == request.user.pk
     extra_counts = [(key, result.get(key, 0)) for key in (kind.counts if kind else ())
                     if isinstance(result.get(key, 0), int)
                     and (phase == "written" or key not in _WRITTEN_ONLY)]

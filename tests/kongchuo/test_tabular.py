@@ -20,8 +20,8 @@ from kongchuo.imports.cells import (
     MESSAGES,
     CellError,
     TabularError,
+    code_text,
     file_sha256,
-    message_for,
     parse_bool,
     parse_date,
     parse_grade,
@@ -397,11 +397,11 @@ ISSUE_CODES = ["required_missing", "id_format", "id_numeric", "id_checksum", "id
 def test_messages_cover_every_code():
     for code in ISSUE_CODES + ["file_empty", "file_too_large", "file_unsafe", "file_type", "file_encrypted",
                                "too_many_rows", "header_missing", "sheet_not_found"]:
-        zh, en = MESSAGES[code], message_for(code, "en")
+        zh, en = MESSAGES[code], code_text(code).render("en")
         assert zh and en and re.search(r"[\u4e00-\u9fff]", zh) and en.isascii()
-        assert message_for(code) == zh or "%(" in zh
-    assert message_for("too_many_rows", "en", limit=10) == "More than 10 rows: split the file and upload in parts"
-    assert message_for("no_such_code") == MESSAGES["value_invalid"]
+        assert code_text(code).render("zh") == zh or "%(" in zh
+    assert code_text("too_many_rows", limit=10).render("en") == "More than 10 rows: split the file and upload in parts"
+    assert code_text("no_such_code").render("zh") == MESSAGES["value_invalid"]
 
 
 def test_errors_carry_both_languages():
