@@ -32,7 +32,7 @@ NAME = Field("name", ("姓名", "学生姓名"), parsers.text(max_length=40))
 def known_students(rows: RowStream, ctx: ImportContext, *fields: str) -> list[tuple[Any, tuple]]:
     """The file's rows (duplicates left out), each with (pk, id_number, *fields) of its student;
     a row naming no student the importer may see (the operator: any) is rejected."""
-    items = [r for r in list(rows) if not rows.is_duplicate(r)]
+    items = rows.unique()
     visible = Student.objects.all() if ctx.user is None else Student.objects.visible_to(ctx.user)
     values = visible.values_list("pk", "id_number", *fields)
     found = {v[1]: v for v in fetch_in(values, "id_number", [r.id_number for r in items])}

@@ -36,7 +36,7 @@ class LeadingGroupMemberForm(forms.ModelForm):
 
 # --------------------------------------------------------------------------- 学籍维护
 # The values stay text here: the roster import's own parsers and checks judge them
-# (kongchuo.imports.single.check_record), so a form and a file give the same errors.
+# (kongchuo.imports.checks.check_record), so a form and a file give the same errors.
 
 
 

@@ -270,7 +270,7 @@ def _blank_value(name: str) -> object:
 @transaction.atomic
 def student_enrol(*, user: User, row: Any, arrival: str, reason: str = "") -> Student:
     """A child new to the county (新生入学, or 转入 from another county), from a record that
-    passed the roster import's checks (kongchuo.imports.single.check_record): same rules, same
+    passed the roster import's checks (kongchuo.imports.checks.check_record): same rules, same
     stored values. The caller has made sure the ID is not a child of the county already
     (students.selectors.existing_student); the unique ID refuses a race."""
     if arrival not in ARRIVALS:

@@ -138,6 +138,11 @@ class RowStream:
     def is_duplicate(self, row: Any) -> bool:
         return bool(self.duplicates) and self._key_of is not None and self._key_of(row) in self.duplicates
 
+    def unique(self) -> list[Any]:
+        """The valid rows, less those whose key repeats (reported as duplicate_in_file)."""
+        items = list(self)
+        return [r for r in items if not self.is_duplicate(r)] if self.duplicates else items
+
 
 class ImportKind:
     """A kind of file the portal imports: a subclass declared once by its app and registered

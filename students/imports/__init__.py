@@ -18,7 +18,7 @@ from kongchuo.access.idnumbers import birth_date_of
 from kongchuo.access.scoping import Role, scope_covers_school
 from kongchuo.calendar.schoolyear import Term, parse_term
 from kongchuo.imports import parsers
-from kongchuo.imports.base import Field, ImportContext, ImportRefused, RowStream
+from kongchuo.imports.base import Field, ImportContext, ImportRefused
 from kongchuo.imports.cells import Text, quoted
 from students.models import School, Township
 from students.pinyin import name_initials
@@ -49,12 +49,6 @@ def text_field(key: str, labels: tuple[str, ...], max_length: int, *, required: 
 def flag_field(key: str, labels: tuple[str, ...], **options: Any) -> Field:
     """A 是/否 column."""
     return Field(key, labels, parsers.boolean(), memo=True, **options)
-
-
-def unique_rows(rows: RowStream) -> list[Any]:
-    """The valid rows, less those whose key repeats (reported as duplicate_in_file)."""
-    items = list(rows)
-    return [r for r in items if not rows.is_duplicate(r)] if rows.duplicates else items
 
 
 @dataclass

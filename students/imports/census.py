@@ -20,7 +20,6 @@ from students.imports import (
     check_identity,
     row_township,
     text_field,
-    unique_rows,
 )
 from students.models import CensusEntry, Student
 
@@ -71,7 +70,7 @@ class CensusImport(ImportKind):
 
     def plan(self, rows: RowStream, ctx: ImportContext) -> ImportPlan:
         year = ctx.state["year"]
-        items = unique_rows(rows)
+        items = rows.unique()
         ids = [r.id_number for r in items]
         existing = {e.id_number: e for e in fetch_in(CensusEntry.objects.filter(year=year), "id_number", ids)}
         creates, updates, unchanged = [], [], 0

@@ -30,7 +30,6 @@ from students.imports import (
     row_school,
     term_option,
     text_field,
-    unique_rows,
 )
 from students.imports.roster_merge import (
     ACTIVE,
@@ -168,7 +167,7 @@ class RosterImport(ImportKind):
 
     def plan_orm(self, rows: RowStream, ctx: ImportContext) -> ImportPlan:
         """The plan on SQLite: the stored rows of each chunk, diffed in Python."""
-        items = unique_rows(rows)
+        items = rows.unique()
         cols = roster_columns(ctx)
         only = ["id", "id_number", "status", "school_id", *cols]
         inside = ctx.state["inside"]

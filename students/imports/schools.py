@@ -11,7 +11,7 @@ from kongchuo.access.scoping import OVERSIGHT_COUNTY, OVERSIGHT_TOWNSHIP, Role
 from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, RowStream
 from kongchuo.imports.cells import Text, quoted
-from students.imports import assign, flag_field, text_field, unique_rows
+from students.imports import assign, flag_field, text_field
 from students.models import School, Township
 
 SCHOOL_KINDS = {
@@ -69,7 +69,7 @@ class SchoolsImport(ImportKind):
     def plan(self, rows: RowStream, ctx: ImportContext) -> ImportPlan:
         towns = {t.code: t for t in Township.objects.all()}
         schools = {s.code: s for s in School.objects.all()}
-        keep = _township_names_agree(unique_rows(rows), towns, ctx)
+        keep = _township_names_agree(rows.unique(), towns, ctx)
         new_towns: dict[str, Township] = {}
         changed_towns: dict[str, Township] = {}
         for r in keep:

@@ -13,7 +13,7 @@ from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in, history_create, update_batch_size
 from kongchuo.imports.cells import Text
-from students.imports import ID_FIELD, SchoolIndex, assign, row_township, text_field, unique_rows
+from students.imports import ID_FIELD, SchoolIndex, assign, row_township, text_field
 from students.models import Student, SupportMark
 from students.support import FLAG_OF_LIST
 
@@ -78,7 +78,7 @@ class SupportImport(ImportKind):
 
     def plan(self, rows: RowStream, ctx: ImportContext) -> ImportPlan:
         kind: SupportMark.Kind = ctx.state["list"]
-        items = unique_rows(rows)
+        items = rows.unique()
         ids = [r.id_number for r in items]
         marks = {m.id_number: m for m in fetch_in(SupportMark.objects.filter(kind=kind), "id_number", ids)}
         students = {s.id_number: s for s in fetch_in(Student.objects.all(), "id_number", ids)}

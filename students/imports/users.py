@@ -25,7 +25,7 @@ from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, 
 from kongchuo.imports.bulk import batch_size_for, fetch_in
 from kongchuo.imports.cells import Text, quoted
 from kongchuo.portal.xlsxout import LedgerColumn, write_official_ledger
-from students.imports import SchoolIndex, row_school, text_field, unique_rows
+from students.imports import SchoolIndex, row_school, text_field
 from students.models import School, User
 from students.services import account_password_generate
 
@@ -64,7 +64,7 @@ class UsersImport(ImportKind):
         return True
 
     def plan(self, rows: RowStream, ctx: ImportContext) -> ImportPlan:
-        items = unique_rows(rows)
+        items = rows.unique()
         taken = {u[0]: u for u in fetch_in(User.objects.values_list("username", "role", "school_id"),
                                            "username", [r.username for r in items])}
         new, same = [], 0
