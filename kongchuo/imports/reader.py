@@ -1,28 +1,32 @@
-"""A big workbook is parsed and validated in a child process under a memory cap.
+"""Every workbook is parsed in a forked reader process under a memory cap.
 
-calamine holds the whole sheet in memory, and an untrusted xlsx/xls can be built to make it ask
-for gigabytes (a sparse sheet: one cell at row 1,000,000, column 16,000). So the runner forks
-one reader for a workbook of at least KONGCHUO_IMPORT_READER_MIN_BYTES:
-
-- the child parses the sheet with calamine, finds the header and runs the validator (cell
-  parsers, check_row, duplicate keys) exactly as the runner would in-process, and sends the
-  valid rows to the parent in pickled batches, with the errors and warnings they raised (a
-  kind with a row encoder (ImportContext.row_encoder): a batch is the encoded rows
-  joined into one str, which costs far less to pickle and to unpickle than row tuples);
-- the parent meanwhile runs the safety pre-scan, then consumes the rows (the kind's plan).
-
-Safety: the parent uses nothing the child sends before its own pre-scan of the file has
-passed, and kills the child as soon as the pre-scan fails. The child parses under a hard
+calamine holds the whole sheet in memory and allocates the dense rectangle its cells span: an
+untrusted 5 KB xlsx/xls with cells in A1 and ZZ200000 makes it ask for gigabytes, and Rust
+aborts the process on a failed allocation. So the process that imports never parses a
+workbook. Before the fork, kongchuo.imports.filesafety refuses zip bombs (sniff_upload) and an
+over-long sheet (sheet_row_guard) in a few MB; then one child parses the sheet under a hard
 address-space cap (RLIMIT_AS: KONGCHUO_IMPORT_READER_MEMORY_MB, and at most 256 MB + 4 × the
-workbook's uncompressed size): a sheet bomb aborts the child, not the worker. The child has
-no database: any attempt raises, so it can never write through the parent's connection. It
-leaves with os._exit, so nothing it inherited (connections, files, atexit hooks) is closed or
-flushed twice. What it sends is unpickled with an allow-list of classes.
+workbook's uncompressed size). Whatever the file does to calamine kills the child, reported as
+file_unsafe; the worker survives.
+
+- `ChildReader` (an import): the child finds the header and runs the validator (cell parsers,
+  check_row, duplicate keys) exactly as the runner would in-process, and sends the valid rows
+  in pickled blocks, with the errors and warnings they raised (a kind with a row encoder
+  (ImportContext.row_encoder): a block is the encoded rows joined into one str, which costs far
+  less to pickle and to unpickle than row tuples);
+- `read_rows` (any other reading of an upload: the error workbook): the sheet's rows as read.
+
+The child has no database: any attempt raises, so it can never write through the parent's
+connection. It leaves with os._exit, so nothing it inherited (connections, files, atexit hooks)
+is closed or flushed twice. What it sends is unpickled with an allow-list of classes. There is
+no in-process fallback: the engine needs os.fork, like the `resource` module it caps with (POSIX
+only); a failed fork fails the import.
 """
 
 from __future__ import annotations
 
 import enum
+import faulthandler
 import gc
 import io
 import logging
@@ -35,7 +39,8 @@ import struct
 import threading
 import traceback
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import islice
 from operator import attrgetter
 from typing import Any
 
@@ -44,22 +49,16 @@ from django.conf import settings
 from django.db import connections
 
 from kongchuo.imports.base import ImportContext, ImportKind, Issue
-from kongchuo.imports.cells import TabularError, Text
+from kongchuo.imports.cells import MAX_ROWS, MAX_UPLOAD_BYTES, TabularError, Text
 from kongchuo.imports.checks import RowValidator
-from kongchuo.imports.tabular import HeaderMap, find_header, open_sheet
+from kongchuo.imports.filesafety import sheet_row_guard, sniff_upload
+from kongchuo.imports.tabular import HeaderMap, SheetRows, find_header, open_sheet
 
 log = logging.getLogger(__name__)
 
 BATCH = 5000  # data rows per block: a message per block
 QUEUED_BATCHES = 8  # messages held for the parent (~12 MB of a roster) before the child waits
 _LEN = struct.Struct("<Q")
-
-
-def reader_wanted(path: str | os.PathLike[str], fmt: str) -> bool:
-    """Workbooks of at least KONGCHUO_IMPORT_READER_MIN_BYTES, where fork exists (-1: never)."""
-    threshold = settings.KONGCHUO_IMPORT_READER_MIN_BYTES
-    return (fmt in ("xlsx", "xls") and hasattr(os, "fork") and threshold >= 0
-            and os.path.getsize(path) >= threshold)
 
 
 class ReaderCrashed(RuntimeError):
@@ -123,65 +122,28 @@ class _Stream:
         self.file.close()
 
 
-class ChildReader:
-    """The forked reader of one import. Close it in every case: it kills the child if still
-    alive and reaps it."""
+class _Child:
+    """One forked reader running `work(out)`. Close it in every case: it kills the child if
+    still alive and reaps it."""
 
-    def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
-                 max_rows: int, max_cells: int) -> None:
+    def __init__(self, path: str | os.PathLike[str], fmt: str, work: Callable[[Any], None]) -> None:
         self.pid = 0
         self.status: int | None = None
-        fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
-                  *kind.computed]
         cap = memory_cap(path, fmt)
         read_fd, write_fd = os.pipe()
         try:
             pid = os.fork()
-        except OSError:  # no process to be had (EAGAIN, ENOMEM): the caller reads in-process
+        except OSError:  # no process to be had (EAGAIN, ENOMEM): the import fails, unread
             os.close(read_fd)
             os.close(write_fd)
             raise
         if pid == 0:  # the child: never returns
             os.close(read_fd)
-            _child_run(write_fd, path, fmt, kind, ctx, fields, max_rows, max_cells, cap)
+            _child_run(write_fd, work, cap)
         os.close(write_fd)
         self.pid = pid
-        log.info("import %s: reader process %s forked", kind.slug, pid)
+        log.info("import reader process %s forked", pid)
         self.stream: _Stream | None = _Stream(read_fd, f"import-reader-{pid}")
-
-    def header(self) -> tuple[HeaderMap, int | None, str]:
-        """(header, sheet height, sheet name), or the TabularError the child met first (its
-        `sheet`: the sheet it read, or None)."""
-        message = self._receive()
-        if message[0] != "header":
-            self._unexpected(message)
-        _tag, header, height, sheet = message
-        return header, height, sheet
-
-    def rows(self, ctx: ImportContext, stats: dict[str, Any],
-             progress: Any = None) -> Iterator[tuple | str]:
-        """The valid rows' field values, in file order (with a row encoder: each batch's
-        encoded rows as one str); `stats` gets count, dup_rows and keys_seen at the end, ctx
-        the errors and warnings as their rows arrive."""
-        while True:
-            message = self._receive()
-            if message[0] == "rows":
-                _tag, batch, errors, warnings, seen = message
-                ctx.errors.extend(errors)
-                ctx.warnings.extend(warnings)
-                if progress is not None:
-                    progress(seen)
-                if batch.__class__ is str:
-                    if batch:
-                        yield batch
-                else:
-                    yield from batch
-            elif message[0] == "done":
-                _tag, count, dup_rows, first_rows = message
-                stats.update(count=count, dup_rows=dup_rows, keys_seen=set(first_rows))
-                return
-            else:
-                self._unexpected(message)
 
     def finish(self) -> None:
         """After the reader said "done": it exits by itself; reap it."""
@@ -205,29 +167,90 @@ class ChildReader:
             self.status = status
         return self.status
 
-    def _receive(self) -> tuple:
+    def receive(self, *expected: str) -> tuple:
+        """The next message, which must be one of `expected`; the child's TabularError or
+        crash is raised here."""
         message = self.stream.receive() if self.stream is not None else None
-        if message is None:
-            return self._died()
-        return message
-
-    def _died(self) -> tuple:
-        """The pipe ended early: the reader was killed (the memory cap: the file needs more
-        than a sheet of this size can) or crashed."""
-        status = self._reap()
-        if os.WIFSIGNALED(status):
-            log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
-            raise TabularError("file_unsafe")
-        raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
-
-    def _unexpected(self, message: tuple) -> None:
+        if message is None:  # the pipe ended early
+            status = self._reap()
+            if os.WIFSIGNALED(status):  # the memory cap: Rust aborts on a failed allocation
+                log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
+                raise TabularError("file_unsafe")
+            raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
+        if message[0] in expected:
+            return message
         if message[0] == "error":
-            error = TabularError(message[1], message[2])
-            error.sheet = message[3] if len(message) > 3 else None
-            raise error
+            raise TabularError(message[1], message[2])
         if message[0] == "crash":
             raise ReaderCrashed(message[1])
         raise ReaderCrashed(f"unexpected message {message[0]!r}")
+
+
+class ChildReader(_Child):
+    """The reader of one import: the header, then the checked rows."""
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
+                 max_rows: int) -> None:
+        fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
+                  *kind.computed]
+        # Counted before the fork: calamine holds the whole sheet, and an over-long one must
+        # cost a second of inflating, not a gigabyte (issue 15).
+        sheet_row_guard(path, fmt, max_rows=max_rows)
+        super().__init__(path, fmt, lambda out: _read_and_validate(out, path, fmt, kind, ctx, fields,
+                                                                   max_rows))
+
+    def header(self) -> tuple[HeaderMap, int | None]:
+        """(header, sheet height), or the TabularError the child met first."""
+        _tag, header, height = self.receive("header")
+        return header, height
+
+    def rows(self, ctx: ImportContext, stats: dict[str, Any],
+             progress: Any = None) -> Iterator[tuple | str]:
+        """The valid rows' field values, in file order (with a row encoder: each batch's
+        encoded rows as one str); `stats` gets count, dup_rows and keys_seen at the end, ctx
+        the errors and warnings as their rows arrive."""
+        while (message := self.receive("rows", "done"))[0] == "rows":
+            _tag, batch, errors, warnings, seen = message
+            ctx.errors.extend(errors)
+            ctx.warnings.extend(warnings)
+            if progress is not None:
+                progress(seen)
+            if batch.__class__ is str:
+                if batch:
+                    yield batch
+            else:
+                yield from batch
+        _tag, count, dup_rows, first_rows = message
+        stats.update(count=count, dup_rows=dup_rows, keys_seen=set(first_rows))
+
+
+def read_rows(path: str | os.PathLike[str], fmt: str | None = None, *, sheet: str | None = None,
+              max_rows: int = MAX_ROWS, max_bytes: int = MAX_UPLOAD_BYTES) -> SheetRows:
+    """The rows of one sheet of an upload (a workbook's first visible worksheet unless `sheet`
+    names one); only TabularError escapes. The content is sniffed and must agree with `fmt`
+    when given. A CSV is read here; a workbook by a reader process, whose rows wait here in
+    pickled blocks (far smaller than the rows, or than calamine's copy of the sheet)."""
+    found = sniff_upload(path, max_bytes=max_bytes)
+    if fmt is not None and fmt != found:
+        raise TabularError("file_type")
+    if found == "csv":
+        return open_sheet(path, found, max_rows=max_rows, max_bytes=max_bytes)
+    sheet_row_guard(path, found, sheet, max_rows=max_rows)
+    child = _Child(path, found, lambda out: _read_sheet(out, path, found, sheet, max_rows))
+    try:
+        _tag, name, height = child.receive("sheet")
+        blocks = []
+        while (message := child.receive("rows", "done"))[0] == "rows":
+            blocks.append(message[1])
+        child.finish()
+    finally:
+        child.close()
+
+    def rows() -> Iterator[tuple]:
+        for block in blocks:
+            yield from _Unpickler(io.BytesIO(block)).load()
+
+    return SheetRows(found, name, rows, height)
 
 
 _ALLOWED = {("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"),
@@ -263,15 +286,17 @@ class _Unpickler(pickle.Unpickler):
 # --------------------------------------------------------------------------- the child's side
 
 
-def _child_run(fd: int, path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
-               fields: list[str], max_rows: int, max_cells: int, cap: int) -> None:
+def _child_run(fd: int, work: Callable[[Any], None], cap: int) -> None:
     code = 0
     out = None
     try:
         out = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
         _sandbox(cap)
-        _read_and_validate(out, path, fmt, kind, ctx, fields, max_rows, max_cells)
-    except BrokenPipeError:  # the parent is gone or gave up (its pre-scan failed)
+        try:
+            work(out)
+        except TabularError as exc:  # the file's fault: the parent reports it
+            _send(out, ("error", exc.code, exc.text))
+    except BrokenPipeError:  # the parent is gone or gave up
         code = 3
     except BaseException:  # a bug: tell the parent, which fails the import
         code = 1
@@ -310,6 +335,7 @@ def memory_cap(path: Any, fmt: str) -> int:
 def _sandbox(cap: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    faulthandler.disable()  # an abort on the cap is expected: no traceback dump
     _die_with_parent()
     if cap > 0:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -382,18 +408,23 @@ def _send(out: Any, message: tuple) -> None:
     out.write(data)
 
 
+def _read_sheet(out: Any, path: Any, fmt: str, sheet: str | None, max_rows: int) -> None:
+    """Send the sheet's name and height, then its rows in pickled blocks of BATCH, then "done"."""
+    rows = open_sheet(path, fmt, sheet, max_rows=max_rows)
+    _send(out, ("sheet", rows.sheet_name, rows.height))
+    it = iter(rows)
+    while block := list(islice(it, BATCH)):
+        _send(out, ("rows", pickle.dumps(block, protocol=pickle.HIGHEST_PROTOCOL)))
+    _send(out, ("done",))
+
+
 def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
-                       fields: list[str], max_rows: int, max_cells: int) -> None:
+                       fields: list[str], max_rows: int) -> None:
     """Send the header, then each BATCH of valid rows with the errors and warnings they raised,
     then "done" with the row count, the duplicated keys and the first row of every key."""
-    rows = None
-    try:
-        rows = open_sheet(path, fmt, None, max_rows=max_rows, max_cells=max_cells)
-        header = find_header(rows, kind.columns())
-    except TabularError as exc:  # with the sheet it read, if it got that far
-        _send(out, ("error", exc.code, exc.text, rows and rows.sheet_name))
-        return
-    _send(out, ("header", header, rows.height, rows.sheet_name))
+    rows = open_sheet(path, fmt, max_rows=max_rows)
+    header = find_header(rows, kind.columns())
+    _send(out, ("header", header, rows.height))
     out.flush()
     ctx.header = header
     ctx.present = frozenset(header.columns)
@@ -406,17 +437,13 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
     pack = "".join if encode is not None else _same
     batch: list[Any] = []
     sent_errors = sent_warnings = 0
-    try:
-        for row in validator:
-            batch.append(values(row))
-            if len(batch) >= BATCH:
-                _send(out, ("rows", pack(batch), ctx.errors[sent_errors:],
-                            ctx.warnings[sent_warnings:], validator.seen))
-                sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
-                batch = []
-    except TabularError as exc:  # the row cap, met while iterating
-        _send(out, ("error", exc.code, exc.text))
-        return
+    for row in validator:  # the row cap, met while iterating, raises TabularError
+        batch.append(values(row))
+        if len(batch) >= BATCH:
+            _send(out, ("rows", pack(batch), ctx.errors[sent_errors:],
+                        ctx.warnings[sent_warnings:], validator.seen))
+            sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
+            batch = []
     _send(out, ("rows", pack(batch), ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
                 validator.seen))
     _send(out, ("done", validator.count, validator.dup_rows, validator.first_rows))

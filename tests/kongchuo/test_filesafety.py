@@ -1,12 +1,12 @@
-"""kongchuo.imports.filesafety: sniffing by content and the pre-scans that keep bombs (zip,
-sparse xlsx, sparse xls) away from calamine. Workbooks are built here, as in test_tabular.
+"""Hostile uploads: kongchuo.imports.filesafety sniffs by content and bounds inflation before
+anything parses; what passes reaches calamine only in the reader process, under its memory cap
+(sparse xlsx and xls). Workbooks are built here, as in test_tabular.
 """
-
-
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 import tracemalloc
@@ -23,7 +23,7 @@ from kongchuo.imports.cells import (
     parse_id,
 )
 from kongchuo.imports.filesafety import sniff_upload
-from kongchuo.imports.tabular import read_rows
+from kongchuo.imports.reader import read_rows
 from tests.kongchuo.test_tabular import VALID_ID, records, rewrite_zip, save, sheet_file
 
 # --------------------------------------------------------------------------- xlsx safety
@@ -47,16 +47,34 @@ def test_under_declared_dimension_reads_every_row(tmp_path):
     assert len(rows) == 60 and rows[-1] == (60, ["行60", 60.0])
 
 
-def test_sparse_sheet_is_refused_before_calamine(tmp_path, monkeypatch):
-    """A1 + ZZ200000: 5 KB on disk, 4.5 GB dense in calamine (a Rust OOM abort, not an error)."""
+@pytest.fixture
+def parsed_here(monkeypatch):
+    """The workbooks calamine opened in this process (a reader process's are not seen)."""
+    parent, seen = os.getpid(), []
+    real = tabular.CalamineWorkbook
+
+    class Spy:
+        @staticmethod
+        def from_path(*args, **kwargs):
+            if os.getpid() == parent:
+                seen.append(args)
+            return real.from_path(*args, **kwargs)
+
+    monkeypatch.setattr(tabular, "CalamineWorkbook", Spy)
+    return seen
+
+
+def test_sparse_sheet_is_refused_by_the_readers_memory_cap(tmp_path, parsed_here):
+    """A1 + ZZ200000: 5 KB on disk, 4.5 GB dense in calamine (a Rust OOM abort, not an error),
+    in the reader process: this one survives and never parsed it."""
     wb = openpyxl.Workbook()
     wb.active["A1"] = 1
     wb.active["ZZ200000"] = 2
     path = save(wb, tmp_path / "sparse.xlsx")
-    monkeypatch.setattr(tabular, "CalamineWorkbook", _CalamineMustNotBeReached)
     with pytest.raises(TabularError) as exc:
         read_rows(path)
     assert exc.value.code == "file_unsafe"
+    assert parsed_here == []
 
 
 def test_row_cap_from_real_cells_not_dimension(tmp_path):
@@ -79,7 +97,7 @@ def test_styled_empty_cells_do_not_count(tmp_path):
     for col in "AB":
         ws[f"{col}3000"].border = openpyxl.styles.Border(left=openpyxl.styles.Side(style="thin"))
     path = save(wb, tmp_path / "styled.xlsx")
-    assert len(list(read_rows(path, max_rows=100, max_cells=150))) == 2
+    assert len(list(read_rows(path, max_rows=100))) == 2
 
 
 def _strip_cell_refs(name, data):
@@ -88,7 +106,7 @@ def _strip_cell_refs(name, data):
     return data
 
 
-def test_cells_without_r_attribute_take_the_slow_path(tmp_path):
+def test_cells_without_r_attribute_are_read_where_they_stand(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["姓名", "身份证件号"])
@@ -99,36 +117,25 @@ def test_cells_without_r_attribute_take_the_slow_path(tmp_path):
 
     wide = openpyxl.Workbook()
     wide.active.append(list(range(200)))  # 200 implicit cells in row 1 ...
-    wide.active["A400"] = 1  # ... and one row far below: 200 x 400 dense cells
+    wide.active["A400"] = 1  # ... and one row far below
     src = save(wide, tmp_path / "wide_src.xlsx")
-    path = rewrite_zip(src, tmp_path / "wide.xlsx", _strip_cell_refs)
-    with pytest.raises(TabularError) as exc:
-        read_rows(path, max_cells=50_000)
-    assert exc.value.code == "file_unsafe"
+    rows = list(read_rows(rewrite_zip(src, tmp_path / "wide.xlsx", _strip_cell_refs)))
+    assert rows[0] == (1, [float(i) for i in range(200)]) and rows[-1] == (400, [1.0] + [""] * 199)
 
 
-@pytest.mark.parametrize("cell", [
-    b'<c r="A2" r="ZZ400000"><v>2</v></c>',  # calamine takes the last duplicate
-    b'<c s="0" r="ZZ400000"><v>2</v></c>',  # r not first: the exact path
-    b'<c r="A123456789"><v>2</v></c>',  # more digits than the fast pattern expects
-    b'<x:c r="ZZ400000"><x:v>2</x:v></x:c>',
-])
-def test_far_cells_in_irregular_tags_are_seen(tmp_path, cell):
-    wb = openpyxl.Workbook()
-    wb.active["A1"] = 1
-    wb.active["A2"] = 2
-    src = save(wb, tmp_path / "src.xlsx")
+def test_lower_case_references_are_read_where_they_stand(tmp_path):
+    """calamine reads r="zz20" as column ZZ, row 20."""
+    src = sheet_file(tmp_path, [["姓名"], [None, "张三"]])
 
-    def patch(name, data):
+    def lower(name, data):
         if name == "xl/worksheets/sheet1.xml":
-            data = re.sub(rb'<c r="A2"[^>]*>.*?</c>', cell, data)
-            assert cell in data
+            data = data.replace(b'r="A1"', b'r="a1"').replace(b'r="B2"', b'r="zz20"')
+            data = data.replace(b'<row r="2"', b'<row r="20"')
         return data
 
-    path = rewrite_zip(src, tmp_path / "far.xlsx", patch)
-    with pytest.raises(TabularError) as exc:
-        read_rows(path)
-    assert exc.value.code in ("file_unsafe", "too_many_rows")
+    rows = list(read_rows(rewrite_zip(src, tmp_path / "lower.xlsx", lower)))
+    assert rows[0] == (1, ["姓名"] + [""] * 701)
+    assert rows[-1][0] == 20 and rows[-1][1][701] == "张三"
 
 
 def test_member_larger_than_declared_is_refused(tmp_path):
@@ -149,6 +156,23 @@ def test_member_larger_than_declared_is_refused(tmp_path):
     with pytest.raises(TabularError) as exc:
         read_rows(path)
     assert exc.value.code == "file_unsafe"
+
+
+def test_a_sheet_failing_its_crc_is_refused(tmp_path):
+    """calamine checks the CRC of the sheet it reads (in the reader process)."""
+    src = sheet_file(tmp_path, [["姓名"], ["张三"]])
+    raw = bytearray(src.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    for signature, crc_at in ((b"PK\x01\x02", 16), (b"PK\x03\x04", 14)):  # central, local header
+        pos = raw.find(signature)
+        while name not in raw[pos:pos + 100]:
+            pos = raw.find(signature, pos + 4)
+        raw[pos + crc_at] ^= 0xFF
+    path = tmp_path / "crc.xlsx"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(TabularError) as exc:
+        read_rows(path)
+    assert exc.value.code == "file_type"
 
 
 # --------------------------------------------------------------------------- xls (BIFF8)
@@ -213,13 +237,14 @@ def test_xls_rows_and_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("far", [(1000, 65000), (65535, 255)])
-def test_sparse_xls_is_refused_before_calamine(tmp_path, far):
-    """BIFF columns are 16-bit: calamine would ask for 2.6 GB (a process abort) for the first."""
+def test_sparse_xls_is_refused_by_the_readers_memory_cap(tmp_path, far, parsed_here):
+    """BIFF columns are 16-bit: calamine would ask for 2 GB (a process abort) for the first."""
     path = tmp_path / "sparse.xls"
     path.write_bytes(build_xls({(0, 0): 1.0, far: 2.0}))
     with pytest.raises(TabularError) as exc:
-        read_rows(path, max_cells=5_000_000)
+        read_rows(path)
     assert exc.value.code == "file_unsafe"
+    assert parsed_here == []
 
 
 # --------------------------------------------------------------------------- sniffing
