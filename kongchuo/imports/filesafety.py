@@ -13,13 +13,11 @@ calamine parses a workbook only there (kongchuo.imports.reader).
 from __future__ import annotations
 
 import codecs
-import contextlib
 import io
 import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
 from typing import IO
 
 from defusedxml import ElementTree as SafeET
@@ -187,58 +185,6 @@ def decode_text(data: bytes, *, final: bool = True) -> str | None:
     return None
 
 
-def _inflate(fh: IO[bytes], info: zipfile.ZipInfo, budget: list[int], sink: Callable[[bytes], None]) -> None:
-    """Inflate one member into `sink` in 1 MB steps, with a hard output bound.
-
-    The declared size is not trusted: output beyond it (or beyond the shared budget) is a bomb
-    that lies in its headers, refused as soon as it shows. (The CRC is calamine's to check.)
-    """
-    if info.flag_bits & 0x1:
-        raise TabularError("file_encrypted")
-    fh.seek(info.header_offset)
-    local = fh.read(30)
-    if len(local) < 30 or local[:4] != _ZIP_MAGIC:
-        raise TabularError("file_type")
-    name_len, extra_len = struct.unpack_from("<HH", local, 26)
-    fh.seek(info.header_offset + 30 + name_len + extra_len)
-    if info.compress_type == zipfile.ZIP_DEFLATED:
-        decomp = zlib.decompressobj(-15)
-    elif info.compress_type != zipfile.ZIP_STORED:
-        raise TabularError("file_type")
-    remaining, produced = info.compress_size, 0
-
-    def emit(out: bytes) -> None:
-        nonlocal produced
-        produced += len(out)
-        budget[0] -= len(out)
-        if produced > info.file_size or budget[0] < 0:
-            raise TabularError("file_unsafe")
-        if out:
-            sink(out)
-
-    pending = b""
-    while True:
-        if not pending and remaining > 0:
-            pending = fh.read(min(remaining, MB))
-            if not pending:
-                raise TabularError("file_type")
-            remaining -= len(pending)
-        if info.compress_type == zipfile.ZIP_STORED:
-            if not pending:
-                break
-            emit(pending)
-            pending = b""
-            continue
-        # max_length keeps each step's output at 1 MB whatever the ratio
-        out = decomp.decompress(pending, MB)
-        pending = decomp.unconsumed_tail
-        emit(out)
-        if decomp.eof or (not out and not pending and remaining == 0):
-            break
-    if produced != info.file_size:
-        raise TabularError("file_type")
-
-
 def _xml_children(data: bytes, local_name: str) -> list[dict[str, str]]:
     root = SafeET.fromstring(data)
     found = []
@@ -251,22 +197,17 @@ def _xml_children(data: bytes, local_name: str) -> list[dict[str, str]]:
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 
 
-def _sheet_part(fh: IO[bytes], infos: dict[str, zipfile.ZipInfo], sheet: str | None,
-                budget: list[int]) -> tuple[str | None, str | None]:
-    """(sheet name, zip member of its XML): `sheet`, else the first visible worksheet, read from
-    the workbook part and its relationships (both inflated under `budget`)."""
+def _sheet_part(zf: zipfile.ZipFile, names: list[str], sheet: str | None) -> str | None:
+    """The zip member of the XML of `sheet`, else of the first visible worksheet, read from the
+    workbook part and its relationships."""
 
     def member(name: str) -> bytes:
-        if infos[name].file_size > 8 * MB:  # workbook parts are a few KB
+        if zf.getinfo(name).file_size > 8 * MB:  # workbook parts are a few KB
             raise TabularError("file_unsafe")
-        parts: list[bytes] = []
-        _inflate(fh, infos[name], budget, parts.append)
-        return b"".join(parts)
+        return zf.read(name)
 
-    if "xl/workbook.xml" not in infos:
-        raise TabularError("file_type")
     sheets = _xml_children(member("xl/workbook.xml"), "sheet")
-    rels = _xml_children(member(_WORKBOOK_RELS), "Relationship") if _WORKBOOK_RELS in infos else []
+    rels = _xml_children(member(_WORKBOOK_RELS), "Relationship") if _WORKBOOK_RELS in names else []
     targets = {r.get("Id"): r for r in rels}
     for s in sheets:
         rel = targets.get(s.get("id"), {})
@@ -274,10 +215,10 @@ def _sheet_part(fh: IO[bytes], infos: dict[str, zipfile.ZipInfo], sheet: str | N
         visible = s.get("state", "visible") == "visible"
         if (sheet is not None and s.get("name") == sheet) or (sheet is None and is_ws and visible):
             target = rel.get("Target", "")
-            return s.get("name"), target.lstrip("/") if target.startswith("/") else "xl/" + target
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
     if sheet is not None:
         raise TabularError("sheet_not_found", name=sheet)
-    return None, None
+    return None
 
 
 # ---- the row cap, from the sheet XML stream (issue 15): count rows while inflating, before
@@ -314,39 +255,38 @@ class _RowCounter:
             raise TabularError("too_many_rows", limit=self.max_rows)
 
 
-@contextlib.contextmanager
-def _zip_refusals() -> Iterator[None]:
-    """A damaged or hostile xlsx container read by hand: only TabularError escapes."""
-    try:
-        yield
-    except TabularError:
-        raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, struct.error, zlib.error,
-            SafeET.ParseError, UnicodeDecodeError) as exc:
-        raise TabularError("file_type") from exc
-    except Exception as exc:  # defusedxml refusals (entities, DTDs) and anything odd
-        raise TabularError("file_unsafe") from exc
-
-
 def sheet_row_guard(path: str | os.PathLike[str], kind: str, sheet: str | None = None, *,
-                    max_rows: int = MAX_ROWS, max_uncompressed: int = MAX_UNCOMPRESSED) -> int:
+                    max_rows: int = MAX_ROWS) -> int:
     """Refuse a workbook whose sheet has more than `max_rows` rows (too_many_rows), counted
     from its XML while it is inflated in 1 MB chunks, before any parser sees it; returns the
     count. The sheet's XML may hold at most ROW_BYTES_BUDGET bytes per permitted row (at least
-    64 MB), so a sheet of few but enormous rows is refused as early. xls (65,536 rows at most,
-    checked as calamine reads it) and csv (counted as read) pass. Only TabularError escapes."""
+    64 MB), so a sheet of few but enormous rows is refused as early. zipfile stops inflating at
+    the size a member declares and checks its CRC, so a member that lies is refused. xls (65,536
+    rows at most, checked as calamine reads it) and csv (counted as read) pass. Only
+    TabularError escapes."""
     if kind != "xlsx":
         return 0
-    max_bytes = min(max_uncompressed, max(_MIN_SHEET_BYTES, max_rows * ROW_BYTES_BUDGET))
-    budget = [max_uncompressed]
-    with _zip_refusals(), open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
-        infos = {i.filename: i for i in zf.infolist()}
-        _chosen, part = _sheet_part(fh, infos, sheet, budget)
-        parts = [part] if part in infos else [n for n in infos if n.startswith("xl/worksheets/")
-                                              and n.endswith(".xml")]
-        most = 0
-        for name in parts:
-            counter = _RowCounter(max_rows, max_bytes)
-            _inflate(fh, infos[name], budget, counter.feed)
-            most = max(most, counter.rows)
-        return most
+    max_bytes = min(MAX_UNCOMPRESSED, max(_MIN_SHEET_BYTES, max_rows * ROW_BYTES_BUDGET))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if any(info.flag_bits & 0x1 for info in zf.infolist()):
+                raise TabularError("file_encrypted")
+            names = zf.namelist()
+            part = _sheet_part(zf, names, sheet)
+            parts = [part] if part in names else [n for n in names if n.startswith("xl/worksheets/")
+                                                  and n.endswith(".xml")]
+            most = 0
+            for name in parts:
+                counter = _RowCounter(max_rows, max_bytes)
+                with zf.open(name) as member:
+                    while chunk := member.read(MB):
+                        counter.feed(chunk)
+                most = max(most, counter.rows)
+            return most
+    except TabularError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, struct.error, zlib.error,
+            SafeET.ParseError, UnicodeDecodeError, NotImplementedError) as exc:
+        raise TabularError("file_type") from exc
+    except Exception as exc:  # defusedxml refusals (entities, DTDs) and anything odd
+        raise TabularError("file_unsafe") from exc

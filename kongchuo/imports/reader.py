@@ -1,26 +1,23 @@
 """Every workbook is parsed in a forked reader process under a memory cap.
 
-calamine holds the whole sheet in memory and allocates the dense rectangle its cells span: an
-untrusted 5 KB xlsx/xls with cells in A1 and ZZ200000 makes it ask for gigabytes, and Rust
-aborts the process on a failed allocation. So the process that imports never parses a
-workbook. Before the fork, kongchuo.imports.filesafety refuses zip bombs (sniff_upload) and an
-over-long sheet (sheet_row_guard) in a few MB; then one child parses the sheet under a hard
-address-space cap (RLIMIT_AS: KONGCHUO_IMPORT_READER_MEMORY_MB, and at most 256 MB + 4 × the
+calamine holds the whole sheet and allocates the dense rectangle its cells span: a 5 KB xlsx/xls
+with cells in A1 and ZZ200000 makes it ask for gigabytes, and Rust aborts on a failed
+allocation. So the importing process never parses a workbook: after kongchuo.imports.filesafety
+refused zip bombs and over-long sheets (in a few MB), one forked child parses the sheet under a
+hard address-space cap (RLIMIT_AS: KONGCHUO_IMPORT_READER_MEMORY_MB, and at most 256 MB + 4 × the
 workbook's uncompressed size). Whatever the file does to calamine kills the child, reported as
 file_unsafe; the worker survives.
 
-- `ChildReader` (an import): the child finds the header and runs the validator (cell parsers,
-  check_row, duplicate keys) exactly as the runner would in-process, and sends the valid rows
-  in pickled blocks, with the errors and warnings they raised (a kind with a row encoder
-  (ImportContext.row_encoder): a block is the encoded rows joined into one str, which costs far
-  less to pickle and to unpickle than row tuples);
+- `ChildReader` (an import): the child also finds the header and runs the validator exactly as
+  the importing process would for a CSV, and sends the valid rows in pickled blocks with the
+  errors and warnings they raised (with a row encoder (ImportContext.row_encoder), a block is
+  the encoded rows joined into one str: far cheaper to pickle than row tuples);
 - `read_rows` (any other reading of an upload: the error workbook): the sheet's rows as read.
 
-The child has no database: any attempt raises, so it can never write through the parent's
-connection. It leaves with os._exit, so nothing it inherited (connections, files, atexit hooks)
-is closed or flushed twice. What it sends is unpickled with an allow-list of classes. There is
-no in-process fallback: the engine needs os.fork, like the `resource` module it caps with (POSIX
-only); a failed fork fails the import.
+The child has no database (any attempt raises), leaves with os._exit (nothing it inherited is
+closed or flushed twice), and what it sends is unpickled with an allow-list of classes. There is
+no in-process fallback: the engine needs os.fork, as it needs `resource` (POSIX); a failed fork
+fails the import.
 """
 
 from __future__ import annotations
@@ -68,32 +65,43 @@ class ReaderCrashed(RuntimeError):
 # --------------------------------------------------------------------------- the parent's side
 
 
-class _Stream:
-    """One reader's pipe, drained by a thread into a bounded queue, so a reader keeps
-    validating while this process waits on the database (a batch's history INSERT): the pipe
-    itself holds only 64 KB."""
+class _Child:
+    """One forked reader of `path`, running `work(out)` once the rows are counted. Its pipe is
+    drained by a thread into a bounded queue, so it keeps working while this process waits on
+    the database (the pipe itself holds only 64 KB). Close it in every case: it kills the child
+    if still alive and reaps it."""
 
-    def __init__(self, fd: int, name: str) -> None:
-        self.file: Any = open(fd, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
+    def __init__(self, path: str | os.PathLike[str], fmt: str, sheet: str | None, max_rows: int,
+                 work: Callable[[Any], None]) -> None:
+        # Counted before the fork: calamine holds the whole sheet, and an over-long one must
+        # cost a second of inflating, not a gigabyte (issue 15).
+        sheet_row_guard(path, fmt, sheet, max_rows=max_rows)
+        cap = memory_cap(path, fmt)
+        read_fd, write_fd = os.pipe()
+        try:
+            self.pid = os.fork()
+        except OSError:  # no process to be had (EAGAIN, ENOMEM): the import fails, unread
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        if self.pid == 0:  # the child: never returns
+            os.close(read_fd)
+            _child_run(write_fd, work, cap)
+        os.close(write_fd)
+        log.info("import reader process %s forked", self.pid)
+        self.status: int | None = None
+        self.file: Any = open(read_fd, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
         self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_BATCHES)
-        self.closing = False
-        self.ended = False
-        self.thread = threading.Thread(target=self._drain, name=name, daemon=True)
+        self.closing = self.ended = False
+        self.thread = threading.Thread(target=self._drain, name=f"import-reader-{self.pid}", daemon=True)
         self.thread.start()
 
     def _drain(self) -> None:
-        stream = self.file
         try:
-            while True:
-                head = stream.read(_LEN.size)
-                if len(head) < _LEN.size:
-                    break
+            while len(head := self.file.read(_LEN.size)) == _LEN.size:
                 (size,) = _LEN.unpack(head)
-                data = stream.read(size)
-                if len(data) < size:
+                if len(data := self.file.read(size)) < size or not self._put(data):
                     break
-                if not self._put(data):
-                    return
         except (OSError, ValueError):  # closed under us by close()
             pass
         finally:
@@ -108,42 +116,28 @@ class _Stream:
                 if self.closing:
                     return False
 
-    def receive(self) -> tuple | None:
-        """The next message, or None when the pipe ended without one (the writer died)."""
+    def receive(self, *expected: str) -> tuple:
+        """The next message, which must be one of `expected`; the child's TabularError or
+        crash is raised here."""
         data = None if self.closing or self.ended else self.frames.get()
-        if data is None:
+        if data is None:  # the pipe ended early
             self.ended = True
-            return None
-        return _Unpickler(io.BytesIO(data)).load()
+            status = self._reap()
+            if os.WIFSIGNALED(status):  # the memory cap: Rust aborts on a failed allocation
+                log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
+                raise TabularError("file_unsafe")
+            raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
+        message = _Unpickler(io.BytesIO(data)).load()
+        if message[0] in expected:
+            return message
+        if message[0] == "error":
+            raise TabularError(message[1], message[2])
+        raise ReaderCrashed(message[1] if message[0] == "crash" else f"unexpected message {message[0]!r}")
 
-    def close(self) -> None:
-        self.closing = True
-        self.thread.join(timeout=5)
-        self.file.close()
-
-
-class _Child:
-    """One forked reader running `work(out)`. Close it in every case: it kills the child if
-    still alive and reaps it."""
-
-    def __init__(self, path: str | os.PathLike[str], fmt: str, work: Callable[[Any], None]) -> None:
-        self.pid = 0
-        self.status: int | None = None
-        cap = memory_cap(path, fmt)
-        read_fd, write_fd = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:  # no process to be had (EAGAIN, ENOMEM): the import fails, unread
-            os.close(read_fd)
-            os.close(write_fd)
-            raise
-        if pid == 0:  # the child: never returns
-            os.close(read_fd)
-            _child_run(write_fd, work, cap)
-        os.close(write_fd)
-        self.pid = pid
-        log.info("import reader process %s forked", pid)
-        self.stream: _Stream | None = _Stream(read_fd, f"import-reader-{pid}")
+    def _reap(self) -> int:
+        if self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
+        return self.status
 
     def finish(self) -> None:
         """After the reader said "done": it exits by itself; reap it."""
@@ -151,39 +145,16 @@ class _Child:
         self.close()
 
     def close(self) -> None:
-        if self.pid and self.status is None:
+        if self.status is None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self._reap()
-        if self.stream is not None:
-            self.stream.close()
-            self.stream = None
-
-    def _reap(self) -> int:
-        if self.status is None:
-            _pid, status = os.waitpid(self.pid, 0)
-            self.status = status
-        return self.status
-
-    def receive(self, *expected: str) -> tuple:
-        """The next message, which must be one of `expected`; the child's TabularError or
-        crash is raised here."""
-        message = self.stream.receive() if self.stream is not None else None
-        if message is None:  # the pipe ended early
-            status = self._reap()
-            if os.WIFSIGNALED(status):  # the memory cap: Rust aborts on a failed allocation
-                log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
-                raise TabularError("file_unsafe")
-            raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
-        if message[0] in expected:
-            return message
-        if message[0] == "error":
-            raise TabularError(message[1], message[2])
-        if message[0] == "crash":
-            raise ReaderCrashed(message[1])
-        raise ReaderCrashed(f"unexpected message {message[0]!r}")
+        if not self.closing:
+            self.closing = True
+            self.thread.join(timeout=5)
+            self.file.close()
 
 
 class ChildReader(_Child):
@@ -193,11 +164,8 @@ class ChildReader(_Child):
                  max_rows: int) -> None:
         fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
                   *kind.computed]
-        # Counted before the fork: calamine holds the whole sheet, and an over-long one must
-        # cost a second of inflating, not a gigabyte (issue 15).
-        sheet_row_guard(path, fmt, max_rows=max_rows)
-        super().__init__(path, fmt, lambda out: _read_and_validate(out, path, fmt, kind, ctx, fields,
-                                                                   max_rows))
+        super().__init__(path, fmt, None, max_rows,
+                         lambda out: _read_and_validate(out, path, fmt, kind, ctx, fields, max_rows))
 
     def header(self) -> tuple[HeaderMap, int | None]:
         """(header, sheet height), or the TabularError the child met first."""
@@ -235,8 +203,7 @@ def read_rows(path: str | os.PathLike[str], fmt: str | None = None, *, sheet: st
         raise TabularError("file_type")
     if found == "csv":
         return open_sheet(path, found, max_rows=max_rows, max_bytes=max_bytes)
-    sheet_row_guard(path, found, sheet, max_rows=max_rows)
-    child = _Child(path, found, lambda out: _read_sheet(out, path, found, sheet, max_rows))
+    child = _Child(path, found, sheet, max_rows, lambda out: _read_sheet(out, path, found, sheet, max_rows))
     try:
         _tag, name, height = child.receive("sheet")
         blocks = []
@@ -298,9 +265,13 @@ def _child_run(fd: int, work: Callable[[Any], None], cap: int) -> None:
             _send(out, ("error", exc.code, exc.text))
     except BrokenPipeError:  # the parent is gone or gave up
         code = 3
-    except BaseException:  # a bug: tell the parent, which fails the import
+    except BaseException:  # a bug: the parent raises ReaderCrashed with it
         code = 1
-        _tell_crash(out)
+        try:
+            if out is not None:
+                _send(out, ("crash", traceback.format_exc(limit=8)))
+        except BaseException:  # noqa: S110 - nothing left to tell it with
+            pass
     finally:
         try:
             if out is not None:
@@ -355,12 +326,9 @@ def _sandbox(cap: int) -> None:
 def _address_space() -> int:
     try:
         with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+            return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+    except (OSError, StopIteration):
+        return 0
 
 
 def _die_with_parent() -> None:
@@ -368,8 +336,7 @@ def _die_with_parent() -> None:
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
@@ -390,16 +357,6 @@ def _forbid_database(conn: Any) -> None:
 
     conn.ensure_connection = refuse
     conn.connect = refuse
-
-
-def _tell_crash(out: Any) -> None:
-    """Send the exception being handled to the parent (it raises ReaderCrashed with it)."""
-    try:
-        if out is not None:
-            _send(out, ("crash", traceback.format_exc(limit=8)))
-            out.flush()
-    except BaseException:  # noqa: S110 - nothing left to tell it with
-        pass
 
 
 def _send(out: Any, message: tuple) -> None:
@@ -434,7 +391,7 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
     validator = RowValidator(rows, header, kind, ctx, None, report_duplicates=False)
     encode = ctx.row_encoder
     values = encode if encode is not None else attrgetter(*fields)
-    pack = "".join if encode is not None else _same
+    pack = "".join if encode is not None else list
     batch: list[Any] = []
     sent_errors = sent_warnings = 0
     for row in validator:  # the row cap, met while iterating, raises TabularError
@@ -447,10 +404,6 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
     _send(out, ("rows", pack(batch), ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
                 validator.seen))
     _send(out, ("done", validator.count, validator.dup_rows, validator.first_rows))
-
-
-def _same(batch: list[Any]) -> list[Any]:
-    return batch
 
 
 def _no_progress(_pct: int) -> None:
