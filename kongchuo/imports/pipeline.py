@@ -219,7 +219,7 @@ def _prepare(run: ImportRun) -> None:
 
 
 def stage_read(run: ImportRun) -> tuple[SheetRows | None, HeaderMap, int | None]:
-    """(rows, header, sheet height) of a CSV, read here as it streams; or (None, header, height)
+    """(rows, header, sheet height) of a CSV, read here; or (None, header, height)
     with `run.reader` parsing and checking a workbook's rows in the memory-capped reader
     process (kongchuo.imports.reader), the only place a workbook is parsed."""
     path, kind, ctx = run.path, run.kind, run.ctx

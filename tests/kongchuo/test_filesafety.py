@@ -329,6 +329,20 @@ def test_too_many_members(tmp_path, monkeypatch):
     assert exc.value.code == "file_unsafe"
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_members_zipfile_cannot_inflate_in_bounded_steps_are_refused(tmp_path, monkeypatch, method):
+    """zipfile decompresses bzip2 and LZMA a whole read at a time: a 1 MB read could be
+    gigabytes. No xlsx writer uses them; refused from the directory alone."""
+    path = tmp_path / "bz.xlsx"
+    with zipfile.ZipFile(path, "w", method) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    monkeypatch.setattr(zipfile.ZipFile, "open", _zip_member_must_not_be_opened)
+    with pytest.raises(TabularError) as exc:
+        sniff_upload(path)
+    assert exc.value.code == "file_type"
+
+
 def test_xlsm_is_refused(tmp_path):
     src = sheet_file(tmp_path, [["姓名"]])
     with_vba = tmp_path / "macro.xlsx"
