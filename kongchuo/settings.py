@@ -351,12 +351,9 @@ KONGCHUO_IMPORT_MAX_ROWS = _int("KONGCHUO_IMPORT_MAX_ROWS", 500_000)
 # a school's roster is a few thousand rows, a township's 10,000–30,000.
 KONGCHUO_IMPORT_MAX_ROWS_SCHOOL = _int("KONGCHUO_IMPORT_MAX_ROWS_SCHOOL", 20_000)
 KONGCHUO_IMPORT_MAX_ROWS_TOWNSHIP = _int("KONGCHUO_IMPORT_MAX_ROWS_TOWNSHIP", 100_000)
-# Workbooks this big (bytes) are parsed and validated by a forked reader process while the
-# importing process runs the safety pre-scan (kongchuo/imports/reader.py); -1 turns it off.
-# 512 KB is ~4,000 roster rows: below it, the fork costs about what it saves.
-KONGCHUO_IMPORT_READER_MIN_BYTES = _int("KONGCHUO_IMPORT_READER_MIN_BYTES", 512 * 1024)
-# The reader's address-space cap above what it inherits (RLIMIT_AS): a sheet calamine would
-# need more for is refused, and the worker survives. A 500,000-row roster needs ~1.2 GB.
+# Every workbook is parsed by a forked reader process (kongchuo/imports/reader.py) under this
+# address-space cap above what it inherits (RLIMIT_AS): a sheet calamine would need more for
+# is refused, and the worker survives. A 500,000-row roster needs ~1.2 GB.
 KONGCHUO_IMPORT_READER_MEMORY_MB = _int("KONGCHUO_IMPORT_READER_MEMORY_MB", 3072)
 # Browser uploads up to this size are previewed and written within the request; bigger ones go
 # to the Celery worker (kongchuo/imports/views.py).

@@ -26,13 +26,12 @@ from kongchuo.access.idnumbers import IdNumberError, validate_id
 MB = 1024 * 1024
 # Upload limits. MAX_UNCOMPRESSED is far above a bomb guard's usual 50 MB because a county
 # roster is big: 200,000 rows of a 学籍 export is 150-200 MB of sheet XML (13 MB zipped).
-# Bombs are caught by the ratio and member limits, and read_rows bounds real inflation.
+# Bombs are caught by the ratio and member limits, the reader process's memory cap the rest.
 MAX_UPLOAD_BYTES = 20 * MB
 MAX_UNCOMPRESSED = 512 * MB
 MAX_MEMBERS = 100
 MAX_RATIO = 100
 MAX_ROWS = 500_000
-MAX_CELLS = 12_000_000  # 500k rows x 24 columns; calamine holds ~32 bytes a cell: 384 MB at worst
 Cell = Any  # str | int | float | bool | date | datetime | time | timedelta (as calamine returns)
 Row = tuple[int, list[Cell]]
 
@@ -180,8 +179,6 @@ class CodedError(TextMessages, Exception):
 
 class TabularError(CodedError):
     """The whole file is refused (type, safety, size, header)."""
-
-    sheet: str | None = None  # the sheet the reader process read, when it names one
 
 
 class CellError(CodedError):

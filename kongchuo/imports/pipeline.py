@@ -2,8 +2,8 @@
 
 The same stages for every kind, from the browser, the CLI and the Celery task:
 
-- read: sniff the upload, pre-scan it (kongchuo.imports.tabular), read the sheet — a big workbook in
-  the memory-capped reader process (kongchuo.imports.reader) — and find the header;
+- read: sniff the upload and count its rows (kongchuo.imports.filesafety), read the sheet — a
+  workbook in the memory-capped reader process (kongchuo.imports.reader) — and find the header;
 - check: every record through the kind's cell parsers and row rule (kongchuo.imports.checks),
   duplicate keys across the file;
 - plan: the kind's diff against the database (set-based); it writes nothing;
@@ -45,7 +45,6 @@ from kongchuo.imports.base import (
 from kongchuo.imports.bulk import sqlite_full_batches
 from kongchuo.imports.cells import (
     LANGUAGES,
-    MAX_CELLS,
     StoredText,
     TabularError,
     Text,
@@ -53,9 +52,9 @@ from kongchuo.imports.cells import (
     site_text,
 )
 from kongchuo.imports.checks import ChildValidator, RowValidator
-from kongchuo.imports.filesafety import prescan, sheet_row_guard, sniff_upload
-from kongchuo.imports.reader import ChildReader, reader_wanted
-from kongchuo.imports.tabular import HeaderMap, SheetRows, find_header, open_sheet, read_rows
+from kongchuo.imports.filesafety import sniff_upload
+from kongchuo.imports.reader import ChildReader
+from kongchuo.imports.tabular import HeaderMap, SheetRows, find_header, open_sheet
 from kongchuo.jobs import JobRun
 from kongchuo.models import Job
 
@@ -218,36 +217,17 @@ def _prepare(run: ImportRun) -> None:
 
 
 def stage_read(run: ImportRun) -> tuple[SheetRows | None, HeaderMap, int | None]:
-    """(rows, header, sheet height) read here, or (None, header, height) with `run.reader`
-    parsing and checking the rows in a memory-capped child process while this one pre-scans."""
+    """(rows, header, sheet height) of a CSV, read here; or (None, header, height)
+    with `run.reader` parsing and checking a workbook's rows in the memory-capped reader
+    process (kongchuo.imports.reader), the only place a workbook is parsed."""
     path, kind, ctx = run.path, run.kind, run.ctx
     fmt = sniff_upload(path, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
     max_rows = import_max_rows(ctx.user)
-    if reader_wanted(path, fmt):
-        # Counted before the reader forks: calamine in the child holds the whole sheet, and an
-        # over-long one must cost a second of inflating, not a gigabyte (issue 15).
-        sheet_row_guard(path, fmt, max_rows=max_rows)
-        try:
-            run.reader = ChildReader(path, fmt, kind, ctx, max_rows=max_rows, max_cells=MAX_CELLS)
-        except OSError:
-            log.warning("import %s: no reader process (fork failed); reading in-process", kind.slug,
-                        exc_info=True)
-    if run.reader is None:
-        rows = read_rows(path, fmt, max_rows=max_rows, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
+    if fmt == "csv":
+        rows = open_sheet(path, fmt, max_rows=max_rows, max_bytes=settings.KONGCHUO_UPLOAD_MAX_BYTES)
         return rows, find_header(rows, kind.columns()), rows.height
-    chosen = prescan(path, fmt, max_rows=max_rows, rows_counted=True)  # the child is killed if this fails
-    sheet_name: str | None
-    try:
-        header, height, sheet_name = run.reader.header()
-    except TabularError as exc:
-        sheet_name = exc.sheet
-        if chosen is None or sheet_name is None or sheet_name == chosen:
-            raise
-    if chosen is not None and sheet_name != chosen:  # calamine and the pre-scan disagree: read here
-        run.reader.close()
-        run.reader = None
-        rows = open_sheet(path, fmt, chosen, max_rows=max_rows)
-        return rows, find_header(rows, kind.columns()), rows.height
+    run.reader = ChildReader(path, fmt, kind, ctx, max_rows=max_rows)
+    header, height = run.reader.header()
     return None, header, height
 
 

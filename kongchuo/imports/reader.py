@@ -1,28 +1,29 @@
-"""A big workbook is parsed and validated in a child process under a memory cap.
+"""Every workbook is parsed in a forked reader process under a memory cap.
 
-calamine holds the whole sheet in memory, and an untrusted xlsx/xls can be built to make it ask
-for gigabytes (a sparse sheet: one cell at row 1,000,000, column 16,000). So the runner forks
-one reader for a workbook of at least KONGCHUO_IMPORT_READER_MIN_BYTES:
+calamine holds the whole sheet and allocates the dense rectangle its cells span: a 5 KB xlsx/xls
+with cells in A1 and ZZ200000 makes it ask for gigabytes, and Rust aborts on a failed
+allocation. So the importing process never parses a workbook: after kongchuo.imports.filesafety
+refused zip bombs and over-long sheets (in a few MB), one forked child parses the sheet under a
+hard address-space cap (RLIMIT_AS: KONGCHUO_IMPORT_READER_MEMORY_MB, and at most 256 MB + 4 × the
+workbook's uncompressed size). Whatever the file does to calamine kills the child, reported as
+file_unsafe; the worker survives.
 
-- the child parses the sheet with calamine, finds the header and runs the validator (cell
-  parsers, check_row, duplicate keys) exactly as the runner would in-process, and sends the
-  valid rows to the parent in pickled batches, with the errors and warnings they raised (a
-  kind with a row encoder (ImportContext.row_encoder): a batch is the encoded rows
-  joined into one str, which costs far less to pickle and to unpickle than row tuples);
-- the parent meanwhile runs the safety pre-scan, then consumes the rows (the kind's plan).
+- `ChildReader` (an import): the child also finds the header and runs the validator exactly as
+  the importing process would for a CSV, and sends the valid rows in pickled blocks with the
+  errors and warnings they raised (with a row encoder (ImportContext.row_encoder), a block is
+  the encoded rows joined into one str: far cheaper to pickle than row tuples);
+- `read_rows` (any other reading of an upload: the error workbook): the sheet's rows as read.
 
-Safety: the parent uses nothing the child sends before its own pre-scan of the file has
-passed, and kills the child as soon as the pre-scan fails. The child parses under a hard
-address-space cap (RLIMIT_AS: KONGCHUO_IMPORT_READER_MEMORY_MB, and at most 256 MB + 4 × the
-workbook's uncompressed size): a sheet bomb aborts the child, not the worker. The child has
-no database: any attempt raises, so it can never write through the parent's connection. It
-leaves with os._exit, so nothing it inherited (connections, files, atexit hooks) is closed or
-flushed twice. What it sends is unpickled with an allow-list of classes.
+The child has no database (any attempt raises), leaves with os._exit (nothing it inherited is
+closed or flushed twice), and what it sends is unpickled with an allow-list of classes. There is
+no in-process fallback: the engine needs os.fork, as it needs `resource` (POSIX); a failed fork
+fails the import.
 """
 
 from __future__ import annotations
 
 import enum
+import faulthandler
 import gc
 import io
 import logging
@@ -35,7 +36,8 @@ import struct
 import threading
 import traceback
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import islice
 from operator import attrgetter
 from typing import Any
 
@@ -44,22 +46,16 @@ from django.conf import settings
 from django.db import connections
 
 from kongchuo.imports.base import ImportContext, ImportKind, Issue
-from kongchuo.imports.cells import TabularError, Text
+from kongchuo.imports.cells import MAX_ROWS, MAX_UPLOAD_BYTES, TabularError, Text
 from kongchuo.imports.checks import RowValidator
-from kongchuo.imports.tabular import HeaderMap, find_header, open_sheet
+from kongchuo.imports.filesafety import sheet_row_guard, sniff_upload
+from kongchuo.imports.tabular import HeaderMap, SheetRows, find_header, open_sheet
 
 log = logging.getLogger(__name__)
 
 BATCH = 5000  # data rows per block: a message per block
 QUEUED_BATCHES = 8  # messages held for the parent (~12 MB of a roster) before the child waits
 _LEN = struct.Struct("<Q")
-
-
-def reader_wanted(path: str | os.PathLike[str], fmt: str) -> bool:
-    """Workbooks of at least KONGCHUO_IMPORT_READER_MIN_BYTES, where fork exists (-1: never)."""
-    threshold = settings.KONGCHUO_IMPORT_READER_MIN_BYTES
-    return (fmt in ("xlsx", "xls") and hasattr(os, "fork") and threshold >= 0
-            and os.path.getsize(path) >= threshold)
 
 
 class ReaderCrashed(RuntimeError):
@@ -69,32 +65,43 @@ class ReaderCrashed(RuntimeError):
 # --------------------------------------------------------------------------- the parent's side
 
 
-class _Stream:
-    """One reader's pipe, drained by a thread into a bounded queue, so a reader keeps
-    validating while this process waits on the database (a batch's history INSERT): the pipe
-    itself holds only 64 KB."""
+class _Child:
+    """One forked reader of `path`, running `work(out)` once the rows are counted. Its pipe is
+    drained by a thread into a bounded queue, so it keeps working while this process waits on
+    the database (the pipe itself holds only 64 KB). Close it in every case: it kills the child
+    if still alive and reaps it."""
 
-    def __init__(self, fd: int, name: str) -> None:
-        self.file: Any = open(fd, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
+    def __init__(self, path: str | os.PathLike[str], fmt: str, sheet: str | None, max_rows: int,
+                 work: Callable[[Any], None]) -> None:
+        # Counted before the fork: calamine holds the whole sheet, and an over-long one must
+        # cost a second of inflating, not a gigabyte (issue 15).
+        sheet_row_guard(path, fmt, sheet, max_rows=max_rows)
+        cap = memory_cap(path, fmt)
+        read_fd, write_fd = os.pipe()
+        try:
+            self.pid = os.fork()
+        except OSError:  # no process to be had (EAGAIN, ENOMEM): the import fails, unread
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        if self.pid == 0:  # the child: never returns
+            os.close(read_fd)
+            _child_run(write_fd, work, cap)
+        os.close(write_fd)
+        log.info("import reader process %s forked", self.pid)
+        self.status: int | None = None
+        self.file: Any = open(read_fd, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by close()
         self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_BATCHES)
-        self.closing = False
-        self.ended = False
-        self.thread = threading.Thread(target=self._drain, name=name, daemon=True)
+        self.closing = self.ended = False
+        self.thread = threading.Thread(target=self._drain, name=f"import-reader-{self.pid}", daemon=True)
         self.thread.start()
 
     def _drain(self) -> None:
-        stream = self.file
         try:
-            while True:
-                head = stream.read(_LEN.size)
-                if len(head) < _LEN.size:
-                    break
+            while len(head := self.file.read(_LEN.size)) == _LEN.size:
                 (size,) = _LEN.unpack(head)
-                data = stream.read(size)
-                if len(data) < size:
+                if len(data := self.file.read(size)) < size or not self._put(data):
                     break
-                if not self._put(data):
-                    return
         except (OSError, ValueError):  # closed under us by close()
             pass
         finally:
@@ -109,79 +116,28 @@ class _Stream:
                 if self.closing:
                     return False
 
-    def receive(self) -> tuple | None:
-        """The next message, or None when the pipe ended without one (the writer died)."""
+    def receive(self, *expected: str) -> tuple:
+        """The next message, which must be one of `expected`; the child's TabularError or
+        crash is raised here."""
         data = None if self.closing or self.ended else self.frames.get()
-        if data is None:
+        if data is None:  # the pipe ended early
             self.ended = True
-            return None
-        return _Unpickler(io.BytesIO(data)).load()
+            status = self._reap()
+            if os.WIFSIGNALED(status):  # the memory cap: Rust aborts on a failed allocation
+                log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
+                raise TabularError("file_unsafe")
+            raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
+        message = _Unpickler(io.BytesIO(data)).load()
+        if message[0] in expected:
+            return message
+        if message[0] == "error":
+            raise TabularError(message[1], message[2])
+        raise ReaderCrashed(message[1] if message[0] == "crash" else f"unexpected message {message[0]!r}")
 
-    def close(self) -> None:
-        self.closing = True
-        self.thread.join(timeout=5)
-        self.file.close()
-
-
-class ChildReader:
-    """The forked reader of one import. Close it in every case: it kills the child if still
-    alive and reaps it."""
-
-    def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
-                 max_rows: int, max_cells: int) -> None:
-        self.pid = 0
-        self.status: int | None = None
-        fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
-                  *kind.computed]
-        cap = memory_cap(path, fmt)
-        read_fd, write_fd = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:  # no process to be had (EAGAIN, ENOMEM): the caller reads in-process
-            os.close(read_fd)
-            os.close(write_fd)
-            raise
-        if pid == 0:  # the child: never returns
-            os.close(read_fd)
-            _child_run(write_fd, path, fmt, kind, ctx, fields, max_rows, max_cells, cap)
-        os.close(write_fd)
-        self.pid = pid
-        log.info("import %s: reader process %s forked", kind.slug, pid)
-        self.stream: _Stream | None = _Stream(read_fd, f"import-reader-{pid}")
-
-    def header(self) -> tuple[HeaderMap, int | None, str]:
-        """(header, sheet height, sheet name), or the TabularError the child met first (its
-        `sheet`: the sheet it read, or None)."""
-        message = self._receive()
-        if message[0] != "header":
-            self._unexpected(message)
-        _tag, header, height, sheet = message
-        return header, height, sheet
-
-    def rows(self, ctx: ImportContext, stats: dict[str, Any],
-             progress: Any = None) -> Iterator[tuple | str]:
-        """The valid rows' field values, in file order (with a row encoder: each batch's
-        encoded rows as one str); `stats` gets count, dup_rows and keys_seen at the end, ctx
-        the errors and warnings as their rows arrive."""
-        while True:
-            message = self._receive()
-            if message[0] == "rows":
-                _tag, batch, errors, warnings, seen = message
-                ctx.errors.extend(errors)
-                ctx.warnings.extend(warnings)
-                if progress is not None:
-                    progress(seen)
-                if batch.__class__ is str:
-                    if batch:
-                        yield batch
-                else:
-                    yield from batch
-            elif message[0] == "done":
-                _tag, count, dup_rows, first_rows = message
-                stats.update(count=count, dup_rows=dup_rows, keys_seen=set(first_rows))
-                return
-            else:
-                self._unexpected(message)
+    def _reap(self) -> int:
+        if self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
+        return self.status
 
     def finish(self) -> None:
         """After the reader said "done": it exits by itself; reap it."""
@@ -189,45 +145,79 @@ class ChildReader:
         self.close()
 
     def close(self) -> None:
-        if self.pid and self.status is None:
+        if self.status is None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self._reap()
-        if self.stream is not None:
-            self.stream.close()
-            self.stream = None
+        if not self.closing:
+            self.closing = True
+            self.thread.join(timeout=5)
+            self.file.close()
 
-    def _reap(self) -> int:
-        if self.status is None:
-            _pid, status = os.waitpid(self.pid, 0)
-            self.status = status
-        return self.status
 
-    def _receive(self) -> tuple:
-        message = self.stream.receive() if self.stream is not None else None
-        if message is None:
-            return self._died()
-        return message
+class ChildReader(_Child):
+    """The reader of one import: the header, then the checked rows."""
 
-    def _died(self) -> tuple:
-        """The pipe ended early: the reader was killed (the memory cap: the file needs more
-        than a sheet of this size can) or crashed."""
-        status = self._reap()
-        if os.WIFSIGNALED(status):
-            log.warning("import reader %s killed by signal %s", self.pid, os.WTERMSIG(status))
-            raise TabularError("file_unsafe")
-        raise ReaderCrashed(f"import reader exited with {os.waitstatus_to_exitcode(status)}")
+    def __init__(self, path: str | os.PathLike[str], fmt: str, kind: ImportKind, ctx: ImportContext, *,
+                 max_rows: int) -> None:
+        fields = ["row", *[f.key for f in kind.fields], *(["_raw"] if kind.keep_raw else []),
+                  *kind.computed]
+        super().__init__(path, fmt, None, max_rows,
+                         lambda out: _read_and_validate(out, path, fmt, kind, ctx, fields, max_rows))
 
-    def _unexpected(self, message: tuple) -> None:
-        if message[0] == "error":
-            error = TabularError(message[1], message[2])
-            error.sheet = message[3] if len(message) > 3 else None
-            raise error
-        if message[0] == "crash":
-            raise ReaderCrashed(message[1])
-        raise ReaderCrashed(f"unexpected message {message[0]!r}")
+    def header(self) -> tuple[HeaderMap, int | None]:
+        """(header, sheet height), or the TabularError the child met first."""
+        _tag, header, height = self.receive("header")
+        return header, height
+
+    def rows(self, ctx: ImportContext, stats: dict[str, Any],
+             progress: Any = None) -> Iterator[tuple | str]:
+        """The valid rows' field values, in file order (with a row encoder: each batch's
+        encoded rows as one str); `stats` gets count, dup_rows and keys_seen at the end, ctx
+        the errors and warnings as their rows arrive."""
+        while (message := self.receive("rows", "done"))[0] == "rows":
+            _tag, batch, errors, warnings, seen = message
+            ctx.errors.extend(errors)
+            ctx.warnings.extend(warnings)
+            if progress is not None:
+                progress(seen)
+            if batch.__class__ is str:
+                if batch:
+                    yield batch
+            else:
+                yield from batch
+        _tag, count, dup_rows, first_rows = message
+        stats.update(count=count, dup_rows=dup_rows, keys_seen=set(first_rows))
+
+
+def read_rows(path: str | os.PathLike[str], fmt: str | None = None, *, sheet: str | None = None,
+              max_rows: int = MAX_ROWS, max_bytes: int = MAX_UPLOAD_BYTES) -> SheetRows:
+    """The rows of one sheet of an upload (a workbook's first visible worksheet unless `sheet`
+    names one); only TabularError escapes. The content is sniffed and must agree with `fmt`
+    when given. A CSV is read here; a workbook by a reader process, whose rows wait here in
+    pickled blocks (far smaller than the rows, or than calamine's copy of the sheet)."""
+    found = sniff_upload(path, max_bytes=max_bytes)
+    if fmt is not None and fmt != found:
+        raise TabularError("file_type")
+    if found == "csv":
+        return open_sheet(path, found, max_rows=max_rows, max_bytes=max_bytes)
+    child = _Child(path, found, sheet, max_rows, lambda out: _read_sheet(out, path, found, sheet, max_rows))
+    try:
+        _tag, name, height = child.receive("sheet")
+        blocks = []
+        while (message := child.receive("rows", "done"))[0] == "rows":
+            blocks.append(message[1])
+        child.finish()
+    finally:
+        child.close()
+
+    def rows() -> Iterator[tuple]:
+        for block in blocks:
+            yield from _Unpickler(io.BytesIO(block)).load()
+
+    return SheetRows(found, name, rows, height)
 
 
 _ALLOWED = {("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"),
@@ -263,19 +253,25 @@ class _Unpickler(pickle.Unpickler):
 # --------------------------------------------------------------------------- the child's side
 
 
-def _child_run(fd: int, path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
-               fields: list[str], max_rows: int, max_cells: int, cap: int) -> None:
+def _child_run(fd: int, work: Callable[[Any], None], cap: int) -> None:
     code = 0
     out = None
     try:
         out = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - flushed, then os._exit
         _sandbox(cap)
-        _read_and_validate(out, path, fmt, kind, ctx, fields, max_rows, max_cells)
-    except BrokenPipeError:  # the parent is gone or gave up (its pre-scan failed)
+        try:
+            work(out)
+        except TabularError as exc:  # the file's fault: the parent reports it
+            _send(out, ("error", exc.code, exc.text))
+    except BrokenPipeError:  # the parent is gone or gave up
         code = 3
-    except BaseException:  # a bug: tell the parent, which fails the import
+    except BaseException:  # a bug: the parent raises ReaderCrashed with it
         code = 1
-        _tell_crash(out)
+        try:
+            if out is not None:
+                _send(out, ("crash", traceback.format_exc(limit=8)))
+        except BaseException:  # noqa: S110 - nothing left to tell it with
+            pass
     finally:
         try:
             if out is not None:
@@ -310,6 +306,7 @@ def memory_cap(path: Any, fmt: str) -> int:
 def _sandbox(cap: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    faulthandler.disable()  # an abort on the cap is expected: no traceback dump
     _die_with_parent()
     if cap > 0:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -329,12 +326,9 @@ def _sandbox(cap: int) -> None:
 def _address_space() -> int:
     try:
         with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+            return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+    except (OSError, StopIteration):
+        return 0
 
 
 def _die_with_parent() -> None:
@@ -342,8 +336,7 @@ def _die_with_parent() -> None:
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
@@ -366,34 +359,29 @@ def _forbid_database(conn: Any) -> None:
     conn.connect = refuse
 
 
-def _tell_crash(out: Any) -> None:
-    """Send the exception being handled to the parent (it raises ReaderCrashed with it)."""
-    try:
-        if out is not None:
-            _send(out, ("crash", traceback.format_exc(limit=8)))
-            out.flush()
-    except BaseException:  # noqa: S110 - nothing left to tell it with
-        pass
-
-
 def _send(out: Any, message: tuple) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     out.write(_LEN.pack(len(data)))
     out.write(data)
 
 
+def _read_sheet(out: Any, path: Any, fmt: str, sheet: str | None, max_rows: int) -> None:
+    """Send the sheet's name and height, then its rows in pickled blocks of BATCH, then "done"."""
+    rows = open_sheet(path, fmt, sheet, max_rows=max_rows)
+    _send(out, ("sheet", rows.sheet_name, rows.height))
+    it = iter(rows)
+    while block := list(islice(it, BATCH)):
+        _send(out, ("rows", pickle.dumps(block, protocol=pickle.HIGHEST_PROTOCOL)))
+    _send(out, ("done",))
+
+
 def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: ImportContext,
-                       fields: list[str], max_rows: int, max_cells: int) -> None:
+                       fields: list[str], max_rows: int) -> None:
     """Send the header, then each BATCH of valid rows with the errors and warnings they raised,
     then "done" with the row count, the duplicated keys and the first row of every key."""
-    rows = None
-    try:
-        rows = open_sheet(path, fmt, None, max_rows=max_rows, max_cells=max_cells)
-        header = find_header(rows, kind.columns())
-    except TabularError as exc:  # with the sheet it read, if it got that far
-        _send(out, ("error", exc.code, exc.text, rows and rows.sheet_name))
-        return
-    _send(out, ("header", header, rows.height, rows.sheet_name))
+    rows = open_sheet(path, fmt, max_rows=max_rows)
+    header = find_header(rows, kind.columns())
+    _send(out, ("header", header, rows.height))
     out.flush()
     ctx.header = header
     ctx.present = frozenset(header.columns)
@@ -403,27 +391,19 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
     validator = RowValidator(rows, header, kind, ctx, None, report_duplicates=False)
     encode = ctx.row_encoder
     values = encode if encode is not None else attrgetter(*fields)
-    pack = "".join if encode is not None else _same
+    pack = "".join if encode is not None else list
     batch: list[Any] = []
     sent_errors = sent_warnings = 0
-    try:
-        for row in validator:
-            batch.append(values(row))
-            if len(batch) >= BATCH:
-                _send(out, ("rows", pack(batch), ctx.errors[sent_errors:],
-                            ctx.warnings[sent_warnings:], validator.seen))
-                sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
-                batch = []
-    except TabularError as exc:  # the row cap, met while iterating
-        _send(out, ("error", exc.code, exc.text))
-        return
+    for row in validator:  # the row cap, met while iterating, raises TabularError
+        batch.append(values(row))
+        if len(batch) >= BATCH:
+            _send(out, ("rows", pack(batch), ctx.errors[sent_errors:],
+                        ctx.warnings[sent_warnings:], validator.seen))
+            sent_errors, sent_warnings = len(ctx.errors), len(ctx.warnings)
+            batch = []
     _send(out, ("rows", pack(batch), ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
                 validator.seen))
     _send(out, ("done", validator.count, validator.dup_rows, validator.first_rows))
-
-
-def _same(batch: list[Any]) -> list[Any]:
-    return batch
 
 
 def _no_progress(_pct: int) -> None:

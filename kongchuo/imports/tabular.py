@@ -1,7 +1,9 @@
-"""Reading an upload (after kongchuo.imports.filesafety passed it): rows of one sheet, header
-detection over title rows and merged two-row headers, records without blank rows and footers.
-App-agnostic on purpose: every import kind goes through the same reading, so a shifted header
-row or a 合计 footer is handled once.
+"""Reading a sheet: its rows, header detection over title rows and merged two-row headers,
+records without blank rows and footers. App-agnostic on purpose: every import kind goes
+through the same reading, so a shifted header row or a 合计 footer is handled once.
+
+`open_sheet` reads in this process; an upload is read through kongchuo.imports.reader, which
+parses a workbook only in its memory-capped reader process.
 """
 
 from __future__ import annotations
@@ -20,9 +22,7 @@ from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, Shee
 
 from kongchuo.imports.cells import (
     INVISIBLE,
-    MAX_CELLS,
     MAX_ROWS,
-    MAX_UNCOMPRESSED,
     MAX_UPLOAD_BYTES,
     MB,
     Cell,
@@ -30,7 +30,7 @@ from kongchuo.imports.cells import (
     TabularError,
     Text,
 )
-from kongchuo.imports.filesafety import decode_text, prescan, sniff_upload
+from kongchuo.imports.filesafety import decode_text
 
 # --------------------------------------------------------------------------- reading
 
@@ -54,32 +54,20 @@ class SheetRows:
         return self._make_iter()
 
 
-def read_rows(path: str | os.PathLike[str], kind_hint: str | None = None, *, sheet: str | None = None,
-              max_rows: int = MAX_ROWS, max_cells: int = MAX_CELLS, max_bytes: int = MAX_UPLOAD_BYTES,
-              max_uncompressed: int = MAX_UNCOMPRESSED) -> SheetRows:
-    """Open an upload and return its rows; only TabularError escapes.
+def open_sheet(path: str | os.PathLike[str], fmt: str, sheet: str | None = None, *,
+               max_rows: int = MAX_ROWS, max_bytes: int = MAX_UPLOAD_BYTES) -> SheetRows:
+    """The rows of one sheet (a workbook's first visible worksheet unless `sheet` names one) as
+    `fmt` ("csv", "xlsx" or "xls", what sniff_upload said), read in this process; more than
+    `max_rows` rows raise too_many_rows. Only TabularError escapes.
 
-    `kind_hint` is what `sniff_upload` returned; the content is sniffed again and must agree. For workbooks the
-    first visible worksheet is read unless `sheet` names one. The row cap is checked against
-    the real cell extent before calamine parses the sheet, and again while iterating.
+    calamine allocates the dense rectangle a sheet's cells span, so a 5 KB workbook can make
+    it ask for gigabytes and abort the process: a workbook is opened here only inside the
+    memory-capped reader process (kongchuo.imports.reader).
     """
-    # Sniffing again is cheap and means a caller can never hand a zip bomb to calamine.
-    kind = sniff_upload(path, max_bytes=max_bytes, max_uncompressed=max_uncompressed)
-    if kind_hint is not None and kind_hint != kind:
-        raise TabularError("file_type")
-    if kind == "csv":
+    if fmt == "csv":
         return _read_csv(path, max_rows, max_bytes)
-    sheet = prescan(path, kind, sheet, max_rows=max_rows, max_cells=max_cells,
-                    max_uncompressed=max_uncompressed)
-    return open_sheet(path, kind, sheet, max_rows=max_rows, max_cells=max_cells)
-
-
-def open_sheet(path: str | os.PathLike[str], kind: str, sheet: str | None = None, *,
-               max_rows: int = MAX_ROWS, max_cells: int = MAX_CELLS) -> SheetRows:
-    """Parse one sheet of a workbook with calamine; only TabularError escapes. Only after
-    `prescan` passed, or in a process whose memory is capped (kongchuo.imports.reader)."""
     try:
-        return _read_workbook(path, kind, sheet, max_rows, max_cells)
+        return _read_workbook(path, fmt, sheet, max_rows)
     except TabularError:
         raise
     except PasswordError as exc:
@@ -90,8 +78,7 @@ def open_sheet(path: str | os.PathLike[str], kind: str, sheet: str | None = None
         raise TabularError("file_type") from exc
 
 
-def _read_workbook(path: str | os.PathLike[str], kind: str, sheet: str | None, max_rows: int,
-                   max_cells: int) -> SheetRows:
+def _read_workbook(path: str | os.PathLike[str], fmt: str, sheet: str | None, max_rows: int) -> SheetRows:
     with CalamineWorkbook.from_path(path) as wb:
         if sheet is None:
             visible = [m.name for m in wb.sheets_metadata
@@ -103,12 +90,8 @@ def _read_workbook(path: str | os.PathLike[str], kind: str, sheet: str | None, m
             raise TabularError("sheet_not_found", name=sheet)
         data = wb.get_sheet_by_name(sheet)
     start = data.start
-    if start is not None:
-        # Belt and braces after the pre-scans: refuse before iterating.
-        if data.total_height + 1 > max_rows:
-            raise TabularError("too_many_rows", limit=max_rows)
-        if data.height * data.width > max_cells:
-            raise TabularError("file_unsafe")
+    if start is not None and data.total_height + 1 > max_rows:  # before a row is iterated
+        raise TabularError("too_many_rows", limit=max_rows)
 
     def rows() -> Iterator[Row]:
         if start is None:  # empty sheet; calamine's iterator would panic on it
@@ -121,7 +104,7 @@ def _read_workbook(path: str | os.PathLike[str], kind: str, sheet: str | None, m
                 raise TabularError("too_many_rows", limit=max_rows)
             yield number, pad + values if pad else values
 
-    return SheetRows(kind, sheet, rows, data.height if start is not None else 0)
+    return SheetRows(fmt, sheet, rows, data.height if start is not None else 0)
 
 
 def _read_csv(path: str | os.PathLike[str], max_rows: int, max_bytes: int) -> SheetRows:

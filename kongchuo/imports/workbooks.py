@@ -11,7 +11,8 @@ import xlsxwriter
 from kongchuo.access.idnumbers import make_id
 from kongchuo.imports.base import Field, ImportKind, get_kind
 from kongchuo.imports.pipeline import issues_from_job
-from kongchuo.imports.tabular import find_header, read_rows
+from kongchuo.imports.reader import read_rows
+from kongchuo.imports.tabular import find_header
 from kongchuo.models import Job
 from kongchuo.portal.xlsxout import FONT, escape_formula, write_error_workbook
 
@@ -100,7 +101,7 @@ def error_workbook_write(job: Job, out: str | IO[bytes], lang: str = "zh") -> in
     kind = get_kind((job.params or {}).get("kind", ""))
     if kind is None or not job.file:
         raise FileNotFoundError("no upload kept for this import")
-    rows = read_rows(job.file.path)
+    rows = read_rows(job.file.path)  # a workbook by a reader process, never parsed here
     header = find_header(rows, kind.columns())
     messages: dict[int, list[str]] = defaultdict(list)
     for issue in issues_from_job(job):

@@ -6,7 +6,10 @@ dates) so the tests control exactly what a reader sees, e.g. an ID stored as a n
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import os
 from pathlib import Path
 
 import pytest
@@ -141,11 +144,36 @@ def files(tmp_path):
     return Files()
 
 
+@pytest.fixture(autouse=True)
+def workbooks_parsed_only_by_readers(monkeypatch):
+    """Every import test: calamine never parses a workbook in the importing process, only in a
+    reader process (kongchuo/imports/reader.py). CSV files are read in-process."""
+    from kongchuo.imports import tabular
 
-@pytest.fixture(autouse=True, params=["in_process", "reader_process"])
-def import_reader(request, settings):
-    """Every import test runs both ways a file is read: in the importing process (small
-    files) and by the forked reader process (workbooks from KONGCHUO_IMPORT_READER_MIN_BYTES:
-    kongchuo/imports/reader.py). CSV files are always read in-process."""
-    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = -1 if request.param == "in_process" else 0
-    return request.param
+    parent, seen = os.getpid(), []
+    real = tabular.CalamineWorkbook
+
+    class Spy:
+        @staticmethod
+        def from_path(*args, **kwargs):
+            if os.getpid() == parent:
+                seen.append(args)
+            return real.from_path(*args, **kwargs)
+
+    monkeypatch.setattr(tabular, "CalamineWorkbook", Spy)
+    yield
+    assert not seen, "calamine parsed a workbook in the importing process"
+
+
+def csv_twin(path: Path) -> Path:
+    """The workbook's sheet as a CSV next to it (dates as ISO text): the same rows, read and
+    checked in the importing process instead of by a reader process."""
+    from kongchuo.imports.reader import read_rows
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for _number, values in read_rows(path):
+        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, dt.date) else v for v in values])
+    twin = path.with_suffix(".csv")
+    twin.write_text(out.getvalue(), encoding="utf-8")
+    return twin

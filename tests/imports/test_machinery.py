@@ -141,7 +141,8 @@ def test_every_kind_writes_an_importable_template(tmp_path):
     for kind in base.all_kinds():
         out = tmp_path / f"{kind.slug}.xlsx"
         template_write(kind, out)
-        from kongchuo.imports.tabular import find_header, read_rows
+        from kongchuo.imports.reader import read_rows
+        from kongchuo.imports.tabular import find_header
 
         header = find_header(read_rows(out), kind.columns())
         assert set(header.columns) == {f.key for f in kind.fields if f.template}

@@ -1,6 +1,7 @@
-"""The reader process (kongchuo/imports/reader.py): what it reads is what the importing
-process would read, it is always reaped, it dies on the pre-scan's refusal, it has no database
-and a capped address space, and its messages are read as data only."""
+"""The reader process (kongchuo/imports/reader.py), the only place a workbook is parsed: what it
+reads and checks is what the importing process would, it is always reaped, a sheet bomb kills
+it and not the importing process, it has no database and a capped address space, and its
+messages are read as data only."""
 
 from __future__ import annotations
 
@@ -13,28 +14,26 @@ import signal
 import pytest
 from django.db import connection
 
-from kongchuo.imports import pipeline
 from kongchuo.imports import reader as reader_module
 from kongchuo.imports.base import get_kind
 from kongchuo.imports.pipeline import import_run
 from kongchuo.imports.reader import ReaderCrashed
 from kongchuo.models import Job
 from students.models import Student
-from tests.imports.conftest import new_id, roster_row
+from tests.imports.conftest import ROSTER_HEADER, csv_twin, new_id, roster_row, write_xlsx
 
 
 @pytest.fixture
-def forks(monkeypatch, settings):
-    """The reader process for every workbook; the list receives each reader's pid."""
-    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+def forks(monkeypatch):
+    """The list receives each reader's pid."""
     pids: list[int] = []
-    real = reader_module.ChildReader.__init__
+    real = reader_module._Child.__init__
 
     def spy(self, *args, **kwargs):
         real(self, *args, **kwargs)
         pids.append(self.pid)
 
-    monkeypatch.setattr(reader_module.ChildReader, "__init__", spy)
+    monkeypatch.setattr(reader_module._Child, "__init__", spy)
     return pids
 
 
@@ -50,17 +49,22 @@ def _rows(county, n=3):
     return [roster_row(i, county.a_primary, id_number=new_id(i), name="王小明") for i in range(1, n + 1)]
 
 
+def _same(a, b) -> bool:
+    ignored = {"seconds": 0, "checksum": ""}
+    return a.as_json(limit=None) | ignored == b.as_json(limit=None) | ignored
+
+
 @pytest.mark.django_db
-def test_a_workbook_is_read_by_a_reader_process_with_the_same_outcome(county, files, forks, settings):
+def test_a_workbook_is_read_by_a_reader_process_with_the_same_outcome(county, files, forks):
+    """The same rows as a CSV are read and checked in the importing process."""
     rows = _rows(county, 4) + [roster_row(9, county.a_primary, id_number="12345")]  # one bad row
     path = files.roster("r.xlsx", rows)
+    in_process = import_run(kind="roster", path=csv_twin(path), dry_run=True)
+    forks.clear()  # the twin was read by a reader
     by_reader = import_run(kind="roster", path=path, dry_run=True)
-    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = -1
-    in_process = import_run(kind="roster", path=path, dry_run=True)
     assert len(forks) == 1 and _reaped(forks[0])
-    assert by_reader.as_json(limit=None) | {"seconds": 0} == in_process.as_json(limit=None) | {"seconds": 0}
+    assert _same(by_reader, in_process)
     assert (by_reader.created, by_reader.rejected, by_reader.errors[0].code) == (4, 1, "id_format")
-    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
     written = import_run(kind="roster", path=files.roster("ok.xlsx", _rows(county, 4)))
     assert (written.written, written.created) == (True, 4)
     assert len(forks) == 2 and _reaped(forks[1])
@@ -68,8 +72,7 @@ def test_a_workbook_is_read_by_a_reader_process_with_the_same_outcome(county, fi
 
 
 @pytest.mark.django_db
-def test_a_reader_sending_blocks_reports_what_one_process_reports(county, files, forks, settings,
-                                                                  monkeypatch):
+def test_a_reader_sending_blocks_reports_what_one_process_reports(county, files, forks, monkeypatch):
     """Blocks of 2 rows: errors, warnings, duplicates within a block and across blocks, blank
     rows and the footer all come out as the importing process alone would report them, in the
     same order."""
@@ -84,10 +87,10 @@ def test_a_reader_sending_blocks_reports_what_one_process_reports(county, files,
     rows[7][8] = "护照"  # a warning (id type)
     rows.insert(8, None)  # a blank row
     path = files.roster("r.xlsx", rows, footer=["合计", "", "", "", "", "14人"])
+    alone = import_run(kind="roster", path=csv_twin(path), dry_run=True)
+    forks.clear()
     by_readers = import_run(kind="roster", path=path, dry_run=True)
-    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = -1
-    alone = import_run(kind="roster", path=path, dry_run=True)
-    assert by_readers.as_json(limit=None) | {"seconds": 0} == alone.as_json(limit=None) | {"seconds": 0}
+    assert _same(by_readers, alone)
     assert {"duplicate_in_file", "grade_unknown"} <= {e.code for e in alone.errors}
     assert len([e for e in alone.errors if e.code == "duplicate_in_file"]) == 7
     assert alone.warnings and alone.rows == 14
@@ -95,31 +98,72 @@ def test_a_reader_sending_blocks_reports_what_one_process_reports(county, files,
 
 
 @pytest.mark.django_db
-def test_a_refused_prescan_kills_the_reader_at_once(county, files, forks, monkeypatch):
+def test_a_refusal_of_the_reader_is_the_import_s(county, files, forks, monkeypatch):
+    """What the reader refuses (here the row cap as calamine measured the sheet) refuses the
+    import: reported, the reader reaped, nothing written."""
     from kongchuo.imports.cells import TabularError
 
     def refuse(*args, **kwargs):
         raise TabularError("too_many_rows", limit=10)
 
-    monkeypatch.setattr(pipeline, "prescan", refuse)
+    monkeypatch.setattr(reader_module, "open_sheet", refuse)  # runs in the child only
     r = import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)))
     assert r.file_error[0] == "too_many_rows" and r.exit_code == 2
     assert len(forks) == 1 and _reaped(forks[0])
     assert not Student.objects.filter(id_number=new_id(1)).exists()
 
 
-@pytest.mark.django_db
-def test_a_sparse_sheet_bomb_is_refused_and_the_reader_reaped(county, files, forks, tmp_path):
-    import xlsxwriter
+def _sparse_xlsx(tmp_path, far: bytes):
+    """A roster header and one data row whose first cell is rewritten to `far`."""
+    import re
+    import zipfile
 
-    path = tmp_path / "bomb.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    ws = wb.add_worksheet("Sheet1")
-    ws.write_string(0, 0, "姓名")
-    ws.write_string(1_000_000, 16_000, "x")  # calamine would allocate ~16 billion cells
-    wb.close()
+    src = write_xlsx(tmp_path / "src.xlsx", [roster_row(1, None, id_number=new_id(1))], title=None,
+                     info=None, header=ROSTER_HEADER)
+    dst = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data, n = re.subn(rb'<c r="A2"[^>]*>.*?</c>', far, data)
+                assert n == 1
+            zout.writestr(info, data)
+    return dst
+
+
+SPARSE_CELLS = {  # calamine allocates the dense rectangle from A1 to the far cell
+    "upper_case": b'<c r="ZZ400000"><v>2</v></c>', "lower_case": b'<c r="xfd1048576"><v>2</v></c>',
+    "mixed_case": b'<c r="Xfd9999"><v>2</v></c>',
+    "duplicated_r": b'<c r="A2" r="ZZ400000"><v>2</v></c>',  # calamine takes the last duplicate
+    "r_not_first": b'<c s="0" r="ZZ400000"><v>2</v></c>', "prefixed": b'<x:c r="ZZ400000"><x:v>2</x:v></x:c>',
+    "long_row_number": b'<c r="A123456789"><v>2</v></c>',
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("far", SPARSE_CELLS.values(), ids=SPARSE_CELLS.keys())
+def test_a_sparse_sheet_bomb_is_refused_and_the_reader_reaped(county, forks, tmp_path, far):
+    """A 5 KB xlsx whose dense rectangle is gigabytes: the reader dies on its memory cap, the
+    importing process neither parses it (the autouse spy) nor grows, nothing is written."""
+    path = _sparse_xlsx(tmp_path, far)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     r = import_run(kind="roster", path=path)
-    assert r.file_error[0] in ("too_many_rows", "file_unsafe")
+    assert r.file_error[0] == "file_unsafe" and r.exit_code == 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KB
+    assert len(forks) == 1 and _reaped(forks[0])
+    assert not Student.objects.filter(id_number=new_id(1)).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("far", [(1000, 65000), (65535, 255)])
+def test_a_sparse_xls_bomb_is_refused_and_the_reader_reaped(county, forks, tmp_path, far):
+    """BIFF columns are 16-bit: calamine would ask for 2 GB for the first, 512 MB for the second."""
+    from tests.kongchuo.test_filesafety import build_xls
+
+    path = tmp_path / "bomb.xls"
+    path.write_bytes(build_xls({(0, 0): "姓名", (0, 1): "身份证件号", (1, 0): "张三", far: 2.0}))
+    r = import_run(kind="roster", path=path)
+    assert r.file_error[0] == "file_unsafe"
     assert len(forks) == 1 and _reaped(forks[0])
 
 
@@ -189,31 +233,6 @@ def test_the_reader_address_space_is_capped(county, files, forks, monkeypatch, s
     with pytest.raises(ReaderCrashed, match="MemoryError"):
         import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)))
     assert resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY  # ours untouched
-
-
-@pytest.mark.django_db
-def test_a_sheet_the_prescan_chose_differently_is_read_in_process(county, files, forks, monkeypatch, tmp_path):
-    """Should calamine's first visible sheet ever differ from the pre-scan's, the measured
-    sheet is the one read, here."""
-    import xlsxwriter
-
-    path = tmp_path / "two.xlsx"
-    wb = xlsxwriter.Workbook(str(path))
-    wb.add_worksheet("说明").write_string(0, 0, "填写说明")
-    ws = wb.add_worksheet("名册")
-    from tests.imports.conftest import ROSTER_HEADER, write_row
-
-    for c, label in enumerate(ROSTER_HEADER):
-        ws.write_string(0, c, label)
-    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-    for r, values in enumerate(_rows(county), start=1):
-        write_row(ws, r, values, date_fmt)
-    wb.close()
-    real = pipeline.prescan
-    monkeypatch.setattr(pipeline, "prescan", lambda p, fmt, **kw: real(p, fmt, "名册", **kw))
-    r = import_run(kind="roster", path=path, dry_run=True)
-    assert (r.file_error, r.created) == (None, 3)
-    assert len(forks) == 1 and _reaped(forks[0])
 
 
 def test_messages_are_read_as_data_only():
@@ -306,14 +325,21 @@ def test_the_cap_follows_the_size_of_the_workbook(files, settings, tmp_path):
 
 
 @pytest.mark.django_db
-def test_no_process_to_be_had_reads_in_process(county, files, settings, monkeypatch):
-    settings.KONGCHUO_IMPORT_READER_MIN_BYTES = 0
+def test_no_process_to_be_had_fails_the_import(county, files, monkeypatch):
+    """No fork, no reading: a workbook is never parsed in the importing process instead."""
+    from kongchuo.imports.runner import import_job_create, import_job_run
+
     before = len(os.listdir("/proc/self/fd"))
 
     def no_fork():
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(reader_module.os, "fork", no_fork)
-    r = import_run(kind="roster", path=files.roster("r.xlsx", _rows(county)), dry_run=True)
-    assert (r.file_error, r.created) == (None, 3)
+    job = import_job_create(kind="roster", user=county.county_user,
+                            source=files.roster("r.xlsx", _rows(county)), filename="r.xlsx")
+    with pytest.raises(BlockingIOError):
+        import_job_run(job, write=True)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "BlockingIOError" in job.message
+    assert not Student.objects.filter(id_number=new_id(1)).exists()
     assert len(os.listdir("/proc/self/fd")) == before  # its pipes closed

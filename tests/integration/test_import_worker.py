@@ -50,10 +50,9 @@ def test_preview_and_write_run_in_the_worker(shared_media, celery_worker_process
 
 def test_a_big_workbook_is_read_by_a_reader_process_of_the_worker(shared_media, celery_worker_factory,
                                                                   county, tmp_path):
-    """The worker's path for a county-sized file: the pool process forks the reader (here for
-    every workbook), the direct load and the Job's progress go through as in-process."""
-    worker = celery_worker_factory("reader", concurrency=1, KONGCHUO_IMPORT_READER_MIN_BYTES=0,
-                                   MEDIA_ROOT=str(shared_media))
+    """The worker's path for a county-sized file: the pool process forks the reader (as for
+    every workbook), the direct load and the Job's progress go through."""
+    worker = celery_worker_factory("reader", concurrency=1, MEDIA_ROOT=str(shared_media))
     ids = [new_id(i) for i in range(40)]
     rows = [roster_row(i, county.a_primary, id_number=x) for i, x in enumerate(ids)]
     rows.append(roster_row(99, county.a_primary, id_number=ids[0]))  # a duplicate: both rejected

@@ -1,12 +1,12 @@
-"""kongchuo.imports.filesafety: sniffing by content and the pre-scans that keep bombs (zip,
-sparse xlsx, sparse xls) away from calamine. Workbooks are built here, as in test_tabular.
+"""Hostile uploads: kongchuo.imports.filesafety sniffs by content and bounds inflation before
+anything parses; what passes reaches calamine only in the reader process, under its memory cap
+(sparse xlsx and xls). Workbooks are built here, as in test_tabular.
 """
-
-
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 import tracemalloc
@@ -23,7 +23,7 @@ from kongchuo.imports.cells import (
     parse_id,
 )
 from kongchuo.imports.filesafety import sniff_upload
-from kongchuo.imports.tabular import read_rows
+from kongchuo.imports.reader import read_rows
 from tests.kongchuo.test_tabular import VALID_ID, records, rewrite_zip, save, sheet_file
 
 # --------------------------------------------------------------------------- xlsx safety
@@ -47,16 +47,34 @@ def test_under_declared_dimension_reads_every_row(tmp_path):
     assert len(rows) == 60 and rows[-1] == (60, ["行60", 60.0])
 
 
-def test_sparse_sheet_is_refused_before_calamine(tmp_path, monkeypatch):
-    """A1 + ZZ200000: 5 KB on disk, 4.5 GB dense in calamine (a Rust OOM abort, not an error)."""
+@pytest.fixture
+def parsed_here(monkeypatch):
+    """The workbooks calamine opened in this process (a reader process's are not seen)."""
+    parent, seen = os.getpid(), []
+    real = tabular.CalamineWorkbook
+
+    class Spy:
+        @staticmethod
+        def from_path(*args, **kwargs):
+            if os.getpid() == parent:
+                seen.append(args)
+            return real.from_path(*args, **kwargs)
+
+    monkeypatch.setattr(tabular, "CalamineWorkbook", Spy)
+    return seen
+
+
+def test_sparse_sheet_is_refused_by_the_readers_memory_cap(tmp_path, parsed_here):
+    """A1 + ZZ200000: 5 KB on disk, 4.5 GB dense in calamine (a Rust OOM abort, not an error),
+    in the reader process: this one survives and never parsed it."""
     wb = openpyxl.Workbook()
     wb.active["A1"] = 1
     wb.active["ZZ200000"] = 2
     path = save(wb, tmp_path / "sparse.xlsx")
-    monkeypatch.setattr(tabular, "CalamineWorkbook", _CalamineMustNotBeReached)
     with pytest.raises(TabularError) as exc:
         read_rows(path)
     assert exc.value.code == "file_unsafe"
+    assert parsed_here == []
 
 
 def test_row_cap_from_real_cells_not_dimension(tmp_path):
@@ -79,7 +97,7 @@ def test_styled_empty_cells_do_not_count(tmp_path):
     for col in "AB":
         ws[f"{col}3000"].border = openpyxl.styles.Border(left=openpyxl.styles.Side(style="thin"))
     path = save(wb, tmp_path / "styled.xlsx")
-    assert len(list(read_rows(path, max_rows=100, max_cells=150))) == 2
+    assert len(list(read_rows(path, max_rows=100))) == 2
 
 
 def _strip_cell_refs(name, data):
@@ -88,7 +106,7 @@ def _strip_cell_refs(name, data):
     return data
 
 
-def test_cells_without_r_attribute_take_the_slow_path(tmp_path):
+def test_cells_without_r_attribute_are_read_where_they_stand(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["姓名", "身份证件号"])
@@ -99,56 +117,78 @@ def test_cells_without_r_attribute_take_the_slow_path(tmp_path):
 
     wide = openpyxl.Workbook()
     wide.active.append(list(range(200)))  # 200 implicit cells in row 1 ...
-    wide.active["A400"] = 1  # ... and one row far below: 200 x 400 dense cells
+    wide.active["A400"] = 1  # ... and one row far below
     src = save(wide, tmp_path / "wide_src.xlsx")
-    path = rewrite_zip(src, tmp_path / "wide.xlsx", _strip_cell_refs)
-    with pytest.raises(TabularError) as exc:
-        read_rows(path, max_cells=50_000)
-    assert exc.value.code == "file_unsafe"
+    rows = list(read_rows(rewrite_zip(src, tmp_path / "wide.xlsx", _strip_cell_refs)))
+    assert rows[0] == (1, [float(i) for i in range(200)]) and rows[-1] == (400, [1.0] + [""] * 199)
 
 
-@pytest.mark.parametrize("cell", [
-    b'<c r="A2" r="ZZ400000"><v>2</v></c>',  # calamine takes the last duplicate
-    b'<c s="0" r="ZZ400000"><v>2</v></c>',  # r not first: the exact path
-    b'<c r="A123456789"><v>2</v></c>',  # more digits than the fast pattern expects
-    b'<x:c r="ZZ400000"><x:v>2</x:v></x:c>',
-])
-def test_far_cells_in_irregular_tags_are_seen(tmp_path, cell):
-    wb = openpyxl.Workbook()
-    wb.active["A1"] = 1
-    wb.active["A2"] = 2
-    src = save(wb, tmp_path / "src.xlsx")
+def test_lower_case_references_are_read_where_they_stand(tmp_path):
+    """calamine reads r="zz20" as column ZZ, row 20."""
+    src = sheet_file(tmp_path, [["姓名"], [None, "张三"]])
 
-    def patch(name, data):
+    def lower(name, data):
         if name == "xl/worksheets/sheet1.xml":
-            data = re.sub(rb'<c r="A2"[^>]*>.*?</c>', cell, data)
-            assert cell in data
+            data = data.replace(b'r="A1"', b'r="a1"').replace(b'r="B2"', b'r="zz20"')
+            data = data.replace(b'<row r="2"', b'<row r="20"')
         return data
 
-    path = rewrite_zip(src, tmp_path / "far.xlsx", patch)
-    with pytest.raises(TabularError) as exc:
-        read_rows(path)
-    assert exc.value.code in ("file_unsafe", "too_many_rows")
+    rows = list(read_rows(rewrite_zip(src, tmp_path / "lower.xlsx", lower)))
+    assert rows[0] == (1, ["姓名"] + [""] * 701)
+    assert rows[-1][0] == 20 and rows[-1][1][701] == "张三"
+
+
+def _sheet_zip(path: Path, sheet_xml: bytes) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml",
+                    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                    '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        zf.writestr("xl/_rels/workbook.xml.rels",
+                    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        zf.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+    return path
 
 
 def test_member_larger_than_declared_is_refused(tmp_path):
-    """A bomb may lie in its headers: inflation is bounded by the declared size, not trusted."""
-    wb = openpyxl.Workbook()
-    wb.active.append(["姓名", "身份证件号"])
-    src = save(wb, tmp_path / "src.xlsx")
-    raw = bytearray(src.read_bytes())
-    with zipfile.ZipFile(src) as zf:
-        info = zf.getinfo("xl/worksheets/sheet1.xml")
-    # the central directory entry's uncompressed size sits at offset 24 of its PK\1\2 record
-    pos = raw.find(b"PK\x01\x02")
-    while raw[pos + 46:pos + 46 + len(info.filename)] != info.filename.encode():
+    """A bomb may lie in its headers: inflation stops at the size the member declares (in a few
+    MB), then its CRC fails. Inflated whole, its million rows would be too_many_rows."""
+    rows = b'<row r="1"><c r="A1"><v>1</v></c></row>' * 1_000_000
+    path = _sheet_zip(tmp_path / "liar.xlsx", b"<worksheet><sheetData>" + rows + b"</sheetData></worksheet>")
+    raw = bytearray(path.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    pos = raw.find(b"PK\x01\x02")  # its central directory entry: the uncompressed size at +24
+    while raw[pos + 46:pos + 46 + len(name)] != name:
         pos = raw.find(b"PK\x01\x02", pos + 4)
-    raw[pos + 24:pos + 28] = (info.file_size // 2).to_bytes(4, "little")
-    path = tmp_path / "liar.xlsx"
+    raw[pos + 24:pos + 28] = (4096).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    tracemalloc.start()
+    with pytest.raises(TabularError) as exc:
+        read_rows(path)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert exc.value.code == "file_type"
+    assert peak < 8 * 1024 * 1024
+
+
+def test_a_sheet_failing_its_crc_is_refused(tmp_path):
+    """calamine checks the CRC of the sheet it reads (in the reader process)."""
+    src = sheet_file(tmp_path, [["姓名"], ["张三"]])
+    raw = bytearray(src.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    for signature, crc_at in ((b"PK\x01\x02", 16), (b"PK\x03\x04", 14)):  # central, local header
+        pos = raw.find(signature)
+        while name not in raw[pos:pos + 100]:
+            pos = raw.find(signature, pos + 4)
+        raw[pos + crc_at] ^= 0xFF
+    path = tmp_path / "crc.xlsx"
     path.write_bytes(bytes(raw))
     with pytest.raises(TabularError) as exc:
         read_rows(path)
-    assert exc.value.code == "file_unsafe"
+    assert exc.value.code == "file_type"
 
 
 # --------------------------------------------------------------------------- xls (BIFF8)
@@ -213,13 +253,14 @@ def test_xls_rows_and_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("far", [(1000, 65000), (65535, 255)])
-def test_sparse_xls_is_refused_before_calamine(tmp_path, far):
-    """BIFF columns are 16-bit: calamine would ask for 2.6 GB (a process abort) for the first."""
+def test_sparse_xls_is_refused_by_the_readers_memory_cap(tmp_path, far, parsed_here):
+    """BIFF columns are 16-bit: calamine would ask for 2 GB (a process abort) for the first."""
     path = tmp_path / "sparse.xls"
     path.write_bytes(build_xls({(0, 0): 1.0, far: 2.0}))
     with pytest.raises(TabularError) as exc:
-        read_rows(path, max_cells=5_000_000)
+        read_rows(path)
     assert exc.value.code == "file_unsafe"
+    assert parsed_here == []
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -286,6 +327,20 @@ def test_too_many_members(tmp_path, monkeypatch):
     with pytest.raises(TabularError) as exc:
         sniff_upload(path)
     assert exc.value.code == "file_unsafe"
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_members_zipfile_cannot_inflate_in_bounded_steps_are_refused(tmp_path, monkeypatch, method):
+    """zipfile decompresses bzip2 and LZMA a whole read at a time: a 1 MB read could be
+    gigabytes. No xlsx writer uses them; refused from the directory alone."""
+    path = tmp_path / "bz.xlsx"
+    with zipfile.ZipFile(path, "w", method) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    monkeypatch.setattr(zipfile.ZipFile, "open", _zip_member_must_not_be_opened)
+    with pytest.raises(TabularError) as exc:
+        sniff_upload(path)
+    assert exc.value.code == "file_type"
 
 
 def test_xlsm_is_refused(tmp_path):

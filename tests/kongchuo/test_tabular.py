@@ -31,7 +31,8 @@ from kongchuo.imports.cells import (
     parse_year_month,
 )
 from kongchuo.imports.filesafety import sniff_upload
-from kongchuo.imports.tabular import Column, find_header, iter_records, read_rows
+from kongchuo.imports.reader import read_rows
+from kongchuo.imports.tabular import Column, find_header, iter_records
 
 VALID_ID = "34152220170716550X"
 VALID_ID2 = "341522201702144793"

@@ -11,7 +11,8 @@ import pytest
 
 from kongchuo.imports.cells import parse_text
 from kongchuo.imports.filesafety import sniff_upload
-from kongchuo.imports.tabular import Column, find_header, iter_records, read_rows
+from kongchuo.imports.reader import read_rows
+from kongchuo.imports.tabular import Column, find_header, iter_records
 from kongchuo.portal.xlsxout import (
     ERROR_HEADER,
     LedgerColumn,
