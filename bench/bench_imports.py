@@ -5,8 +5,8 @@ A generated 学籍 roster (default 200,000 rows, 22 columns, title rows, a 合�
 rows and the quirks of real exports: full-width digits, U+3000, apostrophes, lower-case x,
 every date/grade/是否 spelling) is imported
 
-- by this portal's engine (`manage.py import_file roster …`: sniff, pre-scan, read, validate,
-  diff, upsert with simple_history rows, Job row, audit) — first import (into the emptied
+- by this portal's engine (`manage.py import_file roster …`: sniff, row guard, read in the
+  reader process, validate, diff, upsert with simple_history rows, Job row, audit) — first import (into the emptied
   table, by the same staging and merge as every re-import: students/roster_pg.py), then a
   re-import of the same roster with 1% of the rows changed, then the same file again (a no-op);
 - by django-import-export's fastest documented configuration (ModelResource with use_bulk,
@@ -18,7 +18,7 @@ every date/grade/是否 spelling) is imported
   200,000 it takes minutes) next to this engine on the same smaller file, so the ratio compares
   equal work; the 200,000-row figure is extrapolated linearly and marked so;
 - by the floor: python-calamine reading the sheet and COPY of every cell as text into a bare
-  UNLOGGED table (no pre-scan, no validation, no indexes, no history).
+  UNLOGGED table (no row guard, no validation, no indexes, no history).
 
 The floor and the two first imports (200,000 rows, and ours against import-export's at 20,000)
 run IMPORT_BENCH_REPEAT times (default 5), interleaved, and the ratios are taken on their

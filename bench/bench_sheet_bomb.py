@@ -120,7 +120,7 @@ cpu += kids.ru_utime + kids.ru_stime
 peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"seconds": elapsed, "cpu": cpu, "extra_mb": max(peak_self - base, 0) + peak_children,
-                  "base_mb": base, "file_error": list(r.file_error or [])[:2]}, ensure_ascii=False))
+                  "base_mb": base, "file_error": [str(x) for x in r.file_error or []]}, ensure_ascii=False))
 """
 
 

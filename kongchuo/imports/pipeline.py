@@ -17,7 +17,6 @@ import never duplicates a row.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -57,8 +56,6 @@ from kongchuo.imports.reader import ChildReader
 from kongchuo.imports.tabular import HeaderMap, SheetRows, find_header, open_sheet
 from kongchuo.jobs import JobRun
 from kongchuo.models import Job
-
-log = logging.getLogger(__name__)
 
 JOB_PREFIX = "import:"
 STORED_ISSUES = 20_000  # errors kept on the Job for the error workbook
