@@ -7,7 +7,7 @@ for a big workbook: text crosses to this process, not pickled rows), and the lin
 into a TEMP table with COPY while the file is still being read, and three
 statements do the rest: a count, an UPDATE … FROM and an INSERT … SELECT, each with a
 data-modifying CTE that writes the simple_history rows in the same statement. The merge rules
-are declared once (students.roster_import.ROSTER_MERGE, kongchuo.imports.merge) and the same tests run on both.
+are declared once (students.imports.roster_merge.ROSTER_MERGE, kongchuo.imports.merge) and the same tests run on both.
 """
 
 from __future__ import annotations
@@ -24,18 +24,17 @@ from kongchuo.imports.base import ImportContext, ImportPlan, RowStream
 from kongchuo.imports.bulk import chunked, pg_copy_lines
 from kongchuo.imports.cells import Text
 from kongchuo.imports.merge import changed_sql
-from students.imports import InitialsCache
-from students.models import StatusChange, Student
-from students.roster_import import (
+from students.imports import InitialsCache, initials_for
+from students.imports.roster_merge import (
     ACTIVE,
     ROSTER_MERGE,
     STATUS_NOT_ENROLLED,
     RosterAsk,
-    initials_for,
     roster_columns,
     roster_is_intake,
     roster_missing_collect,
 )
+from students.models import StatusChange, Student
 from students.services import status_after, status_change_build
 
 STAGE = "_kc_roster_stage"
@@ -58,7 +57,7 @@ class PgPayload:
     inline_initials: bool = False  # the stage's `initials` column holds every row's initials
     named: list[tuple[int, str]] = field(default_factory=list)  # else (row, name) of the new and
     # renamed children, whose initials apply computes
-    asks: list = field(default_factory=list)  # students.roster_import.RosterAsk: rows naming children
+    asks: list = field(default_factory=list)  # students.imports.roster_merge.RosterAsk: rows naming children
     # of schools outside the importer's scope (removed from the stage, asked for in apply)
 
 
@@ -198,7 +197,7 @@ def roster_plan_pg(rows: RowStream, ctx: ImportContext) -> ImportPlan:
 
 def _outside_rows(cur, ctx: ImportContext) -> list:
     """The staged rows naming existing children of schools outside the importer's scope (but
-    a primary graduate's grade-7 intake: students.roster_import.roster_is_intake), as RosterAsks;
+    a primary graduate's grade-7 intake: students.imports.roster_merge.roster_is_intake), as RosterAsks;
     they leave the stage, so nothing of them is written or counted as a move or an update.
     Not run for the county (its scope is every school)."""
     from types import SimpleNamespace
@@ -284,6 +283,9 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
             + ", name_initials, status, is_monitored, disability_grade, created_at, updated_at, version)"
             f" SELECT {values}, COALESCE({initials}, ''), %s, false, '', %s, %s, 1 FROM {stage}"
             f" WHERE NOT EXISTS (SELECT 1 FROM students_student t WHERE t.id_number = s.id_number)"
+            # in the order of the (school, grade, class) indexes: their pages are written one
+            # after the other, not at random
+            f" ORDER BY s.school_id, s.grade, s.class_name"
             f" RETURNING *)"
             f" INSERT INTO students_historicalstudent ({hist_list}, {history_tail})"
             f" SELECT {hist_select}, %s, '+', %s, 'import' FROM x",
