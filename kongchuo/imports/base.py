@@ -84,8 +84,6 @@ class ImportContext:
     warnings: list[Issue] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)  # the kind's lookups for this run
     progress: Callable[[int], None] = lambda pct: None
-    writing: bool = False  # the import writes if its rows pass (not a dry run)
-    rows_hint: int | None = None  # the sheet's height before reading it, when the reader knows it
     # Set by a kind's prepare hook when its plan wants the rows in another form (the roster on
     # PostgreSQL: COPY lines for its staging table): each valid row is encoded where it was checked.
     row_encoder: Callable[[Any], str] | None = None

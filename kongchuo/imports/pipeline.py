@@ -155,7 +155,7 @@ def import_run(*, kind: str, path: str | Path, user: Any = None, options: dict[s
     ctx = ImportContext(kind=kind_obj, user=user, scope=scope, options=dict(options or {}),
                         lang=lang or current_lang(), today=school_today(),
                         filename=filename or Path(path).name, job=job,
-                        progress=progress or (lambda pct: None), writing=not dry_run)
+                        progress=progress or (lambda pct: None))
     run = ImportRun(kind=kind_obj, ctx=ctx, path=path, job=job, request=request,
                     started=time.perf_counter(), dry_run=dry_run, skip_invalid=skip_invalid,
                     job_progress=job_progress,
@@ -250,7 +250,6 @@ def stage_check(run: ImportRun, rows: SheetRows | None, header: HeaderMap, heigh
     ctx, kind = run.ctx, run.kind
     ctx.header = header
     ctx.present = frozenset(header.columns)
-    ctx.rows_hint = height
     ctx.progress(5)
     validator: RowValidator | ChildValidator
     encode = None  # the reader process encodes the rows it checks

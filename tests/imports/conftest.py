@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -148,19 +147,9 @@ def files(tmp_path):
 def workbooks_parsed_only_by_readers(monkeypatch):
     """Every import test: calamine never parses a workbook in the importing process, only in a
     reader process (kongchuo/imports/reader.py). CSV files are read in-process."""
-    from kongchuo.imports import tabular
+    from tests.workbook_files import watch_calamine_here
 
-    parent, seen = os.getpid(), []
-    real = tabular.CalamineWorkbook
-
-    class Spy:
-        @staticmethod
-        def from_path(*args, **kwargs):
-            if os.getpid() == parent:
-                seen.append(args)
-            return real.from_path(*args, **kwargs)
-
-    monkeypatch.setattr(tabular, "CalamineWorkbook", Spy)
+    seen = watch_calamine_here(monkeypatch)
     yield
     assert not seen, "calamine parsed a workbook in the importing process"
 

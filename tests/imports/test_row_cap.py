@@ -4,8 +4,6 @@ real 300 MB bomb are measured in bench/bench_sheet_bomb.py, not asserted here.""
 
 from __future__ import annotations
 
-import zipfile
-
 import pytest
 
 from kongchuo.imports import filesafety, tabular
@@ -15,6 +13,7 @@ from kongchuo.imports.filesafety import sheet_row_guard
 from kongchuo.imports.pipeline import import_max_rows, import_run
 from students.models import Student
 from tests.imports.conftest import new_id, roster_row
+from tests.workbook_files import sheet_only_xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -60,26 +59,11 @@ def test_the_rows_are_counted_before_any_parse_or_reader(county, files, caps, mo
     assert r.file_error[0] == "too_many_rows"
 
 
-def _sheet_xlsx(path, sheet_xml: bytes):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("xl/workbook.xml",
-                    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-                    '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
-        zf.writestr("xl/_rels/workbook.xml.rels",
-                    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
-        zf.writestr("xl/worksheets/sheet1.xml", sheet_xml)
-    return path
-
-
 @pytest.mark.parametrize("row", [b'<row r="{n}"><c><v>1</v></c></row>', b"<row><c><v>1</v></c></row>",
                                  b"<x:row><x:c><x:v>1</x:v></x:c></x:row>"])
 def test_every_way_of_writing_a_row_is_counted(tmp_path, row):
     body = b"".join(row.replace(b"{n}", str(n).encode()) for n in range(1, 41))
-    path = _sheet_xlsx(tmp_path / "s.xlsx", b"<worksheet><sheetData>" + body + b"</sheetData></worksheet>")
+    path = sheet_only_xlsx(tmp_path / "s.xlsx", b"<worksheet><sheetData>" + body + b"</sheetData></worksheet>")
     assert 40 <= sheet_row_guard(path, "xlsx", max_rows=100) <= 80  # a bare <row> counts twice
     with pytest.raises(TabularError) as exc:
         sheet_row_guard(path, "xlsx", max_rows=39)
@@ -99,7 +83,7 @@ def test_rows_split_across_chunks_are_counted_once():
 def test_a_sheet_of_few_enormous_rows_meets_the_byte_budget(tmp_path, monkeypatch):
     monkeypatch.setattr(filesafety, "_MIN_SHEET_BYTES", 256 * 1024)
     big = b"<row><c><is><t>" + b"x" * 200_000 + b"</t></is></c></row>"
-    path = _sheet_xlsx(tmp_path / "s.xlsx", b"<worksheet><sheetData>" + big * 3 + b"</sheetData></worksheet>")
+    path = sheet_only_xlsx(tmp_path / "s.xlsx", b"<worksheet><sheetData>" + big * 3 + b"</sheetData></worksheet>")
     with pytest.raises(TabularError) as exc:
         sheet_row_guard(path, "xlsx", max_rows=10)
     assert exc.value.code == "too_many_rows"

@@ -6,7 +6,6 @@ anything parses; what passes reaches calamine only in the reader process, under 
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
 import tracemalloc
@@ -25,6 +24,7 @@ from kongchuo.imports.cells import (
 from kongchuo.imports.filesafety import sniff_upload
 from kongchuo.imports.reader import read_rows
 from tests.kongchuo.test_tabular import VALID_ID, records, rewrite_zip, save, sheet_file
+from tests.workbook_files import sheet_only_xlsx, watch_calamine_here
 
 # --------------------------------------------------------------------------- xlsx safety
 
@@ -50,18 +50,7 @@ def test_under_declared_dimension_reads_every_row(tmp_path):
 @pytest.fixture
 def parsed_here(monkeypatch):
     """The workbooks calamine opened in this process (a reader process's are not seen)."""
-    parent, seen = os.getpid(), []
-    real = tabular.CalamineWorkbook
-
-    class Spy:
-        @staticmethod
-        def from_path(*args, **kwargs):
-            if os.getpid() == parent:
-                seen.append(args)
-            return real.from_path(*args, **kwargs)
-
-    monkeypatch.setattr(tabular, "CalamineWorkbook", Spy)
-    return seen
+    return watch_calamine_here(monkeypatch)
 
 
 def test_sparse_sheet_is_refused_by_the_readers_memory_cap(tmp_path, parsed_here):
@@ -138,26 +127,12 @@ def test_lower_case_references_are_read_where_they_stand(tmp_path):
     assert rows[-1][0] == 20 and rows[-1][1][701] == "张三"
 
 
-def _sheet_zip(path: Path, sheet_xml: bytes) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("xl/workbook.xml",
-                    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-                    '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
-        zf.writestr("xl/_rels/workbook.xml.rels",
-                    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
-        zf.writestr("xl/worksheets/sheet1.xml", sheet_xml)
-    return path
-
-
 def test_member_larger_than_declared_is_refused(tmp_path):
     """A bomb may lie in its headers: inflation stops at the size the member declares (in a few
     MB), then its CRC fails. Inflated whole, its million rows would be too_many_rows."""
     rows = b'<row r="1"><c r="A1"><v>1</v></c></row>' * 1_000_000
-    path = _sheet_zip(tmp_path / "liar.xlsx", b"<worksheet><sheetData>" + rows + b"</sheetData></worksheet>")
+    path = sheet_only_xlsx(tmp_path / "liar.xlsx", b"<worksheet><sheetData>" + rows + b"</sheetData></worksheet>",
+                           compresslevel=1)
     raw = bytearray(path.read_bytes())
     name = b"xl/worksheets/sheet1.xml"
     pos = raw.find(b"PK\x01\x02")  # its central directory entry: the uncompressed size at +24
