@@ -62,7 +62,7 @@ class ReturnsImport(ImportKind):
     key = ("id_number",)
     roles = STAFF
     options = ("term",)
-    counts = ("matched",)
+    counts = {"matched": _("匹配到学生")}
     order = 30
     icon = "bi-check2-square"
 

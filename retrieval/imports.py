@@ -21,7 +21,7 @@ from kongchuo.imports import parsers
 from kongchuo.imports.base import Field, ImportContext, ImportKind, ImportPlan, ImportRefused, RowStream
 from kongchuo.imports.bulk import batch_size_for, fetch_in
 from kongchuo.imports.cells import Text, parse_date
-from kongchuo.imports.checks import header_labels
+from kongchuo.imports.checks import sheet_columns
 from retrieval.models import FeedbackBatch, FeedbackItem
 from students.imports import ID_FIELD
 from students.models import Student
@@ -68,7 +68,7 @@ class FeedbackImport(ImportKind):
     roles = (Role.COUNTY,)
     keep_raw = True
     options = ("due",)
-    counts = ("matched", "unmatched")
+    counts = {"matched": _("匹配到学生"), "unmatched": _("未匹配到在校学生")}
     order = 70
     icon = "bi-list-check"
 
@@ -97,10 +97,10 @@ class FeedbackImport(ImportKind):
         items, students = plan.payload
         title, issuer = _title_and_issuer(ctx)
         due = ctx.state["due"] or ctx.today + dt.timedelta(days=DUE_DAYS)
+        columns = [label for _c, label in sheet_columns(ctx.header)] if ctx.header else []  # the issuer's layout
         batch = FeedbackBatch.objects.create(
-            title=title, issuer=issuer, received_on=ctx.today, due_date=due,
-            columns=header_labels(ctx.header) if ctx.header else [], job=ctx.job, checksum=ctx.checksum,
-            created_by=ctx.user)
+            title=title, issuer=issuer, received_on=ctx.today, due_date=due, columns=columns, job=ctx.job,
+            checksum=ctx.checksum, created_by=ctx.user)
         out = []
         for r in items:
             student_id, school_id, township_id = students.get(r.id_number, (None, None, None))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
@@ -34,7 +35,7 @@ from students.imports.roster_merge import (
     roster_is_intake,
     roster_missing_collect,
 )
-from students.models import StatusChange, Student
+from students.models import School, StatusChange, Student
 from students.services import status_after, status_change_build
 
 STAGE = "_kc_roster_stage"
@@ -200,8 +201,6 @@ def _outside_rows(cur, ctx: ImportContext) -> list:
     a primary graduate's grade-7 intake: students.imports.roster_merge.roster_is_intake), as RosterAsks;
     they leave the stage, so nothing of them is written or counted as a move or an update.
     Not run for the county (its scope is every school)."""
-    from types import SimpleNamespace
-
     cur.execute(f"SELECT s.row, t.id, s.school_id, s.grade, s.class_name, s.id_number, s.name,"
                 f" t.status, t.grade, t.name FROM {STAGE} s JOIN students_student t"
                 f" ON t.id_number = s.id_number WHERE NOT (t.school_id = ANY(%s)) ORDER BY s.row",
@@ -296,8 +295,6 @@ def roster_apply_pg(plan: ImportPlan, ctx: ImportContext) -> None:
 
 def _moves(pairs: list[tuple[int, int]], ctx: ImportContext) -> list[StatusChange]:
     """The 转出 history rows of the moved children, built by the shared rule."""
-    from students.models import School
-
     if not pairs:
         return []
     schools = {s.pk: s for s in School.objects.only("id", "name", "code", "township_id")}

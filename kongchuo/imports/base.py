@@ -159,7 +159,10 @@ class ImportKind:
     roles: ClassVar[tuple[str, ...]] = (Role.COUNTY,)
     options: ClassVar[tuple[str, ...]] = ()  # which CLI/browser options apply: term, year, list, due
     choices: ClassVar[dict[str, Any]] = {}  # e.g. {"list": [(value, label)]}
-    counts: ClassVar[tuple[str, ...]] = ()  # kind-specific result keys, always present in the JSON
+    # Kind-specific result keys (always present in the JSON) with the label the preview shows;
+    # those known only once the rows are written are shown after the write (the preview would say 0).
+    counts: ClassVar[dict[str, Any]] = {}
+    counts_after_write: ClassVar[tuple[str, ...]] = ()
     keep_raw: ClassVar[bool] = False  # rows carry `_raw` (the whole row as read) for kinds that store it
     computed: ClassVar[tuple[str, ...]] = ()  # extra row attributes check_row fills in (school_id, …)
     order: ClassVar[int] = 100

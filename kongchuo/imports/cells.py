@@ -151,14 +151,6 @@ class TextMessages:
         """The message in `lang` ("zh"/"en"), or in the active language."""
         return str(self.text) if lang is None else self.text.render(lang)
 
-    @property
-    def message_zh(self) -> str:
-        return self.text.render("zh")
-
-    @property
-    def message_en(self) -> str:
-        return self.text.render("en")
-
 
 class CodedError(TextMessages, Exception):
     """An error with a stable code and its Text: the code's message with its parameters and

@@ -60,7 +60,6 @@ class RowValidator(_Validator):
         # False in the reader process: the importing process reports them from dup_rows.
         self.report_duplicates = report_duplicates
         self.seen = 0  # data rows read so far (every 2,000)
-        self.first_rows: dict[Any, int] = {}  # every key seen, with its first row
 
     def __iter__(self) -> Iterator[Any]:
         kind, ctx, header = self.kind, self.ctx, self.header
@@ -105,7 +104,6 @@ class RowValidator(_Validator):
         self.count = n
         self.rows = None  # let the sheet (hundreds of MB for a county) go before the plan's diff
         self.keys_seen = set(seen)
-        self.first_rows = seen
         if self.report_duplicates:
             errors.extend(duplicate_issues(self.dup_rows, header, kind))
 
@@ -240,8 +238,3 @@ def sheet_columns(header: HeaderMap) -> list[tuple[int, str]]:
     labels = {c: header.labels.get(k, k) for k, c in header.columns.items()}
     labels.update({c: str(label) for c, label in header.unknown})
     return sorted(labels.items())
-
-
-def header_labels(header: HeaderMap) -> list[str]:
-    """Every column label of the header in sheet order (the issuer's layout)."""
-    return [label for _c, label in sheet_columns(header)]

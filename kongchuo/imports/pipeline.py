@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
@@ -412,8 +412,6 @@ def _job_record(job: Job, result: ImportResult, lang: str, outcome: str) -> None
 def import_failure_message(exc: BaseException) -> str:
     """What the job page says when an import broke off (Chinese first): what happened, that
     nothing was written (the write is one transaction), and what to do."""
-    from django.db import InterfaceError, OperationalError
-
     name = type(exc).__name__
     if isinstance(exc, (InterfaceError, OperationalError)):
         return site_text(Text(gettext_noop("导入失败：数据库连接中断（%(error)s），数据未改动。请重新确认导入；"

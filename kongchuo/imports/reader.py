@@ -188,8 +188,8 @@ class ChildReader(_Child):
                     yield batch
             else:
                 yield from batch
-        _tag, count, dup_rows, first_rows = message
-        stats.update(count=count, dup_rows=dup_rows, keys_seen=set(first_rows))
+        _tag, count, dup_rows, keys_seen = message
+        stats.update(count=count, dup_rows=dup_rows, keys_seen=keys_seen)
 
 
 def read_rows(path: str | os.PathLike[str], fmt: str | None = None, *, sheet: str | None = None,
@@ -403,7 +403,7 @@ def _read_and_validate(out: Any, path: Any, fmt: str, kind: ImportKind, ctx: Imp
             batch = []
     _send(out, ("rows", pack(batch), ctx.errors[sent_errors:], ctx.warnings[sent_warnings:],
                 validator.seen))
-    _send(out, ("done", validator.count, validator.dup_rows, validator.first_rows))
+    _send(out, ("done", validator.count, validator.dup_rows, validator.keys_seen))
 
 
 def _no_progress(_pct: int) -> None:

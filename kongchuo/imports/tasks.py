@@ -9,6 +9,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext_noop
 
 from kongchuo.imports.cells import Text, site_text
+from kongchuo.imports.runner import import_job_claim, import_job_run
+from kongchuo.jobs import job_requeue
 
 
 @shared_task(name="imports.job_run", bind=True, acks_late=True, max_retries=2,
@@ -21,9 +23,6 @@ def import_job_task(self: Any, job_id: int, write: bool = False, skip_invalid: b
     natural keys, so a redelivered or retried task creates no duplicate. A failed run rolls
     back whole; a lost connection puts the job back to pending for the retry.
     """
-    from kongchuo.imports.runner import import_job_claim, import_job_run
-    from kongchuo.jobs import job_requeue
-
     job = import_job_claim(job_id, write=write)
     if job is None:
         return {"job": job_id, "skipped": True}

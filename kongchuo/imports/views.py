@@ -19,7 +19,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -237,9 +236,9 @@ def _job_context(request: HttpRequest, job: Job) -> dict[str, Any]:
     rows, rejected = result.get("rows", 0), result.get("rejected", 0)
     running = job.status in (Job.Status.PENDING, Job.Status.RUNNING)
     can_confirm = _confirmable(job) and job.created_by_id == request.user.pk
-    extra_counts = [(key, result.get(key, 0)) for key in (kind.counts if kind else ())
-                    if isinstance(result.get(key, 0), int)
-                    and (phase == "written" or key not in _WRITTEN_ONLY)]
+    extra_counts = [] if kind is None else [
+        (label, result.get(key, 0)) for key, label in kind.counts.items()
+        if isinstance(result.get(key, 0), int) and (phase == "written" or key not in kind.counts_after_write)]
     file_error = result.get("file_error")
     return {
         "job": job, "kind": kind, "row": _job_row(job), "result": result, "phase": phase,
@@ -248,7 +247,7 @@ def _job_context(request: HttpRequest, job: Job) -> dict[str, Any]:
         "errors_total": result.get("errors_total", len(errors)),
         "warnings": [(w, w.message(lang)) for w in warnings[:SHOWN]],
         "warnings_total": result.get("warnings_total", len(warnings)),
-        "extra_counts": [(_COUNT_LABELS.get(k, k), v) for k, v in extra_counts],
+        "extra_counts": extra_counts,
         "missing_sample": result.get("missing_sample", []),
         "can_write": can_confirm and rejected == 0,
         "can_skip": can_confirm and rejected > 0 and rows > rejected,
@@ -261,14 +260,3 @@ def _job_context(request: HttpRequest, job: Job) -> dict[str, Any]:
         # failed for another reason than the file or its rows: the worker or the connection
         "broke_off": job.status == Job.Status.FAILED and phase not in ("rejected", "refused"),
     }
-
-
-_COUNT_LABELS = {
-    "moved": gettext_lazy("转入（从本县其他学校）"), "missing": gettext_lazy("名册中缺少"),
-    "unmatched": gettext_lazy("未匹配到在校学生"), "matched": gettext_lazy("匹配到学生"),
-    "townships_created": gettext_lazy("新增乡镇"), "townships_updated": gettext_lazy("更新乡镇"),
-    "transfers": gettext_lazy("转学申请（待对方学校确认）"),
-    "elsewhere": gettext_lazy("已列入其他乡镇户籍名单（未导入）"),
-}
-# Counts known only once the rows are written (the preview would always say 0): shown after.
-_WRITTEN_ONLY = {"transfers", "elsewhere"}

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from collections import defaultdict
 from typing import IO, Any
 
 import xlsxwriter
+from django.core.files import File
+from django.core.files.storage import default_storage
 
 from kongchuo.access.idnumbers import make_id
 from kongchuo.imports.base import Field, ImportKind, get_kind
@@ -121,12 +125,6 @@ def error_workbook_file(job: Job, lang: str = "zh") -> str:
     """Path of the job's error workbook, built once from the kept upload and kept next to it in
     the media storage, so a 200,000-row workbook is written at most once per language and phase.
     Downloading it (a GET) writes no database row: the file's name is derived from the job."""
-    import os
-    import tempfile
-
-    from django.core.files import File
-    from django.core.files.storage import default_storage
-
     phase = (job.result or {}).get("phase", "")
     name = f"jobs/errors/{job.pk}-{job.checksum[:16]}-{phase}-{lang}.xlsx"
     if default_storage.exists(name):

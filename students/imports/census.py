@@ -40,7 +40,8 @@ class CensusImport(ImportKind):
     key = ("id_number",)
     roles = (Role.COUNTY, Role.TOWNSHIP)  # a township: the children of its own census list
     options = ("year",)
-    counts = ("unmatched", "elsewhere")
+    counts = {"unmatched": _("未匹配到在校学生"), "elsewhere": _("已列入其他乡镇户籍名单（未导入）")}
+    counts_after_write = ("elsewhere",)
     order = 50
     icon = "bi-house-door"
 

@@ -105,7 +105,9 @@ class RosterImport(ImportKind):
     roles = STAFF
     options = ("term",)
     computed = ("school_id", "hukou_township_id")
-    counts = ("moved", "missing", "transfers")
+    counts = {"moved": _("转入（从本县其他学校）"), "missing": _("名册中缺少"),
+              "transfers": _("转学申请（待对方学校确认）")}
+    counts_after_write = ("transfers",)
     order = 20
     icon = "bi-people"
 

@@ -56,7 +56,7 @@ class SchoolsImport(ImportKind):
     )
     key = ("code",)
     roles = (Role.COUNTY,)
-    counts = ("townships_created", "townships_updated")
+    counts = {"townships_created": _("新增乡镇"), "townships_updated": _("更新乡镇")}
     order = 10
     icon = "bi-building"
 

@@ -54,7 +54,7 @@ class SupportImport(ImportKind):
     roles = (Role.COUNTY,)
     options = ("list",)
     choices = {"list": [(str(k), k.label) for k in Kind]}
-    counts = ("unmatched",)
+    counts = {"unmatched": _("未匹配到在校学生")}
     order = 60
     icon = "bi-heart"
 

@@ -17,7 +17,7 @@ def outcome(parse, value):
     try:
         return "ok", parse(value)
     except CellError as exc:
-        return "error", exc.code, exc.message_zh
+        return "error", exc.code, exc.message("zh")
 
 
 ids = st.builds(lambda d, n: make_id("341522", dt.date(1990, 1, 1) + dt.timedelta(days=d), n),

@@ -52,7 +52,7 @@ def test_schools_one_center_per_township(county, files):
         ["甲镇", "341522100", "甲镇东岗小学", county.a_primary.code, "小学", "是", "乡镇"],
     ], header=SCHOOL_HEADER)
     r = import_run(kind="schools", path=path)
-    assert codes(r) == {4: "value_invalid"} and "中心学校" in r.errors[0].message_zh
+    assert codes(r) == {4: "value_invalid"} and "中心学校" in r.errors[0].message("zh")
     swap = files.xlsx("swap.xlsx", [
         ["甲镇", "341522100", "甲镇东岗小学", county.a_primary.code, "小学", "是", "乡镇"],
         ["甲镇", "341522100", "甲镇中心学校", county.a_center.code, "九年一贯制", "否", "乡镇"],

@@ -110,7 +110,7 @@ def test_every_error_code_with_the_row_users_see(county, files):
     assert columns[11] == "年级" and columns[12] == "学校名称" and columns[16] == "入学年月"
     assert r.rejected == 12 and r.exit_code == 1 and not r.written
     assert not Student.objects.filter(id_number=good[0]).exists()  # all-or-nothing
-    assert "文本" in next(e for e in r.errors if e.code == "id_numeric").message_zh
+    assert "文本" in next(e for e in r.errors if e.code == "id_numeric").message("zh")
     assert r.rows == r.created + r.updated + r.unchanged + r.skipped + r.rejected
 
 
@@ -198,7 +198,7 @@ def test_rows_outside_the_importers_scope_are_rejected(county, files):
     assert codes(school) == {5: "school_unknown", 6: "school_unknown"}
     township = run(path, user=county.township_a)
     assert codes(township) == {5: "school_unknown", 6: "school_unknown"}  # 乙镇, county-direct
-    assert "管辖范围" in township.errors[0].message_zh
+    assert "管辖范围" in township.errors[0].message("zh")
     assert not Student.objects.filter(id_number__in=[a, b, c]).exists()
     ok = run(path, user=county.township_a, skip_invalid=True)
     assert ok.created == 1 and Student.objects.filter(id_number=a).exists()

@@ -87,5 +87,5 @@ def test_a_sheet_of_few_enormous_rows_meets_the_byte_budget(tmp_path, monkeypatc
     with pytest.raises(TabularError) as exc:
         sheet_row_guard(path, "xlsx", max_rows=10)
     assert exc.value.code == "too_many_rows"
-    assert "MB" in exc.value.message_zh and exc.value.message_zh.startswith("行数超过上限")
+    assert "MB" in exc.value.message("zh") and exc.value.message("zh").startswith("行数超过上限")
     assert sheet_row_guard(path, "xlsx", max_rows=1000) >= 3  # the budget grows with the cap

@@ -76,4 +76,4 @@ def test_no_repeat_list_for_a_closed_year(county, files):
     ], header=CHANGE_HEADER)
     r = import_run(kind="status_changes", path=path)
     assert codes(r) == {4: ("变动日期", "value_invalid")}
-    assert "已结转" in r.errors[0].message_zh
+    assert "已结转" in r.errors[0].message("zh")

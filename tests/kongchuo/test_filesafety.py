@@ -331,7 +331,7 @@ def test_xlsm_is_refused(tmp_path):
     for path in (with_vba, ct_only):
         with pytest.raises(TabularError) as exc:
             sniff_upload(path)
-        assert exc.value.code == "file_type" and ".xlsm" in exc.value.message_zh
+        assert exc.value.code == "file_type" and ".xlsm" in exc.value.message("zh")
 
 
 def test_truncated_xlsx(tmp_path):
@@ -375,7 +375,7 @@ def test_too_large(tmp_path):
     path.write_bytes(b"a,b\n" * 1000)
     with pytest.raises(TabularError) as exc:
         sniff_upload(path, max_bytes=1000)
-    assert exc.value.code == "file_too_large" and "MB" in exc.value.message_zh
+    assert exc.value.code == "file_too_large" and "MB" in exc.value.message("zh")
 
 
 def _ole(*names: str) -> bytes:

@@ -170,8 +170,8 @@ def test_header_missing_names_the_missing_labels(tmp_path):
     with pytest.raises(TabularError) as exc:
         records(path)
     assert exc.value.code == "header_missing"
-    assert "身份证件号" in exc.value.message_zh and "姓名" not in exc.value.message_zh
-    assert "Required columns not found" in exc.value.message_en
+    assert "身份证件号" in exc.value.message("zh") and "姓名" not in exc.value.message("zh")
+    assert "Required columns not found" in exc.value.message("en")
 
 
 def test_wrong_kind_of_file_is_header_missing(tmp_path):
@@ -374,14 +374,14 @@ def test_parse_id_errors(value, code):
     with pytest.raises(CellError) as exc:
         parse_id(value)
     assert exc.value.code == code
-    assert exc.value.message_zh == MESSAGES[code] or exc.value.message_zh.startswith(MESSAGES[code])
+    assert exc.value.message("zh") == MESSAGES[code] or exc.value.message("zh").startswith(MESSAGES[code])
 
 
 def test_id_numeric_message_says_format_as_text():
     with pytest.raises(CellError) as exc:
         parse_id(3.415222010022105e17)
-    assert '将该列设置为"文本"格式后重新填写' in exc.value.message_zh
-    assert "Text" in exc.value.message_en
+    assert '将该列设置为"文本"格式后重新填写' in exc.value.message("zh")
+    assert "Text" in exc.value.message("en")
 
 
 def test_parse_id_optional_blank():
@@ -410,7 +410,7 @@ def test_errors_carry_both_languages():
     assert str(err) == MESSAGES["file_type"]
     assert err.message("en") == "Unsupported or damaged file: upload an .xlsx, .xls or .csv file"
     custom = CellError("school_unknown", "学校“x”不存在")
-    assert custom.message_zh == "学校“x”不存在" and custom.code == "school_unknown"
+    assert custom.message("zh") == "学校“x”不存在" and custom.code == "school_unknown"
 
 
 def test_file_sha256(tmp_path):

@@ -64,7 +64,7 @@ def _run(data: bytes) -> None:
         for _record in iter_records(rows, header):
             pass
     except TabularError as exc:
-        assert exc.code and exc.message_zh and exc.message_en
+        assert exc.code and exc.message("zh") and exc.message("en")
 
 
 @FUZZ
