@@ -7,7 +7,7 @@ every date/grade/是否 spelling) is imported
 
 - by this portal's engine (`manage.py import_file roster …`: sniff, row guard, read in the
   reader process, validate, diff, upsert with simple_history rows, Job row, audit) — first import (into the emptied
-  table, by the same staging and merge as every re-import: students/roster_pg.py), then a
+  table, by the same staging and merge as every re-import: students/imports/roster_pg.py), then a
   re-import of the same roster with 1% of the rows changed, then the same file again (a no-op);
 - by django-import-export's fastest documented configuration (ModelResource with use_bulk,
   batch_size, skip_diff and force_init_instance for the first import; use_bulk with

@@ -1,5 +1,5 @@
 """The core app's import kinds, one module each (schools, roster, census, support, users; the
-roster's PostgreSQL plan and write: students/roster_pg.py), registered from StudentsConfig.ready().
+roster's PostgreSQL plan and write: students/imports/roster_pg.py), registered from StudentsConfig.ready().
 
 Here is what they share, and the ledgers' and retrieval's kinds with them: the ID column, the
 county's schools and townships as one lookup, a row's school in the importer's scope, the

@@ -1,7 +1,7 @@
 """Import kind `roster` (学籍): the students of the schools a file names, by ID number.
 
 Its merge rules (students/imports/roster_merge.py) are written by the ORM on SQLite (here) and
-by SQL on PostgreSQL (students/roster_pg.py).
+by SQL on PostgreSQL (students/imports/roster_pg.py).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from students.imports.roster_merge import (
     roster_is_intake,
     roster_missing_collect,
 )
+from students.imports.roster_pg import roster_apply_pg, roster_plan_pg, roster_prepare_pg
 from students.models import RosterGap, School, StatusChange, Student, TermRoster
-from students.roster_pg import roster_apply_pg, roster_plan_pg, roster_prepare_pg
 from students.services import status_change_build
 from students.transfers import transfers_in_request_bulk
 

@@ -1,5 +1,5 @@
 """How a roster's row meets the stored student, for both of the roster's write paths (the ORM:
-students/imports/roster.py; SQL on PostgreSQL: students/roster_pg.py)."""
+students/imports/roster.py; SQL on PostgreSQL: students/imports/roster_pg.py)."""
 
 from __future__ import annotations
 

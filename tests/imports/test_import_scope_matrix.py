@@ -8,7 +8,7 @@ case names an existing ID outside the scope, the preview of that file equals the
 same file naming an ID that exists nowhere (counts, errors, warnings: no oracle). A role a kind
 does not allow is refused before a row is read. `test_matrix_is_complete` fails when a kind is
 registered without entries here. Runs on SQLite and PostgreSQL (the roster's PG path differs:
-students/roster_pg.py), with the file read in-process and by the reader process.
+students/imports/roster_pg.py); every workbook is read by the reader process.
 """
 
 from __future__ import annotations

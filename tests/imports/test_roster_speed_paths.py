@@ -122,7 +122,7 @@ def test_a_failed_roster_write_leaves_tables_as_they_were(county, files, monkeyp
 def test_initials_of_new_and_renamed_children_either_way(county, files, monkeypatch, inline):
     """PostgreSQL computes the initials while staging (a near-empty table) or after the diff
     for the new and renamed children only; SQLite with the rows. Same initials every way."""
-    import students.roster_pg as pg
+    import students.imports.roster_pg as pg
 
     monkeypatch.setattr(pg, "INLINE_INITIALS_BELOW", 10**9 if inline else 0)
     renamed = county.s_a
