@@ -162,7 +162,8 @@ def test_township_census_row_never_moves_another_townships_entry(county, files):
 
 
 def test_job_page_names_the_requests_once_written(county, files, client_as):
-    """The preview page shows no 转学申请 figure (it would always be 0); the written job's does."""
+    """The preview page shows the kind's own figures by their labels (RosterImport.counts) but no
+    转学申请 figure (counts_after_write: it would always be 0); the written job's shows it."""
     from django.urls import reverse
 
     from kongchuo.imports.runner import import_job_create, import_job_run
@@ -174,6 +175,7 @@ def test_job_page_names_the_requests_once_written(county, files, client_as):
     client = client_as(county.school_a)
     page = client.get(reverse("imports:job", args=[job.pk])).content.decode()
     assert "转学申请（待对方学校确认）" not in page and county.s_b.name not in page
+    assert "转入（从本县其他学校）" in page and "名册中缺少" in page
     import_job_run(job, write=True)
     page = client.get(reverse("imports:job", args=[job.pk])).content.decode()
     assert "转学申请（待对方学校确认）" in page and county.s_b.name not in page
