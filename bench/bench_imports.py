@@ -19,6 +19,9 @@ every date/grade/是否 spelling) is imported
   equal work; the 200,000-row figure is extrapolated linearly and marked so;
 - by the floor: python-calamine reading the sheet and COPY of every cell as text into a bare
   UNLOGGED table (no row guard, no validation, no indexes, no history).
+- and the database alone writing the first import's students and history rows again from a copy
+  in the database (bench/write_floor.py): with calamine's read of the sheet, what any first load
+  through staging and merge pays before it checks a row.
 
 The floor and the two first imports (200,000 rows, and ours against import-export's at 20,000)
 run IMPORT_BENCH_REPEAT times (default 5), interleaved, and the ratios are taken on their
@@ -49,7 +52,6 @@ import datetime as dt
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -59,6 +61,8 @@ from pathlib import Path
 
 from benchdb import database_create  # bench/ is the script's folder: on sys.path
 from browser_roster import SCHOOL_ROWS, phase_browser, school_students
+from meters import Meter, PssSampler
+from write_floor import phase_write_floor
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -251,124 +255,6 @@ def reset_students() -> None:
                                     for code, name, t in schools()])
 
 
-class Meter:
-    """Wall time, CPU time of this process and of its PostgreSQL backend, for one phase.
-
-    On PostgreSQL each phase starts with a CHECKPOINT: the previous phase's dirty buffers and
-    WAL (a first import writes ~170 MB of it) are then written before the clock starts, not by
-    the checkpointer in the middle of this phase (max_wal_size 1 GB: back-to-back imports
-    trigger one every ~30 s), which made the same import vary by half a second."""
-
-    def __init__(self, connection) -> None:
-        self.pid = None
-        self.tick = os.sysconf("SC_CLK_TCK")
-        if connection.vendor != "postgresql":
-            return  # SQLite works inside this process: its CPU time is ours
-        with connection.cursor() as cur:
-            cur.execute("CHECKPOINT")
-            cur.execute("SET max_parallel_workers_per_gather = 0")
-            cur.execute("SELECT pg_backend_pid()")
-            self.pid = cur.fetchone()[0]
-
-    def backend(self) -> float:
-        if self.pid is None:
-            return 0.0
-        try:
-            with open(f"/proc/{self.pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / self.tick
-        except OSError:
-            return 0.0
-
-    @staticmethod
-    def children() -> float:
-        """CPU of the reader processes the import forked and reaped (kongchuo/imports/reader.py)."""
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
-
-    def __enter__(self):
-        self.w0, self.c0, self.b0 = time.perf_counter(), time.process_time(), self.backend()
-        self.k0 = self.children()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.wall = time.perf_counter() - self.w0
-        self.cpu = time.process_time() - self.c0 + self.children() - self.k0
-        self.db = self.backend() - self.b0
-
-    def as_dict(self) -> dict:
-        reader = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
-        return {"wall": round(self.wall, 2), "cpu": round(self.cpu, 2), "db_cpu": round(self.db, 2),
-                "total_cpu": round(self.cpu + self.db, 2), "peak_mb": peak_mb(), "reader_peak_mb": reader}
-
-
-class PssSampler:
-    """The import's real memory with its reader processes: the sum of the proportional set sizes
-    (Pss: a page two processes share counts half in each) of this process and its descendants,
-    sampled every 250 ms (reading smaps_rollup walks the page tables: sampling more often costs the import a
-    measurable share of a core); the highest sum seen."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    @staticmethod
-    def _pss(pid: int) -> int:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as fh:
-                for text in fh:
-                    if text.startswith("Pss:"):
-                        return int(text.split()[1])
-        except OSError:
-            pass
-        return 0
-
-    @staticmethod
-    def _descendants(pid: int) -> list[int]:
-        """The children, and theirs: the import's second reader is its reader's child."""
-        found, todo = [], [pid]
-        while todo:
-            parent = todo.pop()
-            try:
-                with open(f"/proc/{parent}/task/{parent}/children") as fh:
-                    kids = [int(p) for p in fh.read().split()]
-            except OSError:
-                kids = []
-            found += kids
-            todo += kids
-        return found
-
-    def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(0.25):
-            kids = self._descendants(me)
-            self.peak = max(self.peak, self._pss(me) + sum(self._pss(k) for k in kids))
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def peak_mb() -> int:
-    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss
-    across fork+exec, so a phase would report the generating parent's peak as its own."""
-    try:
-        with open("/proc/self/status") as fh:
-            for text in fh:
-                if text.startswith("VmHWM:"):
-                    return round(int(text.split()[1]) / 1024)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-
-
 # --------------------------------------------------------------------------- phases (subprocesses)
 
 
@@ -387,6 +273,7 @@ def phase_floor(path: str) -> dict:
     meter = Meter(connection)
     with meter:
         sheet = CalamineWorkbook.from_path(path).get_sheet_by_name("Sheet1")
+        read = time.perf_counter() - meter.w0  # calamine holds the whole sheet before a row is yielded
         pad = [""] * width
 
         def lines():
@@ -402,7 +289,7 @@ def phase_floor(path: str) -> dict:
         cur.execute("SELECT count(*) FROM bench_bare_roster")
         rows = cur.fetchone()[0]
         cur.execute("DROP TABLE bench_bare_roster")
-    return {**meter.as_dict(), "rows": rows}
+    return {**meter.as_dict(), "rows": rows, "read": round(read, 2)}
 
 
 def phase_ours(path: str, reset: bool, sample: bool = False) -> dict:
@@ -587,6 +474,10 @@ def main() -> int:
         line(f"ours: first import ({ROWS:,})", firsts[-1], f"created {firsts[-1]['created']:,} rejected "
              f"{firsts[-1]['rejected']} history {firsts[-1]['history']:,}")
     floor, first = median_of(floors), median_of(firsts)
+    writes = [run_phase("write_floor") for _ in range(REPEAT)]  # on the last first import's rows
+    write = median_of(writes)
+    line(f"the database alone: write {write['rows']:,} again", write,
+         f"students {write['students']:.2f} + history {write['history']:.2f} + commit {write['commit']:.2f} s")
     sampled = run_phase("ours", str(big), "reset", "pss")
     line(f"ours: first import ({ROWS:,}), memory sampled", sampled, f"Pss {sampled['pss_peak_mb']} MB")
     again = run_phase("ours", str(big_changed), "keep", "pss")
@@ -659,6 +550,10 @@ def main() -> int:
     pairs = sorted(b["wall"] / a["wall"] for a, b in zip(floors, firsts, strict=True))
     print(f"    the same within each pair (a floor, then a first import), sorted: "
           f"{', '.join(f'{r:.2f}×' for r in pairs)}; median {pairs[len(pairs) // 2]:.2f}×")
+    read = statistics.median(d["read"] for d in floors)
+    bound = read + write["wall"]
+    print(f"    what a first load pays before it checks a row, on this machine: calamine's read {read:.2f} s +"
+          f" the database alone {write['wall']:.2f} s = {bound:.2f} s = {bound / floor['wall']:.2f}× the floor")
     again_to_floor = again['wall'] / floor['wall']
     print(f"  re-import 1% vs the floor ({ROWS:,}): {again_to_floor:.2f}× wall, "
           f"{again['total_cpu'] / floor['total_cpu']:.1f}× cpu   (goal within {GOALS['reimport_vs_floor']:.0f}×: "
@@ -692,6 +587,9 @@ if __name__ == "__main__":
             out = phase_ours(args[0], reset=args[1] == "reset", sample=args[2:] == ["pss"])
         elif name == "ie":
             out = phase_ie(args[0], first=args[1] == "first")
+        elif name == "write_floor":
+            connection = setup_django()
+            out = phase_write_floor()
         elif name == "browser":
             setup_django()
             reset_students()
