@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.core.files import File
+from django.core.files.storage import default_storage
 
+from kongchuo.access.audit import audit_record
 from kongchuo.imports.base import kind_for
 from kongchuo.imports.cells import file_sha256
 from kongchuo.imports.pipeline import JOB_PREFIX, ImportResult, import_run
@@ -61,3 +63,20 @@ def import_job_start(job: Job, *, write: bool, skip_invalid: bool = False) -> No
     """Queue the job for the worker (through the outbox, after commit): big files."""
     Job.objects.filter(pk=job.pk).update(status=Job.Status.PENDING, progress=0)
     enqueue("imports.job_run", job.pk, write=write, skip_invalid=skip_invalid)
+
+
+def import_output_take(*, job: Job, request: Any = None) -> bytes | None:
+    """The one-time output file of a written import (the `users` kind's initial passwords),
+    read and deleted, its download audited; None when it was already taken. Of two requests at
+    once, only the one whose UPDATE clears the file's name gets its content."""
+    name = job.output.name
+    if not name or not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as fh:
+        content = fh.read()
+    if not Job.objects.filter(pk=job.pk, output=name).update(output=""):
+        return None
+    default_storage.delete(name)
+    audit_record(action="import_output_download", request=request, obj=job,
+                 detail={"kind": job.kind.removeprefix(JOB_PREFIX)})
+    return content

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -28,7 +27,7 @@ from kongchuo.calendar.schoolyear import period_label
 from kongchuo.imports.base import ImportKind, ImportRefused, current_lang, get_kind, kinds_for
 from kongchuo.imports.forms import UploadForm
 from kongchuo.imports.pipeline import JOB_PREFIX, issues_from_job
-from kongchuo.imports.runner import import_job_create, import_job_run, import_job_start
+from kongchuo.imports.runner import import_job_create, import_job_run, import_job_start, import_output_take
 from kongchuo.imports.selectors import import_jobs_visible_to
 from kongchuo.imports.workbooks import error_workbook_file, template_write
 from kongchuo.models import Job
@@ -161,16 +160,10 @@ def import_output(request: HttpRequest, pk: int) -> HttpResponseBase:
     kind = _job_kind(job)
     if job.created_by_id != request.user.pk or kind is None or not kind.one_time_output:
         raise PermissionDenied
-    name = job.output.name
-    if not name or not default_storage.exists(name):
+    content = import_output_take(job=job, request=request)
+    if content is None:
         messages.info(request, _("该文件只能下载一次，已被下载或不存在。"))
         return redirect("imports:job", pk=job.pk)
-    with default_storage.open(name, "rb") as fh:
-        content = fh.read()
-    Job.objects.filter(pk=job.pk).update(output="")
-    default_storage.delete(name)
-    audit_record(action="import_output_download", request=request, obj=job,
-                 detail={"kind": kind.slug})
     disposition = content_disposition_header(True, f"{kind.label}_{job.pk}.xlsx") or "attachment"
     return HttpResponse(content, content_type=XLSX, headers={"Content-Disposition": disposition})
 

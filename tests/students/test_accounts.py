@@ -244,6 +244,28 @@ def test_users_import_creates_one_clerk_per_school_with_a_one_time_password_list
     assert AuditEvent.objects.filter(action="account_import").count() == 1
 
 
+def test_one_time_output_goes_to_one_of_two_requests_at_once(county, client_as, django_capture_on_commit_callbacks,
+                                                             monkeypatch):
+    """Two downloads in flight together both read the file; only the one whose UPDATE clears
+    the job's output gets the passwords (the other is told it was taken), and one is audited."""
+    from django.core.files.storage import default_storage
+
+    from kongchuo.imports.runner import import_output_take
+    from kongchuo.models import Job
+
+    admin = client_as(county.county_user)
+    response = admin.post(reverse("imports:kind", args=["users"]), {
+        "file": _users_file([[county.a_primary.code, "甲专干", ""]])})
+    job_pk = int(response["Location"].rstrip("/").split("/")[-1])
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("imports:confirm", args=[job_pk]))
+    first, second = Job.objects.get(pk=job_pk), Job.objects.get(pk=job_pk)  # both see the file
+    monkeypatch.setattr(default_storage, "delete", lambda name: None)  # the file outlives the first
+    assert import_output_take(job=first) is not None
+    assert import_output_take(job=second) is None
+    assert AuditEvent.objects.filter(action="import_output_download").count() == 1
+
+
 def test_users_import_by_a_township_refuses_other_schools(county, client_as):
     client = client_as(county.township_a)
     response = client.post(reverse("imports:kind", args=["users"]), {
