@@ -91,3 +91,17 @@ def test_catalog_holds_every_source_string(tmp_path):
     assert not missing, (
         "strings missing from the English catalog: run `make messages` and translate them: "
         f"{[m[:60] for m in missing]}")
+
+
+def test_no_template_glues_a_translated_phrase_to_a_value():
+    """A phrase and the value it speaks of are one catalog entry (blocktranslate), so each
+    language orders and spaces them itself: `{{ county }}{% translate "控辍保学管理平台" %}`
+    read "霍邱县Dropout Control …" in English and "7Grade" for 7年级."""
+    import re
+
+    glued = re.compile(r'\{% translate "[^"]*" %\}\{\{|\}\}\{% translate ')
+    found = [f"{path.relative_to(settings.BASE_DIR)}:{n}"
+             for path in sorted((Path(settings.BASE_DIR) / "templates").rglob("*.html"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+             if glued.search(line)]
+    assert found == []
