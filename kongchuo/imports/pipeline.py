@@ -39,6 +39,7 @@ from kongchuo.imports.base import (
     Issue,
     RowStream,
     current_lang,
+    get_kind,
     kind_for,
 )
 from kongchuo.imports.bulk import sqlite_full_batches
@@ -378,6 +379,11 @@ def _issue_rows(issues: list[Issue], limit: int) -> list[list[Any]]:
     with translation.override(LANGUAGES["en"]):
         en = [str(i.text) for i in shown]
     return [[i.row, i.column, i.code, z, e] for i, z, e in zip(shown, zh, en, strict=True)]
+
+
+def job_kind(job: Job) -> ImportKind | None:
+    """The registered kind of an import's Job (None: a kind no longer registered)."""
+    return get_kind((job.params or {}).get("kind", ""))
 
 
 def issues_from_job(job: Job, key: str = "issues") -> list[Issue]:

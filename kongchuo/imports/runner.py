@@ -68,13 +68,14 @@ def import_job_start(job: Job, *, write: bool, skip_invalid: bool = False) -> No
 def import_output_take(*, job: Job, request: Any = None) -> bytes | None:
     """The one-time output file of a written import (the `users` kind's initial passwords),
     read and deleted, its download audited; None when it was already taken. Of two requests at
-    once, only the one whose UPDATE clears the file's name gets its content."""
+    once, only the one whose UPDATE clears the file's name reads it."""
     name = job.output.name
-    if not name or not default_storage.exists(name):
+    if not name or not Job.objects.filter(pk=job.pk, output=name).update(output=""):
         return None
-    with default_storage.open(name, "rb") as fh:
-        content = fh.read()
-    if not Job.objects.filter(pk=job.pk, output=name).update(output=""):
+    try:
+        with default_storage.open(name, "rb") as fh:
+            content = fh.read()
+    except FileNotFoundError:  # the job named a file that is gone
         return None
     default_storage.delete(name)
     audit_record(action="import_output_download", request=request, obj=job,

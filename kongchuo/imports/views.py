@@ -26,7 +26,7 @@ from kongchuo.access.scoping import Role, require_role
 from kongchuo.calendar.schoolyear import period_label
 from kongchuo.imports.base import ImportKind, ImportRefused, current_lang, get_kind, kinds_for
 from kongchuo.imports.forms import UploadForm
-from kongchuo.imports.pipeline import JOB_PREFIX, issues_from_job
+from kongchuo.imports.pipeline import JOB_PREFIX, issues_from_job, job_kind
 from kongchuo.imports.runner import import_job_create, import_job_run, import_job_start, import_output_take
 from kongchuo.imports.selectors import import_jobs_visible_to
 from kongchuo.imports.workbooks import error_workbook_file, template_write
@@ -157,7 +157,7 @@ def import_output(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The one-time result file of a written import (the `users` kind's initial passwords):
     only its importer gets it, once; the file is deleted as it is sent."""
     job = _job_for(request, pk)
-    kind = _job_kind(job)
+    kind = job_kind(job)
     if job.created_by_id != request.user.pk or kind is None or not kind.one_time_output:
         raise PermissionDenied
     content = import_output_take(job=job, request=request)
@@ -185,10 +185,6 @@ def import_history(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- presentation
 
 
-def _job_kind(job: Job) -> ImportKind | None:
-    return get_kind((job.params or {}).get("kind", ""))
-
-
 def _confirmable(job: Job) -> bool:
     """A finished preview (clean, or with rows rejected): its uploader may write it."""
     return (job.status not in (Job.Status.PENDING, Job.Status.RUNNING)
@@ -197,7 +193,7 @@ def _confirmable(job: Job) -> bool:
 
 def _job_row(job: Job) -> dict[str, Any]:
     result = job.result or {}
-    kind = _job_kind(job)
+    kind = job_kind(job)
     return {
         "job": job, "kind": kind, "label": kind.label if kind else job.kind,
         "filename": (job.params or {}).get("filename", ""), "phase": result.get("phase", ""),
@@ -222,7 +218,7 @@ def _options(kind: ImportKind | None, options: dict[str, Any] | None) -> list[tu
 def _job_context(request: HttpRequest, job: Job) -> dict[str, Any]:
     result = job.result or {}
     lang = current_lang()
-    kind = _job_kind(job)
+    kind = job_kind(job)
     errors = issues_from_job(job)
     warnings = issues_from_job(job, "warning_issues")
     phase = result.get("phase", "")

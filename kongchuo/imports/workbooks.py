@@ -13,8 +13,8 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from kongchuo.access.idnumbers import make_id
-from kongchuo.imports.base import Field, ImportKind, get_kind
-from kongchuo.imports.pipeline import issues_from_job
+from kongchuo.imports.base import Field, ImportKind
+from kongchuo.imports.pipeline import issues_from_job, job_kind
 from kongchuo.imports.reader import read_rows
 from kongchuo.imports.tabular import find_header
 from kongchuo.models import Job
@@ -102,7 +102,7 @@ def error_workbook_write(job: Job, out: str | IO[bytes], lang: str = "zh") -> in
     pays for writing a 200,000-row workbook. The user fixes the red rows and uploads the file
     again: rows already imported come back as 未变, the fixed ones go in.
     """
-    kind = get_kind((job.params or {}).get("kind", ""))
+    kind = job_kind(job)
     if kind is None or not job.file:
         raise FileNotFoundError("no upload kept for this import")
     rows = read_rows(job.file.path)  # a workbook by a reader process, never parsed here
